@@ -1,0 +1,277 @@
+//! The command line: parsing flags (compatible with ansible-playbook's) and dispatching to the
+//! library. Nothing here does work of its own beyond reading options and printing errors.
+
+use crate::diagnostics::{Error, ErrorKind, Source};
+use crate::exec::{self, Options};
+use crate::inventory::Inventory;
+use crate::output::{human::Human, json::JsonLines};
+use crate::playbook;
+use crate::value::{self, Value, Vars};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An agentless server orchestrator over SSH that speaks Ansible's language.
+#[derive(Parser, Debug)]
+#[command(name = "baton", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a playbook (like ansible-playbook).
+    Play(PlayArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct PlayArgs {
+    /// The playbook file(s) to run, in order.
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+    /// Inventory source: a file or a comma-separated host list. May be repeated.
+    #[arg(short = 'i', long = "inventory", env = "ANSIBLE_INVENTORY", value_delimiter = None)]
+    pub inventory: Vec<String>,
+    /// Limit the run to hosts matching this pattern.
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Extra variables: key=value pairs, JSON/YAML, or @file. May be repeated.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// How many hosts to work on at once.
+    #[arg(
+        short = 'f',
+        long = "forks",
+        env = "ANSIBLE_FORKS",
+        default_value_t = 5
+    )]
+    pub forks: usize,
+    /// Predict changes without making them.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show the differences in changed files.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user", env = "ANSIBLE_REMOTE_USER")]
+    pub user: Option<String>,
+    /// Use this private key file.
+    #[arg(
+        long = "private-key",
+        alias = "key-file",
+        env = "ANSIBLE_PRIVATE_KEY_FILE"
+    )]
+    pub private_key: Option<PathBuf>,
+    /// Run operations with become (sudo).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// Become this user (default root).
+    #[arg(long = "become-user")]
+    pub become_user: Option<String>,
+    /// Connection timeout in seconds.
+    #[arg(
+        short = 'T',
+        long = "timeout",
+        env = "ANSIBLE_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub timeout: u64,
+    /// More output (-v, -vv, -vvv, -vvvv).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only check the playbook's syntax.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// List the hosts each play would run on, and stop.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// Output format.
+    #[arg(long = "output", value_enum, default_value = "human")]
+    pub output: OutputFormat,
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap's own exit status: 0 for --help/--version, 2 for usage errors (as Ansible).
+            return e.exit_code();
+        }
+    };
+    init_tracing(match &cli.command {
+        Command::Play(a) => a.verbose,
+    });
+    let result = match cli.command {
+        Command::Play(args) => play(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ERROR! {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbosity: u8) {
+    let level = match verbosity {
+        0..=2 => "warn",
+        3 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("baton={level},russh=warn"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn env_bool(name: &str) -> Option<bool> {
+    std::env::var(name).ok().map(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "yes" | "true" | "on" | "y" | "t"
+        )
+    })
+}
+
+fn play(args: PlayArgs) -> Result<i32, Error> {
+    let mut books = Vec::new();
+    for path in &args.playbooks {
+        if !path.exists() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("the playbook: {} could not be found", path.display()),
+            ));
+        }
+        books.push(playbook::load(path)?);
+    }
+    let sources = if args.inventory.is_empty() {
+        if std::path::Path::new("/etc/ansible/hosts").exists() {
+            vec!["/etc/ansible/hosts".to_string()]
+        } else {
+            Vec::new()
+        }
+    } else {
+        args.inventory.clone()
+    };
+    let inventory = Arc::new(Inventory::load(&sources)?);
+    let extra = parse_extra_vars(&args.extra_vars)?;
+    if args.syntax_check {
+        for b in &books {
+            println!("\nplaybook: {}", b.path.display());
+        }
+        return Ok(0);
+    }
+    if args.list_hosts {
+        for b in &books {
+            println!("\nplaybook: {}", b.path.display());
+            for (i, p) in b.plays.iter().enumerate() {
+                let pattern = p.hosts.to_string();
+                let (mut hosts, _) = inventory.select(&pattern);
+                if let Some(limit) = &args.limit {
+                    let (allowed, _) = inventory.select(limit);
+                    hosts.retain(|h| allowed.contains(h));
+                }
+                println!("\n  play #{} ({}): {}\tTAGS: []", i + 1, pattern, p.name);
+                println!("    pattern: ['{}']", pattern);
+                println!("    hosts ({}):", hosts.len());
+                for h in hosts {
+                    println!("      {h}");
+                }
+            }
+        }
+        return Ok(0);
+    }
+    let opts = Options {
+        forks: args.forks,
+        check: args.check,
+        diff: args.diff,
+        limit: args.limit.clone(),
+        remote_user: args.user.clone(),
+        private_key: args.private_key.clone(),
+        become_: args.become_,
+        become_user: args.become_user.clone(),
+        connect_timeout: Duration::from_secs(args.timeout),
+        host_key_checking: env_bool("ANSIBLE_HOST_KEY_CHECKING").unwrap_or(true),
+        verbosity: args.verbose,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start the runtime: {e}"),
+            )
+        })?;
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
+        OutputFormat::Human => Box::new(Human::new(stdout, args.verbose, color)),
+        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
+    };
+    let mut code = 0;
+    for book in &books {
+        let outcome = runtime.block_on(exec::run(
+            book,
+            inventory.clone(),
+            extra.clone(),
+            opts.clone(),
+            reporter.as_mut(),
+        ))?;
+        code = outcome.exit_code;
+        if code != 0 {
+            break;
+        }
+    }
+    Ok(code)
+}
+
+/// `-e` values: `@file`, a JSON/YAML mapping, or `key=value` pairs; later ones win.
+pub fn parse_extra_vars(items: &[String]) -> Result<Vars, Error> {
+    let mut vars = Vars::new();
+    for item in items {
+        let item = item.trim();
+        if let Some(file) = item.strip_prefix('@') {
+            let v = playbook::load::load_vars_file(std::path::Path::new(file))
+                .map_err(|e| e.context(format!("while reading extra vars from {file}")))?;
+            vars.extend(v);
+        } else if item.starts_with('{') || item.starts_with('[') {
+            let node = crate::yaml::parse(&Source::new("<extra vars>", item))?;
+            let v = value::vars_from_node(&node).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Usage,
+                    format!("extra vars must be a mapping, got: {item}"),
+                )
+            })?;
+            vars.extend(v);
+        } else {
+            for (k, v) in playbook::load::parse_free_form("", item) {
+                if k == "_raw_params" {
+                    return Err(Error::new(
+                        ErrorKind::Usage,
+                        format!("invalid extra vars '{item}': expected key=value, @file or JSON"),
+                    ));
+                }
+                vars.insert(k, v);
+            }
+        }
+    }
+    let _ = Value::from(());
+    Ok(vars)
+}

@@ -1,0 +1,242 @@
+//! The one error type of baton, and how it is shown to a user.
+//!
+//! Everything a user wrote (playbooks, inventories, vars files, templates) is read into nodes that
+//! carry a [`Span`]; an [`Error`] about such input points at it with `file:line:col`, the line
+//! itself and a caret, like rustc. Errors about the outside world (a host, a file that is missing)
+//! carry a chain of context lines instead, so a user never sees a bare "No such file".
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A file (or other named text) that user input was read from, kept whole so errors can quote it.
+#[derive(Debug)]
+pub struct Source {
+    /// The name shown in messages: the path as the user gave it.
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Source> {
+        Arc::new(Source {
+            name: name.into(),
+            text: text.into(),
+        })
+    }
+
+    /// Reads a file into a source; the error names the file and what went wrong.
+    pub fn read(path: &Path) -> Result<Arc<Source>, Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Source::new(path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("the file {} could not be found", path.display()),
+            )),
+            Err(e) => Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    }
+
+    /// The text of line `line` (1-based), without its line ending.
+    fn line_text(&self, line: usize) -> Option<&str> {
+        self.text
+            .split('\n')
+            .nth(line.checked_sub(1)?)
+            .map(|l| l.trim_end_matches('\r'))
+    }
+}
+
+/// A position in a source: 1-based line and 1-based column counted in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// A range of a source that a value or an error is about.
+#[derive(Clone)]
+pub struct Span {
+    pub source: Arc<Source>,
+    pub start: Pos,
+    pub end: Pos,
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.location())
+    }
+}
+
+impl Span {
+    /// `file:line:col`, as shown to users.
+    pub fn location(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.source.name, self.start.line, self.start.col
+        )
+    }
+
+    /// A span covering one point.
+    pub fn point(source: Arc<Source>, pos: Pos) -> Span {
+        Span {
+            source,
+            start: pos,
+            end: pos,
+        }
+    }
+}
+
+/// What sort of failure an [`Error`] is; decides the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// User input that does not parse or does not make sense (YAML, playbook structure, inventory).
+    Syntax,
+    /// A file the user named does not exist.
+    NotFound,
+    /// A Jinja expression or template that fails to render.
+    Template,
+    /// Bad command-line usage.
+    Usage,
+    /// Reading or writing on the controller failed.
+    Io,
+    /// Something that should not happen; a bug in baton.
+    Internal,
+}
+
+/// The error type of baton.
+#[derive(Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub span: Option<Span>,
+    /// Outer context, innermost first: "while loading the role 'web'", ...
+    pub context: Vec<String>,
+    /// What the user can do about it.
+    pub help: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            span: None,
+            context: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A syntax error at a span.
+    pub fn syntax(span: &Span, message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Syntax, message).at(span)
+    }
+
+    pub fn at(mut self, span: &Span) -> Error {
+        if self.span.is_none() {
+            self.span = Some(span.clone());
+        }
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Error {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn context(mut self, ctx: impl Into<String>) -> Error {
+        self.context.push(ctx.into());
+        self
+    }
+
+    /// The exit status `ansible-playbook` uses for this kind of error.
+    pub fn exit_code(&self) -> i32 {
+        match self.kind {
+            ErrorKind::NotFound => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Syntax | ErrorKind::Template => 4,
+            ErrorKind::Io | ErrorKind::Internal => 250,
+        }
+    }
+
+    /// The message with its location on one line, for places that show one line per error
+    /// (task results, JSON events).
+    pub fn one_line(&self) -> String {
+        match &self.span {
+            Some(span) => format!("{}: {}", span.location(), self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The full, rustc-like rendering: message, location, quoted line with a caret, context, help.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(span) = &self.span {
+            write!(f, "\n  --> {}", span.location())?;
+            if let Some(text) = span.source.line_text(span.start.line) {
+                let num = span.start.line.to_string();
+                let pad = " ".repeat(num.len());
+                let col = span.start.col.max(1);
+                // The caret runs to the end of the span on the same line, at least one character.
+                let width = if span.end.line == span.start.line && span.end.col > col {
+                    span.end.col - col
+                } else {
+                    1
+                };
+                // Tabs before the caret are kept so that it lines up under the text.
+                let lead: String = text
+                    .chars()
+                    .take(col - 1)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                write!(
+                    f,
+                    "\n {pad} |\n {num} | {text}\n {pad} | {lead}{}",
+                    "^".repeat(width)
+                )?;
+            }
+        }
+        for ctx in &self.context {
+            write!(f, "\n  = {ctx}")?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_and_caret() {
+        let src = Source::new("play.yml", "- hosts: all\n  tasx:\n    - debug: msg=hi\n");
+        let span = Span {
+            source: src,
+            start: Pos { line: 2, col: 3 },
+            end: Pos { line: 2, col: 7 },
+        };
+        let err = Error::syntax(&span, "'tasx' is not a valid attribute for a Play");
+        assert_eq!(
+            err.to_string(),
+            "'tasx' is not a valid attribute for a Play\n  --> play.yml:2:3\n   |\n 2 |   tasx:\n   |   ^^^^"
+        );
+        assert_eq!(err.exit_code(), 4);
+    }
+}

@@ -1,0 +1,745 @@
+//! One task on one host: conditions, loops, templating of arguments, the module call, and what
+//! Ansible does with the result (`changed_when`, `failed_when`, `until`, `ignore_errors`).
+//!
+//! A [`HostJob`] owns everything it needs, so the executor can run one per host concurrently;
+//! its [`HostOutcome`] goes back to the executor, which reports it and applies it (register,
+//! set_fact, notify) in one place.
+
+use super::Options;
+use super::events::{Status, TaskResult};
+use super::pool::Pool;
+use crate::connection::{ConnectSpec, Transport};
+use crate::diagnostics::Error;
+use crate::modules::{self, Args, Become, ModuleCtx, ModuleError};
+use crate::playbook::{Keywords, Task};
+use crate::template;
+use crate::value::{self, Value, Vars};
+use crate::vars::{OMIT, VarStore};
+use minijinja::value::ValueKind;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything one host needs to run one task.
+pub struct HostJob {
+    pub host: String,
+    pub task: Arc<Task>,
+    /// Keywords from the play down to the task (the task's last); the nearest one set wins.
+    pub chain: Arc<Vec<Keywords>>,
+    /// Variable layers of play, blocks and task, lowest precedence first.
+    pub layers: Arc<Vec<Arc<Vars>>>,
+    pub magic: Vars,
+    pub store: Arc<VarStore>,
+    pub pool: Arc<Pool>,
+    pub opts: Arc<Options>,
+}
+
+/// What happened, for the executor to report and apply.
+pub struct HostOutcome {
+    pub result: TaskResult,
+    /// Per-item results of a loop, in order.
+    pub items: Vec<TaskResult>,
+    /// The value `register` stores.
+    pub registered: Value,
+    /// `set_fact`'s facts.
+    pub facts: Option<Vars>,
+    /// The connection broke: forget it.
+    pub broken: Option<ConnectSpec>,
+}
+
+impl HostJob {
+    fn kw<'a>(&'a self, get: impl Fn(&'a Keywords) -> &'a Option<Value>) -> Option<&'a Value> {
+        self.chain.iter().rev().find_map(|k| get(k).as_ref())
+    }
+
+    fn scope(&self, extra: Option<Vars>) -> Value {
+        let mut layers: Vec<Arc<Vars>> = self.layers.iter().cloned().collect();
+        if let Some(e) = extra {
+            layers.push(Arc::new(e));
+        }
+        self.store.scope(&self.host, &layers, self.magic.clone())
+    }
+
+    fn flag(&self, v: Option<&Value>, scope: &Value) -> Result<bool, Error> {
+        match v {
+            None => Ok(false),
+            Some(v) => Ok(template::truthy(&template::render_value(v, scope)?)),
+        }
+    }
+
+    /// Runs the task on the host.
+    pub async fn run(self) -> HostOutcome {
+        let scope = self.scope(None);
+        match self.run_inner(&scope).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let mut r = Vars::new();
+                r.insert("failed".into(), Value::from(true));
+                r.insert("msg".into(), Value::from(task_error_text(&e)));
+                r.insert("changed".into(), Value::from(false));
+                let ignored = self
+                    .flag(self.kw(|k| &k.ignore_errors), &scope)
+                    .unwrap_or(false);
+                let registered = value::from_vars(&r);
+                HostOutcome {
+                    result: self.result(Status::Failed, r, ignored, None),
+                    items: Vec::new(),
+                    registered,
+                    facts: None,
+                    broken: None,
+                }
+            }
+        }
+    }
+
+    fn result(
+        &self,
+        status: Status,
+        result: Vars,
+        ignored: bool,
+        item: Option<String>,
+    ) -> TaskResult {
+        TaskResult {
+            host: self.host.clone(),
+            status,
+            result,
+            ignored,
+            delegated_to: None,
+            item_label: item,
+            verbose_always: self.task.action == "debug",
+        }
+    }
+
+    async fn run_inner(&self, scope: &Value) -> Result<HostOutcome, Error> {
+        let ignore_errors = self.flag(self.kw(|k| &k.ignore_errors), scope)?;
+        let Some(lp) = &self.task.loop_ else {
+            if let Some(skip) = self.skip_reason(scope)? {
+                return Ok(self.skipped(skip));
+            }
+            let (status, result, facts, broken) = self.run_once(scope).await?;
+            let ignored = ignore_errors && status == Status::Failed;
+            let registered = value::from_vars(&result);
+            return Ok(HostOutcome {
+                result: self.result(status, result, ignored, None),
+                items: Vec::new(),
+                registered,
+                facts,
+                broken,
+            });
+        };
+
+        let items = self.loop_items(&lp.kind, &lp.value, scope)?;
+        let lc = &self.task.loop_control;
+        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
+        let mut results = Vec::new();
+        let mut item_results = Vec::new();
+        let mut facts_all: Option<Vars> = None;
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut broken = None;
+        let mut unreachable = false;
+        let n = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            let mut layer = Vars::new();
+            layer.insert(loop_var.clone(), item.clone());
+            layer.insert("ansible_loop_var".into(), Value::from(loop_var.as_str()));
+            if let Some(iv) = &lc.index_var {
+                layer.insert(iv.clone(), Value::from(i));
+                layer.insert("ansible_index_var".into(), Value::from(iv.as_str()));
+            }
+            if lc.extended {
+                layer.insert(
+                    "ansible_loop".into(),
+                    value::map([
+                        ("index", Value::from(i + 1)),
+                        ("index0", Value::from(i)),
+                        ("revindex", Value::from(n - i)),
+                        ("revindex0", Value::from(n - i - 1)),
+                        ("first", Value::from(i == 0)),
+                        ("last", Value::from(i + 1 == n)),
+                        ("length", Value::from(n)),
+                    ]),
+                );
+            }
+            let item_scope = self.scope(Some(layer.clone()));
+            let label = match &lc.label {
+                Some(l) => template::render_value(l, &item_scope)?,
+                None => item.clone(),
+            };
+            let label_text = label_text(&label);
+            let (status, mut result, facts, br) = match self.skip_reason(&item_scope)? {
+                Some(skip) => (Status::Skipped, skip, None, None),
+                None => match self.run_once(&item_scope).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let mut r = Vars::new();
+                        r.insert("failed".into(), Value::from(true));
+                        r.insert("msg".into(), Value::from(task_error_text(&e)));
+                        (Status::Failed, r, None, None)
+                    }
+                },
+            };
+            if br.is_some() {
+                broken = br;
+            }
+            match status {
+                Status::Changed => any_changed = true,
+                Status::Failed => any_failed = true,
+                Status::Unreachable => unreachable = true,
+                _ => {}
+            }
+            if status != Status::Skipped {
+                all_skipped = false;
+            }
+            if let Some(f) = facts {
+                facts_all.get_or_insert_with(Vars::new).extend(f);
+            }
+            result.insert(loop_var.clone(), item.clone());
+            result.insert("ansible_loop_var".into(), Value::from(loop_var.as_str()));
+            if let Some(iv) = &lc.index_var {
+                result.insert(iv.clone(), Value::from(i));
+                result.insert("ansible_index_var".into(), Value::from(iv.as_str()));
+            }
+            results.push(value::from_vars(&result));
+            item_results.push(self.result(
+                status,
+                result,
+                ignore_errors && status == Status::Failed,
+                Some(label_text),
+            ));
+            if unreachable {
+                break;
+            }
+            if let Some(p) = &lc.pause
+                && let Some(secs) = p.as_i64().or_else(|| p.to_string().parse().ok())
+            {
+                tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
+            }
+        }
+        let mut agg = Vars::new();
+        agg.insert("changed".into(), Value::from(any_changed));
+        agg.insert(
+            "msg".into(),
+            Value::from(if any_failed {
+                "One or more items failed"
+            } else {
+                "All items completed"
+            }),
+        );
+        agg.insert("results".into(), Value::from(results));
+        let status = if unreachable {
+            Status::Unreachable
+        } else if any_failed {
+            agg.insert("failed".into(), Value::from(true));
+            Status::Failed
+        } else if all_skipped && !item_results.is_empty() {
+            agg.insert("skipped".into(), Value::from(true));
+            Status::Skipped
+        } else if item_results.is_empty() {
+            agg.insert("skipped".into(), Value::from(true));
+            agg.insert("skipped_reason".into(), Value::from("No items in the list"));
+            Status::Skipped
+        } else if any_changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        if status != Status::Failed {
+            agg.shift_remove("msg");
+            if status == Status::Ok || status == Status::Changed {
+                agg.insert("msg".into(), Value::from("All items completed"));
+            }
+        }
+        let registered = value::from_vars(&agg);
+        Ok(HostOutcome {
+            result: self.result(status, agg, ignore_errors && status == Status::Failed, None),
+            items: item_results,
+            registered,
+            facts: facts_all,
+            broken,
+        })
+    }
+
+    fn skipped(&self, result: Vars) -> HostOutcome {
+        let registered = value::from_vars(&result);
+        HostOutcome {
+            result: self.result(Status::Skipped, result, false, None),
+            items: Vec::new(),
+            registered,
+            facts: None,
+            broken: None,
+        }
+    }
+
+    /// `None` when every `when` holds; else the skip result.
+    fn skip_reason(&self, scope: &Value) -> Result<Option<Vars>, Error> {
+        for kw in self.chain.iter() {
+            for cond in &kw.when {
+                if !template::eval_condition(cond, scope).map_err(|e| {
+                    e.context(format!("while evaluating the conditional '{}'", cond))
+                })? {
+                    let mut r = Vars::new();
+                    r.insert("changed".into(), Value::from(false));
+                    r.insert("false_condition".into(), cond.clone());
+                    r.insert(
+                        "skip_reason".into(),
+                        Value::from("Conditional result was False"),
+                    );
+                    return Ok(Some(r));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn loop_items(&self, kind: &str, raw: &Value, scope: &Value) -> Result<Vec<Value>, Error> {
+        let v = template::render_value(raw, scope)?;
+        let invalid = |v: &Value| {
+            Error::new(
+                crate::diagnostics::ErrorKind::Template,
+                format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {v}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup."
+                ),
+            )
+            .at(&self.task.span)
+        };
+        match kind {
+            "loop" | "list" => match v.kind() {
+                ValueKind::Seq => Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default()),
+                _ => Err(invalid(&v)),
+            },
+            "items" => {
+                let top: Vec<Value> = match v.kind() {
+                    ValueKind::Seq => v.try_iter().map(|i| i.collect()).unwrap_or_default(),
+                    ValueKind::None | ValueKind::Undefined => Vec::new(),
+                    _ => vec![v],
+                };
+                let mut out = Vec::new();
+                for i in top {
+                    if i.kind() == ValueKind::Seq {
+                        out.extend(
+                            i.try_iter()
+                                .map(|it| it.collect::<Vec<_>>())
+                                .unwrap_or_default(),
+                        );
+                    } else {
+                        out.push(i);
+                    }
+                }
+                Ok(out)
+            }
+            "dict" => {
+                if v.kind() != ValueKind::Map {
+                    return Err(Error::new(
+                        crate::diagnostics::ErrorKind::Template,
+                        format!("with_dict expects a dict, got {v}"),
+                    )
+                    .at(&self.task.span));
+                }
+                Ok(v.try_iter()
+                    .map(|keys| {
+                        keys.map(|k| {
+                            let val = v.get_item(&k).unwrap_or_default();
+                            value::map([("key", k), ("value", val)])
+                        })
+                        .collect()
+                    })
+                    .unwrap_or_default())
+            }
+            "indexed_items" => Ok(v
+                .try_iter()
+                .map(|it| {
+                    it.enumerate()
+                        .map(|(i, x)| Value::from(vec![Value::from(i), x]))
+                        .collect()
+                })
+                .unwrap_or_default()),
+            other => Err(Error::new(
+                crate::diagnostics::ErrorKind::Syntax,
+                format!("with_{other} is not supported by this version of baton"),
+            )
+            .at(&self.task.span)),
+        }
+    }
+
+    /// Runs the module once (one item, or the task), with until/retries.
+    async fn run_once(
+        &self,
+        scope: &Value,
+    ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
+        let retries = match &self.task.retries {
+            Some(r) => template::render_value(r, scope)?.as_i64().unwrap_or(3),
+            None => 3,
+        };
+        let delay = match &self.task.delay {
+            Some(d) => template::render_value(d, scope)?.as_i64().unwrap_or(5),
+            None => 5,
+        };
+        let attempts = if self.task.until.is_empty() {
+            1
+        } else {
+            retries.max(0) + 1
+        };
+        let mut last = None;
+        for attempt in 1..=attempts {
+            let (status, mut result, facts, broken) = self.attempt(scope).await?;
+            if self.task.until.is_empty() || matches!(status, Status::Unreachable) {
+                return Ok((status, result, facts, broken));
+            }
+            result.insert("attempts".into(), Value::from(attempt));
+            let check_scope = self.with_registered(&result);
+            let mut done = true;
+            for cond in &self.task.until {
+                if !template::eval_condition(cond, &check_scope)? {
+                    done = false;
+                }
+            }
+            if done {
+                result.shift_remove("failed");
+                let status = if result.get("changed").is_some_and(|c| c.is_true()) {
+                    Status::Changed
+                } else {
+                    Status::Ok
+                };
+                return Ok((status, result, facts, broken));
+            }
+            last = Some((result, facts, broken));
+            if attempt < attempts {
+                tokio::time::sleep(Duration::from_secs(delay.max(0) as u64)).await;
+            }
+        }
+        let (mut result, facts, broken) = last.unwrap_or_default();
+        result.insert("failed".into(), Value::from(true));
+        result
+            .entry("msg".into())
+            .or_insert_with(|| Value::from("Retries exceeded"));
+        Ok((Status::Failed, result, facts, broken))
+    }
+
+    /// A scope in which the task's own result is visible under its `register` name.
+    fn with_registered(&self, result: &Vars) -> Value {
+        let mut layer = Vars::new();
+        if let Some(name) = &self.task.register {
+            layer.insert(name.clone(), value::from_vars(result));
+        }
+        self.scope(Some(layer))
+    }
+
+    async fn attempt(
+        &self,
+        scope: &Value,
+    ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
+        let (name, module) = modules::get(&self.task.action).ok_or_else(|| {
+            Error::new(
+                crate::diagnostics::ErrorKind::Syntax,
+                format!("couldn't resolve module/action '{}'", self.task.action),
+            )
+            .at(&self.task.span)
+        })?;
+        let args_value = template::render_value(&self.task.args, scope)?;
+        let mut args = Vars::new();
+        if let Ok(keys) = args_value.try_iter() {
+            for k in keys {
+                let v = args_value.get_item(&k).unwrap_or_default();
+                if v.as_str() == Some(OMIT) {
+                    continue;
+                }
+                args.insert(k.to_string(), v);
+            }
+        }
+        let check_mode = match self.kw(|k| &k.check_mode) {
+            Some(v) => template::truthy(&template::render_value(v, scope)?),
+            None => self.opts.check,
+        };
+        let diff = match self.kw(|k| &k.diff) {
+            Some(v) => template::truthy(&template::render_value(v, scope)?),
+            None => self.opts.diff,
+        };
+        let become_ = self.become_(scope)?;
+        let environment = self.environment(scope)?;
+        let timeout = match self.kw(|k| &k.timeout) {
+            Some(t) => template::render_value(t, scope)?
+                .as_i64()
+                .filter(|t| *t > 0)
+                .map(|t| Duration::from_secs(t as u64)),
+            None => None,
+        };
+        let mut spec = None;
+        let conn = if module.needs_connection() {
+            let s = self.connect_spec(scope)?;
+            match self.pool.get(&s).await {
+                Ok(c) => {
+                    spec = Some(s);
+                    Some(c)
+                }
+                Err(e) => return Ok(unreachable(&e.to_string(), Some(s))),
+            }
+        } else {
+            None
+        };
+        let ctx = ModuleCtx {
+            host: self.host.clone(),
+            conn,
+            vars: scope.clone(),
+            check_mode,
+            diff,
+            become_,
+            environment,
+            timeout,
+        };
+        let outcome = module.run(Args::new(name, args), &ctx).await;
+        let mut result = match outcome {
+            Ok(r) => r,
+            Err(ModuleError::Unreachable(msg)) => return Ok(unreachable(&msg, spec)),
+            Err(ModuleError::Failed(msg)) => {
+                let mut r = Vars::new();
+                r.insert("changed".into(), Value::from(false));
+                r.insert("failed".into(), Value::from(true));
+                r.insert("msg".into(), Value::from(msg));
+                r
+            }
+        };
+        let facts = if matches!(
+            self.task.action.as_str(),
+            "set_fact" | "setup" | "gather_facts"
+        ) {
+            result.get("ansible_facts").map(|f| {
+                f.try_iter()
+                    .map(|keys| {
+                        keys.map(|k| (k.to_string(), f.get_item(&k).unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+        } else {
+            None
+        };
+        // changed_when / failed_when see the result under the register name.
+        if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
+            let check_scope = self.with_registered(&result);
+            if !self.task.changed_when.is_empty() {
+                let mut changed = true;
+                for c in &self.task.changed_when {
+                    changed &= template::eval_condition(c, &check_scope)?;
+                }
+                result.insert("changed".into(), Value::from(changed));
+            }
+            if !self.task.failed_when.is_empty() {
+                let mut failed = true;
+                for c in &self.task.failed_when {
+                    failed &= template::eval_condition(c, &check_scope)?;
+                }
+                result.insert("failed_when_result".into(), Value::from(failed));
+                if failed {
+                    result.insert("failed".into(), Value::from(true));
+                } else {
+                    result.shift_remove("failed");
+                }
+            }
+        }
+        let failed = result.get("failed").is_some_and(|f| f.is_true());
+        let changed = result.get("changed").is_some_and(|c| c.is_true());
+        let skipped = result.get("skipped").is_some_and(|s| s.is_true());
+        let status = if failed {
+            Status::Failed
+        } else if skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        Ok((status, result, facts, None))
+    }
+
+    fn become_(&self, scope: &Value) -> Result<Option<Become>, Error> {
+        let enabled = match self.kw(|k| &k.become_) {
+            Some(v) => template::truthy(&template::render_value(v, scope)?),
+            None => match scope.get_attr("ansible_become") {
+                Ok(v) if !v.is_undefined() => template::truthy(&v),
+                _ => self.opts.become_,
+            },
+        };
+        if !enabled {
+            return Ok(None);
+        }
+        let text = |v: Option<&Value>, var: &str, default: &str| -> Result<String, Error> {
+            if let Some(v) = v {
+                return Ok(template::render_value(v, scope)?.to_string());
+            }
+            match scope.get_attr(var) {
+                Ok(v) if !v.is_undefined() && !v.is_none() => Ok(v.to_string()),
+                _ => Ok(default.to_string()),
+            }
+        };
+        let default_user = self
+            .opts
+            .become_user
+            .clone()
+            .unwrap_or_else(|| "root".into());
+        Ok(Some(Become {
+            method: text(
+                self.kw(|k| &k.become_method),
+                "ansible_become_method",
+                "sudo",
+            )?,
+            user: text(
+                self.kw(|k| &k.become_user),
+                "ansible_become_user",
+                &default_user,
+            )?,
+            flags: match self.kw(|k| &k.become_flags) {
+                Some(f) => Some(template::render_value(f, scope)?.to_string()),
+                None => None,
+            },
+        }))
+    }
+
+    /// `environment:` from play, blocks and task; the nearest wins per variable.
+    fn environment(&self, scope: &Value) -> Result<Vec<(String, String)>, Error> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for kw in self.chain.iter() {
+            let Some(e) = &kw.environment else { continue };
+            let e = template::render_value(e, scope)?;
+            let maps: Vec<Value> = if e.kind() == ValueKind::Seq {
+                e.try_iter().map(|i| i.collect()).unwrap_or_default()
+            } else {
+                vec![e]
+            };
+            for m in maps {
+                if let Ok(keys) = m.try_iter() {
+                    for k in keys {
+                        let v = m.get_item(&k).unwrap_or_default();
+                        let (k, v) = (k.to_string(), env_text(&v));
+                        env.retain(|(name, _)| *name != k);
+                        env.push((k, v));
+                    }
+                }
+            }
+        }
+        Ok(env)
+    }
+
+    /// How to reach the host: inventory connection variables, then keywords, then options.
+    fn connect_spec(&self, scope: &Value) -> Result<ConnectSpec, Error> {
+        let var = |name: &str| -> Option<Value> {
+            scope
+                .get_attr(name)
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_none())
+        };
+        let text = |name: &str| var(name).map(|v| v.to_string());
+        let mut spec = ConnectSpec::new(&self.host);
+        let connection = match text("ansible_connection") {
+            Some(c) => c,
+            None => match self.kw(|k| &k.connection) {
+                Some(c) => template::render_value(c, scope)?.to_string(),
+                None => "ssh".to_string(),
+            },
+        };
+        spec.transport = match connection.as_str() {
+            "local" => Transport::Local,
+            "ssh" | "smart" | "paramiko" | "ansible.builtin.ssh" => Transport::Ssh,
+            other => {
+                return Err(Error::new(
+                    crate::diagnostics::ErrorKind::Syntax,
+                    format!("the connection plugin '{other}' was not found"),
+                ));
+            }
+        };
+        if let Some(h) = text("ansible_host").or_else(|| text("ansible_ssh_host")) {
+            spec.address = h;
+        }
+        if let Some(p) = var("ansible_port").or_else(|| var("ansible_ssh_port")) {
+            spec.port = p
+                .as_i64()
+                .or_else(|| p.to_string().parse().ok())
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or_else(|| {
+                    Error::new(
+                        crate::diagnostics::ErrorKind::Syntax,
+                        format!("ansible_port '{p}' of {} is not a port number", self.host),
+                    )
+                })?;
+        }
+        spec.user = match text("ansible_user").or_else(|| text("ansible_ssh_user")) {
+            Some(u) => u,
+            None => match self.kw(|k| &k.remote_user) {
+                Some(u) => template::render_value(u, scope)?.to_string(),
+                None => self.opts.remote_user.clone().unwrap_or(spec.user),
+            },
+        };
+        spec.private_key_file = text("ansible_ssh_private_key_file")
+            .or_else(|| text("ansible_private_key_file"))
+            .map(|p| expand_home(&p).into())
+            .or_else(|| self.opts.private_key.clone());
+        spec.password = text("ansible_password").or_else(|| text("ansible_ssh_pass"));
+        spec.connect_timeout = text("ansible_ssh_timeout")
+            .or_else(|| text("ansible_timeout"))
+            .and_then(|t| t.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(self.opts.connect_timeout);
+        spec.host_key_checking = match var("ansible_host_key_checking")
+            .or_else(|| var("ansible_ssh_host_key_checking"))
+        {
+            Some(v) => template::truthy(&v),
+            None => self.opts.host_key_checking,
+        };
+        if let Some(args) =
+            text("ansible_ssh_common_args").or_else(|| text("ansible_ssh_extra_args"))
+            && args.contains("StrictHostKeyChecking=no")
+        {
+            spec.host_key_checking = false;
+        }
+        Ok(spec)
+    }
+}
+
+fn unreachable(
+    msg: &str,
+    spec: Option<ConnectSpec>,
+) -> (Status, Vars, Option<Vars>, Option<ConnectSpec>) {
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(false));
+    r.insert("msg".into(), Value::from(msg));
+    r.insert("unreachable".into(), Value::from(true));
+    (Status::Unreachable, r, None, spec)
+}
+
+/// Environment values as the shell gets them: Python's `str()` of the value.
+fn env_text(v: &Value) -> String {
+    match v.kind() {
+        ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
+        ValueKind::None => "None".to_string(),
+        _ => v.to_string(),
+    }
+}
+
+fn expand_home(p: &str) -> String {
+    match (p.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+        _ => p.to_string(),
+    }
+}
+
+/// The text of a loop item label, as Ansible shows it after `(item=`.
+pub fn label_text(v: &Value) -> String {
+    match v.kind() {
+        ValueKind::String => v.as_str().unwrap_or("").to_string(),
+        _ => crate::value::python_repr(&crate::value::to_json(v)),
+    }
+}
+
+/// The message a failed task shows for an error baton raised (not the module).
+fn task_error_text(e: &Error) -> String {
+    let mut text = e.message.clone();
+    for c in &e.context {
+        text.push_str(". ");
+        text.push_str(c);
+    }
+    if let Some(span) = &e.span {
+        text.push_str(&format!(
+            ". The error appears to be in '{}'",
+            span.location()
+        ));
+    }
+    text
+}

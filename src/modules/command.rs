@@ -1,0 +1,326 @@
+//! `command`, `shell` and `raw`: run a command line on the host.
+//!
+//! `command` runs a program with its arguments and no shell features (its words are quoted one by
+//! one); `shell` runs the text with `/bin/sh`; `raw` sends the text as it is. The `creates` and
+//! `removes` checks are folded into the same round trip as the command.
+
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote, text};
+use crate::connection::BoxFuture;
+use crate::value::{Value, Vars};
+use std::time::SystemTime;
+
+pub struct Command;
+pub struct Shell;
+pub struct Raw;
+
+/// What the host prints when `creates` (or `removes`) says the command must not run.
+const SKIP_CREATES: &str = "__baton_not_run_creates_7f3a__";
+const SKIP_REMOVES: &str = "__baton_not_run_removes_7f3a__";
+
+impl Module for Command {
+    fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+        Box::pin(run_command(args, ctx, false))
+    }
+}
+
+impl Module for Shell {
+    fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+        Box::pin(run_command(args, ctx, true))
+    }
+}
+
+impl Module for Raw {
+    fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+        Box::pin(async move {
+            let cmd = args.required_str("_raw_params")?;
+            let _ = args.str("executable")?;
+            args.finish()?;
+            if ctx.check_mode {
+                return Ok(check_mode_skip());
+            }
+            let out = ctx.exec(&cmd, None).await?;
+            let rc = out.rc.unwrap_or(-1);
+            let mut r = Vars::new();
+            r.insert("changed".into(), Value::from(true));
+            r.insert("rc".into(), Value::from(rc));
+            let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+            r.insert("stdout_lines".into(), lines(&stdout));
+            r.insert("stdout".into(), Value::from(stdout));
+            r.insert("stderr_lines".into(), lines(&stderr));
+            r.insert("stderr".into(), Value::from(stderr));
+            if rc != 0 {
+                r.insert("failed".into(), Value::from(true));
+                r.insert("msg".into(), Value::from("non-zero return code"));
+            }
+            Ok(r)
+        })
+    }
+}
+
+fn check_mode_skip() -> Vars {
+    super::result([
+        ("changed", Value::from(false)),
+        ("skipped", Value::from(true)),
+        (
+            "msg",
+            Value::from("Command would have run if not in check mode"),
+        ),
+    ])
+}
+
+async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResult {
+    let raw = args.str("_raw_params")?;
+    let cmd_arg = args.str("cmd")?;
+    let argv = if shell { None } else { args.list("argv")? };
+    let chdir = args.str("chdir")?;
+    let creates = args.str("creates")?;
+    let removes = args.str("removes")?;
+    let stdin = args.str("stdin")?;
+    let stdin_add_newline = args.bool("stdin_add_newline")?.unwrap_or(true);
+    let strip_empty_ends = args.bool("strip_empty_ends")?.unwrap_or(true);
+    let executable = if shell { args.str("executable")? } else { None };
+    let _ = args.bool("warn")?;
+    if !shell {
+        let _ = args.bool("expand_argument_vars")?;
+    }
+    args.finish()?;
+
+    // What runs, and what `cmd` reports: a list of words for command, the text for shell.
+    let (line, cmd_value) = match (raw.or(cmd_arg), argv) {
+        (Some(_), Some(_)) => {
+            return Err(ModuleError::Failed(
+                "parameters are mutually exclusive: cmd|_raw_params, argv".into(),
+            ));
+        }
+        (Some(text), None) if shell => {
+            let sh = executable.as_deref().unwrap_or("/bin/sh");
+            (
+                format!("exec {} -c {}", shell_quote(sh), shell_quote(&text)),
+                Value::from(text),
+            )
+        }
+        (Some(text), None) => {
+            let words = crate::inventory::ini::shlex_split(&text).map_err(ModuleError::Failed)?;
+            if words.is_empty() {
+                return Err(ModuleError::Failed("no command given".into()));
+            }
+            (
+                quote_words(&words),
+                words.into_iter().map(Value::from).collect(),
+            )
+        }
+        (None, Some(words)) => {
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            if words.is_empty() {
+                return Err(ModuleError::Failed("no command given".into()));
+            }
+            (
+                quote_words(&words),
+                words.into_iter().map(Value::from).collect(),
+            )
+        }
+        (None, None) => {
+            return Err(ModuleError::Failed(format!(
+                "no command given{}",
+                if shell {
+                    ""
+                } else {
+                    " (use cmd, argv or free-form text)"
+                }
+            )));
+        }
+    };
+
+    let mut script = String::new();
+    if let Some(c) = &creates {
+        script.push_str(&format!(
+            "for f in {}; do if test -e \"$f\"; then printf {SKIP_CREATES}; exit 0; fi; done; ",
+            glob_word(c)
+        ));
+    }
+    if let Some(r) = &removes {
+        script.push_str(&format!(
+            "__found=; for f in {}; do test -e \"$f\" && __found=1; done; if test -z \"$__found\"; then printf {SKIP_REMOVES}; exit 0; fi; ",
+            glob_word(r)
+        ));
+    }
+    if let Some(dir) = &chdir {
+        script.push_str(&format!(
+            "cd {} 2>/dev/null || {{ echo \"Unable to change directory before execution: [Errno 2] No such file or directory: '{}'\" >&2; exit 250; }}; ",
+            shell_quote(dir),
+            dir.replace('\'', "")
+        ));
+    }
+    if ctx.check_mode {
+        // Only the creates/removes checks run: they tell whether the command would run.
+        script.push_str("exit 0");
+    } else {
+        script.push_str(&line);
+    }
+    let input = stdin.map(|mut s| {
+        if stdin_add_newline {
+            s.push('\n');
+        }
+        s.into_bytes()
+    });
+
+    let start = SystemTime::now();
+    let out = ctx.exec(&script, input.as_deref()).await?;
+    let end = SystemTime::now();
+    let stdout = text(&out.stdout);
+    let skipped = if stdout == SKIP_CREATES {
+        Some(format!(
+            "Did not run command since '{}' exists",
+            creates.as_deref().unwrap_or("")
+        ))
+    } else if stdout == SKIP_REMOVES {
+        Some(format!(
+            "Did not run command since '{}' does not exist",
+            removes.as_deref().unwrap_or("")
+        ))
+    } else {
+        None
+    };
+    if let Some(msg) = skipped {
+        return Ok(super::result([
+            ("changed", Value::from(false)),
+            ("cmd", cmd_value),
+            ("rc", Value::from(0)),
+            ("stdout", Value::from(msg.clone())),
+            ("stdout_lines", Value::from(vec![Value::from(msg.clone())])),
+            ("stderr", Value::from("")),
+            ("stderr_lines", Value::from(Vec::<Value>::new())),
+            ("msg", Value::from(msg)),
+        ]));
+    }
+    if ctx.check_mode {
+        return Ok(check_mode_skip());
+    }
+    let stderr = text(&out.stderr);
+    let rc = out.rc.unwrap_or(-1);
+    if rc == 250 && chdir.is_some() && stderr.starts_with("Unable to change directory") {
+        return Err(ModuleError::Failed(stderr.trim_end().to_string()));
+    }
+    let (stdout, stderr) = if strip_empty_ends {
+        (
+            stdout.trim_end_matches(['\r', '\n']).to_string(),
+            stderr.trim_end_matches(['\r', '\n']).to_string(),
+        )
+    } else {
+        (stdout, stderr)
+    };
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(true));
+    r.insert("cmd".into(), cmd_value);
+    r.insert("start".into(), Value::from(timestamp(start)));
+    r.insert("end".into(), Value::from(timestamp(end)));
+    r.insert(
+        "delta".into(),
+        Value::from(delta(end.duration_since(start).unwrap_or_default())),
+    );
+    r.insert("rc".into(), Value::from(rc));
+    r.insert("stdout_lines".into(), lines(&stdout));
+    r.insert("stdout".into(), Value::from(stdout));
+    r.insert("stderr_lines".into(), lines(&stderr));
+    r.insert("stderr".into(), Value::from(stderr));
+    if rc != 0 {
+        r.insert("failed".into(), Value::from(true));
+        r.insert("msg".into(), Value::from("non-zero return code"));
+    } else {
+        r.insert("msg".into(), Value::from(""));
+    }
+    Ok(r)
+}
+
+fn quote_words(words: &[String]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+    format!("exec {}", quoted.join(" "))
+}
+
+/// A path for `creates`/`removes`: globs expand (as Ansible's `glob.glob`), the rest is quoted.
+fn glob_word(path: &str) -> String {
+    if path.contains(['*', '?', '[']) {
+        path.split('/')
+            .map(|part| {
+                if part.is_empty() || part.contains(['*', '?', '[']) {
+                    part.to_string()
+                } else {
+                    shell_quote(part)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    } else {
+        shell_quote(path)
+    }
+}
+
+/// Python's `splitlines()`.
+pub fn lines(s: &str) -> Value {
+    s.lines().map(Value::from).collect()
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, the form Ansible's command module reports.
+pub fn timestamp(t: SystemTime) -> String {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, day) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// `H:MM:SS.ffffff`, Python's `str(timedelta)`.
+pub fn delta(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_deltas_format_like_python() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_414), (2025, 11, 22));
+        assert_eq!(
+            delta(std::time::Duration::from_micros(3_723_000_042)),
+            "1:02:03.000042"
+        );
+    }
+
+    #[test]
+    fn command_words_are_quoted_one_by_one() {
+        assert_eq!(
+            quote_words(&["echo".into(), "a b".into(), ">".into()]),
+            "exec echo 'a b' '>'"
+        );
+        assert_eq!(glob_word("/tmp/x y/*.log"), "/tmp/'x y'/*.log");
+    }
+}

@@ -1,0 +1,343 @@
+//! Modules: what a task does on a host, as shell commands over a [`Connection`].
+//!
+//! This module owns the [`Module`] trait, the registry of modules by name, and [`Args`], the
+//! strict reader of module arguments (an unknown, missing or mistyped parameter fails the task
+//! with Ansible's wording before anything on the host is touched). Modules reach a host only
+//! through [`ModuleCtx::exec`], which applies `become` and `environment`; they never see the
+//! transport, so a target needs nothing but a POSIX shell.
+
+mod command;
+mod debug;
+mod misc;
+mod setup;
+
+use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput};
+use crate::value::{Value, Vars};
+use minijinja::value::ValueKind;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::connection::become_::Become;
+
+/// What a module gets to do its work.
+pub struct ModuleCtx {
+    pub host: String,
+    pub conn: Option<Arc<dyn Connection>>,
+    /// The variables of the task, for modules that read them (`debug: var=`).
+    pub vars: Value,
+    pub check_mode: bool,
+    pub diff: bool,
+    pub become_: Option<Become>,
+    pub environment: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+}
+
+/// Why a module did not produce a result.
+#[derive(Debug, Clone)]
+pub enum ModuleError {
+    /// The host could not be reached: the task is UNREACHABLE.
+    Unreachable(String),
+    /// The task failed with this message (bad arguments, a command that could not run...).
+    Failed(String),
+}
+
+impl From<ConnError> for ModuleError {
+    fn from(e: ConnError) -> Self {
+        match e {
+            ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+            ConnError::Timeout(d) => ModuleError::Failed(format!(
+                "The command action failed to execute in the expected time frame ({}) and was terminated",
+                d.as_secs()
+            )),
+            ConnError::Failed(m) => ModuleError::Failed(m),
+        }
+    }
+}
+
+pub type ModuleResult = Result<Vars, ModuleError>;
+
+/// A module.
+pub trait Module: Send + Sync {
+    /// Whether the module runs on the host (most) or only on the controller (`debug`, `set_fact`).
+    fn needs_connection(&self) -> bool {
+        true
+    }
+
+    /// Runs the module. `args` are templated already.
+    fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult>;
+}
+
+/// Every module, by its short name.
+static MODULES: &[(&str, &dyn Module)] = &[
+    ("command", &command::Command),
+    ("shell", &command::Shell),
+    ("raw", &command::Raw),
+    ("debug", &debug::Debug),
+    ("set_fact", &misc::SetFact),
+    ("fail", &misc::Fail),
+    ("assert", &misc::Assert),
+    ("ping", &misc::Ping),
+    ("setup", &setup::Setup),
+    ("gather_facts", &setup::Setup),
+];
+
+/// Looks a module up by its short name; gives the registry's own (static) name with it.
+pub fn get(name: &str) -> Option<(&'static str, &'static dyn Module)> {
+    MODULES.iter().find(|(n, _)| *n == name).copied()
+}
+
+/// Actions the executor carries out itself rather than through a module.
+pub const EXECUTOR_ACTIONS: &[&str] = &["meta"];
+
+/// Whether a task may name this action.
+pub fn is_known(name: &str) -> bool {
+    get(name).is_some() || EXECUTOR_ACTIONS.contains(&name)
+}
+
+impl ModuleCtx {
+    /// Runs a shell command on the host, with `become` and `environment` applied.
+    pub async fn exec(&self, cmd: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, ModuleError> {
+        let Some(conn) = &self.conn else {
+            return Err(ModuleError::Failed("this module needs a connection".into()));
+        };
+        let mut script = String::new();
+        for (k, v) in &self.environment {
+            script.push_str(&format!("{k}={}; export {k}; ", shell_quote(v)));
+        }
+        script.push_str(cmd);
+        let full = match &self.become_ {
+            None => script,
+            Some(b) => crate::connection::become_command(b, &script),
+        };
+        Ok(conn.exec(&full, stdin, self.timeout).await?)
+    }
+}
+
+/// Quotes a word for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    crate::template::filters::shell_quote(s)
+}
+
+/// A module's arguments, read strictly: every read marks the parameter as known, and
+/// [`Args::finish`] refuses any the module did not read, as Ansible does.
+pub struct Args {
+    module: &'static str,
+    values: Vars,
+    known: Vec<&'static str>,
+}
+
+impl Args {
+    pub fn new(module: &'static str, values: Vars) -> Args {
+        Args {
+            module,
+            values,
+            known: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, name: &'static str) -> Option<Value> {
+        self.known.push(name);
+        self.values
+            .get(name)
+            .filter(|v| !v.is_none() && v.as_str() != Some(crate::vars::OMIT))
+            .cloned()
+    }
+
+    fn type_error(&self, name: &str, v: &Value, want: &str) -> ModuleError {
+        ModuleError::Failed(format!(
+            "argument '{name}' is of type {} and we were unable to convert to {want}",
+            python_type(v)
+        ))
+    }
+
+    /// A string parameter (numbers and booleans are turned into text, as Ansible does).
+    pub fn str(&mut self, name: &'static str) -> Result<Option<String>, ModuleError> {
+        let Some(v) = self.take(name) else {
+            return Ok(None);
+        };
+        match v.kind() {
+            ValueKind::String => Ok(Some(v.as_str().unwrap_or("").to_string())),
+            ValueKind::Number => Ok(Some(v.to_string())),
+            ValueKind::Bool => Ok(Some(if v.is_true() { "True" } else { "False" }.into())),
+            _ => Err(self.type_error(name, &v, "str")),
+        }
+    }
+
+    pub fn required_str(&mut self, name: &'static str) -> Result<String, ModuleError> {
+        self.str(name)?
+            .ok_or_else(|| ModuleError::Failed(format!("missing required arguments: {name}")))
+    }
+
+    /// A boolean parameter, with Ansible's spellings (yes/no/on/off/1/0/true/false).
+    pub fn bool(&mut self, name: &'static str) -> Result<Option<bool>, ModuleError> {
+        let Some(v) = self.take(name) else {
+            return Ok(None);
+        };
+        match v.kind() {
+            ValueKind::Bool => Ok(Some(v.is_true())),
+            ValueKind::Number => match v.as_i64() {
+                Some(1) => Ok(Some(true)),
+                Some(0) => Ok(Some(false)),
+                _ => Err(self.type_error(name, &v, "bool")),
+            },
+            ValueKind::String => match v.as_str().unwrap_or("").to_ascii_lowercase().as_str() {
+                "yes" | "on" | "1" | "true" | "y" | "t" => Ok(Some(true)),
+                "no" | "off" | "0" | "false" | "n" | "f" => Ok(Some(false)),
+                _ => Err(self.type_error(name, &v, "bool")),
+            },
+            _ => Err(self.type_error(name, &v, "bool")),
+        }
+    }
+
+    /// An integer parameter.
+    pub fn int(&mut self, name: &'static str) -> Result<Option<i64>, ModuleError> {
+        let Some(v) = self.take(name) else {
+            return Ok(None);
+        };
+        if let Some(i) = v.as_i64() {
+            return Ok(Some(i));
+        }
+        v.as_str()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| self.type_error(name, &v, "int"))
+    }
+
+    /// A list parameter; a string becomes a list split on commas, as Ansible's `type='list'`.
+    pub fn list(&mut self, name: &'static str) -> Result<Option<Vec<Value>>, ModuleError> {
+        let Some(v) = self.take(name) else {
+            return Ok(None);
+        };
+        match v.kind() {
+            ValueKind::Seq => Ok(Some(v.try_iter().map(|i| i.collect()).unwrap_or_default())),
+            ValueKind::String => Ok(Some(
+                v.as_str()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|s| Value::from(s.trim()))
+                    .collect(),
+            )),
+            _ => Ok(Some(vec![v])),
+        }
+    }
+
+    /// Any value, as given.
+    pub fn raw(&mut self, name: &'static str) -> Option<Value> {
+        self.take(name)
+    }
+
+    /// One of a fixed set of strings.
+    pub fn choice(
+        &mut self,
+        name: &'static str,
+        choices: &[&str],
+    ) -> Result<Option<String>, ModuleError> {
+        let Some(s) = self.str(name)? else {
+            return Ok(None);
+        };
+        if !choices.contains(&s.as_str()) {
+            return Err(ModuleError::Failed(format!(
+                "value of {name} must be one of: {}, got: {s}",
+                choices.join(", ")
+            )));
+        }
+        Ok(Some(s))
+    }
+
+    /// Refuses parameters the module did not read.
+    pub fn finish(self) -> Result<(), ModuleError> {
+        let mut unknown: Vec<&str> = self
+            .values
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !self.known.contains(k) && !k.starts_with("_ansible"))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        unknown.sort();
+        let mut supported: Vec<&str> = self
+            .known
+            .iter()
+            .copied()
+            .filter(|k| !k.starts_with('_'))
+            .collect();
+        supported.sort();
+        supported.dedup();
+        Err(ModuleError::Failed(format!(
+            "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+            self.module,
+            unknown.join(", "),
+            supported.join(", ")
+        )))
+    }
+
+    /// All values, for modules that take free-form keys (`set_fact`).
+    pub fn into_values(self) -> Vars {
+        self.values
+    }
+}
+
+/// Python's name for a value's type, as Ansible's messages use it.
+pub fn python_type(v: &Value) -> &'static str {
+    match v.kind() {
+        ValueKind::None | ValueKind::Undefined => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number => {
+            if v.as_i64().is_some() {
+                "int"
+            } else {
+                "float"
+            }
+        }
+        ValueKind::String => "str",
+        ValueKind::Seq => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
+/// Turns bytes from a host into text, replacing what is not UTF-8.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A `Vars` result from pairs.
+pub fn result<const N: usize>(pairs: [(&str, Value); N]) -> Vars {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_parameters_are_named() {
+        let mut values = Vars::new();
+        values.insert("msg".into(), Value::from("x"));
+        values.insert("colour".into(), Value::from("red"));
+        let mut args = Args::new("debug", values);
+        args.str("msg").unwrap();
+        args.str("var").unwrap();
+        let err = args.finish().unwrap_err();
+        let ModuleError::Failed(m) = err else {
+            panic!()
+        };
+        assert_eq!(
+            m,
+            "Unsupported parameters for (debug) module: colour. Supported parameters include: msg, var."
+        );
+    }
+
+    #[test]
+    fn booleans_and_ints_are_converted_or_refused() {
+        let mut values = Vars::new();
+        values.insert("a".into(), Value::from("yes"));
+        values.insert("b".into(), Value::from("maybe"));
+        values.insert("n".into(), Value::from("12"));
+        let mut args = Args::new("m", values);
+        assert_eq!(args.bool("a").unwrap(), Some(true));
+        assert!(args.bool("b").is_err());
+        assert_eq!(args.int("n").unwrap(), Some(12));
+    }
+}

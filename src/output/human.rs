@@ -1,0 +1,213 @@
+//! Ansible's default output: banners, one line per host result, and the PLAY RECAP.
+//!
+//! The text matches ansible-playbook's default callback so that operators (and their scripts)
+//! read it the same way: `ok: [web1]`, `changed: [web1]`, `fatal: [web1]: FAILED! => {...}`,
+//! results shown with `-v` (or always, for `debug`), and the recap's column layout.
+
+use crate::exec::events::{Event, Reporter, Status, TaskResult};
+use crate::value;
+use std::io::Write;
+
+/// Writes Ansible-style text to a writer (stdout in the CLI).
+pub struct Human<W: Write + Send> {
+    out: W,
+    verbosity: u8,
+    color: bool,
+}
+
+impl<W: Write + Send> Human<W> {
+    pub fn new(out: W, verbosity: u8, color: bool) -> Self {
+        Human {
+            out,
+            verbosity,
+            color,
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn banner(&mut self, msg: &str) {
+        // Ansible: 79 columns when not on a terminal; at least three stars.
+        let stars = 79usize.saturating_sub(msg.chars().count()).max(3);
+        let _ = writeln!(self.out, "\n{msg} {}", "*".repeat(stars));
+    }
+
+    fn host_result(&mut self, r: &TaskResult, item: bool) {
+        let host = match &r.delegated_to {
+            Some(d) => format!("[{} -> {d}]", r.host),
+            None => format!("[{}]", r.host),
+        };
+        let item_part = match (&r.item_label, item) {
+            (Some(l), true) => format!(" => (item={l})"),
+            _ => String::new(),
+        };
+        // A loop's overall result is shown per item, except when it failed.
+        if !item
+            && r.result.contains_key("results")
+            && r.status != Status::Failed
+            && r.status != Status::Unreachable
+        {
+            return;
+        }
+        let shown = visible_result(r);
+        let dump = |compact: bool| {
+            if compact {
+                value::python_json(&value::sort_keys(&shown))
+            } else {
+                value::ansible_json(&shown)
+            }
+        };
+        let line = match r.status {
+            Status::Ok | Status::Changed => {
+                let (word, code) = if r.status == Status::Ok {
+                    ("ok", "32")
+                } else {
+                    ("changed", "33")
+                };
+                let mut line = format!("{word}: {host}{item_part}");
+                if r.verbose_always || self.verbosity > 0 {
+                    let body = if r.verbose_always {
+                        dump(false)
+                    } else {
+                        dump(self.verbosity < 3)
+                    };
+                    line.push_str(&format!(" => {body}"));
+                }
+                self.paint(&line, code)
+            }
+            Status::Skipped => {
+                let mut line = format!("skipping: {host}{item_part}");
+                if self.verbosity > 0 {
+                    line.push_str(&format!(" => {}", dump(true)));
+                }
+                self.paint(&line, "36")
+            }
+            Status::Failed => {
+                let line = if item {
+                    format!("failed: {host}{item_part} => {}", dump(self.verbosity < 3))
+                } else {
+                    format!("fatal: {host}: FAILED! => {}", dump(self.verbosity < 3))
+                };
+                let mut text = self.paint(&line, "31");
+                if r.ignored && !item {
+                    text.push('\n');
+                    text.push_str(&self.paint("...ignoring", "36"));
+                }
+                text
+            }
+            Status::Unreachable => {
+                let line = format!(
+                    "fatal: {host}: UNREACHABLE! => {}",
+                    dump(self.verbosity < 3)
+                );
+                self.paint(&line, "31")
+            }
+        };
+        let _ = writeln!(self.out, "{line}");
+    }
+}
+
+/// The result as shown: internal keys dropped.
+fn visible_result(r: &TaskResult) -> serde_json::Value {
+    let mut j = value::to_json(&value::from_vars(&r.result));
+    if let serde_json::Value::Object(o) = &mut j {
+        o.retain(|k, _| !k.starts_with("_ansible"));
+        if r.status == Status::Ok && r.verbose_always {
+            o.remove("changed");
+        }
+    }
+    j
+}
+
+impl<W: Write + Send> Reporter for Human<W> {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::NoHosts => {
+                let _ = writeln!(
+                    self.out,
+                    "{}",
+                    self.paint("skipping: no hosts matched", "36")
+                );
+            }
+            Event::BatchStart { .. } => {}
+            Event::TaskStart { name, handler } => {
+                let word = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.banner(&format!("{word} [{name}]"));
+            }
+            Event::HostResult { result, item } => self.host_result(result, *item),
+            Event::Warning(w) => {
+                let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));
+            }
+            Event::PlayAborted { reason } => {
+                let _ = writeln!(self.out, "\n{}", self.paint(reason, "31"));
+            }
+            Event::Recap { stats } => {
+                self.banner("PLAY RECAP");
+                for (host, s) in stats.iter() {
+                    let col = |name: &str, n: u32, code: &str, this: &Self| {
+                        let text = format!("{name}={n:<4}");
+                        if n > 0 { this.paint(&text, code) } else { text }
+                    };
+                    let code = if s.failed > 0 || s.unreachable > 0 {
+                        "31"
+                    } else if s.changed > 0 {
+                        "33"
+                    } else {
+                        "32"
+                    };
+                    let host_col = format!("{host:<26}");
+                    let line = format!(
+                        "{} : {} {} {} {} {} {} {}",
+                        self.paint(&host_col, code),
+                        col("ok", s.ok, "32", self),
+                        col("changed", s.changed, "33", self),
+                        col("unreachable", s.unreachable, "31", self),
+                        col("failed", s.failed, "31", self),
+                        col("skipped", s.skipped, "36", self),
+                        col("rescued", s.rescued, "35", self),
+                        col("ignored", s.ignored, "35", self),
+                    );
+                    let _ = writeln!(self.out, "{line}");
+                }
+                let _ = writeln!(self.out);
+            }
+        }
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::events::HostStats;
+    use indexmap::IndexMap;
+
+    #[test]
+    fn recap_lines_match_ansible_layout() {
+        let mut out = Vec::new();
+        {
+            let mut h = Human::new(&mut out, 0, false);
+            let mut stats = IndexMap::new();
+            stats.insert(
+                "web1".to_string(),
+                HostStats {
+                    ok: 2,
+                    changed: 1,
+                    ..HostStats::default()
+                },
+            );
+            h.event(&Event::Recap { stats: &stats });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("\nPLAY RECAP *****"), "{text:?}");
+        assert_eq!(text.lines().nth(1).unwrap().len(), 80);
+        assert!(text.contains("web1                       : ok=2    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n"), "{text:?}");
+    }
+}

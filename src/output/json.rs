@@ -1,0 +1,71 @@
+//! `--output json`: one JSON object per event, one per line, for CI systems and scripts.
+
+use crate::exec::events::{Event, Reporter, Status};
+use crate::value;
+use serde_json::json;
+use std::io::Write;
+
+pub struct JsonLines<W: Write + Send> {
+    out: W,
+}
+
+impl<W: Write + Send> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out }
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Changed => "changed",
+        Status::Skipped => "skipped",
+        Status::Failed => "failed",
+        Status::Unreachable => "unreachable",
+    }
+}
+
+impl<W: Write + Send> Reporter for JsonLines<W> {
+    fn event(&mut self, event: &Event<'_>) {
+        let line = match event {
+            Event::PlayStart { name } => json!({"event": "play_start", "name": name}),
+            Event::NoHosts => json!({"event": "no_hosts"}),
+            Event::BatchStart {
+                number,
+                total,
+                hosts,
+            } => {
+                json!({"event": "batch_start", "batch": number, "batches": total, "hosts": hosts})
+            }
+            Event::TaskStart { name, handler } => {
+                json!({"event": "task_start", "name": name, "handler": handler})
+            }
+            Event::HostResult { result, item } => json!({
+                "event": if *item { "item_result" } else { "host_result" },
+                "host": result.host,
+                "status": status_word(result.status),
+                "ignored": result.ignored,
+                "item": result.item_label,
+                "result": value::to_json(&value::from_vars(&result.result)),
+            }),
+            Event::Warning(w) => json!({"event": "warning", "message": w}),
+            Event::PlayAborted { reason } => json!({"event": "play_aborted", "reason": reason}),
+            Event::Recap { stats } => {
+                let hosts: serde_json::Map<String, serde_json::Value> = stats
+                    .iter()
+                    .map(|(h, s)| {
+                        (
+                            h.clone(),
+                            json!({"ok": s.ok, "changed": s.changed, "unreachable": s.unreachable,
+                                   "failed": s.failed, "skipped": s.skipped, "rescued": s.rescued,
+                                   "ignored": s.ignored}),
+                        )
+                    })
+                    .collect();
+                json!({"event": "recap", "hosts": hosts})
+            }
+        };
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
+    }
+}

@@ -1,0 +1,259 @@
+//! Runtime values: variables, module arguments and results are all [`minijinja::Value`]s, so that
+//! templating needs no conversion. This module owns the conversions in and out (YAML nodes, JSON)
+//! and the small amount of Python-compatible formatting Ansible's output relies on.
+
+use crate::yaml::{Node, NodeKind};
+use indexmap::IndexMap;
+pub use minijinja::Value;
+use minijinja::value::ValueKind;
+
+/// An ordered string-keyed map, the shape of every variable layer.
+pub type Vars = IndexMap<String, Value>;
+
+/// Builds a mapping value that keeps insertion order.
+pub fn map<K: Into<Value>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
+    let m: IndexMap<Value, Value> = pairs.into_iter().map(|(k, v)| (k.into(), v)).collect();
+    Value::from_object(m)
+}
+
+/// A mapping value from variables.
+pub fn from_vars(vars: &Vars) -> Value {
+    map(vars.iter().map(|(k, v)| (k.as_str(), v.clone())))
+}
+
+/// Converts a YAML node to a value. `!unsafe` text becomes a "safe" string, which baton's
+/// templating treats as never-to-be-templated (minijinja's autoescape, which that flag is for, is
+/// off in baton).
+pub fn from_node(node: &Node) -> Value {
+    match &node.kind {
+        NodeKind::Null => Value::from(()),
+        NodeKind::Bool(b) => Value::from(*b),
+        NodeKind::Int(i) => Value::from(*i),
+        NodeKind::Float(f) => Value::from(*f),
+        NodeKind::Str(s) => Value::from(s.as_str()),
+        NodeKind::Unsafe(s) => Value::from_safe_string(s.clone()),
+        NodeKind::Vault(s) => Value::from(s.as_str()),
+        NodeKind::Seq(items) => items.iter().map(from_node).collect(),
+        NodeKind::Map(entries) => map(entries.iter().map(|(k, v)| {
+            (
+                Value::from(k.scalar_text().unwrap_or_default()),
+                from_node(v),
+            )
+        })),
+    }
+}
+
+/// The variables of a mapping node (a vars file, `vars:`); `None` when the node is not a mapping.
+pub fn vars_from_node(node: &Node) -> Option<Vars> {
+    Some(
+        node.as_map()?
+            .iter()
+            .map(|(k, v)| (k.scalar_text().unwrap_or_default(), from_node(v)))
+            .collect(),
+    )
+}
+
+/// Converts a value to JSON for output. Undefined becomes null.
+pub fn to_json(value: &Value) -> serde_json::Value {
+    match value.kind() {
+        ValueKind::Undefined | ValueKind::None => serde_json::Value::Null,
+        ValueKind::Bool => serde_json::Value::Bool(value.is_true()),
+        ValueKind::Number => {
+            if let Some(i) = value.as_i64() {
+                serde_json::Value::from(i)
+            } else if let Ok(f) = f64::try_from(value.clone()) {
+                serde_json::Number::from_f64(f)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or(serde_json::Value::Null)
+            } else {
+                serde_json::Value::String(value.to_string())
+            }
+        }
+        ValueKind::String => serde_json::Value::String(value.as_str().unwrap_or("").to_string()),
+        ValueKind::Seq | ValueKind::Iterable => serde_json::Value::Array(
+            value
+                .try_iter()
+                .map(|it| it.map(|v| to_json(&v)).collect())
+                .unwrap_or_default(),
+        ),
+        ValueKind::Map => {
+            let mut obj = serde_json::Map::new();
+            if let Ok(keys) = value.try_iter() {
+                for k in keys {
+                    let v = value.get_item(&k).unwrap_or_default();
+                    obj.insert(key_string(&k), to_json(&v));
+                }
+            }
+            serde_json::Value::Object(obj)
+        }
+        _ => serde_json::Value::String(value.to_string()),
+    }
+}
+
+/// A map key as JSON needs it: a string, in Python's spelling for other scalars.
+fn key_string(k: &Value) -> String {
+    match k.kind() {
+        ValueKind::String => k.as_str().unwrap_or("").to_string(),
+        ValueKind::Bool => if k.is_true() { "True" } else { "False" }.to_string(),
+        ValueKind::None | ValueKind::Undefined => "None".to_string(),
+        _ => k.to_string(),
+    }
+}
+
+/// Converts JSON to a value.
+pub fn from_json(json: &serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::from(()),
+        serde_json::Value::Bool(b) => Value::from(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                Value::from(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(a) => a.iter().map(from_json).collect(),
+        serde_json::Value::Object(o) => map(o.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
+    }
+}
+
+/// Python's `repr()` of a float, which is what Ansible prints.
+pub fn python_float(f: f64) -> String {
+    if f.is_nan() {
+        "nan".to_string()
+    } else if f.is_infinite() {
+        if f > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        let s = format!("{f}");
+        s
+    }
+}
+
+/// Python's `repr()` of JSON-like data: `{'a': 1, 'b': [True, None]}`.
+pub fn python_repr(j: &serde_json::Value) -> String {
+    match j {
+        serde_json::Value::Null => "None".to_string(),
+        serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => python_float(f),
+            _ => n.to_string(),
+        },
+        serde_json::Value::String(s) => python_str_repr(s),
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
+        serde_json::Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", python_str_repr(k), python_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Python's `repr()` of a string: single quotes unless the text has one and no double quote.
+fn python_str_repr(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// Python's `json.dumps` with its default separators (`", "` and `": "`), no indent.
+pub fn python_json(j: &serde_json::Value) -> String {
+    match j {
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(python_json).collect::<Vec<_>>().join(", ")
+        ),
+        serde_json::Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    serde_json::Value::String(k.clone()),
+                    python_json(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// JSON the way Ansible's output shows it: `json.dumps(indent=4, sort_keys=True,
+/// ensure_ascii=False)`.
+pub fn ansible_json(json: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let sorted = sort_keys(json);
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    // Serializing a serde_json::Value into memory cannot fail.
+    let _ = sorted.serialize(&mut ser);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A copy with every object's keys sorted, as Python's `sort_keys=True` does.
+pub fn sort_keys(json: &serde_json::Value) -> serde_json::Value {
+    match json {
+        serde_json::Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sort_keys(&o[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Source;
+
+    #[test]
+    fn yaml_to_value_to_json_keeps_order_and_types() {
+        let node = crate::yaml::parse(&Source::new("t", "b: 1\na: [yes, '2', 3.5, ~]\n")).unwrap();
+        let json = to_json(&from_node(&node));
+        assert_eq!(json.to_string(), r#"{"b":1,"a":[true,"2",3.5,null]}"#);
+    }
+
+    #[test]
+    fn ansible_json_sorts_and_indents_by_four() {
+        let json: serde_json::Value = serde_json::from_str(r#"{"msg":"hi","a":1}"#).unwrap();
+        assert_eq!(
+            ansible_json(&json),
+            "{\n    \"a\": 1,\n    \"msg\": \"hi\"\n}"
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Variables: what a task sees, in Ansible's precedence, templated lazily when used.
+//!
+//! A [`VarStore`] holds the variables of a run that outlive a task: what inventory gives each
+//! host, facts, registered results and `set_fact`s, and extra vars. For each task the executor asks
+//! it for a [`Scope`]: the layers in precedence order (lowest first) plus the magic variables.
+//! A scope is a minijinja object, so templates read straight from it; a value is templated only
+//! when something reads it, and may refer to other variables (a loop between them is an error,
+//! not a hang). `hostvars` is a lazy object too: `hostvars['web1'].x` builds web1's scope on demand.
+
+use crate::inventory::Inventory;
+use crate::template;
+use crate::value::{self, Value, Vars};
+use minijinja::value::{Enumerator, Object};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Run-wide variables, shared by every task.
+#[derive(Debug)]
+pub struct VarStore {
+    pub inventory: Arc<Inventory>,
+    inventory_vars: HashMap<String, Arc<Vars>>,
+    facts: RwLock<HashMap<String, Arc<Vars>>>,
+    /// `register` and `set_fact` results, per host.
+    host_vars: RwLock<HashMap<String, Arc<Vars>>>,
+    pub extra: Arc<Vars>,
+    groups: Value,
+    /// Variables every scope gets (playbook_dir, ansible_check_mode, ...).
+    pub globals: RwLock<Arc<Vars>>,
+}
+
+impl VarStore {
+    pub fn new(inventory: Arc<Inventory>, extra: Vars) -> Arc<VarStore> {
+        let inventory_vars = inventory
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), Arc::new(inventory.host_vars(h))))
+            .collect();
+        let groups = inventory.groups_value();
+        Arc::new(VarStore {
+            inventory,
+            inventory_vars,
+            facts: RwLock::default(),
+            host_vars: RwLock::default(),
+            extra: Arc::new(extra),
+            groups,
+            globals: RwLock::default(),
+        })
+    }
+
+    /// What inventory says about a host (group vars in order, then host vars).
+    pub fn inventory_vars(&self, host: &str) -> Arc<Vars> {
+        self.inventory_vars.get(host).cloned().unwrap_or_default()
+    }
+
+    /// Sets a registered result or fact-like variable on a host, for the rest of the run.
+    pub fn set_host_var(&self, host: &str, key: &str, value: Value) {
+        let mut all = self.host_vars.write().unwrap_or_else(|e| e.into_inner());
+        let entry = all.entry(host.to_string()).or_default();
+        Arc::make_mut(entry).insert(key.to_string(), value);
+    }
+
+    /// Replaces a host's gathered facts.
+    pub fn set_facts(&self, host: &str, facts: Vars) {
+        let mut all = self.facts.write().unwrap_or_else(|e| e.into_inner());
+        all.insert(host.to_string(), Arc::new(facts));
+    }
+
+    pub fn set_global(&self, key: &str, value: Value) {
+        let mut g = self.globals.write().unwrap_or_else(|e| e.into_inner());
+        Arc::make_mut(&mut g).insert(key.to_string(), value);
+    }
+
+    fn dynamic(&self, host: &str) -> Arc<Vars> {
+        let all = self.host_vars.read().unwrap_or_else(|e| e.into_inner());
+        all.get(host).cloned().unwrap_or_default()
+    }
+
+    fn host_facts(&self, host: &str) -> Arc<Vars> {
+        let all = self.facts.read().unwrap_or_else(|e| e.into_inner());
+        all.get(host).cloned().unwrap_or_default()
+    }
+
+    /// The scope a task on `host` sees. `play_layers` are the play's, role's, block's and task's
+    /// variables, lowest precedence first; `magic` the per-task magic variables.
+    pub fn scope(self: &Arc<Self>, host: &str, play_layers: &[Arc<Vars>], magic: Vars) -> Value {
+        let mut layers = Vec::with_capacity(play_layers.len() + 6);
+        layers.push(self.inventory_vars(host));
+        let facts = self.host_facts(host);
+        if !facts.is_empty() {
+            let mut with_prefix = Vars::new();
+            with_prefix.insert("ansible_facts".to_string(), value::from_vars(&facts));
+            for (k, v) in facts.iter() {
+                with_prefix.insert(format!("ansible_{k}"), v.clone());
+            }
+            layers.push(Arc::new(with_prefix));
+        }
+        layers.extend(play_layers.iter().cloned());
+        layers.push(self.dynamic(host));
+        layers.push(self.extra.clone());
+        let mut magic = magic;
+        magic.insert("inventory_hostname".into(), Value::from(host));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            Value::from(host.split('.').next().unwrap_or(host)),
+        );
+        magic.insert(
+            "group_names".into(),
+            self.inventory
+                .group_names(host)
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+        );
+        magic.insert("groups".into(), self.groups.clone());
+        magic.insert(
+            "hostvars".into(),
+            Value::from_object(HostVars {
+                store: self.clone(),
+            }),
+        );
+        for (k, v) in self
+            .globals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            magic.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        magic
+            .entry("omit".into())
+            .or_insert_with(|| Value::from(OMIT));
+        layers.push(Arc::new(magic));
+        Value::from_object(Scope {
+            layers,
+            cache: Mutex::default(),
+        })
+    }
+}
+
+/// The placeholder `omit` renders to; a module argument equal to it is dropped.
+pub const OMIT: &str = "__omit_place_holder__baton__";
+
+/// The variables one task on one host sees.
+#[derive(Debug)]
+pub struct Scope {
+    /// Lowest precedence first.
+    layers: Vec<Arc<Vars>>,
+    /// Values already templated, so a variable used twice is templated once.
+    cache: Mutex<HashMap<String, Value>>,
+}
+
+thread_local! {
+    /// The variables being templated right now on this thread, to catch loops between them.
+    static RESOLVING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Scope {
+    fn raw(&self, key: &str) -> Option<&Value> {
+        self.layers.iter().rev().find_map(|l| l.get(key))
+    }
+}
+
+impl Object for Scope {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        if let Some(v) = self.cache.lock().ok()?.get(key) {
+            return Some(v.clone());
+        }
+        let raw = self.raw(key)?.clone();
+        if !template::needs_templating(&raw) {
+            return Some(raw);
+        }
+        let looping = RESOLVING.with(|r| r.borrow().iter().any(|k| k == key));
+        if looping {
+            return Some(Value::from(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!(
+                    "recursive loop detected in template: the variable '{key}' refers to itself"
+                ),
+            )));
+        }
+        RESOLVING.with(|r| r.borrow_mut().push(key.to_string()));
+        let ctx = Value::from_dyn_object(self.clone());
+        let result = template::render_value(&raw, &ctx);
+        RESOLVING.with(|r| r.borrow_mut().pop());
+        match result {
+            Ok(v) => {
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(key.to_string(), v.clone());
+                }
+                Some(v)
+            }
+            Err(e) => Some(Value::from(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("{} (in the variable '{key}')", e.message),
+            ))),
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = Vec::new();
+        for layer in &self.layers {
+            for k in layer.keys() {
+                let k = Value::from(k.as_str());
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        Enumerator::Values(keys)
+    }
+}
+
+/// `hostvars`: every inventory host's variables, built when asked for.
+#[derive(Debug)]
+struct HostVars {
+    store: Arc<VarStore>,
+}
+
+impl Object for HostVars {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let host = key.as_str()?;
+        if !self.store.inventory.hosts.contains_key(host) {
+            return None;
+        }
+        // Another host's variables: inventory, facts, registered results, extra vars; not the
+        // current play's or task's variables, which belong to the host being run.
+        let mut magic = Vars::new();
+        magic.insert("inventory_hostname".into(), Value::from(host));
+        Some(self.store.scope(host, &[], magic))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.store
+                .inventory
+                .hosts
+                .keys()
+                .map(|h| Value::from(h.as_str()))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Source;
+
+    fn store() -> Arc<VarStore> {
+        let mut inv = Inventory::default();
+        crate::inventory::ini::parse(
+            &Source::new(
+                "i",
+                "[web]\nw1 port=80 url='http://{{ inventory_hostname }}:{{ port }}'\nw2 port=81\n",
+            ),
+            &mut inv,
+        )
+        .unwrap();
+        inv.finish();
+        VarStore::new(Arc::new(inv), Vars::new())
+    }
+
+    #[test]
+    fn values_are_templated_lazily_against_their_scope() {
+        let s = store();
+        let scope = s.scope("w1", &[], Vars::new());
+        let out = template::render_text("{{ url }}", &scope).unwrap();
+        assert_eq!(out, "http://w1:80");
+        let other = template::render_text("{{ hostvars['w2'].port }}", &scope).unwrap();
+        assert_eq!(other, "81");
+    }
+
+    #[test]
+    fn loops_between_variables_are_errors() {
+        let s = store();
+        let mut layer = Vars::new();
+        layer.insert("a".into(), Value::from("{{ b }}"));
+        layer.insert("b".into(), Value::from("{{ a }}"));
+        let scope = s.scope("w1", &[Arc::new(layer)], Vars::new());
+        let err = template::render_text("{{ a }}", &scope).unwrap_err();
+        assert!(err.message.contains("recursive loop"), "{err}");
+    }
+
+    #[test]
+    fn precedence_task_over_play_over_inventory_extra_over_all() {
+        let mut inv = Inventory::default();
+        inv.add_host("h", "g");
+        inv.set_host_var("h", "x", Value::from("inv"));
+        inv.finish();
+        let mut extra = Vars::new();
+        extra.insert("y".into(), Value::from("extra"));
+        let s = VarStore::new(Arc::new(inv), extra);
+        let mut play = Vars::new();
+        play.insert("x".into(), Value::from("play"));
+        play.insert("y".into(), Value::from("play"));
+        let mut task = Vars::new();
+        task.insert("x".into(), Value::from("task"));
+        let scope = s.scope("h", &[Arc::new(play), Arc::new(task)], Vars::new());
+        assert_eq!(
+            template::render_text("{{ x }} {{ y }}", &scope).unwrap(),
+            "task extra"
+        );
+    }
+}

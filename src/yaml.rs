@@ -1,0 +1,590 @@
+//! YAML read the way Ansible reads it, into a tree where every node knows where it came from.
+//!
+//! Ansible loads YAML with PyYAML, which implements YAML 1.1: unquoted `yes`/`no`/`on`/`off` are
+//! booleans, `0644` is octal, `1_000` is an integer, `1e3` is a string (PyYAML's float needs a dot
+//! and a signed exponent), merge keys (`<<`) work, and the tags `!vault` and `!unsafe` are Ansible's.
+//! This module owns that resolution. Parsing is done by `saphyr-parser` (events with positions);
+//! this module builds [`Node`]s with [`Span`]s from those events, so that everything downstream can
+//! point at the exact line and column a value came from.
+
+use crate::diagnostics::{Error, ErrorKind, Pos, Source, Span};
+use regex::Regex;
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// One YAML value with the place it was written.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+}
+
+/// The resolved YAML 1.1 value of a node.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Keys in the order written; a key written twice keeps its first place and its last value,
+    /// like a Python dict.
+    Map(Vec<(Node, Node)>),
+    /// `!vault |` ciphertext, decrypted lazily when used.
+    Vault(String),
+    /// `!unsafe` text, never templated.
+    Unsafe(String),
+}
+
+impl Node {
+    /// A short word for the node's type, for messages ("a string", "a list"...).
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "a boolean",
+            NodeKind::Int(_) => "an integer",
+            NodeKind::Float(_) => "a float",
+            NodeKind::Str(_) | NodeKind::Unsafe(_) => "a string",
+            NodeKind::Vault(_) => "a vaulted string",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s) | NodeKind::Unsafe(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Null)
+    }
+
+    /// The text of a scalar as Python's `str()` would give it, for keys and free-form values.
+    pub fn scalar_text(&self) -> Option<String> {
+        Some(match &self.kind {
+            NodeKind::Null => "None".to_string(),
+            NodeKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            NodeKind::Int(i) => i.to_string(),
+            NodeKind::Float(f) => crate::value::python_float(*f),
+            NodeKind::Str(s) | NodeKind::Unsafe(s) | NodeKind::Vault(s) => s.clone(),
+            NodeKind::Seq(_) | NodeKind::Map(_) => return None,
+        })
+    }
+
+    /// Looks a key up in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// An error pointing at this node.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::syntax(&self.span, message)
+    }
+}
+
+/// Parses the first YAML document of a source. An empty source is a null node.
+pub fn parse(source: &Arc<Source>) -> Result<Node, Error> {
+    let mut docs = parse_all(source)?;
+    if docs.len() > 1 {
+        return Err(docs
+            .swap_remove(1)
+            .error("expected a single document in the stream, but found another document"));
+    }
+    Ok(docs.pop().unwrap_or_else(|| Node {
+        kind: NodeKind::Null,
+        span: Span::point(source.clone(), Pos { line: 1, col: 1 }),
+    }))
+}
+
+/// Parses every document of a source.
+pub fn parse_all(source: &Arc<Source>) -> Result<Vec<Node>, Error> {
+    let mut builder = Builder {
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        docs: Vec::new(),
+    };
+    for item in Parser::new_from_str(&source.text) {
+        let (event, span) = item.map_err(|e| {
+            let m = e.marker();
+            Error::syntax(
+                &Span::point(
+                    source.clone(),
+                    Pos {
+                        line: m.line(),
+                        col: m.col() + 1,
+                    },
+                ),
+                format!("YAML syntax error: {}", e.info()),
+            )
+        })?;
+        let span = Span {
+            source: source.clone(),
+            start: Pos {
+                line: span.start.line(),
+                col: span.start.col() + 1,
+            },
+            end: Pos {
+                line: span.end.line(),
+                col: span.end.col() + 1,
+            },
+        };
+        builder.event(event, span)?;
+    }
+    Ok(builder.docs)
+}
+
+/// A collection being built from events.
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        /// Mappings pulled in with `<<`, applied when the mapping ends.
+        merges: Vec<Node>,
+        pending_key: Option<Node>,
+        span: Span,
+        anchor: usize,
+    },
+}
+
+struct Builder {
+    anchors: HashMap<usize, Node>,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), Error> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| t.to_string());
+                let is_merge = style == ScalarStyle::Plain && text == "<<" && tag.is_none();
+                let kind = resolve_scalar(&text, style, tag.as_deref())
+                    .map_err(|m| Error::syntax(&span, m))?;
+                let node = Node { kind, span };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node, is_merge)
+            }
+            Event::Alias(id) => {
+                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    Error::syntax(&span, "found an alias to an anchor that is not defined")
+                })?;
+                node.span = span;
+                self.push(node, false)
+            }
+            Event::SequenceStart(anchor, _tag) => {
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    span,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::MappingStart(anchor, _tag) => {
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    merges: Vec::new(),
+                    pending_key: None,
+                    span,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd => match self.stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    span,
+                    anchor,
+                }) => self.finish(
+                    Node {
+                        kind: NodeKind::Seq(items),
+                        span,
+                    },
+                    anchor,
+                ),
+                _ => Err(self.internal(&span)),
+            },
+            Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Map {
+                    entries,
+                    merges,
+                    span,
+                    anchor,
+                    ..
+                }) => {
+                    let entries = apply_merges(entries, merges)?;
+                    self.finish(
+                        Node {
+                            kind: NodeKind::Map(entries),
+                            span,
+                        },
+                        anchor,
+                    )
+                }
+                _ => Err(self.internal(&span)),
+            },
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd
+            | Event::Nothing => Ok(()),
+        }
+    }
+
+    fn internal(&self, span: &Span) -> Error {
+        Error::new(ErrorKind::Internal, "unbalanced YAML events").at(span)
+    }
+
+    fn finish(&mut self, node: Node, anchor: usize) -> Result<(), Error> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        self.push(node, false)
+    }
+
+    /// Adds a finished node to the collection being built, or ends a document.
+    fn push(&mut self, node: Node, is_merge_key: bool) -> Result<(), Error> {
+        match self.stack.last_mut() {
+            None => {
+                self.docs.push(node);
+                self.anchors.clear();
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Frame::Map {
+                entries,
+                merges,
+                pending_key,
+                ..
+            }) => {
+                match pending_key.take() {
+                    None => {
+                        if matches!(node.kind, NodeKind::Seq(_) | NodeKind::Map(_)) {
+                            return Err(node.error(
+                                "a mapping key must be a plain value, not a list or a mapping",
+                            ));
+                        }
+                        let mut key = node;
+                        if is_merge_key {
+                            // Marked so the value that follows goes to the merges.
+                            key.kind = NodeKind::Unsafe("<<".to_string());
+                        }
+                        *pending_key = Some(key);
+                    }
+                    Some(key) => {
+                        if matches!(&key.kind, NodeKind::Unsafe(s) if s == "<<") {
+                            merges.push(node);
+                        } else {
+                            insert_entry(entries, key, node);
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Inserts a key, replacing the value of an equal key in place (Python dict semantics).
+fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node) {
+    let id = key_identity(&key);
+    if let Some(slot) = entries.iter_mut().find(|(k, _)| key_identity(k) == id) {
+        slot.1 = value;
+    } else {
+        entries.push((key, value));
+    }
+}
+
+fn key_identity(node: &Node) -> String {
+    match &node.kind {
+        NodeKind::Str(s) | NodeKind::Unsafe(s) | NodeKind::Vault(s) => format!("s{s}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// PyYAML's merge: keys written in the mapping win over merged ones; of the merged mappings the
+/// earlier one wins. Merged keys come first in the result, as PyYAML orders them.
+fn apply_merges(entries: Vec<(Node, Node)>, merges: Vec<Node>) -> Result<Vec<(Node, Node)>, Error> {
+    if merges.is_empty() {
+        return Ok(entries);
+    }
+    let mut merged: Vec<(Node, Node)> = Vec::new();
+    let mut sources = Vec::new();
+    for m in merges {
+        match m.kind {
+            NodeKind::Map(_) => sources.push(m),
+            NodeKind::Seq(items) => {
+                for item in items {
+                    if !matches!(item.kind, NodeKind::Map(_)) {
+                        return Err(
+                            item.error("expected a mapping for merging, but found something else")
+                        );
+                    }
+                    sources.push(item);
+                }
+            }
+            _ => {
+                return Err(m.error(
+                    "expected a mapping or list of mappings for merging, but found something else",
+                ));
+            }
+        }
+    }
+    for src in sources {
+        if let NodeKind::Map(pairs) = src.kind {
+            for (k, v) in pairs {
+                let id = key_identity(&k);
+                if !merged.iter().any(|(mk, _)| key_identity(mk) == id) {
+                    merged.push((k, v));
+                }
+            }
+        }
+    }
+    for (k, v) in entries {
+        insert_entry(&mut merged, k, v);
+    }
+    Ok(merged)
+}
+
+fn int_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+        )
+        .expect("valid regex")
+    })
+}
+
+fn float_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// Resolves a scalar the way PyYAML's implicit resolvers (YAML 1.1) and Ansible's tags do.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<NodeKind, String> {
+    if let Some(tag) = tag {
+        return match tag {
+            "!vault" | "!vault-encrypted" => Ok(NodeKind::Vault(text.to_string())),
+            "!unsafe" => Ok(NodeKind::Unsafe(text.to_string())),
+            "tag:yaml.org,2002:!str" | "!!str" => Ok(NodeKind::Str(text.to_string())),
+            "tag:yaml.org,2002:!int" | "!!int" => parse_int(text)
+                .map(NodeKind::Int)
+                .ok_or_else(|| format!("'{text}' is not an integer")),
+            "tag:yaml.org,2002:!float" | "!!float" => parse_float(text)
+                .or_else(|| parse_int(text).map(|i| i as f64))
+                .map(NodeKind::Float)
+                .ok_or_else(|| format!("'{text}' is not a float")),
+            "tag:yaml.org,2002:!bool" | "!!bool" => parse_bool(text)
+                .map(NodeKind::Bool)
+                .ok_or_else(|| format!("'{text}' is not a boolean")),
+            "tag:yaml.org,2002:!null" | "!!null" => Ok(NodeKind::Null),
+            other => Err(format!(
+                "could not determine a constructor for the tag '{other}'"
+            )),
+        };
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(NodeKind::Str(text.to_string()));
+    }
+    if let Some(b) = parse_bool(text) {
+        return Ok(NodeKind::Bool(b));
+    }
+    if matches!(text, "" | "~" | "null" | "Null" | "NULL") {
+        return Ok(NodeKind::Null);
+    }
+    if float_re().is_match(text)
+        && let Some(f) = parse_float(text)
+    {
+        return Ok(NodeKind::Float(f));
+    }
+    if int_re().is_match(text) {
+        if let Some(i) = parse_int(text) {
+            return Ok(NodeKind::Int(i));
+        }
+        // Larger than 64 bits: Python keeps it exact; the nearest float is what we can offer.
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return Ok(NodeKind::Float(f));
+        }
+    }
+    Ok(NodeKind::Str(text.to_string()))
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
+/// PyYAML's int constructor: underscores dropped, 0b binary, 0x hex, leading 0 octal, `a:b`
+/// base 60.
+fn parse_int(text: &str) -> Option<i64> {
+    let clean = text.replace('_', "");
+    let (neg, digits) = match clean.as_bytes().first()? {
+        b'-' => (true, &clean[1..]),
+        b'+' => (false, &clean[1..]),
+        _ => (false, clean.as_str()),
+    };
+    let value = if digits == "0" {
+        0
+    } else if let Some(b) = digits.strip_prefix("0b") {
+        i64::from_str_radix(b, 2).ok()?
+    } else if let Some(h) = digits.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()?
+    } else if let Some(octal) = digits.strip_prefix('0') {
+        i64::from_str_radix(octal, 8).ok()?
+    } else if digits.contains(':') {
+        let mut v: i64 = 0;
+        for part in digits.split(':') {
+            v = v.checked_mul(60)?.checked_add(part.parse::<i64>().ok()?)?;
+        }
+        v
+    } else {
+        digits.parse::<i64>().ok()?
+    };
+    Some(if neg { -value } else { value })
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    let clean = text.replace('_', "").to_lowercase();
+    let (neg, body) = match clean.as_bytes().first()? {
+        b'-' => (true, &clean[1..]),
+        b'+' => (false, &clean[1..]),
+        _ => (false, clean.as_str()),
+    };
+    let value = if body == ".inf" {
+        f64::INFINITY
+    } else if body == ".nan" {
+        f64::NAN
+    } else if body.contains(':') {
+        let mut v = 0.0;
+        for part in body.split(':') {
+            v = v * 60.0 + part.parse::<f64>().ok()?;
+        }
+        v
+    } else {
+        body.parse::<f64>().ok()?
+    };
+    Some(if neg { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Node {
+        parse(&Source::new("t.yml", text)).expect("parses")
+    }
+
+    fn scalar(text: &str) -> NodeKind {
+        load(&format!("v: {text}\n")).get("v").unwrap().kind.clone()
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_resolve_like_pyyaml() {
+        assert!(matches!(scalar("yes"), NodeKind::Bool(true)));
+        assert!(matches!(scalar("Off"), NodeKind::Bool(false)));
+        assert!(matches!(scalar("'yes'"), NodeKind::Str(s) if s == "yes"));
+        assert!(matches!(scalar("y"), NodeKind::Str(s) if s == "y"));
+        assert!(matches!(scalar("0644"), NodeKind::Int(420)));
+        assert!(matches!(scalar("1_000"), NodeKind::Int(1000)));
+        assert!(matches!(scalar("0x1F"), NodeKind::Int(31)));
+        assert!(matches!(scalar("1:30"), NodeKind::Int(90)));
+        assert!(matches!(scalar("08"), NodeKind::Str(s) if s == "08"));
+        assert!(matches!(scalar("1e3"), NodeKind::Str(s) if s == "1e3"));
+        assert!(matches!(scalar("1.5e+3"), NodeKind::Float(f) if f == 1500.0));
+        assert!(matches!(scalar("3."), NodeKind::Float(f) if f == 3.0));
+        assert!(matches!(scalar("~"), NodeKind::Null));
+        assert!(matches!(scalar(""), NodeKind::Null));
+        assert!(matches!(scalar("!!str 12"), NodeKind::Str(s) if s == "12"));
+        assert!(matches!(scalar("!unsafe '{{ x }}'"), NodeKind::Unsafe(s) if s == "{{ x }}"));
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let n = load("base: &b {a: 1, b: 2}\nthis:\n  <<: *b\n  b: 3\n  c: 4\n");
+        let this = n.get("this").unwrap();
+        let keys: Vec<_> = this
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str().unwrap().to_string(), v.scalar_text().unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "3".into()),
+                ("c".into(), "4".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_keep_first_place_last_value() {
+        let n = load("a: 1\nb: 2\na: 3\n");
+        let m = n.as_map().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].1.scalar_text().unwrap(), "3");
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let n = load("- hosts: all\n  tasks:\n    - name: x\n");
+        let play = &n.as_seq().unwrap()[0];
+        let tasks = play.get("tasks").unwrap();
+        let name = tasks.as_seq().unwrap()[0].get("name").unwrap();
+        assert_eq!((name.span.start.line, name.span.start.col), (3, 13));
+    }
+
+    #[test]
+    fn syntax_errors_have_a_location() {
+        let err = parse(&Source::new("bad.yml", "a: [1, 2\nb: 3\n")).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("bad.yml:"), "{shown}");
+        assert!(shown.contains('^'), "{shown}");
+    }
+
+    #[test]
+    fn unknown_tags_are_refused() {
+        let err = parse(&Source::new("t.yml", "a: !python/object x\n")).unwrap_err();
+        assert!(err.message.contains("could not determine a constructor"));
+    }
+}
