@@ -61,6 +61,9 @@ pub struct PlayArgs {
     /// Show the differences in changed files.
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
+    /// Connection type to use (ssh, local).
+    #[arg(short = 'c', long = "connection", env = "ANSIBLE_TRANSPORT")]
+    pub connection: Option<String>,
     /// Connect as this user.
     #[arg(short = 'u', long = "user", env = "ANSIBLE_REMOTE_USER")]
     pub user: Option<String>,
@@ -203,6 +206,7 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         diff: args.diff,
         limit: args.limit.clone(),
         remote_user: args.user.clone(),
+        connection: args.connection.clone(),
         private_key: args.private_key.clone(),
         become_: args.become_,
         become_user: args.become_user.clone(),

@@ -27,8 +27,23 @@ impl Source {
 
     /// Reads a file into a source; the error names the file and what went wrong.
     pub fn read(path: &Path) -> Result<Arc<Source>, Error> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Source::new(path.display().to_string(), text)),
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Ok(Source::new(path.display().to_string(), text)),
+                Err(e) => {
+                    // Point at the first byte that is not UTF-8, quoting the text before it.
+                    let good = e.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                    let source = Source::new(path.display().to_string(), text);
+                    Err(Error::syntax(
+                        &Span::point(source, Pos { line, col }),
+                        "the file is not valid UTF-8",
+                    ))
+                }
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("the file {} could not be found", path.display()),

@@ -40,6 +40,8 @@ pub struct Options {
     pub diff: bool,
     pub limit: Option<String>,
     pub remote_user: Option<String>,
+    /// `-c`: the transport when neither inventory nor the play names one.
+    pub connection: Option<String>,
     pub private_key: Option<PathBuf>,
     pub become_: bool,
     pub become_user: Option<String>,
@@ -56,6 +58,7 @@ impl Default for Options {
             diff: false,
             limit: None,
             remote_user: None,
+            connection: None,
             private_key: None,
             become_: false,
             become_user: None,
@@ -213,7 +216,7 @@ impl<'r> Runner<'r> {
             None => None,
         };
         let sizes = batches::batch_sizes(serial.as_ref(), hosts.len())
-            .map_err(|m| Error::syntax(&play.span, m))?;
+            .map_err(|m| Error::syntax(play.spans.get("serial").unwrap_or(&play.span), m))?;
         let max_fail_percentage = match &play.max_fail_percentage {
             Some(v) => {
                 let v = self.template_play_level(v, &play_vars)?;
@@ -224,7 +227,7 @@ impl<'r> Runner<'r> {
                         .parse::<f64>()
                         .map_err(|_| {
                             Error::syntax(
-                                &play.span,
+                                play.spans.get("max_fail_percentage").unwrap_or(&play.span),
                                 format!("max_fail_percentage must be a number, got '{text}'"),
                             )
                         })?,
@@ -681,6 +684,14 @@ impl<'r> Runner<'r> {
             Status::Failed if outcome.result.ignored => {
                 stats.ok += 1;
                 stats.ignored += 1;
+                if outcome
+                    .result
+                    .result
+                    .get("changed")
+                    .is_some_and(|c| c.is_true())
+                {
+                    stats.changed += 1;
+                }
             }
             Status::Failed => {}
             Status::Unreachable => {

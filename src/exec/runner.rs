@@ -72,6 +72,7 @@ impl HostJob {
         match self.run_inner(&scope).await {
             Ok(outcome) => outcome,
             Err(e) => {
+                let e = e.at(&self.task.span);
                 let mut r = Vars::new();
                 r.insert("failed".into(), Value::from(true));
                 r.insert("msg".into(), Value::from(task_error_text(&e)));
@@ -632,7 +633,7 @@ impl HostJob {
             Some(c) => c,
             None => match self.kw(|k| &k.connection) {
                 Some(c) => template::render_value(c, scope)?.to_string(),
-                None => "ssh".to_string(),
+                None => self.opts.connection.clone().unwrap_or_else(|| "ssh".into()),
             },
         };
         spec.transport = match connection.as_str() {
@@ -732,14 +733,11 @@ pub fn label_text(v: &Value) -> String {
 fn task_error_text(e: &Error) -> String {
     let mut text = e.message.clone();
     for c in &e.context {
-        text.push_str(". ");
+        text.push_str(", ");
         text.push_str(c);
     }
     if let Some(span) = &e.span {
-        text.push_str(&format!(
-            ". The error appears to be in '{}'",
-            span.location()
-        ));
+        text.push_str(&format!(". The error appears to be in {}", span.location()));
     }
     text
 }

@@ -85,6 +85,9 @@ impl<W: Write + Send> Human<W> {
                 let mut line = format!("skipping: {host}{item_part}");
                 if self.verbosity > 0 {
                     line.push_str(&format!(" => {}", dump(true)));
+                } else if item {
+                    // ansible-playbook leaves a space after a skipped item; scripts may match it.
+                    line.push(' ');
                 }
                 self.paint(&line, "36")
             }
@@ -118,6 +121,9 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
     let mut j = value::to_json(&value::from_vars(&r.result));
     if let serde_json::Value::Object(o) = &mut j {
         o.retain(|k, _| !k.starts_with("_ansible"));
+        if matches!(r.status, Status::Failed | Status::Unreachable) {
+            o.remove("failed");
+        }
         if r.status == Status::Ok && r.verbose_always {
             o.remove("changed");
         }

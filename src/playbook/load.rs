@@ -285,6 +285,10 @@ fn load_play(node: &Node) -> Result<Play, Error> {
         name,
         hosts,
         span: node.span.clone(),
+        spans: map
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.span.clone())))
+            .collect(),
         kw: keywords(node)?,
         gather_facts: opt(node, "gather_facts"),
         serial: opt(node, "serial"),

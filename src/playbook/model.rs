@@ -52,6 +52,8 @@ pub struct Play {
     /// The host pattern, already joined when written as a list.
     pub hosts: Value,
     pub span: Span,
+    /// Where each play keyword's value was written, for errors found at run time.
+    pub spans: indexmap::IndexMap<String, Span>,
     pub kw: Keywords,
     pub gather_facts: Option<Value>,
     pub serial: Option<Value>,

@@ -48,8 +48,9 @@ fn python_formatter(
                 .write_str(value.as_str().unwrap_or(""))
                 .map_err(write_err);
         }
-        ValueKind::Undefined => return Ok(()),
-        ValueKind::Bool | ValueKind::None | ValueKind::Seq | ValueKind::Map => {
+        // Ansible 2.19 prints a bare None as nothing (inside a list it is still `None`).
+        ValueKind::Undefined | ValueKind::None => return Ok(()),
+        ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
             crate::value::python_repr(&crate::value::to_json(value))
         }
         ValueKind::Number if value.as_i64().is_none() => match f64::try_from(value.clone()) {
