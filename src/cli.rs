@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a playbook (like ansible-playbook).
     Play(PlayArgs),
+    /// Show an inventory as baton reads it (like ansible-inventory).
+    Inventory(crate::inventory::command::InventoryArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -114,9 +116,11 @@ pub fn main() -> i32 {
     };
     init_tracing(match &cli.command {
         Command::Play(a) => a.verbose,
+        Command::Inventory(_) => 0,
     });
     let result = match cli.command {
         Command::Play(args) => play(args),
+        Command::Inventory(args) => crate::inventory::command::run(args),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 //! then `ansible_group_priority`, then name; host vars last), and host patterns ([`pattern`]).
 //! Parsers for the file formats live beside it and only ever call the builder methods here.
 
+pub mod command;
 pub mod ini;
 pub mod pattern;
 
