@@ -841,7 +841,7 @@ impl Job {
             None => abandon(&mut rx, &tx, &cmd).await,
         }
         // The caller has its answer; keep the permit one more round trip (see below).
-        // MUTATION sync_with_server(&handle).await;
+        sync_with_server(&handle).await;
     }
 }
 
