@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a playbook (like ansible-playbook).
-    Play(PlayArgs),
+    Play(Box<PlayArgs>),
     /// Show an inventory as baton reads it (like ansible-inventory).
     Inventory(crate::inventory::command::InventoryArgs),
 }
@@ -93,6 +93,12 @@ pub struct PlayArgs {
     /// More output (-v, -vv, -vvv, -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Only run tasks with these tags (comma-separated; may be repeated).
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma-separated; may be repeated).
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
     /// Only check the playbook's syntax.
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
@@ -119,7 +125,7 @@ pub fn main() -> i32 {
         Command::Inventory(_) => 0,
     });
     let result = match cli.command {
-        Command::Play(args) => play(args),
+        Command::Play(args) => play(*args),
         Command::Inventory(args) => crate::inventory::command::run(args),
     };
     match result {
@@ -217,6 +223,8 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         connect_timeout: Duration::from_secs(args.timeout),
         host_key_checking: env_bool("ANSIBLE_HOST_KEY_CHECKING").unwrap_or(true),
         verbosity: args.verbose,
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -68,7 +68,12 @@ pub enum Event<'a> {
         /// True for a loop item's result, false for the task's result.
         item: bool,
     },
-    /// A host enters a `rescue` section.
+    /// `include_tasks`/`include_role` brought in a file for these hosts.
+    Included {
+        path: &'a str,
+        hosts: &'a [String],
+        item: Option<String>,
+    },
     Warning(&'a str),
     /// The play stopped early (max_fail_percentage, any_errors_fatal, every host failed).
     PlayAborted {

@@ -18,10 +18,12 @@ mod runner;
 use crate::connection::BoxFuture;
 use crate::diagnostics::{Error, ErrorKind};
 use crate::inventory::Inventory;
-use crate::playbook::{Item, Keywords, Play, Playbook, Task};
+use crate::playbook::load::{ItemCtx, load_tasks_file, resolve_tasks_file};
+use crate::playbook::role::{RoleFiles, load_role, role_task_args};
+use crate::playbook::{Item, Keywords, Play, Playbook, RoleCtx, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
-use crate::vars::VarStore;
+use crate::vars::{Layers, VarStore};
 use events::{Event, HostStats, Reporter, Status};
 use indexmap::IndexMap;
 use pool::Pool;
@@ -48,6 +50,10 @@ pub struct Options {
     pub connect_timeout: Duration,
     pub host_key_checking: bool,
     pub verbosity: u8,
+    /// `--tags`: run only tasks with these tags (`all` by default).
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
 }
 
 impl Default for Options {
@@ -65,6 +71,8 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(10),
             host_key_checking: true,
             verbosity: 0,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
         }
     }
 }
@@ -102,6 +110,8 @@ pub async fn run(
         failed: HashSet::new(),
         unreachable: HashSet::new(),
         stopped: false,
+        loader: playbook.loader.clone(),
+        role_ran: HashMap::new(),
     };
     let result = runner.run_playbook(playbook).await;
     runner.pool.close_all().await;
@@ -133,13 +143,57 @@ struct Runner<'r> {
     unreachable: HashSet<String>,
     /// A failure policy stopped the run: no later batch or play runs.
     stopped: bool,
+    loader: Arc<crate::playbook::Loader>,
+    /// Per role (by identity), the hosts where one of its tasks ran in this play: a role runs
+    /// once per host unless it allows duplicates, as Ansible decides it while running.
+    role_ran: HashMap<String, HashSet<String>>,
+}
+
+/// What an include brought in.
+struct IncludedFile {
+    items: Vec<Item>,
+    /// The role's name, for an included role.
+    role: Option<String>,
+    /// An included role's handlers.
+    handlers: Vec<Item>,
 }
 
 /// A handler, ready to run.
+#[derive(Clone)]
 struct Handler {
     task: Arc<Task>,
+    ctx: Ctx,
+}
+
+/// Where an item runs: the keywords from the play down to it, the variable layers, the role.
+#[derive(Clone)]
+struct Ctx {
     chain: Vec<Keywords>,
-    layers: Vec<Arc<Vars>>,
+    layers: Layers,
+    role: Option<Arc<RoleCtx>>,
+    /// Inside a block with `rescue`: a failure here is rescued, not counted.
+    rescuable: bool,
+    /// Tags inherited from the play, roles, blocks and imports.
+    tags: Vec<String>,
+}
+
+impl Ctx {
+    /// The context inside a block (or a role's block).
+    fn enter(&self, kw: &Keywords, role: Option<&Arc<RoleCtx>>) -> Ctx {
+        let mut c = self.clone();
+        if let Some(r) = role {
+            c.layers.low.push(r.defaults.clone());
+            c.layers.mid.push(r.vars.clone());
+            if !r.params.is_empty() {
+                c.layers.high.push(r.params.clone());
+            }
+            c.role = Some(r.clone());
+        }
+        c.chain.push(kw.clone());
+        c.layers = c.layers.with_mid(&kw.vars);
+        c.tags.extend(kw.tags.iter().cloned());
+        c
+    }
 }
 
 /// The state of one batch of one play.
@@ -151,13 +205,37 @@ struct BatchState {
     max_fail_percentage: Option<f64>,
     /// Why the batch (and the run) stops, once a policy trips.
     abort: Option<String>,
-    /// Handlers notified, per host, by index in the play's handler list.
+    /// Handlers notified, per host, by index in the handler list.
     notified: HashMap<String, Vec<usize>>,
     /// Hosts that finished the play early (`meta: end_host`).
     ended: HashSet<String>,
     end_batch: bool,
     force_handlers: bool,
     handlers: Arc<Vec<Handler>>,
+}
+
+/// Ansible's tag selection: `always` runs unless skipped by name, `never` only when asked for,
+/// `tagged`/`untagged`/`all` as the special selectors.
+pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let only_all = only.is_empty() || only.iter().any(|t| t == "all");
+    let mut run = has("always")
+        || (only_all && !has("never"))
+        || (only.iter().any(|t| t == "tagged") && !tags.is_empty() && !has("never"))
+        || (only.iter().any(|t| t == "untagged") && tags.is_empty())
+        || tags.iter().any(|t| only.contains(t));
+    if run && !skip.is_empty() {
+        let skipped_by_name = tags.iter().any(|t| skip.contains(t));
+        if skipped_by_name
+            || (skip.iter().any(|t| t == "all")
+                && (skip.iter().any(|t| t == "always") || !has("always")))
+            || (skip.iter().any(|t| t == "tagged") && !tags.is_empty())
+            || (skip.iter().any(|t| t == "untagged") && tags.is_empty())
+        {
+            run = false;
+        }
+    }
+    run
 }
 
 impl<'r> Runner<'r> {
@@ -172,32 +250,112 @@ impl<'r> Runner<'r> {
     }
 
     /// A value templated with only play-level variables (no host): play keywords, task names.
-    fn template_play_level(&self, v: &Value, play_vars: &Arc<Vars>) -> Result<Value, Error> {
-        let host_free = Arc::new(Vars::new());
-        let scope = value::map(
-            self.store
-                .extra
-                .iter()
-                .chain(play_vars.iter())
-                .chain(
-                    self.store
-                        .globals
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .clone()
-                        .iter(),
-                )
-                .map(|(k, v)| (k.as_str(), v.clone()))
-                .collect::<Vec<_>>(),
-        );
-        let _ = host_free;
+    fn template_play_level(&self, v: &Value, play_vars: &[Arc<Vars>]) -> Result<Value, Error> {
+        let globals = self
+            .store
+            .globals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut pairs: Vec<(String, Value)> = Vec::new();
+        for layer in play_vars
+            .iter()
+            .map(|l| l.as_ref())
+            .chain([self.store.extra.as_ref(), globals.as_ref()])
+        {
+            pairs.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let scope = value::map(pairs.into_iter().map(|(k, v)| (Value::from(k), v)));
         template::render_value(v, &scope)
     }
 
+    /// `vars_files`: each entry a file (or a list of candidates, the first that exists).
+    fn load_vars_files(&self, play: &Play) -> Result<Vec<Arc<Vars>>, Error> {
+        let mut out = Vec::new();
+        let base = [play.kw.vars.clone()];
+        for entry in &play.vars_files {
+            let entry = self
+                .template_play_level(entry, &base)
+                .map_err(|e| e.at(play.spans.get("vars_files").unwrap_or(&play.span)))?;
+            let candidates: Vec<String> = if entry.kind() == minijinja::value::ValueKind::Seq {
+                entry
+                    .try_iter()
+                    .map(|i| i.map(|v| v.to_string()).collect())
+                    .unwrap_or_default()
+            } else {
+                vec![entry.to_string()]
+            };
+            let found = candidates
+                .iter()
+                .map(|c| {
+                    let p = PathBuf::from(c);
+                    if p.is_absolute() {
+                        p
+                    } else {
+                        self.loader.playbook_dir.join(p)
+                    }
+                })
+                .find(|p| p.is_file());
+            let Some(path) = found else {
+                return Err(Error::syntax(
+                    play.spans.get("vars_files").unwrap_or(&play.span),
+                    format!("vars file {} was not found", candidates.join(", ")),
+                ));
+            };
+            out.push(Arc::new(crate::playbook::load::load_vars_file(&path)?));
+        }
+        Ok(out)
+    }
+
+    /// `vars_prompt`: asked on a terminal; otherwise the default, or the `-e` value.
+    fn prompt_vars(&self, play: &Play) -> Result<Vars, Error> {
+        use std::io::{BufRead, IsTerminal, Write};
+        let mut out = Vars::new();
+        for p in &play.vars_prompt {
+            if self.store.extra.contains_key(&p.name) {
+                continue;
+            }
+            if std::io::stdin().is_terminal() {
+                let default = p
+                    .default
+                    .as_ref()
+                    .map(|d| format!(" [{d}]"))
+                    .unwrap_or_default();
+                eprint!("{}{default}: ", p.prompt);
+                let _ = std::io::stderr().flush();
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("cannot read the answer to '{}': {e}", p.prompt),
+                    )
+                })?;
+                let answer = line.trim_end_matches(['\r', '\n']);
+                let v = match (&p.default, answer.is_empty()) {
+                    (Some(d), true) => d.clone(),
+                    _ => Value::from(answer),
+                };
+                out.insert(p.name.clone(), v);
+            } else if let Some(d) = &p.default {
+                out.insert(p.name.clone(), d.clone());
+            } else {
+                return Err(Error::syntax(
+                    &p.span,
+                    format!(
+                        "vars_prompt: '{}' has no default and there is no terminal to ask on; pass it with -e {}=VALUE",
+                        p.name, p.name
+                    ),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
+        self.role_ran.clear();
         let play_vars = play.kw.vars.clone();
         let pattern = self
-            .template_play_level(&play.hosts, &play_vars)
+            .template_play_level(&play.hosts, std::slice::from_ref(&play_vars))
             .map_err(|e| e.at(&play.span))?
             .to_string();
         self.reporter.event(&Event::PlayStart { name: &play.name });
@@ -211,16 +369,32 @@ impl<'r> Runner<'r> {
             self.reporter.event(&Event::NoHosts);
             return Ok(());
         }
+        // The variable layers of the play: role defaults below inventory; play vars, prompts,
+        // vars_files and role vars above it.
+        let mut mid = vec![play_vars.clone()];
+        let prompted = self.prompt_vars(play)?;
+        if !prompted.is_empty() {
+            mid.push(Arc::new(prompted));
+        }
+        mid.extend(self.load_vars_files(play)?);
+        if !play.role_vars.is_empty() {
+            mid.push(play.role_vars.clone());
+        }
+        let layers = Layers {
+            low: vec![play.role_defaults.clone()],
+            mid,
+            high: Vec::new(),
+        };
+        let play_level = |this: &Self, v: &Value| this.template_play_level(v, &layers.mid);
         let serial = match &play.serial {
-            Some(s) => Some(self.template_play_level(s, &play_vars)?),
+            Some(s) => Some(play_level(self, s)?),
             None => None,
         };
         let sizes = batches::batch_sizes(serial.as_ref(), hosts.len())
             .map_err(|m| Error::syntax(play.spans.get("serial").unwrap_or(&play.span), m))?;
         let max_fail_percentage = match &play.max_fail_percentage {
             Some(v) => {
-                let v = self.template_play_level(v, &play_vars)?;
-                let text = v.to_string();
+                let text = play_level(self, v)?.to_string();
                 Some(
                     text.trim_end_matches('%')
                         .trim()
@@ -236,20 +410,22 @@ impl<'r> Runner<'r> {
             None => None,
         };
         let force_handlers = match &play.force_handlers {
-            Some(v) => template::truthy(&self.template_play_level(v, &play_vars)?),
+            Some(v) => template::truthy(&play_level(self, v)?),
             None => false,
         };
         let gather = match &play.gather_facts {
-            Some(v) => template::truthy(&self.template_play_level(v, &play_vars)?),
+            Some(v) => template::truthy(&play_level(self, v)?),
             None => true,
         };
+        let base = Ctx {
+            chain: vec![play.kw.clone()],
+            layers,
+            role: None,
+            rescuable: false,
+            tags: play.kw.tags.clone(),
+        };
         let mut handlers = Vec::new();
-        flatten_handlers(
-            &play.handlers,
-            std::slice::from_ref(&play.kw),
-            std::slice::from_ref(&play_vars),
-            &mut handlers,
-        );
+        flatten_handlers(&play.handlers, &base, &mut handlers);
         let handlers = Arc::new(handlers);
 
         let total = sizes.len();
@@ -260,9 +436,6 @@ impl<'r> Runner<'r> {
             }
             let batch: Vec<String> = hosts[offset..offset + size].to_vec();
             offset += size;
-            for h in &batch {
-                self.stats.entry(h.clone()).or_default();
-            }
             self.reporter.event(&Event::BatchStart {
                 number: i + 1,
                 total,
@@ -280,7 +453,7 @@ impl<'r> Runner<'r> {
                 force_handlers,
                 handlers: handlers.clone(),
             };
-            self.run_batch(play, &mut state, gather).await?;
+            self.run_batch(play, &mut state, &base, gather).await?;
             if let Some(reason) = &state.abort {
                 self.reporter.event(&Event::PlayAborted { reason });
                 self.stopped = true;
@@ -293,30 +466,51 @@ impl<'r> Runner<'r> {
         &mut self,
         play: &Play,
         state: &mut BatchState,
+        base: &Ctx,
         gather: bool,
     ) -> Result<(), Error> {
-        let chain = vec![play.kw.clone()];
-        let layers = vec![play.kw.vars.clone()];
         let mut active = state.batch.clone();
-        if gather {
+        if gather
+            && tags_select(
+                &["always".to_string()],
+                &self.opts.tags,
+                &self.opts.skip_tags,
+            )
+        {
             let setup = Arc::new(setup_task(play));
-            active = self
-                .run_task(state, &setup, &chain, &layers, active, false, false)
-                .await?;
+            active = self.run_task(state, &setup, base, active, false).await?;
         }
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        let sections: [(&[Item], &[Item]); 3] = [
+            (&play.pre_tasks, &[]),
+            (&play.roles, &play.tasks),
+            (&play.post_tasks, &[]),
+        ];
+        for (first, second) in sections {
             if state.abort.is_some() || state.end_batch {
                 break;
             }
-            active = self
-                .run_items(state, section, chain.clone(), layers.clone(), active, false)
-                .await?;
-            active = self.flush_handlers(state, active).await?;
+            active = self.run_items(state, first, base.clone(), active).await?;
+            if state.abort.is_none() && !state.end_batch {
+                active = self.run_items(state, second, base.clone(), active).await?;
+            }
+            // The section's implicit `meta: flush_handlers` is tagged `always`, like Ansible's.
+            if self.implicit_meta() {
+                active = self.flush_handlers(state, active).await?;
+            }
         }
         if state.abort.is_some() && state.force_handlers {
             let _ = self.flush_handlers(state, active).await?;
         }
         Ok(())
+    }
+
+    /// Whether Ansible's implicit meta tasks (tagged `always`) run under the tag selection.
+    fn implicit_meta(&self) -> bool {
+        tags_select(
+            &["always".to_string()],
+            &self.opts.tags,
+            &self.opts.skip_tags,
+        )
     }
 
     /// Runs the notified handlers, in the order they are defined, once per host.
@@ -327,8 +521,10 @@ impl<'r> Runner<'r> {
     ) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
             let mut active = active;
-            let handlers = state.handlers.clone();
-            for (idx, h) in handlers.iter().enumerate() {
+            let mut idx = 0;
+            // The list can grow while running (include_role adds handlers).
+            while idx < state.handlers.len() {
+                let h = state.handlers[idx].clone();
                 let hosts: Vec<String> = state
                     .batch
                     .iter()
@@ -338,26 +534,18 @@ impl<'r> Runner<'r> {
                     })
                     .cloned()
                     .collect();
-                if hosts.is_empty() {
-                    continue;
-                }
-                for host in &hosts {
-                    if let Some(n) = state.notified.get_mut(host) {
-                        n.retain(|i| *i != idx);
+                if !hosts.is_empty() {
+                    for host in &hosts {
+                        if let Some(n) = state.notified.get_mut(host) {
+                            n.retain(|i| *i != idx);
+                        }
                     }
+                    let survivors = self
+                        .run_task(state, &h.task, &h.ctx, hosts.clone(), true)
+                        .await?;
+                    active.retain(|a| !hosts.contains(a) || survivors.contains(a));
                 }
-                let survivors = self
-                    .run_task(
-                        state,
-                        &h.task,
-                        &h.chain,
-                        &h.layers,
-                        hosts.clone(),
-                        false,
-                        true,
-                    )
-                    .await?;
-                active.retain(|a| !hosts.contains(a) || survivors.contains(a));
+                idx += 1;
             }
             Ok(active)
         })
@@ -368,10 +556,8 @@ impl<'r> Runner<'r> {
         &'a mut self,
         state: &'a mut BatchState,
         items: &'a [Item],
-        chain: Vec<Keywords>,
-        layers: Vec<Arc<Vars>>,
+        ctx: Ctx,
         active: Vec<String>,
-        rescuable: bool,
     ) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
             let mut active = active;
@@ -381,85 +567,41 @@ impl<'r> Runner<'r> {
                 }
                 match item {
                     Item::Task(task) => {
-                        let mut chain = chain.clone();
-                        chain.push(task.kw.clone());
-                        let mut layers = layers.clone();
-                        layers.push(task.kw.vars.clone());
-                        active = self
-                            .run_task(state, task, &chain, &layers, active, rescuable, false)
-                            .await?;
+                        let mut tags = ctx.tags.clone();
+                        tags.extend(task.kw.tags.iter().cloned());
+                        if !tags_select(&tags, &self.opts.tags, &self.opts.skip_tags) {
+                            continue;
+                        }
+                        let tctx = ctx.enter(&task.kw, None);
+                        active = match task.action.as_str() {
+                            "include_tasks" | "include_role" => {
+                                self.run_include(state, task, &tctx, active).await?
+                            }
+                            _ => self.run_task(state, task, &tctx, active, false).await?,
+                        };
                     }
                     Item::Block(block) => {
-                        let mut chain = chain.clone();
-                        chain.push(block.kw.clone());
-                        let mut layers = layers.clone();
-                        layers.push(block.kw.vars.clone());
-                        let entering = active.clone();
-                        let has_rescue = !block.rescue.is_empty();
-                        let after_block = self
-                            .run_items(
-                                state,
-                                &block.block,
-                                chain.clone(),
-                                layers.clone(),
-                                entering.clone(),
-                                rescuable || has_rescue,
-                            )
-                            .await?;
-                        let failed: Vec<String> = entering
-                            .iter()
-                            .filter(|h| {
-                                !after_block.contains(h)
-                                    && !self.unreachable.contains(*h)
-                                    && !state.ended.contains(*h)
-                            })
-                            .cloned()
-                            .collect();
-                        let mut survivors = after_block;
-                        if has_rescue && !failed.is_empty() && state.abort.is_none() {
-                            for h in &failed {
-                                self.stats.entry(h.clone()).or_default().rescued += 1;
-                            }
-                            let rescued = self
-                                .run_items(
-                                    state,
-                                    &block.rescue,
-                                    chain.clone(),
-                                    layers.clone(),
-                                    failed.clone(),
-                                    rescuable,
-                                )
-                                .await?;
-                            survivors.extend(rescued);
-                        } else if !failed.is_empty() && !rescuable {
-                            // Failures inside were already counted as they happened.
-                        }
-                        if !block.always.is_empty() && state.abort.is_none() {
-                            let mut always_hosts: Vec<String> = entering
+                        let bctx = ctx.enter(&block.kw, block.role.as_ref());
+                        // A role that already ran on a host is passed over there.
+                        let done: Vec<String> = match &block.role {
+                            Some(r) if !r.allow_duplicates => active
                                 .iter()
                                 .filter(|h| {
-                                    !self.unreachable.contains(*h) && !state.ended.contains(*h)
+                                    self.role_ran
+                                        .get(&r.identity)
+                                        .is_some_and(|s| s.contains(*h))
                                 })
                                 .cloned()
-                                .collect();
-                            always_hosts.retain(|h| survivors.contains(h) || failed.contains(h));
-                            let after_always = self
-                                .run_items(
-                                    state,
-                                    &block.always,
-                                    chain.clone(),
-                                    layers.clone(),
-                                    always_hosts,
-                                    rescuable,
-                                )
-                                .await?;
-                            survivors.retain(|h| after_always.contains(h));
-                        }
-                        // Keep inventory order.
-                        active = entering
-                            .into_iter()
-                            .filter(|h| survivors.contains(h))
+                                .collect(),
+                            _ => Vec::new(),
+                        };
+                        let run: Vec<String> = active
+                            .iter()
+                            .filter(|h| !done.contains(h))
+                            .cloned()
                             .collect();
+                        let after = self.run_block(state, block, bctx, run).await?;
+                        active.retain(|h| done.contains(h) || after.contains(h));
                     }
                 }
             }
@@ -467,16 +609,332 @@ impl<'r> Runner<'r> {
         })
     }
 
+    /// block / rescue / always.
+    async fn run_block(
+        &mut self,
+        state: &mut BatchState,
+        block: &crate::playbook::Block,
+        ctx: Ctx,
+        active: Vec<String>,
+    ) -> Result<Vec<String>, Error> {
+        let entering = active.clone();
+        let has_rescue = !block.rescue.is_empty();
+        let inner = Ctx {
+            rescuable: ctx.rescuable || has_rescue,
+            ..ctx.clone()
+        };
+        let after_block = self
+            .run_items(state, &block.block, inner, entering.clone())
+            .await?;
+        let failed: Vec<String> = entering
+            .iter()
+            .filter(|h| {
+                !after_block.contains(h)
+                    && !self.unreachable.contains(*h)
+                    && !state.ended.contains(*h)
+            })
+            .cloned()
+            .collect();
+        let mut survivors = after_block;
+        if has_rescue && !failed.is_empty() && state.abort.is_none() {
+            for h in &failed {
+                self.stats.entry(h.clone()).or_default().rescued += 1;
+            }
+            let rescued = self
+                .run_items(state, &block.rescue, ctx.clone(), failed.clone())
+                .await?;
+            survivors.extend(rescued);
+        }
+        if !block.always.is_empty() && state.abort.is_none() {
+            let always_hosts: Vec<String> = entering
+                .iter()
+                .filter(|h| {
+                    !self.unreachable.contains(*h)
+                        && !state.ended.contains(*h)
+                        && (survivors.contains(h) || failed.contains(h))
+                })
+                .cloned()
+                .collect();
+            let after_always = self
+                .run_items(state, &block.always, ctx.clone(), always_hosts)
+                .await?;
+            survivors.retain(|h| after_always.contains(h));
+        }
+        Ok(entering
+            .into_iter()
+            .filter(|h| survivors.contains(h))
+            .collect())
+    }
+
+    /// `include_tasks` / `include_role`: decided per host (conditions, loop items, the file),
+    /// then each distinct file runs on the hosts that included it, in lockstep.
+    async fn run_include(
+        &mut self,
+        state: &mut BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        active: Vec<String>,
+    ) -> Result<Vec<String>, Error> {
+        let hosts: Vec<String> = active
+            .iter()
+            .filter(|h| !state.ended.contains(*h))
+            .cloned()
+            .collect();
+        if hosts.is_empty() {
+            return Ok(active);
+        }
+        let name = match (&task.name, task.action.as_str()) {
+            (None, "include_role") => match role_task_args(&task.args) {
+                Ok((role, _, _)) => format!("include_role : {role}"),
+                Err(_) => "include_role".to_string(),
+            },
+            _ => task.display_name(),
+        };
+        self.reporter.event(&Event::TaskStart {
+            name: &name,
+            handler: false,
+        });
+        // Per host: the included target and the loop item's variables, or a skip/failure.
+        let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
+        let mut failed_now: Vec<String> = Vec::new();
+        for host in &hosts {
+            let job = self.job(state, task, ctx, host, &hosts);
+            let decisions = job.include_decisions();
+            match decisions {
+                Err(e) => {
+                    let outcome = job.failure(e);
+                    self.apply_outcome(state, task, &outcome)?;
+                    failed_now.push(host.clone());
+                }
+                Ok(None) => {
+                    let outcome = job.skipped_outcome();
+                    self.apply_outcome(state, task, &outcome)?;
+                }
+                Ok(Some(list)) => {
+                    for (target, item_vars) in list {
+                        match groups.iter_mut().find(|(t, v, _)| {
+                            *t == target
+                                && v.as_ref().map(value::from_vars)
+                                    == item_vars.as_ref().map(value::from_vars)
+                        }) {
+                            Some((_, _, hs)) => hs.push(host.clone()),
+                            None => groups.push((target, item_vars, vec![host.clone()])),
+                        }
+                    }
+                }
+            }
+        }
+        let mut survivors: Vec<String> = hosts
+            .iter()
+            .filter(|h| !failed_now.contains(h))
+            .cloned()
+            .collect();
+        // Load every included file first and report it, as ansible-playbook does, then run them.
+        let mut ready = Vec::new();
+        for (target, item_vars, group_hosts) in groups {
+            match self.load_included(task, ctx, &target) {
+                Ok(IncludedFile {
+                    items,
+                    role,
+                    handlers: role_handlers,
+                }) => {
+                    let shown = match &role {
+                        Some(r) => r.clone(),
+                        None => {
+                            let dir = std::path::Path::new(&task.span.source.name)
+                                .parent()
+                                .map(|p| p.to_path_buf())
+                                .unwrap_or_default();
+                            resolve_tasks_file(&target, &dir, ctx.role.as_deref(), &self.loader)
+                                .map(|p| {
+                                    std::fs::canonicalize(&p).unwrap_or(p).display().to_string()
+                                })
+                                .unwrap_or(target.clone())
+                        }
+                    };
+                    self.reporter.event(&Event::Included {
+                        path: &shown,
+                        hosts: &group_hosts,
+                        item: item_vars
+                            .as_ref()
+                            .and_then(|v| v.get("item"))
+                            .map(runner::label_text),
+                    });
+                    for h in &group_hosts {
+                        self.stats.entry(h.clone()).or_default().ok += 1;
+                    }
+                    ready.push((items, role, role_handlers, item_vars, group_hosts));
+                }
+                Err(e) => {
+                    for h in &group_hosts {
+                        let job = self.job(state, task, ctx, h, &hosts);
+                        let outcome = job.failure(e.clone());
+                        self.apply_outcome(state, task, &outcome)?;
+                        survivors.retain(|s| s != h);
+                        failed_now.push(h.clone());
+                        if !ctx.rescuable {
+                            self.failed.insert(h.clone());
+                            self.stats.entry(h.clone()).or_default().failed += 1;
+                            state.failed_count += 1;
+                        }
+                    }
+                }
+            }
+        }
+        for (items, _role, role_handlers, item_vars, group_hosts) in ready {
+            let group_hosts: Vec<String> = group_hosts
+                .into_iter()
+                .filter(|h| survivors.contains(h))
+                .collect();
+            if group_hosts.is_empty() || state.abort.is_some() {
+                continue;
+            }
+            if !role_handlers.is_empty() {
+                let list = Arc::make_mut(&mut state.handlers);
+                flatten_handlers(&role_handlers, ctx, list);
+            }
+            let mut ictx = ctx.clone();
+            if let Some(v) = item_vars {
+                ictx.layers.mid.push(Arc::new(v));
+            }
+            // An included file does not inherit the include's tags (Ansible's `apply` aside).
+            ictx.tags = ictx
+                .tags
+                .iter()
+                .filter(|t| !task.kw.tags.contains(t))
+                .cloned()
+                .collect();
+            let after = self
+                .run_items(state, &items, ictx, group_hosts.clone())
+                .await?;
+            survivors.retain(|h| !group_hosts.contains(h) || after.contains(h));
+        }
+        self.apply_failure_policy(state, ctx, &failed_now, task);
+        Ok(active
+            .into_iter()
+            .filter(|h| survivors.contains(h) || state.ended.contains(h))
+            .collect())
+    }
+
+    /// The items of an included tasks file, or of an included role (its blocks carry it) with
+    /// the role's name and its handlers.
+    fn load_included(
+        &mut self,
+        task: &Task,
+        ctx: &Ctx,
+        target: &str,
+    ) -> Result<IncludedFile, Error> {
+        let dir = std::path::Path::new(&task.span.source.name)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        if task.action == "include_tasks" {
+            let ictx = ItemCtx {
+                loader: &self.loader,
+                dir: dir.clone(),
+                role: ctx.role.clone(),
+                handler: false,
+                depth: 1,
+            };
+            let path = resolve_tasks_file(target, &dir, ctx.role.as_deref(), &self.loader)
+                .ok_or_else(|| {
+                    Error::syntax(&task.span, format!("could not find or access '{target}'"))
+                })?;
+            return Ok(IncludedFile {
+                items: load_tasks_file(&path, &ictx)?,
+                role: None,
+                handlers: Vec::new(),
+            });
+        }
+        let files: RoleFiles = serde_role_files(target);
+        let name = target.split('\u{1f}').next().unwrap_or(target);
+        let mut loaded = load_role(
+            name,
+            &task.span,
+            Vars::new(),
+            Keywords::default(),
+            &files,
+            &self.loader,
+            1,
+        )?;
+        // include_role runs its role even where it ran before (its allow_duplicates defaults to
+        // true); the role's dependencies follow the usual rule.
+        let allow = role_task_args(&task.args)
+            .map(|(_, _, a)| a)
+            .unwrap_or(true);
+        loaded.ctx = Arc::new(RoleCtx {
+            allow_duplicates: allow || loaded.ctx.allow_duplicates,
+            ..(*loaded.ctx).clone()
+        });
+        let role_name = loaded.ctx.name.clone();
+        let mut new_handlers = Vec::new();
+        let items = loaded.into_items(&mut new_handlers);
+        Ok(IncludedFile {
+            items,
+            role: Some(role_name),
+            handlers: new_handlers,
+        })
+    }
+
+    /// A job for one host, for the include machinery.
+    fn job(
+        &self,
+        state: &BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        host: &str,
+        hosts: &[String],
+    ) -> HostJob {
+        HostJob {
+            host: host.to_string(),
+            task: task.clone(),
+            chain: Arc::new(ctx.chain.clone()),
+            layers: Arc::new(ctx.layers.clone()),
+            magic: self.magic(state, ctx, hosts),
+            store: self.store.clone(),
+            pool: self.pool.clone(),
+            opts: self.opts.clone(),
+        }
+    }
+
+    fn magic(&self, state: &BatchState, ctx: &Ctx, hosts: &[String]) -> Vars {
+        let play_hosts: Value = hosts.iter().map(|h| Value::from(h.as_str())).collect();
+        let mut magic = Vars::new();
+        magic.insert("play_hosts".into(), play_hosts.clone());
+        magic.insert("ansible_play_hosts".into(), play_hosts);
+        magic.insert(
+            "ansible_play_batch".into(),
+            state
+                .batch
+                .iter()
+                .map(|h| Value::from(h.as_str()))
+                .collect(),
+        );
+        magic.insert(
+            "ansible_play_hosts_all".into(),
+            state
+                .all_hosts
+                .iter()
+                .map(|h| Value::from(h.as_str()))
+                .collect(),
+        );
+        if let Some(r) = &ctx.role {
+            magic.insert("role_name".into(), Value::from(r.name.as_str()));
+            magic.insert(
+                "role_path".into(),
+                Value::from(r.path.display().to_string()),
+            );
+        }
+        magic
+    }
+
     /// Runs one task on the active hosts and applies the results and the failure policy.
-    #[allow(clippy::too_many_arguments)]
     async fn run_task(
         &mut self,
         state: &mut BatchState,
         task: &Arc<Task>,
-        chain: &[Keywords],
-        layers: &[Arc<Vars>],
+        ctx: &Ctx,
         active: Vec<String>,
-        rescuable: bool,
         handler: bool,
     ) -> Result<Vec<String>, Error> {
         let hosts: Vec<String> = active
@@ -487,13 +945,16 @@ impl<'r> Runner<'r> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let play_vars = layers.first().cloned().unwrap_or_default();
         let name = match &task.name {
             Some(n) => self
-                .template_play_level(&Value::from(n.as_str()), &play_vars)
+                .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|_| n.clone()),
             None => task.action.clone(),
+        };
+        let name = match &ctx.role {
+            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
+            _ => name,
         };
         self.reporter.event(&Event::TaskStart {
             name: &name,
@@ -503,7 +964,8 @@ impl<'r> Runner<'r> {
             return self.run_meta(state, task, hosts).await;
         }
 
-        let run_once = chain
+        let run_once = ctx
+            .chain
             .iter()
             .rev()
             .find_map(|k| k.run_once.as_ref())
@@ -513,39 +975,27 @@ impl<'r> Runner<'r> {
         } else {
             hosts.clone()
         };
-        let any_errors_fatal = chain
-            .iter()
-            .rev()
-            .find_map(|k| k.any_errors_fatal.as_ref())
-            .is_some_and(template::truthy);
 
-        let chain = Arc::new(chain.to_vec());
-        let layers = Arc::new(layers.to_vec());
+        // Ansible marks a role complete with an implicit `meta: role_complete` task tagged
+        // `always`; `--skip-tags always` skips it, and the role may then run again.
+        if let Some(r) = ctx.role.as_ref().filter(|_| self.implicit_meta()) {
+            self.role_ran
+                .entry(r.identity.clone())
+                .or_default()
+                .extend(hosts.iter().cloned());
+        }
+        let chain = Arc::new(ctx.chain.clone());
+        let layers = Arc::new(ctx.layers.clone());
         let semaphore = Arc::new(Semaphore::new(self.opts.forks.max(1)));
         let mut set = tokio::task::JoinSet::new();
-        let play_hosts: Value = hosts.iter().map(|h| Value::from(h.as_str())).collect();
-        let batch_value: Value = state
-            .batch
-            .iter()
-            .map(|h| Value::from(h.as_str()))
-            .collect();
-        let all_value: Value = state
-            .all_hosts
-            .iter()
-            .map(|h| Value::from(h.as_str()))
-            .collect();
+        let magic = self.magic(state, ctx, &hosts);
         for host in &targets {
-            let mut magic = Vars::new();
-            magic.insert("play_hosts".into(), play_hosts.clone());
-            magic.insert("ansible_play_hosts".into(), play_hosts.clone());
-            magic.insert("ansible_play_batch".into(), batch_value.clone());
-            magic.insert("ansible_play_hosts_all".into(), all_value.clone());
             let job = HostJob {
                 host: host.clone(),
                 task: task.clone(),
                 chain: chain.clone(),
                 layers: layers.clone(),
-                magic,
+                magic: magic.clone(),
                 store: self.store.clone(),
                 pool: self.pool.clone(),
                 opts: self.opts.clone(),
@@ -568,7 +1018,7 @@ impl<'r> Runner<'r> {
                 )
             })?;
             let status = outcome.result.status;
-            self.apply_outcome(state, task, &outcome, handler)?;
+            self.apply_outcome(state, task, &outcome)?;
             match status {
                 Status::Failed if !outcome.result.ignored => {
                     failed_now.push(outcome.result.host.clone())
@@ -600,23 +1050,40 @@ impl<'r> Runner<'r> {
             }
         }
         for host in &failed_now {
-            if self.unreachable.contains(host) {
-                continue;
-            }
-            if rescuable {
-                // A rescue section will take the host; it is not counted as failed.
+            if self.unreachable.contains(host) || ctx.rescuable {
+                // Unreachable hosts are counted apart; a rescue section takes rescued ones.
                 continue;
             }
             self.failed.insert(host.clone());
             self.stats.entry(host.clone()).or_default().failed += 1;
             state.failed_count += 1;
         }
-        // Failure policy, in Ansible's order.
-        let failed_hard: Vec<&String> = failed_now
-            .iter()
-            .filter(|h| !rescuable || self.unreachable.contains(*h))
+        self.apply_failure_policy(state, ctx, &failed_now, task);
+        let keep: Vec<String> = active
+            .into_iter()
+            .filter(|h| survivors.contains(h) || state.ended.contains(h))
             .collect();
-        if any_errors_fatal && !failed_hard.is_empty() {
+        Ok(keep)
+    }
+
+    /// After a task: any_errors_fatal, max_fail_percentage, and the whole batch having failed.
+    fn apply_failure_policy(
+        &mut self,
+        state: &mut BatchState,
+        ctx: &Ctx,
+        failed_now: &[String],
+        _task: &Task,
+    ) {
+        let any_errors_fatal = ctx
+            .chain
+            .iter()
+            .rev()
+            .find_map(|k| k.any_errors_fatal.as_ref())
+            .is_some_and(template::truthy);
+        let failed_hard = failed_now
+            .iter()
+            .any(|h| !ctx.rescuable || self.unreachable.contains(h));
+        if any_errors_fatal && failed_hard {
             state.abort = Some("any_errors_fatal: a host failed, the play is stopped".into());
             self.fail_rest_of_batch(state);
         } else if let Some(pct) = state.max_fail_percentage {
@@ -631,7 +1098,7 @@ impl<'r> Runner<'r> {
             }
         }
         if state.abort.is_none()
-            && !rescuable
+            && !ctx.rescuable
             && state
                 .batch
                 .iter()
@@ -639,13 +1106,7 @@ impl<'r> Runner<'r> {
         {
             state.abort = Some("NO MORE HOSTS LEFT".into());
         }
-        let keep: Vec<String> = active
-            .into_iter()
-            .filter(|h| survivors.contains(h) || state.ended.contains(h))
-            .collect();
-        Ok(keep)
     }
-
     /// The remaining hosts of the batch are marked failed (they run nothing more).
     fn fail_rest_of_batch(&mut self, state: &BatchState) {
         for h in &state.batch {
@@ -660,7 +1121,6 @@ impl<'r> Runner<'r> {
         state: &mut BatchState,
         task: &Task,
         outcome: &runner::HostOutcome,
-        _handler: bool,
     ) -> Result<(), Error> {
         let host = &outcome.result.host;
         for item in &outcome.items {
@@ -792,35 +1252,42 @@ impl<'r> Runner<'r> {
     }
 }
 
-/// Handlers in definition order (blocks in the handler list flattened).
-fn flatten_handlers(
-    items: &[Item],
-    chain: &[Keywords],
-    layers: &[Arc<Vars>],
-    out: &mut Vec<Handler>,
-) {
+/// Handlers in definition order (blocks in the handler list flattened, roles' with their role).
+fn flatten_handlers(items: &[Item], ctx: &Ctx, out: &mut Vec<Handler>) {
     for item in items {
         match item {
-            Item::Task(t) => {
-                let mut c = chain.to_vec();
-                c.push(t.kw.clone());
-                let mut l = layers.to_vec();
-                l.push(t.kw.vars.clone());
-                out.push(Handler {
-                    task: t.clone(),
-                    chain: c,
-                    layers: l,
-                });
-            }
-            Item::Block(b) => {
-                let mut c = chain.to_vec();
-                c.push(b.kw.clone());
-                let mut l = layers.to_vec();
-                l.push(b.kw.vars.clone());
-                flatten_handlers(&b.block, &c, &l, out);
-            }
+            Item::Task(t) => out.push(Handler {
+                task: t.clone(),
+                ctx: ctx.enter(&t.kw, None),
+            }),
+            Item::Block(b) => flatten_handlers(&b.block, &ctx.enter(&b.kw, b.role.as_ref()), out),
         }
     }
+}
+
+/// `include_role`'s target travels as one string: the name, then the `_from` files.
+fn serde_role_files(target: &str) -> RoleFiles {
+    let mut parts = target.split('\u{1f}').skip(1);
+    let mut next = || parts.next().filter(|s| !s.is_empty()).map(str::to_string);
+    RoleFiles {
+        tasks_from: next(),
+        vars_from: next(),
+        defaults_from: next(),
+        handlers_from: next(),
+    }
+}
+
+/// Encodes `include_role`'s arguments for grouping hosts (see [`serde_role_files`]).
+pub(crate) fn role_target(args: &Value) -> Result<String, String> {
+    let (name, files, _) = role_task_args(args)?;
+    Ok([
+        name,
+        files.tasks_from.unwrap_or_default(),
+        files.vars_from.unwrap_or_default(),
+        files.defaults_from.unwrap_or_default(),
+        files.handlers_from.unwrap_or_default(),
+    ]
+    .join("\u{1f}"))
 }
 
 /// The implicit "Gathering Facts" task.

@@ -14,10 +14,14 @@ use crate::modules::{self, Args, Become, ModuleCtx, ModuleError};
 use crate::playbook::{Keywords, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
-use crate::vars::{OMIT, VarStore};
+use crate::vars::{Layers, OMIT, VarStore};
 use minijinja::value::ValueKind;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What one host includes: the target (a file, or a role with its `_from` files) and the loop
+/// item's variables.
+pub type Inclusion = (String, Option<Vars>);
 
 /// Everything one host needs to run one task.
 pub struct HostJob {
@@ -25,8 +29,8 @@ pub struct HostJob {
     pub task: Arc<Task>,
     /// Keywords from the play down to the task (the task's last); the nearest one set wins.
     pub chain: Arc<Vec<Keywords>>,
-    /// Variable layers of play, blocks and task, lowest precedence first.
-    pub layers: Arc<Vec<Arc<Vars>>>,
+    /// Variable layers of play, roles, blocks and task.
+    pub layers: Arc<Layers>,
     pub magic: Vars,
     pub store: Arc<VarStore>,
     pub pool: Arc<Pool>,
@@ -52,11 +56,92 @@ impl HostJob {
     }
 
     fn scope(&self, extra: Option<Vars>) -> Value {
-        let mut layers: Vec<Arc<Vars>> = self.layers.iter().cloned().collect();
-        if let Some(e) = extra {
-            layers.push(Arc::new(e));
+        match extra {
+            Some(e) => {
+                let layers = self.layers.with_mid(&Arc::new(e));
+                self.store.scope(&self.host, &layers, self.magic.clone())
+            }
+            None => self
+                .store
+                .scope(&self.host, &self.layers, self.magic.clone()),
         }
-        self.store.scope(&self.host, &layers, self.magic.clone())
+    }
+
+    /// A failed outcome for an error raised by baton (not by the module).
+    pub fn failure(&self, e: Error) -> HostOutcome {
+        let e = e.at(&self.task.span);
+        let mut r = Vars::new();
+        r.insert("failed".into(), Value::from(true));
+        r.insert("msg".into(), Value::from(task_error_text(&e)));
+        r.insert("changed".into(), Value::from(false));
+        let registered = value::from_vars(&r);
+        HostOutcome {
+            result: self.result(Status::Failed, r, false, None),
+            items: Vec::new(),
+            registered,
+            facts: None,
+            broken: None,
+        }
+    }
+
+    /// A skipped outcome (a `when` that did not hold).
+    pub fn skipped_outcome(&self) -> HostOutcome {
+        let mut r = Vars::new();
+        r.insert("changed".into(), Value::from(false));
+        r.insert(
+            "skip_reason".into(),
+            Value::from("Conditional result was False"),
+        );
+        self.skipped(r)
+    }
+
+    /// For `include_tasks`/`include_role`: `None` when skipped, else what to include, once per
+    /// loop item, with the item's variables.
+    pub fn include_decisions(&self) -> Result<Option<Vec<Inclusion>>, Error> {
+        let scope = self.scope(None);
+        let target = |scope: &Value| -> Result<String, Error> {
+            let args = template::render_value(&self.task.args, scope)?;
+            if self.task.action == "include_role" {
+                super::role_target(&args).map_err(|m| Error::syntax(&self.task.span, m))
+            } else {
+                crate::playbook::load::include_target(&args).ok_or_else(|| {
+                    Error::syntax(
+                        &self.task.span,
+                        "include_tasks needs the name of a tasks file",
+                    )
+                })
+            }
+        };
+        let Some(lp) = &self.task.loop_ else {
+            if self.skip_reason(&scope)?.is_some() {
+                return Ok(None);
+            }
+            return Ok(Some(vec![(target(&scope)?, None)]));
+        };
+        let loop_var = self
+            .task
+            .loop_control
+            .loop_var
+            .clone()
+            .unwrap_or_else(|| "item".to_string());
+        let mut out = Vec::new();
+        for (i, item) in self
+            .loop_items(&lp.kind, &lp.value, &scope)?
+            .into_iter()
+            .enumerate()
+        {
+            let mut layer = Vars::new();
+            layer.insert(loop_var.clone(), item);
+            if let Some(iv) = &self.task.loop_control.index_var {
+                layer.insert(iv.clone(), Value::from(i));
+            }
+            let item_scope = self.scope(Some(layer.clone()));
+            if self.skip_reason(&item_scope)?.is_some() {
+                continue;
+            }
+            out.push((target(&item_scope)?, Some(layer)));
+        }
+        Ok(if out.is_empty() { None } else { Some(out) })
     }
 
     fn flag(&self, v: Option<&Value>, scope: &Value) -> Result<bool, Error> {
@@ -500,7 +585,7 @@ impl HostJob {
         };
         let facts = if matches!(
             self.task.action.as_str(),
-            "set_fact" | "setup" | "gather_facts"
+            "set_fact" | "setup" | "gather_facts" | "include_vars"
         ) {
             result.get("ansible_facts").map(|f| {
                 f.try_iter()

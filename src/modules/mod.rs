@@ -78,6 +78,7 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("assert", &misc::Assert),
     ("ping", &misc::Ping),
     ("setup", &setup::Setup),
+    ("include_vars", &misc::IncludeVars),
     ("gather_facts", &setup::Setup),
 ];
 
@@ -87,7 +88,13 @@ pub fn get(name: &str) -> Option<(&'static str, &'static dyn Module)> {
 }
 
 /// Actions the executor carries out itself rather than through a module.
-pub const EXECUTOR_ACTIONS: &[&str] = &["meta"];
+pub const EXECUTOR_ACTIONS: &[&str] = &[
+    "meta",
+    "import_tasks",
+    "include_tasks",
+    "import_role",
+    "include_role",
+];
 
 /// Whether a task may name this action.
 pub fn is_known(name: &str) -> bool {

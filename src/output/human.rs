@@ -148,6 +148,20 @@ impl<W: Write + Send> Reporter for Human<W> {
                 self.banner(&format!("{word} [{name}]"));
             }
             Event::HostResult { result, item } => self.host_result(result, *item),
+            Event::Included { path, hosts, item } => {
+                let item = item
+                    .as_ref()
+                    .map(|i| format!(" => (item={i})"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    self.out,
+                    "{}",
+                    self.paint(
+                        &format!("included: {path} for {}{item}", hosts.join(", ")),
+                        "36"
+                    )
+                );
+            }
             Event::Warning(w) => {
                 let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));
             }
@@ -156,7 +170,10 @@ impl<W: Write + Send> Reporter for Human<W> {
             }
             Event::Recap { stats } => {
                 self.banner("PLAY RECAP");
-                for (host, s) in stats.iter() {
+                // ansible-playbook lists hosts sorted by name.
+                let mut sorted: Vec<_> = stats.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(b.0));
+                for (host, s) in sorted {
                     let col = |name: &str, n: u32, code: &str, this: &Self| {
                         let text = format!("{name}={n:<4}");
                         if n > 0 { this.paint(&text, code) } else { text }

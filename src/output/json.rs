@@ -48,6 +48,9 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 "item": result.item_label,
                 "result": value::to_json(&value::from_vars(&result.result)),
             }),
+            Event::Included { path, hosts, item } => {
+                json!({"event": "included", "path": path, "hosts": hosts, "item": item})
+            }
             Event::Warning(w) => json!({"event": "warning", "message": w}),
             Event::PlayAborted { reason } => json!({"event": "play_aborted", "reason": reason}),
             Event::Recap { stats } => {

@@ -4,7 +4,8 @@
 //! no module or two, a module baton does not know, a value of the wrong shape.
 
 use super::model::*;
-use crate::diagnostics::{Error, ErrorKind, Source, Span};
+use super::role;
+use crate::diagnostics::{Error, ErrorKind, Source};
 use crate::value::{self, Value, Vars};
 use crate::yaml::{self, Node, NodeKind};
 use std::path::{Path, PathBuf};
@@ -165,29 +166,71 @@ const RAW_PARAM_OPTIONS: &[&str] = &[
     "strip_empty_ends",
 ];
 
+/// Where playbooks, task files and roles are looked for.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    /// The directory of the top playbook (`playbook_dir`).
+    pub playbook_dir: PathBuf,
+    /// Extra directories to find roles in (`ANSIBLE_ROLES_PATH`, `roles_path`).
+    pub roles_path: Vec<PathBuf>,
+}
+
+impl Loader {
+    /// A loader for a playbook at `path`, with the roles path from `ANSIBLE_ROLES_PATH`.
+    pub fn for_playbook(path: &Path) -> Loader {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let roles_path = std::env::var("ANSIBLE_ROLES_PATH")
+            .map(|v| {
+                v.split(':')
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Loader {
+            playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
+            roles_path,
+        }
+    }
+}
+
+/// What loading a list of tasks needs to know about where it is.
+pub struct ItemCtx<'a> {
+    pub loader: &'a Loader,
+    /// The directory of the file being read: relative imports start there.
+    pub dir: PathBuf,
+    /// The role whose tasks these are.
+    pub role: Option<Arc<RoleCtx>>,
+    pub handler: bool,
+    pub depth: usize,
+}
+
 /// Loads a playbook file.
 pub fn load(path: &Path) -> Result<Playbook, Error> {
-    let dir = path
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    load_with(path, Loader::for_playbook(path))
+}
+
+/// Loads a playbook file with a given loader (roles path from configuration).
+pub fn load_with(path: &Path, loader: Loader) -> Result<Playbook, Error> {
     let mut plays = Vec::new();
-    load_into(path, &mut plays, 0)?;
+    load_into(path, &loader, &mut plays, 0)?;
     Ok(Playbook {
         path: path.to_path_buf(),
-        dir: std::fs::canonicalize(&dir).unwrap_or(dir),
+        dir: loader.playbook_dir.clone(),
         plays,
+        loader: Arc::new(loader),
     })
 }
 
-fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<(), Error> {
+fn load_into(
+    path: &Path,
+    loader: &Loader,
+    plays: &mut Vec<Play>,
+    depth: usize,
+) -> Result<(), Error> {
     let source = Source::read(path)?;
     let root = yaml::parse(&source)?;
     let entries = match &root.kind {
@@ -200,6 +243,7 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<(), Err
             )));
         }
     };
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     for entry in entries {
         if entry.as_map().is_none() {
             return Err(entry.error(format!(
@@ -217,9 +261,8 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<(), Err
             let Some(name) = target.as_str() else {
                 return Err(target.error("import_playbook takes the path of a playbook"));
             };
-            let base = path.parent().unwrap_or(Path::new("."));
-            let sub = base.join(name);
-            load_into(&sub, plays, depth + 1).map_err(|e| {
+            let sub = dir.join(name);
+            load_into(&sub, loader, plays, depth + 1).map_err(|e| {
                 if e.span.is_none() {
                     e.at(&target.span)
                 } else {
@@ -228,22 +271,17 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<(), Err
             })?;
             continue;
         }
-        plays.push(load_play(entry)?);
+        plays.push(load_play(entry, loader, &dir)?);
     }
     Ok(())
 }
 
-fn load_play(node: &Node) -> Result<Play, Error> {
+fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let map = node.as_map().unwrap_or(&[]);
     for (k, _) in map {
         let key = key_str(k)?;
         if !PLAY_KEYWORDS.contains(&key) {
             return Err(k.error(format!("'{key}' is not a valid attribute for a Play")));
-        }
-        if matches!(key, "roles" | "vars_prompt") {
-            return Err(k.error(format!(
-                "the play keyword '{key}' is not supported by this version of baton yet"
-            )));
         }
     }
     let hosts = match node.get("hosts") {
@@ -267,9 +305,22 @@ fn load_play(node: &Node) -> Result<Play, Error> {
         Some(n) => n.scalar_text().unwrap_or_default(),
         None => hosts.as_str().unwrap_or("").to_string(),
     };
-    let list = |key: &str| -> Result<Vec<Item>, Error> {
+    let ctx = ItemCtx {
+        loader,
+        dir: dir.to_path_buf(),
+        role: None,
+        handler: false,
+        depth: 0,
+    };
+    let list = |key: &str, handler: bool| -> Result<Vec<Item>, Error> {
         match node.get(key) {
-            Some(n) => load_items(n, key == "handlers"),
+            Some(n) => load_items(
+                n,
+                &ItemCtx {
+                    handler,
+                    ..ctx_clone(&ctx)
+                },
+            ),
             None => Ok(Vec::new()),
         }
     };
@@ -281,6 +332,30 @@ fn load_play(node: &Node) -> Result<Play, Error> {
             _ => vec![value::from_node(n)],
         },
     };
+    let vars_prompt = match node.get("vars_prompt") {
+        None => Vec::new(),
+        Some(n) => load_vars_prompt(n)?,
+    };
+    let mut handlers = list("handlers", true)?;
+    let mut roles = Vec::new();
+    let mut role_defaults = Vars::new();
+    let mut role_vars = Vars::new();
+    if let Some(r) = node.get("roles") {
+        let entries = match &r.kind {
+            NodeKind::Seq(items) => items.as_slice(),
+            NodeKind::Null => &[],
+            _ => return Err(r.error("roles must be a list")),
+        };
+        let mut role_handlers = Vec::new();
+        for entry in entries {
+            let loaded = role::load_role_entry(entry, loader, 0)?;
+            loaded.merge_vars_into(&mut role_defaults, &mut role_vars);
+            roles.extend(loaded.into_items(&mut role_handlers));
+        }
+        // Role handlers come before the play's own, in the order the roles were listed.
+        role_handlers.extend(handlers);
+        handlers = role_handlers;
+    }
     Ok(Play {
         name,
         hosts,
@@ -297,11 +372,52 @@ fn load_play(node: &Node) -> Result<Play, Error> {
         order: opt(node, "order"),
         strategy: opt(node, "strategy"),
         vars_files,
-        pre_tasks: list("pre_tasks")?,
-        tasks: list("tasks")?,
-        post_tasks: list("post_tasks")?,
-        handlers: list("handlers")?,
+        vars_prompt,
+        roles,
+        role_defaults: Arc::new(role_defaults),
+        role_vars: Arc::new(role_vars),
+        pre_tasks: list("pre_tasks", false)?,
+        tasks: list("tasks", false)?,
+        post_tasks: list("post_tasks", false)?,
+        handlers,
     })
+}
+
+fn ctx_clone<'a>(c: &ItemCtx<'a>) -> ItemCtx<'a> {
+    ItemCtx {
+        loader: c.loader,
+        dir: c.dir.clone(),
+        role: c.role.clone(),
+        handler: c.handler,
+        depth: c.depth,
+    }
+}
+
+fn load_vars_prompt(node: &Node) -> Result<Vec<VarsPrompt>, Error> {
+    let Some(items) = node.as_seq() else {
+        return Err(node.error("vars_prompt must be a list of prompts"));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let name = item
+            .get("name")
+            .and_then(Node::scalar_text)
+            .ok_or_else(|| item.error("a vars_prompt entry needs a 'name'"))?;
+        out.push(VarsPrompt {
+            prompt: item
+                .get("prompt")
+                .and_then(Node::scalar_text)
+                .unwrap_or_else(|| name.clone()),
+            name,
+            default: item.get("default").map(value::from_node),
+            private: !matches!(
+                item.get("private").map(|p| &p.kind),
+                Some(NodeKind::Bool(false))
+            ),
+            span: item.span.clone(),
+        });
+    }
+    Ok(out)
 }
 
 fn key_str(k: &Node) -> Result<&str, Error> {
@@ -314,7 +430,7 @@ fn opt(node: &Node, key: &str) -> Option<Value> {
 }
 
 /// A list of tasks and blocks.
-pub fn load_items(node: &Node, handlers: bool) -> Result<Vec<Item>, Error> {
+pub fn load_items(node: &Node, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
     let items = match &node.kind {
         NodeKind::Seq(items) => items,
         NodeKind::Null => return Ok(Vec::new()),
@@ -325,10 +441,10 @@ pub fn load_items(node: &Node, handlers: bool) -> Result<Vec<Item>, Error> {
             )));
         }
     };
-    items.iter().map(|i| load_item(i, handlers)).collect()
+    items.iter().map(|i| load_item(i, ctx)).collect()
 }
 
-fn load_item(node: &Node, handler: bool) -> Result<Item, Error> {
+fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
     if node.as_map().is_none() {
         return Err(node.error(format!(
             "a task must be a mapping, got {} instead",
@@ -336,12 +452,131 @@ fn load_item(node: &Node, handler: bool) -> Result<Item, Error> {
         )));
     }
     if node.get("block").is_some() {
-        return Ok(Item::Block(Arc::new(load_block(node, handler)?)));
+        return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
-    Ok(Item::Task(Arc::new(load_task(node, handler)?)))
+    let task = load_task(node, ctx.handler)?;
+    match task.action.as_str() {
+        "import_tasks" => import_tasks(task, ctx),
+        "import_role" => import_role(task, ctx),
+        _ => Ok(Item::Task(Arc::new(task))),
+    }
 }
 
-fn load_block(node: &Node, handler: bool) -> Result<Block, Error> {
+/// The file an import or include names: `_raw_params` or `file`.
+pub fn include_target(args: &Value) -> Option<String> {
+    ["_raw_params", "file"].iter().find_map(|k| {
+        args.get_attr(k)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| v.to_string())
+    })
+}
+
+/// Where a tasks file named in an import or include is: beside the including file, in the
+/// role's `tasks/`, or beside the playbook.
+pub fn resolve_tasks_file(
+    name: &str,
+    dir: &Path,
+    role: Option<&RoleCtx>,
+    loader: &Loader,
+) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    let mut candidates = vec![dir.join(p)];
+    if let Some(r) = role {
+        candidates.push(r.path.join("tasks").join(p));
+    }
+    candidates.push(loader.playbook_dir.join(p));
+    candidates.into_iter().find(|c| c.is_file())
+}
+
+/// Reads a tasks file (for `import_tasks` and `include_tasks`).
+pub fn load_tasks_file(path: &Path, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
+    if ctx.depth > 50 {
+        return Err(Error::new(
+            ErrorKind::Syntax,
+            format!(
+                "{} includes itself (more than 50 levels deep)",
+                path.display()
+            ),
+        ));
+    }
+    let source = Source::read(path)?;
+    let node = yaml::parse(&source)?;
+    let sub = ItemCtx {
+        loader: ctx.loader,
+        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        role: ctx.role.clone(),
+        handler: ctx.handler,
+        depth: ctx.depth + 1,
+    };
+    load_items(&node, &sub)
+}
+
+/// `import_tasks`: the file's tasks, in place, with the import's keywords applied to them all.
+fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
+    let Some(name) = include_target(&task.args) else {
+        return Err(Error::syntax(
+            &task.span,
+            "import_tasks needs the name of a tasks file",
+        ));
+    };
+    if crate::template::is_template(&name) {
+        return Err(Error::syntax(
+            &task.span,
+            format!("import_tasks is static: '{name}' cannot use variables; use include_tasks"),
+        ));
+    }
+    if task.loop_.is_some() {
+        return Err(Error::syntax(
+            &task.span,
+            "import_tasks cannot be used with a loop; use include_tasks",
+        ));
+    }
+    let path = resolve_tasks_file(&name, &ctx.dir, ctx.role.as_deref(), ctx.loader)
+        .ok_or_else(|| Error::syntax(&task.span, format!("could not find or access '{name}'")))?;
+    let items = load_tasks_file(&path, ctx)
+        .map_err(|e| e.context(format!("imported from {}", task.span.location())))?;
+    Ok(Item::Block(Arc::new(Block {
+        name: task.name.clone(),
+        span: task.span.clone(),
+        kw: task.kw.clone(),
+        role: None,
+        block: items,
+        rescue: Vec::new(),
+        always: Vec::new(),
+    })))
+}
+
+/// `import_role`: the role's tasks in place (its handlers are not added: use `roles:` for that).
+fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
+    let (name, files, _allow) =
+        role::role_task_args(&task.args).map_err(|m| Error::syntax(&task.span, m))?;
+    let loaded = role::load_role(
+        &name,
+        &task.span,
+        Vars::new(),
+        task.kw.clone(),
+        &files,
+        ctx.loader,
+        ctx.depth + 1,
+    )?;
+    let mut handlers = Vec::new();
+    let items = loaded.into_items(&mut handlers);
+    Ok(Item::Block(Arc::new(Block {
+        name: task.name.clone(),
+        span: task.span.clone(),
+        kw: Keywords::default(),
+        role: None,
+        block: items,
+        rescue: Vec::new(),
+        always: Vec::new(),
+    })))
+}
+
+fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
     for (k, _) in node.as_map().unwrap_or(&[]) {
         let key = key_str(k)?;
         if !BLOCK_KEYWORDS.contains(&key) {
@@ -350,7 +585,7 @@ fn load_block(node: &Node, handler: bool) -> Result<Block, Error> {
     }
     let part = |key: &str| -> Result<Vec<Item>, Error> {
         match node.get(key) {
-            Some(n) => load_items(n, handler),
+            Some(n) => load_items(n, ctx),
             None => Ok(Vec::new()),
         }
     };
@@ -358,6 +593,7 @@ fn load_block(node: &Node, handler: bool) -> Result<Block, Error> {
         name: node.get("name").and_then(Node::scalar_text),
         span: node.span.clone(),
         kw: keywords(node)?,
+        role: None,
         block: part("block")?,
         rescue: part("rescue")?,
         always: part("always")?,
@@ -365,7 +601,7 @@ fn load_block(node: &Node, handler: bool) -> Result<Block, Error> {
 }
 
 /// The keywords plays, blocks and tasks share.
-fn keywords(node: &Node) -> Result<Keywords, Error> {
+pub fn keywords(node: &Node) -> Result<Keywords, Error> {
     let vars = match node.get("vars") {
         None => Vars::new(),
         Some(v) => vars_of(v)?,
@@ -794,17 +1030,6 @@ pub fn load_vars_file(path: &Path) -> Result<Vars, Error> {
             node.type_name()
         ))
     })
-}
-
-/// A span for errors about a whole file.
-pub fn file_span(path: &Path) -> Option<Span> {
-    let _ = PathBuf::from(path);
-    None
-}
-
-#[allow(dead_code)]
-fn internal(msg: &str) -> Error {
-    Error::new(ErrorKind::Internal, msg)
 }
 
 #[cfg(test)]

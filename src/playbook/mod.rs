@@ -2,6 +2,7 @@
 
 pub mod load;
 pub mod model;
+pub mod role;
 
-pub use load::load;
+pub use load::{Loader, load, load_with};
 pub use model::*;

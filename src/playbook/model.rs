@@ -16,6 +16,8 @@ pub struct Playbook {
     /// The directory of the top playbook: `playbook_dir`.
     pub dir: PathBuf,
     pub plays: Vec<Play>,
+    /// Where task files and roles are found, for includes resolved while running.
+    pub loader: Arc<super::load::Loader>,
 }
 
 /// Keywords that plays, blocks and tasks share; a task inherits what it does not set from its
@@ -62,6 +64,13 @@ pub struct Play {
     pub order: Option<Value>,
     pub strategy: Option<Value>,
     pub vars_files: Vec<Value>,
+    pub vars_prompt: Vec<VarsPrompt>,
+    /// `roles:`, each a block carrying its role (dependencies first).
+    pub roles: Vec<Item>,
+    /// Defaults and vars of every role of the play, merged in order: Ansible exposes them to the
+    /// whole play (roles' vars are not private by default).
+    pub role_defaults: Arc<Vars>,
+    pub role_vars: Arc<Vars>,
     pub pre_tasks: Vec<Item>,
     pub tasks: Vec<Item>,
     pub post_tasks: Vec<Item>,
@@ -75,12 +84,41 @@ pub enum Item {
     Block(Arc<Block>),
 }
 
-/// `block` / `rescue` / `always`.
+/// One `vars_prompt` entry.
+#[derive(Debug, Clone)]
+pub struct VarsPrompt {
+    pub name: String,
+    pub prompt: String,
+    pub default: Option<Value>,
+    pub private: bool,
+    pub span: Span,
+}
+
+/// A role as the tasks inside it see it.
+#[derive(Debug, Clone)]
+pub struct RoleCtx {
+    pub name: String,
+    /// The role's directory: `role_path`, and where `files/` and `templates/` are looked up.
+    pub path: std::path::PathBuf,
+    pub defaults: Arc<Vars>,
+    pub vars: Arc<Vars>,
+    /// Role parameters (`- role: x` with `port: 80`), which rank above most variables.
+    pub params: Arc<Vars>,
+    /// Runs again on a host where it already ran (`allow_duplicates`, or `include_role`).
+    pub allow_duplicates: bool,
+    /// The role's path and parameters: the same role with the same parameters runs once.
+    pub identity: String,
+}
+
+/// `block` / `rescue` / `always`; also how a role's or an imported file's tasks are held, with
+/// the keywords of the `roles:` entry or the import applying to every task inside.
 #[derive(Debug, Clone)]
 pub struct Block {
     pub name: Option<String>,
     pub span: Span,
     pub kw: Keywords,
+    /// Set when this block is a role's tasks (or its handlers).
+    pub role: Option<Arc<RoleCtx>>,
     pub block: Vec<Item>,
     pub rescue: Vec<Item>,
     pub always: Vec<Item>,

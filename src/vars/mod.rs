@@ -15,6 +15,28 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+/// The variables of plays, roles, blocks and tasks, in three bands by precedence: below
+/// inventory (role defaults), between facts and registered results (play vars, vars_files, role
+/// vars, block and task vars), and above them (role and include parameters). Lowest first in
+/// each band.
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    pub low: Vec<Arc<Vars>>,
+    pub mid: Vec<Arc<Vars>>,
+    pub high: Vec<Arc<Vars>>,
+}
+
+impl Layers {
+    /// Adds a layer to the middle band (block and task vars), if it has anything.
+    pub fn with_mid(&self, vars: &Arc<Vars>) -> Layers {
+        let mut l = self.clone();
+        if !vars.is_empty() {
+            l.mid.push(vars.clone());
+        }
+        l
+    }
+}
+
 /// Run-wide variables, shared by every task.
 #[derive(Debug)]
 pub struct VarStore {
@@ -81,10 +103,11 @@ impl VarStore {
         all.get(host).cloned().unwrap_or_default()
     }
 
-    /// The scope a task on `host` sees. `play_layers` are the play's, role's, block's and task's
-    /// variables, lowest precedence first; `magic` the per-task magic variables.
-    pub fn scope(self: &Arc<Self>, host: &str, play_layers: &[Arc<Vars>], magic: Vars) -> Value {
-        let mut layers = Vec::with_capacity(play_layers.len() + 6);
+    /// The scope a task on `host` sees: `layers` from the play down to the task, and `magic`,
+    /// the per-task magic variables.
+    pub fn scope(self: &Arc<Self>, host: &str, extra_layers: &Layers, magic: Vars) -> Value {
+        let mut layers = Vec::with_capacity(extra_layers.low.len() + extra_layers.mid.len() + 8);
+        layers.extend(extra_layers.low.iter().cloned());
         layers.push(self.inventory_vars(host));
         let facts = self.host_facts(host);
         if !facts.is_empty() {
@@ -95,8 +118,9 @@ impl VarStore {
             }
             layers.push(Arc::new(with_prefix));
         }
-        layers.extend(play_layers.iter().cloned());
+        layers.extend(extra_layers.mid.iter().cloned());
         layers.push(self.dynamic(host));
+        layers.extend(extra_layers.high.iter().cloned());
         layers.push(self.extra.clone());
         let mut magic = magic;
         magic.insert("inventory_hostname".into(), Value::from(host));
@@ -228,7 +252,7 @@ impl Object for HostVars {
         // current play's or task's variables, which belong to the host being run.
         let mut magic = Vars::new();
         magic.insert("inventory_hostname".into(), Value::from(host));
-        Some(self.store.scope(host, &[], magic))
+        Some(self.store.scope(host, &Layers::default(), magic))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -265,7 +289,7 @@ mod tests {
     #[test]
     fn values_are_templated_lazily_against_their_scope() {
         let s = store();
-        let scope = s.scope("w1", &[], Vars::new());
+        let scope = s.scope("w1", &Layers::default(), Vars::new());
         let out = template::render_text("{{ url }}", &scope).unwrap();
         assert_eq!(out, "http://w1:80");
         let other = template::render_text("{{ hostvars['w2'].port }}", &scope).unwrap();
@@ -278,7 +302,11 @@ mod tests {
         let mut layer = Vars::new();
         layer.insert("a".into(), Value::from("{{ b }}"));
         layer.insert("b".into(), Value::from("{{ a }}"));
-        let scope = s.scope("w1", &[Arc::new(layer)], Vars::new());
+        let scope = s.scope(
+            "w1",
+            &Layers::default().with_mid(&Arc::new(layer)),
+            Vars::new(),
+        );
         let err = template::render_text("{{ a }}", &scope).unwrap_err();
         assert!(err.message.contains("recursive loop"), "{err}");
     }
@@ -297,7 +325,10 @@ mod tests {
         play.insert("y".into(), Value::from("play"));
         let mut task = Vars::new();
         task.insert("x".into(), Value::from("task"));
-        let scope = s.scope("h", &[Arc::new(play), Arc::new(task)], Vars::new());
+        let layers = Layers::default()
+            .with_mid(&Arc::new(play))
+            .with_mid(&Arc::new(task));
+        let scope = s.scope("h", &layers, Vars::new());
         assert_eq!(
             template::render_text("{{ x }} {{ y }}", &scope).unwrap(),
             "task extra"

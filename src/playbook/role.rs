@@ -1,0 +1,349 @@
+//! Roles: finding a role by name, reading its tasks, handlers, defaults, vars and meta
+//! dependencies, and turning a `roles:` entry (or `import_role`) into blocks that carry the role.
+//!
+//! A role is looked for as Ansible looks: `roles/NAME` beside the playbook, then each directory of
+//! the roles path (`ANSIBLE_ROLES_PATH` / `roles_path`), then `NAME` beside the playbook; a name
+//! with a slash is a path. A role with the same parameters runs once per play unless it allows
+//! duplicates; dependencies run before the role that needs them.
+
+use super::load::{ItemCtx, Loader, keywords, load_items, load_vars_file};
+use super::model::{Block, Item, Keywords, RoleCtx};
+use crate::diagnostics::{Error, ErrorKind, Source, Span};
+use crate::value::{self, Value, Vars};
+use crate::yaml::{self, Node, NodeKind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Keywords a `roles:` entry takes; every other key is a role parameter.
+const ROLE_KEYWORDS: &[&str] = &[
+    "role",
+    "name",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "become_exe",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_to",
+    "delegate_facts",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "no_log",
+    "port",
+    "remote_user",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+    "vars",
+    "when",
+    "any_errors_fatal",
+];
+
+/// Which files of a role to read (`import_role`'s `tasks_from` and friends).
+#[derive(Debug, Clone, Default)]
+pub struct RoleFiles {
+    pub tasks_from: Option<String>,
+    pub vars_from: Option<String>,
+    pub defaults_from: Option<String>,
+    pub handlers_from: Option<String>,
+}
+
+/// A role read from disk, with its dependencies (already read, in the order they run).
+#[derive(Debug, Clone)]
+pub struct LoadedRole {
+    pub ctx: Arc<RoleCtx>,
+    pub tasks: Vec<Item>,
+    pub handlers: Vec<Item>,
+    pub dependencies: Vec<LoadedRole>,
+    /// Keywords of the entry that asked for the role (when, tags, become...).
+    pub kw: Keywords,
+    pub span: Span,
+}
+
+impl LoadedRole {
+    /// The role and its dependencies as blocks, dependencies first. Whether a role runs again
+    /// on a host where it already ran is decided while running (see `RoleCtx::identity`). The
+    /// role's handlers go to `handlers`.
+    pub fn into_items(self, handlers: &mut Vec<Item>) -> Vec<Item> {
+        let mut inner = Vec::new();
+        for dep in self.dependencies {
+            inner.extend(dep.into_items(handlers));
+        }
+        if !self.handlers.is_empty() {
+            handlers.push(Item::Block(Arc::new(Block {
+                name: None,
+                span: self.span.clone(),
+                kw: Keywords::default(),
+                role: Some(self.ctx.clone()),
+                block: self.handlers,
+                rescue: Vec::new(),
+                always: Vec::new(),
+            })));
+        }
+        inner.push(Item::Block(Arc::new(Block {
+            name: None,
+            span: self.span.clone(),
+            kw: Keywords::default(),
+            role: Some(self.ctx),
+            block: self.tasks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        })));
+        // The entry's keywords (when, tags, become...) cover the dependencies too.
+        vec![Item::Block(Arc::new(Block {
+            name: None,
+            span: self.span,
+            kw: self.kw,
+            role: None,
+            block: inner,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        }))]
+    }
+
+    /// This role's and its dependencies' defaults and vars, merged in run order into `defaults`
+    /// and `vars`.
+    pub fn merge_vars_into(&self, defaults: &mut Vars, vars: &mut Vars) {
+        for dep in &self.dependencies {
+            dep.merge_vars_into(defaults, vars);
+        }
+        defaults.extend(
+            self.ctx
+                .defaults
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        vars.extend(self.ctx.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+/// Reads a `roles:` entry (a name, or a mapping with `role:` and keywords and parameters).
+pub fn load_role_entry(node: &Node, loader: &Loader, depth: usize) -> Result<LoadedRole, Error> {
+    let (name, kw, params) = match &node.kind {
+        NodeKind::Str(s) => (s.clone(), Keywords::default(), Vars::new()),
+        NodeKind::Map(entries) => {
+            let name = node
+                .get("role")
+                .or_else(|| node.get("name"))
+                .and_then(Node::scalar_text)
+                .ok_or_else(|| node.error("role definitions must contain a role name"))?;
+            let mut params = Vars::new();
+            for (k, v) in entries {
+                let key = k.scalar_text().unwrap_or_default();
+                if !ROLE_KEYWORDS.contains(&key.as_str()) {
+                    params.insert(key, value::from_node(v));
+                }
+            }
+            (name, keywords(node)?, params)
+        }
+        _ => {
+            return Err(node.error(format!(
+                "a role must be given by name or as a mapping, got {}",
+                node.type_name()
+            )));
+        }
+    };
+    load_role(
+        &name,
+        &node.span,
+        params,
+        kw,
+        &RoleFiles::default(),
+        loader,
+        depth,
+    )
+}
+
+/// Finds a role's directory.
+pub fn find_role(name: &str, loader: &Loader) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if name.contains('/') {
+        let p = Path::new(name);
+        candidates.push(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            loader.playbook_dir.join(p)
+        });
+    } else {
+        candidates.push(loader.playbook_dir.join("roles").join(name));
+        for dir in &loader.roles_path {
+            candidates.push(dir.join(name));
+        }
+        candidates.push(loader.playbook_dir.join(name));
+    }
+    candidates.into_iter().find(|c| c.is_dir())
+}
+
+/// `main.yml`, `main.yaml`, `main` (or the `_from` name, with the same endings) in a role's
+/// sub-directory.
+fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
+    let base = from.unwrap_or("main");
+    let dir = role.join(sub);
+    [
+        format!("{base}.yml"),
+        format!("{base}.yaml"),
+        base.to_string(),
+        format!("{base}.json"),
+    ]
+    .into_iter()
+    .map(|f| dir.join(f))
+    .find(|p| p.is_file())
+}
+
+/// Reads a role and its dependencies.
+pub fn load_role(
+    name: &str,
+    span: &Span,
+    params: Vars,
+    kw: Keywords,
+    files: &RoleFiles,
+    loader: &Loader,
+    depth: usize,
+) -> Result<LoadedRole, Error> {
+    if depth > 30 {
+        return Err(Error::syntax(
+            span,
+            format!("role '{name}' depends on itself (a dependency loop?)"),
+        ));
+    }
+    let Some(path) = find_role(name, loader) else {
+        let mut searched = vec![loader.playbook_dir.join("roles").display().to_string()];
+        searched.extend(loader.roles_path.iter().map(|p| p.display().to_string()));
+        searched.push(loader.playbook_dir.display().to_string());
+        return Err(Error::syntax(
+            span,
+            format!("the role '{name}' was not found in {}", searched.join(":")),
+        ));
+    };
+    let role_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
+    let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
+        match role_file(&path, sub, from) {
+            Some(f) => {
+                load_vars_file(&f).map_err(|e| e.context(format!("in the role '{role_name}'")))
+            }
+            None if from.is_some() => Err(Error::syntax(
+                span,
+                format!(
+                    "could not find '{}' in {}/{sub}",
+                    from.unwrap_or(""),
+                    path.display()
+                ),
+            )),
+            None => Ok(Vars::new()),
+        }
+    };
+    let defaults = read_vars("defaults", files.defaults_from.as_deref())?;
+    let vars = read_vars("vars", files.vars_from.as_deref())?;
+    let meta = match role_file(&path, "meta", None) {
+        Some(m) => Some(yaml::parse(&Source::read(&m)?)?),
+        None => None,
+    };
+    let allow_duplicates = meta
+        .as_ref()
+        .and_then(|m| m.get("allow_duplicates"))
+        .is_some_and(|a| matches!(a.kind, NodeKind::Bool(true)));
+    let identity = format!(
+        "{}|{}",
+        path.display(),
+        value::to_json(&value::from_vars(&params))
+    );
+    let ctx = Arc::new(RoleCtx {
+        name: role_name.clone(),
+        path: path.clone(),
+        defaults: Arc::new(defaults),
+        vars: Arc::new(vars),
+        params: Arc::new(params),
+        allow_duplicates,
+        identity,
+    });
+    let read_items = |sub: &str, from: Option<&str>, handlers: bool| -> Result<Vec<Item>, Error> {
+        match role_file(&path, sub, from) {
+            Some(f) => {
+                let source = Source::read(&f)?;
+                let node = yaml::parse(&source)?;
+                let ictx = ItemCtx {
+                    loader,
+                    dir: f.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    role: Some(ctx.clone()),
+                    handler: handlers,
+                    depth: depth + 1,
+                };
+                load_items(&node, &ictx)
+            }
+            None if from.is_some() => Err(Error::syntax(
+                span,
+                format!(
+                    "could not find '{}' in {}/{sub}",
+                    from.unwrap_or(""),
+                    path.display()
+                ),
+            )),
+            None => Ok(Vec::new()),
+        }
+    };
+    let tasks = read_items("tasks", files.tasks_from.as_deref(), false)?;
+    let handlers = read_items("handlers", files.handlers_from.as_deref(), true)?;
+    let mut dependencies = Vec::new();
+    if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
+        match &deps.kind {
+            NodeKind::Seq(items) => {
+                for d in items {
+                    dependencies.push(load_role_entry(d, loader, depth + 1)?);
+                }
+            }
+            NodeKind::Null => {}
+            _ => return Err(deps.error("dependencies must be a list of roles")),
+        }
+    }
+    Ok(LoadedRole {
+        ctx,
+        tasks,
+        handlers,
+        dependencies,
+        kw,
+        span: span.clone(),
+    })
+}
+
+/// An error for a role that could not be used.
+pub fn role_error(span: &Span, msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Syntax, msg).at(span)
+}
+
+/// The parameters of `import_role`/`include_role`: the role's name and which files to read.
+pub fn role_task_args(args: &Value) -> Result<(String, RoleFiles, bool), String> {
+    let get = |k: &str| -> Option<String> {
+        args.get_attr(k)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| v.to_string())
+    };
+    let name = get("name")
+        .or_else(|| get("role"))
+        .ok_or("'name' is a required field for import_role/include_role")?;
+    let allow = args
+        .get_attr("allow_duplicates")
+        .ok()
+        .map(|v| v.is_undefined() || crate::template::truthy(&v))
+        .unwrap_or(true);
+    Ok((
+        name,
+        RoleFiles {
+            tasks_from: get("tasks_from"),
+            vars_from: get("vars_from"),
+            defaults_from: get("defaults_from"),
+            handlers_from: get("handlers_from"),
+        },
+        allow,
+    ))
+}
