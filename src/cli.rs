@@ -41,7 +41,7 @@ pub struct PlayArgs {
     #[arg(required = true)]
     pub playbooks: Vec<PathBuf>,
     /// Inventory source: a file or a comma-separated host list. May be repeated.
-    #[arg(short = 'i', long = "inventory", env = "ANSIBLE_INVENTORY", value_delimiter = None)]
+    #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<String>,
     /// Limit the run to hosts matching this pattern.
     #[arg(short = 'l', long = "limit")]
@@ -50,13 +50,8 @@ pub struct PlayArgs {
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
     /// How many hosts to work on at once.
-    #[arg(
-        short = 'f',
-        long = "forks",
-        env = "ANSIBLE_FORKS",
-        default_value_t = 5
-    )]
-    pub forks: usize,
+    #[arg(short = 'f', long = "forks")]
+    pub forks: Option<usize>,
     /// Predict changes without making them.
     #[arg(short = 'C', long = "check")]
     pub check: bool,
@@ -67,14 +62,10 @@ pub struct PlayArgs {
     #[arg(short = 'c', long = "connection", env = "ANSIBLE_TRANSPORT")]
     pub connection: Option<String>,
     /// Connect as this user.
-    #[arg(short = 'u', long = "user", env = "ANSIBLE_REMOTE_USER")]
+    #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
     /// Use this private key file.
-    #[arg(
-        long = "private-key",
-        alias = "key-file",
-        env = "ANSIBLE_PRIVATE_KEY_FILE"
-    )]
+    #[arg(long = "private-key", alias = "key-file")]
     pub private_key: Option<PathBuf>,
     /// Run operations with become (sudo).
     #[arg(short = 'b', long = "become")]
@@ -83,13 +74,8 @@ pub struct PlayArgs {
     #[arg(long = "become-user")]
     pub become_user: Option<String>,
     /// Connection timeout in seconds.
-    #[arg(
-        short = 'T',
-        long = "timeout",
-        env = "ANSIBLE_TIMEOUT",
-        default_value_t = 10
-    )]
-    pub timeout: u64,
+    #[arg(short = 'T', long = "timeout")]
+    pub timeout: Option<u64>,
     /// More output (-v, -vv, -vvv, -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -105,6 +91,12 @@ pub struct PlayArgs {
     /// List the hosts each play would run on, and stop.
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
+    /// List the tasks each play would run, and stop.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List the tags of the tasks, and stop.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
@@ -153,16 +145,8 @@ fn init_tracing(verbosity: u8) {
         .try_init();
 }
 
-fn env_bool(name: &str) -> Option<bool> {
-    std::env::var(name).ok().map(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "yes" | "true" | "on" | "y" | "t"
-        )
-    })
-}
-
 fn play(args: PlayArgs) -> Result<i32, Error> {
+    let config = crate::config::Config::load()?;
     let mut books = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -171,10 +155,16 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
                 format!("the playbook: {} could not be found", path.display()),
             ));
         }
-        books.push(playbook::load(path)?);
+        let mut loader = playbook::Loader::for_playbook(path);
+        if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
+            loader.roles_path = config.roles_path.clone();
+        }
+        books.push(playbook::load_with(path, loader)?);
     }
     let sources = if args.inventory.is_empty() {
-        if std::path::Path::new("/etc/ansible/hosts").exists() {
+        if !config.inventory.is_empty() {
+            config.inventory.clone()
+        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
             vec!["/etc/ansible/hosts".to_string()]
         } else {
             Vec::new()
@@ -190,38 +180,37 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
-    if args.list_hosts {
+    if args.list_hosts || args.list_tasks || args.list_tags {
+        let listing = crate::output::listing::Listing {
+            inventory: &inventory,
+            limit: args.limit.as_deref(),
+            tags: &args.tags,
+            skip_tags: &args.skip_tags,
+        };
         for b in &books {
-            println!("\nplaybook: {}", b.path.display());
-            for (i, p) in b.plays.iter().enumerate() {
-                let pattern = p.hosts.to_string();
-                let (mut hosts, _) = inventory.select(&pattern);
-                if let Some(limit) = &args.limit {
-                    let (allowed, _) = inventory.select(limit);
-                    hosts.retain(|h| allowed.contains(h));
-                }
-                println!("\n  play #{} ({}): {}\tTAGS: []", i + 1, pattern, p.name);
-                println!("    pattern: ['{}']", pattern);
-                println!("    hosts ({}):", hosts.len());
-                for h in hosts {
-                    println!("      {h}");
-                }
-            }
+            let text = if args.list_hosts {
+                listing.list_hosts(b)
+            } else if args.list_tasks {
+                listing.list_tasks(b)
+            } else {
+                listing.list_tags(b)
+            };
+            print!("{text}");
         }
         return Ok(0);
     }
     let opts = Options {
-        forks: args.forks,
+        forks: args.forks.or(config.forks).unwrap_or(5),
         check: args.check,
         diff: args.diff,
         limit: args.limit.clone(),
-        remote_user: args.user.clone(),
+        remote_user: args.user.clone().or(config.remote_user.clone()),
         connection: args.connection.clone(),
-        private_key: args.private_key.clone(),
-        become_: args.become_,
-        become_user: args.become_user.clone(),
-        connect_timeout: Duration::from_secs(args.timeout),
-        host_key_checking: env_bool("ANSIBLE_HOST_KEY_CHECKING").unwrap_or(true),
+        private_key: args.private_key.clone().or(config.private_key_file.clone()),
+        become_: args.become_ || config.become_.unwrap_or(false),
+        become_user: args.become_user.clone().or(config.become_user.clone()),
+        connect_timeout: Duration::from_secs(args.timeout.or(config.timeout).unwrap_or(10)),
+        host_key_checking: config.host_key_checking.unwrap_or(true),
         verbosity: args.verbose,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),

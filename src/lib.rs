@@ -7,6 +7,7 @@
 //! prints.
 
 pub mod cli;
+pub mod config;
 pub mod connection;
 pub mod diagnostics;
 pub mod exec;

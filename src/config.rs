@@ -1,0 +1,198 @@
+//! Settings from an ansible.cfg-compatible file, the way Ansible finds and reads it.
+//!
+//! The file is the first of `$ANSIBLE_CONFIG`, `./ansible.cfg`, `~/.ansible.cfg`,
+//! `/etc/ansible/ansible.cfg`. Settings rank: command line, then `ANSIBLE_*` environment
+//! variables, then this file, then Ansible's defaults. Only the settings baton uses are read;
+//! relative paths are taken from the file's directory, as Ansible does.
+
+use crate::diagnostics::{Error, Source};
+use std::path::{Path, PathBuf};
+
+/// The settings baton takes from configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file they came from, if any.
+    pub file: Option<PathBuf>,
+    pub inventory: Vec<String>,
+    pub forks: Option<usize>,
+    pub remote_user: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+    pub host_key_checking: Option<bool>,
+    pub roles_path: Vec<PathBuf>,
+    pub timeout: Option<u64>,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" | "y" | "t" => Some(true),
+        "0" | "no" | "false" | "off" | "n" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+/// The config file Ansible would use.
+pub fn find_file() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("ANSIBLE_CONFIG") {
+        let p = PathBuf::from(p);
+        let p = if p.is_dir() { p.join("ansible.cfg") } else { p };
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let mut candidates = vec![PathBuf::from("ansible.cfg")];
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(Path::new(&home).join(".ansible.cfg"));
+    }
+    candidates.push(PathBuf::from("/etc/ansible/ansible.cfg"));
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+impl Config {
+    /// Reads the configuration file (if there is one), then the environment over it.
+    pub fn load() -> Result<Config, Error> {
+        let mut cfg = match find_file() {
+            Some(f) => Config::read(&f)?,
+            None => Config::default(),
+        };
+        cfg.apply_env();
+        Ok(cfg)
+    }
+
+    /// Reads one file.
+    pub fn read(path: &Path) -> Result<Config, Error> {
+        let source = Source::read(path)?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut cfg = Config {
+            file: Some(path.to_path_buf()),
+            ..Config::default()
+        };
+        let mut section = String::new();
+        for raw in source.text.lines() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s.trim().to_string();
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(':')) else {
+                continue;
+            };
+            // Inline comments after a value, as configparser with Ansible's settings.
+            let v = v
+                .split(" ;")
+                .next()
+                .unwrap_or(v)
+                .split(" #")
+                .next()
+                .unwrap_or(v)
+                .trim();
+            let path = |p: &str| -> PathBuf {
+                let p = expand_home(p);
+                if p.is_absolute() { p } else { base.join(p) }
+            };
+            match (section.as_str(), k.trim()) {
+                ("defaults", "inventory" | "hostfile") => {
+                    cfg.inventory = v
+                        .split(',')
+                        .map(|s| path(s.trim()).display().to_string())
+                        .collect();
+                }
+                ("defaults", "forks") => cfg.forks = v.parse().ok(),
+                ("defaults", "remote_user") => cfg.remote_user = Some(v.to_string()),
+                ("defaults", "private_key_file") => cfg.private_key_file = Some(path(v)),
+                ("defaults", "host_key_checking") => cfg.host_key_checking = parse_bool(v),
+                ("defaults", "roles_path") => {
+                    cfg.roles_path = v.split(':').filter(|s| !s.is_empty()).map(path).collect();
+                }
+                ("defaults", "timeout") => cfg.timeout = v.parse().ok(),
+                ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),
+                ("privilege_escalation", "become_user") => cfg.become_user = Some(v.to_string()),
+                ("privilege_escalation", "become_method") => {
+                    cfg.become_method = Some(v.to_string())
+                }
+                _ => {}
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// `ANSIBLE_*` variables rank above the file.
+    fn apply_env(&mut self) {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("ANSIBLE_INVENTORY") {
+            self.inventory = v.split(',').map(|s| s.trim().to_string()).collect();
+        }
+        if let Some(v) = env("ANSIBLE_FORKS") {
+            self.forks = v.parse().ok().or(self.forks);
+        }
+        if let Some(v) = env("ANSIBLE_REMOTE_USER") {
+            self.remote_user = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_PRIVATE_KEY_FILE") {
+            self.private_key_file = Some(expand_home(&v));
+        }
+        if let Some(v) = env("ANSIBLE_HOST_KEY_CHECKING") {
+            self.host_key_checking = parse_bool(&v).or(self.host_key_checking);
+        }
+        if let Some(v) = env("ANSIBLE_ROLES_PATH") {
+            self.roles_path = v
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(expand_home)
+                .collect();
+        }
+        if let Some(v) = env("ANSIBLE_TIMEOUT") {
+            self.timeout = v.parse().ok().or(self.timeout);
+        }
+        if let Some(v) = env("ANSIBLE_BECOME") {
+            self.become_ = parse_bool(&v).or(self.become_);
+        }
+        if let Some(v) = env("ANSIBLE_BECOME_USER") {
+            self.become_user = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_BECOME_METHOD") {
+            self.become_method = Some(v);
+        }
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_settings_baton_uses() {
+        let dir = std::env::temp_dir().join(format!("baton-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("ansible.cfg");
+        std::fs::write(
+            &f,
+            "[defaults]\ninventory = hosts.ini\nforks=20\nhost_key_checking = False ; no\nroles_path = roles:/etc/roles\n[privilege_escalation]\nbecome = yes\n",
+        )
+        .unwrap();
+        let cfg = Config::read(&f).unwrap();
+        assert_eq!(cfg.forks, Some(20));
+        assert_eq!(cfg.host_key_checking, Some(false));
+        assert_eq!(
+            cfg.inventory,
+            vec![dir.join("hosts.ini").display().to_string()]
+        );
+        assert_eq!(
+            cfg.roles_path,
+            vec![dir.join("roles"), PathBuf::from("/etc/roles")]
+        );
+        assert_eq!(cfg.become_, Some(true));
+    }
+}

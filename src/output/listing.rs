@@ -1,0 +1,126 @@
+//! `--list-hosts`, `--list-tasks` and `--list-tags`: a playbook described without running it, in
+//! ansible-playbook's layout.
+
+use crate::exec::tags_select;
+use crate::inventory::Inventory;
+use crate::playbook::{Item, Playbook};
+use std::fmt::Write;
+
+/// What to list, and the selections that apply.
+pub struct Listing<'a> {
+    pub inventory: &'a Inventory,
+    pub limit: Option<&'a str>,
+    pub tags: &'a [String],
+    pub skip_tags: &'a [String],
+}
+
+fn tag_list(tags: &[String]) -> String {
+    let mut t: Vec<&String> = tags.iter().collect();
+    t.sort();
+    t.dedup();
+    format!(
+        "[{}]",
+        t.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Every task of a list with its inherited tags, as `(name, tags)`.
+fn walk(items: &[Item], role: Option<&str>, tags: &[String], out: &mut Vec<(String, Vec<String>)>) {
+    for item in items {
+        match item {
+            Item::Task(t) => {
+                let mut all = tags.to_vec();
+                all.extend(t.kw.tags.iter().cloned());
+                let name = t.display_name();
+                let name = match role {
+                    Some(r) => format!("{r} : {name}"),
+                    None => name,
+                };
+                out.push((name, all));
+            }
+            Item::Block(b) => {
+                let mut all = tags.to_vec();
+                all.extend(b.kw.tags.iter().cloned());
+                let role = b.role.as_ref().map(|r| r.name.as_str()).or(role);
+                for part in [&b.block, &b.rescue, &b.always] {
+                    walk(part, role, &all, out);
+                }
+            }
+        }
+    }
+}
+
+impl Listing<'_> {
+    fn hosts(&self, pattern: &str) -> Vec<String> {
+        let (mut hosts, _) = self.inventory.select(pattern);
+        if let Some(limit) = self.limit {
+            let (allowed, _) = self.inventory.select(limit);
+            hosts.retain(|h| allowed.contains(h));
+        }
+        hosts
+    }
+
+    fn header(out: &mut String, i: usize, play: &crate::playbook::Play) {
+        let _ = write!(
+            out,
+            "\n  play #{} ({}): {}\tTAGS: {}\n",
+            i + 1,
+            play.hosts,
+            play.name,
+            tag_list(&play.kw.tags)
+        );
+    }
+
+    /// `--list-hosts`.
+    pub fn list_hosts(&self, book: &Playbook) -> String {
+        let mut out = format!("\nplaybook: {}\n", book.path.display());
+        for (i, play) in book.plays.iter().enumerate() {
+            Self::header(&mut out, i, play);
+            let hosts = self.hosts(&play.hosts.to_string());
+            let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
+            let _ = writeln!(out, "    hosts ({}):", hosts.len());
+            for h in hosts {
+                let _ = writeln!(out, "      {h}");
+            }
+        }
+        out
+    }
+
+    fn tasks_of(&self, play: &crate::playbook::Play) -> Vec<(String, Vec<String>)> {
+        let mut all = Vec::new();
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            walk(section, None, &play.kw.tags, &mut all);
+        }
+        all.into_iter()
+            .filter(|(_, tags)| tags_select(tags, self.tags, self.skip_tags))
+            .collect()
+    }
+
+    /// `--list-tasks`.
+    pub fn list_tasks(&self, book: &Playbook) -> String {
+        let mut out = format!("\nplaybook: {}\n", book.path.display());
+        for (i, play) in book.plays.iter().enumerate() {
+            Self::header(&mut out, i, play);
+            let _ = writeln!(out, "    tasks:");
+            for (name, tags) in self.tasks_of(play) {
+                let _ = writeln!(out, "      {name}\tTAGS: {}", tag_list(&tags));
+            }
+        }
+        out
+    }
+
+    /// `--list-tags`.
+    pub fn list_tags(&self, book: &Playbook) -> String {
+        let mut out = format!("\nplaybook: {}\n", book.path.display());
+        for (i, play) in book.plays.iter().enumerate() {
+            Self::header(&mut out, i, play);
+            let tags: Vec<String> = self
+                .tasks_of(play)
+                .into_iter()
+                .flat_map(|(_, t)| t)
+                .collect();
+            let _ = writeln!(out, "      TASK TAGS: {}", tag_list(&tags));
+        }
+        out
+    }
+}
