@@ -66,9 +66,8 @@ fn hostport_re() -> &'static (Regex, Regex) {
 /// dashes that do not end in `-` or `_`. (IPv4 addresses are host names by this rule too.)
 fn is_hostname(s: &str) -> bool {
     !s.is_empty()
-        && s.split('.').all(|label| {
-            label_re().is_match(label) && !label.ends_with(['-', '_'])
-        })
+        && s.split('.')
+            .all(|label| label_re().is_match(label) && !label.ends_with(['-', '_']))
 }
 
 /// Ansible's `parse_address`: `(host, port)`, or an error when what is left after taking the

@@ -1,13 +1,25 @@
 //! `baton inventory`: an inventory as baton reads it, in `ansible-inventory`'s formats.
+//!
+//! `--list` prints the same JSON as `ansible-inventory --list` (`json.dumps(indent=4,
+//! sort_keys=True)`, ASCII-escaped): every group reachable from `all` that has hosts or
+//! children, and `_meta.hostvars` with each host's variables flattened in Ansible's precedence
+//! (magic variables such as `inventory_file` left out). `--export` keeps group variables on the
+//! groups instead. `--graph [GROUP]` prints the tree, `--vars` adds variables to it, and
+//! `--host NAME` prints one host's variables. Like `ansible-inventory`, the directory the
+//! playbook would be in (`--playbook-dir`, else the current directory) contributes its
+//! `group_vars/` and `host_vars/`.
 
 use super::Inventory;
 use crate::diagnostics::{Error, ErrorKind};
-use crate::value;
+use crate::value::{Value, Vars};
 use clap::Args;
+use minijinja::value::ValueKind;
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// Inventory source: a file or a comma-separated host list. May be repeated.
+    /// Inventory source: a file, a directory, a script or a comma-separated host list. May be
+    /// repeated.
     #[arg(short = 'i', long = "inventory", env = "ANSIBLE_INVENTORY")]
     pub inventory: Vec<String>,
     /// Every group and host with its variables, as JSON (`ansible-inventory --list`).
@@ -16,52 +28,445 @@ pub struct InventoryArgs {
     /// One host's variables, as JSON.
     #[arg(long = "host")]
     pub host: Option<String>,
+    /// The groups and hosts as a tree, from `all` or from GROUP.
+    #[arg(long = "graph")]
+    pub graph: bool,
+    /// The group to start the graph at.
+    #[arg(value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Show variables in the graph.
+    #[arg(long = "vars")]
+    pub vars: bool,
+    /// With --list, keep group variables on the groups instead of flattening them into hosts.
+    #[arg(long = "export", env = "ANSIBLE_INVENTORY_EXPORT")]
+    pub export: bool,
+    /// Only hosts matching this pattern (for --list).
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// The playbook directory whose group_vars/ and host_vars/ apply (default: the current
+    /// directory, as for ansible-inventory).
+    #[arg(long = "playbook-dir", env = "ANSIBLE_PLAYBOOK_DIR")]
+    pub playbook_dir: Option<PathBuf>,
+    /// Write the output to this file instead of standard output.
+    #[arg(long = "output")]
+    pub output: Option<PathBuf>,
+    /// YAML output (not supported yet; the JSON of --list is the same data).
+    #[arg(short = 'y', long = "yaml")]
+    pub yaml: bool,
 }
+
+/// Variables Ansible sets itself; `ansible-inventory` leaves them out of what it shows.
+const INTERNAL_VARS: &[&str] = &[
+    "ansible_async_path",
+    "ansible_collection_name",
+    "ansible_config_file",
+    "ansible_dependent_role_names",
+    "ansible_diff_mode",
+    "ansible_facts",
+    "ansible_forks",
+    "ansible_inventory_sources",
+    "ansible_limit",
+    "ansible_play_batch",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_role_names",
+    "ansible_playbook_python",
+    "ansible_role_name",
+    "ansible_role_names",
+    "ansible_run_tags",
+    "ansible_skip_tags",
+    "ansible_verbosity",
+    "ansible_version",
+    "inventory_dir",
+    "inventory_file",
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "groups",
+    "group_names",
+    "hostvars",
+    "playbook_dir",
+    "play_hosts",
+    "role_name",
+    "role_names",
+    "role_path",
+    "role_uuid",
+];
 
 /// Runs the subcommand; returns the exit status.
 pub fn run(args: InventoryArgs) -> Result<i32, Error> {
-    let inv = Inventory::load(&args.inventory)?;
-    if let Some(host) = &args.host {
-        if !inv.hosts.contains_key(host) {
+    let actions = [args.list, args.host.is_some(), args.graph]
+        .iter()
+        .filter(|a| **a)
+        .count();
+    if actions == 0 {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "No action selected, at least one of --host, --graph or --list needs to be specified.",
+        ));
+    }
+    if actions > 1 {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "Conflicting options used, only one of --host, --graph or --list can be used at the same time.",
+        ));
+    }
+    if args.yaml {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "--yaml output is not supported yet; --list prints the same data as JSON",
+        ));
+    }
+    let sources =
+        if args.inventory.is_empty() && std::path::Path::new("/etc/ansible/hosts").exists() {
+            vec!["/etc/ansible/hosts".to_string()]
+        } else {
+            args.inventory.clone()
+        };
+    let playbook_dir = match &args.playbook_dir {
+        Some(d) => Some(d.clone()),
+        None => std::env::current_dir().ok(),
+    };
+    let inv = Inventory::load_with_playbook_dir(&sources, playbook_dir.as_deref())?;
+    for w in &inv.warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    let view = View {
+        inv: &inv,
+        export: args.export,
+        explicit_playbook_dir: args.playbook_dir.is_some(),
+    };
+    let text = if let Some(host) = &args.host {
+        let sel = inv.get_hosts(host, None)?;
+        if sel.hosts.len() != 1 {
             return Err(Error::new(
                 ErrorKind::Usage,
                 format!("You must pass a single valid host to --host parameter: {host}"),
             ));
         }
-        let vars = value::to_json(&value::from_vars(&inv.host_vars(host)));
-        println!("{}", value::ansible_json(&vars));
-        return Ok(0);
-    }
-    if !args.list {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            "No action selected, at least one of --host or --list needs to be specified.",
-        ));
-    }
-    let mut out = serde_json::Map::new();
-    let mut hostvars = serde_json::Map::new();
-    for h in inv.hosts.keys() {
-        let vars = inv.host_vars(h);
-        if !vars.is_empty() {
-            hostvars.insert(h.clone(), value::to_json(&value::from_vars(&vars)));
+        dumps(&vars_json(&view.host_vars(&sel.hosts[0])))
+    } else if args.graph {
+        let start = args.group.as_deref().unwrap_or("all");
+        if !inv.groups.contains_key(start) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "Pattern must be valid group name when using --graph",
+            ));
         }
+        let mut lines = Vec::new();
+        view.graph_group(start, 0, args.vars, &mut lines);
+        lines.join("\n")
+    } else {
+        let sel = inv.get_hosts("all", args.limit.as_deref())?;
+        for u in &sel.unmatched {
+            eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {u}");
+        }
+        dumps(&view.list(&sel.hosts))
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes()).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "Unable to write to destination file {}: {e}",
+                    path.display()
+                ),
+            )
+        })?,
+        None => println!("{text}"),
     }
-    out.insert(
-        "_meta".into(),
-        serde_json::json!({ "hostvars": serde_json::Value::Object(hostvars) }),
-    );
-    for (name, g) in &inv.groups {
+    Ok(0)
+}
+
+struct View<'a> {
+    inv: &'a Inventory,
+    export: bool,
+    explicit_playbook_dir: bool,
+}
+
+impl View<'_> {
+    fn host_vars(&self, host: &str) -> Vars {
+        let mut vars = if self.export {
+            self.inv.own_host_vars(host, self.explicit_playbook_dir)
+        } else {
+            self.inv.host_vars(host)
+        };
+        vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+        vars
+    }
+
+    fn group_vars(&self, group: &str) -> Vars {
+        let mut vars = self.inv.group_vars(group, self.explicit_playbook_dir);
+        vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+        vars
+    }
+
+    /// `ansible-inventory --list`.
+    fn list(&self, hosts: &[String]) -> serde_json::Value {
+        let available: std::collections::HashSet<&str> = hosts.iter().map(String::as_str).collect();
+        let mut out = serde_json::Map::new();
+        let mut seen = std::collections::HashSet::new();
+        self.format_group("all", &available, &mut seen, &mut out);
+        let mut hostvars = serde_json::Map::new();
+        for h in hosts {
+            let vars = self.host_vars(h);
+            if !vars.is_empty() {
+                hostvars.insert(h.clone(), vars_json(&vars));
+            }
+        }
+        out.insert(
+            "_meta".into(),
+            serde_json::json!({
+                "hostvars": serde_json::Value::Object(hostvars),
+                "profile": "inventory_legacy",
+            }),
+        );
+        serde_json::Value::Object(out)
+    }
+
+    fn format_group(
+        &self,
+        name: &str,
+        available: &std::collections::HashSet<&str>,
+        seen: &mut std::collections::HashSet<String>,
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        let g = &self.inv.groups[name];
         let mut entry = serde_json::Map::new();
+        if name != "all" {
+            let hosts: Vec<&String> = g
+                .hosts
+                .iter()
+                .filter(|h| available.contains(h.as_str()))
+                .collect();
+            if !hosts.is_empty() {
+                entry.insert("hosts".into(), serde_json::json!(hosts));
+            }
+        }
         if !g.children.is_empty() {
             entry.insert("children".into(), serde_json::json!(g.children));
         }
-        if !g.hosts.is_empty() {
-            entry.insert("hosts".into(), serde_json::json!(g.hosts));
+        for c in &g.children {
+            if seen.insert(c.clone()) {
+                self.format_group(c, available, seen, out);
+            }
+        }
+        if self.export {
+            let vars = self.group_vars(name);
+            if !vars.is_empty() {
+                entry.insert("vars".into(), vars_json(&vars));
+            }
         }
         if !entry.is_empty() {
-            out.insert(name.clone(), serde_json::Value::Object(entry));
+            out.insert(name.to_string(), serde_json::Value::Object(entry));
         }
     }
-    println!("{}", value::ansible_json(&serde_json::Value::Object(out)));
-    Ok(0)
+
+    /// `ansible-inventory --graph`.
+    fn graph_group(&self, name: &str, depth: usize, show_vars: bool, out: &mut Vec<String>) {
+        out.push(graph_name(&format!("@{name}:"), depth));
+        let g = &self.inv.groups[name];
+        for c in &g.children {
+            self.graph_group(c, depth + 1, show_vars, out);
+        }
+        if name != "all" {
+            for h in &g.hosts {
+                out.push(graph_name(h, depth + 1));
+                if show_vars {
+                    show(&self.host_vars(h), depth + 2, out);
+                }
+            }
+        }
+        if show_vars {
+            show(&self.group_vars(name), depth + 1, out);
+        }
+    }
+}
+
+fn graph_name(name: &str, depth: usize) -> String {
+    if depth == 0 {
+        name.to_string()
+    } else {
+        format!("{}--{name}", "  |".repeat(depth))
+    }
+}
+
+fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
+    let mut keys: Vec<&String> = vars.keys().collect();
+    keys.sort();
+    for k in keys {
+        let v = &vars[k];
+        let text = match v.kind() {
+            ValueKind::String => v.as_str().unwrap_or("").to_string(),
+            ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
+            ValueKind::None | ValueKind::Undefined => "None".to_string(),
+            _ => crate::value::python_repr(&crate::value::to_json(v)),
+        };
+        out.push(graph_name(&format!("{{{k} = {text}}}"), depth));
+    }
+}
+
+/// Variables as `ansible-inventory` encodes them: text never to be templated (`!unsafe`)
+/// becomes `{"__ansible_unsafe": "..."}`.
+fn vars_json(vars: &Vars) -> serde_json::Value {
+    serde_json::Value::Object(vars.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    match v.kind() {
+        ValueKind::String if v.is_safe() => {
+            serde_json::json!({ "__ansible_unsafe": v.as_str().unwrap_or("") })
+        }
+        ValueKind::Seq | ValueKind::Iterable => serde_json::Value::Array(
+            v.try_iter()
+                .map(|it| it.map(|x| to_json(&x)).collect())
+                .unwrap_or_default(),
+        ),
+        ValueKind::Map => {
+            let mut obj = serde_json::Map::new();
+            if let Ok(keys) = v.try_iter() {
+                for k in keys {
+                    let item = v.get_item(&k).unwrap_or_default();
+                    let key = match crate::value::to_json(&k) {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Bool(b) => b.to_string(),
+                        serde_json::Value::Null => "null".into(),
+                        other => other.to_string(),
+                    };
+                    obj.insert(key, to_json(&item));
+                }
+            }
+            serde_json::Value::Object(obj)
+        }
+        // `value::to_json` would write 1000.0 as 1000; Ansible keeps floats floats.
+        ValueKind::Number if !v.is_integer() => f64::try_from(v.clone())
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        _ => crate::value::to_json(v),
+    }
+}
+
+/// Python's `json.dumps(value, indent=4, sort_keys=True)` (ASCII-escaped, Python's float
+/// spelling), so the output is byte for byte `ansible-inventory`'s.
+pub fn dumps(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_json(v, 0, &mut out);
+    out
+}
+
+fn write_json(v: &serde_json::Value, level: usize, out: &mut String) {
+    let pad = |n: usize| " ".repeat(4 * n);
+    match v {
+        serde_json::Value::Null => out.push_str("null"),
+        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => out.push_str(&i.to_string()),
+            (_, Some(u), _) => out.push_str(&u.to_string()),
+            (_, _, Some(f)) => out.push_str(&python_float_json(f)),
+            _ => out.push_str(&n.to_string()),
+        },
+        serde_json::Value::String(s) => write_str(s, out),
+        serde_json::Value::Array(a) if a.is_empty() => out.push_str("[]"),
+        serde_json::Value::Array(a) => {
+            out.push_str("[\n");
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                out.push_str(&pad(level + 1));
+                write_json(item, level + 1, out);
+            }
+            out.push('\n');
+            out.push_str(&pad(level));
+            out.push(']');
+        }
+        serde_json::Value::Object(o) if o.is_empty() => out.push_str("{}"),
+        serde_json::Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            out.push_str("{\n");
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                out.push_str(&pad(level + 1));
+                write_str(k, out);
+                out.push_str(": ");
+                write_json(&o[k], level + 1, out);
+            }
+            out.push('\n');
+            out.push_str(&pad(level));
+            out.push('}');
+        }
+    }
+}
+
+fn write_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Python's `repr(float)` as `json.dumps` writes it: `1000.0`, `1e+16`, `1.5e-05`.
+fn python_float_json(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let exp = if f == 0.0 {
+        0
+    } else {
+        f.abs().log10().floor() as i32
+    };
+    if (-4..16).contains(&exp) {
+        let s = format!("{f}");
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        let s = format!("{f:e}");
+        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_like_pythons_dumps() {
+        let v = serde_json::json!({"b": [1, 2.5, 1e16, "é"], "a": {}, "c": []});
+        assert_eq!(
+            dumps(&v),
+            "{\n    \"a\": {},\n    \"b\": [\n        1,\n        2.5,\n        1e+16,\n        \"\\u00e9\"\n    ],\n    \"c\": []\n}"
+        );
+        assert_eq!(python_float_json(0.0001), "0.0001");
+        assert_eq!(python_float_json(0.00001), "1e-05");
+        assert_eq!(python_float_json(1000.0), "1000.0");
+    }
+
+    #[test]
+    fn graph_lines() {
+        assert_eq!(graph_name("@all:", 0), "@all:");
+        assert_eq!(graph_name("h", 2), "  |  |--h");
+    }
 }

@@ -101,7 +101,10 @@ fn number_re() -> &'static [(Regex, NumKind); 6] {
             (re(r"0[xX](?:_?[0-9a-fA-F])+".into()), NumKind::Radix(16)),
             (re(r"0[oO](?:_?[0-7])+".into()), NumKind::Radix(8)),
             (re(r"0[bB](?:_?[01])+".into()), NumKind::Radix(2)),
-            (re(r"[1-9](?:_?[0-9])*|0(?:_?0)*".into()), NumKind::Radix(10)),
+            (
+                re(r"[1-9](?:_?[0-9])*|0(?:_?0)*".into()),
+                NumKind::Radix(10),
+            ),
         ]
     })
 }
@@ -133,8 +136,7 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
         if c == '#' {
             break;
         }
-        if c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit()))
-        {
+        if c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit())) {
             let (tok, len) = number(rest)?;
             // A number running straight into a name or digit is "invalid decimal literal".
             if rest[len..].starts_with(is_ident_char) {
@@ -280,7 +282,7 @@ fn string(s: &str, prefix: &str) -> Option<(Tok, usize)> {
 fn unescape(s: &str, bytes: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());
     let mut chars = s.chars().peekable();
-    let mut push_char = |out: &mut Vec<u8>, c: char| {
+    let push_char = |out: &mut Vec<u8>, c: char| {
         let mut buf = [0u8; 4];
         out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     };
@@ -292,9 +294,7 @@ fn unescape(s: &str, bytes: bool) -> Option<Vec<u8>> {
             push_char(&mut out, c);
             continue;
         }
-        let Some(e) = chars.next() else {
-            return None;
-        };
+        let e = chars.next()?;
         match e {
             '\n' => {}
             '\\' => out.push(b'\\'),
@@ -740,6 +740,9 @@ mod tests {
 
     fn show(text: &str) -> String {
         let v = parse_value(text).unwrap();
+        if v.is_number() && !v.is_integer() {
+            return format!("{:?}", f64::try_from(v).unwrap());
+        }
         crate::value::to_json(&v).to_string()
     }
 

@@ -1,47 +1,107 @@
 //! The inventory: which hosts exist, how they are grouped, and the variables inventory gives them.
 //!
-//! This module owns the model ([`Inventory`], [`Host`], [`Group`]), loading it from the sources a
-//! user names with `-i`, variable merging in Ansible's order (`all` first, parents before children,
-//! then `ansible_group_priority`, then name; host vars last), and host patterns ([`pattern`]).
-//! Parsers for the file formats live beside it and only ever call the builder methods here.
+//! This module owns the model ([`Inventory`], [`Host`], [`Group`]) with Ansible's rules for it
+//! (the implicit groups `all` and `ungrouped`, group depth and `ansible_group_priority`, loops
+//! refused, a port only taken from the first line that names a host), and the variables a host
+//! gets from inventory in Ansible's precedence: `all`'s own vars, other groups' own vars (by
+//! depth, priority, name), `group_vars/all` next to the inventory then next to the playbook,
+//! `group_vars/<group>` likewise, the host's own vars, then `host_vars/<host>` likewise.
+//!
+//! Reading sources is in [`sources`] (which picks a parser per file as Ansible's plugin chain
+//! does: [`script`], [`yaml`], [`ini`], comma-separated host lists); `group_vars/` and
+//! `host_vars/` in [`vars_dirs`]; host patterns in [`pattern`]; `baton inventory` in [`command`].
+//! Parsers only change the model through the builder methods here, which are Ansible's
+//! `InventoryData` methods and fail the way those do.
 
+pub mod address;
 pub mod command;
 pub mod ini;
+pub mod literal;
 pub mod pattern;
+pub mod script;
+pub mod sources;
+pub mod vars_dirs;
+pub mod yaml;
 
 use crate::diagnostics::{Error, ErrorKind, Source};
 use crate::value::{Value, Vars};
 use indexmap::IndexMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use vars_dirs::VarsDir;
+
+/// The names Ansible treats as the controller itself: a pattern naming one of them selects an
+/// implicit `localhost` (connection `local`) when the inventory does not define it.
+pub const LOCALHOST: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
 /// One host as the inventory knows it.
 #[derive(Debug, Clone, Default)]
 pub struct Host {
     pub name: String,
-    /// Variables set on the host itself (inline or in `[host]` form).
+    /// Variables set on the host itself: inline in the inventory, a port written after its name,
+    /// `inventory_file` and `inventory_dir`.
     pub vars: Vars,
-    /// Groups the host was put in directly, in order.
+    /// Groups the host was put in directly, in order (`all` and `ungrouped` included when so).
     pub groups: Vec<String>,
+    /// The implicit `localhost`: not in any group, not matched by `all`.
+    pub implicit: bool,
 }
 
 /// One group.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Group {
     pub name: String,
+    /// The group's own variables (without `ansible_group_priority`, which sets [`Self::priority`]).
     pub vars: Vars,
     /// Hosts put in this group directly, in order.
     pub hosts: Vec<String>,
     pub children: Vec<String>,
     pub parents: Vec<String>,
+    /// `ansible_group_priority`, 1 unless set.
+    pub priority: i64,
+    /// The longest path from `all` (0) down to this group; the first key of the var order.
+    pub depth: usize,
 }
 
-/// Hosts and groups, in the order they were first seen.
+impl Group {
+    fn new(name: &str) -> Group {
+        Group {
+            name: name.to_string(),
+            vars: Vars::new(),
+            hosts: Vec::new(),
+            children: Vec::new(),
+            parents: Vec::new(),
+            priority: 1,
+            depth: 0,
+        }
+    }
+}
+
+/// The source a host was first seen in: its `inventory_file` and `inventory_dir` variables.
+#[derive(Debug, Clone)]
+struct CurrentSource {
+    file: Value,
+    dir: Value,
+}
+
+/// Hosts and groups, in the order they were first seen, and the `group_vars`/`host_vars`
+/// directories that apply to them.
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub hosts: IndexMap<String, Host>,
     pub groups: IndexMap<String, Group>,
-    /// Directories of the sources, where `group_vars/` and `host_vars/` are looked for.
+    /// Directories next to the inventory sources (one per source that is a path, in order),
+    /// where `group_vars/` and `host_vars/` are looked for.
     pub dirs: Vec<PathBuf>,
+    /// The `-i` sources as given.
+    pub sources: Vec<String>,
+    /// Warnings Ansible would print while loading (a host and group of the same name, a YAML key
+    /// that is skipped, ...). `baton inventory` prints them; the executor may too.
+    pub warnings: Vec<String>,
+    inventory_vars: Vec<Arc<VarsDir>>,
+    playbook_vars: Vec<Arc<VarsDir>>,
+    current_source: Option<CurrentSource>,
 }
 
 impl Default for Inventory {
@@ -50,92 +110,178 @@ impl Default for Inventory {
             hosts: IndexMap::new(),
             groups: IndexMap::new(),
             dirs: Vec::new(),
+            sources: Vec::new(),
+            warnings: Vec::new(),
+            inventory_vars: Vec::new(),
+            playbook_vars: Vec::new(),
+            current_source: None,
         };
-        inv.add_group("all");
-        inv.add_group("ungrouped");
+        inv.groups.insert("all".into(), Group::new("all"));
+        inv.groups
+            .insert("ungrouped".into(), Group::new("ungrouped"));
+        let _ = inv.add_child_group("all", "ungrouped");
         inv
     }
 }
 
 impl Inventory {
-    /// Loads and merges every source given with `-i`: files, or comma-separated host lists.
+    /// Loads and merges every source given with `-i` (files, directories, scripts, or
+    /// comma-separated host lists) with the `group_vars/` and `host_vars/` next to them.
     pub fn load(sources: &[String]) -> Result<Inventory, Error> {
+        Inventory::load_with_playbook_dir(sources, None)
+    }
+
+    /// [`Inventory::load`], plus the `group_vars/` and `host_vars/` next to a playbook (which
+    /// rank above the inventory's own, as in Ansible).
+    pub fn load_with_playbook_dir(
+        sources: &[String],
+        playbook_dir: Option<&Path>,
+    ) -> Result<Inventory, Error> {
         let mut inv = Inventory::default();
-        for src in sources {
-            if src.contains(',') && !Path::new(src).exists() {
-                for name in src.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let (name, port) = ini::split_host_port(name);
-                    inv.add_host(&name, "ungrouped");
-                    if let Some(port) = port {
-                        inv.set_host_var(&name, "ansible_port", Value::from(port));
-                    }
-                }
-                continue;
-            }
-            let path = Path::new(src);
-            let source = Source::read(path)
-                .map_err(|e| e.context(format!("while reading the inventory source {src}")))?;
-            ini::parse(&source, &mut inv)?;
-            if let Some(dir) = path.parent() {
-                inv.dirs.push(dir.to_path_buf());
-            }
-        }
+        sources::load_sources(&mut inv, sources)?;
         inv.finish();
+        inv.load_inventory_vars()?;
+        if let Some(dir) = playbook_dir {
+            inv.set_playbook_dir(Some(dir))?;
+        }
         Ok(inv)
     }
 
-    pub fn add_group(&mut self, name: &str) {
-        if !self.groups.contains_key(name) {
-            self.groups.insert(
-                name.to_string(),
-                Group {
-                    name: name.to_string(),
-                    ..Group::default()
-                },
-            );
-        }
-    }
-
-    /// Adds a host (once) and puts it in `group` (once).
-    pub fn add_host(&mut self, name: &str, group: &str) {
-        self.add_group(group);
-        let host = self.hosts.entry(name.to_string()).or_insert_with(|| Host {
-            name: name.to_string(),
-            ..Host::default()
-        });
-        if group != "ungrouped" && !host.groups.iter().any(|g| g == group) {
-            host.groups.push(group.to_string());
-        }
-        let g = &mut self.groups[group];
-        if !g.hosts.iter().any(|h| h == name) {
-            g.hosts.push(name.to_string());
-        }
-    }
-
-    pub fn add_child(&mut self, parent: &str, child: &str) -> Result<(), Error> {
-        if parent == child || self.is_descendant(parent, child) {
-            return Err(Error::new(
-                ErrorKind::Syntax,
-                format!("adding group '{child}' as a child of '{parent}' would make a loop"),
-            ));
-        }
-        self.add_group(parent);
-        self.add_group(child);
-        if !self.groups[parent].children.iter().any(|c| c == child) {
-            self.groups[parent].children.push(child.to_string());
-            self.groups[child].parents.push(parent.to_string());
+    /// Replaces the playbook-adjacent `group_vars/` and `host_vars/` (None: there are none).
+    /// Running several playbooks from different directories, call this before each.
+    pub fn set_playbook_dir(&mut self, dir: Option<&Path>) -> Result<(), Error> {
+        self.playbook_vars.clear();
+        if let Some(dir) = dir {
+            let vd = VarsDir::load(dir, self)?;
+            self.warnings.extend(vd.warnings.iter().cloned());
+            self.playbook_vars.push(Arc::new(vd));
         }
         Ok(())
     }
 
-    /// Whether `group` is below `ancestor` (so adding `ancestor` under it would loop).
-    fn is_descendant(&self, group: &str, ancestor: &str) -> bool {
-        let Some(g) = self.groups.get(group) else {
+    /// Reads `group_vars/` and `host_vars/` next to every inventory source, for the groups and
+    /// hosts that exist. A directory used by several sources is read once and applied for each,
+    /// as Ansible applies it once per source.
+    fn load_inventory_vars(&mut self) -> Result<(), Error> {
+        let mut cache: HashMap<PathBuf, Arc<VarsDir>> = HashMap::new();
+        let mut out = Vec::new();
+        for dir in &self.dirs {
+            let vd = match cache.get(dir) {
+                Some(vd) => vd.clone(),
+                None => {
+                    let vd = Arc::new(VarsDir::load(dir, self)?);
+                    cache.insert(dir.clone(), vd.clone());
+                    self.warnings.extend(vd.warnings.iter().cloned());
+                    vd
+                }
+            };
+            out.push(vd);
+        }
+        self.inventory_vars = out;
+        Ok(())
+    }
+
+    /// Parses one INI text into a fresh inventory (tests and small tools).
+    pub fn from_ini(name: &str, text: &str) -> Result<Inventory, Error> {
+        let mut inv = Inventory::default();
+        ini::parse(&Source::new(name, text), &mut inv)?;
+        inv.finish();
+        Ok(inv)
+    }
+
+    // --- Builder methods: Ansible's InventoryData, Group and Host methods -----------------------
+
+    /// Adds a group if it is new.
+    pub fn add_group(&mut self, name: &str) -> Result<(), String> {
+        if name.is_empty() {
+            return Err(format!("Invalid empty/false group name provided: {name}"));
+        }
+        if !self.groups.contains_key(name) {
+            self.groups.insert(name.to_string(), Group::new(name));
+        }
+        Ok(())
+    }
+
+    /// Adds a host if it is new (taking `port` then, and only then) and puts it in `group`.
+    pub fn add_host_in(
+        &mut self,
+        name: &str,
+        group: Option<&str>,
+        port: Option<u64>,
+    ) -> Result<(), String> {
+        if name.is_empty() {
+            return Err("Invalid empty host name provided: ".into());
+        }
+        if let Some(g) = group
+            && !self.groups.contains_key(g)
+        {
+            return Err(format!("Could not find group {g} in inventory"));
+        }
+        if !self.hosts.contains_key(name) {
+            let mut host = Host {
+                name: name.to_string(),
+                ..Host::default()
+            };
+            if let Some(p) = port.filter(|p| *p != 0) {
+                host.vars.insert("ansible_port".into(), Value::from(p));
+            }
+            let (file, dir) = match &self.current_source {
+                Some(s) => (s.file.clone(), s.dir.clone()),
+                None => (Value::from(()), Value::from(())),
+            };
+            host.vars.insert("inventory_file".into(), file);
+            host.vars.insert("inventory_dir".into(), dir);
+            self.hosts.insert(name.to_string(), host);
+        }
+        if let Some(g) = group {
+            self.put_host_in_group(g, name);
+        }
+        Ok(())
+    }
+
+    /// Adds a host (once) and puts it in `group` (once), creating the group if needed.
+    pub fn add_host(&mut self, name: &str, group: &str) {
+        let _ = self.add_group(group);
+        let _ = self.add_host_in(name, Some(group), None);
+    }
+
+    fn put_host_in_group(&mut self, group: &str, host: &str) -> bool {
+        let g = &mut self.groups[group];
+        if g.hosts.iter().any(|h| h == host) {
             return false;
-        };
-        g.parents
-            .iter()
-            .any(|p| p == ancestor || self.is_descendant(p, ancestor))
+        }
+        g.hosts.push(host.to_string());
+        self.hosts[host].groups.push(group.to_string());
+        true
+    }
+
+    fn remove_host_from_group(&mut self, group: &str, host: &str) {
+        if let Some(g) = self.groups.get_mut(group) {
+            g.hosts.retain(|h| h != host);
+        }
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.groups.retain(|g| g != group);
+        }
+    }
+
+    /// Ansible's `InventoryData.set_variable`: on the group of that name if there is one, else
+    /// on the host. `ansible_group_priority` on a group sets its priority instead.
+    pub fn set_variable(&mut self, entity: &str, key: &str, value: Value) -> Result<(), String> {
+        if let Some(g) = self.groups.get_mut(entity) {
+            if key == "ansible_group_priority" {
+                g.priority = python_int(&value).ok_or_else(|| {
+                    format!("ansible_group_priority must be an integer, got: {value}")
+                })?;
+            } else {
+                g.vars.insert(key.to_string(), value);
+            }
+            Ok(())
+        } else if let Some(h) = self.hosts.get_mut(entity) {
+            h.vars.insert(key.to_string(), value);
+            Ok(())
+        } else {
+            Err(format!("Could not identify group or host named {entity}"))
+        }
     }
 
     pub fn set_host_var(&mut self, host: &str, key: &str, value: Value) {
@@ -145,146 +291,331 @@ impl Inventory {
     }
 
     pub fn set_group_var(&mut self, group: &str, key: &str, value: Value) {
-        self.add_group(group);
-        self.groups[group].vars.insert(key.to_string(), value);
+        let _ = self.add_group(group);
+        let _ = self.set_variable(group, key, value);
     }
 
-    /// Ansible's reconciliation: top-level groups become children of `all`; a host in no group
-    /// but `all` is in `ungrouped`, and only there.
-    pub fn finish(&mut self) {
-        let names: Vec<String> = self.groups.keys().cloned().collect();
-        for name in names {
-            if name != "all" && self.groups[&name].parents.is_empty() {
-                self.groups["all"].children.push(name.clone());
-                self.groups[&name].parents.push("all".to_string());
-            }
+    /// Ansible's `InventoryData.add_child`: `child` may be a group or a host.
+    pub fn add_child(&mut self, parent: &str, child: &str) -> Result<(), Error> {
+        self.add_child_any(parent, child)
+            .map(|_| ())
+            .map_err(|m| Error::new(ErrorKind::Syntax, m))
+    }
+
+    fn add_child_any(&mut self, parent: &str, child: &str) -> Result<bool, String> {
+        if !self.groups.contains_key(parent) {
+            return Err(format!("{parent} is not a known group"));
         }
-        let hosts: Vec<(String, bool)> = self
-            .hosts
-            .values()
-            .map(|h| (h.name.clone(), h.groups.is_empty()))
-            .collect();
-        let ungrouped = &mut self.groups["ungrouped"];
-        ungrouped
-            .hosts
-            .retain(|h| hosts.iter().any(|(n, lone)| n == h && *lone));
-        for (name, lone) in hosts {
-            if lone && !ungrouped.hosts.contains(&name) {
-                ungrouped.hosts.push(name);
-            }
+        if self.groups.contains_key(child) {
+            self.add_child_group(parent, child)
+        } else if self.hosts.contains_key(child) {
+            Ok(self.put_host_in_group(parent, child))
+        } else {
+            Err(format!("{child} is not a known host nor group"))
         }
     }
+
+    fn add_child_group(&mut self, parent: &str, child: &str) -> Result<bool, String> {
+        if parent == child {
+            return Err(format!("can't add group '{child}' to itself"));
+        }
+        if self.groups[parent].children.iter().any(|c| c == child) {
+            return Ok(false);
+        }
+        if self.is_ancestor(child, parent) {
+            return Err(format!(
+                "Adding group '{child}' as child to '{parent}' creates a recursive dependency loop."
+            ));
+        }
+        self.groups[parent].children.push(child.to_string());
+        let c = &mut self.groups[child];
+        if !c.parents.iter().any(|p| p == parent) {
+            c.parents.push(parent.to_string());
+        }
+        Ok(true)
+    }
+
+    /// Whether `ancestor` is `group` or above it.
+    fn is_ancestor(&self, ancestor: &str, group: &str) -> bool {
+        let mut todo = vec![group];
+        let mut seen = HashSet::new();
+        while let Some(g) = todo.pop() {
+            if g == ancestor {
+                return true;
+            }
+            if seen.insert(g)
+                && let Some(grp) = self.groups.get(g)
+            {
+                todo.extend(grp.parents.iter().map(String::as_str));
+            }
+        }
+        false
+    }
+
+    /// Ansible's `reconcile_inventory`: groups without a parent go under `all`; a host in no
+    /// group but `all` goes in `ungrouped`, and a host in another group leaves `ungrouped`.
+    pub fn finish(&mut self) {
+        let names: Vec<String> = self.groups.keys().cloned().collect();
+        for name in &names {
+            if name != "all" && self.groups[name].parents.is_empty() {
+                let _ = self.add_child_group("all", name);
+            }
+        }
+        let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        for h in &hosts {
+            let mine = self.host_group_set(h);
+            if mine.contains("ungrouped") {
+                if mine.iter().any(|g| *g != "all" && *g != "ungrouped") {
+                    self.remove_host_from_group("ungrouped", h);
+                }
+            } else if !self.hosts[h].implicit
+                && (mine.is_empty() || (mine.len() == 1 && mine.contains("all")))
+            {
+                self.put_host_in_group("ungrouped", h);
+            }
+        }
+        for name in &names {
+            if self.hosts.contains_key(name) {
+                self.warnings
+                    .push(format!("Found both group and host with same name: {name}"));
+            }
+        }
+        self.compute_depths();
+    }
+
+    fn compute_depths(&mut self) {
+        let mut depth: HashMap<String, usize> = HashMap::new();
+        let names: Vec<String> = self.groups.keys().cloned().collect();
+        for n in &names {
+            self.depth_of(n, &mut depth);
+        }
+        for (n, g) in self.groups.iter_mut() {
+            g.depth = depth.get(n).copied().unwrap_or(0);
+        }
+    }
+
+    fn depth_of(&self, group: &str, memo: &mut HashMap<String, usize>) -> usize {
+        if let Some(d) = memo.get(group) {
+            return *d;
+        }
+        // Parents are a DAG (loops are refused when adding), so this ends.
+        let d = self.groups[group]
+            .parents
+            .iter()
+            .map(|p| self.depth_of(p, memo) + 1)
+            .max()
+            .unwrap_or(0);
+        memo.insert(group.to_string(), d);
+        d
+    }
+
+    // --- Queries -------------------------------------------------------------------------------
 
     /// How deep a group sits below `all` (`all` is 0), the first key of Ansible's var order.
     pub fn depth(&self, group: &str) -> usize {
-        self.groups
-            .get(group)
-            .map(|g| {
-                g.parents
-                    .iter()
-                    .map(|p| self.depth(p) + 1)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0)
+        self.groups.get(group).map_or(0, |g| g.depth)
     }
 
-    fn priority(&self, group: &str) -> i64 {
-        self.groups
-            .get(group)
-            .and_then(|g| g.vars.get("ansible_group_priority"))
-            .and_then(|v| v.as_i64())
-            .unwrap_or(1)
-    }
-
-    /// Every group the host belongs to, through parents, including `all`, sorted the way
-    /// Ansible layers their variables: depth, then priority, then name.
-    pub fn host_groups(&self, host: &str) -> Vec<String> {
-        let mut seen: Vec<String> = Vec::new();
-        let mut todo: Vec<String> = match self.hosts.get(host) {
-            Some(h) if h.groups.is_empty() => vec!["ungrouped".to_string()],
-            Some(h) => h.groups.clone(),
-            None => return Vec::new(),
+    /// Every group the host belongs to, directly or through parents (`all` included).
+    fn host_group_set(&self, host: &str) -> HashSet<&str> {
+        let mut seen = HashSet::new();
+        let Some(h) = self.hosts.get(host) else {
+            return seen;
         };
+        let mut todo: Vec<&str> = h.groups.iter().map(String::as_str).collect();
         while let Some(g) = todo.pop() {
-            if seen.contains(&g) {
-                continue;
+            if seen.insert(g)
+                && let Some(grp) = self.groups.get(g)
+            {
+                todo.extend(grp.parents.iter().map(String::as_str));
             }
-            if let Some(group) = self.groups.get(&g) {
-                todo.extend(group.parents.iter().cloned());
-            }
-            seen.push(g);
         }
-        if !seen.iter().any(|g| g == "all") {
-            seen.push("all".to_string());
-        }
-        seen.sort_by(|a, b| {
-            (self.depth(a), self.priority(a), a.as_str()).cmp(&(
-                self.depth(b),
-                self.priority(b),
-                b.as_str(),
-            ))
-        });
         seen
     }
 
-    /// The variables inventory gives a host: group vars in Ansible's order, then its own.
+    /// The host's groups other than `all`, sorted the way Ansible layers their variables:
+    /// depth, then priority, then name.
+    fn sorted_groups(&self, host: &str) -> Vec<&Group> {
+        let mut groups: Vec<&Group> = self
+            .host_group_set(host)
+            .into_iter()
+            .filter(|g| *g != "all")
+            .filter_map(|g| self.groups.get(g))
+            .collect();
+        groups.sort_by(|a, b| {
+            (a.depth, a.priority, a.name.as_str()).cmp(&(b.depth, b.priority, b.name.as_str()))
+        });
+        groups
+    }
+
+    /// Every group the host belongs to, `all` first, in variable order.
+    pub fn host_groups(&self, host: &str) -> Vec<String> {
+        let mut out = vec!["all".to_string()];
+        out.extend(self.sorted_groups(host).iter().map(|g| g.name.clone()));
+        out
+    }
+
+    /// The variables inventory gives a host, in Ansible's precedence (see the module doc).
     pub fn host_vars(&self, host: &str) -> Vars {
         let mut vars = Vars::new();
-        for g in self.host_groups(host) {
-            for (k, v) in &self.groups[&g].vars {
+        let implicit = self.implicit_host(host);
+        let Some(h) = self.hosts.get(host).or(implicit.as_ref()) else {
+            return vars;
+        };
+        let groups = self.sorted_groups(host);
+        let extend = |vars: &mut Vars, layer: &Vars| {
+            for (k, v) in layer {
                 vars.insert(k.clone(), v.clone());
             }
+        };
+        extend(&mut vars, &self.groups["all"].vars);
+        for g in &groups {
+            extend(&mut vars, &g.vars);
         }
-        if let Some(h) = self.hosts.get(host) {
-            for (k, v) in &h.vars {
-                vars.insert(k.clone(), v.clone());
+        for vd in self.inventory_vars.iter().chain(&self.playbook_vars) {
+            if let Some(v) = vd.group("all") {
+                extend(&mut vars, v);
+            }
+        }
+        for dirs in [&self.inventory_vars, &self.playbook_vars] {
+            for vd in dirs {
+                for g in &groups {
+                    if let Some(v) = vd.group(&g.name) {
+                        extend(&mut vars, v);
+                    }
+                }
+            }
+        }
+        extend(&mut vars, &h.vars);
+        for vd in self.inventory_vars.iter().chain(&self.playbook_vars) {
+            if let Some(v) = vd.host(host) {
+                extend(&mut vars, v);
             }
         }
         vars
     }
 
+    /// A group's own variables with the `group_vars/` files for it, the way `ansible-inventory
+    /// --export` shows a group (priority included when it is not 1).
+    pub fn group_vars(&self, group: &str, with_playbook_dir: bool) -> Vars {
+        let mut vars = Vars::new();
+        let Some(g) = self.groups.get(group) else {
+            return vars;
+        };
+        vars.extend(g.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let dirs = self.inventory_vars.iter().chain(if with_playbook_dir {
+            &self.playbook_vars[..]
+        } else {
+            &[]
+        });
+        for vd in dirs {
+            if let Some(v) = vd.group(group) {
+                vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        if g.priority != 1 {
+            vars.insert("ansible_group_priority".into(), Value::from(g.priority));
+        }
+        vars
+    }
+
+    /// A host's own variables with the `host_vars/` files for it (`ansible-inventory --export`).
+    pub fn own_host_vars(&self, host: &str, with_playbook_dir: bool) -> Vars {
+        let mut vars = Vars::new();
+        let Some(h) = self.hosts.get(host) else {
+            return vars;
+        };
+        vars.extend(h.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let dirs = self.inventory_vars.iter().chain(if with_playbook_dir {
+            &self.playbook_vars[..]
+        } else {
+            &[]
+        });
+        for vd in dirs {
+            if let Some(v) = vd.host(host) {
+                vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        vars
+    }
+
+    /// The implicit `localhost` Ansible makes up when a pattern names it and the inventory does
+    /// not: connection `local`, the variables of `all`.
+    fn implicit_host(&self, name: &str) -> Option<Host> {
+        if self.hosts.contains_key(name) || !LOCALHOST.contains(&name) {
+            return None;
+        }
+        let mut vars = Vars::new();
+        vars.insert("ansible_connection".into(), Value::from("local"));
+        Some(Host {
+            name: name.to_string(),
+            vars,
+            groups: Vec::new(),
+            implicit: true,
+        })
+    }
+
+    /// Whether `name` is the implicit localhost (selected by a pattern, not in the inventory).
+    pub fn is_implicit(&self, name: &str) -> bool {
+        self.implicit_host(name).is_some()
+    }
+
     /// `group_names`: the host's groups, sorted, without `all`.
     pub fn group_names(&self, host: &str) -> Vec<String> {
         let mut names: Vec<String> = self
-            .host_groups(host)
+            .host_group_set(host)
             .into_iter()
-            .filter(|g| g != "all")
+            .filter(|g| *g != "all")
+            .map(str::to_string)
             .collect();
         names.sort();
         names
     }
 
-    /// The hosts of a group and of all groups below it, in inventory order.
-    pub fn group_hosts(&self, group: &str) -> Vec<String> {
-        if group == "all" {
-            return self.hosts.keys().cloned().collect();
+    /// The groups below `group`, `group` first, in the order Ansible walks them: the group, its
+    /// children, then each further level. (Ansible walks a level as a set, so when two groups
+    /// of one level both have children its order varies between runs; this is the order in
+    /// which the groups were written.)
+    pub fn descendants(&self, group: &str) -> Vec<&str> {
+        let Some(g) = self.groups.get(group) else {
+            return Vec::new();
+        };
+        let mut ordered: Vec<&str> = vec![g.name.as_str()];
+        ordered.extend(g.children.iter().map(String::as_str));
+        let mut seen: HashSet<&str> = ordered.iter().copied().collect();
+        let mut level: Vec<&str> = ordered.clone();
+        while !level.is_empty() {
+            let mut next: Vec<&str> = Vec::new();
+            for l in &level {
+                for c in &self.groups[*l].children {
+                    if !seen.contains(c.as_str()) && !next.contains(&c.as_str()) {
+                        next.push(c.as_str());
+                    }
+                }
+            }
+            ordered.extend(next.iter().copied());
+            seen.extend(next.iter().copied());
+            level = next;
         }
-        let mut members = std::collections::HashSet::new();
-        self.collect_hosts(group, &mut members, &mut Vec::new());
-        self.hosts
-            .keys()
-            .filter(|h| members.contains(h.as_str()))
-            .cloned()
-            .collect()
+        ordered
     }
 
-    fn collect_hosts<'a>(
-        &'a self,
-        group: &'a str,
-        out: &mut std::collections::HashSet<&'a str>,
-        seen: &mut Vec<&'a str>,
-    ) {
-        if seen.contains(&group) {
-            return;
-        }
-        seen.push(group);
-        if let Some(g) = self.groups.get(group) {
-            out.extend(g.hosts.iter().map(String::as_str));
-            for c in &g.children {
-                self.collect_hosts(c, out, seen);
+    /// The hosts of a group and of all groups below it, in Ansible's order (see
+    /// [`Inventory::descendants`]).
+    pub fn group_hosts(&self, group: &str) -> Vec<String> {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut out = Vec::new();
+        for kid in self.descendants(group) {
+            for h in &self.groups[kid].hosts {
+                if seen.insert(h.as_str()) {
+                    if group == "all" && self.hosts.get(h).is_some_and(|h| h.implicit) {
+                        continue;
+                    }
+                    out.push(h.clone());
+                }
             }
         }
+        out
     }
 
     /// The `groups` magic variable: every group with its hosts.
@@ -294,6 +625,31 @@ impl Inventory {
             (g.as_str(), hosts)
         }))
     }
+
+    /// Sets what new hosts record as `inventory_file` / `inventory_dir` (None: nothing).
+    fn set_current_source(&mut self, file: Option<String>, dir: Option<String>) {
+        self.current_source = Some(CurrentSource {
+            file: file.map_or(Value::from(()), Value::from),
+            dir: dir.map_or(Value::from(()), Value::from),
+        });
+    }
+}
+
+/// Python's `int(value)` for `ansible_group_priority`: ints, floats (truncated), booleans and
+/// numeric text.
+fn python_int(v: &Value) -> Option<i64> {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Bool => Some(v.is_true() as i64),
+        ValueKind::Number => v
+            .as_i64()
+            .or_else(|| f64::try_from(v.clone()).ok().map(|f| f.trunc() as i64)),
+        ValueKind::String => {
+            let s = v.as_str()?.trim().replace('_', "");
+            s.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -301,10 +657,7 @@ mod tests {
     use super::*;
 
     fn inv(text: &str) -> Inventory {
-        let mut inv = Inventory::default();
-        ini::parse(&Source::new("hosts.ini", text), &mut inv).unwrap();
-        inv.finish();
-        inv
+        Inventory::from_ini("hosts.ini", text).unwrap()
     }
 
     #[test]
@@ -320,9 +673,38 @@ mod tests {
     }
 
     #[test]
+    fn priority_orders_groups_of_equal_depth() {
+        let i = inv("[a]\nh\n[b]\nh\n[a:vars]\nx=a\nansible_group_priority=10\n[b:vars]\nx=b\n");
+        assert_eq!(i.host_vars("h")["x"].to_string(), "a");
+        assert!(!i.host_vars("h").contains_key("ansible_group_priority"));
+        assert_eq!(i.groups["a"].priority, 10);
+    }
+
+    #[test]
     fn lone_hosts_are_ungrouped() {
-        let i = inv("h0\n[g]\nh1\n");
+        let i = inv("h0\n[g]\nh1\n[ungrouped]\nh1\n");
         assert_eq!(i.group_hosts("ungrouped"), vec!["h0"]);
         assert_eq!(i.group_hosts("all"), vec!["h0", "h1"]);
+        assert_eq!(i.group_names("h0"), vec!["ungrouped"]);
+    }
+
+    #[test]
+    fn loops_are_refused() {
+        let err = Inventory::from_ini("h", "[a:children]\nb\n[b:children]\na\n").unwrap_err();
+        assert!(
+            err.to_string().contains("recursive dependency loop"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("h:4:1"), "{err}");
+    }
+
+    #[test]
+    fn implicit_localhost_has_local_connection() {
+        let i = inv("[all:vars]\nx=1\n[g]\nh\n");
+        assert!(i.is_implicit("localhost"));
+        assert!(!i.is_implicit("h"));
+        let v = i.host_vars("localhost");
+        assert_eq!(v["ansible_connection"].as_str(), Some("local"));
+        assert_eq!(v["x"].as_i64(), Some(1));
     }
 }

@@ -1,227 +1,414 @@
-//! Host patterns, as `hosts:` and `--limit` take them: `all`, `*`, host and group names, `a:b`,
-//! `a,b`, `a:&b` (and), `a:!b` (not), wildcards, `~regex`, and subscripts `group[0]`,
-//! `group[1:3]`.
+//! Host patterns, as `hosts:` and `--limit` take them, evaluated as Ansible's
+//! `InventoryManager.get_hosts` does.
+//!
+//! A pattern is split on `,` (or, when it has no comma and is not itself one host address, on
+//! `:` outside brackets). Plain terms are applied first, in order, then `&term` (intersection),
+//! then `!term` (exclusion); with only `&`/`!` terms the start is `all`. A term is an exact host
+//! name, else it matches group names and host names as a shell wildcard (`web*`, `db[12]`) or,
+//! with `~`, as a regular expression matched at the start; a group contributes all hosts below
+//! it. A subscript `group[0]`, `group[-1]`, `group[1:3]` (inclusive), `group[2:]` picks from a
+//! term's hosts. `--limit` takes the same syntax plus `@file` (one pattern per line, e.g. a retry
+//! file), and keeps the hosts of the pattern that it also selects. Names of the controller
+//! (`localhost`) select the implicit localhost when the inventory does not define one.
 
-use super::Inventory;
+use super::{Inventory, LOCALHOST, address};
+use crate::diagnostics::{Error, ErrorKind};
 use regex::Regex;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// The hosts a pattern selects, and the terms that matched nothing (Ansible warns about each:
+/// "Could not match supplied host pattern, ignoring: TERM").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    pub hosts: Vec<String>,
+    pub unmatched: Vec<String>,
+    /// Other warnings (the removed `[x-y]` subscript syntax).
+    pub warnings: Vec<String>,
+}
 
 impl Inventory {
-    /// The hosts a pattern selects, in inventory order. The second list holds the terms that
-    /// matched nothing (Ansible warns about them and goes on).
-    pub fn select(&self, pattern: &str) -> (Vec<String>, Vec<String>) {
-        let mut plain = Vec::new();
-        let mut and = Vec::new();
-        let mut not = Vec::new();
-        for term in split_pattern(pattern) {
-            if let Some(t) = term.strip_prefix('!') {
-                not.push(t.to_string());
-            } else if let Some(t) = term.strip_prefix('&') {
-                and.push(t.to_string());
-            } else {
-                plain.push(term);
-            }
-        }
-        let mut unmatched = Vec::new();
-        let mut chosen: Vec<String> = Vec::new();
-        for t in &plain {
-            let hosts = self.match_term(t);
-            if hosts.is_empty() {
-                unmatched.push(t.clone());
-            }
-            for h in hosts {
-                if !chosen.contains(&h) {
-                    chosen.push(h);
-                }
-            }
-        }
-        for t in &and {
-            let hosts = self.match_term(t);
-            chosen.retain(|h| hosts.contains(h));
-        }
-        for t in &not {
-            let hosts = self.match_term(t);
-            chosen.retain(|h| !hosts.contains(h));
-        }
-        // Inventory order, as Ansible's default `order: inventory` gives.
-        let order: Vec<String> = self
-            .hosts
-            .keys()
-            .filter(|h| chosen.contains(h))
-            .cloned()
-            .collect();
-        (order, unmatched)
+    /// The hosts `pattern` selects, restricted by `limit` (`--limit`) when given, in Ansible's
+    /// order. Errors: a subscript past the end, a regex that does not compile, a limit file that
+    /// cannot be read.
+    pub fn get_hosts(&self, pattern: &str, limit: Option<&str>) -> Result<Selection, Error> {
+        self.get_hosts_list(&split_host_pattern(pattern), limit)
     }
 
-    /// The hosts one term matches, before intersections and exclusions.
-    fn match_term(&self, term: &str) -> Vec<String> {
-        let (base, subscript) = split_subscript(term);
-        let hosts = if base == "all" || base == "*" {
-            self.hosts.keys().cloned().collect()
-        } else if self.groups.contains_key(base) {
-            self.group_hosts(base)
-        } else if self.hosts.contains_key(base) {
-            vec![base.to_string()]
-        } else if let Some(re) = term_regex(base) {
-            let mut out: Vec<String> = Vec::new();
-            for g in self.groups.keys().filter(|g| re.is_match(g)) {
-                for h in self.group_hosts(g) {
-                    if !out.contains(&h) {
-                        out.push(h);
-                    }
-                }
+    /// [`Inventory::get_hosts`] for a pattern that is already a list (`hosts: [web, db]`).
+    pub fn get_hosts_list(
+        &self,
+        patterns: &[String],
+        limit: Option<&str>,
+    ) -> Result<Selection, Error> {
+        let mut sel = Selection::default();
+        let patterns: Vec<String> = patterns
+            .iter()
+            .flat_map(|p| split_host_pattern(p))
+            .collect();
+        let mut hosts = self.evaluate(&patterns, &mut sel)?;
+        if let Some(limit) = limit {
+            let subset = subset_patterns(limit)?;
+            let allowed: HashSet<String> = self.evaluate(&subset, &mut sel)?.into_iter().collect();
+            hosts.retain(|h| allowed.contains(h));
+        }
+        let mut seen = HashSet::new();
+        hosts.retain(|h| seen.insert(h.clone()));
+        sel.hosts = hosts;
+        Ok(sel)
+    }
+
+    /// The hosts a pattern selects, in Ansible's order, and the terms that matched nothing. A
+    /// pattern Ansible would reject (a subscript past the end, a bad regex) selects nothing.
+    pub fn select(&self, pattern: &str) -> (Vec<String>, Vec<String>) {
+        match self.get_hosts(pattern, None) {
+            Ok(sel) => (sel.hosts, sel.unmatched),
+            Err(_) => (Vec::new(), vec![pattern.to_string()]),
+        }
+    }
+
+    fn evaluate(&self, patterns: &[String], sel: &mut Selection) -> Result<Vec<String>, Error> {
+        let mut hosts: Vec<String> = Vec::new();
+        for p in order_patterns(patterns) {
+            if self.hosts.contains_key(p.as_str()) {
+                hosts.push(p);
+                continue;
             }
-            for h in self.hosts.keys().filter(|h| re.is_match(h)) {
-                if !out.contains(h) {
-                    out.push(h.clone());
-                }
+            let that = self.match_one(&p, sel)?;
+            if p.starts_with('!') {
+                let that: HashSet<&String> = that.iter().collect();
+                hosts.retain(|h| !that.contains(h));
+            } else if p.starts_with('&') {
+                let that: HashSet<&String> = that.iter().collect();
+                hosts.retain(|h| that.contains(h));
+            } else {
+                let existing: HashSet<String> = hosts.iter().cloned().collect();
+                hosts.extend(that.into_iter().filter(|h| !existing.contains(h)));
             }
-            out
-        } else {
-            Vec::new()
+        }
+        Ok(hosts)
+    }
+
+    /// One term, without its `&`/`!`, with its subscript applied.
+    fn match_one(&self, pattern: &str, sel: &mut Selection) -> Result<Vec<String>, Error> {
+        let term = pattern.strip_prefix(['&', '!']).unwrap_or(pattern);
+        let (expr, subscript) = split_subscript(term, sel);
+        let hosts = self.enumerate_matches(expr, sel)?;
+        apply_subscript(hosts, subscript).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("No hosts matched the subscripted pattern '{term}'"),
+            )
+        })
+    }
+
+    fn enumerate_matches(&self, pattern: &str, sel: &mut Selection) -> Result<Vec<String>, Error> {
+        let matcher = Matcher::new(pattern)?;
+        let mut results = Vec::new();
+        let groups: Vec<&String> = self.groups.keys().filter(|g| matcher.is_match(g)).collect();
+        for g in &groups {
+            results.extend(self.group_hosts(g));
+        }
+        if groups.is_empty() || pattern.starts_with('~') || pattern.contains(['.', '?', '*', '[']) {
+            results.extend(self.hosts.keys().filter(|h| matcher.is_match(h)).cloned());
+        }
+        if results.is_empty() && LOCALHOST.contains(&pattern) {
+            results.push(pattern.to_string());
+        }
+        if results.is_empty() && groups.is_empty() && pattern != "all" {
+            sel.unmatched.push(pattern.to_string());
+        }
+        Ok(results)
+    }
+}
+
+/// A term as a matcher: an exact name, a shell wildcard, or (`~`) a regex matched at the start.
+enum Matcher {
+    Exact(String),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn new(pattern: &str) -> Result<Matcher, Error> {
+        let invalid = || {
+            Error::new(
+                ErrorKind::Usage,
+                format!("Invalid host list pattern: {pattern}"),
+            )
         };
-        match subscript {
-            None => hosts,
-            Some((start, end)) => apply_subscript(hosts, start, end),
+        if let Some(re) = pattern.strip_prefix('~') {
+            return Regex::new(&format!("^(?:{re})"))
+                .map(Matcher::Regex)
+                .map_err(|e| invalid().context(e.to_string()));
+        }
+        if !pattern.contains(['*', '?', '[']) {
+            return Ok(Matcher::Exact(pattern.to_string()));
+        }
+        Regex::new(&fnmatch_translate(pattern))
+            .map(Matcher::Regex)
+            .map_err(|_| invalid())
+    }
+
+    fn is_match(&self, name: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == name,
+            Matcher::Regex(re) => re.is_match(name),
         }
     }
 }
 
-/// Splits on `,` when the pattern has one, else on `:` outside `[...]` (so `g[1:3]` survives).
-fn split_pattern(pattern: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let sep_comma = pattern.contains(',');
-    let mut depth = 0;
-    let mut cur = String::new();
-    for c in pattern.chars() {
+/// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; everything else literal.
+fn fnmatch_translate(pat: &str) -> String {
+    let chars: Vec<char> = pat.chars().collect();
+    let mut out = String::from("^(?s:");
+    let mut i = 0;
+    let n = chars.len();
+    while i < n {
+        let c = chars[i];
+        i += 1;
         match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            _ => {}
-        }
-        let is_sep = if sep_comma {
-            c == ','
-        } else {
-            c == ':' && depth == 0
-        };
-        if is_sep {
-            out.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
+            '*' => {
+                while i < n && chars[i] == '*' {
+                    i += 1;
+                }
+                out.push_str(".*");
+            }
+            '?' => out.push('.'),
+            '[' => {
+                let mut j = i;
+                if j < n && chars[j] == '!' {
+                    j += 1;
+                }
+                if j < n && chars[j] == ']' {
+                    j += 1;
+                }
+                while j < n && chars[j] != ']' {
+                    j += 1;
+                }
+                if j >= n {
+                    out.push_str("\\[");
+                    continue;
+                }
+                let stuff: Vec<char> = chars[i..j].to_vec();
+                i = j + 1;
+                out.push_str(&char_class(&stuff));
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
         }
     }
-    out.push(cur);
-    out.into_iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+    out.push_str(")$");
+    out
+}
+
+/// One `[...]` of a wildcard as a regex class; empty ranges (`z-a`) drop out as in Python.
+fn char_class(stuff: &[char]) -> String {
+    let (negate, body) = match stuff.first() {
+        Some('!') => (true, &stuff[1..]),
+        _ => (false, stuff),
+    };
+    let mut items = String::new();
+    let mut k = 0;
+    while k < body.len() {
+        let c = body[k];
+        if k + 2 < body.len() && body[k + 1] == '-' {
+            let hi = body[k + 2];
+            if c <= hi {
+                items.push_str(&format!("\\x{{{:x}}}-\\x{{{:x}}}", c as u32, hi as u32));
+            }
+            k += 3;
+        } else {
+            items.push_str(&format!("\\x{{{:x}}}", c as u32));
+            k += 1;
+        }
+    }
+    match (negate, items.is_empty()) {
+        (false, true) => "(?:[^\\s\\S])".to_string(),
+        (true, true) => ".".to_string(),
+        (false, false) => format!("[{items}]"),
+        (true, false) => format!("[^{items}]"),
+    }
+}
+
+/// Ansible's `split_host_pattern`.
+pub fn split_host_pattern(pattern: &str) -> Vec<String> {
+    let parts: Vec<String> = if pattern.contains(',') {
+        pattern.split(',').map(str::to_string).collect()
+    } else if address::parse_address(pattern, true).is_ok() {
+        vec![pattern.to_string()]
+    } else {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        RE.get_or_init(|| Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").expect("valid regex"))
+            .find_iter(pattern)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
         .collect()
 }
 
-/// `group[1:3]` -> ("group", Some((1, Some(3)))); `group[-1]` -> ("group", Some((-1, None))).
-fn split_subscript(term: &str) -> (&str, Option<(i64, Option<i64>)>) {
+/// Plain terms first, then `&`, then `!`; `all` when there is no plain term.
+fn order_patterns(patterns: &[String]) -> Vec<String> {
+    let mut regular = Vec::new();
+    let mut and = Vec::new();
+    let mut not = Vec::new();
+    for p in patterns.iter().filter(|p| !p.is_empty()) {
+        if p.starts_with('!') {
+            not.push(p.clone());
+        } else if p.starts_with('&') {
+            and.push(p.clone());
+        } else {
+            regular.push(p.clone());
+        }
+    }
+    if regular.is_empty() {
+        regular.push("all".to_string());
+    }
+    regular.into_iter().chain(and).chain(not).collect()
+}
+
+/// `--limit`: its terms, with `@file` replaced by the file's lines.
+fn subset_patterns(limit: &str) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for x in split_host_pattern(limit) {
+        if let Some(file) = x.strip_prefix('@') {
+            let path = std::path::Path::new(file);
+            if !path.exists() {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("Unable to find limit file {file}"),
+                ));
+            }
+            if !path.is_file() {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("Limit starting with \"@\" must be a file, not a directory: {file}"),
+                ));
+            }
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("cannot read limit file {file}: {e}"))
+            })?;
+            out.extend(text.split('\n').map(|l| l.trim().to_string()));
+        } else {
+            out.push(x);
+        }
+    }
+    Ok(out)
+}
+
+/// A subscript: `[i]` or `[a:b]` (`b` None when written `[a:]`, -1 then in Ansible).
+type Subscript = Option<(i64, Option<i64>)>;
+
+/// `group[1:3]` -> ("group", (1, Some(3))); `group[-1]` -> ("group", (-1, None)).
+fn split_subscript<'a>(term: &'a str, sel: &mut Selection) -> (&'a str, Subscript) {
     if term.starts_with('~') {
         return (term, None);
     }
-    if let Some(open) = term.rfind('[')
-        && let Some(inner) = term[open + 1..].strip_suffix(']')
-    {
-        let parse = |s: &str| s.trim().parse::<i64>().ok();
-        if let Some((a, b)) = inner.split_once(':') {
-            if let (Some(a), Some(b)) = (
-                if a.is_empty() { Some(0) } else { parse(a) },
-                if b.is_empty() { Some(-1) } else { parse(b) },
-            ) {
-                return (&term[..open], Some((a, Some(b))));
-            }
-        } else if let Some(i) = parse(inner) {
-            return (&term[..open], Some((i, None)));
-        }
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("valid regex")
+    });
+    let Some(c) = re.captures(term) else {
+        return (term, None);
+    };
+    let base = c.get(1).map_or(term, |m| m.as_str());
+    if let Some(idx) = c.get(2) {
+        return match idx.as_str().parse() {
+            Ok(i) => (base, Some((i, None))),
+            Err(_) => (term, None),
+        };
     }
-    (term, None)
+    if &c[4] == "-" {
+        sel.warnings
+            .push("Use [x:y] inclusive subscripts instead of [x-y] which has been removed".into());
+    }
+    let start: i64 = c[3].parse().unwrap_or(i64::MAX);
+    let end: i64 = if c[5].is_empty() {
+        -1
+    } else {
+        c[5].parse().unwrap_or(i64::MAX)
+    };
+    (base, Some((start, Some(end))))
 }
 
-/// Ansible's subscripts: `[i]` one host (negative from the end); `[a:b]` inclusive of `b`.
-fn apply_subscript(hosts: Vec<String>, start: i64, end: Option<i64>) -> Vec<String> {
+/// Ansible's `_apply_subscript`, quirks included (`[x:0]` is `[x]`); `None` for an index past
+/// the end.
+fn apply_subscript(hosts: Vec<String>, subscript: Subscript) -> Option<Vec<String>> {
+    let Some((start, end)) = subscript else {
+        return Some(hosts);
+    };
+    if hosts.is_empty() {
+        return Some(hosts);
+    }
     let n = hosts.len() as i64;
-    let norm = |i: i64| if i < 0 { n + i } else { i };
     match end {
-        None => {
-            let i = norm(start);
-            if (0..n).contains(&i) {
-                vec![hosts[i as usize].clone()]
+        Some(e) if e != 0 => {
+            let e = if e == -1 { n - 1 } else { e };
+            let (a, b) = (start.clamp(0, n), (e + 1).clamp(0, n));
+            Some(if a < b {
+                hosts[a as usize..b as usize].to_vec()
             } else {
                 Vec::new()
-            }
+            })
         }
-        Some(end) => {
-            let (a, b) = (norm(start).max(0), norm(end).min(n - 1));
-            if a > b {
-                return Vec::new();
-            }
-            hosts[a as usize..=b as usize].to_vec()
+        _ => {
+            let i = if start < 0 { n + start } else { start };
+            (0..n).contains(&i).then(|| vec![hosts[i as usize].clone()])
         }
     }
-}
-
-/// A regex for `~regex` terms and shell-style wildcards; `None` for a plain name.
-fn term_regex(term: &str) -> Option<Regex> {
-    if let Some(re) = term.strip_prefix('~') {
-        return Regex::new(&format!("^(?:{re})")).ok();
-    }
-    if !term.contains(['*', '?', '[']) {
-        return None;
-    }
-    let mut re = String::from("^");
-    for c in term.chars() {
-        match c {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '[' | ']' => re.push(c),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    Regex::new(&re).ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::ini;
     use super::*;
-    use crate::diagnostics::Source;
 
     fn inv() -> Inventory {
-        let mut inv = Inventory::default();
-        let text = "[web]\nw[1:4]\n[db]\nd1\nd2\nw1\n[lb]\nl1\n";
-        ini::parse(&Source::new("i", text), &mut inv).unwrap();
-        inv.finish();
-        inv
+        Inventory::from_ini("i", "[web]\nw[1:4]\n[db]\nd1\nd2\nw1\n[lb]\nl1\n").unwrap()
+    }
+
+    fn sel(i: &Inventory, p: &str) -> Vec<String> {
+        i.get_hosts(p, None).unwrap().hosts
     }
 
     #[test]
-    fn unions_intersections_exclusions() {
+    fn unions_intersections_exclusions_in_pattern_order() {
         let i = inv();
-        assert_eq!(i.select("web:!db").0, vec!["w2", "w3", "w4"]);
-        assert_eq!(i.select("web:&db").0, vec!["w1"]);
-        assert_eq!(i.select("lb,d1").0, vec!["d1", "l1"]);
-        assert_eq!(i.select("all").0.len(), 7);
+        assert_eq!(sel(&i, "web:!db"), vec!["w2", "w3", "w4"]);
+        assert_eq!(sel(&i, "web:&db"), vec!["w1"]);
+        assert_eq!(sel(&i, "lb,d1"), vec!["l1", "d1"]);
+        assert_eq!(sel(&i, "!lb").len(), 6);
+        assert_eq!(sel(&i, "all").len(), 7);
     }
 
     #[test]
     fn wildcards_regex_and_subscripts() {
         let i = inv();
-        assert_eq!(i.select("w*").0, vec!["w1", "w2", "w3", "w4"]);
+        assert_eq!(sel(&i, "w*"), vec!["w1", "w2", "w3", "w4"]);
+        assert_eq!(sel(&i, "~d[0-9]"), vec!["d1", "d2"]);
+        assert_eq!(sel(&i, "web[0]"), vec!["w1"]);
+        assert_eq!(sel(&i, "web[1:2]"), vec!["w2", "w3"]);
+        assert_eq!(sel(&i, "web[2:]"), vec!["w3", "w4"]);
+        assert_eq!(sel(&i, "web[1:0]"), vec!["w2"]);
+        assert_eq!(sel(&i, "web[-1]"), vec!["w4"]);
+        assert!(i.get_hosts("web[9]", None).is_err());
+        let s = i.get_hosts("nope", None).unwrap();
+        assert!(s.hosts.is_empty());
+        assert_eq!(s.unmatched, vec!["nope"]);
         assert_eq!(
-            i.select("~d[0-9]").0,
-            vec!["w1", "d1", "d2"]
-                .into_iter()
-                .filter(|h| h.starts_with('d'))
-                .collect::<Vec<_>>()
+            i.get_hosts("all", Some("db:!w1")).unwrap().hosts,
+            vec!["d1", "d2"]
         );
-        assert_eq!(i.select("web[0]").0, vec!["w1"]);
-        assert_eq!(i.select("web[1:2]").0, vec!["w2", "w3"]);
-        assert_eq!(i.select("web[-1]").0, vec!["w4"]);
-        let (hosts, missing) = i.select("nope");
-        assert!(hosts.is_empty());
-        assert_eq!(missing, vec!["nope"]);
+    }
+
+    #[test]
+    fn fnmatch_classes() {
+        let i = inv();
+        assert_eq!(sel(&i, "w[13]*"), vec!["w1", "w3"]);
+        // Ending in `[digits]`, it is a subscript of `w`, which matches nothing.
+        assert!(sel(&i, "w[13]").is_empty());
+        assert_eq!(sel(&i, "w[!13]"), vec!["w2", "w4"]);
+        assert_eq!(sel(&i, "[dl]?"), vec!["d1", "d2", "w1", "l1"]);
     }
 }

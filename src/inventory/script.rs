@@ -1,0 +1,278 @@
+//! Executable inventory scripts, as Ansible's `script` plugin runs them.
+//!
+//! `SCRIPT --list` prints JSON: groups (`{"hosts": [...], "vars": {...}, "children": [...]}`, or
+//! the older forms Ansible still accepts: a bare list of hosts, or a mapping of variables that
+//! makes the group its own only host) and `_meta.hostvars`. Without `_meta.hostvars` the script
+//! is asked `SCRIPT --host NAME` for each host. A script that cannot start, exits non-zero or
+//! prints something that is not that JSON is an error naming the script, with its stderr.
+
+use super::Inventory;
+use crate::diagnostics::{Error, ErrorKind};
+use crate::value::{self, Value};
+use indexmap::IndexSet;
+use serde_json::Value as Json;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Why a script could not be used.
+pub enum ScriptFailure {
+    /// It could not be started at all (not really a program: a data file with an exec bit).
+    NotRunnable(Error),
+    /// It ran and failed, or printed what is not an inventory.
+    Failed(Error),
+}
+
+/// Runs the script and adds what it prints to the inventory.
+pub fn parse(path: &Path, inv: &mut Inventory) -> Result<(), ScriptFailure> {
+    let shown = path.display().to_string();
+    let data = run(path, &["--list"])?;
+    let fail = |msg: String| ScriptFailure::Failed(script_error(&shown, msg, &data.stderr));
+    let json: Json = serde_json::from_str(&data.stdout).map_err(|e| {
+        fail(format!(
+            "the output of '{shown} --list' could not be parsed as JSON: {e} (at line {}, column \
+             {} of the output)",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let Json::Object(groups) = &json else {
+        return Err(fail(format!(
+            "the output of '{shown} --list' is {} instead of a JSON object",
+            json_type(&json)
+        )));
+    };
+    let mut hosts: IndexSet<String> = IndexSet::new();
+    let mut meta_hostvars: Option<&serde_json::Map<String, Json>> = None;
+    for (group, gdata) in groups {
+        if group == "_meta" {
+            let Json::Object(meta) = gdata else {
+                return Err(fail(format!(
+                    "its output contains '_meta' which is {} instead of an object",
+                    json_type(gdata)
+                )));
+            };
+            if let Some(p) = meta.get("profile") {
+                match p.as_str() {
+                    Some(s) if s.starts_with("inventory_") => {}
+                    _ => {
+                        return Err(fail(format!(
+                            "its output has '_meta.profile' {p}, which is not an inventory profile"
+                        )));
+                    }
+                }
+            }
+            match meta.get("hostvars") {
+                Some(Json::Object(hv)) => meta_hostvars = Some(hv),
+                other => {
+                    return Err(fail(format!(
+                        "its output contains '_meta.hostvars' which is {} instead of an object",
+                        other.map_or("missing", json_type)
+                    )));
+                }
+            }
+        } else {
+            parse_group(inv, group, gdata, &mut hosts).map_err(fail)?;
+        }
+    }
+    if meta_hostvars.is_none() {
+        inv.warnings.push(format!(
+            "Inventory scripts should always provide 'meta.hostvars'; running '{shown} --host' \
+             for each host"
+        ));
+    }
+    for host in &hosts {
+        let got: Json = match meta_hostvars {
+            Some(hv) => hv
+                .get(host)
+                .cloned()
+                .unwrap_or(Json::Object(Default::default())),
+            None => {
+                let out = run(path, &["--host", host])?;
+                if out.stdout.trim().is_empty() {
+                    Json::Object(Default::default())
+                } else {
+                    serde_json::from_str(&out.stdout).map_err(|e| {
+                        ScriptFailure::Failed(script_error(
+                            &shown,
+                            format!(
+                                "the output of '{shown} --host {host}' could not be parsed as \
+                                 JSON: {e}"
+                            ),
+                            &out.stderr,
+                        ))
+                    })?
+                }
+            }
+        };
+        let Json::Object(vars) = &got else {
+            return Err(fail(format!(
+                "the variables of host '{host}' are {} instead of an object",
+                json_type(&got)
+            )));
+        };
+        inv.add_host_in(host, None, None).map_err(fail)?;
+        for (k, v) in vars {
+            inv.set_variable(host, k, from_json(v)).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_group(
+    inv: &mut Inventory,
+    group: &str,
+    data: &Json,
+    hosts: &mut IndexSet<String>,
+) -> Result<(), String> {
+    inv.add_group(group)?;
+    // The older forms: a list of hosts, or a mapping that is all variables of a lone host.
+    let owned;
+    let data = match data {
+        Json::Object(o)
+            if !["hosts", "vars", "children"]
+                .iter()
+                .any(|k| o.contains_key(*k)) =>
+        {
+            owned = serde_json::json!({ "hosts": [group], "vars": data });
+            &owned
+        }
+        Json::Object(_) => data,
+        other => {
+            owned = serde_json::json!({ "hosts": other });
+            &owned
+        }
+    };
+    if let Some(h) = data.get("hosts") {
+        let Json::Array(list) = h else {
+            return Err(format!(
+                "its output contains '{group}.hosts' which is {} instead of a list",
+                json_type(h)
+            ));
+        };
+        for name in list {
+            let Some(name) = name.as_str() else {
+                return Err(format!(
+                    "Invalid host name supplied, expected a string but got {} for {name}",
+                    json_type(name)
+                ));
+            };
+            hosts.insert(name.to_string());
+            inv.add_host_in(name, Some(group), None)?;
+        }
+    }
+    if let Some(v) = data.get("vars") {
+        let Json::Object(vars) = v else {
+            return Err(format!(
+                "its output contains '{group}.vars' which is {} instead of an object",
+                json_type(v)
+            ));
+        };
+        for (k, v) in vars {
+            inv.set_variable(group, k, from_json(v))?;
+        }
+    }
+    if let Some(children) = data.get("children") {
+        // Python iterates whatever it is given: list items, object keys, a string's characters.
+        let names: Vec<String> = match children {
+            Json::Array(a) => a
+                .iter()
+                .map(|c| {
+                    c.as_str().map(str::to_string).ok_or_else(|| {
+                        format!("Invalid group name supplied, expected a string but got {c}")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Json::Object(o) => o.keys().cloned().collect(),
+            Json::String(s) => s.chars().map(String::from).collect(),
+            other => {
+                return Err(format!(
+                    "its output contains '{group}.children' which is {} instead of a list",
+                    json_type(other)
+                ));
+            }
+        };
+        for child in names {
+            inv.add_group(&child)?;
+            inv.add_child_any(group, &child)?;
+        }
+    }
+    Ok(())
+}
+
+/// Script JSON as variables; `{"__ansible_unsafe": "..."}` is text never to be templated.
+fn from_json(j: &Json) -> Value {
+    match j {
+        Json::Object(o) if o.len() == 1 => match o.get("__ansible_unsafe") {
+            Some(Json::String(s)) => Value::from_safe_string(s.clone()),
+            _ => value::map(o.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
+        },
+        Json::Object(o) => value::map(o.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
+        Json::Array(a) => a.iter().map(from_json).collect(),
+        other => value::from_json(other),
+    }
+}
+
+fn json_type(j: &Json) -> &'static str {
+    match j {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
+    }
+}
+
+struct Output {
+    stdout: String,
+    stderr: String,
+}
+
+fn script_error(shown: &str, msg: String, stderr: &str) -> Error {
+    let mut e = Error::new(
+        ErrorKind::Syntax,
+        format!("inventory script {shown}: {msg}"),
+    );
+    if !stderr.trim().is_empty() {
+        e = e.context(format!(
+            "standard error from the inventory script:\n{}",
+            stderr.trim_end()
+        ));
+    }
+    e
+}
+
+fn run(path: &Path, args: &[&str]) -> Result<Output, ScriptFailure> {
+    let shown = path.display().to_string();
+    let command = format!("{shown} {}", args.join(" "));
+    let out = Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            ScriptFailure::NotRunnable(Error::new(
+                ErrorKind::Syntax,
+                format!("failed to execute the inventory script command '{command}': {e}"),
+            ))
+        })?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        let how = match out.status.code() {
+            Some(c) => format!("returned non-zero exit code {c}"),
+            None => format!("was killed ({})", out.status),
+        };
+        return Err(ScriptFailure::Failed(script_error(
+            &shown,
+            format!("'{command}' {how}"),
+            &stderr,
+        )));
+    }
+    let stdout = String::from_utf8(out.stdout).map_err(|_| {
+        ScriptFailure::Failed(script_error(
+            &shown,
+            format!("the output of '{command}' is not valid UTF-8"),
+            &stderr,
+        ))
+    })?;
+    Ok(Output { stdout, stderr })
+}
