@@ -59,7 +59,8 @@ pub fn to_json(value: &Value) -> serde_json::Value {
         ValueKind::Undefined | ValueKind::None => serde_json::Value::Null,
         ValueKind::Bool => serde_json::Value::Bool(value.is_true()),
         ValueKind::Number => {
-            if let Some(i) = value.as_i64() {
+            // as_i64 also accepts a float with an integral value; 3.0 must stay a float.
+            if let Some(i) = value.as_i64().filter(|_| value.is_integer()) {
                 serde_json::Value::from(i)
             } else if let Ok(f) = f64::try_from(value.clone()) {
                 serde_json::Number::from_f64(f)
@@ -120,18 +121,40 @@ pub fn from_json(json: &serde_json::Value) -> Value {
     }
 }
 
-/// Python's `repr()` of a float, which is what Ansible prints.
+/// Python's `repr()` of a float, which is what Ansible prints: the shortest digits that read
+/// back the same, in positional notation unless the exponent is below -4 or above 15.
 pub fn python_float(f: f64) -> String {
     if f.is_nan() {
-        "nan".to_string()
-    } else if f.is_infinite() {
-        if f > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else if f.fract() == 0.0 && f.abs() < 1e16 {
-        format!("{f:.1}")
-    } else {
-        let s = format!("{f}");
-        s
+        return "nan".to_string();
     }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let decpt = exp + 1;
+    let body = if -4 < decpt && decpt <= 16 {
+        let n = digits.len() as i32;
+        if decpt <= 0 {
+            format!("0.{}{digits}", "0".repeat((-decpt) as usize))
+        } else if decpt >= n {
+            format!("{digits}{}.0", "0".repeat((decpt - n) as usize))
+        } else {
+            format!("{}.{}", &digits[..decpt as usize], &digits[decpt as usize..])
+        }
+    } else {
+        let rest = if digits.len() > 1 {
+            format!(".{}", &digits[1..])
+        } else {
+            String::new()
+        };
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}{rest}e{sign}{:02}", &digits[..1], exp.abs())
+    };
+    if negative { format!("-{body}") } else { body }
 }
 
 /// Python's `repr()` of JSON-like data: `{'a': 1, 'b': [True, None]}`.
@@ -246,6 +269,26 @@ mod tests {
         let node = crate::yaml::parse(&Source::new("t", "b: 1\na: [yes, '2', 3.5, ~]\n")).unwrap();
         let json = to_json(&from_node(&node));
         assert_eq!(json.to_string(), r#"{"b":1,"a":[true,"2",3.5,null]}"#);
+    }
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        let cases = [
+            (1.0, "1.0"),
+            (2.5, "2.5"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e21, "1e+21"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-0.0, "-0.0"),
+            (100.0 / 3.0, "33.333333333333336"),
+            (1.5e-7, "1.5e-07"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(python_float(f), want, "{f}");
+        }
     }
 
     #[test]

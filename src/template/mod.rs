@@ -1,13 +1,28 @@
 //! Jinja as Ansible has it.
 //!
-//! This module owns the one minijinja [`Environment`] of a run (with Ansible's filters and tests
-//! from [`filters`]) and Ansible's rules for applying it: a string with no Jinja in it is left as
-//! it is; a string that is one `{{ expression }}` yields the expression's own value (a list stays
-//! a list, a number a number); anything else renders to a string; `when` is a bare expression;
-//! lists and mappings are templated item by item. Errors become [`Error`]s that name what was
-//! undefined.
+//! This module owns the one minijinja [`Environment`] of a run (with Ansible's filters from
+//! [`filters`], tests from [`tests`], lookups and globals from [`lookups`], Python's methods on
+//! strings, lists and dicts) and Ansible's rules for applying it: a string with no Jinja in it is
+//! left as it is; a string that is one `{{ expression }}` yields the expression's own value (a
+//! list stays a list, a number a number); anything else renders to a string; `when` is a bare
+//! expression whose result must be a boolean (ansible-core 2.19); lists and mappings are
+//! templated item by item. Errors become [`Error`]s that name what was undefined.
+//!
+//! Undefined values behave as in Ansible: using one (printing it, testing it, passing it to a
+//! filter, comparing it) is an error, but `x is defined`, `x | default(...)` and lookups of
+//! attributes on undefined values (`x.y.z is defined`) work. minijinja's strict mode gives the
+//! first part; when an expression fails only because it looked up an attribute of an undefined
+//! value, it is evaluated again in an environment where such lookups chain (yielding undefined),
+//! so that the test or default after it decides.
 
+mod crypt;
 pub mod filters;
+mod ipaddr;
+pub mod lookups;
+mod pycompat;
+mod pyrandom;
+mod pyyaml;
+pub mod tests;
 
 use crate::diagnostics::{Error, ErrorKind};
 use crate::value::Value;
@@ -18,22 +33,68 @@ use std::sync::OnceLock;
 /// The shared, immutable environment: Ansible's filters, tests and syntax options.
 pub fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_debug(true);
-        // Ansible renders with trim_blocks on and keeps the trailing newline of a template file
-        // when it has one (the template module's defaults).
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("the default delimiters are valid");
-        env.set_syntax(syntax);
-        env.set_formatter(python_formatter);
-        filters::register(&mut env);
-        env
-    })
+    ENV.get_or_init(|| build_env(UndefinedBehavior::Strict, default_syntax()))
+}
+
+/// The same environment with chained lookups on undefined values (see the module docs).
+fn chainable_env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| build_env(UndefinedBehavior::Chainable, default_syntax()))
+}
+
+/// Ansible renders with trim_blocks on and keeps the trailing newline of a template file when it
+/// has one (the template module's defaults).
+fn default_syntax() -> minijinja::syntax::SyntaxConfig {
+    minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .expect("the default delimiters are valid")
+}
+
+fn build_env(
+    undefined: UndefinedBehavior,
+    syntax: minijinja::syntax::SyntaxConfig,
+) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(undefined);
+    env.set_debug(true);
+    env.set_syntax(syntax);
+    env.set_formatter(python_formatter);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookups::register(&mut env);
+    env.set_unknown_method_callback(pycompat::call_method);
+    env
+}
+
+thread_local! {
+    /// The variable scopes being templated on this thread, innermost last: the template lookup
+    /// renders its file against the scope of the expression that called it.
+    static CONTEXTS: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks `ctx` as the scope being templated until dropped.
+struct ContextGuard;
+
+impl ContextGuard {
+    fn push(ctx: &Value) -> ContextGuard {
+        CONTEXTS.with(|c| c.borrow_mut().push(ctx.clone()));
+        ContextGuard
+    }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        CONTEXTS.with(|c| {
+            c.borrow_mut().pop();
+        });
+    }
+}
+
+/// The scope of the innermost template being rendered on this thread.
+pub(crate) fn current_context() -> Option<Value> {
+    CONTEXTS.with(|c| c.borrow().last().cloned())
 }
 
 /// Prints values the way Jinja under Python does: `True`, `None`, `['a', 1]`.
@@ -49,15 +110,15 @@ fn python_formatter(
                 .map_err(write_err);
         }
         // Ansible 2.19 prints a bare None as nothing (inside a list it is still `None`).
-        ValueKind::Undefined | ValueKind::None => return Ok(()),
-        ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-            crate::value::python_repr(&crate::value::to_json(value))
+        ValueKind::None => return Ok(()),
+        ValueKind::Undefined => {
+            return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
         }
-        ValueKind::Number if value.as_i64().is_none() => match f64::try_from(value.clone()) {
-            Ok(f) => crate::value::python_float(f),
-            Err(_) => value.to_string(),
-        },
-        _ => value.to_string(),
+        _ if value.downcast_object_ref::<filters::DateTime>().is_some() => value
+            .downcast_object_ref::<filters::DateTime>()
+            .map(filters::DateTime::py_str)
+            .unwrap_or_default(),
+        _ => filters::py_str(value),
     };
     out.write_str(&text).map_err(write_err)
 }
@@ -89,21 +150,37 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
         return Ok(Value::from(s));
     }
     if let Some(expr) = single_expression(s) {
-        let compiled = env()
-            .compile_expression(expr)
-            .map_err(|e| convert_error(e, s))?;
-        let value = compiled
-            .eval(ctx.clone())
-            .map_err(|e| convert_error(e, s))?;
-        if value.is_undefined() {
-            return Err(undefined_error(expr, s));
-        }
-        return Ok(value);
+        return eval_in_source(expr, ctx, s);
     }
-    env()
-        .render_str(s, ctx.clone())
-        .map(Value::from)
-        .map_err(|e| convert_error(e, s))
+    render_text(s, ctx).map(Value::from)
+}
+
+/// Evaluates a bare expression against a scope; undefined results are errors.
+pub(crate) fn eval_expression(expr: &str, ctx: &Value) -> Result<Value, Error> {
+    eval_in_source(expr, ctx, expr)
+}
+
+fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
+    let _guard = ContextGuard::push(ctx);
+    let eval = |env: &'static Environment<'static>| {
+        env.compile_expression(expr)
+            .and_then(|compiled| compiled.eval(ctx.clone()))
+    };
+    let value = match eval(env()) {
+        Err(e) if is_chain_error(&e) => eval(chainable_env()),
+        other => other,
+    }
+    .map_err(|e| convert_error_in(e, source, ctx))?;
+    if value.is_undefined() {
+        return Err(undefined_error(expr, source, ctx));
+    }
+    if contains_undefined(&value) {
+        return Err(
+            Error::new(ErrorKind::Template, first_undefined_name(expr, ctx))
+                .context(format!("while templating '{source}'")),
+        );
+    }
+    Ok(value)
 }
 
 /// Templates a string to a string: file templates and places where only text makes sense.
@@ -111,9 +188,161 @@ pub fn render_text(s: &str, ctx: &Value) -> Result<String, Error> {
     if !is_template(s) {
         return Ok(s.to_string());
     }
-    env()
-        .render_str(s, ctx.clone())
-        .map_err(|e| convert_error(e, s))
+    let _guard = ContextGuard::push(ctx);
+    match env().render_str(s, ctx.clone()) {
+        Err(e) if is_chain_error(&e) => chainable_env().render_str(s, ctx.clone()),
+        other => other,
+    }
+    .map_err(|e| convert_error_in(e, s, ctx))
+}
+
+/// Renders with other delimiters (the template lookup's `variable_start_string` and friends).
+pub(crate) fn render_with_syntax(
+    s: &str,
+    ctx: &Value,
+    syntax: minijinja::syntax::SyntaxConfig,
+) -> Result<String, Error> {
+    let _guard = ContextGuard::push(ctx);
+    let env = build_env(UndefinedBehavior::Strict, syntax);
+    env.render_str(s, ctx.clone())
+        .map_err(|e| convert_error_in(e, s, ctx))
+}
+
+/// An attribute/item path: `a.b`, `a['b'].c`, `a[0]`.
+fn path_regex() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"^\s*[A-Za-z_][A-Za-z0-9_]*(?:\s*(?:\.\s*[A-Za-z0-9_]+|\[\s*(?:'[^']*'|"[^"]*"|-?[0-9]+|[A-Za-z_][A-Za-z0-9_]*)\s*\]))*\s*$"#,
+        )
+        .expect("the path pattern is valid")
+    })
+}
+
+/// Whether a strict-mode failure came from looking up an attribute of an undefined value.
+fn is_chain_error(e: &minijinja::Error) -> bool {
+    if e.kind() != minijinja::ErrorKind::UndefinedError {
+        return false;
+    }
+    let text = e
+        .range()
+        .and_then(|r| e.template_source().and_then(|s| s.get(r)));
+    match text {
+        Some(t) => {
+            let t = t.trim();
+            path_regex().is_match(t) && (t.contains('.') || t.contains('['))
+        }
+        None => false,
+    }
+}
+
+/// Whether a plain list or mapping holds an undefined value somewhere.
+fn contains_undefined(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::Undefined => true,
+        ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,
+        ValueKind::Seq => v
+            .try_iter()
+            .map(|mut it| it.any(|i| contains_undefined(&i)))
+            .unwrap_or(false),
+        ValueKind::Map => v
+            .try_iter()
+            .map(|mut it| it.any(|k| contains_undefined(&v.get_item(&k).unwrap_or_default())))
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Segments of a path expression: the root name, then keys.
+fn path_segments(expr: &str) -> Option<(String, Vec<Value>)> {
+    if !path_regex().is_match(expr) {
+        return None;
+    }
+    static SEG: OnceLock<regex::Regex> = OnceLock::new();
+    let seg = SEG.get_or_init(|| {
+        regex::Regex::new(
+            r#"\.\s*([A-Za-z0-9_]+)|\[\s*(?:'([^']*)'|"([^"]*)"|(-?[0-9]+)|([A-Za-z_][A-Za-z0-9_]*))\s*\]"#,
+        )
+        .expect("the segment pattern is valid")
+    });
+    let expr = expr.trim();
+    let root_end = expr
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(expr.len());
+    let root = expr[..root_end].to_string();
+    let mut keys = Vec::new();
+    for c in seg.captures_iter(&expr[root_end..]) {
+        if let Some(m) = c.get(1).or(c.get(2)).or(c.get(3)) {
+            keys.push(Value::from(m.as_str()));
+        } else if let Some(m) = c.get(4) {
+            keys.push(Value::from(m.as_str().parse::<i64>().unwrap_or(0)));
+        } else {
+            // `a[b]`: the key is a variable; not worth resolving for a message.
+            return None;
+        }
+    }
+    Some((root, keys))
+}
+
+/// Ansible's wording for an undefined expression: "'x' is undefined", or "object of type
+/// 'dict' has no attribute 'y'" for the first missing step of a path.
+fn describe_undefined(expr: &str, ctx: &Value) -> String {
+    let Some((root, keys)) = path_segments(expr) else {
+        return first_undefined_name(expr, ctx);
+    };
+    let mut cur = ctx.get_attr(&root).unwrap_or_default();
+    if cur.is_undefined() {
+        return format!("'{root}' is undefined");
+    }
+    for k in keys {
+        let next = cur.get_item(&k).unwrap_or_default();
+        if next.is_undefined() {
+            return match k.as_str() {
+                Some(name) => format!(
+                    "object of type '{}' has no attribute '{name}'",
+                    filters::py_type(&cur)
+                ),
+                None => format!("{} object has no element {}", filters::py_type(&cur), k),
+            };
+        }
+        cur = next;
+    }
+    format!("'{}' is undefined", expr.trim())
+}
+
+/// The first variable of an expression that the scope does not define, in Ansible's words.
+fn first_undefined_name(expr: &str, ctx: &Value) -> String {
+    if let Ok(compiled) = env().compile_expression(expr) {
+        let mut names: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
+        names.sort_by_key(|n| expr.find(n.as_str()).unwrap_or(usize::MAX));
+        for n in names {
+            let defined = ctx.get_attr(&n).is_ok_and(|v| !v.is_undefined())
+                || env().globals().any(|(g, _)| g == n);
+            if !defined
+                && !matches!(
+                    n.as_str(),
+                    "lookup"
+                        | "query"
+                        | "q"
+                        | "now"
+                        | "dict"
+                        | "range"
+                        | "undef"
+                        | "namespace"
+                        | "loop"
+                        | "true"
+                        | "false"
+                        | "none"
+                        | "True"
+                        | "False"
+                        | "None"
+                )
+            {
+                return format!("'{n}' is undefined");
+            }
+        }
+    }
+    format!("'{}' is undefined", expr.trim())
 }
 
 /// Whether a value is plain data (a list or mapping built from YAML, JSON or a filter) as opposed
@@ -180,27 +409,44 @@ pub fn needs_templating(v: &Value) -> bool {
     }
 }
 
-/// Evaluates a `when`/`changed_when`/`failed_when` condition: a bare expression, or a boolean.
+/// Evaluates a `when`/`changed_when`/`failed_when` condition: a bare expression (or a
+/// boolean). As in ansible-core 2.19, the result must be a boolean: a string, number, list or
+/// `None` result is an error, and so are an empty expression and a non-string condition.
 pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
     match cond.kind() {
         ValueKind::Bool => Ok(cond.is_true()),
         ValueKind::None | ValueKind::Undefined => Ok(true),
         ValueKind::String => {
             let text = cond.as_str().unwrap_or("").trim();
+            if text.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Template,
+                    "Empty conditional expressions are not allowed.",
+                ));
+            }
             // Ansible accepts `when: "{{ x }}"` (with a warning): the expression is inside.
             let expr = single_expression(text).unwrap_or(text);
-            let compiled = env()
-                .compile_expression(expr)
-                .map_err(|e| convert_error(e, text))?;
-            let value = compiled
-                .eval(ctx.clone())
-                .map_err(|e| convert_error(e, text))?;
-            if value.is_undefined() {
-                return Err(undefined_error(expr, text));
+            let value = eval_in_source(expr, ctx, text).map_err(|mut e| {
+                e.message = format!("Error while evaluating conditional: {}", e.message);
+                e
+            })?;
+            match value.kind() {
+                ValueKind::Bool => Ok(value.is_true()),
+                _ => Err(Error::new(
+                    ErrorKind::Template,
+                    format!(
+                        "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+                        if value.is_true() { "True" } else { "False" },
+                        filters::py_type(&value)
+                    ),
+                )
+                .context(format!("while evaluating the conditional '{text}'"))),
             }
-            Ok(truthy(&value))
         }
-        _ => Ok(truthy(cond)),
+        _ => Err(Error::new(
+            ErrorKind::Template,
+            "Conditional expressions must be strings.",
+        )),
     }
 }
 
@@ -215,24 +461,36 @@ pub fn truthy(v: &Value) -> bool {
     v.is_true()
 }
 
-fn undefined_error(expr: &str, source: &str) -> Error {
-    Error::new(ErrorKind::Template, format!("'{expr}' is undefined"))
+fn undefined_error(expr: &str, source: &str, ctx: &Value) -> Error {
+    Error::new(ErrorKind::Template, describe_undefined(expr, ctx))
         .context(format!("while templating '{source}'"))
 }
 
 /// Turns a minijinja error into baton's, naming the undefined expression where there is one.
 pub fn convert_error(e: minijinja::Error, source: &str) -> Error {
+    convert_error_in(e, source, &Value::from(()))
+}
+
+fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
     use minijinja::ErrorKind as K;
     let what = e
         .range()
         .and_then(|r| e.template_source().and_then(|s| s.get(r)))
         .map(str::to_string);
     let message = match (e.kind(), &what) {
-        (K::UndefinedError, Some(expr)) => format!("'{expr}' is undefined"),
+        (K::UndefinedError, _) if e.detail().is_some_and(|d| !d.contains("undefined value")) => {
+            e.detail().unwrap_or("").to_string()
+        }
+        (K::UndefinedError, Some(expr)) => describe_undefined(strip_braces(expr), ctx),
+        (K::UndefinedError, None) => first_undefined_name(strip_braces(source), ctx),
         (K::UnknownFilter, _) => {
             format!("template error: {}", e.detail().unwrap_or("unknown filter"))
         }
         (K::UnknownTest, _) => format!("template error: {}", e.detail().unwrap_or("unknown test")),
+        (K::UnknownFunction, _) => format!(
+            "template error: {}",
+            e.detail().unwrap_or("unknown function")
+        ),
         (K::SyntaxError, _) => format!(
             "template syntax error: {}",
             e.detail().unwrap_or("invalid syntax")
@@ -250,12 +508,18 @@ pub fn convert_error(e: minijinja::Error, source: &str) -> Error {
     err
 }
 
+/// `{{ x }}` -> `x`, for messages about an emitted expression.
+fn strip_braces(s: &str) -> &str {
+    let t = s.trim();
+    single_expression(t).unwrap_or(t)
+}
+
 fn kind_text(kind: minijinja::ErrorKind) -> String {
     kind.to_string()
 }
 
 #[cfg(test)]
-mod tests {
+mod rendering_tests {
     use super::*;
     use crate::value::map;
 

@@ -1,0 +1,785 @@
+//! YAML output the way Ansible's `to_yaml` and `to_nice_yaml` write it.
+//!
+//! Those filters call PyYAML's `yaml.dump` (on libyaml's emitter) with sorted keys, and their
+//! output ends up in configuration files on hosts, where a changed byte means a changed file and
+//! a restarted service. So this is a port of the emitter's decisions for the data Jinja has
+//! (mappings, sequences, strings, numbers, booleans, null): which collections go in flow style
+//! (`default_flow_style=None`: those whose children are all scalars), indentation (sequences in
+//! a mapping are not indented; a mapping in a sequence starts on the `- ` line), how each string
+//! is quoted (plain unless it would read back as something else or holds special characters;
+//! then single quotes, then double quotes), and where long lines are folded (at a space once
+//! past the width, 80 by default).
+
+use crate::value::Value;
+use minijinja::value::ValueKind;
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Options of `yaml.dump` that the filters pass.
+#[derive(Debug, Clone, Copy)]
+pub struct DumpOptions {
+    /// `None`: flow style for collections of scalars; `Some(false)`: always block style;
+    /// `Some(true)`: always flow style.
+    pub default_flow_style: Option<bool>,
+    pub indent: usize,
+    pub width: usize,
+}
+
+impl Default for DumpOptions {
+    fn default() -> Self {
+        DumpOptions {
+            default_flow_style: None,
+            indent: 2,
+            width: 80,
+        }
+    }
+}
+
+/// The representation graph: what `yaml.dump`'s representer makes of a value.
+enum Node {
+    /// A scalar with its text, and whether that text may be written plain (it reads back as the
+    /// same type: false for a string like `'yes'` or `'123'`).
+    Scalar {
+        text: String,
+        implicit: bool,
+    },
+    Seq {
+        items: Vec<Node>,
+        flow: bool,
+    },
+    Map {
+        pairs: Vec<(Node, Node)>,
+        flow: bool,
+    },
+}
+
+fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
+    Ok(match v.kind() {
+        ValueKind::None | ValueKind::Undefined => scalar("null", true),
+        ValueKind::Bool => scalar(if v.is_true() { "true" } else { "false" }, true),
+        ValueKind::Number => {
+            if v.is_integer() {
+                scalar(&v.to_string(), true)
+            } else {
+                let f = f64::try_from(v.clone()).unwrap_or(f64::NAN);
+                scalar(&yaml_float(f), true)
+            }
+        }
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or("");
+            Node::Scalar {
+                text: s.to_string(),
+                implicit: resolves_to_str(s),
+            }
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<Node> = v
+                .try_iter()
+                .map_err(|e| e.to_string())?
+                .map(|i| represent(&i, opts))
+                .collect::<Result<_, _>>()?;
+            let flow = match opts.default_flow_style {
+                Some(f) => f,
+                None => items.iter().all(|i| matches!(i, Node::Scalar { .. })),
+            };
+            Node::Seq { items, flow }
+        }
+        ValueKind::Map => {
+            let mut keys: Vec<Value> = v.try_iter().map_err(|e| e.to_string())?.collect();
+            // yaml.dump sorts keys (sort_keys=True).
+            keys.sort_by(|a, b| match (a.as_str(), b.as_str()) {
+                (Some(x), Some(y)) => x.cmp(y),
+                _ => a.cmp(b),
+            });
+            let mut pairs = Vec::with_capacity(keys.len());
+            for k in keys {
+                let val = v.get_item(&k).unwrap_or_default();
+                pairs.push((represent(&k, opts)?, represent(&val, opts)?));
+            }
+            let flow = match opts.default_flow_style {
+                Some(f) => f,
+                None => pairs.iter().all(|(k, v)| {
+                    matches!(k, Node::Scalar { .. }) && matches!(v, Node::Scalar { .. })
+                }),
+            };
+            Node::Map { pairs, flow }
+        }
+        other => {
+            return Err(format!(
+                "cannot represent an object of type {other} as YAML"
+            ));
+        }
+    })
+}
+
+fn scalar(text: &str, implicit: bool) -> Node {
+    Node::Scalar {
+        text: text.to_string(),
+        implicit,
+    }
+}
+
+/// `repr(float).lower()`, with `.0` added before an exponent as PyYAML's representer does.
+fn yaml_float(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let r = crate::value::python_float(f).to_lowercase();
+    if !r.contains('.') && r.contains('e') {
+        r.replacen('e', ".0e", 1)
+    } else {
+        r
+    }
+}
+
+/// Whether a plain scalar with this text reads back as a string under YAML 1.1 (PyYAML's
+/// implicit resolvers); if not, the string must be quoted.
+fn resolves_to_str(s: &str) -> bool {
+    static RESOLVERS: OnceLock<Vec<Regex>> = OnceLock::new();
+    let resolvers = RESOLVERS.get_or_init(|| {
+        [
+            r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+            r"^(?:<<)$",
+            r"^(?:~|null|Null|NULL|)$",
+            r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+            r"^(?:=)$",
+        ]
+        .iter()
+        .map(|r| Regex::new(r).expect("the YAML resolver patterns are valid"))
+        .collect()
+    });
+    !resolvers.iter().any(|r| r.is_match(s))
+}
+
+/// What the emitter learns about a scalar's text before choosing a style.
+struct Analysis {
+    empty: bool,
+    multiline: bool,
+    allow_flow_plain: bool,
+    allow_block_plain: bool,
+    allow_single_quoted: bool,
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+fn is_blank_or_end(c: Option<char>) -> bool {
+    matches!(
+        c,
+        None | Some('\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    )
+}
+
+fn analyze(s: &str) -> Analysis {
+    if s.is_empty() {
+        return Analysis {
+            empty: true,
+            multiline: false,
+            allow_flow_plain: false,
+            allow_block_plain: true,
+            allow_single_quoted: true,
+        };
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let (mut block_ind, mut flow_ind) = (false, false);
+    let (mut line_breaks, mut special) = (false, false);
+    let (mut leading_space, mut leading_break) = (false, false);
+    let (mut trailing_space, mut trailing_break) = (false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    if s.starts_with("---") || s.starts_with("...") {
+        block_ind = true;
+        flow_ind = true;
+    }
+    let mut preceded_by_ws = true;
+    let mut prev_space = false;
+    let mut prev_break = false;
+    for (i, &ch) in chars.iter().enumerate() {
+        let followed_by_ws = is_blank_or_end(chars.get(i + 1).copied());
+        if i == 0 {
+            if "#,[]{}&*!|>'\"%@`".contains(ch) {
+                flow_ind = true;
+                block_ind = true;
+            }
+            if ch == '?' || ch == ':' {
+                flow_ind = true;
+                if followed_by_ws {
+                    block_ind = true;
+                }
+            }
+            if ch == '-' && followed_by_ws {
+                flow_ind = true;
+                block_ind = true;
+            }
+        } else {
+            if ",?[]{}".contains(ch) {
+                flow_ind = true;
+            }
+            if ch == ':' {
+                flow_ind = true;
+                if followed_by_ws {
+                    block_ind = true;
+                }
+            }
+            if ch == '#' && preceded_by_ws {
+                flow_ind = true;
+                block_ind = true;
+            }
+        }
+        if is_break(ch) {
+            line_breaks = true;
+        }
+        if !(ch == '\n' || (' '..='~').contains(&ch)) {
+            let printable_unicode = (ch == '\u{85}'
+                || ('\u{A0}'..='\u{D7FF}').contains(&ch)
+                || ('\u{E000}'..='\u{FFFD}').contains(&ch)
+                || ('\u{10000}'..'\u{10FFFF}').contains(&ch))
+                && ch != '\u{FEFF}';
+            // allow_unicode=True: printable non-ASCII is fine; anything else needs escapes.
+            if !printable_unicode {
+                special = true;
+            }
+        }
+        if ch == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i == chars.len() - 1 {
+                trailing_space = true;
+            }
+            if prev_break {
+                break_space = true;
+            }
+            prev_space = true;
+            prev_break = false;
+        } else if is_break(ch) {
+            if i == 0 {
+                leading_break = true;
+            }
+            if i == chars.len() - 1 {
+                trailing_break = true;
+            }
+            if prev_space {
+                space_break = true;
+            }
+            prev_space = false;
+            prev_break = true;
+        } else {
+            prev_space = false;
+            prev_break = false;
+        }
+        preceded_by_ws = "\0 \t\r\n\u{85}\u{2028}\u{2029}".contains(ch);
+    }
+    let mut a = Analysis {
+        empty: false,
+        multiline: line_breaks,
+        allow_flow_plain: true,
+        allow_block_plain: true,
+        allow_single_quoted: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.allow_flow_plain = false;
+        a.allow_block_plain = false;
+    }
+    if break_space {
+        a.allow_flow_plain = false;
+        a.allow_block_plain = false;
+        a.allow_single_quoted = false;
+    }
+    if space_break || special {
+        a.allow_flow_plain = false;
+        a.allow_block_plain = false;
+        a.allow_single_quoted = false;
+    }
+    if line_breaks {
+        a.allow_flow_plain = false;
+        a.allow_block_plain = false;
+    }
+    if flow_ind {
+        a.allow_flow_plain = false;
+    }
+    if block_ind {
+        a.allow_block_plain = false;
+    }
+    a
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+}
+
+/// The emitter's state: where the cursor is and what indentation applies.
+struct Emitter {
+    out: String,
+    opts: DumpOptions,
+    indent: Option<usize>,
+    indents: Vec<Option<usize>>,
+    flow_level: usize,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+    mapping_context: bool,
+    simple_key_context: bool,
+}
+
+impl Emitter {
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        match self.indent {
+            None => self.indent = Some(if flow { self.opts.indent } else { 0 }),
+            Some(i) if !indentless => self.indent = Some(i + self.opts.indent),
+            Some(_) => {}
+        }
+    }
+
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(None);
+    }
+
+    fn write(&mut self, s: &str) {
+        self.column += s.chars().count();
+        self.out.push_str(s);
+    }
+
+    fn write_indicator(&mut self, ind: &str, need_ws: bool, whitespace: bool, indention: bool) {
+        if self.whitespace || !need_ws {
+            self.write(ind);
+        } else {
+            self.write(&format!(" {ind}"));
+        }
+        self.whitespace = whitespace;
+        self.indention = self.indention && indention;
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.unwrap_or(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.write_line_break();
+        }
+        if self.column < indent {
+            self.whitespace = true;
+            let pad = " ".repeat(indent - self.column);
+            self.write(&pad);
+        }
+    }
+
+    fn write_line_break(&mut self) {
+        self.whitespace = true;
+        self.indention = true;
+        self.column = 0;
+        self.out.push('\n');
+    }
+
+    fn node(&mut self, n: &Node, root: bool, mapping: bool, simple_key: bool) {
+        let _ = root;
+        self.mapping_context = mapping;
+        self.simple_key_context = simple_key;
+        match n {
+            Node::Scalar { text, implicit } => {
+                self.increase_indent(true, false);
+                self.scalar(text, *implicit);
+                self.pop_indent();
+            }
+            Node::Seq { items, flow } => {
+                if self.flow_level > 0 || *flow || items.is_empty() {
+                    self.flow_sequence(items);
+                } else {
+                    let indentless = self.mapping_context && !self.indention;
+                    self.increase_indent(false, indentless);
+                    for item in items {
+                        self.write_indent();
+                        self.write_indicator("-", true, false, true);
+                        self.node(item, false, false, false);
+                    }
+                    self.pop_indent();
+                }
+            }
+            Node::Map { pairs, flow } => {
+                if self.flow_level > 0 || *flow || pairs.is_empty() {
+                    self.flow_mapping(pairs);
+                } else {
+                    self.increase_indent(false, false);
+                    for (k, v) in pairs {
+                        self.write_indent();
+                        if is_simple_key(k) {
+                            self.node(k, false, true, true);
+                            self.write_indicator(":", false, false, false);
+                            self.node(v, false, true, false);
+                        } else {
+                            self.write_indicator("?", true, false, true);
+                            self.node(k, false, true, false);
+                            self.write_indent();
+                            self.write_indicator(":", true, false, true);
+                            self.node(v, false, true, false);
+                        }
+                    }
+                    self.pop_indent();
+                }
+            }
+        }
+    }
+
+    fn flow_sequence(&mut self, items: &[Node]) {
+        self.write_indicator("[", true, true, false);
+        self.flow_level += 1;
+        self.increase_indent(true, false);
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.write_indicator(",", false, false, false);
+            }
+            if self.column > self.opts.width {
+                self.write_indent();
+            }
+            self.node(item, false, false, false);
+        }
+        self.pop_indent();
+        self.flow_level -= 1;
+        self.write_indicator("]", false, false, false);
+    }
+
+    fn flow_mapping(&mut self, pairs: &[(Node, Node)]) {
+        self.write_indicator("{", true, true, false);
+        self.flow_level += 1;
+        self.increase_indent(true, false);
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                self.write_indicator(",", false, false, false);
+            }
+            if self.column > self.opts.width {
+                self.write_indent();
+            }
+            if is_simple_key(k) {
+                self.node(k, false, true, true);
+                self.write_indicator(":", false, false, false);
+                self.node(v, false, true, false);
+            } else {
+                self.write_indicator("?", true, false, false);
+                self.node(k, false, true, false);
+                if self.column > self.opts.width {
+                    self.write_indent();
+                }
+                self.write_indicator(":", true, false, false);
+                self.node(v, false, true, false);
+            }
+        }
+        self.pop_indent();
+        self.flow_level -= 1;
+        self.write_indicator("}", false, false, false);
+    }
+
+    fn choose_style(&self, a: &Analysis, implicit: bool) -> Style {
+        if implicit
+            && !(self.simple_key_context && (a.empty || a.multiline))
+            && ((self.flow_level > 0 && a.allow_flow_plain)
+                || (self.flow_level == 0 && a.allow_block_plain))
+        {
+            return Style::Plain;
+        }
+        if a.allow_single_quoted && !(self.simple_key_context && a.multiline) {
+            return Style::Single;
+        }
+        Style::Double
+    }
+
+    fn scalar(&mut self, text: &str, implicit: bool) {
+        let a = analyze(text);
+        let split = !self.simple_key_context;
+        match self.choose_style(&a, implicit) {
+            Style::Plain => self.write_plain(text, split),
+            Style::Single => self.write_single_quoted(text, split),
+            Style::Double => self.write_double_quoted(text, split),
+        }
+    }
+
+    fn write_plain(&mut self, text: &str, split: bool) {
+        if text.is_empty() {
+            return;
+        }
+        if !self.whitespace {
+            self.write(" ");
+        }
+        self.whitespace = false;
+        self.indention = false;
+        let chars: Vec<char> = text.chars().collect();
+        let (mut spaces, mut breaks) = (false, false);
+        let (mut start, mut end) = (0usize, 0usize);
+        while end <= chars.len() {
+            let ch = chars.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end && self.column > self.opts.width && split {
+                        self.write_indent();
+                        self.whitespace = false;
+                        self.indention = false;
+                    } else {
+                        let s: String = chars[start..end].iter().collect();
+                        self.write(&s);
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if !ch.is_some_and(is_break) {
+                    if chars[start] == '\n' {
+                        self.write_line_break();
+                    }
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    self.write_indent();
+                    self.whitespace = false;
+                    self.indention = false;
+                    start = end;
+                }
+            } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
+                let s: String = chars[start..end].iter().collect();
+                self.write(&s);
+                start = end;
+            }
+            if let Some(c) = ch {
+                spaces = c == ' ';
+                breaks = is_break(c);
+            }
+            end += 1;
+        }
+    }
+
+    fn write_single_quoted(&mut self, text: &str, split: bool) {
+        self.write_indicator("'", true, false, false);
+        let chars: Vec<char> = text.chars().collect();
+        let (mut spaces, mut breaks) = (false, false);
+        let (mut start, mut end) = (0usize, 0usize);
+        while end <= chars.len() {
+            let ch = chars.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end
+                        && self.column > self.opts.width
+                        && split
+                        && start != 0
+                        && end != chars.len()
+                    {
+                        self.write_indent();
+                    } else {
+                        let s: String = chars[start..end].iter().collect();
+                        self.write(&s);
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if !ch.is_some_and(is_break) {
+                    if chars[start] == '\n' {
+                        self.write_line_break();
+                    }
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    self.write_indent();
+                    start = end;
+                }
+            } else if ch.is_none_or(|c| c == ' ' || is_break(c) || c == '\'') && start < end {
+                let s: String = chars[start..end].iter().collect();
+                self.write(&s);
+                start = end;
+            }
+            if ch == Some('\'') {
+                self.write("''");
+                start = end + 1;
+            }
+            if let Some(c) = ch {
+                spaces = c == ' ';
+                breaks = is_break(c);
+            }
+            end += 1;
+        }
+        self.write_indicator("'", false, false, false);
+    }
+
+    fn write_double_quoted(&mut self, text: &str, split: bool) {
+        self.write_indicator("\"", true, false, false);
+        let chars: Vec<char> = text.chars().collect();
+        let (mut start, mut end) = (0usize, 0usize);
+        while end <= chars.len() {
+            let ch = chars.get(end).copied();
+            let needs_escape = ch.is_none_or(|c| {
+                "\"\\\u{85}\u{2028}\u{2029}\u{FEFF}".contains(c)
+                    || !((' '..='~').contains(&c)
+                        || ('\u{A0}'..='\u{D7FF}').contains(&c)
+                        || ('\u{E000}'..='\u{FFFD}').contains(&c))
+            });
+            if needs_escape {
+                if start < end {
+                    let s: String = chars[start..end].iter().collect();
+                    self.write(&s);
+                    start = end;
+                }
+                if let Some(c) = ch {
+                    let esc = match c {
+                        '\0' => "\\0".to_string(),
+                        '\x07' => "\\a".to_string(),
+                        '\x08' => "\\b".to_string(),
+                        '\t' => "\\t".to_string(),
+                        '\n' => "\\n".to_string(),
+                        '\x0B' => "\\v".to_string(),
+                        '\x0C' => "\\f".to_string(),
+                        '\r' => "\\r".to_string(),
+                        '\x1B' => "\\e".to_string(),
+                        '"' => "\\\"".to_string(),
+                        '\\' => "\\\\".to_string(),
+                        '\u{85}' => "\\N".to_string(),
+                        '\u{A0}' => "\\_".to_string(),
+                        '\u{2028}' => "\\L".to_string(),
+                        '\u{2029}' => "\\P".to_string(),
+                        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+                        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+                        c => format!("\\U{:08X}", c as u32),
+                    };
+                    self.write(&esc);
+                    start = end + 1;
+                }
+            }
+            if 0 < end
+                && end + 1 < chars.len()
+                && (ch == Some(' ') || start >= end)
+                && self.column + (end.saturating_sub(start)) > self.opts.width
+                && split
+            {
+                let mut s: String = chars[start.min(end)..end].iter().collect();
+                s.push('\\');
+                if start < end {
+                    start = end;
+                }
+                self.write(&s);
+                self.write_indent();
+                self.whitespace = false;
+                self.indention = false;
+                if chars.get(start) == Some(&' ') {
+                    self.write("\\");
+                }
+            }
+            end += 1;
+        }
+        self.write_indicator("\"", false, false, false);
+    }
+}
+
+fn is_simple_key(n: &Node) -> bool {
+    match n {
+        Node::Scalar { text, .. } => {
+            let a = analyze(text);
+            text.chars().count() < 128 && !a.empty && !a.multiline
+        }
+        Node::Seq { items, .. } => items.is_empty(),
+        Node::Map { pairs, .. } => pairs.is_empty(),
+    }
+}
+
+/// `yaml.dump(value)` with Ansible's dumper settings.
+pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
+    let mut opts = opts;
+    // PyYAML ignores an indent outside 2..=9 and a width not above twice the indent.
+    if !(2..10).contains(&opts.indent) {
+        opts.indent = 2;
+    }
+    if opts.width <= opts.indent * 2 {
+        opts.width = 80;
+    }
+    let node = represent(v, &opts)?;
+    let mut e = Emitter {
+        out: String::new(),
+        opts,
+        indent: None,
+        indents: Vec::new(),
+        flow_level: 0,
+        column: 0,
+        whitespace: true,
+        indention: true,
+        mapping_context: false,
+        simple_key_context: false,
+    };
+    // An empty plain root scalar needs an explicit document start; libyaml writes `''` for it
+    // instead, which is what the representer's quoting gives here.
+    e.node(&node, true, false, false);
+    e.write_indent();
+    if !e.out.ends_with('\n') {
+        e.out.push('\n');
+    }
+    Ok(e.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(json: &str, flow: Option<bool>, indent: usize) -> String {
+        let j: serde_json::Value = serde_json::from_str(json).unwrap();
+        dump(
+            &crate::value::from_json(&j),
+            DumpOptions {
+                default_flow_style: flow,
+                indent,
+                width: 80,
+            },
+        )
+        .unwrap()
+    }
+
+    // Expected strings from ansible-core 2.19's to_yaml / to_nice_yaml (libyaml emitter).
+    #[test]
+    fn flow_style_for_leaf_collections() {
+        assert_eq!(
+            y(
+                r#"{"tags": ["a", "b"], "n": {"x": [1, {"y": "z"}], "e": []}}"#,
+                None,
+                2
+            ),
+            "n:\n  e: []\n  x:\n  - 1\n  - {y: z}\ntags: [a, b]\n"
+        );
+        assert_eq!(
+            y(r#"[1, "two", {"three": 3}]"#, None, 2),
+            "- 1\n- two\n- {three: 3}\n"
+        );
+    }
+
+    #[test]
+    fn nice_yaml_blocks_and_indents() {
+        assert_eq!(
+            y(r#"{"x": [1, {"y": "z"}], "tags": ["a"]}"#, Some(false), 4),
+            "tags:\n- a\nx:\n- 1\n-   y: z\n"
+        );
+        assert_eq!(
+            y(r#"[1, "two", {"three": 3}]"#, Some(false), 4),
+            "- 1\n- two\n-   three: 3\n"
+        );
+    }
+
+    #[test]
+    fn quoting_and_folding() {
+        assert_eq!(
+            y(
+                r#"{"a": "yes", "b": "123", "c": "it's: here", "d": "multi\nline", "e": "", "f": null}"#,
+                None,
+                2
+            ),
+            "{a: 'yes', b: '123', c: 'it''s: here', d: 'multi\n\n    line', e: '', f: null}\n"
+        );
+        let long = "this is a rather long string value that goes past the eighty column limit of the yaml emitter for sure";
+        assert_eq!(
+            y(&format!("{{\"k\": \"{long}\"}}"), Some(false), 4),
+            "k: this is a rather long string value that goes past the eighty column limit of the\n    yaml emitter for sure\n"
+        );
+        assert_eq!(
+            y(&format!("\"{long}\""), None, 2),
+            "this is a rather long string value that goes past the eighty column limit of the yaml\n  emitter for sure\n"
+        );
+        assert_eq!(y(r#""tab\there""#, None, 2), "\"tab\\there\"\n");
+        assert_eq!(y(r#"{"u": "héllo ✓"}"#, None, 2), "{u: héllo ✓}\n");
+    }
+}
