@@ -299,7 +299,7 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
             ValueKind::String => v.as_str().unwrap_or("").to_string(),
             ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
             ValueKind::None | ValueKind::Undefined => "None".to_string(),
-            _ => crate::value::python_repr(&crate::value::to_json(v)),
+            _ => crate::value::python_repr(&json_value(v, false)),
         };
         out.push(graph_name(&format!("{{{k} = {text}}}"), depth));
     }
@@ -308,12 +308,18 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
 /// Variables as `ansible-inventory` encodes them: text never to be templated (`!unsafe`)
 /// becomes `{"__ansible_unsafe": "..."}`.
 fn vars_json(vars: &Vars) -> serde_json::Value {
-    serde_json::Value::Object(vars.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+    serde_json::Value::Object(
+        vars.iter()
+            .map(|(k, v)| (k.clone(), json_value(v, true)))
+            .collect(),
+    )
 }
 
-fn to_json(v: &Value) -> serde_json::Value {
+/// A value as JSON; with `mark_unsafe`, `!unsafe` text as Ansible's JSON encodes it.
+fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
+    let to_json = |x: &Value| json_value(x, mark_unsafe);
     match v.kind() {
-        ValueKind::String if v.is_safe() => {
+        ValueKind::String if mark_unsafe && v.is_safe() => {
             serde_json::json!({ "__ansible_unsafe": v.as_str().unwrap_or("") })
         }
         ValueKind::Seq | ValueKind::Iterable => serde_json::Value::Array(

@@ -670,7 +670,8 @@ fn to_value(p: Py) -> Value {
         Py::Float(f) => Value::from(f),
         Py::Complex(re, im) => Value::from(complex_repr(re, im)),
         Py::Str(s) => Value::from(s),
-        Py::Bytes(b) => Value::from(String::from_utf8_lossy(&b).into_owned()),
+        // Decoded bytes lose Ansible's template trust: they are `!unsafe` text.
+        Py::Bytes(b) => Value::from_safe_string(String::from_utf8_lossy(&b).into_owned()),
         Py::Ellipsis => Value::from("..."),
         Py::List(items) | Py::Tuple(items) | Py::Set(items) => {
             items.into_iter().map(to_value).collect()

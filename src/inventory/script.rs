@@ -23,21 +23,18 @@ pub enum ScriptFailure {
 }
 
 /// Runs the script and adds what it prints to the inventory.
-pub fn parse(path: &Path, inv: &mut Inventory) -> Result<(), ScriptFailure> {
-    let shown = path.display().to_string();
-    let data = run(path, &["--list"])?;
-    let fail = |msg: String| ScriptFailure::Failed(script_error(&shown, msg, &data.stderr));
+/// `path` is what is run (absolute), `shown` how messages name it (as the user wrote it).
+pub fn parse(path: &Path, shown: &str, inv: &mut Inventory) -> Result<(), ScriptFailure> {
+    let data = run(path, shown, &["--list"])?;
+    let fail = |msg: String| ScriptFailure::Failed(script_error(shown, msg, &data.stderr));
     let json: Json = serde_json::from_str(&data.stdout).map_err(|e| {
         fail(format!(
-            "the output of '{shown} --list' could not be parsed as JSON: {e} (at line {}, column \
-             {} of the output)",
-            e.line(),
-            e.column()
+            "the output of the inventory script '{shown} --list' could not be parsed as JSON: {e}"
         ))
     })?;
     let Json::Object(groups) = &json else {
         return Err(fail(format!(
-            "the output of '{shown} --list' is {} instead of a JSON object",
+            "the output of the inventory script '{shown} --list' is {} instead of a JSON object",
             json_type(&json)
         )));
     };
@@ -87,16 +84,16 @@ pub fn parse(path: &Path, inv: &mut Inventory) -> Result<(), ScriptFailure> {
                 .cloned()
                 .unwrap_or(Json::Object(Default::default())),
             None => {
-                let out = run(path, &["--host", host])?;
+                let out = run(path, shown, &["--host", host])?;
                 if out.stdout.trim().is_empty() {
                     Json::Object(Default::default())
                 } else {
                     serde_json::from_str(&out.stdout).map_err(|e| {
                         ScriptFailure::Failed(script_error(
-                            &shown,
+                            shown,
                             format!(
-                                "the output of '{shown} --host {host}' could not be parsed as \
-                                 JSON: {e}"
+                                "the output of the inventory script '{shown} --host {host}' \
+                                 could not be parsed as JSON: {e}"
                             ),
                             &out.stderr,
                         ))
@@ -229,21 +226,28 @@ struct Output {
 }
 
 fn script_error(shown: &str, msg: String, stderr: &str) -> Error {
-    let mut e = Error::new(
-        ErrorKind::Syntax,
-        format!("inventory script {shown}: {msg}"),
-    );
+    // Messages that quote the command already name the script.
+    let msg = if msg.contains(shown) {
+        msg
+    } else {
+        format!("the inventory script {shown}: {msg}")
+    };
+    let mut e = Error::new(ErrorKind::Syntax, msg);
     if !stderr.trim().is_empty() {
+        let indented: Vec<String> = stderr
+            .trim_end()
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect();
         e = e.context(format!(
             "standard error from the inventory script:\n{}",
-            stderr.trim_end()
+            indented.join("\n")
         ));
     }
     e
 }
 
-fn run(path: &Path, args: &[&str]) -> Result<Output, ScriptFailure> {
-    let shown = path.display().to_string();
+fn run(path: &Path, shown: &str, args: &[&str]) -> Result<Output, ScriptFailure> {
     let command = format!("{shown} {}", args.join(" "));
     let out = Command::new(path)
         .args(args)
@@ -252,7 +256,7 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, ScriptFailure> {
         .map_err(|e| {
             ScriptFailure::NotRunnable(Error::new(
                 ErrorKind::Syntax,
-                format!("failed to execute the inventory script command '{command}': {e}"),
+                format!("failed to run the inventory script '{command}': {e}"),
             ))
         })?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -262,15 +266,15 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, ScriptFailure> {
             None => format!("was killed ({})", out.status),
         };
         return Err(ScriptFailure::Failed(script_error(
-            &shown,
-            format!("'{command}' {how}"),
+            shown,
+            format!("the inventory script '{command}' {how}"),
             &stderr,
         )));
     }
     let stdout = String::from_utf8(out.stdout).map_err(|_| {
         ScriptFailure::Failed(script_error(
-            &shown,
-            format!("the output of '{command}' is not valid UTF-8"),
+            shown,
+            format!("the output of the inventory script '{command}' is not valid UTF-8"),
             &stderr,
         ))
     })?;

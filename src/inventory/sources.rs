@@ -50,6 +50,8 @@ pub fn load_sources(inv: &mut Inventory, sources: &[String]) -> Result<(), Error
             host_list(inv, src)?;
             continue;
         }
+        // Read and shown as given (with `~` and `$VARS` expanded); recorded absolute.
+        let shown = PathBuf::from(expand_vars(&expand_user(src)));
         let path = unfrack(src);
         if !path.exists() {
             return Err(Error::new(
@@ -63,7 +65,7 @@ pub fn load_sources(inv: &mut Inventory, sources: &[String]) -> Result<(), Error
         } else {
             path.parent().map(Path::to_path_buf).unwrap_or_default()
         });
-        parse_source(inv, &path, true)?;
+        parse_source(inv, &shown, &path, true)?;
     }
     Ok(())
 }
@@ -87,7 +89,7 @@ fn host_list(inv: &mut Inventory, src: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse_source(inv: &mut Inventory, path: &Path, top: bool) -> Result<(), Error> {
+fn parse_source(inv: &mut Inventory, shown: &Path, path: &Path, top: bool) -> Result<(), Error> {
     if path.is_dir() {
         let mut names: Vec<String> = std::fs::read_dir(path)
             .map_err(|e| {
@@ -103,22 +105,22 @@ fn parse_source(inv: &mut Inventory, path: &Path, top: bool) -> Result<(), Error
             .collect();
         names.sort();
         for name in names.iter().filter(|n| !ignored(n)) {
-            parse_source(inv, &path.join(name), false)?;
+            parse_source(inv, &shown.join(name), &path.join(name), false)?;
         }
         return Ok(());
     }
-    let shown = path.display().to_string();
     let parent = path
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    inv.set_current_source(Some(shown.clone()), Some(parent));
-    match parse_file(inv, path) {
+    inv.set_current_source(Some(path.display().to_string()), Some(parent));
+    match parse_file(inv, shown, path) {
         Ok(()) => Ok(()),
         Err(e) if top => Err(e),
         Err(e) => {
             inv.warnings.push(format!(
-                "Unable to parse {shown} as an inventory source, skipping it: {}",
+                "Unable to parse {} as an inventory source, skipping it: {}",
+                shown.display(),
                 e.one_line()
             ));
             Ok(())
@@ -127,7 +129,7 @@ fn parse_source(inv: &mut Inventory, path: &Path, top: bool) -> Result<(), Error
 }
 
 /// Ansible's plugin chain for one file; the error is the one most likely to be the user's.
-fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), Error> {
+fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Error> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -135,7 +137,7 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), Error> {
     let ext = extension(&name).to_string();
     let mut script_error = None;
     if is_executable(path) {
-        match script::parse(path, inv) {
+        match script::parse(path, &shown.display().to_string(), inv) {
             Ok(()) => return Ok(()),
             Err(script::ScriptFailure::NotRunnable(e)) => script_error = Some(e),
             Err(script::ScriptFailure::Failed(e)) => {
@@ -146,7 +148,7 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), Error> {
             }
         }
     }
-    let source = Source::read(path)?;
+    let source = Source::read(shown)?;
     let mut yaml_error = None;
     if ext.is_empty() || matches!(ext.as_str(), ".yml" | ".yaml" | ".json") {
         match yaml::load_data(&source) {
@@ -165,7 +167,7 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), Error> {
             ErrorKind::Syntax,
             format!(
                 "{}: TOML inventories are not supported by baton",
-                path.display()
+                shown.display()
             ),
         )
         .with_help("convert it to INI or YAML (ansible-inventory -i FILE --list -y)"));

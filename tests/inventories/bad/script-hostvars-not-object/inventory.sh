@@ -1,0 +1,2 @@
+#!/bin/sh
+echo '{"web": {"hosts": ["w1"]}, "_meta": {"hostvars": ["w1"]}}'
