@@ -200,11 +200,14 @@ impl Ctx {
 struct BatchState {
     batch: Vec<String>,
     all_hosts: Vec<String>,
-    /// Hosts counted against max_fail_percentage in this batch.
-    failed_count: usize,
+    /// Hosts failed in this batch (Ansible's per-batch `_failed_hosts`): what
+    /// max_fail_percentage counts.
+    batch_failed: HashSet<String>,
     max_fail_percentage: Option<f64>,
-    /// Why the batch (and the run) stops, once a policy trips.
-    abort: Option<String>,
+    /// The batch ended early: every host left has failed after a policy tripped.
+    over: bool,
+    /// max_fail_percentage tripped: no later play runs (Ansible's RUN_FAILED_BREAK_PLAY).
+    break_play: bool,
     /// Handlers notified, per host, by index in the handler list.
     notified: HashMap<String, Vec<usize>>,
     /// Hosts that finished the play early (`meta: end_host`).
@@ -358,14 +361,15 @@ impl<'r> Runner<'r> {
             .template_play_level(&play.hosts, std::slice::from_ref(&play_vars))
             .map_err(|e| e.at(&play.span))?
             .to_string();
-        self.reporter.event(&Event::PlayStart { name: &play.name });
         let (mut hosts, _unmatched) = self.store.inventory.select(&pattern);
         if let Some(limit) = &self.opts.limit {
             let (allowed, _) = self.store.inventory.select(limit);
             hosts.retain(|h| allowed.contains(h));
         }
-        hosts.retain(|h| !self.failed.contains(h) && !self.unreachable.contains(h));
+        // Hosts that failed earlier keep their places in this play's batches but run nothing
+        // (Ansible marks them failed in each batch's iterator).
         if hosts.is_empty() {
+            self.reporter.event(&Event::PlayStart { name: &play.name });
             self.reporter.event(&Event::NoHosts);
             return Ok(());
         }
@@ -430,12 +434,16 @@ impl<'r> Runner<'r> {
 
         let total = sizes.len();
         let mut offset = 0;
+        // ansible-playbook's PlaybookExecutor: after each batch, if the hosts newly failed or
+        // unreachable (counted as Ansible counts them, a host in both sets twice) are exactly
+        // the batch, no later batch or play runs.
+        let (mut prev_failed, mut prev_unreachable) = (self.failed.len(), self.unreachable.len());
+        let mut break_play = false;
         for (i, size) in sizes.into_iter().enumerate() {
-            if self.stopped {
-                break;
-            }
             let batch: Vec<String> = hosts[offset..offset + size].to_vec();
             offset += size;
+            // ansible-playbook shows the play's banner again for every batch.
+            self.reporter.event(&Event::PlayStart { name: &play.name });
             self.reporter.event(&Event::BatchStart {
                 number: i + 1,
                 total,
@@ -444,9 +452,10 @@ impl<'r> Runner<'r> {
             let mut state = BatchState {
                 batch: batch.clone(),
                 all_hosts: hosts.clone(),
-                failed_count: 0,
+                batch_failed: HashSet::new(),
                 max_fail_percentage,
-                abort: None,
+                over: false,
+                break_play: false,
                 notified: HashMap::new(),
                 ended: HashSet::new(),
                 end_batch: false,
@@ -454,10 +463,17 @@ impl<'r> Runner<'r> {
                 handlers: handlers.clone(),
             };
             self.run_batch(play, &mut state, &base, gather).await?;
-            if let Some(reason) = &state.abort {
-                self.reporter.event(&Event::PlayAborted { reason });
-                self.stopped = true;
+            break_play |= state.break_play;
+            let newly = (self.failed.len() + self.unreachable.len())
+                .saturating_sub(prev_failed + prev_unreachable);
+            if newly == batch.len() {
+                break_play = true;
+                break;
             }
+            (prev_failed, prev_unreachable) = (self.failed.len(), self.unreachable.len());
+        }
+        if break_play {
+            self.stopped = true;
         }
         Ok(())
     }
@@ -469,7 +485,15 @@ impl<'r> Runner<'r> {
         base: &Ctx,
         gather: bool,
     ) -> Result<(), Error> {
-        let mut active = state.batch.clone();
+        let mut active: Vec<String> = state
+            .batch
+            .iter()
+            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
+            .cloned()
+            .collect();
+        if active.is_empty() {
+            return Ok(());
+        }
         if gather
             && tags_select(
                 &["always".to_string()],
@@ -486,11 +510,11 @@ impl<'r> Runner<'r> {
             (&play.post_tasks, &[]),
         ];
         for (first, second) in sections {
-            if state.abort.is_some() || state.end_batch {
+            if state.over || state.end_batch {
                 break;
             }
             active = self.run_items(state, first, base.clone(), active).await?;
-            if state.abort.is_none() && !state.end_batch {
+            if !state.over && !state.end_batch {
                 active = self.run_items(state, second, base.clone(), active).await?;
             }
             // The section's implicit `meta: flush_handlers` is tagged `always`, like Ansible's.
@@ -498,7 +522,7 @@ impl<'r> Runner<'r> {
                 active = self.flush_handlers(state, active).await?;
             }
         }
-        if state.abort.is_some() && state.force_handlers {
+        if state.break_play && state.force_handlers {
             let _ = self.flush_handlers(state, active).await?;
         }
         Ok(())
@@ -562,7 +586,7 @@ impl<'r> Runner<'r> {
         Box::pin(async move {
             let mut active = active;
             for item in items {
-                if state.abort.is_some() || state.end_batch || active.is_empty() {
+                if state.over || state.end_batch || active.is_empty() {
                     break;
                 }
                 match item {
@@ -636,7 +660,7 @@ impl<'r> Runner<'r> {
             .cloned()
             .collect();
         let mut survivors = after_block;
-        if has_rescue && !failed.is_empty() && state.abort.is_none() {
+        if has_rescue && !failed.is_empty() && !state.over {
             for h in &failed {
                 self.stats.entry(h.clone()).or_default().rescued += 1;
             }
@@ -645,7 +669,7 @@ impl<'r> Runner<'r> {
                 .await?;
             survivors.extend(rescued);
         }
-        if !block.always.is_empty() && state.abort.is_none() {
+        if !block.always.is_empty() && !state.over {
             let always_hosts: Vec<String> = entering
                 .iter()
                 .filter(|h| {
@@ -705,6 +729,11 @@ impl<'r> Runner<'r> {
                     let outcome = job.failure(e);
                     self.apply_outcome(state, task, &outcome)?;
                     failed_now.push(host.clone());
+                    if !ctx.rescuable {
+                        self.failed.insert(host.clone());
+                        self.stats.entry(host.clone()).or_default().failed += 1;
+                        state.batch_failed.insert(host.clone());
+                    }
                 }
                 Ok(None) => {
                     let outcome = job.skipped_outcome();
@@ -775,7 +804,7 @@ impl<'r> Runner<'r> {
                         if !ctx.rescuable {
                             self.failed.insert(h.clone());
                             self.stats.entry(h.clone()).or_default().failed += 1;
-                            state.failed_count += 1;
+                            state.batch_failed.insert(h.clone());
                         }
                     }
                 }
@@ -786,7 +815,7 @@ impl<'r> Runner<'r> {
                 .into_iter()
                 .filter(|h| survivors.contains(h))
                 .collect();
-            if group_hosts.is_empty() || state.abort.is_some() {
+            if group_hosts.is_empty() || state.over {
                 continue;
             }
             if !role_handlers.is_empty() {
@@ -809,7 +838,13 @@ impl<'r> Runner<'r> {
                 .await?;
             survivors.retain(|h| !group_hosts.contains(h) || after.contains(h));
         }
-        self.apply_failure_policy(state, ctx, &failed_now, task);
+        let hosts_left: Vec<String> = state
+            .batch
+            .iter()
+            .filter(|h| !self.unreachable.contains(*h))
+            .cloned()
+            .collect();
+        self.apply_failure_policy(state, ctx, false, &failed_now, &[], &hosts_left, true);
         Ok(active
             .into_iter()
             .filter(|h| survivors.contains(h) || state.ended.contains(h))
@@ -970,6 +1005,13 @@ impl<'r> Runner<'r> {
             .rev()
             .find_map(|k| k.run_once.as_ref())
             .is_some_and(template::truthy);
+        // Ansible's `hosts_left`: the batch less the unreachable, taken before the task runs.
+        let hosts_left: Vec<String> = state
+            .batch
+            .iter()
+            .filter(|h| !self.unreachable.contains(*h))
+            .cloned()
+            .collect();
         let targets: Vec<String> = if run_once {
             hosts.iter().take(1).cloned().collect()
         } else {
@@ -1008,8 +1050,10 @@ impl<'r> Runner<'r> {
         }
 
         let mut survivors: Vec<String> = Vec::new();
+        // Hosts whose result failed (ignored failures aside), and hosts that went unreachable.
         let mut failed_now: Vec<String> = Vec::new();
-        let mut run_once_result: Option<(runner::HostOutcome, Status)> = None;
+        let mut unreachable_now: Vec<String> = Vec::new();
+        let mut run_once_result: Option<runner::HostOutcome> = None;
         while let Some(joined) = set.join_next().await {
             let outcome = joined.map_err(|e| {
                 Error::new(
@@ -1017,21 +1061,20 @@ impl<'r> Runner<'r> {
                     format!("a task panicked or was cancelled: {e}"),
                 )
             })?;
-            let status = outcome.result.status;
             self.apply_outcome(state, task, &outcome)?;
-            match status {
-                Status::Failed if !outcome.result.ignored => {
-                    failed_now.push(outcome.result.host.clone())
-                }
-                Status::Unreachable => failed_now.push(outcome.result.host.clone()),
-                _ => survivors.push(outcome.result.host.clone()),
+            let host = outcome.result.host.clone();
+            match outcome.result.status {
+                Status::Failed if !outcome.result.ignored => failed_now.push(host),
+                Status::Unreachable => unreachable_now.push(host),
+                _ => survivors.push(host),
             }
             if run_once {
-                run_once_result = Some((outcome, status));
+                run_once_result = Some(outcome);
             }
         }
-        // run_once: the one result stands for every host of the batch (register included).
-        if let Some((outcome, status)) = run_once_result {
+        // run_once: the one result is registered for every host of the batch; only the host
+        // that ran it is counted (a failure stops the others through any_errors_fatal).
+        if let Some(outcome) = run_once_result {
             for host in hosts.iter().skip(1) {
                 if let Some(name) = &task.register {
                     self.store
@@ -1042,77 +1085,87 @@ impl<'r> Runner<'r> {
                         self.store.set_host_var(host, k, v.clone());
                     }
                 }
-                if matches!(status, Status::Failed) && !outcome.result.ignored {
-                    failed_now.push(host.clone());
-                } else {
-                    survivors.push(host.clone());
-                }
+                survivors.push(host.clone());
             }
         }
-        for host in &failed_now {
-            if self.unreachable.contains(host) || ctx.rescuable {
-                // Unreachable hosts are counted apart; a rescue section takes rescued ones.
-                continue;
+        if !ctx.rescuable {
+            // A failure inside a block with `rescue` is the rescue's to handle, not counted.
+            for host in &failed_now {
+                self.failed.insert(host.clone());
+                state.batch_failed.insert(host.clone());
+                self.stats.entry(host.clone()).or_default().failed += 1;
             }
-            self.failed.insert(host.clone());
-            self.stats.entry(host.clone()).or_default().failed += 1;
-            state.failed_count += 1;
         }
-        self.apply_failure_policy(state, ctx, &failed_now, task);
+        self.apply_failure_policy(
+            state,
+            ctx,
+            run_once,
+            &failed_now,
+            &unreachable_now,
+            &hosts_left,
+            !targets.is_empty(),
+        );
         let keep: Vec<String> = active
             .into_iter()
-            .filter(|h| survivors.contains(h) || state.ended.contains(h))
+            .filter(|h| {
+                (survivors.contains(h) || state.ended.contains(h))
+                    && !self.failed.contains(h)
+                    && !self.unreachable.contains(h)
+            })
             .collect();
         Ok(keep)
     }
 
-    /// After a task: any_errors_fatal, max_fail_percentage, and the whole batch having failed.
+    /// After a task, ansible-core's linear strategy, step by step: `any_errors_fatal` (which
+    /// `run_once` implies) marks every host left failed when a host failed or went
+    /// unreachable; `max_fail_percentage` compares the batch's failed hosts with the batch size
+    /// (strictly greater), marks the rest failed and stops later plays; the batch then ends
+    /// when every host left has failed.
+    #[allow(clippy::too_many_arguments)]
     fn apply_failure_policy(
         &mut self,
         state: &mut BatchState,
         ctx: &Ctx,
+        run_once: bool,
         failed_now: &[String],
-        _task: &Task,
+        unreachable_now: &[String],
+        hosts_left: &[String],
+        had_results: bool,
     ) {
-        let any_errors_fatal = ctx
-            .chain
-            .iter()
-            .rev()
-            .find_map(|k| k.any_errors_fatal.as_ref())
-            .is_some_and(template::truthy);
-        let failed_hard = failed_now
-            .iter()
-            .any(|h| !ctx.rescuable || self.unreachable.contains(h));
-        if any_errors_fatal && failed_hard {
-            state.abort = Some("any_errors_fatal: a host failed, the play is stopped".into());
-            self.fail_rest_of_batch(state);
-        } else if let Some(pct) = state.max_fail_percentage {
-            let size = state.batch.len().max(1) as f64;
-            if (state.failed_count as f64) / size * 100.0 > pct {
-                state.abort = Some(format!(
-                    "max_fail_percentage {pct}% exceeded: {} of {} hosts in the batch failed",
-                    state.failed_count,
-                    state.batch.len()
-                ));
-                self.fail_rest_of_batch(state);
-            }
-        }
-        if state.abort.is_none()
-            && !ctx.rescuable
-            && state
-                .batch
+        let flag = |get: fn(&Keywords) -> &Option<Value>| {
+            ctx.chain
                 .iter()
-                .all(|h| self.failed.contains(h) || self.unreachable.contains(h))
-        {
-            state.abort = Some("NO MORE HOSTS LEFT".into());
-        }
-    }
-    /// The remaining hosts of the batch are marked failed (they run nothing more).
-    fn fail_rest_of_batch(&mut self, state: &BatchState) {
-        for h in &state.batch {
-            if !self.unreachable.contains(h) {
-                self.failed.insert(h.clone());
+                .rev()
+                .find_map(|k| get(k).as_ref())
+                .is_some_and(template::truthy)
+        };
+        let any_errors_fatal =
+            (flag(|k| &k.any_errors_fatal) || run_once) && !flag(|k| &k.ignore_errors);
+        if any_errors_fatal && (!failed_now.is_empty() || !unreachable_now.is_empty()) {
+            for h in hosts_left {
+                if !failed_now.contains(h) {
+                    self.failed.insert(h.clone());
+                    state.batch_failed.insert(h.clone());
+                }
             }
+        }
+        if let Some(pct) = state.max_fail_percentage.filter(|_| had_results) {
+            let size = state.batch.len().max(1) as f64;
+            if state.batch_failed.len() as f64 / size > pct / 100.0 {
+                for h in hosts_left {
+                    if !failed_now.contains(h) {
+                        self.failed.insert(h.clone());
+                        state.batch_failed.insert(h.clone());
+                    }
+                }
+                self.reporter.event(&Event::PlayAborted {
+                    reason: "NO MORE HOSTS LEFT",
+                });
+                state.break_play = true;
+            }
+        }
+        if state.break_play && state.batch_failed.len() >= hosts_left.len() {
+            state.over = true;
         }
     }
 
@@ -1225,7 +1278,16 @@ impl<'r> Runner<'r> {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         match action.as_str() {
-            "flush_handlers" => self.flush_handlers(state, hosts).await,
+            "flush_handlers" => {
+                // ansible-core 2.19 shows the meta task's banner once per host.
+                for _ in 1..hosts.len() {
+                    self.reporter.event(&Event::TaskStart {
+                        name: "meta",
+                        handler: false,
+                    });
+                }
+                self.flush_handlers(state, hosts).await
+            }
             "noop" | "refresh_inventory" | "clear_facts" | "clear_host_errors" => Ok(hosts),
             "end_play" => {
                 state.end_batch = true;
