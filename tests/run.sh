@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, the real-host fleet, the ansible-core
+# oracle, then every test target. Run from anywhere: bash tests/run.sh
+#
+# Installs what it needs (Debian packages via apt as root, a private Python venv .venv-test).
+# Environment:
+#   BATON_TEST_FLEET_PREFIX  name of the shared fleet (default baton-test)
+#   BATON_TEST_KEEP_FLEET=1  leave the fleet running afterwards (default: tear it down)
+# Exits non-zero when any step failed; the steps after a failed lint still run, so one run
+# reports everything.
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+ROOT=$(pwd)
+FLEET=$ROOT/tests/fleet/fleet.sh
+PREFIX=${BATON_TEST_FLEET_PREFIX:-baton-test}
+FLEET_HOSTS=3
+ANSIBLE_CORE_VERSION=2.19.14 # the oracle other tests compare baton against
+VENV=$ROOT/.venv-test
+FLEET_LOG=$(mktemp /tmp/baton-test-fleet.XXXXXX.log)
+
+failed=()
+step() { printf '\n==> %s\n' "$*" >&2; }
+fail() { printf '!!! FAILED: %s\n' "$*" >&2; failed+=("$*"); }
+
+fleet_pid=""
+teardown() {
+  local rc=$?
+  if [ -n "$fleet_pid" ] && kill -0 "$fleet_pid" 2>/dev/null; then
+    kill -- -"$fleet_pid" 2>/dev/null || kill "$fleet_pid" 2>/dev/null || true
+    wait "$fleet_pid" 2>/dev/null || true
+  fi
+  if [ "${BATON_TEST_KEEP_FLEET:-0}" = 1 ]; then
+    printf 'fleet %s left running; remove it with: bash tests/fleet/fleet.sh down --prefix %s\n' \
+      "$PREFIX" "$PREFIX" >&2
+  else
+    bash "$FLEET" down --prefix "$PREFIX" || true
+  fi
+  rm -f "$FLEET_LOG"
+  exit "$rc"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+apt_install() {
+  [ "$(id -u)" -eq 0 ] || { echo "need root to install: $*" >&2; return 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# --- 1. The fleet, in the background while the lints compile ------------------------------
+step "fleet: deps"
+bash "$FLEET" deps
+step "fleet: image + up $FLEET_HOSTS --prefix $PREFIX (in the background, log $FLEET_LOG)"
+set -m # own process group, so teardown can stop the whole job
+bash -c 'bash "$1" image && bash "$1" up "$2" --prefix "$3"' _ "$FLEET" "$FLEET_HOSTS" "$PREFIX" \
+  >"$FLEET_LOG" 2>&1 &
+fleet_pid=$!
+set +m
+
+# --- 2. Formatting and lints ----------------------------------------------------------------
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt || true
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy || true
+step "cargo fmt --check"
+cargo fmt --check || fail "cargo fmt --check (run cargo fmt)"
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings || fail "cargo clippy"
+
+# --- 3. The ansible-core oracle in a private venv ----------------------------------------------
+step "python venv with ansible-core $ANSIBLE_CORE_VERSION"
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3 python3-venv
+fi
+venv_version() {
+  "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("ansible-core"))' 2>/dev/null
+}
+if [ "$(venv_version || true)" != "$ANSIBLE_CORE_VERSION" ]; then
+  "$VENV/bin/python" -c '' 2>/dev/null || { rm -rf "$VENV"; python3 -m venv "$VENV"; }
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
+fi
+export PATH="$VENV/bin:$PATH"
+ansible-playbook --version | sed -n 1p >&2 # sed reads all: no broken pipe
+
+# --- 4. Wait for the fleet --------------------------------------------------------------------
+step "fleet: waiting for $PREFIX"
+if ! wait "$fleet_pid"; then
+  fleet_pid=""
+  cat "$FLEET_LOG" >&2
+  echo "the test fleet did not come up (see above)" >&2
+  exit 1
+fi
+fleet_pid=""
+grep '^fleet: ' "$FLEET_LOG" >&2 || true
+export BATON_FLEET_DIR=$ROOT/.fleet/$PREFIX
+[ -f "$BATON_FLEET_DIR/inventory.ini" ] || { echo "no inventory in $BATON_FLEET_DIR" >&2; exit 1; }
+
+# --- 5. Tests -----------------------------------------------------------------------------------
+step "cargo test --all-targets"
+cargo test --all-targets --no-fail-fast || fail "cargo test --all-targets"
+if [ -f src/lib.rs ]; then
+  step "cargo test --doc"
+  cargo test --doc --no-fail-fast || fail "cargo test --doc"
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\ntest suite FAILED: %s\n' "${failed[*]}" >&2
+  exit 1
+fi
+printf '\ntest suite passed\n' >&2
