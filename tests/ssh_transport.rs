@@ -477,8 +477,40 @@ async fn timeout_returns_and_keeps_the_connection_usable() {
     let out = conn.exec("echo still here", None, None).await.unwrap();
     assert_eq!(out.stdout, b"still here\n");
     // sshd refuses to signal a root session (no privilege separation after a root login), so
-    // the command may still run; it must not keep the connection from working, and we tidy up.
-    on_host(&name, "pkill -f 'sleep 41[.]37' || true");
+    // the transport kills the command's process group through a second channel: the command
+    // (and its children) are gone by the time the timeout is reported.
+    let left = on_host(&name, "pgrep -f 'sleep 41[.]37' || true");
+    assert_eq!(left.trim(), "", "timed-out root command still running");
+
+    // A command that ignores TERM and runs a child: both are gone too.
+    let err = conn
+        .exec(
+            "trap '' TERM; sleep 44.21 & sleep 44.22; wait",
+            None,
+            Some(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnError::Timeout(_)));
+    let left = on_host(&name, "pgrep -f 'sleep 44[.]2' || true");
+    assert_eq!(
+        left.trim(),
+        "",
+        "children of a timed-out command still running"
+    );
+    // The stderr of a command with a time limit carries no bookkeeping of ours.
+    let out = conn
+        .exec(
+            "echo out; echo err >&2",
+            None,
+            Some(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (&out.stdout[..], &out.stderr[..]),
+        (&b"out\n"[..], &b"err\n"[..])
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,24 @@
-//! `become`: running a command as another user, by wrapping it for sudo or su.
+//! `become`: running a command as another user, by wrapping it for sudo or su, and answering
+//! sudo's password prompt.
 //!
-//! The wrapping is plain text around a shell command, so it works over any transport. Passwords
-//! (`become_password`) are not supported by this first version: sudo runs with `-n` and fails
-//! clearly when it would have to ask.
+//! The wrapping is plain text around a shell command, so it works over any transport. Without a
+//! become password sudo runs with `-n` and fails at once when it would have to ask (reported as
+//! Ansible's "Missing sudo password"). With a password, the command is wrapped as Ansible does:
+//!
+//! ```text
+//! sudo -H -S -p '[baton sudo: KEY] password:' -u USER /bin/sh -c 'echo BATON-BECOME-KEY; SCRIPT'
+//! ```
+//!
+//! and the transport carries out an [`Escalation`]: it holds the command's input back, watches
+//! stderr for the prompt (only then writing the password, once) and stdout for the success
+//! line, which proves the command now runs as the target user; only then does the real input
+//! flow. So the password is sent only when sudo really asks, never reaches the command's stdin,
+//! and never appears in the command line, the output or the logs. A second prompt means the
+//! password was wrong: the command is stopped and the task fails with "Incorrect sudo password".
 
+use super::ConnError;
 use crate::template::filters::shell_quote;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How to become another user for a task.
 #[derive(Debug, Clone)]
@@ -15,38 +29,319 @@ pub struct Become {
     pub flags: Option<String>,
 }
 
-/// Wraps a shell command so it runs as the become user.
+/// Wraps a shell command so it runs as the become user, for a sudo that needs no password
+/// (`-n`: fail rather than ask). See [`wrap`] for the general case.
 pub fn become_command(b: &Become, script: &str) -> String {
-    let quoted = shell_quote(script);
-    match b.method.as_str() {
-        "su" => format!(
-            "su {} {} -c {}",
-            b.flags.as_deref().unwrap_or(""),
-            shell_quote(&b.user),
-            shell_quote(&format!("/bin/sh -c {quoted}"))
-        ),
-        _ => format!(
-            "sudo {} -n -u {} /bin/sh -c {quoted}",
-            b.flags.as_deref().unwrap_or("-H -S"),
-            shell_quote(&b.user)
-        ),
+    wrap(b, script, None).0
+}
+
+/// The password dialogue of one escalated command, carried out by the transport.
+#[derive(Clone)]
+pub struct Escalation {
+    /// What sudo prints on stderr when it asks (`-p`); unique per command.
+    pub prompt: String,
+    /// The line the wrapped command prints on stdout first, once it runs as the target user.
+    pub success: String,
+    pub password: String,
+    /// `sudo`, for messages ("Incorrect sudo password").
+    pub method: String,
+}
+
+impl std::fmt::Debug for Escalation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Escalation")
+            .field("prompt", &self.prompt)
+            .field("success", &self.success)
+            .field("password", &"<hidden>")
+            .finish()
     }
+}
+
+/// A key unique to one command of this process, so a marker cannot be mistaken for output of
+/// another command (or forged by an earlier one).
+fn marker_key() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}{n:x}", std::process::id(), t & 0xffff_ffff_ffff)
+}
+
+/// Wraps `script` for `b`. With a `password` (and a method that can take one on stdin: sudo),
+/// also returns the [`Escalation`] the transport must carry out.
+///
+/// sudo flags are Ansible's: `become_flags` when given (default `-H -S -n`); without a password
+/// `-n` is added if missing (sudo must never read the command's input as a password), with one
+/// `-n` is removed and `-S -p PROMPT` added.
+pub fn wrap(b: &Become, script: &str, password: Option<&str>) -> (String, Option<Escalation>) {
+    match b.method.as_str() {
+        "su" => (
+            format!(
+                "su {} {} -c {}",
+                b.flags.as_deref().unwrap_or(""),
+                shell_quote(&b.user),
+                shell_quote(&format!("/bin/sh -c {}", shell_quote(script)))
+            ),
+            None,
+        ),
+        _ => {
+            let flags = b.flags.as_deref().unwrap_or("-H -S -n");
+            let mut words: Vec<&str> = flags.split_whitespace().collect();
+            match password {
+                None => {
+                    if !words.contains(&"-n") {
+                        words.push("-n");
+                    }
+                    (
+                        format!(
+                            "sudo {} -u {} /bin/sh -c {}",
+                            words.join(" "),
+                            shell_quote(&b.user),
+                            shell_quote(script)
+                        ),
+                        None,
+                    )
+                }
+                Some(password) => {
+                    words.retain(|w| *w != "-n");
+                    if !words.contains(&"-S") {
+                        words.push("-S");
+                    }
+                    let key = marker_key();
+                    let prompt = format!("[baton sudo: {key}] password:");
+                    let success = format!("BATON-BECOME-{key}");
+                    let inner = format!("echo {success}; {script}");
+                    (
+                        format!(
+                            "sudo {} -p {} -u {} /bin/sh -c {}",
+                            words.join(" "),
+                            shell_quote(&prompt),
+                            shell_quote(&b.user),
+                            shell_quote(&inner)
+                        ),
+                        Some(Escalation {
+                            prompt,
+                            success,
+                            password: password.to_string(),
+                            method: "sudo".to_string(),
+                        }),
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// What the transport must do after feeding output to a [`Watcher`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    Nothing,
+    /// Write the password (with a newline) to the command's stdin.
+    SendPassword,
+    /// The command runs as the target user: start sending its real input.
+    Ready,
+    /// Stop the command and fail with this message.
+    Fail(String),
+}
+
+/// Follows the output of an escalated command until it runs as the target user: finds the
+/// prompt in stderr and the success line in stdout, and removes both from what the caller
+/// sees. Transport-independent; the transports feed it and act on its [`Action`]s.
+pub struct Watcher {
+    esc: Escalation,
+    sent: bool,
+    ready: bool,
+    /// stdout before the success line was seen.
+    stdout: Vec<u8>,
+    /// stderr not yet searched completely for the prompt.
+    stderr: Vec<u8>,
+}
+
+impl Watcher {
+    pub fn new(esc: Escalation) -> Watcher {
+        Watcher {
+            esc,
+            sent: false,
+            ready: false,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    /// The password line to write, for [`Action::SendPassword`].
+    pub fn password_line(&self) -> Vec<u8> {
+        let mut line = self.esc.password.as_bytes().to_vec();
+        line.push(b'\n');
+        line
+    }
+
+    /// Feeds stdout data; what the caller should keep is appended to `out`.
+    pub fn stdout(&mut self, data: &[u8], out: &mut Vec<u8>) -> Action {
+        if self.ready {
+            out.extend_from_slice(data);
+            return Action::Nothing;
+        }
+        self.stdout.extend_from_slice(data);
+        let line = format!("{}\n", self.esc.success);
+        match find(&self.stdout, line.as_bytes()) {
+            Some(at) => {
+                out.extend_from_slice(&self.stdout[..at]);
+                out.extend_from_slice(&self.stdout[at + line.len()..]);
+                self.stdout = Vec::new();
+                self.ready = true;
+                // Whatever sudo said on stderr before (a lecture) belongs to the output.
+                Action::Ready
+            }
+            None => Action::Nothing,
+        }
+    }
+
+    /// Feeds stderr data; what the caller should keep is appended to `out` (prompts removed).
+    pub fn stderr(&mut self, data: &[u8], out: &mut Vec<u8>) -> Action {
+        if self.ready {
+            out.extend_from_slice(data);
+            return Action::Nothing;
+        }
+        self.stderr.extend_from_slice(data);
+        let prompt = self.esc.prompt.as_bytes();
+        let mut action = Action::Nothing;
+        while let Some(at) = find(&self.stderr, prompt) {
+            out.extend_from_slice(&self.stderr[..at]);
+            self.stderr.drain(..at + prompt.len());
+            if self.sent {
+                action = Action::Fail(format!("Incorrect {} password", self.esc.method));
+                break;
+            }
+            self.sent = true;
+            action = Action::SendPassword;
+        }
+        // Keep only a tail that may be the start of a prompt split across packets.
+        let keep = self.stderr.len().min(prompt.len().saturating_sub(1));
+        let flush = self.stderr.len() - keep;
+        out.extend_from_slice(&self.stderr[..flush]);
+        self.stderr.drain(..flush);
+        action
+    }
+
+    /// The command ended: returns the leftovers, or why escalation failed if it never got
+    /// to run the command.
+    pub fn finish(mut self, stdout: &mut Vec<u8>, stderr: &mut Vec<u8>) -> Result<(), ConnError> {
+        stdout.append(&mut self.stdout);
+        stderr.append(&mut self.stderr);
+        if self.ready {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(stderr);
+        if self.sent
+            && (text.contains("incorrect password")
+                || text.contains("Sorry, try again")
+                || text.contains("Authentication failure"))
+        {
+            return Err(ConnError::Failed(format!(
+                "Incorrect {} password",
+                self.esc.method
+            )));
+        }
+        Err(ConnError::Failed(format!(
+            "privilege escalation ({}) failed: {}",
+            self.esc.method,
+            text.trim()
+        )))
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// True when a sudo run with `-n` failed because it needed a password.
+pub fn sudo_needs_password(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    text.contains("sudo: a password is required") || text.contains("sudo: a terminal is required")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sudo(user: &str) -> Become {
+        Become {
+            method: "sudo".into(),
+            user: user.into(),
+            flags: None,
+        }
+    }
+
     #[test]
     fn sudo_wraps_the_whole_script() {
-        let b = Become {
-            method: "sudo".into(),
-            user: "app".into(),
-            flags: None,
-        };
         assert_eq!(
-            become_command(&b, "echo 'hi'"),
+            become_command(&sudo("app"), "echo 'hi'"),
             r#"sudo -H -S -n -u app /bin/sh -c 'echo '"'"'hi'"'"''"#
         );
+        let custom = Become {
+            flags: Some("-H".into()),
+            ..sudo("app")
+        };
+        assert_eq!(
+            become_command(&custom, "id"),
+            "sudo -H -n -u app /bin/sh -c id"
+        );
+    }
+
+    #[test]
+    fn with_a_password_sudo_prompts_with_a_marker_and_the_password_is_not_in_the_command() {
+        let (cmd, esc) = wrap(&sudo("root"), "id -un", Some("s3cret"));
+        let esc = esc.unwrap();
+        assert!(!cmd.contains("s3cret"), "{cmd}");
+        assert!(!cmd.contains(" -n "), "{cmd}");
+        assert!(cmd.contains(&esc.prompt), "{cmd}");
+        assert!(cmd.contains(&esc.success), "{cmd}");
+        assert!(!format!("{esc:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn watcher_answers_the_prompt_once_and_strips_markers() {
+        let (_, esc) = wrap(&sudo("root"), "x", Some("pw"));
+        let esc = esc.unwrap();
+        let mut w = Watcher::new(esc.clone());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        // The prompt split across two packets.
+        let p = esc.prompt.as_bytes();
+        assert_eq!(w.stderr(&p[..5], &mut err), Action::Nothing);
+        assert_eq!(w.stderr(&p[5..], &mut err), Action::SendPassword);
+        assert_eq!(w.password_line(), b"pw\n");
+        let line = format!("{}\nhello\n", esc.success);
+        assert_eq!(w.stdout(line.as_bytes(), &mut out), Action::Ready);
+        assert_eq!(w.stderr(b"warn\n", &mut err), Action::Nothing);
+        w.finish(&mut out, &mut err).unwrap();
+        assert_eq!(out, b"hello\n");
+        assert_eq!(err, b"warn\n");
+    }
+
+    #[test]
+    fn a_second_prompt_means_a_wrong_password() {
+        let (_, esc) = wrap(&sudo("root"), "x", Some("pw"));
+        let esc = esc.unwrap();
+        let mut w = Watcher::new(esc.clone());
+        let mut err = Vec::new();
+        assert_eq!(
+            w.stderr(esc.prompt.as_bytes(), &mut err),
+            Action::SendPassword
+        );
+        let again = format!("\nSorry, try again.\n{}", esc.prompt);
+        assert_eq!(
+            w.stderr(again.as_bytes(), &mut err),
+            Action::Fail("Incorrect sudo password".into())
+        );
+        assert!(!String::from_utf8_lossy(&err).contains("baton sudo"));
     }
 }

@@ -1,67 +1,221 @@
 //! The `local` transport: runs commands on the controller itself with `/bin/sh -c`.
+//!
+//! Same contract as the ssh transport: input bytes or a streamed reader, a sudo password
+//! dialogue ([`Watcher`]) carried out before the input flows, and a time limit that kills the
+//! command's whole process group (each command gets its own group for that reason).
 
-use super::{BoxFuture, ConnError, Connection, ExecOutput};
+use super::become_::{Action, Watcher};
+use super::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
 use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{ChildStdin, Command};
 
 /// Runs commands on the controller, as the user baton runs as.
 #[derive(Debug, Default)]
-pub struct LocalConnection;
+pub struct LocalConnection {
+    become_password: Option<String>,
+}
+
+/// Size of the chunks input is copied in.
+const CHUNK: usize = 64 * 1024;
 
 impl LocalConnection {
     pub fn new() -> Self {
-        LocalConnection
+        LocalConnection::default()
     }
 
-    async fn run(
-        cmd: &str,
-        stdin: Option<&[u8]>,
-        timeout: Option<Duration>,
-    ) -> Result<ExecOutput, ConnError> {
+    /// A local connection that answers sudo with `password` (`ansible_become_password`).
+    pub fn with_become_password(password: Option<String>) -> Self {
+        LocalConnection {
+            become_password: password,
+        }
+    }
+
+    async fn run(req: ExecRequest<'_>) -> Result<ExecOutput, ConnError> {
+        let ExecRequest {
+            cmd,
+            stdin,
+            timeout,
+            escalation,
+        } = req;
+        let needs_stdin = escalation.is_some() || !matches!(stdin, Stdin::Null);
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(cmd)
-            .stdin(if stdin.is_some() {
+            .stdin(if needs_stdin {
                 Stdio::piped()
             } else {
                 Stdio::null()
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so a timeout can stop everything it started.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| ConnError::Failed(format!("cannot start /bin/sh: {e}")))?;
-        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            // A command that does not read its input closes the pipe early; that is not an error.
-            let _ = pipe.write_all(data).await;
+        let pid = child.id();
+        let pipe = child.stdin.take();
+        let mut out = child.stdout.take().expect("piped stdout");
+        let mut err = child.stderr.take().expect("piped stderr");
+        let work = async {
+            let mut output = ExecOutput::default();
+            let mut watcher = escalation.map(Watcher::new);
+            let mut pipe = pipe;
+            let mut input = Some(stdin);
+            let mut writer: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>> = None;
+            if watcher.is_none() {
+                writer = match (pipe.take(), input.take()) {
+                    (Some(p), Some(i)) => Some(Box::pin(feed(p, i))),
+                    _ => None,
+                };
+            }
+            let (mut out_buf, mut err_buf) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+            let (mut out_open, mut err_open) = (true, true);
+            while out_open || err_open {
+                let action = tokio::select! {
+                    n = out.read(&mut out_buf), if out_open => {
+                        let n = n.unwrap_or(0);
+                        if n == 0 {
+                            out_open = false;
+                            Action::Nothing
+                        } else {
+                            match watcher.as_mut() {
+                                Some(w) => w.stdout(&out_buf[..n], &mut output.stdout),
+                                None => {
+                                    output.stdout.extend_from_slice(&out_buf[..n]);
+                                    Action::Nothing
+                                }
+                            }
+                        }
+                    }
+                    n = err.read(&mut err_buf), if err_open => {
+                        let n = n.unwrap_or(0);
+                        if n == 0 {
+                            err_open = false;
+                            Action::Nothing
+                        } else {
+                            match watcher.as_mut() {
+                                Some(w) => w.stderr(&err_buf[..n], &mut output.stderr),
+                                None => {
+                                    output.stderr.extend_from_slice(&err_buf[..n]);
+                                    Action::Nothing
+                                }
+                            }
+                        }
+                    }
+                    _ = async {
+                        match writer.as_mut() {
+                            Some(w) => w.as_mut().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        writer = None;
+                        Action::Nothing
+                    }
+                };
+                match action {
+                    Action::Nothing => {}
+                    Action::SendPassword => {
+                        if let (Some(p), Some(w)) = (pipe.as_mut(), watcher.as_ref()) {
+                            let _ = p.write_all(&w.password_line()).await;
+                            let _ = p.flush().await;
+                        }
+                    }
+                    Action::Ready => {
+                        writer = match (pipe.take(), input.take()) {
+                            (Some(p), Some(i)) => Some(Box::pin(feed(p, i))),
+                            _ => None,
+                        };
+                    }
+                    Action::Fail(why) => return Err(ConnError::Failed(why)),
+                }
+            }
+            drop(writer);
             drop(pipe);
+            if let Some(w) = watcher {
+                w.finish(&mut output.stdout, &mut output.stderr)?;
+            }
+            Ok(output)
+        };
+        let result = match timeout {
+            Some(t) => match tokio::time::timeout(t, work).await {
+                Ok(r) => r,
+                Err(_) => {
+                    kill_group(pid);
+                    return Err(ConnError::Timeout(t));
+                }
+            },
+            None => work.await,
+        };
+        let mut output = match result {
+            Ok(o) => o,
+            Err(e) => {
+                kill_group(pid);
+                return Err(e);
+            }
+        };
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| ConnError::Failed(format!("waiting for /bin/sh: {e}")))?;
+        output.rc = status.code();
+        Ok(output)
+    }
+}
+
+/// Copies the input into the command's stdin, then closes it. A command that stops reading
+/// early closes the pipe: that is not an error.
+async fn feed(mut pipe: ChildStdin, input: Stdin<'_>) {
+    match input {
+        Stdin::Null => {}
+        Stdin::Bytes(data) => {
+            let _ = pipe.write_all(data).await;
         }
-        let wait = child.wait_with_output();
-        let out = match timeout {
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .map_err(|_| ConnError::Timeout(t))?,
-            None => wait.await,
+        Stdin::Reader(mut reader) => {
+            let _ = copy(&mut reader, &mut pipe).await;
         }
-        .map_err(|e| ConnError::Failed(format!("waiting for /bin/sh: {e}")))?;
-        Ok(ExecOutput {
-            rc: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+    }
+    let _ = pipe.shutdown().await;
+}
+
+async fn copy(
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+    pipe: &mut ChildStdin,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        pipe.write_all(&buf[..n]).await?;
+    }
+}
+
+/// Kills the process group the command leads (TERM, then KILL).
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.filter(|p| *p > 1) {
+        let pid = pid.to_string();
+        let group = format!("-{pid}");
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
 impl Connection for LocalConnection {
-    fn exec<'a>(
-        &'a self,
-        cmd: &'a str,
-        stdin: Option<&'a [u8]>,
-        timeout: Option<Duration>,
-    ) -> BoxFuture<'a, Result<ExecOutput, ConnError>> {
-        Box::pin(Self::run(cmd, stdin, timeout))
+    fn run<'a>(&'a self, req: ExecRequest<'a>) -> BoxFuture<'a, Result<ExecOutput, ConnError>> {
+        Box::pin(Self::run(req))
+    }
+
+    fn become_password(&self) -> Option<&str> {
+        self.become_password.as_deref()
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -6,18 +6,26 @@
 //! (the controller itself, for `connection: local`). Nothing above this module sees a transport
 //! type: modules get an `Arc<dyn Connection>` and run shell commands through it, so a target needs
 //! nothing but sshd and a POSIX shell.
+//!
+//! A command is described by an [`ExecRequest`]: the shell text, where its standard input comes
+//! from ([`Stdin`]: nothing, bytes, or a reader streamed in window-sized chunks so a 1 GB file
+//! never sits in memory), a time limit, and optionally an [`Escalation`] (sudo's password
+//! dialogue, see [`become_`]) that the transport carries out before the command's input flows.
 
 pub mod become_;
+pub mod known_hosts;
 pub mod local;
 pub mod ssh;
+pub mod ssh_config;
 
-pub use become_::become_command;
+pub use become_::{Escalation, become_command};
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncRead;
 
 /// A boxed, sendable future: what the object-safe async methods of [`Connection`] return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -56,9 +64,60 @@ impl std::fmt::Display for ConnError {
 
 impl std::error::Error for ConnError {}
 
+/// Where a command's standard input comes from. After it, the command always reads EOF.
+pub enum Stdin<'a> {
+    /// Nothing: the command reads EOF at once.
+    Null,
+    /// Small input held in memory.
+    Bytes(&'a [u8]),
+    /// Input streamed from a reader (a controller file, say) in chunks as the transport can send
+    /// them, so memory use does not grow with its size. `'static` because the ssh transport
+    /// drives each channel from its own task.
+    Reader(Box<dyn AsyncRead + Send + Unpin + 'static>),
+}
+
+impl std::fmt::Debug for Stdin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stdin::Null => f.write_str("Stdin::Null"),
+            Stdin::Bytes(b) => write!(f, "Stdin::Bytes({} bytes)", b.len()),
+            Stdin::Reader(_) => f.write_str("Stdin::Reader"),
+        }
+    }
+}
+
+/// One command to run on a host.
+#[derive(Debug)]
+pub struct ExecRequest<'a> {
+    /// Shell text, run by the login user's POSIX shell (`sh -c` semantics).
+    pub cmd: &'a str,
+    pub stdin: Stdin<'a>,
+    /// Bounds this one command. When it expires the command is stopped on the host (its process
+    /// group is killed) and [`ConnError::Timeout`] is returned; the connection stays usable.
+    pub timeout: Option<Duration>,
+    /// A privilege escalation dialogue to carry out before `stdin` is sent (see
+    /// [`become_::Escalation`]); `None` when the command needs no password.
+    pub escalation: Option<Escalation>,
+}
+
+impl<'a> ExecRequest<'a> {
+    /// A request for `cmd` with no input, no time limit and no escalation.
+    pub fn new(cmd: &'a str) -> Self {
+        ExecRequest {
+            cmd,
+            stdin: Stdin::Null,
+            timeout: None,
+            escalation: None,
+        }
+    }
+}
+
 /// An open connection to one host. One per host is kept for the whole run and shared by all
-/// of its tasks; implementations must allow several `exec` calls at once (channels).
+/// of its tasks; implementations must allow several commands at once (channels).
 pub trait Connection: Send + Sync {
+    /// Runs one command and collects its output (see [`ExecRequest`]).
+    fn run<'a>(&'a self, req: ExecRequest<'a>) -> BoxFuture<'a, Result<ExecOutput, ConnError>>;
+
     /// Runs `cmd` with the remote user's POSIX shell (`sh -c` semantics), feeding it `stdin`
     /// (then EOF) when given, and collects its output. `timeout` bounds this one command.
     fn exec<'a>(
@@ -66,7 +125,21 @@ pub trait Connection: Send + Sync {
         cmd: &'a str,
         stdin: Option<&'a [u8]>,
         timeout: Option<Duration>,
-    ) -> BoxFuture<'a, Result<ExecOutput, ConnError>>;
+    ) -> BoxFuture<'a, Result<ExecOutput, ConnError>> {
+        self.run(ExecRequest {
+            cmd,
+            stdin: stdin.map_or(Stdin::Null, Stdin::Bytes),
+            timeout,
+            escalation: None,
+        })
+    }
+
+    /// The become password for this host (`ansible_become_password`, `-K`), if one was given.
+    /// Kept by the connection because it belongs to the host, like the login password; only
+    /// [`ModuleCtx::exec`](crate::modules::ModuleCtx::exec) reads it, to answer sudo.
+    fn become_password(&self) -> Option<&str> {
+        None
+    }
 
     /// Closes the connection politely. Further calls fail with `Unreachable`.
     fn close(&self) -> BoxFuture<'_, ()>;
@@ -82,24 +155,72 @@ pub enum Transport {
 
 /// Everything needed to open a connection to one host, resolved from inventory variables
 /// (`ansible_host`, `ansible_port`, `ansible_user`, ...) and command-line options.
-#[derive(Debug, Clone)]
+///
+/// For ssh, `~/.ssh/config` is consulted when the connection is opened
+/// ([`ssh_config::resolve`]): it supplies what the inventory did not set (`HostName`, `User`
+/// and `Port` when not explicit, `IdentityFile`, `ProxyJump`, ...), as `ssh` would when
+/// Ansible runs it with only the options it knows.
+#[derive(Clone)]
 pub struct ConnectSpec {
     /// The inventory name, for messages.
     pub name: String,
     pub transport: Transport,
-    /// Address to connect to (`ansible_host`, else the inventory name).
+    /// Address to connect to (`ansible_host`, else the inventory name). Also the name matched
+    /// against `Host` patterns of ~/.ssh/config, whose `HostName` may replace it.
     pub address: String,
     pub port: u16,
+    /// Whether `port` was set by the inventory or command line (else ~/.ssh/config may).
+    pub explicit_port: bool,
     pub user: String,
+    /// Whether `user` was set by the inventory, play or command line (else ~/.ssh/config may).
+    pub explicit_user: bool,
     pub private_key_file: Option<PathBuf>,
+    /// The passphrase of encrypted private keys, when given (`--key-passphrase-file`,
+    /// `ansible_ssh_private_key_passphrase`); never logged.
+    pub key_passphrase: Option<String>,
+    /// Whether baton may ask on the terminal (passphrase of an encrypted key).
+    pub interactive: bool,
     /// `ansible_password`; never logged.
     pub password: Option<String>,
+    /// `ansible_become_password` / `-K`; never logged. Handed to the connection so that
+    /// `become` can answer sudo's prompt.
+    pub become_password: Option<String>,
     pub connect_timeout: Duration,
     /// `ansible_host_key_checking` / `host_key_checking`: when false, any host key is accepted.
     pub host_key_checking: bool,
-    /// The known_hosts file checked when `host_key_checking` is on; `None` means
-    /// `~/.ssh/known_hosts`. Settable so a run (or a test) need not touch `$HOME`.
+    /// The known_hosts file checked when `host_key_checking` is on; `None` means what
+    /// ~/.ssh/config says (`UserKnownHostsFile`), by default `~/.ssh/known_hosts`. Settable so
+    /// a run (or a test) need not touch `$HOME`.
     pub known_hosts_file: Option<PathBuf>,
+    /// `-o Key=Value` options (and `-J`, `-i`, `-p`, `-l`, `-F`) from `ansible_ssh_common_args`
+    /// / `ansible_ssh_extra_args`, keys lower-cased; they win over ~/.ssh/config, as on ssh's
+    /// command line.
+    pub ssh_options: Vec<(String, String)>,
+    /// The ssh client configuration file; `None` means `~/.ssh/config` (when it exists).
+    pub ssh_config_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ConnectSpec {
+    /// Secrets show as `<set>`: specs end up in `-vvvv` logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &Option<String>| if s.is_some() { "<set>" } else { "<none>" };
+        f.debug_struct("ConnectSpec")
+            .field("name", &self.name)
+            .field("transport", &self.transport)
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("private_key_file", &self.private_key_file)
+            .field("key_passphrase", &secret(&self.key_passphrase))
+            .field("password", &secret(&self.password))
+            .field("become_password", &secret(&self.become_password))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("host_key_checking", &self.host_key_checking)
+            .field("known_hosts_file", &self.known_hosts_file)
+            .field("ssh_options", &self.ssh_options)
+            .field("ssh_config_file", &self.ssh_config_file)
+            .finish()
+    }
 }
 
 impl ConnectSpec {
@@ -110,12 +231,19 @@ impl ConnectSpec {
             transport: Transport::Ssh,
             address: name.to_string(),
             port: 22,
+            explicit_port: false,
             user: std::env::var("USER").unwrap_or_else(|_| "root".to_string()),
+            explicit_user: false,
             private_key_file: None,
+            key_passphrase: None,
+            interactive: false,
             password: None,
+            become_password: None,
             connect_timeout: Duration::from_secs(10),
             host_key_checking: true,
             known_hosts_file: None,
+            ssh_options: Vec::new(),
+            ssh_config_file: None,
         }
     }
 }
@@ -123,7 +251,9 @@ impl ConnectSpec {
 /// Opens a connection as the spec says.
 pub async fn connect(spec: &ConnectSpec) -> Result<Arc<dyn Connection>, ConnError> {
     match spec.transport {
-        Transport::Local => Ok(Arc::new(local::LocalConnection::new())),
+        Transport::Local => Ok(Arc::new(local::LocalConnection::with_become_password(
+            spec.become_password.clone(),
+        ))),
         Transport::Ssh => Ok(Arc::new(ssh::SshConnection::connect(spec).await?)),
     }
 }

@@ -19,7 +19,8 @@
 //!   or abandoned is killed and its channel closed by that task in the background.
 //! - Nothing here prints: protocol notes go to `tracing::debug!`, never a password.
 
-use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput};
+use super::become_::{Action, Escalation, Watcher};
+use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput, ExecRequest, Stdin};
 use russh::client::{self, DisconnectReason, Handle, Msg};
 use russh::keys::{
     self, Algorithm, EcdsaCurve, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey,
@@ -30,10 +31,13 @@ use russh::{
     MethodKind, Preferred, Sig, SshId,
 };
 use std::borrow::Cow;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::debug;
@@ -53,6 +57,8 @@ const MAX_PACKET_SIZE: u32 = 32 * 1024;
 const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 /// How long an abandoned command's channel may take to confirm its close before we stop waiting.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Starts the first stderr line of a command with a time limit: its process group id.
+const PGID_MARKER: &str = "BATON-PGID:";
 
 /// Key exchange: curve25519 first (fast, and what OpenSSH offers first among the classic ones),
 /// the post-quantum hybrid next, finite-field DH for old servers. The extension names ask for
@@ -112,6 +118,8 @@ pub struct SshConnection {
     shared: Arc<Shared>,
     /// `user@address:port`, for messages.
     target: String,
+    /// `ansible_become_password`, handed out to `become` (see [`Connection::become_password`]).
+    become_password: Option<String>,
 }
 
 /// What the russh event loop learns that the rest of this file needs to explain a failure.
@@ -409,15 +417,11 @@ impl SshConnection {
             closed: AtomicBool::new(false),
             shared,
             target,
+            become_password: spec.become_password.clone(),
         })
     }
 
-    async fn run(
-        &self,
-        cmd: &str,
-        stdin: Option<&[u8]>,
-        timeout: Option<Duration>,
-    ) -> Result<ExecOutput, ConnError> {
+    async fn run(&self, req: ExecRequest<'_>) -> Result<ExecOutput, ConnError> {
         self.ensure_open()?;
         let permit = self
             .sessions
@@ -426,14 +430,34 @@ impl SshConnection {
             .await
             .map_err(|_| self.closed_error())?;
         self.ensure_open()?;
+        let ExecRequest {
+            cmd,
+            stdin,
+            timeout,
+            escalation,
+        } = req;
+        // A command with a time limit first says which process group it leads (sshd makes each
+        // session's shell a session and group leader), so that on timeout we can kill the whole
+        // group through another channel: sshd refuses `signal` requests in root sessions.
+        let pgid = Arc::new(AtomicU32::new(0));
+        let cmd = match timeout {
+            Some(_) => format!("echo {PGID_MARKER}$$ >&2\n{cmd}"),
+            None => cmd.to_owned(),
+        };
         let (done_tx, done_rx) = oneshot::channel();
         // Dropping `cancel_tx` (timeout, or the caller giving up on this future) tells the task
         // to kill the command and close its channel.
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
         let job = Job {
             handle: self.handle.clone(),
-            cmd: cmd.to_owned(),
-            stdin: stdin.map(<[u8]>::to_vec),
+            cmd,
+            input: match stdin {
+                Stdin::Null => Input::Null,
+                Stdin::Bytes(b) => Input::Bytes(b.to_vec()),
+                Stdin::Reader(r) => Input::Reader(r),
+            },
+            escalation,
+            pgid: timeout.map(|_| pgid.clone()),
             permit,
             cancel: cancel_rx,
             done: done_tx,
@@ -445,6 +469,8 @@ impl SshConnection {
                 Ok(outcome) => outcome,
                 Err(_) => {
                     debug!("command on {} timed out after {limit:?}", self.target);
+                    drop(cancel_tx);
+                    self.kill_group(pgid.load(Ordering::SeqCst)).await;
                     return Err(ConnError::Timeout(limit));
                 }
             },
@@ -458,6 +484,26 @@ impl SshConnection {
                 self.target
             ))),
         }
+    }
+
+    /// Kills the process group of a timed-out command through a second channel: TERM first
+    /// (sudo relays it to a command it runs as another user), KILL for whatever is left.
+    async fn kill_group(&self, pgid: u32) {
+        if pgid <= 1 {
+            debug!("timed-out command on {} never said its pgid", self.target);
+            return;
+        }
+        let cmd = format!(
+            "kill -TERM -- -{pgid} 2>/dev/null; sleep 0.2 2>/dev/null; \
+             kill -KILL -- -{pgid} 2>/dev/null; true"
+        );
+        let killed =
+            tokio::time::timeout(CLOSE_GRACE, Box::pin(self.run(ExecRequest::new(&cmd)))).await;
+        debug!(
+            "killing process group {pgid} on {}: {:?}",
+            self.target,
+            killed.map(|r| r.map(|o| o.rc))
+        );
     }
 
     fn ensure_open(&self) -> Result<(), ConnError> {
@@ -500,18 +546,23 @@ impl SshConnection {
                 "{}: the server refused to run the command",
                 self.target
             )),
+            JobError::Input(e) => ConnError::Failed(format!(
+                "{}: reading the command's input failed: {}",
+                self.target,
+                describe_io_error(&e)
+            )),
+            JobError::Escalation(e) => e,
         }
     }
 }
 
 impl Connection for SshConnection {
-    fn exec<'a>(
-        &'a self,
-        cmd: &'a str,
-        stdin: Option<&'a [u8]>,
-        timeout: Option<Duration>,
-    ) -> BoxFuture<'a, Result<ExecOutput, ConnError>> {
-        Box::pin(self.run(cmd, stdin, timeout))
+    fn run<'a>(&'a self, req: ExecRequest<'a>) -> BoxFuture<'a, Result<ExecOutput, ConnError>> {
+        Box::pin(SshConnection::run(self, req))
+    }
+
+    fn become_password(&self) -> Option<&str> {
+        self.become_password.as_deref()
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
@@ -788,13 +839,28 @@ enum JobError {
     /// The channel ended without being closed: the connection is gone.
     Lost,
     ExecRefused,
+    /// Reading the command's input on the controller failed; the command was stopped before
+    /// it saw EOF, so it cannot mistake a truncated input for a whole one.
+    Input(std::io::Error),
+    /// Privilege escalation failed (wrong password...); the message says how.
+    Escalation(ConnError),
+}
+
+/// A command's standard input, owned by its task.
+enum Input {
+    Null,
+    Bytes(Vec<u8>),
+    Reader(Box<dyn AsyncRead + Send + Unpin>),
 }
 
 /// One command on its own channel, driven by its own task (see the module doc for why).
 struct Job {
     handle: Arc<Handle<Client>>,
     cmd: String,
-    stdin: Option<Vec<u8>>,
+    input: Input,
+    escalation: Option<Escalation>,
+    /// Where to put the process group id the command reports (commands with a time limit).
+    pgid: Option<Arc<AtomicU32>>,
     /// Held until the server has confirmed the channel's close, so that our count of open
     /// channels never exceeds the server's.
     permit: OwnedSemaphorePermit,
@@ -807,7 +873,9 @@ impl Job {
         let Job {
             handle,
             cmd,
-            stdin,
+            input,
+            escalation,
+            pgid,
             permit,
             mut cancel,
             done,
@@ -823,7 +891,7 @@ impl Job {
         };
         let (mut rx, tx) = channel.split();
         let outcome = {
-            let exchange = exchange(&mut rx, &tx, &cmd, stdin);
+            let exchange = exchange(&mut rx, &tx, &cmd, input, escalation, pgid.as_deref());
             tokio::pin!(exchange);
             tokio::select! {
                 biased;
@@ -896,79 +964,191 @@ async fn open_channel(
 /// Runs the command on an open channel: exec, stdin then EOF, and everything the server sends
 /// until it closes the channel. Exit status may come before the last output, so we wait for
 /// the close.
+///
+/// Without an escalation, exec, stdin and EOF go out back to back. With one, the input is held
+/// back until the [`Watcher`] says the command runs as the target user, and the password is
+/// written only when the prompt shows up.
 async fn exchange(
     rx: &mut ChannelReadHalf,
     tx: &ChannelWriteHalf<Msg>,
     cmd: &str,
-    stdin: Option<Vec<u8>>,
+    input: Input,
+    escalation: Option<Escalation>,
+    pgid: Option<&AtomicU32>,
 ) -> Result<ExecOutput, JobError> {
-    // want_reply so a refusal is reported, but nothing waits for the reply: exec, stdin and EOF
-    // go out back to back.
+    // want_reply so a refusal is reported, but nothing waits for the reply.
     tx.exec(true, cmd).await.map_err(JobError::Ssh)?;
-    let writer = async {
-        if let Some(data) = stdin
-            && !data.is_empty()
-        {
-            tx.data_bytes(data).await?;
-        }
-        tx.eof().await
-    };
+    let mut watcher = escalation.map(Watcher::new);
+    let mut input = Some(input);
     // Read while writing: a command that echoes its input (cat) fills our window while we are
-    // still sending. If the command ends without reading all of its input, the reader finishes
-    // and the writer (waiting for window space that will never come) is dropped.
-    let reader = collect(rx, tx);
-    tokio::pin!(reader);
-    tokio::select! {
-        biased;
-        output = &mut reader => output,
-        sent = writer => {
-            if let Err(e) = sent {
-                debug!("stdin not fully delivered: {e}");
-            }
-            reader.await
-        }
+    // still sending. If the command ends without reading all of its input, the loop ends on
+    // the close and the writer (waiting for window space that will never come) is dropped.
+    let mut writer: Option<Writer<'_>> = None;
+    if watcher.is_none() {
+        writer = input.take().map(|i| Box::pin(send_input(tx, i)) as _);
     }
-}
-
-async fn collect(
-    rx: &mut ChannelReadHalf,
-    tx: &ChannelWriteHalf<Msg>,
-) -> Result<ExecOutput, JobError> {
     let mut output = ExecOutput::default();
+    // The first stderr line of a command with a time limit is its process group id.
+    let mut head: Option<Vec<u8>> = pgid.map(|_| Vec::new());
     let mut refused = false;
     loop {
-        match rx.wait().await {
-            Some(ChannelMsg::Data { data }) => output.stdout.extend_from_slice(&data),
+        let msg = tokio::select! {
+            biased;
+            msg = rx.wait() => msg,
+            sent = async {
+                match writer.as_mut() {
+                    Some(w) => w.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                writer = None;
+                match sent {
+                    Ok(()) => {}
+                    Err(WriteError::Read(e)) => {
+                        abandon(rx, tx, cmd).await;
+                        return Err(JobError::Input(e));
+                    }
+                    Err(WriteError::Ssh(e)) => debug!("stdin not fully delivered: {e}"),
+                }
+                continue;
+            }
+        };
+        let action = match msg {
+            Some(ChannelMsg::Data { data }) => match watcher.as_mut() {
+                Some(w) => w.stdout(&data, &mut output.stdout),
+                None => {
+                    output.stdout.extend_from_slice(&data);
+                    Action::Nothing
+                }
+            },
             Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                output.stderr.extend_from_slice(&data)
+                let data: Cow<[u8]> = match (&mut head, pgid) {
+                    (Some(buf), Some(slot)) => {
+                        buf.extend_from_slice(&data);
+                        let Some(nl) = buf.iter().position(|b| *b == b'\n') else {
+                            continue;
+                        };
+                        let line = String::from_utf8_lossy(&buf[..nl]).into_owned();
+                        let rest = buf[nl + 1..].to_vec();
+                        head = None;
+                        match line.strip_prefix(PGID_MARKER).and_then(|p| p.parse().ok()) {
+                            Some(id) => {
+                                slot.store(id, Ordering::SeqCst);
+                                Cow::Owned(rest)
+                            }
+                            None => {
+                                let mut all = line.into_bytes();
+                                all.push(b'\n');
+                                all.extend_from_slice(&rest);
+                                Cow::Owned(all)
+                            }
+                        }
+                    }
+                    _ => Cow::Borrowed(&data[..]),
+                };
+                match watcher.as_mut() {
+                    Some(w) => w.stderr(&data, &mut output.stderr),
+                    None => {
+                        output.stderr.extend_from_slice(&data);
+                        Action::Nothing
+                    }
+                }
             }
             Some(ChannelMsg::ExitStatus { exit_status }) => {
                 output.rc = Some(i32::try_from(exit_status).unwrap_or(-1));
+                Action::Nothing
             }
             Some(ChannelMsg::ExitSignal {
                 signal_name,
                 core_dumped,
                 error_message,
                 ..
-            }) => debug!(
-                "command killed by signal {signal_name:?} (core dumped: {core_dumped}) {error_message}"
-            ),
+            }) => {
+                debug!(
+                    "command killed by signal {signal_name:?} (core dumped: {core_dumped}) \
+                     {error_message}"
+                );
+                Action::Nothing
+            }
             Some(ChannelMsg::Failure) => {
                 refused = true;
                 let _ = tx.close().await;
+                Action::Nothing
             }
             Some(ChannelMsg::Close) => break,
             // The reply to exec, EOF and window changes need nothing from us.
-            Some(ChannelMsg::Success | ChannelMsg::Eof | ChannelMsg::WindowAdjusted { .. }) => {}
-            Some(other) => debug!("channel message ignored: {other:?}"),
+            Some(ChannelMsg::Success | ChannelMsg::Eof | ChannelMsg::WindowAdjusted { .. }) => {
+                Action::Nothing
+            }
+            Some(other) => {
+                debug!("channel message ignored: {other:?}");
+                Action::Nothing
+            }
             None => return Err(JobError::Lost),
+        };
+        match action {
+            Action::Nothing => {}
+            Action::SendPassword => {
+                if let Some(w) = &watcher {
+                    debug!("answering the privilege escalation prompt");
+                    tx.data_bytes(w.password_line())
+                        .await
+                        .map_err(JobError::Ssh)?;
+                }
+            }
+            Action::Ready => {
+                writer = input.take().map(|i| Box::pin(send_input(tx, i)) as _);
+            }
+            Action::Fail(why) => {
+                drop(writer);
+                abandon(rx, tx, cmd).await;
+                return Err(JobError::Escalation(ConnError::Failed(why)));
+            }
         }
     }
-    if refused {
-        Err(JobError::ExecRefused)
-    } else {
-        Ok(output)
+    if let Some(buf) = head {
+        output.stderr.splice(0..0, buf);
     }
+    if refused {
+        return Err(JobError::ExecRefused);
+    }
+    if let Some(w) = watcher {
+        w.finish(&mut output.stdout, &mut output.stderr)
+            .map_err(JobError::Escalation)?;
+    }
+    Ok(output)
+}
+
+/// The future sending a command's input.
+type Writer<'a> = Pin<Box<dyn Future<Output = Result<(), WriteError>> + Send + 'a>>;
+
+/// Why the input could not be sent.
+enum WriteError {
+    Ssh(russh::Error),
+    Read(std::io::Error),
+}
+
+/// Sends the command's input, then EOF. A reader is sent in packet-sized chunks, each only
+/// once the channel's window has room, so memory stays flat however large the input is.
+async fn send_input(tx: &ChannelWriteHalf<Msg>, input: Input) -> Result<(), WriteError> {
+    match input {
+        Input::Null => {}
+        Input::Bytes(data) => {
+            if !data.is_empty() {
+                tx.data_bytes(data).await.map_err(WriteError::Ssh)?;
+            }
+        }
+        Input::Reader(mut reader) => loop {
+            let mut chunk = vec![0u8; MAX_PACKET_SIZE as usize];
+            let n = reader.read(&mut chunk).await.map_err(WriteError::Read)?;
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            tx.data_bytes(chunk).await.map_err(WriteError::Ssh)?;
+        },
+    }
+    tx.eof().await.map_err(WriteError::Ssh)
 }
 
 /// Stops a command nobody waits for any more: sshd kills the command's process group on a

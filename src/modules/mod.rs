@@ -10,8 +10,9 @@ mod command;
 mod debug;
 mod misc;
 mod setup;
+pub mod transfer;
 
-use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput};
+use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
 use crate::value::{Value, Vars};
 use minijinja::value::ValueKind;
 use std::sync::Arc;
@@ -104,6 +105,15 @@ pub fn is_known(name: &str) -> bool {
 impl ModuleCtx {
     /// Runs a shell command on the host, with `become` and `environment` applied.
     pub async fn exec(&self, cmd: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, ModuleError> {
+        self.exec_input(cmd, stdin.map_or(Stdin::Null, Stdin::Bytes))
+            .await
+    }
+
+    /// [`ModuleCtx::exec`] with any kind of input, streamed input included (see
+    /// [`Stdin`]). With `become` and a become password, the password dialogue with sudo happens
+    /// before the input is sent (see [`crate::connection::become_`]); sudo asking for a password
+    /// nobody gave fails with Ansible's "Missing sudo password".
+    pub async fn exec_input(&self, cmd: &str, stdin: Stdin<'_>) -> Result<ExecOutput, ModuleError> {
         let Some(conn) = &self.conn else {
             return Err(ModuleError::Failed("this module needs a connection".into()));
         };
@@ -112,11 +122,28 @@ impl ModuleCtx {
             script.push_str(&format!("{k}={}; export {k}; ", shell_quote(v)));
         }
         script.push_str(cmd);
-        let full = match &self.become_ {
-            None => script,
-            Some(b) => crate::connection::become_command(b, &script),
+        let (full, escalation) = match &self.become_ {
+            None => (script, None),
+            Some(b) => crate::connection::become_::wrap(b, &script, conn.become_password()),
         };
-        Ok(conn.exec(&full, stdin, self.timeout).await?)
+        let answered = escalation.is_some();
+        let out = conn
+            .run(ExecRequest {
+                cmd: &full,
+                stdin,
+                timeout: self.timeout,
+                escalation,
+            })
+            .await?;
+        if let Some(b) = &self.become_
+            && b.method == "sudo"
+            && !answered
+            && out.rc == Some(1)
+            && crate::connection::become_::sudo_needs_password(&out.stderr)
+        {
+            return Err(ModuleError::Failed("Missing sudo password".into()));
+        }
+        Ok(out)
     }
 }
 

@@ -1,0 +1,1 @@
+//! known_hosts files: reading, matching and recording host keys (OpenSSH's format).

@@ -1,0 +1,1 @@
+//! The OpenSSH client configuration (`~/.ssh/config`).
