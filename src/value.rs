@@ -143,7 +143,11 @@ pub fn python_float(f: f64) -> String {
         } else if decpt >= n {
             format!("{digits}{}.0", "0".repeat((decpt - n) as usize))
         } else {
-            format!("{}.{}", &digits[..decpt as usize], &digits[decpt as usize..])
+            format!(
+                "{}.{}",
+                &digits[..decpt as usize],
+                &digits[decpt as usize..]
+            )
         }
     } else {
         let rest = if digits.len() > 1 {

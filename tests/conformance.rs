@@ -381,7 +381,7 @@ fn parse(out: &Output) -> Parsed {
                     break;
                 }
             }
-            head = line[..line.len() - " => {".len()].to_string();
+            head = line.strip_suffix(" => {").unwrap_or(line).to_string();
             body = Some(serde_json::from_str(&json).unwrap_or_else(|e| {
                 serde_json::Value::String(format!("<unparsable JSON ({e})>: {json}"))
             }));

@@ -412,7 +412,7 @@ fn playbook(case: &Case, hosts: &[String], tool: &str) -> String {
         .iter()
         .map(|i| format!("'{}'", hosts[*i]))
         .collect();
-    let mut play = format!("- name: rollout\n  hosts: fleet\n  gather_facts: false\n");
+    let mut play = "- name: rollout\n  hosts: fleet\n  gather_facts: false\n".to_string();
     if let Some(s) = case.serial {
         play.push_str(&format!("  serial: {s}\n"));
     }
