@@ -158,6 +158,8 @@ pub struct Args {
     module: &'static str,
     values: Vars,
     known: Vec<&'static str>,
+    /// Aliases declared with [`Args::alias`], for the "Supported parameters" message.
+    aliases: Vec<&'static str>,
 }
 
 impl Args {
@@ -166,6 +168,19 @@ impl Args {
             module,
             values,
             known: Vec::new(),
+            aliases: Vec::new(),
+        }
+    }
+
+    /// Ansible's `aliases`: a value given under one of `aliases` is read as `name` (call this
+    /// before reading `name`). When both are given the alias wins, as in Ansible (which warns).
+    pub fn alias(&mut self, name: &'static str, aliases: &[&'static str]) {
+        for a in aliases {
+            self.aliases.push(a);
+            self.known.push(a);
+            if let Some(v) = self.values.shift_remove(*a) {
+                self.values.insert(name.to_string(), v);
+            }
         }
     }
 
@@ -294,12 +309,20 @@ impl Args {
             .known
             .iter()
             .copied()
-            .filter(|k| !k.starts_with('_'))
+            .filter(|k| !k.starts_with('_') && !self.aliases.contains(k))
             .collect();
         supported.sort();
         supported.dedup();
+        let mut aliases = self.aliases.clone();
+        aliases.sort();
+        aliases.dedup();
+        let aliases = if aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", aliases.join(", "))
+        };
         Err(ModuleError::Failed(format!(
-            "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+            "Unsupported parameters for ({}) module: {}. Supported parameters include: {}{aliases}.",
             self.module,
             unknown.join(", "),
             supported.join(", ")
@@ -360,6 +383,24 @@ mod tests {
         assert_eq!(
             m,
             "Unsupported parameters for (debug) module: colour. Supported parameters include: msg, var."
+        );
+    }
+
+    #[test]
+    fn aliases_are_read_under_their_name_and_listed_apart() {
+        let mut values = Vars::new();
+        values.insert("user".into(), Value::from("app"));
+        values.insert("colour".into(), Value::from("red"));
+        let mut args = Args::new("user", values);
+        args.alias("name", &["user"]);
+        assert_eq!(args.str("name").unwrap().as_deref(), Some("app"));
+        args.str("state").unwrap();
+        let ModuleError::Failed(m) = args.finish().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            m,
+            "Unsupported parameters for (user) module: colour. Supported parameters include: name, state (user)."
         );
     }
 
