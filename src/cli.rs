@@ -1,6 +1,7 @@
 //! The command line: parsing flags (compatible with ansible-playbook's) and dispatching to the
 //! library. Nothing here does work of its own beyond reading options and printing errors.
 
+use crate::connection::ConnDefaults;
 use crate::diagnostics::{Error, ErrorKind, Source};
 use crate::exec::{self, Options};
 use crate::inventory::Inventory;
@@ -27,6 +28,8 @@ pub enum Command {
     Play(Box<PlayArgs>),
     /// Show an inventory as baton reads it (like ansible-inventory).
     Inventory(crate::inventory::command::InventoryArgs),
+    /// Run one module on hosts, ad hoc (like ansible): baton run web -m shell -a uptime
+    Run(Box<crate::adhoc::RunArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -100,6 +103,91 @@ pub struct PlayArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// Passwords and ssh options, shared by `play` and `run`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SecretArgs {
+    /// Ask for the connection (ssh login) password.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask for the become (sudo) password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+    /// Read the connection password from this file.
+    #[arg(long = "connection-password-file", alias = "conn-pass-file")]
+    pub connection_password_file: Option<PathBuf>,
+    /// Read the become password from this file.
+    #[arg(long = "become-password-file", alias = "become-pass-file")]
+    pub become_password_file: Option<PathBuf>,
+    /// Read the passphrase of encrypted private keys from this file.
+    #[arg(long = "key-passphrase-file")]
+    pub key_passphrase_file: Option<PathBuf>,
+    /// Arguments for ssh, e.g. "-o ProxyJump=bastion" (as ansible_ssh_common_args).
+    #[arg(long = "ssh-common-args", allow_hyphen_values = true)]
+    pub ssh_common_args: Option<String>,
+    /// More arguments for ssh (as ansible_ssh_extra_args).
+    #[arg(long = "ssh-extra-args", allow_hyphen_values = true)]
+    pub ssh_extra_args: Option<String>,
+}
+
+impl SecretArgs {
+    /// The connection defaults these flags give: passwords read from files or asked for on
+    /// the terminal (once, before anything connects), ssh arguments.
+    pub fn conn_defaults(&self, explicit_timeout: bool) -> Result<ConnDefaults, Error> {
+        use crate::connection::{Secret, tty};
+        let read_file = |path: &PathBuf, what: &str| -> Result<Secret, Error> {
+            std::fs::read_to_string(path)
+                .map(|t| Secret::new(t.trim_end_matches(['\n', '\r'])))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Usage,
+                        format!("cannot read the {what} file {}: {e}", path.display()),
+                    )
+                })
+        };
+        let ask = |prompt: &str| -> Result<Secret, Error> {
+            tty::read_secret(prompt)
+                .map(Secret::new)
+                .map_err(|e| Error::new(ErrorKind::Usage, e))
+        };
+        let password = match (&self.connection_password_file, self.ask_pass) {
+            (Some(f), _) => Some(read_file(f, "connection password")?),
+            (None, true) => Some(ask("SSH password: ")?),
+            (None, false) => None,
+        };
+        let become_password = match (&self.become_password_file, self.ask_become_pass) {
+            (Some(f), _) => Some(read_file(f, "become password")?),
+            (None, true) => {
+                let prompt = if password.is_some() {
+                    "BECOME password[defaults to SSH password]: "
+                } else {
+                    "BECOME password: "
+                };
+                let answer = ask(prompt)?;
+                match (&password, answer.expose().is_empty()) {
+                    (Some(p), true) => Some(p.clone()),
+                    _ => Some(answer),
+                }
+            }
+            (None, false) => None,
+        };
+        let key_passphrase = match &self.key_passphrase_file {
+            Some(f) => Some(read_file(f, "key passphrase")?),
+            None => None,
+        };
+        Ok(ConnDefaults {
+            password,
+            become_password,
+            ssh_common_args: self.ssh_common_args.clone(),
+            ssh_extra_args: self.ssh_extra_args.clone(),
+            key_passphrase,
+            interactive: std::io::stdin().is_terminal() && tty::available(),
+            explicit_timeout,
+        })
+    }
 }
 
 /// Runs the command line and returns the process exit status.
@@ -115,10 +203,12 @@ pub fn main() -> i32 {
     init_tracing(match &cli.command {
         Command::Play(a) => a.verbose,
         Command::Inventory(_) => 0,
+        Command::Run(a) => a.verbose,
     });
     let result = match cli.command {
         Command::Play(args) => play(*args),
         Command::Inventory(args) => crate::inventory::command::run(args),
+        Command::Run(args) => crate::adhoc::run(*args),
     };
     match result {
         Ok(code) => code,
@@ -214,6 +304,10 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         verbosity: args.verbose,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
+        // Passwords are asked for here, once, before anything connects.
+        conn: args
+            .secrets
+            .conn_defaults(args.timeout.or(config.timeout).is_some())?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

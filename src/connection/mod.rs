@@ -16,7 +16,9 @@ pub mod become_;
 pub mod known_hosts;
 pub mod local;
 pub mod ssh;
+mod ssh_auth;
 pub mod ssh_config;
+pub mod tty;
 
 pub use become_::{Escalation, become_command};
 
@@ -186,6 +188,9 @@ pub struct ConnectSpec {
     /// `become` can answer sudo's prompt.
     pub become_password: Option<String>,
     pub connect_timeout: Duration,
+    /// Whether `connect_timeout` was set (`--timeout`, `ansible_ssh_timeout`); else
+    /// `ConnectTimeout` of ~/.ssh/config may.
+    pub explicit_timeout: bool,
     /// `ansible_host_key_checking` / `host_key_checking`: when false, any host key is accepted.
     pub host_key_checking: bool,
     /// The known_hosts file checked when `host_key_checking` is on; `None` means what
@@ -240,12 +245,108 @@ impl ConnectSpec {
             password: None,
             become_password: None,
             connect_timeout: Duration::from_secs(10),
+            explicit_timeout: false,
             host_key_checking: true,
             known_hosts_file: None,
             ssh_options: Vec::new(),
             ssh_config_file: None,
         }
     }
+}
+
+/// A password or passphrase: shows as `<hidden>` in any `Debug` output (options end up in
+/// `-vvvv` logs).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+/// Connection settings given on the command line (`-k`, `-K`, `--ssh-common-args`, ...),
+/// which inventory variables override host by host.
+#[derive(Debug, Clone, Default)]
+pub struct ConnDefaults {
+    /// `-k` / `--ask-pass`: the login password.
+    pub password: Option<Secret>,
+    /// `-K` / `--ask-become-pass`: the become password.
+    pub become_password: Option<Secret>,
+    /// `--ssh-common-args`.
+    pub ssh_common_args: Option<String>,
+    /// `--ssh-extra-args`.
+    pub ssh_extra_args: Option<String>,
+    /// `--key-passphrase-file`: the passphrase of encrypted private keys.
+    pub key_passphrase: Option<Secret>,
+    /// Whether baton may ask on the terminal (a key's passphrase).
+    pub interactive: bool,
+    /// Whether the connect timeout was given (`--timeout`, ansible.cfg) rather than defaulted,
+    /// so that `ConnectTimeout` of ~/.ssh/config does not override it.
+    pub explicit_timeout: bool,
+}
+
+/// Fills the secrets and ssh options of `spec` from a host's variables (`var` gives a
+/// variable's text when it is set), falling back to the command line's `defaults`:
+/// `ansible_password` (`ansible_ssh_pass`), `ansible_become_password` (`ansible_become_pass`,
+/// `ansible_sudo_pass`), `ansible_ssh_private_key_passphrase`, `ansible_ssh_common_args` and
+/// `ansible_ssh_extra_args` (their `-o` options, `-J`, `-i`, `-p`, `-l`, `-F`).
+pub fn apply_vars(
+    spec: &mut ConnectSpec,
+    var: &dyn Fn(&str) -> Option<String>,
+    defaults: &ConnDefaults,
+) {
+    let first = |names: &[&str]| names.iter().find_map(|n| var(n));
+    spec.password = first(&[
+        "ansible_password",
+        "ansible_ssh_pass",
+        "ansible_ssh_password",
+    ])
+    .or_else(|| defaults.password.as_ref().map(|s| s.expose().to_string()));
+    spec.become_password = first(&[
+        "ansible_become_password",
+        "ansible_become_pass",
+        "ansible_sudo_pass",
+        "ansible_sudo_password",
+    ])
+    .or_else(|| {
+        defaults
+            .become_password
+            .as_ref()
+            .map(|s| s.expose().to_string())
+    });
+    spec.key_passphrase = first(&[
+        "ansible_ssh_private_key_passphrase",
+        "ansible_private_key_passphrase",
+    ])
+    .or_else(|| {
+        defaults
+            .key_passphrase
+            .as_ref()
+            .map(|s| s.expose().to_string())
+    });
+    spec.interactive = defaults.interactive;
+    if !spec.explicit_timeout {
+        spec.explicit_timeout = defaults.explicit_timeout;
+    }
+    let common = var("ansible_ssh_common_args").or_else(|| defaults.ssh_common_args.clone());
+    let extra = var("ansible_ssh_extra_args").or_else(|| defaults.ssh_extra_args.clone());
+    spec.ssh_options = [common, extra]
+        .into_iter()
+        .flatten()
+        .flat_map(|args| ssh_config::parse_ssh_args(&args))
+        .collect();
 }
 
 /// Opens a connection as the spec says.

@@ -1,8 +1,10 @@
 //! The `ssh` transport: one SSH connection per host, one session channel per command.
 //!
-//! This is the only file in baton that knows russh. It owns opening the connection (TCP, key
-//! exchange, host key verification against known_hosts, authentication), running commands on
-//! it, and turning every russh/IO failure into a one-line [`ConnError`] a user can act on.
+//! This file and [`super::ssh_auth`] are the only ones in baton that know russh. This one owns
+//! opening the connection (TCP, or a `ProxyJump` chain of authenticated jump hosts, or a
+//! `ProxyCommand`; key exchange; host key verification with [`super::known_hosts`]; the
+//! settings of [`super::ssh_config`]), running commands on it, and turning every russh/IO
+//! failure into a one-line [`ConnError`] a user can act on. Authentication is in `ssh_auth`.
 //!
 //! Why it is shaped this way:
 //! - A run sends many small commands to each host, so the expensive part (TCP + key exchange +
@@ -20,24 +22,24 @@
 //! - Nothing here prints: protocol notes go to `tracing::debug!`, never a password.
 
 use super::become_::{Action, Escalation, Watcher};
+use super::known_hosts::KnownHosts;
+use super::ssh_auth::{self, Credentials};
+use super::ssh_config::{self, SshConfig, Target};
 use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput, ExecRequest, Stdin};
 use russh::client::{self, DisconnectReason, Handle, Msg};
-use russh::keys::{
-    self, Algorithm, EcdsaCurve, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey,
-    PublicKeyOrCertificate,
-};
+use russh::keys::{Algorithm, EcdsaCurve, HashAlg, PublicKeyOrCertificate};
 use russh::{
     Channel, ChannelMsg, ChannelOpenFailure, ChannelReadHalf, ChannelWriteHalf, Disconnect,
-    MethodKind, Preferred, Sig, SshId,
+    Preferred, Sig, SshId,
 };
 use std::borrow::Cow;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::debug;
@@ -106,9 +108,6 @@ const HOST_KEY_ORDER: &[Algorithm] = &[
     },
 ];
 
-/// The keys tried when no key file is given, in OpenSSH's order.
-const DEFAULT_KEYS: &[&str] = &["id_ed25519", "id_ecdsa", "id_rsa"];
-
 /// An open SSH connection to one host. Cheap to share: `exec` takes `&self`.
 pub struct SshConnection {
     handle: Arc<Handle<Client>>,
@@ -120,32 +119,35 @@ pub struct SshConnection {
     target: String,
     /// `ansible_become_password`, handed out to `become` (see [`Connection::become_password`]).
     become_password: Option<String>,
+    /// The jump hosts' connections this one runs through (closed after it).
+    jumps: Vec<Handle<Client>>,
+    /// The `ProxyCommand` process this one runs over (killed when dropped).
+    _proxy: Option<tokio::process::Child>,
 }
 
 /// What the russh event loop learns that the rest of this file needs to explain a failure.
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     /// Why the host key was refused (set by `check_server_key`).
-    host_key_refusal: Mutex<Option<String>>,
+    pub(crate) host_key_refusal: Mutex<Option<String>>,
     /// Why the connection ended (set by `disconnected`).
-    disconnect_reason: Mutex<Option<String>>,
+    pub(crate) disconnect_reason: Mutex<Option<String>>,
 }
 
 impl Shared {
-    fn set(slot: &Mutex<Option<String>>, why: String) {
+    pub(crate) fn set(slot: &Mutex<Option<String>>, why: String) {
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
     }
 
-    fn get(slot: &Mutex<Option<String>>) -> Option<String> {
+    pub(crate) fn get(slot: &Mutex<Option<String>>) -> Option<String> {
         slot.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
 /// The russh event handler: verifies the host key and records why the connection ended.
-struct Client {
+pub(crate) struct Client {
     shared: Arc<Shared>,
-    /// `None` when host key checking is off.
-    known_hosts: Option<KnownHosts>,
+    known_hosts: KnownHosts,
 }
 
 impl client::Handler for Client {
@@ -167,23 +169,8 @@ impl client::Handler for Client {
                 return Ok(false);
             }
         };
-        let Some(known) = &self.known_hosts else {
-            debug!(
-                "host key checking is off; accepting {} {}",
-                key.algorithm(),
-                key.fingerprint(HashAlg::Sha256)
-            );
-            return Ok(true);
-        };
-        match known.verify(key) {
-            Ok(line) => {
-                debug!(
-                    "host key {} matches {}:{line}",
-                    key.fingerprint(HashAlg::Sha256),
-                    known.file.display()
-                );
-                Ok(true)
-            }
+        match self.known_hosts.check(key) {
+            Ok(()) => Ok(true),
             Err(why) => {
                 Shared::set(&self.shared.host_key_refusal, why);
                 Ok(false)
@@ -213,155 +200,23 @@ impl client::Handler for Client {
     }
 }
 
-/// The known_hosts entries for one host, loaded before connecting.
-struct KnownHosts {
-    /// The host as known_hosts spells it: `host`, or `[host]:port` off port 22.
-    label: String,
-    file: PathBuf,
-    /// (line number in `file`, recorded key)
-    entries: Vec<(usize, PublicKey)>,
-    /// For the "how to add it" hint.
-    address: String,
-    port: u16,
-}
-
-impl KnownHosts {
-    /// Loads the entries for the spec's host, or `None` when host key checking is off.
-    fn load(spec: &ConnectSpec) -> Result<Option<KnownHosts>, ConnError> {
-        if !spec.host_key_checking {
-            return Ok(None);
-        }
-        let file = spec
-            .known_hosts_file
-            .clone()
-            .or_else(|| home_dir().map(|h| h.join(".ssh").join("known_hosts")))
-            .unwrap_or_else(|| PathBuf::from("~/.ssh/known_hosts"));
-        let entries = known_host_entries(&file, &spec.address, spec.port)?;
-        debug!(
-            "{} entries for {}:{} in {}",
-            entries.len(),
-            spec.address,
-            spec.port,
-            file.display()
-        );
-        Ok(Some(KnownHosts {
-            label: known_hosts_label(&spec.address, spec.port),
-            file,
-            entries,
-            address: spec.address.clone(),
-            port: spec.port,
-        }))
-    }
-
-    /// Accepts `key` if recorded (returning its line); otherwise says why not, in one line.
-    fn verify(&self, key: &PublicKey) -> Result<usize, String> {
-        if let Some((line, _)) = self
-            .entries
-            .iter()
-            .find(|(_, known)| known.key_data() == key.key_data())
-        {
-            return Ok(*line);
-        }
-        let offered = format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256));
-        let file = self.file.display();
-        if let Some((line, _)) = self
-            .entries
-            .iter()
-            .find(|(_, known)| known.algorithm() == key.algorithm())
-        {
-            return Err(format!(
-                "host key for {} changed (it now offers {offered}); offending key in {file}:{line}; \
-                 possible man-in-the-middle attack: if the change is expected, remove that line \
-                 (ssh-keygen -R '{}' -f {file})",
-                self.label, self.label
-            ));
-        }
-        let port = if self.port == 22 {
-            String::new()
-        } else {
-            format!("-p {} ", self.port)
-        };
-        Err(format!(
-            "host key for {} is not known ({offered}): add it to {file} \
-             (ssh-keyscan {port}{} >> {file}) or set host_key_checking=false",
-            self.label, self.address
-        ))
-    }
-
-    /// The host key algorithms to ask for, those already recorded for this host first.
-    fn preferred_algorithms(&self) -> Vec<Algorithm> {
-        let recorded = |alg: &Algorithm| {
-            self.entries.iter().any(|(_, k)| {
-                &k.algorithm() == alg
-                    || (matches!(alg, Algorithm::Rsa { .. }) && k.algorithm().is_rsa())
-            })
-        };
-        let (mut first, rest): (Vec<_>, Vec<_>) =
-            HOST_KEY_ORDER.iter().cloned().partition(|a| recorded(a));
-        first.extend(rest);
-        first
-    }
-}
-
-/// How known_hosts names a host: the bare name on port 22, else `[name]:port`.
-fn known_hosts_label(address: &str, port: u16) -> String {
-    if port == 22 {
-        address.to_string()
-    } else {
-        format!("[{address}]:{port}")
-    }
-}
-
-/// The entries of `file` that name `host`/`port` (plain or hashed `|1|` patterns), with their
-/// real line numbers. A missing file has no entries.
-fn known_host_entries(
-    file: &Path,
-    host: &str,
-    port: u16,
-) -> Result<Vec<(usize, PublicKey)>, ConnError> {
-    let found = keys::known_hosts::known_host_keys_path(host, port, file).map_err(|e| {
-        ConnError::Unreachable(format!(
-            "cannot read known_hosts file {}: {e}",
-            file.display()
-        ))
-    })?;
-    if found.is_empty() {
-        return Ok(found);
-    }
-    // russh numbers only the lines that are not comments; map its numbers back to the file's
-    // lines so that "offending key in FILE:LINE" points at the right place.
-    let text = std::fs::read(file).unwrap_or_default();
-    let real: Vec<usize> = text
-        .split_inclusive(|b| *b == b'\n')
-        .enumerate()
-        .filter(|(_, line)| line.first() != Some(&b'#'))
-        .map(|(i, _)| i + 1)
-        .collect();
-    Ok(found
-        .into_iter()
-        .map(|(n, key)| {
-            (
-                n.checked_sub(1)
-                    .and_then(|i| real.get(i))
-                    .copied()
-                    .unwrap_or(n),
-                key,
-            )
+/// The host key algorithms to ask for: those already recorded for this host first, as
+/// OpenSSH does (otherwise a host known by its RSA key would present ed25519 and look
+/// unknown).
+fn host_key_order(known: &KnownHosts) -> Vec<Algorithm> {
+    let recorded = known.recorded_algorithms();
+    let is_recorded = |alg: &Algorithm| {
+        recorded.iter().any(|k| {
+            k == alg || (matches!(alg, Algorithm::Rsa { .. }) && matches!(k, Algorithm::Rsa { .. }))
         })
-        .collect())
-}
-
-fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-}
-
-fn client_config(known_hosts: Option<&KnownHosts>) -> client::Config {
-    let host_keys = match known_hosts {
-        Some(known) => known.preferred_algorithms(),
-        None => HOST_KEY_ORDER.to_vec(),
     };
+    let (mut first, rest): (Vec<_>, Vec<_>) =
+        HOST_KEY_ORDER.iter().cloned().partition(|a| is_recorded(a));
+    first.extend(rest);
+    first
+}
+
+fn client_config(known: &KnownHosts, target: &Target) -> client::Config {
     client::Config {
         client_id: SshId::Standard(Cow::Borrowed(concat!(
             "SSH-2.0-baton_",
@@ -369,13 +224,13 @@ fn client_config(known_hosts: Option<&KnownHosts>) -> client::Config {
         ))),
         window_size: WINDOW_SIZE,
         maximum_packet_size: MAX_PACKET_SIZE,
-        keepalive_interval: Some(KEEPALIVE_INTERVAL),
-        keepalive_max: KEEPALIVE_MAX,
+        keepalive_interval: Some(target.keepalive_interval.unwrap_or(KEEPALIVE_INTERVAL)),
+        keepalive_max: target.keepalive_max.unwrap_or(KEEPALIVE_MAX),
         inactivity_timeout: None,
         nodelay: true,
         preferred: Preferred {
             kex: Cow::Borrowed(KEX_ORDER),
-            key: Cow::Owned(host_keys),
+            key: Cow::Owned(host_key_order(known)),
             cipher: Cow::Borrowed(CIPHER_ORDER),
             // Compression costs CPU on both ends for output that is mostly tiny.
             compression: Cow::Borrowed(&[russh::compression::NONE]),
@@ -386,38 +241,44 @@ fn client_config(known_hosts: Option<&KnownHosts>) -> client::Config {
 }
 
 impl SshConnection {
-    /// Opens the connection and authenticates, all within `spec.connect_timeout`.
+    /// Opens the connection (through its jump hosts or proxy command, if any) and
+    /// authenticates, all within the connect timeout. ~/.ssh/config is read here (see
+    /// [`ssh_config::resolve`]).
     pub async fn connect(spec: &ConnectSpec) -> Result<SshConnection, ConnError> {
-        let target = format!("{}@{}:{}", spec.user, spec.address, spec.port);
-        let known_hosts = KnownHosts::load(spec)?;
-        let config = Arc::new(client_config(known_hosts.as_ref()));
-        let shared = Arc::new(Shared::default());
+        let config = ssh_config::load_for(spec)?;
+        let target = ssh_config::resolve(spec, &config)?;
+        let who = format!("{}@{}:{}", target.user, target.hostname, target.port);
         let started = Instant::now();
-        let mut phase = "while resolving the address";
+        let mut progress = Progress::new(&target);
+        let limit = target.connect_timeout;
         let attempt = tokio::time::timeout(
-            spec.connect_timeout,
-            establish(spec, config, &shared, known_hosts, &target, &mut phase),
+            limit,
+            establish(spec, &config, &target, &who, &mut progress),
         )
         .await;
-        let handle = match attempt {
-            Ok(handle) => handle?,
+        let chain = match attempt {
+            Ok(chain) => chain?,
             Err(_) => {
                 return Err(ConnError::Unreachable(format!(
-                    "connect to {} port {}: timed out after {}s {phase}",
-                    spec.address,
-                    spec.port,
-                    spec.connect_timeout.as_secs_f64()
+                    "connect to {} port {}{}: timed out after {}s {}",
+                    progress.host,
+                    progress.port,
+                    progress.via(),
+                    limit.as_secs_f64(),
+                    progress.phase
                 )));
             }
         };
-        debug!("connected to {target} in {:?}", started.elapsed());
+        debug!("connected to {who} in {:?}", started.elapsed());
         Ok(SshConnection {
-            handle: Arc::new(handle),
+            handle: Arc::new(chain.handle),
             sessions: Arc::new(Semaphore::new(MAX_SESSIONS)),
             closed: AtomicBool::new(false),
-            shared,
-            target,
+            shared: chain.shared,
+            target: who,
             become_password: spec.become_password.clone(),
+            jumps: chain.jumps,
+            _proxy: chain.proxy,
         })
     }
 
@@ -580,21 +441,137 @@ impl Connection for SshConnection {
             {
                 debug!("disconnect from {}: {e}", self.target);
             }
+            for jump in self.jumps.iter().rev() {
+                let _ = jump.disconnect(Disconnect::ByApplication, "", "en").await;
+            }
         })
     }
 }
 
-/// TCP connect, handshake and authentication; `phase` says how far it got, for the timeout
-/// message.
+/// How far connecting got, for the timeout message.
+struct Progress {
+    host: String,
+    port: u16,
+    /// The jump host the current hop is reached through.
+    via: Option<String>,
+    phase: &'static str,
+}
+
+impl Progress {
+    fn new(target: &Target) -> Progress {
+        Progress {
+            host: target.hostname.clone(),
+            port: target.port,
+            via: None,
+            phase: "while resolving the address",
+        }
+    }
+
+    fn via(&self) -> String {
+        self.via
+            .as_ref()
+            .map_or_else(String::new, |v| format!(" (through jump host {v})"))
+    }
+}
+
+/// Byte streams an SSH session can run over: TCP, a channel of a jump host, a proxy command.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// An established connection and what keeps it alive.
+struct Chain {
+    handle: Handle<Client>,
+    shared: Arc<Shared>,
+    jumps: Vec<Handle<Client>>,
+    proxy: Option<tokio::process::Child>,
+}
+
+/// Connects through the jump hosts (each one authenticated, its host key checked) or the
+/// proxy command, then to the target.
 async fn establish(
     spec: &ConnectSpec,
-    config: Arc<client::Config>,
-    shared: &Arc<Shared>,
-    known_hosts: Option<KnownHosts>,
-    target: &str,
-    phase: &mut &'static str,
-) -> Result<Handle<Client>, ConnError> {
-    let addrs: Vec<_> = tokio::net::lookup_host((spec.address.as_str(), spec.port))
+    config: &SshConfig,
+    target: &Target,
+    who: &str,
+    progress: &mut Progress,
+) -> Result<Chain, ConnError> {
+    let mut hops = Vec::new();
+    for jump in &target.jumps {
+        hops.push(ssh_config::resolve_jump(jump, spec, config)?);
+    }
+    let extra_keys: Vec<PathBuf> = spec.private_key_file.iter().cloned().collect();
+    let mut jumps: Vec<Handle<Client>> = Vec::new();
+    let mut proxy = None;
+    let mut stream: Option<Box<dyn Io>> = None;
+    if hops.is_empty()
+        && let Some(cmd) = &target.proxy_command
+    {
+        let (io, child) = spawn_proxy_command(cmd)?;
+        stream = Some(io);
+        proxy = Some(child);
+    }
+    for (i, hop) in hops.iter().enumerate() {
+        let hop_who = format!("jump host {}@{}:{}", hop.user, hop.hostname, hop.port);
+        progress.host = hop.hostname.clone();
+        progress.port = hop.port;
+        let io = match stream.take() {
+            Some(io) => io,
+            None => Box::new(tcp(hop, progress).await?) as Box<dyn Io>,
+        };
+        let creds = Credentials {
+            password: None,
+            key_passphrase: spec.key_passphrase.as_deref(),
+            interactive: spec.interactive,
+            extra_keys: &extra_keys,
+        };
+        let (handle, _) = session(hop, io, &creds, &hop_who, progress).await?;
+        // The next hop (or the target), reached through this one.
+        let (next_host, next_port) = match hops.get(i + 1) {
+            Some(next) => (next.hostname.clone(), next.port),
+            None => (target.hostname.clone(), target.port),
+        };
+        progress.via = Some(hop.hostname.clone());
+        progress.host = next_host.clone();
+        progress.port = next_port;
+        progress.phase = "while opening the forwarded connection";
+        let channel = handle
+            .channel_open_direct_tcpip(next_host.clone(), u32::from(next_port), "127.0.0.1", 0)
+            .await
+            .map_err(|e| {
+                ConnError::Unreachable(format!(
+                    "{hop_who} could not forward to {next_host} port {next_port}: {}",
+                    match e {
+                        russh::Error::ChannelOpenFailure(r) => format!("{r:?}"),
+                        other => describe_ssh_error(&other),
+                    }
+                ))
+            })?;
+        stream = Some(Box::new(channel.into_stream()));
+        jumps.push(handle);
+    }
+    let io = match stream.take() {
+        Some(io) => io,
+        None => Box::new(tcp(target, progress).await?) as Box<dyn Io>,
+    };
+    let creds = Credentials {
+        password: spec.password.as_deref(),
+        key_passphrase: spec.key_passphrase.as_deref(),
+        interactive: spec.interactive,
+        extra_keys: &[],
+    };
+    let (handle, shared) = session(target, io, &creds, who, progress).await?;
+    Ok(Chain {
+        handle,
+        shared,
+        jumps,
+        proxy,
+    })
+}
+
+/// Resolves the host's name and opens a TCP connection to the first address that answers.
+async fn tcp(target: &Target, progress: &mut Progress) -> Result<TcpStream, ConnError> {
+    progress.phase = "while resolving the address";
+    let addrs: Vec<_> = tokio::net::lookup_host((target.hostname.as_str(), target.port))
         .await
         .map_err(|e| {
             let why = e.to_string();
@@ -603,18 +580,21 @@ async fn establish(
                 .unwrap_or(&why);
             ConnError::Unreachable(format!(
                 "could not resolve hostname {}: {why}",
-                spec.address
+                target.hostname
             ))
         })?
         .collect();
-    *phase = "while connecting";
-    let mut stream = None;
+    progress.phase = "while connecting";
     let mut last_error = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
-            Ok(s) => {
-                stream = Some(s);
-                break;
+            Ok(stream) => {
+                // Commands are small request/response exchanges: never let Nagle hold a
+                // packet back.
+                if let Err(e) = stream.set_nodelay(true) {
+                    debug!("set_nodelay: {e}");
+                }
+                return Ok(stream);
             }
             Err(e) => {
                 debug!("connect to {addr}: {e}");
@@ -622,215 +602,73 @@ async fn establish(
             }
         }
     }
-    let Some(stream) = stream else {
-        let why =
-            last_error.map_or_else(|| "no address found".to_string(), |e| describe_io_error(&e));
+    let why = last_error.map_or_else(|| "no address found".to_string(), |e| describe_io_error(&e));
+    Err(ConnError::Unreachable(format!(
+        "connect to {} port {}: {why}",
+        target.hostname, target.port
+    )))
+}
+
+/// Runs `ProxyCommand` with `sh -c`; the session runs over its stdin and stdout.
+fn spawn_proxy_command(cmd: &str) -> Result<(Box<dyn Io>, tokio::process::Child), ConnError> {
+    debug!("starting proxy command {cmd:?}");
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ConnError::Unreachable(format!("cannot run ProxyCommand {cmd:?}: {e}")))?;
+    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
         return Err(ConnError::Unreachable(format!(
-            "connect to {} port {}: {why}",
-            spec.address, spec.port
+            "ProxyCommand {cmd:?}: no pipes"
         )));
     };
-    // Commands are small request/response exchanges: never let Nagle hold a packet back.
-    if let Err(e) = stream.set_nodelay(true) {
-        debug!("set_nodelay: {e}");
-    }
+    Ok((Box::new(tokio::io::join(stdout, stdin)), child))
+}
 
-    *phase = "during the SSH handshake";
+/// Key exchange, host key check and authentication over `io`.
+async fn session(
+    target: &Target,
+    io: Box<dyn Io>,
+    creds: &Credentials<'_>,
+    who: &str,
+    progress: &mut Progress,
+) -> Result<(Handle<Client>, Arc<Shared>), ConnError> {
+    let known_hosts = KnownHosts::load(
+        &target.host_key_name,
+        target.port,
+        target.user_known_hosts.clone(),
+        &target.global_known_hosts,
+        target.policy,
+        target.hash_known_hosts,
+    )?;
+    let config = Arc::new(client_config(&known_hosts, target));
+    let shared = Arc::new(Shared::default());
+    progress.phase = "during the SSH handshake";
     let handler = Client {
         shared: shared.clone(),
         known_hosts,
     };
-    let mut handle = client::connect_stream(config, stream, handler)
+    let mut handle = client::connect_stream(config, io, handler)
         .await
         .map_err(|e| {
             if let Some(refusal) = Shared::get(&shared.host_key_refusal) {
                 return ConnError::Unreachable(refusal);
             }
             ConnError::Unreachable(format!(
-                "ssh handshake with {} port {} failed: {}",
-                spec.address,
-                spec.port,
+                "ssh handshake with {} port {}{} failed: {}",
+                target.hostname,
+                target.port,
+                progress.via(),
                 describe_ssh_error(&e)
             ))
         })?;
-
-    *phase = "during authentication";
-    authenticate(&mut handle, spec, target, shared).await?;
-    Ok(handle)
-}
-
-/// Tries, in order: the key file, the password, then the default keys (only when no key file
-/// was given). Fails with one line in OpenSSH's words, listing what the server would accept.
-async fn authenticate(
-    handle: &mut Handle<Client>,
-    spec: &ConnectSpec,
-    target: &str,
-    shared: &Shared,
-) -> Result<(), ConnError> {
-    let mut auth = Auth {
-        handle,
-        user: &spec.user,
-        target,
-        shared,
-        server_methods: None,
-        tried: false,
-        notes: Vec::new(),
-    };
-    if let Some(path) = &spec.private_key_file
-        && auth.try_key_file(path).await?
-    {
-        return Ok(());
-    }
-    if let Some(password) = &spec.password
-        && auth.allows(MethodKind::Password)
-    {
-        auth.tried = true;
-        debug!("{target}: trying password authentication");
-        let result = auth
-            .handle
-            .authenticate_password(spec.user.clone(), password.clone())
-            .await;
-        if auth.settle(result)? {
-            return Ok(());
-        }
-    }
-    if spec.private_key_file.is_none()
-        && let Some(ssh_dir) = home_dir().map(|h| h.join(".ssh"))
-    {
-        for name in DEFAULT_KEYS {
-            let path = ssh_dir.join(name);
-            if path.exists() && auth.try_key_file(&path).await? {
-                return Ok(());
-            }
-        }
-    }
-    Err(auth.denied())
-}
-
-/// The state of one authentication attempt sequence.
-struct Auth<'a> {
-    handle: &'a mut Handle<Client>,
-    user: &'a str,
-    target: &'a str,
-    shared: &'a Shared,
-    /// What the server said it accepts, once it has refused something.
-    server_methods: Option<Vec<MethodKind>>,
-    tried: bool,
-    /// Why a configured key could not be used, appended to the final message.
-    notes: Vec<String>,
-}
-
-impl Auth<'_> {
-    fn allows(&self, method: MethodKind) -> bool {
-        self.server_methods
-            .as_ref()
-            .is_none_or(|methods| methods.contains(&method))
-    }
-
-    async fn try_key_file(&mut self, path: &Path) -> Result<bool, ConnError> {
-        if !self.allows(MethodKind::PublicKey) {
-            return Ok(false);
-        }
-        let key = match keys::load_secret_key(path, None) {
-            Ok(key) => key,
-            Err(e) => {
-                let why = match e {
-                    keys::Error::KeyIsEncrypted => "it is passphrase-protected, which baton \
-                                                    does not support yet"
-                        .to_string(),
-                    keys::Error::IO(io) => describe_io_error(&io),
-                    other => other.to_string(),
-                };
-                debug!("{}: cannot use key {}: {why}", self.target, path.display());
-                self.notes
-                    .push(format!("cannot use key {}: {why}", path.display()));
-                return Ok(false);
-            }
-        };
-        self.tried = true;
-        let hash = self.rsa_hash(&key).await;
-        debug!(
-            "{}: trying public key {} ({})",
-            self.target,
-            path.display(),
-            key.algorithm()
-        );
-        let result = self
-            .handle
-            .authenticate_publickey(
-                self.user.to_string(),
-                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-            )
-            .await;
-        self.settle(result)
-    }
-
-    /// RSA keys sign with SHA-2 (the SHA-1 `ssh-rsa` scheme is disabled in modern OpenSSH):
-    /// SHA-512 or SHA-256 as the server's `server-sig-algs` says, SHA-512 if it says nothing.
-    async fn rsa_hash(&self, key: &PrivateKey) -> Option<HashAlg> {
-        if !key.algorithm().is_rsa() {
-            return None;
-        }
-        match self.handle.best_supported_rsa_hash().await {
-            Ok(Some(Some(hash))) => Some(hash),
-            other => {
-                debug!("server-sig-algs gave {other:?}; signing with rsa-sha2-512");
-                Some(HashAlg::Sha512)
-            }
-        }
-    }
-
-    /// Records the server's answer; `Ok(true)` when authenticated.
-    fn settle(
-        &mut self,
-        result: Result<client::AuthResult, russh::Error>,
-    ) -> Result<bool, ConnError> {
-        match result {
-            Ok(client::AuthResult::Success) => Ok(true),
-            Ok(client::AuthResult::Failure {
-                remaining_methods,
-                partial_success,
-            }) => {
-                debug!(
-                    "{}: refused (partial success: {partial_success}); server accepts {:?}",
-                    self.target, &*remaining_methods
-                );
-                self.server_methods = Some(remaining_methods.to_vec());
-                Ok(false)
-            }
-            Err(e) => {
-                let why = Shared::get(&self.shared.disconnect_reason)
-                    .unwrap_or_else(|| describe_ssh_error(&e));
-                Err(ConnError::Unreachable(format!(
-                    "{}: connection failed during authentication: {why}",
-                    self.target
-                )))
-            }
-        }
-    }
-
-    fn denied(self) -> ConnError {
-        let methods = match &self.server_methods {
-            Some(methods) if !methods.is_empty() => methods
-                .iter()
-                .map(<&str>::from)
-                .collect::<Vec<_>>()
-                .join(","),
-            _ => "publickey".to_string(),
-        };
-        let mut message = format!("Permission denied ({methods}) for {}", self.target);
-        if !self.tried {
-            message.push_str(
-                ": no key or password to try (set ansible_ssh_private_key_file or \
-                 ansible_password)",
-            );
-        }
-        for note in &self.notes {
-            message.push_str("; ");
-            message.push_str(note);
-        }
-        ConnError::Unreachable(message)
-    }
+    progress.phase = "during authentication";
+    ssh_auth::authenticate(&mut handle, target, creds, &shared, who).await?;
+    Ok((handle, shared))
 }
 
 /// Why a command's channel failed, explained by [`SshConnection::explain`].
@@ -1174,7 +1012,7 @@ async fn abandon(rx: &mut ChannelReadHalf, tx: &ChannelWriteHalf<Msg>, cmd: &str
 }
 
 /// An IO error as one line, without Rust's " (os error N)" suffix: "Connection refused".
-fn describe_io_error(e: &std::io::Error) -> String {
+pub(crate) fn describe_io_error(e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::UnexpectedEof {
         return "connection closed by the remote side".to_string();
     }
@@ -1185,7 +1023,7 @@ fn describe_io_error(e: &std::io::Error) -> String {
     }
 }
 
-fn describe_ssh_error(e: &russh::Error) -> String {
+pub(crate) fn describe_ssh_error(e: &russh::Error) -> String {
     match e {
         russh::Error::IO(io) => describe_io_error(io),
         russh::Error::HUP | russh::Error::Disconnect => {
@@ -1202,82 +1040,6 @@ fn describe_ssh_error(e: &russh::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const KEY_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAICBsX8MXE/x4dKVkqshuifE59RCCagqxqYXSyQE6nwWf";
-    const KEY_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAID644VczHMgSRaRfhtncfPFbyTK9fGL33eh9L1zFTdJl";
-
-    fn key(b64: &str) -> PublicKey {
-        keys::parse_public_key_base64(b64).unwrap()
-    }
-
-    fn write(text: &str) -> (PathBuf, impl Drop) {
-        struct Rm(PathBuf);
-        impl Drop for Rm {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
-            }
-        }
-        let path = std::env::temp_dir().join(format!(
-            "baton-known-hosts-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::write(&path, text).unwrap();
-        (path.clone(), Rm(path))
-    }
-
-    #[test]
-    fn line_numbers_count_comments_and_ports_use_brackets() {
-        let text = format!(
-            "# comment\n\nother ssh-ed25519 {KEY_B}\n# another\n[10.0.0.1]:2222 ssh-ed25519 {KEY_A}\n10.0.0.1 ssh-ed25519 {KEY_B}\n"
-        );
-        let (path, _rm) = write(&text);
-        let found = known_host_entries(&path, "10.0.0.1", 2222).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].0, 5);
-        assert_eq!(found[0].1.key_data(), key(KEY_A).key_data());
-        let found = known_host_entries(&path, "10.0.0.1", 22).unwrap();
-        assert_eq!(found[0].0, 6);
-    }
-
-    #[test]
-    fn hashed_entries_match() {
-        // `ssh-keygen -H` of a "[127.0.0.1]:2222" entry.
-        let text = format!(
-            "|1|z1LuE10IlkGBtRL4CmWm0SppVUA=|Z+YrM/bN5V0a9Ybm+pfhAUS1Hto= ssh-ed25519 {KEY_A}\n"
-        );
-        let (path, _rm) = write(&text);
-        let found = known_host_entries(&path, "127.0.0.1", 2222).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].0, 1);
-        assert!(
-            known_host_entries(&path, "127.0.0.1", 2223)
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn verify_says_unknown_changed_or_ok() {
-        let known = KnownHosts {
-            label: "[h]:2222".into(),
-            file: PathBuf::from("/k/known_hosts"),
-            entries: vec![(7, key(KEY_A))],
-            address: "h".into(),
-            port: 2222,
-        };
-        assert_eq!(known.verify(&key(KEY_A)), Ok(7));
-        let changed = known.verify(&key(KEY_B)).unwrap_err();
-        assert!(changed.contains("changed"), "{changed}");
-        assert!(changed.contains("/k/known_hosts:7"), "{changed}");
-        let empty = KnownHosts {
-            entries: vec![],
-            ..known
-        };
-        let unknown = empty.verify(&key(KEY_A)).unwrap_err();
-        assert!(unknown.contains("is not known"), "{unknown}");
-        assert!(unknown.contains("ssh-keyscan -p 2222 h"), "{unknown}");
-    }
 
     #[test]
     fn io_errors_lose_the_os_error_suffix() {

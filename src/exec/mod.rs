@@ -54,6 +54,8 @@ pub struct Options {
     pub tags: Vec<String>,
     /// `--skip-tags`.
     pub skip_tags: Vec<String>,
+    /// Connection settings of the command line (`-k`, `-K`, `--ssh-common-args`, ...).
+    pub conn: crate::connection::ConnDefaults,
 }
 
 impl Default for Options {
@@ -73,6 +75,7 @@ impl Default for Options {
             verbosity: 0,
             tags: Vec::new(),
             skip_tags: Vec::new(),
+            conn: Default::default(),
         }
     }
 }

@@ -735,6 +735,7 @@ impl HostJob {
             spec.address = h;
         }
         if let Some(p) = var("ansible_port").or_else(|| var("ansible_ssh_port")) {
+            spec.explicit_port = true;
             spec.port = p
                 .as_i64()
                 .or_else(|| p.to_string().parse().ok())
@@ -746,35 +747,34 @@ impl HostJob {
                     )
                 })?;
         }
-        spec.user = match text("ansible_user").or_else(|| text("ansible_ssh_user")) {
-            Some(u) => u,
+        let user = match text("ansible_user").or_else(|| text("ansible_ssh_user")) {
+            Some(u) => Some(u),
             None => match self.kw(|k| &k.remote_user) {
-                Some(u) => template::render_value(u, scope)?.to_string(),
-                None => self.opts.remote_user.clone().unwrap_or(spec.user),
+                Some(u) => Some(template::render_value(u, scope)?.to_string()),
+                None => self.opts.remote_user.clone(),
             },
         };
+        // Unset, ~/.ssh/config's User applies (else the local user), as with ssh.
+        spec.explicit_user = user.is_some();
+        spec.user = user.unwrap_or(spec.user);
         spec.private_key_file = text("ansible_ssh_private_key_file")
             .or_else(|| text("ansible_private_key_file"))
             .map(|p| expand_home(&p).into())
             .or_else(|| self.opts.private_key.clone());
-        spec.password = text("ansible_password").or_else(|| text("ansible_ssh_pass"));
-        spec.connect_timeout = text("ansible_ssh_timeout")
+        let timeout = text("ansible_ssh_timeout")
             .or_else(|| text("ansible_timeout"))
             .and_then(|t| t.parse().ok())
-            .map(Duration::from_secs)
-            .unwrap_or(self.opts.connect_timeout);
+            .map(Duration::from_secs);
+        spec.explicit_timeout = timeout.is_some();
+        spec.connect_timeout = timeout.unwrap_or(self.opts.connect_timeout);
         spec.host_key_checking = match var("ansible_host_key_checking")
             .or_else(|| var("ansible_ssh_host_key_checking"))
         {
             Some(v) => template::truthy(&v),
             None => self.opts.host_key_checking,
         };
-        if let Some(args) =
-            text("ansible_ssh_common_args").or_else(|| text("ansible_ssh_extra_args"))
-            && args.contains("StrictHostKeyChecking=no")
-        {
-            spec.host_key_checking = false;
-        }
+        // Passwords, ssh_common_args / ssh_extra_args (-o options, ProxyJump...).
+        crate::connection::apply_vars(&mut spec, &text, &self.opts.conn);
         Ok(spec)
     }
 }

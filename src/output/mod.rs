@@ -1,8 +1,10 @@
 //! Output: turning the executor's events into what a person or a program reads.
 //!
 //! [`human::Human`] writes Ansible's familiar PLAY / TASK / ok / changed / fatal lines and the
-//! PLAY RECAP; [`json::JsonLines`] writes one JSON object per event for CI systems.
+//! PLAY RECAP; [`json::JsonLines`] writes one JSON object per event for CI systems;
+//! [`adhoc::Adhoc`] writes `baton run`'s `host | CHANGED | rc=0 >>` lines.
 
+pub mod adhoc;
 pub mod human;
 pub mod json;
 pub mod listing;

@@ -1,0 +1,245 @@
+//! Ad-hoc output (`baton run`), as ansible's `minimal` callback writes it, or its `oneline`
+//! callback with `-o`:
+//!
+//! ```text
+//! web1 | CHANGED | rc=0 >>
+//!  10:01:02 up 3 days, ...
+//! web2 | SUCCESS => {
+//!     "changed": false,
+//!     "ping": "pong"
+//! }
+//! web3 | UNREACHABLE! => {
+//!     "changed": false,
+//!     "msg": "connect to web3 port 22: Connection refused",
+//!     "unreachable": true
+//! }
+//! ```
+//!
+//! command, shell and raw print their output after `rc=N >>`; every other module its result
+//! as indented JSON with sorted keys. Warnings go to stderr.
+
+use crate::exec::events::{Event, Reporter, Status, TaskResult};
+use crate::value;
+use std::io::Write;
+
+/// Modules whose output is shown as text (Ansible's `MODULE_NO_JSON`).
+const NO_JSON: &[&str] = &["command", "shell", "raw"];
+
+/// Writes ad-hoc results.
+pub struct Adhoc<W: Write + Send> {
+    out: W,
+    /// Whether the module prints text (`NO_JSON`).
+    text_module: bool,
+    one_line: bool,
+    color: bool,
+}
+
+impl<W: Write + Send> Adhoc<W> {
+    /// `module` is the module's short name.
+    pub fn new(out: W, module: &str, one_line: bool, color: bool) -> Self {
+        Adhoc {
+            out,
+            text_module: NO_JSON.contains(&module),
+            one_line,
+            color,
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn line(&self, r: &TaskResult) -> String {
+        let host = &r.host;
+        let get = |k: &str| {
+            r.result
+                .get(k)
+                .filter(|v| !v.is_undefined() && !v.is_none())
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        let rc = r
+            .result
+            .get("rc")
+            .filter(|v| !v.is_none())
+            .map_or_else(|| "-1".to_string(), |v| v.to_string());
+        let json = |indent: bool| {
+            let mut j = value::to_json(&value::from_vars(&r.result));
+            if let serde_json::Value::Object(o) = &mut j {
+                o.retain(|k, _| !k.starts_with("_ansible"));
+                if r.status == Status::Failed {
+                    o.remove("failed");
+                }
+            }
+            if indent {
+                value::ansible_json(&value::sort_keys(&j))
+            } else {
+                value::python_json(&value::sort_keys(&j))
+            }
+        };
+        match r.status {
+            Status::Skipped => self.paint(&format!("{host} | SKIPPED"), "36"),
+            Status::Unreachable => {
+                let text = if self.one_line {
+                    format!("{host} | UNREACHABLE!: {}", get("msg"))
+                } else {
+                    format!("{host} | UNREACHABLE! => {}", json(true))
+                };
+                self.paint(&text, "31")
+            }
+            status => {
+                let (state, code) = match status {
+                    Status::Failed => ("FAILED", "31"),
+                    Status::Changed => ("CHANGED", "33"),
+                    _ => ("SUCCESS", "32"),
+                };
+                let text = match (self.text_module, self.one_line) {
+                    (true, false) => format!(
+                        "{host} | {state} | rc={rc} >>\n{}{}{}",
+                        get("stdout"),
+                        get("stderr"),
+                        get("msg")
+                    ),
+                    (true, true) => {
+                        let mut t = format!(
+                            "{host} | {state} | rc={rc} | (stdout) {}",
+                            get("stdout").replace('\n', "\\n")
+                        );
+                        let err = get("stderr");
+                        if !err.is_empty() {
+                            t.push_str(&format!(" (stderr) {}", err.replace('\n', "\\n")));
+                        }
+                        t
+                    }
+                    (false, one) => {
+                        let sep = if status == Status::Failed {
+                            "FAILED! =>"
+                        } else {
+                            &format!("{state} =>")
+                        };
+                        format!("{host} | {sep} {}", json(!one))
+                    }
+                };
+                self.paint(&text, code)
+            }
+        }
+    }
+}
+
+impl<W: Write + Send> Reporter for Adhoc<W> {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            // Loop items are not shown on their own: the task's result carries them.
+            Event::HostResult {
+                result,
+                item: false,
+            } => {
+                let line = self.line(result);
+                let _ = writeln!(self.out, "{line}");
+                let _ = self.out.flush();
+            }
+            Event::NoHosts => {
+                eprintln!("[WARNING]: No hosts matched, nothing to do");
+            }
+            Event::Warning(w) => eprintln!("[WARNING]: {w}"),
+            Event::PlayAborted { reason } => eprintln!("[ERROR]: {reason}"),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Value, Vars};
+
+    fn result(status: Status, pairs: &[(&str, Value)]) -> TaskResult {
+        let mut vars = Vars::new();
+        for (k, v) in pairs {
+            vars.insert(k.to_string(), v.clone());
+        }
+        TaskResult {
+            host: "web1".into(),
+            status,
+            result: vars,
+            ignored: false,
+            delegated_to: None,
+            item_label: None,
+            verbose_always: false,
+        }
+    }
+
+    fn render(module: &str, one_line: bool, r: &TaskResult) -> String {
+        let mut buf = Vec::new();
+        {
+            let mut a = Adhoc::new(&mut buf, module, one_line, false);
+            a.event(&Event::HostResult {
+                result: r,
+                item: false,
+            });
+        }
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn commands_print_their_output() {
+        let r = result(
+            Status::Changed,
+            &[
+                ("changed", Value::from(true)),
+                ("rc", Value::from(0)),
+                ("stdout", Value::from("up 3 days")),
+                ("stderr", Value::from("")),
+            ],
+        );
+        assert_eq!(
+            render("shell", false, &r),
+            "web1 | CHANGED | rc=0 >>\nup 3 days\n"
+        );
+        assert_eq!(
+            render("shell", true, &r),
+            "web1 | CHANGED | rc=0 | (stdout) up 3 days\n"
+        );
+        let failed = result(
+            Status::Failed,
+            &[
+                ("rc", Value::from(1)),
+                ("stdout", Value::from("")),
+                ("msg", Value::from("non-zero return code")),
+            ],
+        );
+        assert_eq!(
+            render("command", false, &failed),
+            "web1 | FAILED | rc=1 >>\nnon-zero return code\n"
+        );
+    }
+
+    #[test]
+    fn other_modules_print_sorted_json() {
+        let r = result(
+            Status::Ok,
+            &[
+                ("ping", Value::from("pong")),
+                ("changed", Value::from(false)),
+            ],
+        );
+        assert_eq!(
+            render("ping", false, &r),
+            "web1 | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}\n"
+        );
+        let u = result(
+            Status::Unreachable,
+            &[
+                ("unreachable", Value::from(true)),
+                ("changed", Value::from(false)),
+                ("msg", Value::from("refused")),
+            ],
+        );
+        assert!(render("ping", false, &u).starts_with("web1 | UNREACHABLE! => {\n"));
+        assert_eq!(render("ping", true, &u), "web1 | UNREACHABLE!: refused\n");
+    }
+}
