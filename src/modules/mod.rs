@@ -7,7 +7,10 @@
 //! transport, so a target needs nothing but a POSIX shell.
 
 mod command;
+mod copy;
 mod debug;
+mod file;
+pub mod fileutil;
 mod misc;
 mod setup;
 pub mod transfer;
@@ -81,6 +84,10 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("setup", &setup::Setup),
     ("include_vars", &misc::IncludeVars),
     ("gather_facts", &setup::Setup),
+    // File and network modules (file.rs, copy.rs, ...; helpers in fileutil.rs).
+    ("file", &file::File),
+    ("copy", &copy::Copy),
+    ("template", &copy::Template),
 ];
 
 /// Looks a module up by its short name; gives the registry's own (static) name with it.
