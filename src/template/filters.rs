@@ -98,6 +98,14 @@ pub fn register(env: &mut Environment<'static>) {
         "float" => float_filter,
         "string" => |v: Value| py_str(&v),
         "lower" => |v: Value| py_str(&v).to_lowercase(),
+        "urlencode" => urlencode,
+        "replace" => |v: Value, old: Value, new: Value, count: Option<i64>| {
+            let (s, old, new) = (py_str(&v), py_str(&old), py_str(&new));
+            match count {
+                Some(n) if n >= 0 => s.replacen(&old, &new, n as usize),
+                _ => s.replace(&old, &new),
+            }
+        },
         "upper" => |v: Value| py_str(&v).to_uppercase(),
         "join" => join,
         "round" => round,
@@ -179,7 +187,6 @@ pub fn register(env: &mut Environment<'static>) {
     builtin! {
         "title" => minijinja::filters::title,
         "capitalize" => minijinja::filters::capitalize,
-        "replace" => minijinja::filters::replace,
         "length" => minijinja::filters::length,
         "count" => minijinja::filters::length,
         "dictsort" => minijinja::filters::dictsort,
@@ -205,7 +212,6 @@ pub fn register(env: &mut Environment<'static>) {
         "map" => minijinja::filters::map,
         "groupby" => minijinja::filters::groupby,
         "unique" => minijinja::filters::unique,
-        "urlencode" => minijinja::filters::urlencode,
     }
     // Ansible's FQCN spellings of its own filters.
     for name in [
@@ -590,6 +596,57 @@ fn join(v: Value, sep: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
         parts.push(py_str(&item));
     }
     Ok(parts.join(&sep))
+}
+
+/// Jinja2's `url_quote`: percent-encoding with `/` kept, or for a query string (`+` for space).
+fn url_quote(s: &str, for_qs: bool) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(b as char)
+            }
+            b'/' if !for_qs => out.push('/'),
+            b' ' if for_qs => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Jinja2's `urlencode`: a string is quoted; a mapping or a list of pairs becomes a query string.
+fn urlencode(v: Value) -> Result<String, Error> {
+    let pairs: Vec<(Value, Value)> = match v.kind() {
+        ValueKind::String => return Ok(url_quote(v.as_str().unwrap_or(""), false)),
+        ValueKind::Map => v
+            .try_iter()?
+            .map(|k| {
+                let val = v.get_item(&k).unwrap_or_default();
+                (k, val)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => v
+            .try_iter()?
+            .map(|p| {
+                (
+                    p.get_item(&Value::from(0)).unwrap_or_default(),
+                    p.get_item(&Value::from(1)).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        _ => return Ok(url_quote(&py_str(&v), false)),
+    };
+    Ok(pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                url_quote(&py_str(k), true),
+                url_quote(&py_str(v), true)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&"))
 }
 
 /// Jinja2's `indent(width=4, first=False, blank=False)`; `width` may be a string.
@@ -2996,6 +3053,10 @@ impl Object for DateTime {
         }
     }
 
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result
     where
         Self: Sized + 'static,
@@ -3201,6 +3262,18 @@ mod tests {
             "a long sentence..."
         );
         assert_eq!(render("{{ 'line1\nline2' | indent(2) }}"), "line1\n  line2");
+    }
+
+    #[test]
+    fn urlencode_is_jinjas() {
+        assert_eq!(
+            render("{{ 'a=1&b=x y/z' | urlencode }}"),
+            "a%3D1%26b%3Dx%20y/z"
+        );
+        assert_eq!(
+            render("{{ {'a': 1, 'b': 'x y'} | urlencode }}"),
+            "a=1&b=x+y"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod crypt;
 pub mod filters;
 mod ipaddr;
 pub mod lookups;
+mod prepare;
 mod pycompat;
 mod pyrandom;
 mod pyyaml;
@@ -137,11 +138,7 @@ pub fn is_template(s: &str) -> bool {
 
 /// If the whole string is a single `{{ expression }}`, the expression.
 fn single_expression(s: &str) -> Option<&str> {
-    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
-        return None;
-    }
-    Some(inner.trim().trim_start_matches('-').trim_end_matches('-'))
+    prepare::single_expression(s)
 }
 
 /// Templates a string the way Ansible does. `ctx` is the variable scope.
@@ -150,9 +147,9 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
         return Ok(Value::from(s));
     }
     if let Some(expr) = single_expression(s) {
-        return eval_in_source(expr, ctx, s);
+        return eval_in_source(&prepare::prepare_expression(expr, true), ctx, s);
     }
-    render_text(s, ctx).map(Value::from)
+    render_template(&prepare::prepare_template(s), ctx, s).map(Value::from)
 }
 
 /// Evaluates a bare expression against a scope; undefined results are errors.
@@ -184,16 +181,21 @@ fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error>
 }
 
 /// Templates a string to a string: file templates and places where only text makes sense.
+/// Backslashes in string literals keep Jinja's meaning here (as in Ansible's template module).
 pub fn render_text(s: &str, ctx: &Value) -> Result<String, Error> {
     if !is_template(s) {
         return Ok(s.to_string());
     }
+    render_template(s, ctx, s)
+}
+
+fn render_template(s: &str, ctx: &Value, source: &str) -> Result<String, Error> {
     let _guard = ContextGuard::push(ctx);
     match env().render_str(s, ctx.clone()) {
         Err(e) if is_chain_error(&e) => chainable_env().render_str(s, ctx.clone()),
         other => other,
     }
-    .map_err(|e| convert_error_in(e, s, ctx))
+    .map_err(|e| convert_error_in(e, source, ctx))
 }
 
 /// Renders with other delimiters (the template lookup's `variable_start_string` and friends).
@@ -230,7 +232,13 @@ fn is_chain_error(e: &minijinja::Error) -> bool {
     match text {
         Some(t) => {
             let t = t.trim();
-            path_regex().is_match(t) && (t.contains('.') || t.contains('['))
+            // minijinja reports either the whole path or just its trailing `.x.y` part.
+            let t = if t.starts_with('.') || t.starts_with('[') {
+                format!("x{t}")
+            } else {
+                t.to_string()
+            };
+            path_regex().is_match(&t) && (t.contains('.') || t.contains('['))
         }
         None => false,
     }
@@ -426,10 +434,11 @@ pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
             }
             // Ansible accepts `when: "{{ x }}"` (with a warning): the expression is inside.
             let expr = single_expression(text).unwrap_or(text);
-            let value = eval_in_source(expr, ctx, text).map_err(|mut e| {
-                e.message = format!("Error while evaluating conditional: {}", e.message);
-                e
-            })?;
+            let value = eval_in_source(&prepare::prepare_expression(expr, false), ctx, text)
+                .map_err(|mut e| {
+                    e.message = format!("Error while evaluating conditional: {}", e.message);
+                    e
+                })?;
             match value.kind() {
                 ValueKind::Bool => Ok(value.is_true()),
                 _ => Err(Error::new(
@@ -478,6 +487,13 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
         .and_then(|r| e.template_source().and_then(|s| s.get(r)))
         .map(str::to_string);
     let message = match (e.kind(), &what) {
+        (K::UndefinedError, _)
+            if e.detail()
+                .is_some_and(|d| d.starts_with('`') && d.ends_with("` is undefined")) =>
+        {
+            let d = e.detail().unwrap_or("");
+            describe_undefined(&d[1..d.len() - "` is undefined".len()], ctx)
+        }
         (K::UndefinedError, _) if e.detail().is_some_and(|d| !d.contains("undefined value")) => {
             e.detail().unwrap_or("").to_string()
         }
