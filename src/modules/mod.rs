@@ -13,7 +13,9 @@ mod file;
 pub mod fileutil;
 mod misc;
 mod setup;
+mod sysutil;
 pub mod transfer;
+mod users;
 
 use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
 use crate::value::{Value, Vars};
@@ -84,6 +86,9 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("setup", &setup::Setup),
     ("include_vars", &misc::IncludeVars),
     ("gather_facts", &setup::Setup),
+    // System modules (users.rs, apt.rs, service.rs, ...; helpers in sysutil.rs).
+    ("user", &users::User),
+    ("group", &users::Group),
     // File and network modules (file.rs, copy.rs, ...; helpers in fileutil.rs).
     ("file", &file::File),
     ("copy", &copy::Copy),
