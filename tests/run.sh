@@ -17,8 +17,17 @@ PREFIX=${BATON_TEST_FLEET_PREFIX:-baton-test}
 FLEET_HOSTS=3
 ANSIBLE_CORE_VERSION=2.19.14 # the oracle other tests compare baton against
 VENV=$ROOT/.venv-test
-FLEET_LOG=$(mktemp /tmp/baton-test-fleet.XXXXXX.log)
 
+# One suite at a time per machine: every checkout's run uses the same fleet names, and two
+# suites on 2 cores would also make each other's timing-sensitive tests flaky. Children that
+# outlive the run (dockerd) must not inherit the lock: fleet.sh gets `7>&-`.
+exec 7>/tmp/baton-test-suite.lock
+if ! flock -n 7; then
+  echo "another tests/run.sh is running on this machine; waiting for it to finish" >&2
+  flock 7
+fi
+
+FLEET_LOG=$(mktemp /tmp/baton-test-fleet.XXXXXX.log)
 failed=()
 step() { printf '\n==> %s\n' "$*" >&2; }
 fail() { printf '!!! FAILED: %s\n' "$*" >&2; failed+=("$*"); }
@@ -34,7 +43,7 @@ teardown() {
     printf 'fleet %s left running; remove it with: bash tests/fleet/fleet.sh down --prefix %s\n' \
       "$PREFIX" "$PREFIX" >&2
   else
-    bash "$FLEET" down --prefix "$PREFIX" || true
+    bash "$FLEET" down --prefix "$PREFIX" 7>&- || true
   fi
   rm -f "$FLEET_LOG"
   exit "$rc"
@@ -51,11 +60,11 @@ apt_install() {
 
 # --- 1. The fleet, in the background while the lints compile ------------------------------
 step "fleet: deps"
-bash "$FLEET" deps
+bash "$FLEET" deps 7>&-
 step "fleet: image + up $FLEET_HOSTS --prefix $PREFIX (in the background, log $FLEET_LOG)"
 set -m # own process group, so teardown can stop the whole job
 bash -c 'bash "$1" image && bash "$1" up "$2" --prefix "$3"' _ "$FLEET" "$FLEET_HOSTS" "$PREFIX" \
-  >"$FLEET_LOG" 2>&1 &
+  >"$FLEET_LOG" 2>&1 7>&- &
 fleet_pid=$!
 set +m
 

@@ -67,8 +67,9 @@ ensure_dockerd() {
   if docker info >/dev/null 2>&1; then return 0; fi
   need_root "starting dockerd" "a running docker daemon"
   log "docker daemon not answering; starting dockerd in the background (log: $DOCKERD_LOG)"
-  # setsid + nohup: dockerd must outlive this script and not hold the caller's stdout open.
-  setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+  # setsid + nohup: dockerd must outlive this script; it must not hold the caller's pipes or
+  # lock files (fds 3-9) open either.
+  setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   local deadline=$(($(now) + 60))
   until docker info >/dev/null 2>&1; do
     if [ "$(now)" -ge "$deadline" ]; then
