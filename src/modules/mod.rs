@@ -9,10 +9,12 @@
 mod command;
 mod copy;
 mod debug;
+mod edit;
 mod file;
 pub mod fileutil;
 mod misc;
 mod setup;
+mod stat;
 mod sysutil;
 pub mod transfer;
 mod users;
@@ -93,6 +95,10 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("file", &file::File),
     ("copy", &copy::Copy),
     ("template", &copy::Template),
+    ("stat", &stat::Stat),
+    ("lineinfile", &edit::LineInFile),
+    ("blockinfile", &edit::BlockInFile),
+    ("replace", &edit::Replace),
 ];
 
 /// Looks a module up by its short name; gives the registry's own (static) name with it.

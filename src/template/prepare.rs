@@ -117,7 +117,8 @@ fn operand_end(chars: &[char], mut i: usize) -> Option<usize> {
 /// and `'fmt' % args` as `format`.
 /// With `escape_backslashes` false (conditionals), string literals keep Jinja's escapes.
 pub fn prepare_expression(expr: &str, escape_backslashes: bool) -> Cow<'_, str> {
-    if !(escape_backslashes && expr.contains('\\')) && !expr.contains('%') {
+    let needs_escaping = escape_backslashes && expr.contains('\\');
+    if !needs_escaping && !expr.contains('%') {
         return Cow::Borrowed(expr);
     }
     let chars: Vec<char> = expr.chars().collect();
