@@ -590,3 +590,282 @@ mod tests {
         assert_eq!(split_keep_ends("a\nb\r\nc"), vec!["a\n", "b\r\n", "c"]);
     }
 }
+
+/// A mode after applying `mode` to `cur` (permission bits), as Ansible computes it: octal
+/// replaces, symbolic clauses apply in order (`X` counts a directory or any execute bit; `=`
+/// clears the user class's bits, setuid/setgid/sticky included, before setting).
+pub fn apply_mode(cur: u32, is_dir: bool, mode: &Mode) -> u32 {
+    let s = match mode {
+        Mode::Octal(n) => return *n,
+        Mode::Symbolic(s) => s,
+    };
+    let mut m = cur & 0o7777;
+    for clause in s.split(',') {
+        let op_at = clause.find(['+', '-', '=']).unwrap_or(clause.len());
+        let users = &clause[..op_at];
+        let users: Vec<char> = if users.is_empty() || users.contains('a') {
+            vec!['u', 'g', 'o']
+        } else {
+            users.chars().collect()
+        };
+        let mut rest = &clause[op_at..];
+        while let Some(op) = rest.chars().next() {
+            let end = rest[1..]
+                .find(['+', '-', '='])
+                .map_or(rest.len(), |i| i + 1);
+            let perms = &rest[1..end];
+            rest = &rest[end..];
+            for &u in &users {
+                let shift = match u {
+                    'u' => 6,
+                    'g' => 3,
+                    _ => 0,
+                };
+                let mut bits = 0u32;
+                for p in perms.chars() {
+                    match p {
+                        'r' => bits |= 0o4 << shift,
+                        'w' => bits |= 0o2 << shift,
+                        'x' => bits |= 0o1 << shift,
+                        'X' if is_dir || m & 0o111 != 0 => bits |= 0o1 << shift,
+                        's' if u == 'u' => bits |= 0o4000,
+                        's' if u == 'g' => bits |= 0o2000,
+                        't' if u == 'o' => bits |= 0o1000,
+                        'u' | 'g' | 'o' => {
+                            let from = match p {
+                                'u' => 6,
+                                'g' => 3,
+                                _ => 0,
+                            };
+                            bits |= ((m >> from) & 0o7) << shift;
+                        }
+                        _ => {}
+                    }
+                }
+                let class = match u {
+                    'u' => 0o4700,
+                    'g' => 0o2070,
+                    _ => 0o1007,
+                };
+                m = match op {
+                    '+' => m | bits,
+                    '-' => m & !bits,
+                    _ => (m & !class) | bits,
+                };
+            }
+        }
+    }
+    m
+}
+
+/// What the content modules learn about their file before editing it (see [`read_target`]).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub exists: bool,
+    pub is_dir: bool,
+    /// mode bits, uid, gid, user name, group name.
+    pub stat: Option<(u32, u32, u32, String, String)>,
+    /// The user the commands run as (uid, gid, name, group name) and its umask: who would own
+    /// a new file, and its mode.
+    pub me: Option<(u32, u32, String, String, u32)>,
+    pub content: String,
+    /// The uid of the wanted owner and the gid of the wanted group, when they exist.
+    pub owner_id: Option<u32>,
+    pub group_id: Option<u32>,
+}
+
+impl Target {
+    /// The attribute changes applying `attrs` would make (for a file about to be created: to
+    /// its default mode and owner), as the `before`/`after` mappings of Ansible's "file
+    /// attributes" diff (mode as `0644`, owner and group as ids); empty when nothing changes.
+    pub fn attr_changes(&self, attrs: &Attrs) -> (Vars, Vars) {
+        let (mode, uid, gid, user, group) = match (&self.stat, &self.me) {
+            (Some(s), _) => s.clone(),
+            (None, Some((u, g, un, gn, umask))) => (0o666 & !umask, *u, *g, un.clone(), gn.clone()),
+            (None, None) => (0o644, 0, 0, "root".into(), "root".into()),
+        };
+        let (mut before, mut after) = (Vars::new(), Vars::new());
+        let wanted = |want: &Option<String>, resolved: Option<u32>, name: &str, id: u32| {
+            let w = want.as_ref()?;
+            let new = match resolved {
+                Some(n) => n,
+                None if w.chars().all(|c| c.is_ascii_digit()) => w.parse().ok()?,
+                // An unknown name: the write fails on the host with Ansible's message.
+                None => return (w != name).then_some(u32::MAX),
+            };
+            (new != id).then_some(new)
+        };
+        if let Some(new) = wanted(&attrs.owner, self.owner_id, &user, uid) {
+            before.insert("owner".into(), Value::from(uid));
+            after.insert("owner".into(), Value::from(new));
+        }
+        if let Some(new) = wanted(&attrs.group, self.group_id, &group, gid) {
+            before.insert("group".into(), Value::from(gid));
+            after.insert("group".into(), Value::from(new));
+        }
+        if let Some(m) = &attrs.mode {
+            let new = apply_mode(mode, false, m);
+            if new != mode {
+                before.insert("mode".into(), Value::from(format!("0{mode:03o}")));
+                after.insert("mode".into(), Value::from(format!("0{new:03o}")));
+            }
+        }
+        (before, after)
+    }
+}
+
+/// Reads the file a content module edits: whether it exists or is a directory, its stat, the
+/// user commands run as, and its text; one command.
+pub async fn read_target(
+    ctx: &ModuleCtx,
+    path: &str,
+    attrs: &Attrs,
+) -> Result<Target, ModuleError> {
+    let script = format!(
+        "P={}; OW={}; GR={}\n{}",
+        shell_quote(path),
+        shell_quote(attrs.owner.as_deref().unwrap_or("")),
+        shell_quote(attrs.group.as_deref().unwrap_or("")),
+        r#"[ -z "$OW" ] || printf 'BATON\townid\t%s\n' "$(id -u -- "$OW" 2>/dev/null)"
+[ -z "$GR" ] || printf 'BATON\tgrid\t%s\n' "$(getent group -- "$GR" 2>/dev/null | cut -d: -f3)"
+printf 'BATON\tme\t%s\t%s\t%s\t%s\t%s\n' "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"
+if [ -d "$P" ]; then printf 'BATON\tisdir\t1\n'; exit 0; fi
+[ -e "$P" ] || exit 0
+printf 'BATON\tst\t%s\n' "$(stat -L -c '%a	%u	%g	%U	%G' -- "$P")"
+[ -r "$P" ] || { printf 'BATON\terror\t%s\n' "$P is not readable"; exit 1; }
+echo BATON-CONTENT
+cat -- "$P"
+"#
+    );
+    let out = ctx.exec(&script, None).await?;
+    let marker = b"BATON-CONTENT\n";
+    let (head, content) = match out.stdout.windows(marker.len()).position(|w| w == marker) {
+        Some(i) => (&out.stdout[..i], Some(&out.stdout[i + marker.len()..])),
+        None => (&out.stdout[..], None),
+    };
+    let report = Report::parse(&crate::connection::ExecOutput {
+        stdout: head.to_vec(),
+        stderr: out.stderr.clone(),
+        rc: out.rc,
+    })?;
+    let mut t = Target {
+        is_dir: report.flag("isdir"),
+        content: content.map(text).unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Some(st) = report.get("st") {
+        let f: Vec<&str> = st.split('\t').collect();
+        if f.len() >= 5 {
+            t.exists = true;
+            t.stat = Some((
+                u32::from_str_radix(f[0], 8).unwrap_or(0),
+                f[1].parse().unwrap_or(0),
+                f[2].parse().unwrap_or(0),
+                f[3].to_string(),
+                f[4].to_string(),
+            ));
+        }
+    }
+    t.owner_id = report.get("ownid").and_then(|v| v.parse().ok());
+    t.group_id = report.get("grid").and_then(|v| v.parse().ok());
+    if let Some(me) = report.get("me") {
+        let f: Vec<&str> = me.split('\t').collect();
+        if f.len() >= 5 {
+            t.me = Some((
+                f[0].parse().unwrap_or(0),
+                f[1].parse().unwrap_or(0),
+                f[2].to_string(),
+                f[3].to_string(),
+                u32::from_str_radix(f[4], 8).unwrap_or(0o022),
+            ));
+        }
+    }
+    Ok(t)
+}
+
+/// Python `re` syntax to Rust `regex` syntax, for the common differences (`\Z`).
+pub fn python_regex(pattern: &str, multiline: bool) -> Result<regex::Regex, ModuleError> {
+    let p = pattern.replace("\\Z", "\\z");
+    let p = if multiline { format!("(?m){p}") } else { p };
+    regex::Regex::new(&p).map_err(|e| {
+        ModuleError::Failed(format!(
+            "the regular expression '{pattern}' is not supported: {e}"
+        ))
+    })
+}
+
+/// Python's replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`, `\\`) to `regex`'s (`${1}`,
+/// `${name}`, a literal `$` doubled).
+pub fn python_template(t: &str) -> String {
+    let mut out = String::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut n = String::new();
+                    while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
+                        n.push(d);
+                        chars.next();
+                        if n.len() == 2 {
+                            break;
+                        }
+                    }
+                    out.push_str(&format!("${{{n}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
+                        out.push_str(&format!("${{{name}}}"));
+                    } else {
+                        out.push_str("\\g");
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn symbolic_modes_apply_as_in_ansible() {
+        let sym = |s: &str| Mode::Symbolic(s.into());
+        assert_eq!(apply_mode(0o644, false, &sym("u=rw,g=r")), 0o644);
+        assert_eq!(apply_mode(0o644, false, &sym("a+x")), 0o755);
+        assert_eq!(apply_mode(0o755, false, &sym("u+rwX,g-rwx,o-rwx")), 0o700);
+        assert_eq!(apply_mode(0o644, false, &sym("u+rwX,g-rwx,o-rwx")), 0o600);
+        assert_eq!(apply_mode(0o644, true, &sym("a+X")), 0o755);
+        assert_eq!(apply_mode(0o640, false, &sym("o=g")), 0o644);
+        assert_eq!(apply_mode(0o4755, false, &sym("u=rwx")), 0o755);
+        assert_eq!(apply_mode(0o644, false, &Mode::Octal(0o600)), 0o600);
+    }
+
+    #[test]
+    fn python_replacement_templates_convert() {
+        assert_eq!(
+            python_template(r"a=\1 \g<2> \g<name> $x"),
+            "a=${1} ${2} ${name} $$x"
+        );
+    }
+}
