@@ -72,6 +72,9 @@ pub struct PutOutcome {
     pub kept: bool,
     /// SHA-1 (hex) of the wanted content: Ansible's `checksum`.
     pub checksum: String,
+    /// MD5 (hex) of the wanted content: Ansible's `md5sum` (computed in the same streaming
+    /// pass as the SHA-1, so a caller never needs to read a large source again).
+    pub md5sum: String,
     pub dest: String,
     /// Size of the wanted content in bytes.
     pub size: u64,
@@ -171,8 +174,32 @@ pub fn sha1_hex(data: &[u8]) -> String {
 
 /// SHA-1 and size of a controller file, read in chunks.
 pub async fn sha1_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    digest_file(path).await.map(|d| (d.sha1, d.size))
+}
+
+/// The digests of some content, as Ansible reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    pub sha1: String,
+    pub md5: String,
+    pub size: u64,
+}
+
+/// SHA-1 and MD5 of bytes.
+pub fn digest_bytes(data: &[u8]) -> Digests {
+    Digests {
+        sha1: sha1_hex(data),
+        md5: format!("{:x}", md5::compute(data)),
+        size: data.len() as u64,
+    }
+}
+
+/// SHA-1, MD5 and size of a controller file, in one pass of fixed-size reads (flat memory
+/// however large the file).
+pub async fn digest_file(path: &std::path::Path) -> std::io::Result<Digests> {
     let mut file = tokio::fs::File::open(path).await?;
-    let mut hasher = Sha1::new();
+    let mut sha1 = Sha1::new();
+    let mut md5 = md5::Context::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut size = 0u64;
     loop {
@@ -181,9 +208,14 @@ pub async fn sha1_file(path: &std::path::Path) -> std::io::Result<(String, u64)>
             break;
         }
         size += n as u64;
-        hasher.update(&buf[..n]);
+        sha1.update(&buf[..n]);
+        md5.consume(&buf[..n]);
     }
-    Ok((hex(&hasher.finalize()), size))
+    Ok(Digests {
+        sha1: hex(&sha1.finalize()),
+        md5: format!("{:x}", md5.finalize()),
+        size,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -375,9 +407,13 @@ impl ModuleCtx {
                 "validate must contain %s: {v}"
             )));
         }
-        let (checksum, size) = match &src {
-            Source::Bytes(b) => (sha1_hex(b), b.len() as u64),
-            Source::File(p) => sha1_file(p).await.map_err(|e| {
+        let Digests {
+            sha1: checksum,
+            md5: md5sum,
+            size,
+        } = match &src {
+            Source::Bytes(b) => digest_bytes(b),
+            Source::File(p) => digest_file(p).await.map_err(|e| {
                 ModuleError::Failed(format!("could not read source {}: {e}", p.display()))
             })?,
         };
@@ -433,6 +469,7 @@ impl ModuleCtx {
             content_changed,
             kept,
             checksum,
+            md5sum,
             dest: dest.to_string(),
             size,
             mode,
@@ -516,6 +553,11 @@ mod tests {
         assert_eq!(
             sha1_hex(b"hello\n"),
             "f572d396fae9206628714fb2ce00f72e94f2258f"
+        );
+        // printf 'hello\n' | md5sum
+        assert_eq!(
+            digest_bytes(b"hello\n").md5,
+            "b1946ac92492d2347c6235b4d2611184"
         );
     }
 
