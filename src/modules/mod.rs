@@ -10,14 +10,19 @@ mod command;
 mod copy;
 mod debug;
 mod edit;
+mod fetch;
 mod file;
 pub mod fileutil;
 mod misc;
+mod net;
+mod script;
 mod setup;
 mod stat;
 mod sysutil;
 pub mod transfer;
+mod unarchive;
 mod users;
+mod waitfor;
 
 use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
 use crate::value::{Value, Vars};
@@ -99,6 +104,13 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("lineinfile", &edit::LineInFile),
     ("blockinfile", &edit::BlockInFile),
     ("replace", &edit::Replace),
+    ("fetch", &fetch::Fetch),
+    ("script", &script::Script),
+    ("unarchive", &unarchive::Unarchive),
+    ("get_url", &net::GetUrl),
+    ("uri", &net::Uri),
+    ("wait_for", &waitfor::WaitFor),
+    ("wait_for_connection", &waitfor::WaitForConnection),
 ];
 
 /// Looks a module up by its short name; gives the registry's own (static) name with it.

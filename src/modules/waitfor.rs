@@ -1,0 +1,246 @@
+//! `wait_for` and `wait_for_connection`.
+//!
+//! `wait_for` runs on the host, as Ansible's does: one command that polls until a TCP port
+//! accepts (or refuses) connections, a file appears (holding a match for `search_regex`) or
+//! goes away, or a port has no established connections left (`drained`). Ports are probed with
+//! bash's `/dev/tcp` (bash is part of every Debian system), else `nc -z`. `wait_for_connection`
+//! runs on the controller: it retries a trivial command until the host answers.
+
+use super::fileutil::{self, Report};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use crate::connection::BoxFuture;
+use crate::value::{Value, Vars};
+use std::time::{Duration, Instant};
+
+pub struct WaitFor;
+pub struct WaitForConnection;
+
+impl Module for WaitFor {
+    fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+        Box::pin(wait_for(args, ctx))
+    }
+}
+
+impl Module for WaitForConnection {
+    fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+        Box::pin(wait_for_connection(args, ctx))
+    }
+}
+
+const STATES: &[&str] = &["absent", "drained", "present", "started", "stopped"];
+
+async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+    let host = args.str("host")?.unwrap_or_else(|| "127.0.0.1".into());
+    let port = args.int("port")?;
+    args.alias("path", &["dest"]);
+    let path = args.str("path")?;
+    let search_regex = args.str("search_regex")?;
+    let state = args
+        .choice("state", STATES)?
+        .unwrap_or_else(|| "started".into());
+    let delay = args.int("delay")?.unwrap_or(0);
+    let timeout = args.int("timeout")?.unwrap_or(300);
+    let sleep = args.int("sleep")?.unwrap_or(1).max(1);
+    let connect_timeout = args.int("connect_timeout")?.unwrap_or(5).max(1);
+    let msg = args.str("msg")?;
+    let _ = args.list("exclude_hosts")?;
+    let _ = args.list("active_connection_states")?;
+    args.finish()?;
+
+    if port.is_some() && path.is_some() {
+        return Err(ModuleError::Failed(
+            "port and path parameter can not both be passed to wait_for".into(),
+        ));
+    }
+    if path.is_some() && state == "stopped" {
+        return Err(ModuleError::Failed(
+            "state=stopped should only be used for checking a port in the wait_for module".into(),
+        ));
+    }
+    if path.is_some() && state == "drained" {
+        return Err(ModuleError::Failed(
+            "state=drained should only be used for checking a port in the wait_for module".into(),
+        ));
+    }
+    if port.is_some() && search_regex.is_some() {
+        return Err(ModuleError::Failed(
+            "search_regex with a port is not supported by baton's wait_for (use a path)".into(),
+        ));
+    }
+    let re = search_regex
+        .as_deref()
+        .map(|r| fileutil::python_regex(r, true))
+        .transpose()?;
+    // A plain `sleep` when neither port nor path is given.
+    let cond = match (&port, &path, state.as_str()) {
+        (None, None, _) => "false".to_string(),
+        (Some(p), _, "started" | "present") => format!("probe {} {p}", shell_quote(&host)),
+        (Some(p), _, "stopped" | "absent") => format!("! probe {} {p}", shell_quote(&host)),
+        (Some(p), _, _) => {
+            format!("[ -z \"$(ss -Htn state established '( sport = :{p} )' 2>/dev/null)\" ]")
+        }
+        (None, Some(f), "absent" | "stopped") => format!("[ ! -e {} ]", shell_quote(f)),
+        // Python's regex is closest to grep's PCRE mode; the groups are taken on the
+        // controller from the file's content.
+        (None, Some(f), _) => match &search_regex {
+            Some(r) => format!(
+                "[ -r {f} ] && {{ grep -Pq -- {r} {f} 2>/dev/null || grep -Eq -- {r} {f} 2>/dev/null; }}",
+                f = shell_quote(f),
+                r = shell_quote(r)
+            ),
+            None => format!("[ -e {} ]", shell_quote(f)),
+        },
+    };
+    let script = format!(
+        r#"probe() {{
+  if command -v bash >/dev/null 2>&1; then
+    timeout {ct} bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+  else timeout {ct} nc -z "$1" "$2" 2>/dev/null; fi
+}}
+sleep {delay}
+start=$(date +%s); end=$((start + {timeout}))
+while :; do
+  if {cond}; then R ok "$(( $(date +%s) - start ))"; ok=1; break; fi
+  now=$(date +%s)
+  if [ "$now" -ge "$end" ]; then R timeout "$((now - start))"; break; fi
+  sleep {sleep}
+done
+{info}
+"#,
+        ct = connect_timeout,
+        delay = delay.max(0),
+        timeout = timeout.max(0),
+        sleep = sleep,
+        info = match (&path, state.as_str()) {
+            (Some(f), "started" | "present") => format!(
+                "if [ \"$ok\" = 1 ]; then info {p}; [ -f {p} ] && {{ echo BATON-CONTENT; cat -- {p}; }}; fi",
+                p = shell_quote(f)
+            ),
+            _ => String::new(),
+        },
+    );
+    let out = ctx
+        .exec(&format!("{}{script}", fileutil::SH_LIB), None)
+        .await?;
+    let marker = b"BATON-CONTENT\n";
+    let (head, content) = match out.stdout.windows(marker.len()).position(|w| w == marker) {
+        Some(i) => (
+            out.stdout[..i].to_vec(),
+            Some(super::text(&out.stdout[i + marker.len()..])),
+        ),
+        None => (out.stdout.clone(), None),
+    };
+    let report = Report::parse(&crate::connection::ExecOutput {
+        stdout: head,
+        stderr: out.stderr.clone(),
+        rc: out.rc,
+    })?;
+    let elapsed: i64 = report
+        .get("ok")
+        .or(report.get("timeout"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+        + delay.max(0);
+
+    if report.get("timeout").is_some() {
+        if port.is_none() && path.is_none() {
+            // Neither port nor path: wait_for is a sleep that succeeds.
+            return Ok(super::result([
+                ("changed", Value::from(false)),
+                ("elapsed", Value::from(elapsed)),
+            ]));
+        }
+        let text = match (&port, &path, state.as_str()) {
+            (Some(p), _, "started" | "present") => {
+                format!("Timeout when waiting for {host}:{p}")
+            }
+            (Some(p), _, "drained") => format!("Timeout when waiting for {host}:{p} to drain"),
+            (Some(p), _, _) => format!("Timeout when waiting for {host}:{p} to stop."),
+            (None, Some(f), "absent") => format!("Timeout when waiting for {f} to be absent."),
+            (None, Some(f), _) => match &search_regex {
+                Some(r) => format!("Timeout when waiting for search string {r} in {f}"),
+                None => format!("Timeout when waiting for file {f}"),
+            },
+            _ => String::new(),
+        };
+        return Ok(fileutil::failed(
+            msg.unwrap_or(text),
+            [("elapsed", Value::from(elapsed))],
+        ));
+    }
+    let mut groups = Vec::new();
+    let mut groupdict = Vars::new();
+    if let (Some(re), Some(content)) = (&re, &content)
+        && let Some(caps) = re.captures(content)
+    {
+        for (i, g) in caps.iter().enumerate().skip(1) {
+            groups.push(g.map_or(Value::from(()), |m| Value::from(m.as_str())));
+            if let Some(name) = re.capture_names().nth(i).flatten() {
+                groupdict.insert(
+                    name.to_string(),
+                    g.map_or(Value::from(()), |m| Value::from(m.as_str())),
+                );
+            }
+        }
+    }
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(false));
+    r.insert("elapsed".into(), Value::from(elapsed));
+    r.insert(
+        "match_groupdict".into(),
+        crate::value::from_vars(&groupdict),
+    );
+    r.insert("match_groups".into(), Value::from(groups));
+    r.insert(
+        "path".into(),
+        path.as_deref().map_or(Value::from(()), Value::from),
+    );
+    r.insert("port".into(), port.map_or(Value::from(()), Value::from));
+    r.insert(
+        "search_regex".into(),
+        search_regex.as_deref().map_or(Value::from(()), Value::from),
+    );
+    r.insert("state".into(), Value::from(state.as_str()));
+    if report.get("info").is_some() {
+        // Ansible adds the file's path info, whose `state` replaces the requested one.
+        report.add_path_info(&mut r);
+        r.insert("state".into(), Value::from("file"));
+    }
+    Ok(r)
+}
+
+async fn wait_for_connection(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+    let delay = args.int("delay")?.unwrap_or(0);
+    let sleep = args.int("sleep")?.unwrap_or(1).max(1);
+    let timeout = args.int("timeout")?.unwrap_or(600);
+    let connect_timeout = args.int("connect_timeout")?.unwrap_or(5).max(1);
+    args.finish()?;
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(delay.max(0) as u64)).await;
+    let deadline = start + Duration::from_secs(timeout.max(0) as u64);
+    loop {
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(connect_timeout as u64),
+            ctx.exec("echo pong", None),
+        )
+        .await;
+        let error = match attempt {
+            Ok(Ok(out)) if out.rc == Some(0) => {
+                return Ok(super::result([
+                    ("changed", Value::from(false)),
+                    ("elapsed", Value::from(start.elapsed().as_secs())),
+                ]));
+            }
+            Ok(Ok(out)) => super::text(&out.stderr).trim().to_string(),
+            Ok(Err(ModuleError::Failed(m) | ModuleError::Unreachable(m))) => m,
+            Err(_) => format!("no answer within {connect_timeout} s"),
+        };
+        if Instant::now() >= deadline {
+            return Ok(fileutil::failed(
+                format!("timed out waiting for ping module test: {error}"),
+                [("elapsed", Value::from(start.elapsed().as_secs()))],
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(sleep as u64)).await;
+    }
+}
