@@ -6,16 +6,20 @@
 //! through [`ModuleCtx::exec`], which applies `become` and `environment`; they never see the
 //! transport, so a target needs nothing but a POSIX shell.
 
+mod apt;
 mod command;
 mod copy;
 mod debug;
+mod dnf;
 mod edit;
 mod fetch;
 mod file;
 pub mod fileutil;
 mod misc;
 mod net;
+mod package;
 mod script;
+mod service;
 mod setup;
 mod stat;
 mod sysutil;
@@ -96,6 +100,14 @@ static MODULES: &[(&str, &dyn Module)] = &[
     // System modules (users.rs, apt.rs, service.rs, ...; helpers in sysutil.rs).
     ("user", &users::User),
     ("group", &users::Group),
+    ("apt", &apt::Apt),
+    ("dnf", &dnf::Dnf),
+    ("dnf5", &dnf::Dnf),
+    ("yum", &dnf::Dnf),
+    ("package", &package::Package),
+    ("systemd", &service::Systemd),
+    ("systemd_service", &service::Systemd),
+    ("service", &service::Service),
     // File and network modules (file.rs, copy.rs, ...; helpers in fileutil.rs).
     ("file", &file::File),
     ("copy", &copy::Copy),

@@ -104,11 +104,6 @@ pub fn failed(msg: impl Into<String>, extra: Vec<(&str, Value)>) -> Vars {
     r
 }
 
-/// A string list value.
-pub fn str_list<S: AsRef<str>>(items: &[S]) -> Value {
-    items.iter().map(|s| Value::from(s.as_ref())).collect()
-}
-
 /// The strings of a list parameter (Ansible's `type='list', elements='str'`): scalars are
 /// turned into text as Python's `str()` would; empty strings are kept.
 pub fn strings(items: &[Value]) -> Vec<String> {

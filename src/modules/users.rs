@@ -710,9 +710,9 @@ fn post_script(p: &UserParams) -> String {
                 ));
             }
         }
-        s.push_str(&format!(
+        s.push_str(
             "if [ $# -gt 0 ] && [ -n \"$sh\" ]; then chage \"$@\" \"$n\" >/tmp/.baton-ch.$$ 2>&1; echo CHAGERC=$?; echo CHAGEOUT=$(cat /tmp/.baton-ch.$$ | tr '\\n' ' '); rm -f /tmp/.baton-ch.$$; fi\n"
-        ));
+        );
     }
     s.push_str(&format!(
         "{}\ngetent passwd \"$n\" | sed 's/^/P=/'\n",
@@ -818,7 +818,7 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
             changed = true;
         }
         if p.generate_ssh_key {
-            if !st.key_exists && !(st.pub_exists && !p.force) {
+            if !st.key_exists && (!st.pub_exists || p.force) {
                 changed = true;
             }
             let fp = st.fingerprint.clone().unwrap_or_default();
@@ -834,7 +834,10 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
             r.insert("ssh_key_file".into(), Value::from(key_path(&p, &home)));
             r.insert(
                 "ssh_public_key".into(),
-                st.public_key.clone().map(Value::from).unwrap_or_default(),
+                st.public_key
+                    .clone()
+                    .map(Value::from)
+                    .unwrap_or(Value::from(())),
             );
         }
         if !chage_flags(&p, st.shadow.as_ref()).is_empty() {

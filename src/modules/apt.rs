@@ -1,0 +1,1190 @@
+//! `apt`: Debian packages through apt-get, dpkg-query and apt-cache, deciding what to install,
+//! upgrade or remove as ansible-core's apt module does (lib/ansible/modules/apt.py), without
+//! python3-apt on the host.
+//!
+//! The first round trip refreshes the cache when asked (`update_cache`, `cache_valid_time`),
+//! reads every package's state (dpkg status, apt's candidate, the available versions when a
+//! version was given) and marks installed packages manual as the module does; when nothing must
+//! change that is the only one. Otherwise a second runs the same apt-get command line Ansible
+//! would (its text is part of failure messages), `--simulate` in check mode.
+
+use super::sysutil::{self, Run, argv, kv, section, sections};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use crate::connection::BoxFuture;
+use crate::value::{self, Value, Vars};
+
+pub struct Apt;
+
+impl Module for Apt {
+    fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+        Box::pin(run_apt(args, ctx))
+    }
+}
+
+const APT_GET: &str = "/usr/bin/apt-get";
+const APT_GET_ZERO: &str = "\n0 upgraded, 0 newly installed, 0 to remove";
+/// What apt's output must say for autoremove/autoclean to count as a change.
+const AUTOREMOVE_CHANGED: &str = "The following packages will be REMOVED";
+const AUTOCLEAN_CHANGED: &str = "Del ";
+
+/// The environment the module runs apt under (APT_ENV_VARS with the C.UTF-8 locale).
+const APT_ENV: &str = "DEBIAN_FRONTEND=noninteractive DEBIAN_PRIORITY=critical LANG=C.UTF-8 \
+LC_ALL=C.UTF-8 LC_MESSAGES=C.UTF-8 LC_CTYPE=C.UTF-8 LANGUAGE=C.UTF-8; \
+export DEBIAN_FRONTEND DEBIAN_PRIORITY LANG LC_ALL LC_MESSAGES LC_CTYPE LANGUAGE";
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AptParams {
+    state: String,
+    update_cache: Option<bool>,
+    update_cache_retries: i64,
+    update_cache_retry_max_delay: i64,
+    cache_valid_time: i64,
+    purge: bool,
+    packages: Option<Vec<String>>,
+    deb: Option<String>,
+    default_release: Option<String>,
+    install_recommends: Option<bool>,
+    force: bool,
+    upgrade: Option<String>,
+    dpkg_options: String,
+    autoremove: bool,
+    autoclean: bool,
+    fail_on_autoremove: bool,
+    policy_rc_d: Option<i64>,
+    only_upgrade: bool,
+    clean: bool,
+    allow_unauthenticated: bool,
+    allow_downgrade: bool,
+    allow_change_held_packages: bool,
+    lock_timeout: i64,
+}
+
+fn read_params(mut args: Args) -> Result<AptParams, ModuleError> {
+    args.alias("update_cache", &["update-cache"]);
+    args.alias("package", &["pkg", "name"]);
+    args.alias("default_release", &["default-release"]);
+    args.alias("install_recommends", &["install-recommends"]);
+    args.alias("allow_unauthenticated", &["allow-unauthenticated"]);
+    args.alias(
+        "allow_downgrade",
+        &["allow-downgrade", "allow_downgrades", "allow-downgrades"],
+    );
+    let state = args
+        .choice(
+            "state",
+            &["absent", "build-dep", "fixed", "latest", "present"],
+        )?
+        .unwrap_or_else(|| "present".into());
+    let packages = args.list("package")?.map(|l| sysutil::strings(&l));
+    let deb = args.str("deb")?;
+    let upgrade_given = args.choice("upgrade", &["dist", "full", "no", "safe", "yes"])?;
+    let update_cache = args.bool("update_cache")?;
+    let autoremove = args.bool("autoremove")?.unwrap_or(false);
+    let p = AptParams {
+        state,
+        update_cache,
+        update_cache_retries: args.int("update_cache_retries")?.unwrap_or(5),
+        update_cache_retry_max_delay: args.int("update_cache_retry_max_delay")?.unwrap_or(12),
+        cache_valid_time: args.int("cache_valid_time")?.unwrap_or(0),
+        purge: args.bool("purge")?.unwrap_or(false),
+        packages: packages.clone(),
+        deb: deb.clone(),
+        default_release: args.str("default_release")?,
+        install_recommends: args.bool("install_recommends")?,
+        force: args.bool("force")?.unwrap_or(false),
+        upgrade: upgrade_given.clone().filter(|u| u != "no"),
+        dpkg_options: args
+            .str("dpkg_options")?
+            .unwrap_or_else(|| "force-confdef,force-confold".into()),
+        autoremove,
+        autoclean: args.bool("autoclean")?.unwrap_or(false),
+        fail_on_autoremove: args.bool("fail_on_autoremove")?.unwrap_or(false),
+        policy_rc_d: args.int("policy_rc_d")?,
+        only_upgrade: args.bool("only_upgrade")?.unwrap_or(false),
+        clean: args.bool("clean")?.unwrap_or(false),
+        allow_unauthenticated: args.bool("allow_unauthenticated")?.unwrap_or(false),
+        allow_downgrade: args.bool("allow_downgrade")?.unwrap_or(false),
+        allow_change_held_packages: args.bool("allow_change_held_packages")?.unwrap_or(false),
+        lock_timeout: args.int("lock_timeout")?.unwrap_or(60),
+    };
+    let _ = args.bool("force_apt_get")?;
+    let _ = args.bool("auto_install_module_deps")?;
+    args.finish()?;
+    let given = [
+        ("deb", deb.is_some()),
+        ("package", packages.is_some()),
+        ("upgrade", upgrade_given.is_some()),
+    ];
+    if given.iter().filter(|(_, g)| *g).count() > 1 {
+        return Err(ModuleError::Failed(
+            "parameters are mutually exclusive: deb|package|upgrade".into(),
+        ));
+    }
+    if !autoremove
+        && deb.is_none()
+        && packages.is_none()
+        && update_cache.is_none()
+        && upgrade_given.is_none()
+    {
+        return Err(ModuleError::Failed(
+            "one of the following is required: autoremove, deb, package, update_cache, upgrade"
+                .into(),
+        ));
+    }
+    Ok(p)
+}
+
+/// `dpkg_options` as apt-get options (expand_dpkg_options).
+fn expand_dpkg_options(opts: &str) -> String {
+    opts.split(',')
+        .map(|o| format!("-o \"Dpkg::Options::=--{o}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `name`, `name=version` or `name>=version` (package_split).
+pub(crate) fn package_split(spec: &str) -> (String, Option<String>, Option<String>) {
+    if let Some(i) = spec.find(">=") {
+        return (
+            spec[..i].to_string(),
+            Some(">=".into()),
+            Some(spec[i + 2..].to_string()),
+        );
+    }
+    if let Some(i) = spec.find('=') {
+        return (
+            spec[..i].to_string(),
+            Some("=".into()),
+            Some(spec[i + 1..].to_string()),
+        );
+    }
+    (spec.to_string(), None, None)
+}
+
+/// What the host said about one package name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PkgInfo {
+    /// dpkg's db:Status-Status is `installed`.
+    installed: bool,
+    installed_version: Option<String>,
+    /// apt's candidate; `None` when apt has no version to install.
+    candidate: Option<String>,
+    /// The package is known to apt with versions (python-apt's `cache[name]` succeeds).
+    known: bool,
+    /// All versions apt knows, best first.
+    versions: Vec<String>,
+    /// Packages providing this name, when it is virtual.
+    providers: Vec<String>,
+    /// dpkg still lists files of it (a removed package with its configuration).
+    has_files: bool,
+}
+
+/// Python's `fnmatch.fnmatch` (case-sensitive on POSIX): `*`, `?`, `[...]`.
+pub(crate) fn fnmatch(text: &str, pattern: &str) -> bool {
+    let mut re = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' => {
+                let mut class = String::new();
+                let mut closed = false;
+                if chars.peek() == Some(&'!') {
+                    chars.next();
+                    class.push('^');
+                }
+                for d in chars.by_ref() {
+                    if d == ']' && !class.is_empty() && class != "^" {
+                        closed = true;
+                        break;
+                    }
+                    if d == '\\' || d == '[' {
+                        class.push('\\');
+                    }
+                    class.push(d);
+                }
+                if closed {
+                    re.push('[');
+                    re.push_str(&class);
+                    re.push(']');
+                } else {
+                    re.push_str("\\[");
+                    re.push_str(&regex::escape(&class));
+                }
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&format!("(?s){re}")).is_ok_and(|r| r.is_match(text))
+}
+
+/// Debian's version comparison (dpkg's verrevcmp), for `name>=version`.
+pub(crate) fn version_compare(a: &str, b: &str) -> std::cmp::Ordering {
+    fn split(v: &str) -> (u64, &str, &str) {
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) if e.chars().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), r),
+            _ => (0, v),
+        };
+        match rest.rsplit_once('-') {
+            Some((up, rev)) => (epoch, up, rev),
+            None => (epoch, rest, ""),
+        }
+    }
+    fn order(c: Option<char>) -> i32 {
+        match c {
+            None => 0,
+            Some('~') => -1,
+            Some(c) if c.is_ascii_alphabetic() => c as i32,
+            Some(c) => c as i32 + 256,
+        }
+    }
+    fn verrevcmp(a: &str, b: &str) -> std::cmp::Ordering {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let mut first_diff = 0;
+            while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit())
+            {
+                let ac = order(a.get(i).map(|&c| c as char).filter(|c| !c.is_ascii_digit()));
+                let bc = order(b.get(j).map(|&c| c as char).filter(|c| !c.is_ascii_digit()));
+                if ac != bc {
+                    return ac.cmp(&bc);
+                }
+                i += 1;
+                j += 1;
+            }
+            while i < a.len() && a[i] == b'0' {
+                i += 1;
+            }
+            while j < b.len() && b[j] == b'0' {
+                j += 1;
+            }
+            while i < a.len() && a[i].is_ascii_digit() && j < b.len() && b[j].is_ascii_digit() {
+                if first_diff == 0 {
+                    first_diff = a[i] as i32 - b[j] as i32;
+                }
+                i += 1;
+                j += 1;
+            }
+            if i < a.len() && a[i].is_ascii_digit() {
+                return std::cmp::Ordering::Greater;
+            }
+            if j < b.len() && b[j].is_ascii_digit() {
+                return std::cmp::Ordering::Less;
+            }
+            if first_diff != 0 {
+                return first_diff.cmp(&0);
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+    let (ea, ua, ra) = split(a);
+    let (eb, ub, rb) = split(b);
+    ea.cmp(&eb)
+        .then_with(|| verrevcmp(ua, ub))
+        .then_with(|| verrevcmp(ra, rb))
+}
+
+/// The state script of one package name: dpkg's status, apt's policy, versions, providers.
+fn status_script(names: &[String], with_versions: bool) -> String {
+    let mut s = format!(
+        "for p in {}; do\n\
+         printf 'PKG=%s\\n' \"$p\"\n\
+         dpkg-query -W -f='D=${{db:Status-Status}}|${{Version}}\\n' \"$p\" 2>/dev/null | head -n 1\n\
+         for l in /var/lib/dpkg/info/\"$p\".list /var/lib/dpkg/info/\"$p\":*.list; do [ -s \"$l\" ] && echo F=1 && break; done\n\
+         apt-cache policy \"$p\" 2>/dev/null | awk '/^  Candidate:/ {{print \"C=\" $2}} /^  Version table:/ {{print \"K=1\"}}'\n",
+        argv(names)
+    );
+    if with_versions {
+        s.push_str(
+            "apt-cache madison \"$p\" 2>/dev/null | awk -F'|' '{gsub(/ /, \"\", $2); print \"V=\" $2}'\n",
+        );
+    }
+    s.push_str(
+        "apt-cache showpkg \"$p\" 2>/dev/null | sed -n '/^Reverse Provides:/,$p' | sed 1d | awk 'NF {print \"R=\" $1}'\n\
+         done\n",
+    );
+    s
+}
+
+pub(crate) fn parse_status(text: &str) -> Vec<(String, PkgInfo)> {
+    let mut out: Vec<(String, PkgInfo)> = Vec::new();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if k == "PKG" {
+            out.push((v.to_string(), PkgInfo::default()));
+            continue;
+        }
+        let Some((_, info)) = out.last_mut() else {
+            continue;
+        };
+        match k {
+            "D" => {
+                let (status, version) = v.split_once('|').unwrap_or((v, ""));
+                if status == "installed" {
+                    info.installed = true;
+                    info.installed_version = Some(version.to_string());
+                }
+            }
+            "F" => info.has_files = true,
+            "C" if v != "(none)" => info.candidate = Some(v.to_string()),
+            "K" => info.known = true,
+            "V" if !info.versions.contains(&v.to_string()) => info.versions.push(v.to_string()),
+            "R" if !info.providers.contains(&v.to_string()) => info.providers.push(v.to_string()),
+            _ => {}
+        }
+    }
+    // python-apt only knows a package that has versions (a purely virtual one is not "in" the
+    // cache): apt-cache lists a version table for it, but no candidate and no versions.
+    for (_, info) in out.iter_mut() {
+        if info.candidate.is_none() && !info.installed && info.versions.is_empty() {
+            info.known = false;
+        }
+    }
+    out
+}
+
+/// package_status(): (installed, installed_version matches, version_installable).
+/// `Installable::Any` is Python's `True` (a virtual package apt will resolve).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Installable {
+    No,
+    Any,
+    Version(String),
+}
+
+pub(crate) fn package_status(
+    name: &str,
+    cmp: Option<&str>,
+    version: Option<&str>,
+    infos: &[(String, PkgInfo)],
+    install: bool,
+) -> Result<(bool, bool, Installable, bool), String> {
+    let Some(info) = infos.iter().find(|(n, _)| n == name).map(|(_, i)| i) else {
+        return Ok((false, false, Installable::No, false));
+    };
+    if !info.known {
+        if !install {
+            return Ok((false, false, Installable::No, false));
+        }
+        if !info.providers.is_empty() {
+            if info.providers.len() == 1 {
+                let r = package_status(&info.providers[0], cmp, version, infos, true);
+                if let Ok(r) = &r
+                    && r.0
+                {
+                    return Ok(r.clone());
+                }
+            }
+            return Ok((false, false, Installable::Any, false));
+        }
+        return Err(format!("No package matching '{name}' is available"));
+    }
+    // package_best_match(): a version given with '=' is pinned above everything else.
+    let best = match (cmp, version) {
+        (Some("="), Some(v)) => info
+            .versions
+            .iter()
+            .chain(info.installed_version.iter())
+            .filter(|x| fnmatch(x, v))
+            .max_by(|a, b| version_compare(a, b))
+            .cloned(),
+        _ => info.candidate.clone(),
+    };
+    let mut version_is_installed = false;
+    let mut installable = Installable::No;
+    if info.installed {
+        let inst = info.installed_version.clone().unwrap_or_default();
+        match (cmp, version) {
+            (Some("="), Some(v)) => {
+                version_is_installed = fnmatch(&inst, v);
+                if let Some(b) = &best
+                    && *b != inst
+                    && fnmatch(b, v)
+                {
+                    installable = Installable::Version(b.clone());
+                }
+            }
+            (Some(">="), Some(v)) => {
+                version_is_installed = version_compare(&inst, v).is_ge();
+                if let Some(b) = &best
+                    && *b != inst
+                    && version_compare(b, v).is_ge()
+                {
+                    installable = Installable::Version(b.clone());
+                }
+            }
+            _ => {
+                version_is_installed = true;
+                if let Some(b) = &best
+                    && *b != inst
+                {
+                    installable = Installable::Version(b.clone());
+                }
+            }
+        }
+    } else if let Some(b) = best {
+        installable = Installable::Version(b);
+    }
+    Ok((
+        info.installed,
+        version_is_installed,
+        installable,
+        info.has_files,
+    ))
+}
+
+/// The apt-get words of install(): `'name=version'` items, or an error message.
+pub(crate) fn install_list(
+    specs: &[String],
+    infos: &[(String, PkgInfo)],
+    upgrade: bool,
+    only_upgrade: bool,
+) -> Result<Vec<String>, (String, bool)> {
+    let mut list = Vec::new();
+    for spec in specs {
+        let (name, cmp, version) = package_split(spec);
+        // package_status fails the module at once (no cache keys in the result).
+        let (installed, installed_version, installable, _) =
+            package_status(&name, cmp.as_deref(), version.as_deref(), infos, true)
+                .map_err(|m| (m, false))?;
+        if !installed && only_upgrade {
+            continue;
+        }
+        if !installed_version && installable == Installable::No {
+            return Err((
+                format!("no available installation candidate for {spec}"),
+                true,
+            ));
+        }
+        if installable != Installable::No
+            && ((!installed && !only_upgrade) || upgrade || !installed_version)
+        {
+            match (&installable, &version) {
+                (Installable::Version(v), _) => list.push(format!("'{name}={v}'")),
+                (_, Some(v)) => list.push(format!("'{name}={v}'")),
+                _ => list.push(format!("'{name}'")),
+            }
+        } else if installed_version && installable != Installable::No && cmp.as_deref() == Some("=")
+        {
+            list.push(format!("'{name}={}'", version.unwrap_or_default()));
+        }
+    }
+    Ok(list)
+}
+
+/// parse_diff(): apt-get's output between "Reading state information..." and the summary.
+fn parse_diff(out: &str) -> Value {
+    let lines: Vec<&str> = out.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "Resolving dependencies...")
+        .or_else(|| {
+            lines
+                .iter()
+                .position(|l| *l == "Reading state information...")
+        })
+        .map(|i| i as i64)
+        .unwrap_or(-1);
+    let re = regex::Regex::new(r"^[0-9]+ (packages )?upgraded").unwrap();
+    let end = lines
+        .iter()
+        .position(|l| re.is_match(l))
+        .unwrap_or(lines.len());
+    let (s, e) = ((start + 1) as usize, (end + 1).min(lines.len()));
+    let text = if s < e {
+        lines[s..e].join("\n")
+    } else {
+        String::new()
+    };
+    value::map([("prepared", Value::from(text))])
+}
+
+/// The shell that surrounds an apt command: policy-rc.d while it runs, when asked.
+fn with_policy_rc_d(p: &AptParams, cmd: &str) -> String {
+    match p.policy_rc_d {
+        None => cmd.to_string(),
+        Some(code) => format!(
+            "b=; if [ -e /usr/sbin/policy-rc.d ]; then b=$(mktemp -d) && mv /usr/sbin/policy-rc.d \"$b\"/; fi; \
+             printf '#!/bin/sh\\nexit %d\\n' {code} > /usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; \
+             {cmd}; arc=$?; rm -f /usr/sbin/policy-rc.d; \
+             if [ -n \"$b\" ]; then mv \"$b\"/policy-rc.d /usr/sbin/policy-rc.d; rmdir \"$b\"; fi; (exit $arc)"
+        ),
+    }
+}
+
+/// Runs an apt command line; its output is the command's, the exit status follows a marker.
+async fn run_apt_cmd(
+    ctx: &ModuleCtx,
+    p: &AptParams,
+    cmd: &str,
+    after: &str,
+) -> Result<(Run, String), ModuleError> {
+    let script = format!(
+        "{APT_ENV}\n{}; rc=$?\n{}\necho RC=$rc\n{after}",
+        with_policy_rc_d(p, cmd),
+        section("rc")
+    );
+    let out = sysutil::run(ctx, &script).await?;
+    let secs = sections(&out.stdout);
+    let tail = secs.get("rc").cloned().unwrap_or_default();
+    let rc = kv(&tail)
+        .get("RC")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(out.rc);
+    Ok((
+        Run {
+            rc,
+            stdout: secs[""].clone(),
+            stderr: out.stderr,
+        },
+        tail,
+    ))
+}
+
+fn res(pairs: Vec<(&str, Value)>) -> Vars {
+    sysutil::result(pairs)
+}
+
+async fn run_apt(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+    let p = read_params(args)?;
+    let dpkg_options = format!(
+        "{} -o DPkg::Lock::Timeout={}",
+        expand_dpkg_options(&p.dpkg_options),
+        p.lock_timeout
+    );
+    let check = ctx.check_mode;
+
+    // `clean` first, on its own round trip (rare).
+    let mut clean_out: Option<Run> = None;
+    if p.clean {
+        let (run, _) = run_apt_cmd(ctx, &p, "apt-get clean", "").await?;
+        if run.rc != 0 {
+            return Ok(sysutil::failed(
+                "apt-get clean failed",
+                vec![
+                    ("stdout", Value::from(run.stdout)),
+                    ("rc", Value::from(run.rc)),
+                ],
+            ));
+        }
+        if !run.stderr.is_empty() {
+            return Ok(sysutil::failed(
+                format!("apt-get clean failed: {}", run.stderr),
+                vec![
+                    ("stdout", Value::from(run.stdout)),
+                    ("rc", Value::from(run.rc)),
+                ],
+            ));
+        }
+        if p.packages.is_none() && p.upgrade.is_none() && p.deb.is_none() {
+            let mut r = res(vec![
+                ("changed", Value::from(true)),
+                ("msg", Value::from(run.stdout.as_str())),
+                ("stdout", Value::from(run.stdout.as_str())),
+                ("stderr", Value::from(run.stderr.as_str())),
+            ]);
+            r.insert(
+                "diff".into(),
+                if ctx.diff {
+                    parse_diff(&run.stdout)
+                } else {
+                    value::map(Vec::<(&str, Value)>::new())
+                },
+            );
+            return Ok(r);
+        }
+        clean_out = Some(run);
+    }
+    let _ = clean_out;
+
+    let unfiltered = p.packages.clone().unwrap_or_default();
+    let specs: Vec<String> = unfiltered
+        .iter()
+        .filter(|s| *s != "*")
+        .map(|s| s.trim().to_string())
+        .collect();
+    let all_installed = unfiltered.iter().any(|s| s == "*");
+    for s in &specs {
+        if s.matches('=').count() > 1 {
+            return Ok(sysutil::failed(
+                format!("invalid package spec: {s}"),
+                vec![],
+            ));
+        }
+    }
+    let wildcard = specs
+        .iter()
+        .any(|s| package_split(s).0.contains(['*', '?', '[', ']', '!']));
+    let names: Vec<String> = specs.iter().map(|s| package_split(s).0).collect();
+    let with_versions = specs.iter().any(|s| s.contains('='));
+
+    // --- Round trip 1: the cache, then what every package is.
+    let want_update = p.update_cache == Some(true) || p.cache_valid_time != 0;
+    let mut script = format!(
+        "{APT_ENV}\n\
+         command -v apt-get >/dev/null 2>&1 || {{ echo NOAPT=1; exit 0; }}\n\
+         mt() {{ if [ -e /var/lib/apt/periodic/update-success-stamp ]; then stat -c %Y /var/lib/apt/periodic/update-success-stamp; elif [ -e /var/lib/apt/lists ]; then stat -c %Y /var/lib/apt/lists; else echo 0; fi; }}\n\
+         t0=$(mt); echo T0=$t0\n"
+    );
+    if want_update {
+        script.push_str(&format!(
+            "if [ $((t0 + {valid})) -lt $(date +%s) ]; then echo UPD=1\n",
+            valid = p.cache_valid_time
+        ));
+        if !check {
+            // Retries with exponential backoff, as the module's loop.
+            script.push_str(&format!(
+                "  i=0; ok=0; while [ $i -lt {retries} ]; do\n\
+                     if apt-get update -q >/tmp/.baton-aptu.$$ 2>&1; then ok=1; break; fi\n\
+                     d=$((1 << i)); [ $d -gt {maxd} ] && d={maxd}; i=$((i + 1)); [ $i -lt {retries} ] && sleep $d\n\
+                   done\n\
+                   if [ $ok = 0 ]; then echo UPDFAIL=1; {sec}; cat /tmp/.baton-aptu.$$; rm -f /tmp/.baton-aptu.$$; exit 0; fi\n\
+                   rm -f /tmp/.baton-aptu.$$\n",
+                retries = p.update_cache_retries.max(1),
+                maxd = p.update_cache_retry_max_delay,
+                sec = section("updfail"),
+            ));
+        }
+        script.push_str("fi\n");
+    }
+    script.push_str("echo T1=$(mt)\n");
+    if wildcard {
+        script.push_str(&format!(
+            "{}\napt-cache pkgnames 2>/dev/null | sort\n",
+            section("names")
+        ));
+    }
+    script.push_str(&section("status"));
+    script.push('\n');
+    if !wildcard && !names.is_empty() {
+        script.push_str(&status_script(&names, with_versions));
+        if !check && p.state != "absent" && p.state != "build-dep" {
+            // mark_installed_manually(): the packages asked for become manually installed.
+            script.push_str(&format!(
+                "{}\nfor p in {}; do if dpkg-query -W -f='${{db:Status-Status}}' \"$p\" 2>/dev/null | grep -qx installed; then echo \"$p\"; fi; done | xargs -r apt-mark manual >/dev/null 2>&1\n",
+                section("mark"),
+                argv(&names)
+            ));
+        }
+    }
+    let out = sysutil::run(ctx, &script).await?;
+    let secs = sections(&out.stdout);
+    let head = kv(&secs[""]);
+    if head.contains_key("NOAPT") {
+        return Ok(sysutil::failed(
+            "Failed to find required executable \"apt-get\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            vec![],
+        ));
+    }
+    if head.contains_key("UPDFAIL") {
+        let why = secs.get("updfail").cloned().unwrap_or_default();
+        return Ok(sysutil::failed(
+            format!(
+                "Failed to update apt cache after {} retries: {}",
+                p.update_cache_retries,
+                if why.trim().is_empty() {
+                    "unknown reason"
+                } else {
+                    why.trim()
+                }
+            ),
+            vec![],
+        ));
+    }
+    let t0: i64 = head.get("T0").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let t1: i64 = head.get("T1").and_then(|t| t.parse().ok()).unwrap_or(t0);
+    let updated_cache = head.contains_key("UPD") && (check || t0 != t1);
+    let cache_time = if head.contains_key("UPD") { t1 } else { t0 };
+    let cache_keys = |r: &mut Vars| {
+        r.insert("cache_updated".into(), Value::from(updated_cache));
+        r.insert("cache_update_time".into(), Value::from(cache_time));
+    };
+    if want_update && specs.is_empty() && !all_installed && p.upgrade.is_none() && p.deb.is_none() {
+        let mut r = res(vec![("changed", Value::from(updated_cache))]);
+        cache_keys(&mut r);
+        return Ok(r);
+    }
+
+    // Wildcards: expand against apt's package names, then read those packages' state.
+    let (specs, infos) = if wildcard {
+        let all: Vec<&str> = secs
+            .get("names")
+            .map(|s| s.lines().collect())
+            .unwrap_or_default();
+        let mut expanded = Vec::new();
+        for spec in &specs {
+            let (name, _, _) = package_split(spec);
+            if name.contains(['*', '?', '[', ']', '!']) {
+                let matches: Vec<&str> = all
+                    .iter()
+                    .copied()
+                    .filter(|n| (name.contains(':') || !n.contains(':')) && fnmatch(n, &name))
+                    .collect();
+                if matches.is_empty() {
+                    return Ok(sysutil::failed(
+                        format!("No package(s) matching '{name}' available"),
+                        vec![],
+                    ));
+                }
+                expanded.extend(matches.into_iter().map(String::from));
+            } else {
+                expanded.push(spec.clone());
+            }
+        }
+        let names: Vec<String> = expanded.iter().map(|s| package_split(s).0).collect();
+        let out = sysutil::run(
+            ctx,
+            &format!("{APT_ENV}\n{}", status_script(&names, with_versions)),
+        )
+        .await?;
+        (expanded, parse_status(&out.stdout))
+    } else {
+        (
+            specs,
+            parse_status(secs.get("status").map(String::as_str).unwrap_or("")),
+        )
+    };
+
+    let diff_of = |out: &str| {
+        if ctx.diff {
+            parse_diff(out)
+        } else {
+            value::map(Vec::<(&str, Value)>::new())
+        }
+    };
+    let simulate = if check { "--simulate" } else { "" };
+
+    // --- upgrade=... (or state=latest name='*')
+    let upgrade_mode = match (&p.upgrade, all_installed && p.state == "latest") {
+        (Some(u), _) => Some(u.clone()),
+        (None, true) => {
+            if !specs.is_empty() {
+                return Ok(sysutil::failed(
+                    "unable to install additional packages when upgrading all installed packages",
+                    vec![],
+                ));
+            }
+            Some("yes".to_string())
+        }
+        _ => None,
+    };
+    if let Some(mode) = upgrade_mode {
+        // aptitude is rarely installed; like the module without it, apt-get does the work.
+        let autoremove = if p.autoremove { "--auto-remove" } else { "" };
+        let command = if mode == "dist" || mode == "full" {
+            format!("dist-upgrade {autoremove}")
+        } else {
+            format!("upgrade --with-new-pkgs {autoremove}")
+        };
+        let mut cmd = format!(
+            "{APT_GET} -y {dpkg_options} {} {} {} {} {simulate} {command}",
+            if p.force { "--force-yes" } else { "" },
+            if p.fail_on_autoremove {
+                "--no-remove"
+            } else {
+                ""
+            },
+            if p.allow_unauthenticated {
+                "--allow-unauthenticated"
+            } else {
+                ""
+            },
+            if p.allow_downgrade {
+                "--allow-downgrades"
+            } else {
+                ""
+            },
+        );
+        if let Some(rel) = &p.default_release {
+            cmd.push_str(&format!(" -t '{rel}'"));
+        }
+        let (run, _) = run_apt_cmd(ctx, &p, &cmd, "").await?;
+        if run.rc != 0 {
+            return Ok(sysutil::failed(
+                format!("'{APT_GET} {command}' failed: {}", run.stderr),
+                vec![
+                    ("stdout", Value::from(run.stdout.as_str())),
+                    ("rc", Value::from(run.rc)),
+                ],
+            ));
+        }
+        let changed = !run.stdout.contains(APT_GET_ZERO);
+        let mut r = res(vec![
+            ("changed", Value::from(changed)),
+            ("msg", Value::from(run.stdout.as_str())),
+            ("stdout", Value::from(run.stdout.as_str())),
+            ("stderr", Value::from(run.stderr.as_str())),
+        ]);
+        if changed {
+            r.insert("diff".into(), diff_of(&run.stdout));
+        }
+        return Ok(r);
+    }
+
+    // --- deb=...
+    if let Some(deb) = &p.deb {
+        if p.state != "present" {
+            return Ok(sysutil::failed("deb only supports state=present", vec![]));
+        }
+        return install_deb(ctx, &p, deb, &dpkg_options, simulate).await;
+    }
+
+    if specs.is_empty() && (p.autoclean || p.autoremove) {
+        let op = if p.autoclean {
+            "autoclean"
+        } else {
+            "autoremove"
+        };
+        let cmd = format!(
+            "{APT_GET} -y {dpkg_options} {} {} {op} {simulate}",
+            if p.purge { "--purge" } else { "" },
+            if p.force { "--force-yes" } else { "" },
+        );
+        let (run, _) = run_apt_cmd(ctx, &p, &cmd, "").await?;
+        if run.rc != 0 {
+            return Ok(sysutil::failed(
+                format!("'apt-get {op}' failed: {}", run.stderr),
+                vec![
+                    ("stdout", Value::from(run.stdout.as_str())),
+                    ("stderr", Value::from(run.stderr.as_str())),
+                    ("rc", Value::from(run.rc)),
+                ],
+            ));
+        }
+        let marker = if op == "autoclean" {
+            AUTOCLEAN_CHANGED
+        } else {
+            AUTOREMOVE_CHANGED
+        };
+        let mut r = res(vec![
+            ("changed", Value::from(run.stdout.contains(marker))),
+            ("stdout", Value::from(run.stdout.as_str())),
+            ("stderr", Value::from(run.stderr.as_str())),
+        ]);
+        r.insert("diff".into(), diff_of(&run.stdout));
+        return Ok(r);
+    }
+
+    if p.state == "absent" {
+        let mut list = Vec::new();
+        for spec in &specs {
+            let (name, cmp, version) = package_split(spec);
+            let (_, installed_version, _, has_files) =
+                match package_status(&name, cmp.as_deref(), version.as_deref(), &infos, false) {
+                    Ok(s) => s,
+                    Err(m) => return Ok(sysutil::failed(m, vec![])),
+                };
+            if installed_version || (has_files && p.purge) {
+                list.push(format!("'{spec}'"));
+            }
+        }
+        if list.is_empty() {
+            return Ok(res(vec![("changed", Value::from(false))]));
+        }
+        let packages = list.join(" ");
+        let cmd = format!(
+            "{APT_GET} -q -y {dpkg_options} {} {} {} {simulate} {} remove {packages}",
+            if p.purge { "--purge" } else { "" },
+            if p.force { "--force-yes" } else { "" },
+            if p.autoremove { "--auto-remove" } else { "" },
+            if p.allow_change_held_packages {
+                "--allow-change-held-packages"
+            } else {
+                ""
+            },
+        );
+        let (run, _) = run_apt_cmd(ctx, &p, &cmd, "").await?;
+        if run.rc != 0 {
+            return Ok(sysutil::failed(
+                format!("'apt-get remove {packages}' failed: {}", run.stderr),
+                vec![
+                    ("stdout", Value::from(run.stdout.as_str())),
+                    ("stderr", Value::from(run.stderr.as_str())),
+                    ("rc", Value::from(run.rc)),
+                ],
+            ));
+        }
+        let mut r = res(vec![
+            ("changed", Value::from(true)),
+            ("stdout", Value::from(run.stdout.as_str())),
+            ("stderr", Value::from(run.stderr.as_str())),
+        ]);
+        r.insert("diff".into(), diff_of(&run.stdout));
+        return Ok(r);
+    }
+
+    // present / latest / build-dep / fixed
+    let build_dep = p.state == "build-dep";
+    let list = if build_dep {
+        specs.iter().map(|s| format!("'{s}'")).collect()
+    } else {
+        match install_list(&specs, &infos, p.state == "latest", p.only_upgrade) {
+            Ok(l) => l,
+            Err((m, with_cache_keys)) => {
+                let mut r = sysutil::failed(m, vec![]);
+                if with_cache_keys {
+                    cache_keys(&mut r);
+                }
+                return Ok(r);
+            }
+        }
+    };
+    if list.is_empty() {
+        let mut r = res(vec![("changed", Value::from(false))]);
+        cache_keys(&mut r);
+        return Ok(r);
+    }
+    let packages = list.join(" ");
+    let mut cmd = if build_dep {
+        format!(
+            "{APT_GET} -y {dpkg_options} {} {} {} {} {simulate} build-dep {packages}",
+            if p.only_upgrade { "--only-upgrade" } else { "" },
+            if p.state == "fixed" {
+                "--fix-broken"
+            } else {
+                ""
+            },
+            if p.force { "--force-yes" } else { "" },
+            if p.fail_on_autoremove {
+                "--no-remove"
+            } else {
+                ""
+            },
+        )
+    } else {
+        format!(
+            "{APT_GET} -y {dpkg_options} {} {} {} {} {} {simulate} install {packages}",
+            if p.only_upgrade { "--only-upgrade" } else { "" },
+            if p.state == "fixed" {
+                "--fix-broken"
+            } else {
+                ""
+            },
+            if p.force { "--force-yes" } else { "" },
+            if p.autoremove { "--auto-remove" } else { "" },
+            if p.fail_on_autoremove {
+                "--no-remove"
+            } else {
+                ""
+            },
+        )
+    };
+    if let Some(rel) = &p.default_release {
+        cmd.push_str(&format!(" -t '{rel}'"));
+    }
+    match p.install_recommends {
+        Some(false) => cmd.push_str(" -o APT::Install-Recommends=no"),
+        Some(true) => cmd.push_str(" -o APT::Install-Recommends=yes"),
+        None => {}
+    }
+    if p.allow_unauthenticated {
+        cmd.push_str(" --allow-unauthenticated");
+    }
+    if p.allow_downgrade {
+        cmd.push_str(" --allow-downgrades");
+    }
+    if p.allow_change_held_packages {
+        cmd.push_str(" --allow-change-held-packages");
+    }
+    let (run, _) = run_apt_cmd(ctx, &p, &cmd, "").await?;
+    if run.rc != 0 {
+        let mut r = sysutil::failed(
+            format!("'{cmd}' failed: {}", run.stderr),
+            vec![
+                ("stdout", Value::from(run.stdout.as_str())),
+                ("stderr", Value::from(run.stderr.as_str())),
+                ("rc", Value::from(run.rc)),
+            ],
+        );
+        cache_keys(&mut r);
+        return Ok(r);
+    }
+    let changed = if build_dep {
+        !run.stdout.contains(APT_GET_ZERO)
+    } else {
+        true
+    };
+    let mut r = res(vec![
+        ("changed", Value::from(changed)),
+        ("stdout", Value::from(run.stdout.as_str())),
+        ("stderr", Value::from(run.stderr.as_str())),
+    ]);
+    r.insert("diff".into(), diff_of(&run.stdout));
+    cache_keys(&mut r);
+    Ok(r)
+}
+
+/// `deb=`: a package file (or URL, fetched on the host first). Installed unless the same
+/// version is installed already; apt-get installs it with its dependencies in one step, where
+/// the module installs the dependencies with apt-get and then the file with dpkg -i.
+async fn install_deb(
+    ctx: &ModuleCtx,
+    p: &AptParams,
+    deb: &str,
+    dpkg_options: &str,
+    simulate: &str,
+) -> ModuleResult {
+    let mut fetch = String::new();
+    let files: Vec<String> = deb.split(',').map(String::from).collect();
+    let mut paths = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if f.contains("://") {
+            let local = format!("/tmp/.baton-deb.$$.{i}.deb");
+            fetch.push_str(&format!(
+                "curl -fsSL -o \"{local}\" {url} 2>/dev/null || wget -q -O \"{local}\" {url} || {{ echo FETCHFAIL={url}; exit 0; }}\n",
+                url = shell_quote(f)
+            ));
+            paths.push(format!("\"{local}\""));
+        } else {
+            paths.push(shell_quote(f));
+        }
+    }
+    let mut script = format!("{APT_ENV}\n{fetch}");
+    script.push_str("todo=\n");
+    for path in &paths {
+        script.push_str(&format!(
+            "f={path}; [ -e \"$f\" ] || {{ echo \"MISSING=$f\"; exit 0; }}\n\
+             n=$(dpkg-deb -f \"$f\" Package); v=$(dpkg-deb -f \"$f\" Version)\n\
+             iv=$(dpkg-query -W -f='${{db:Status-Status}} ${{Version}}' \"$n\" 2>/dev/null)\n\
+             if [ \"$iv\" = \"installed $v\" ] || {{ [ \"${{iv#installed }}\" != \"$iv\" ] && dpkg --compare-versions \"${{iv#installed }}\" eq \"$v\"; }}; then :; else todo=\"$todo $(printf '%s' \"$f\" | sed 's/^/.\\//; s/^\\.\\/\\//\\//')\"; fi\n"
+        ));
+    }
+    let cmd = format!(
+        "{APT_GET} -y {dpkg_options} {} {simulate} install $todo",
+        if p.force { "--force-yes" } else { "" }
+    );
+    script.push_str(&format!(
+        "if [ -z \"$todo\" ]; then echo NOTHING=1; exit 0; fi\n{}; rc=$?\n{}\necho RC=$rc\nrm -f /tmp/.baton-deb.$$.*\n",
+        with_policy_rc_d(p, &cmd),
+        section("rc")
+    ));
+    let out = sysutil::run(ctx, &script).await?;
+    let secs = sections(&out.stdout);
+    let head = kv(&secs[""]);
+    if let Some(url) = head.get("FETCHFAIL") {
+        return Ok(sysutil::failed(
+            format!("Failure downloading {url}"),
+            vec![],
+        ));
+    }
+    if let Some(f) = head.get("MISSING") {
+        return Ok(sysutil::failed(
+            format!(
+                "Unable to install package: E:Could not open file {f} - open (2: No such file or directory)"
+            ),
+            vec![],
+        ));
+    }
+    if head.contains_key("NOTHING") {
+        return Ok(res(vec![
+            ("changed", Value::from(false)),
+            ("stdout", Value::from("")),
+            ("stderr", Value::from("")),
+            ("diff", Value::from("")),
+        ]));
+    }
+    let rc: i32 = secs
+        .get("rc")
+        .and_then(|s| kv(s).get("RC").and_then(|r| r.parse().ok()))
+        .unwrap_or(out.rc);
+    let stdout = secs[""].clone();
+    if rc != 0 {
+        return Ok(sysutil::failed(
+            format!(
+                "dpkg --{} -i {} failed",
+                p.dpkg_options.replace(',', " --"),
+                deb.replace(',', " ")
+            ),
+            vec![
+                ("stdout", Value::from(stdout)),
+                ("stderr", Value::from(out.stderr)),
+            ],
+        ));
+    }
+    let mut r = res(vec![
+        ("changed", Value::from(true)),
+        ("stdout", Value::from(stdout.as_str())),
+        ("stderr", Value::from(out.stderr.as_str())),
+    ]);
+    r.insert("diff".into(), parse_diff(&stdout));
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn versions_compare_like_dpkg() {
+        assert_eq!(version_compare("1.0", "1.0"), Ordering::Equal);
+        assert_eq!(version_compare("1.0~rc1", "1.0"), Ordering::Less);
+        assert_eq!(version_compare("1:0.9", "2.0"), Ordering::Greater);
+        assert_eq!(
+            version_compare("7.88.1-10+deb12u5", "7.88.1-10+deb12u15"),
+            Ordering::Less
+        );
+        assert_eq!(version_compare("1.10", "1.9"), Ordering::Greater);
+        assert_eq!(version_compare("1.0a", "1.0"), Ordering::Greater);
+    }
+
+    #[test]
+    fn fnmatch_is_pythons() {
+        assert!(fnmatch("7.88.1-10", "7.88*"));
+        assert!(fnmatch("python3-apt", "python3-ap?"));
+        assert!(!fnmatch("python3", "python3-*"));
+        assert!(fnmatch("a1", "a[0-9]"));
+        assert!(!fnmatch("a1", "a[!0-9]"));
+    }
+
+    #[test]
+    fn install_decisions_follow_the_module() {
+        let status = "PKG=curl\nD=installed|7.88.1-10+deb12u5\nC=7.88.1-10+deb12u15\nK=1\n\
+                      PKG=nginx\nC=1.22.1-9\nK=1\n\
+                      PKG=mail-transport-agent\nK=1\nR=postfix\nR=exim4-daemon-light\n\
+                      PKG=nosuch\n";
+        let infos = parse_status(status);
+        let specs = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            install_list(&specs(&["curl", "nginx"]), &infos, false, false).unwrap(),
+            ["'nginx=1.22.1-9'"]
+        );
+        assert_eq!(
+            install_list(&specs(&["curl"]), &infos, true, false).unwrap(),
+            ["'curl=7.88.1-10+deb12u15'"]
+        );
+        assert_eq!(
+            install_list(&specs(&["mail-transport-agent"]), &infos, false, false).unwrap(),
+            ["'mail-transport-agent'"]
+        );
+        assert_eq!(
+            install_list(&specs(&["nosuch"]), &infos, false, false)
+                .unwrap_err()
+                .0,
+            "No package matching 'nosuch' is available"
+        );
+        assert_eq!(
+            install_list(&specs(&["curl>=7.0"]), &infos, false, false).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            install_list(&specs(&["nginx"]), &infos, false, true).unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn diff_is_the_part_between_the_markers() {
+        let out = "Reading package lists...\nBuilding dependency tree...\nReading state information...\nThe following NEW packages will be installed:\n  tree\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\nSetting up tree\n";
+        let d = parse_diff(out);
+        assert_eq!(
+            d.get_attr("prepared").unwrap().as_str().unwrap(),
+            "The following NEW packages will be installed:\n  tree\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded."
+        );
+    }
+}
