@@ -705,6 +705,59 @@ async fn put_file_as_another_user_through_sudo_with_a_password() {
     on(fleet, &host.name, &format!("rm -f {dest}"));
 }
 
+#[tokio::test]
+async fn su_with_a_password_runs_as_the_target_user_and_passes_input_through() {
+    let fleet = own_fleet();
+    let host = &fleet.hosts()[1];
+    // deploy logs in; su needs secure's own password.
+    let mut s = spec(host.port, "deploy", Some(&fleet.key_path()));
+    s.become_password = Some("secure-pw".into());
+    let mut c = ctx(open(&s).await);
+    c.become_ = Some(Become {
+        method: "su".into(),
+        user: "secure".into(),
+        flags: None,
+    });
+    let out = c
+        .exec("id -un; cat", Some(b"input for cat\n"))
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "secure\ninput for cat\n"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Password"));
+    let dest = format!("/home/secure/{}", unique("su"));
+    c.put_file(
+        Source::Bytes(b"via su\n".to_vec()),
+        &dest,
+        &PutOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        on(
+            fleet,
+            &host.name,
+            &format!("stat -c %U {dest}; cat {dest}; rm {dest}")
+        ),
+        "secure\nvia su\n"
+    );
+
+    let mut s = spec(host.port, "deploy", Some(&fleet.key_path()));
+    s.become_password = Some("not-secure-pw".into());
+    let mut c = ctx(open(&s).await);
+    c.become_ = Some(Become {
+        method: "su".into(),
+        user: "secure".into(),
+        flags: None,
+    });
+    match c.exec("id -un", None).await {
+        Err(baton::modules::ModuleError::Failed(m)) => assert_eq!(m, "Incorrect su password"),
+        other => panic!("expected Incorrect su password, got {other:?}"),
+    }
+}
+
 #[test]
 fn sudo_without_a_password_for_a_nopasswd_user() {
     let fleet = own_fleet();

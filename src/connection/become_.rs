@@ -1,5 +1,5 @@
 //! `become`: running a command as another user, by wrapping it for sudo or su, and answering
-//! sudo's password prompt.
+//! their password prompt.
 //!
 //! The wrapping is plain text around a shell command, so it works over any transport. Without a
 //! become password sudo runs with `-n` and fails at once when it would have to ask (reported as
@@ -15,6 +15,10 @@
 //! flow. So the password is sent only when sudo really asks, never reaches the command's stdin,
 //! and never appears in the command line, the output or the logs. A second prompt means the
 //! password was wrong: the command is stopped and the task fails with "Incorrect sudo password".
+//!
+//! `su` takes the same path: without a terminal it reads the password from stdin after
+//! printing PAM's prompt (`Password: `) on stderr, so `su USER -c '/bin/sh -c "echo MARKER;
+//! SCRIPT"'` is watched the same way (Ansible's "Incorrect su password" when refused).
 
 use super::ConnError;
 use crate::template::filters::shell_quote;
@@ -38,8 +42,9 @@ pub fn become_command(b: &Become, script: &str) -> String {
 /// The password dialogue of one escalated command, carried out by the transport.
 #[derive(Clone)]
 pub struct Escalation {
-    /// What sudo prints on stderr when it asks (`-p`); unique per command.
-    pub prompt: String,
+    /// What the program prints on stderr when it asks: sudo's (`-p`) is unique per command;
+    /// su's is PAM's, in the few languages listed.
+    pub prompts: Vec<String>,
     /// The line the wrapped command prints on stdout first, once it runs as the target user.
     pub success: String,
     pub password: String,
@@ -50,7 +55,7 @@ pub struct Escalation {
 impl std::fmt::Debug for Escalation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Escalation")
-            .field("prompt", &self.prompt)
+            .field("prompts", &self.prompts)
             .field("success", &self.success)
             .field("password", &"<hidden>")
             .finish()
@@ -69,23 +74,43 @@ fn marker_key() -> String {
     format!("{:x}{:x}{n:x}", std::process::id(), t & 0xffff_ffff_ffff)
 }
 
-/// Wraps `script` for `b`. With a `password` (and a method that can take one on stdin: sudo),
-/// also returns the [`Escalation`] the transport must carry out.
+/// Wraps `script` for `b`. With a `password`, also returns the [`Escalation`] the transport
+/// must carry out.
 ///
 /// sudo flags are Ansible's: `become_flags` when given (default `-H -S -n`); without a password
 /// `-n` is added if missing (sudo must never read the command's input as a password), with one
 /// `-n` is removed and `-S -p PROMPT` added.
 pub fn wrap(b: &Become, script: &str, password: Option<&str>) -> (String, Option<Escalation>) {
     match b.method.as_str() {
-        "su" => (
-            format!(
-                "su {} {} -c {}",
-                b.flags.as_deref().unwrap_or(""),
-                shell_quote(&b.user),
-                shell_quote(&format!("/bin/sh -c {}", shell_quote(script)))
+        "su" => match password {
+            None => (
+                format!(
+                    "su {} {} -c {}",
+                    b.flags.as_deref().unwrap_or(""),
+                    shell_quote(&b.user),
+                    shell_quote(&format!("/bin/sh -c {}", shell_quote(script)))
+                ),
+                None,
             ),
-            None,
-        ),
+            Some(password) => {
+                let success = format!("BATON-BECOME-{}", marker_key());
+                let inner = format!("echo {success}; {script}");
+                (
+                    format!(
+                        "su {} {} -c {}",
+                        b.flags.as_deref().unwrap_or(""),
+                        shell_quote(&b.user),
+                        shell_quote(&format!("/bin/sh -c {}", shell_quote(&inner)))
+                    ),
+                    Some(Escalation {
+                        prompts: SU_PROMPTS.iter().map(|p| p.to_string()).collect(),
+                        success,
+                        password: password.to_string(),
+                        method: "su".to_string(),
+                    }),
+                )
+            }
+        },
         _ => {
             let flags = b.flags.as_deref().unwrap_or("-H -S -n");
             let mut words: Vec<&str> = flags.split_whitespace().collect();
@@ -122,7 +147,7 @@ pub fn wrap(b: &Become, script: &str, password: Option<&str>) -> (String, Option
                             shell_quote(&inner)
                         ),
                         Some(Escalation {
-                            prompt,
+                            prompts: vec![prompt],
                             success,
                             password: password.to_string(),
                             method: "sudo".to_string(),
@@ -133,6 +158,18 @@ pub fn wrap(b: &Become, script: &str, password: Option<&str>) -> (String, Option
         }
     }
 }
+
+/// PAM's password prompt, as su prints it in a few languages (`LANG` of the login).
+const SU_PROMPTS: &[&str] = &[
+    "Password:",
+    "password:",
+    "Passwort:",
+    "Mot de passe :",
+    "Contraseña:",
+    "Senha:",
+    "Пароль:",
+    "密码：",
+];
 
 /// What the transport must do after feeding output to a [`Watcher`].
 #[derive(Debug, PartialEq, Eq)]
@@ -209,11 +246,16 @@ impl Watcher {
             return Action::Nothing;
         }
         self.stderr.extend_from_slice(data);
-        let prompt = self.esc.prompt.as_bytes();
         let mut action = Action::Nothing;
-        while let Some(at) = find(&self.stderr, prompt) {
+        while let Some((at, len)) = self
+            .esc
+            .prompts
+            .iter()
+            .filter_map(|p| find(&self.stderr, p.as_bytes()).map(|at| (at, p.len())))
+            .min()
+        {
             out.extend_from_slice(&self.stderr[..at]);
-            self.stderr.drain(..at + prompt.len());
+            self.stderr.drain(..at + len);
             if self.sent {
                 action = Action::Fail(format!("Incorrect {} password", self.esc.method));
                 break;
@@ -222,7 +264,8 @@ impl Watcher {
             action = Action::SendPassword;
         }
         // Keep only a tail that may be the start of a prompt split across packets.
-        let keep = self.stderr.len().min(prompt.len().saturating_sub(1));
+        let longest = self.esc.prompts.iter().map(String::len).max().unwrap_or(0);
+        let keep = self.stderr.len().min(longest.saturating_sub(1));
         let flush = self.stderr.len() - keep;
         out.extend_from_slice(&self.stderr[..flush]);
         self.stderr.drain(..flush);
@@ -303,7 +346,7 @@ mod tests {
         let esc = esc.unwrap();
         assert!(!cmd.contains("s3cret"), "{cmd}");
         assert!(!cmd.contains(" -n "), "{cmd}");
-        assert!(cmd.contains(&esc.prompt), "{cmd}");
+        assert!(cmd.contains(&esc.prompts[0]), "{cmd}");
         assert!(cmd.contains(&esc.success), "{cmd}");
         assert!(!format!("{esc:?}").contains("s3cret"));
     }
@@ -315,7 +358,7 @@ mod tests {
         let mut w = Watcher::new(esc.clone());
         let (mut out, mut err) = (Vec::new(), Vec::new());
         // The prompt split across two packets.
-        let p = esc.prompt.as_bytes();
+        let p = esc.prompts[0].as_bytes();
         assert_eq!(w.stderr(&p[..5], &mut err), Action::Nothing);
         assert_eq!(w.stderr(&p[5..], &mut err), Action::SendPassword);
         assert_eq!(w.password_line(), b"pw\n");
@@ -328,16 +371,35 @@ mod tests {
     }
 
     #[test]
+    fn su_with_a_password_watches_pams_prompt() {
+        let su = Become {
+            method: "su".into(),
+            user: "app".into(),
+            flags: None,
+        };
+        let (cmd, esc) = wrap(&su, "id", Some("pw"));
+        let esc = esc.unwrap();
+        assert!(cmd.starts_with("su  app -c "), "{cmd}");
+        assert!(!cmd.contains("pw'"), "{cmd}");
+        let mut w = Watcher::new(esc.clone());
+        let mut err = Vec::new();
+        assert_eq!(w.stderr(b"Password: ", &mut err), Action::SendPassword);
+        let mut out = Vec::new();
+        let done = w.finish(&mut out, &mut b"su: Authentication failure\n".to_vec());
+        assert_eq!(done, Err(ConnError::Failed("Incorrect su password".into())));
+    }
+
+    #[test]
     fn a_second_prompt_means_a_wrong_password() {
         let (_, esc) = wrap(&sudo("root"), "x", Some("pw"));
         let esc = esc.unwrap();
         let mut w = Watcher::new(esc.clone());
         let mut err = Vec::new();
         assert_eq!(
-            w.stderr(esc.prompt.as_bytes(), &mut err),
+            w.stderr(esc.prompts[0].as_bytes(), &mut err),
             Action::SendPassword
         );
-        let again = format!("\nSorry, try again.\n{}", esc.prompt);
+        let again = format!("\nSorry, try again.\n{}", esc.prompts[0]);
         assert_eq!(
             w.stderr(again.as_bytes(), &mut err),
             Action::Fail("Incorrect sudo password".into())
