@@ -42,8 +42,9 @@ struct Common {
 }
 
 impl Common {
+    /// `dest` is checked by the caller, whose message Ansible words differently.
     fn read(args: &mut Args) -> Result<Common, ModuleError> {
-        let dest = args.required_str("dest")?;
+        let dest = args.str("dest")?.unwrap_or_default();
         let attrs = Attrs::from_args(args)?;
         let backup = args.bool("backup")?.unwrap_or(false);
         let force = args.bool("force")?.unwrap_or(true);
@@ -81,6 +82,9 @@ async fn copy(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let directory_mode = fileutil::mode_param(&mut args, "directory_mode")?;
     let common = Common::read(&mut args)?;
     args.finish()?;
+    if common.dest.is_empty() {
+        return Err(ModuleError::Failed("dest is required".into()));
+    }
 
     let content = match content {
         None => None,
@@ -123,6 +127,7 @@ async fn copy(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             None,
             &common,
             &header,
+            false,
         )
         .await;
     }
@@ -159,6 +164,7 @@ async fn copy(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         Some(&name),
         &common,
         &header,
+        false,
     )
     .await
 }
@@ -172,6 +178,7 @@ async fn put_one(
     name: Option<&str>,
     common: &Common,
     after_header: &str,
+    template: bool,
 ) -> ModuleResult {
     let opts = common.put_options(ctx);
     let mut dest = dest.to_string();
@@ -192,34 +199,59 @@ async fn put_one(
         }
         other => other,
     };
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(ModuleError::Failed(m)) => return Ok(put_failure(&m, &source)),
-        Err(e) => return Err(e),
-    };
-    let mut r = copy_result(&outcome, &source, dest.as_str());
-    if outcome.kept {
-        return Ok(r);
-    }
-    let mut diffs = Vec::new();
-    if ctx.diff && outcome.content_changed {
+    // The diff entry for content that is (or would be) written.
+    let diffs = |changed: bool| -> Vec<Value> {
+        if !(ctx.diff && changed) {
+            return Vec::new();
+        }
         let after = match &source {
             Source::Bytes(b) => Some(b.clone()),
             Source::File(p) => std::fs::read(p).ok(),
         };
-        if let Some(after) = after {
-            let before_text = before.as_ref().and_then(|b| b.as_deref());
-            diffs.push(diff_entry(
-                before_text,
-                &after,
-                &dest,
-                after_header,
-                before.is_some(),
-            ));
+        after
+            .map(|after| {
+                let before_text = before.as_ref().and_then(|b| b.as_deref());
+                diff_entry(before_text, &after, &dest, after_header, before.is_some())
+            })
+            .into_iter()
+            .collect()
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        // Ansible's copy action decides check mode for a missing destination itself: it
+        // would be created, whatever the state of its directory.
+        Err(ModuleError::Failed(m))
+            if ctx.check_mode && m.starts_with("Destination directory ") =>
+        {
+            return Ok(check_mode_new(diffs(true), template));
         }
+        Err(ModuleError::Failed(m)) => {
+            let mut r = put_failure(&m, &source);
+            r.insert("diff".into(), Value::from(diffs(true)));
+            return Ok(r);
+        }
+        Err(e) => return Err(e),
+    };
+    if ctx.check_mode && outcome.mode.is_none() && !outcome.kept {
+        return Ok(check_mode_new(diffs(true), template));
     }
-    r.insert("diff".into(), Value::from(diffs));
+    let mut r = copy_result(&outcome, &source, dest.as_str());
+    if outcome.kept {
+        return Ok(r);
+    }
+    r.insert("diff".into(), Value::from(diffs(outcome.content_changed)));
     Ok(r)
+}
+
+/// What Ansible's copy and template actions report in check mode for a file that does not
+/// exist yet: only `changed` and the diff (template leaves out an empty one).
+fn check_mode_new(diffs: Vec<Value>, template: bool) -> Vars {
+    let mut r = Vars::new();
+    if !(template && diffs.is_empty()) {
+        r.insert("diff".into(), Value::from(diffs));
+    }
+    r.insert("changed".into(), Value::from(true));
+    r
 }
 
 /// The old content for a diff: `None` when `dest` does not exist; `Some(None)` when it cannot
@@ -399,6 +431,12 @@ async fn copy_dir(
     let report = fileutil::run_script(ctx, &script).await?;
     let mut changed = report.flag("changed");
     let opts = common.put_options(ctx);
+    // In check mode, a missing directory already means a change (its files cannot be compared).
+    let files = if ctx.check_mode && changed {
+        Vec::new()
+    } else {
+        files
+    };
     for f in &files {
         let dest = format!("{base}/{f}");
         let o = ctx
@@ -539,7 +577,7 @@ info "$D"
 }
 
 async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    let src = args.required_str("src")?;
+    let src = args.str("src")?.unwrap_or_default();
     let newline_sequence = args.choice("newline_sequence", &["\\n", "\\r", "\\r\\n"])?;
     let trim_blocks = args.bool("trim_blocks")?.unwrap_or(true);
     let lstrip_blocks = args.bool("lstrip_blocks")?.unwrap_or(false);
@@ -559,6 +597,9 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let _ = args.str("mode_on_create")?;
     let common = Common::read(&mut args)?;
     args.finish()?;
+    if src.is_empty() || common.dest.is_empty() {
+        return Err(ModuleError::Failed("src and dest are required".into()));
+    }
 
     let path = fileutil::find_source(ctx, "templates", &src)?;
     let source = std::fs::read_to_string(&path).map_err(|e| {
@@ -603,6 +644,7 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         Some(&name),
         &common,
         &header,
+        true,
     )
     .await
 }

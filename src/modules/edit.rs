@@ -91,7 +91,8 @@ async fn write(
     }
     d.insert("before_header".into(), header);
     let attrs_diff = crate::value::from_vars(&d);
-    if !content_changed && !attrs_changed {
+    // In check mode a file that does not exist yet would be created: nothing to compare.
+    if (!content_changed && !attrs_changed) || (ctx.check_mode && !target.exists) {
         return Ok(Written {
             backup: None,
             attrs_changed,
@@ -142,9 +143,12 @@ fn attrs_msg(mut msg: String, changed: bool, attrs_changed: bool) -> (String, bo
     (msg, changed || attrs_changed)
 }
 
-fn content_diff(path: &str, before: &str, after: &str) -> Value {
+/// lineinfile's and blockinfile's content diff: always returned, with the texts only under
+/// `--diff` (Ansible fills them only when the module runs in diff mode).
+fn content_diff(ctx: &ModuleCtx, path: &str, before: &str, after: &str) -> Value {
     let header = format!("{path} (content)");
-    fileutil::content_diff(before, after, Some(&header), Some(&header))
+    let (b, a) = if ctx.diff { (before, after) } else { ("", "") };
+    fileutil::content_diff(b, a, Some(&header), Some(&header))
 }
 
 /// Fails as Ansible does for a directory or a missing file (`rc` 256 / 257).
@@ -277,15 +281,13 @@ async fn lineinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             ("msg", Value::from(msg)),
             ("backup", Value::from(w.backup.unwrap_or_default())),
         ]);
-        if ctx.diff {
-            r.insert(
-                "diff".into(),
-                Value::from(vec![
-                    content_diff(&path, &before, &after),
-                    w.attrs_diff.clone(),
-                ]),
-            );
-        }
+        r.insert(
+            "diff".into(),
+            Value::from(vec![
+                content_diff(ctx, &path, &before, &after),
+                w.attrs_diff.clone(),
+            ]),
+        );
         return Ok(r);
     }
 
@@ -313,16 +315,14 @@ async fn lineinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     );
     let after = lines.concat();
     let w = write(ctx, &c, &target, &after, changed).await?;
-    let diff = content_diff(&path, &before, &after);
+    let diff = content_diff(ctx, &path, &before, &after);
     if ctx.check_mode && !target.exists {
         let mut r = super::result([
             ("changed", Value::from(changed)),
             ("msg", Value::from(msg)),
             ("backup", Value::from("")),
         ]);
-        if ctx.diff {
-            r.insert("diff".into(), diff);
-        }
+        r.insert("diff".into(), diff);
         return Ok(r);
     }
     let (msg, changed) = attrs_msg(msg, changed, w.attrs_changed);
@@ -331,9 +331,7 @@ async fn lineinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         ("msg", Value::from(msg)),
         ("backup", Value::from(w.backup.unwrap_or_default())),
     ]);
-    if ctx.diff {
-        r.insert("diff".into(), Value::from(vec![diff, w.attrs_diff.clone()]));
-    }
+    r.insert("diff".into(), Value::from(vec![diff, w.attrs_diff.clone()]));
     Ok(r)
 }
 
@@ -594,19 +592,15 @@ async fn blockinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         ("Block inserted", true)
     };
     let w = write(ctx, &c, &target, &result, changed).await?;
-    let diff = content_diff(&path, original.as_deref().unwrap_or(""), &result);
+    let diff = content_diff(ctx, &path, original.as_deref().unwrap_or(""), &result);
     if ctx.check_mode && !target.exists {
         let mut r = super::result([("changed", Value::from(changed)), ("msg", Value::from(msg))]);
-        if ctx.diff {
-            r.insert("diff".into(), diff);
-        }
+        r.insert("diff".into(), diff);
         return Ok(r);
     }
     let (msg, changed) = attrs_msg(msg.to_string(), changed, w.attrs_changed);
     let mut r = super::result([("changed", Value::from(changed)), ("msg", Value::from(msg))]);
-    if ctx.diff {
-        r.insert("diff".into(), Value::from(vec![diff, w.attrs_diff.clone()]));
-    }
+    r.insert("diff".into(), Value::from(vec![diff, w.attrs_diff.clone()]));
     if let Some(b) = w.backup {
         r.insert("backup_file".into(), Value::from(b));
     }

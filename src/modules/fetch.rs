@@ -26,6 +26,16 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let validate_checksum = args.bool("validate_checksum")?.unwrap_or(true);
     args.finish()?;
     let _ = validate_checksum; // the bytes are hashed as received; nothing to compare twice
+    if ctx.check_mode {
+        return Ok(super::result([
+            ("skipped", Value::from(true)),
+            (
+                "msg",
+                Value::from("check mode not (yet) supported for this module"),
+            ),
+            ("changed", Value::from(false)),
+        ]));
+    }
 
     // Relative destinations are relative to the playbook's directory, as Ansible's path_dwim.
     let base = if dest.starts_with('/') {

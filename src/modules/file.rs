@@ -155,7 +155,7 @@ $missing"; d=$(dirname -- "$d")
       printf '%s' "$missing" | while IFS= read -r d; do
         [ -n "$d" ] || continue
         mkdir -- "$d" 2>/dev/null || [ -d "$d" ] || die "There was an issue creating $d as requested: $(mkdir -- "$d" 2>&1)"
-        QUIET=1 attrs "$d"
+        attrs "$d"
       done
       [ -d "$P" ] || exit 1
     fi
@@ -181,7 +181,7 @@ touch)
   [ "$CHECK" = 1 ] && [ "$ST" = absent ] || attrs "$P" ;;
 link)
   if [ ! -e "$ABSSRC" ] && [ ! -L "$ABSSRC" ] && [ "$FORCE" != 1 ]; then
-    die "src file does not exist, use \"force=yes\" if you really want to create the link: $ABSSRC"
+    R fail "src file does not exist, use 'force=yes' if you really want to create the link: $ABSSRC"; R failsrc 1; exit 0
   fi
   case $ST in
     link)
@@ -229,7 +229,8 @@ fn result(report: &Report, path: &str, state: &str, src: Option<&str>) -> Vars {
     if let Some(msg) = report.get("fail") {
         let mut r = fileutil::failed(msg, []);
         if report.flag("failsrc") {
-            r.insert("dest".into(), Value::from(path));
+            let key = if state == "link" { "path" } else { "dest" };
+            r.insert(key.into(), Value::from(path));
             r.insert("src".into(), Value::from(src.unwrap_or("")));
         } else {
             r.insert("path".into(), Value::from(path));
@@ -266,7 +267,7 @@ fn result(report: &Report, path: &str, state: &str, src: Option<&str>) -> Vars {
     if state == "absent" && prev == "directory" {
         let dirs: Vec<Value> = report.all("dirs").map(Value::from).collect();
         let files: Vec<Value> = report.all("files").map(Value::from).collect();
-        if !dirs.is_empty() || !files.is_empty() {
+        {
             before.insert(
                 "path_content".into(),
                 crate::value::map([
@@ -288,7 +289,8 @@ fn result(report: &Report, path: &str, state: &str, src: Option<&str>) -> Vars {
     if report.get("info").is_some() {
         report.add_path_info(&mut r);
         r.insert("state".into(), Value::from(now));
-    } else {
+    } else if state == "absent" {
+        // add_path_info adds nothing for a missing path; only state=absent says so itself.
         r.insert("state".into(), Value::from("absent"));
     }
     r

@@ -149,6 +149,7 @@ impl Attrs {
     /// Ansible's file modules share, which do not apply to these hosts).
     pub fn from_args(args: &mut Args) -> Result<Attrs, ModuleError> {
         let mode = mode_param(args, "mode")?;
+        args.alias("attributes", &["attr"]);
         let owner = args.str("owner")?;
         let group = args.str("group")?;
         for ignored in [
@@ -158,7 +159,6 @@ impl Attrs {
             "selevel",
             "unsafe_writes",
             "attributes",
-            "attr",
         ] {
             let _ = args.raw(ignored);
         }

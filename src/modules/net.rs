@@ -227,10 +227,10 @@ async fn get_url(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
 R dest "$D"
 if [ -n "$ALGO" ] && [ -f "$D" ] && [ "$FORCE" != 1 ]; then
   cur=$($ALGO < "$D" | cut -d' ' -f1)
-  if [ "$cur" = "$WANT" ]; then R exists 1; attrs "$D"; [ "$ch" = 1 ] && R changed 1; exit 0; fi
+  if [ "$cur" = "$WANT" ]; then R exists 1; attrs "$D"; [ "$ch" = 1 ] && R changed 1; info "$D"; exit 0; fi
 fi
 dd=$(dirname -- "$D")
-[ -d "$dd" ] || die "Destination $dd does not exist"
+[ -d "$dd" ] || { R nodir "$dd"; exit 0; }
 t=$(mktemp "$dd/.baton_get_XXXXXXXX" 2>/dev/null) || t=$(mktemp) || die "mktemp failed"
 h=$(mktemp) || die "mktemp failed"
 trap 'rm -f "$t" "$h" "$h.err"' EXIT
@@ -276,9 +276,30 @@ info "$D"
         r.insert("dest".into(), Value::from(dest.as_str()));
         r.insert("url".into(), Value::from(req.url.as_str()));
     };
+    if let Some(dir) = report.get("nodir") {
+        // Ansible checks the directory after its (empty) download attempt.
+        let mut r = fileutil::failed(
+            format!("Destination {dir} does not exist"),
+            [
+                ("checksum_dest", Value::from(())),
+                (
+                    "checksum_src",
+                    Value::from("da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+                ),
+            ],
+        );
+        base(&mut r);
+        return Ok(r);
+    }
     if report.flag("exists") {
         let mut r = Vars::new();
         r.insert("changed".into(), Value::from(changed));
+        r.insert("checksum_dest".into(), Value::from(()));
+        r.insert("checksum_src".into(), Value::from(()));
+        report.add_path_info(&mut r);
+        if report.get("info").is_some() {
+            r.insert("state".into(), Value::from("file"));
+        }
         base(&mut r);
         r.insert(
             "msg".into(),
@@ -425,6 +446,16 @@ async fn uri(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         .str("follow_redirects")?
         .unwrap_or_else(|| "safe".into());
     args.finish()?;
+    if ctx.check_mode {
+        return Ok(super::result([
+            ("skipped", Value::from(true)),
+            (
+                "msg",
+                Value::from("This action (uri) does not support check mode."),
+            ),
+            ("changed", Value::from(false)),
+        ]));
+    }
     if body_format == "form-multipart" {
         return Err(ModuleError::Failed(
             "body_format form-multipart is not supported by baton yet".into(),

@@ -103,7 +103,7 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     }
     if ctx.check_mode {
         return Ok(super::result([
-            ("changed", Value::from(true)),
+            ("changed", Value::from(false)),
             (
                 "msg",
                 Value::from("Check mode is not supported for this task."),

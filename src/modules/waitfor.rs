@@ -46,6 +46,16 @@ async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let _ = args.list("exclude_hosts")?;
     let _ = args.list("active_connection_states")?;
     args.finish()?;
+    if ctx.check_mode {
+        return Ok(super::result([
+            ("skipped", Value::from(true)),
+            (
+                "msg",
+                Value::from("remote module (wait_for) does not support check mode"),
+            ),
+            ("changed", Value::from(false)),
+        ]));
+    }
 
     if port.is_some() && path.is_some() {
         return Err(ModuleError::Failed(
