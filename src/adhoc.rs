@@ -10,7 +10,7 @@ use crate::cli::{OutputFormat, SecretArgs, parse_extra_vars};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::exec::{self, Options};
 use crate::inventory::Inventory;
-use crate::output::adhoc::Adhoc;
+use crate::output::adhoc::{Adhoc, Origin};
 use crate::output::json::JsonLines;
 use crate::playbook;
 use clap::Args;
@@ -108,6 +108,38 @@ fn playbook_text(args: &RunArgs) -> String {
     )
 }
 
+/// The task as ansible-core shows it above a failure.
+fn origin(args: &RunArgs, short: &str) -> Origin {
+    use crate::value::{python_repr, to_json};
+    let module_args = match args.args.as_deref().map(str::trim) {
+        None | Some("") => serde_json::json!({}),
+        Some(a) if a.starts_with('{') => {
+            serde_json::from_str(a).unwrap_or_else(|_| serde_json::json!({ "_raw_params": a }))
+        }
+        Some(a) => serde_json::Value::Object(
+            playbook::load::parse_free_form(short, a)
+                .into_iter()
+                .map(|(k, v)| (k, to_json(&v)))
+                .collect(),
+        ),
+    };
+    let on_host = crate::modules::get(short).is_some_and(|(_, m)| m.needs_connection());
+    Origin {
+        module: args.module.clone(),
+        task_repr: format!(
+            "{{'action': {}, 'args': {}, 'timeout': {}, 'async_val': 0, 'poll': 15}}",
+            python_repr(&serde_json::Value::String(args.module.clone())),
+            python_repr(&module_args),
+            args.task_timeout.unwrap_or(0)
+        ),
+        kind: if on_host {
+            "Module failed"
+        } else {
+            "Action failed"
+        },
+    }
+}
+
 /// Runs `baton run`; returns the exit status (ansible's: 0, 2 failed, 4 unreachable).
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let config = crate::config::Config::load()?;
@@ -172,7 +204,9 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => Box::new(Adhoc::new(stdout, &short, args.one_line, color)),
+        OutputFormat::Human => Box::new(
+            Adhoc::new(stdout, &short, args.one_line, color).with_origin(origin(&args, &short)),
+        ),
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
     };
     let outcome = runtime.block_on(exec::run(&book, inventory, extra, opts, reporter.as_mut()))?;
@@ -219,6 +253,24 @@ mod tests {
 
     fn parse(argv: &[&str]) -> RunArgs {
         Wrap::parse_from(std::iter::once("baton").chain(argv.iter().copied())).run
+    }
+
+    #[test]
+    fn failures_show_the_task_as_ansible_does() {
+        let a = parse(&["all", "-m", "shell", "-a", "printf 'a\\nb\\n'; exit 3"]);
+        assert_eq!(
+            origin(&a, "shell").task_repr,
+            "{'action': 'shell', 'args': {'_raw_params': \"printf 'a\\\\nb\\\\n'; exit 3\"}, \
+             'timeout': 0, 'async_val': 0, 'poll': 15}"
+        );
+        let a = parse(&["all", "-m", "fail", "-a", "msg=boom"]);
+        let o = origin(&a, "fail");
+        assert_eq!(o.kind, "Action failed");
+        assert!(
+            o.task_repr.contains("'args': {'msg': 'boom'}"),
+            "{}",
+            o.task_repr
+        );
     }
 
     #[test]

@@ -32,6 +32,20 @@ pub struct Adhoc<W: Write + Send> {
     text_module: bool,
     one_line: bool,
     color: bool,
+    /// The task as ansible-core 2.19 shows it after a failure (`Origin: <adhoc 'M' task>`
+    /// and the task's repr); `None` to print no such block.
+    origin: Option<Origin>,
+}
+
+/// What ansible-core 2.19's minimal callback prints about the task above a failure.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The module as given on the command line.
+    pub module: String,
+    /// Python's repr of the task (`{'action': 'shell', 'args': {...}, 'timeout': 0, ...}`).
+    pub task_repr: String,
+    /// "Module failed" for modules, "Action failed" for controller-side actions.
+    pub kind: &'static str,
 }
 
 impl<W: Write + Send> Adhoc<W> {
@@ -42,7 +56,33 @@ impl<W: Write + Send> Adhoc<W> {
             text_module: NO_JSON.contains(&module),
             one_line,
             color,
+            origin: None,
         }
+    }
+
+    /// Prints the `[ERROR]: Task failed` block above failures (not with `-o`, as Ansible).
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    fn error_block(&self, r: &TaskResult) -> Option<String> {
+        let origin = self.origin.as_ref().filter(|_| !self.one_line)?;
+        let msg = r
+            .result
+            .get("msg")
+            .filter(|v| !v.is_none() && !v.is_undefined())
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let what = match r.status {
+            Status::Failed => format!("{}: {msg}", origin.kind),
+            Status::Unreachable => msg,
+            _ => return None,
+        };
+        Some(format!(
+            "[ERROR]: Task failed: {what}\nOrigin: <adhoc '{}' task>\n\n{}\n",
+            origin.module, origin.task_repr
+        ))
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -74,11 +114,17 @@ impl<W: Write + Send> Adhoc<W> {
                 if r.status == Status::Failed {
                     o.remove("failed");
                 }
+                if r.status == Status::Ok && r.verbose_always {
+                    o.remove("changed");
+                }
             }
+            let text = value::ansible_json(&value::sort_keys(&j));
             if indent {
-                value::ansible_json(&value::sort_keys(&j))
+                text
             } else {
-                value::python_json(&value::sort_keys(&j))
+                // Python's json.dumps(indent=0) with the newlines taken out, as the oneline
+                // callback prints it: `{"a": 1,"b": {"c": 2}}`.
+                text.lines().map(str::trim_start).collect()
             }
         };
         match r.status {
@@ -113,6 +159,11 @@ impl<W: Write + Send> Adhoc<W> {
                         if !err.is_empty() {
                             t.push_str(&format!(" (stderr) {}", err.replace('\n', "\\n")));
                         }
+                        // ansible-core 2.19's oneline callback follows a failed command's
+                        // line with the whole result.
+                        if status == Status::Failed {
+                            t.push_str(&format!("\n{host} | FAILED! => {}", json(false)));
+                        }
                         t
                     }
                     (false, one) => {
@@ -138,6 +189,10 @@ impl<W: Write + Send> Reporter for Adhoc<W> {
                 result,
                 item: false,
             } => {
+                if let Some(block) = self.error_block(result) {
+                    let block = self.paint(&block, "31");
+                    let _ = writeln!(self.out, "{block}");
+                }
                 let line = self.line(result);
                 let _ = writeln!(self.out, "{line}");
                 let _ = self.out.flush();
@@ -170,6 +225,7 @@ mod tests {
             delegated_to: None,
             item_label: None,
             verbose_always: false,
+            action: String::new(),
         }
     }
 
@@ -241,5 +297,16 @@ mod tests {
         );
         assert!(render("ping", false, &u).starts_with("web1 | UNREACHABLE! => {\n"));
         assert_eq!(render("ping", true, &u), "web1 | UNREACHABLE!: refused\n");
+        let nested = result(
+            Status::Ok,
+            &[
+                ("ping", Value::from("pong")),
+                ("changed", Value::from(false)),
+            ],
+        );
+        assert_eq!(
+            render("ping", true, &nested),
+            "web1 | SUCCESS => {\"changed\": false,\"ping\": \"pong\"}\n"
+        );
     }
 }
