@@ -136,7 +136,7 @@ fn file_states_modes_and_links() {
     let dir = scratch("file");
     let root = "/tmp/bmf-file";
     let first = cycle(
-        &fleet,
+        fleet,
         &dir,
         root,
         &format!(
@@ -168,7 +168,7 @@ fn file_states_modes_and_links() {
     assert_eq!(result(&first, "mode")["diff"]["after"]["mode"], "0600");
     assert_eq!(result(&first, "link")["src"], "f");
     let st = host_sh(
-        &fleet,
+        fleet,
         &format!(
             "stat -c '%a %U %G' {root}/f; readlink {root}/l; stat -c %a {root}/d {root}/d/e {root}/r {root}/r/x {root}/r/x/y; \
              [ -e {root}/old ] || echo gone"
@@ -191,7 +191,7 @@ fn copy_and_template_put_files() {
     .unwrap();
     let root = "/tmp/bmf-copy";
     let first = cycle(
-        &fleet,
+        fleet,
         &dir,
         root,
         &format!("mkdir -p {root}"),
@@ -219,7 +219,7 @@ fn copy_and_template_put_files() {
         "name=baton\nkept\n"
     );
     let st = host_sh(
-        &fleet,
+        fleet,
         &format!("stat -c '%a %U' {root}/c; cat {root}/s {root}/tree/sub/x {root}/t"),
     );
     assert_eq!(st, "640 deploy\nfrom a file\nx\nname=baton\nkept\n");
@@ -231,7 +231,7 @@ fn lineinfile_blockinfile_replace_edit_text() {
     let dir = scratch("edit");
     let root = "/tmp/bmf-edit";
     let first = cycle(
-        &fleet,
+        fleet,
         &dir,
         root,
         &format!("mkdir -p {root} && printf 'a=1\\nb=2\\n' > {root}/conf"),
@@ -251,7 +251,7 @@ fn lineinfile_blockinfile_replace_edit_text() {
     assert_eq!(result(&first, "line")["diff"][0]["before"], "a=1\nb=2\n");
     assert_eq!(result(&first, "block")["msg"], "Block inserted");
     assert_eq!(result(&first, "replace")["msg"], "1 replacements made");
-    let conf = host_sh(&fleet, &format!("cat {root}/conf {root}/new"));
+    let conf = host_sh(fleet, &format!("cat {root}/conf {root}/new"));
     assert_eq!(
         conf,
         "a=9\nb is 2\n# BEGIN ANSIBLE MANAGED BLOCK\nx\ny\n# END ANSIBLE MANAGED BLOCK\nhello\n"
@@ -280,7 +280,7 @@ fn script_unarchive_and_fetch() {
 "
     );
     let first = cycle(
-        &fleet,
+        fleet,
         &dir,
         root,
         &format!("mkdir -p {root} && echo seed > {root}/seed"),
@@ -289,17 +289,14 @@ fn script_unarchive_and_fetch() {
     assert_eq!(result(&first, "unarchive")["handler"], "TgzArchive");
     // fetch skips in check mode, as Ansible's does.
     let fetch = format!("    - name: fetch\n      fetch: {{src: {root}/seed, dest: got}}\n");
-    assert_eq!(
-        play(&fleet, &dir, &fetch, &["--check"])[0].status,
-        "skipped"
-    );
+    assert_eq!(play(fleet, &dir, &fetch, &["--check"])[0].status, "skipped");
     assert!(!dir.join("got").exists(), "check mode fetched");
-    assert_eq!(play(&fleet, &dir, &fetch, &[])[0].status, "changed");
-    assert_eq!(play(&fleet, &dir, &fetch, &[])[0].status, "ok");
+    assert_eq!(play(fleet, &dir, &fetch, &[])[0].status, "changed");
+    assert_eq!(play(fleet, &dir, &fetch, &[])[0].status, "ok");
     let fetched = dir.join("got").join(&host).join("tmp/bmf-misc/seed");
     assert_eq!(std::fs::read_to_string(&fetched).unwrap(), "seed\n");
     assert_eq!(
-        host_sh(&fleet, &format!("cat {root}/top/inside")),
+        host_sh(fleet, &format!("cat {root}/top/inside")),
         "packed\n"
     );
     let script = format!(
@@ -308,13 +305,13 @@ fn script_unarchive_and_fetch() {
       args: {{creates: {root}/out}}
 "
     );
-    let check = play(&fleet, &dir, &script, &["--check"]);
+    let check = play(fleet, &dir, &script, &["--check"]);
     assert_eq!(check[0].status, "skipped", "{check:#?}");
-    let run = play(&fleet, &dir, &script, &[]);
+    let run = play(fleet, &dir, &script, &[]);
     assert_eq!(run[0].status, "changed", "{run:#?}");
     assert_eq!(run[0].result["rc"], 0);
-    assert_eq!(host_sh(&fleet, &format!("cat {root}/out")), "hello world\n");
-    let again = play(&fleet, &dir, &script, &[]);
+    assert_eq!(host_sh(fleet, &format!("cat {root}/out")), "hello world\n");
+    let again = play(fleet, &dir, &script, &[]);
     assert_eq!(again[0].status, "skipped", "{again:#?}");
 }
 
@@ -325,7 +322,7 @@ fn get_url_uri_and_wait_for() {
     let root = "/tmp/bmf-net";
     let port = 18000 + (std::process::id() % 1000);
     host_sh(
-        &fleet,
+        fleet,
         &format!(
             "rm -rf {root} {root}-www; mkdir -p {root} {root}-www && printf 'payload\\n' > {root}-www/p.txt && \
              printf '{{\"ok\": true}}' > {root}-www/j.json && \
@@ -338,16 +335,16 @@ fn get_url_uri_and_wait_for() {
       get_url: {{url: 'http://127.0.0.1:{port}/p.txt', dest: {root}/p, mode: '0600'}}
 "
     );
-    let check = play(&fleet, &dir, &get, &["--check"]);
+    let check = play(fleet, &dir, &get, &["--check"]);
     assert_eq!(check[0].status, "changed", "{check:#?}");
-    assert!(host_sh(&fleet, &format!("ls -A {root}")).is_empty());
-    let first = play(&fleet, &dir, &get, &[]);
+    assert!(host_sh(fleet, &format!("ls -A {root}")).is_empty());
+    let first = play(fleet, &dir, &get, &[]);
     assert_eq!(first[0].status, "changed", "{first:#?}");
     assert_eq!(first[0].result["status_code"], 200);
-    let second = play(&fleet, &dir, &get, &[]);
+    let second = play(fleet, &dir, &get, &[]);
     assert_eq!(second[0].status, "ok", "{second:#?}");
     assert_eq!(
-        host_sh(&fleet, &format!("stat -c %a {root}/p; cat {root}/p")),
+        host_sh(fleet, &format!("stat -c %a {root}/p; cat {root}/p")),
         "600\npayload\n"
     );
     let other = format!(
@@ -362,7 +359,7 @@ fn get_url_uri_and_wait_for() {
       wait_for: {{path: {root}/p, search_regex: 'pay(load)'}}
 "
     );
-    let out = play(&fleet, &dir, &other, &[]);
+    let out = play(fleet, &dir, &other, &[]);
     assert_eq!(result(&out, "uri")["json"]["ok"], true);
     assert_eq!(result(&out, "uri")["status"], 200);
     assert_eq!(
@@ -372,7 +369,7 @@ fn get_url_uri_and_wait_for() {
     assert_eq!(result(&out, "wait")["port"], port);
     assert_eq!(result(&out, "wait file")["match_groups"][0], "load");
     host_sh(
-        &fleet,
+        fleet,
         &format!("pkill -f '[h]ttp.server {port}' || true; rm -rf {root}-www"),
     );
 }
@@ -382,8 +379,8 @@ fn bad_parameters_fail_before_touching_the_host() {
     let fleet = Fleet::shared();
     let dir = scratch("bad");
     let root = "/tmp/bmf-bad";
-    host_sh(&fleet, &format!("rm -rf {root}; mkdir -p {root}"));
-    let before = snapshot(&fleet, root);
+    host_sh(fleet, &format!("rm -rf {root}; mkdir -p {root}"));
+    let before = snapshot(fleet, root);
     let cases: &[(&str, &str)] = &[
         (
             "file: {path: /tmp/bmf-bad/x, state: touch, colour: red}",
@@ -414,7 +411,7 @@ fn bad_parameters_fail_before_touching_the_host() {
     ];
     for (task, want) in cases {
         let out = play(
-            &fleet,
+            fleet,
             &dir,
             &format!("    - name: bad\n      {task}\n      ignore_errors: true\n"),
             &[],
@@ -422,10 +419,10 @@ fn bad_parameters_fail_before_touching_the_host() {
         assert_eq!(out[0].status, "failed", "{task}: {out:#?}");
         let msg = out[0].result["msg"].as_str().unwrap_or("");
         assert!(msg.starts_with(want), "{task}: got {msg:?}, want {want:?}");
-        assert_eq!(snapshot(&fleet, root), before, "{task} touched the host");
+        assert_eq!(snapshot(fleet, root), before, "{task} touched the host");
     }
     let r = play(
-        &fleet,
+        fleet,
         &dir,
         "    - name: bad\n      file: {path: /tmp/bmf-bad/x, state: touch, mode: '0x9'}\n      ignore_errors: true\n",
         &[],
