@@ -9,14 +9,17 @@
 mod apt;
 mod command;
 mod copy;
+mod cron;
 mod debug;
 mod dnf;
 mod edit;
 mod fetch;
 mod file;
 pub mod fileutil;
+mod git;
 mod misc;
 mod net;
+mod npm;
 mod package;
 mod script;
 mod service;
@@ -27,6 +30,7 @@ pub mod transfer;
 mod unarchive;
 mod users;
 mod waitfor;
+mod yum_repository;
 
 use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
 use crate::value::{Value, Vars};
@@ -108,6 +112,10 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("systemd", &service::Systemd),
     ("systemd_service", &service::Systemd),
     ("service", &service::Service),
+    ("npm", &npm::Npm),
+    ("yum_repository", &yum_repository::YumRepository),
+    ("cron", &cron::Cron),
+    ("git", &git::Git),
     // File and network modules (file.rs, copy.rs, ...; helpers in fileutil.rs).
     ("file", &file::File),
     ("copy", &copy::Copy),
