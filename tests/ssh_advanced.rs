@@ -320,7 +320,8 @@ async fn openssh_certificates_signed_by_a_trusted_ca_authenticate() {
         &host.name,
         &format!(
             "echo '{}' > /etc/ssh/baton_user_ca.pub && \
-             echo 'TrustedUserCAKeys /etc/ssh/baton_user_ca.pub' > /etc/ssh/sshd_config.d/ca.conf && \
+             printf 'TrustedUserCAKeys /etc/ssh/baton_user_ca.pub\\nPasswordAuthentication no\\nKbdInteractiveAuthentication yes\\n' \
+               > /etc/ssh/sshd_config.d/00-baton-test.conf && \
              systemctl reload ssh",
             public(&ca)
         ),
@@ -351,6 +352,21 @@ async fn openssh_certificates_signed_by_a_trusted_ca_authenticate() {
     std::fs::remove_file(dir.path().join("id_user-cert.pub")).unwrap();
     let why = unreachable(connect(&spec(host.port, "deploy", Some(&key))).await);
     assert!(why.contains("Permission denied"), "{why}");
+
+    // The same host takes passwords only through keyboard-interactive: baton answers its
+    // password prompt with the password.
+    let mut s = spec(host.port, "secure", None);
+    s.password = Some("secure-pw".into());
+    let conn = open_retrying(&s).await;
+    assert_eq!(
+        conn.exec("id -un", None, None).await.unwrap().stdout,
+        b"secure\n"
+    );
+    s.password = Some("wrong-pw-123".into());
+    let why = unreachable(connect(&s).await);
+    assert!(why.contains("Permission denied"), "{why}");
+    assert!(why.contains("keyboard-interactive"), "{why}");
+    assert!(!why.contains("wrong-pw-123"), "{why}");
 }
 
 // ------------------------------------------------------------------ ProxyJump, ssh_config
@@ -791,6 +807,121 @@ fn sudo_without_a_password_for_a_nopasswd_user() {
         common::stdout_ok(&out, "sudo as deploy"),
         "sec | CHANGED | rc=0 >>\nsecure\n"
     );
+}
+
+// ------------------------------------------------------------- asking on the terminal
+
+/// Runs baton on a pseudo-terminal (python3's pty module), typing `answer` after each time
+/// `prompt` appears. Returns what the terminal showed and the exit status.
+fn on_terminal(args: &[&str], prompt: &str, answer: &str, cwd: &Path) -> (String, i32) {
+    const DRIVER: &str = r#"
+import os, pty, sys
+prompt, answer, argv = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+seen, pending = b"", b""
+while True:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    seen += data
+    pending += data
+    while prompt in pending:
+        pending = pending.split(prompt, 1)[1]
+        os.write(fd, answer + b"\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let baton = common::baton_bin();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(prompt)
+        .arg(answer)
+        .arg(&baton)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3 runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn ask_become_pass_prompts_once_without_echo() {
+    let fleet = own_fleet();
+    let host = &fleet.hosts()[1];
+    let dir = TempDir::new("ask-k");
+    let inv = secure_inventory(dir.path(), host.port, "");
+    let (shown, code) = on_terminal(
+        &[
+            "run",
+            "sec",
+            "-i",
+            inv.to_str().unwrap(),
+            "-m",
+            "command",
+            "-a",
+            "id -un",
+            "-b",
+            "-K",
+        ],
+        "BECOME password: ",
+        "secure-pw",
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(shown.matches("BECOME password: ").count(), 1, "{shown}");
+    assert!(shown.contains("sec | CHANGED | rc=0 >>\r\nroot"), "{shown}");
+    // The terminal did not echo what was typed.
+    assert!(!shown.contains("secure-pw"), "password echoed:\n{shown}");
+}
+
+#[test]
+fn an_encrypted_key_is_asked_for_once_for_all_hosts() {
+    let fleet = own_fleet();
+    let dir = TempDir::new("ask-passphrase");
+    let key = keygen(dir.path(), "id_shared_locked", "open sesame");
+    let mut inv = String::from("[hosts]\n");
+    for (i, host) in fleet.hosts()[..2].iter().enumerate() {
+        authorize(fleet, &host.name, "root", &key);
+        inv.push_str(&format!("h{i} ansible_port={}\n", host.port));
+    }
+    inv.push_str(&format!(
+        "[hosts:vars]\nansible_host=127.0.0.1\nansible_user=root\n\
+         ansible_ssh_private_key_file={}\nansible_host_key_checking=false\n\
+         ansible_ssh_common_args='-o IdentityAgent=none'\n",
+        key.display()
+    ));
+    let inv_path = dir.path().join("inv.ini");
+    std::fs::write(&inv_path, inv).unwrap();
+    let prompt = format!("Enter passphrase for key '{}': ", key.display());
+    let (shown, code) = on_terminal(
+        &[
+            "run",
+            "hosts",
+            "-i",
+            inv_path.to_str().unwrap(),
+            "-m",
+            "ping",
+            "-o",
+        ],
+        &prompt,
+        "open sesame",
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(shown.matches(&prompt).count(), 1, "{shown}");
+    assert_eq!(shown.matches("| SUCCESS =>").count(), 2, "{shown}");
+    assert!(!shown.contains("open sesame"), "{shown}");
 }
 
 // ------------------------------------------------------------------------ failure handling

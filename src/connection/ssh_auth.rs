@@ -87,7 +87,13 @@ pub async fn authenticate(
             if auth.settle(result)? {
                 return Ok(());
             }
-        } else if auth.allows(MethodKind::KeyboardInteractive)
+        }
+        // Servers that take passwords only through PAM's dialogue (PasswordAuthentication
+        // no, KbdInteractiveAuthentication yes) say so when refusing the above.
+        if auth
+            .server_methods
+            .as_ref()
+            .is_some_and(|m| m.contains(&MethodKind::KeyboardInteractive))
             && auth.keyboard_interactive(password).await?
         {
             return Ok(());
