@@ -28,6 +28,8 @@ pub enum Command {
     Play(Box<PlayArgs>),
     /// Show an inventory as baton reads it (like ansible-inventory).
     Inventory(crate::inventory::command::InventoryArgs),
+    /// Encrypt, decrypt and edit Ansible Vault files (like ansible-vault).
+    Vault(crate::vault::VaultArgs),
     /// Run one module on hosts, ad hoc (like ansible): baton run web -m shell -a uptime
     Run(Box<crate::adhoc::RunArgs>),
 }
@@ -88,6 +90,12 @@ pub struct PlayArgs {
     /// Skip tasks with these tags (comma-separated; may be repeated).
     #[arg(long = "skip-tags", value_delimiter = ',')]
     pub skip_tags: Vec<String>,
+    /// Start the playbook at the task with this name (or glob).
+    #[arg(long = "start-at-task")]
+    pub start_at_task: Option<String>,
+    /// Confirm each task before running it.
+    #[arg(long = "step")]
+    pub step: bool,
     /// Only check the playbook's syntax.
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
@@ -103,6 +111,8 @@ pub struct PlayArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub vault: crate::vault::VaultPasswordArgs,
     #[command(flatten)]
     pub secrets: SecretArgs,
 }
@@ -202,18 +212,20 @@ pub fn main() -> i32 {
     };
     init_tracing(match &cli.command {
         Command::Play(a) => a.verbose,
-        Command::Inventory(_) => 0,
+        Command::Inventory(_) | Command::Vault(_) => 0,
         Command::Run(a) => a.verbose,
     });
     let result = match cli.command {
         Command::Play(args) => play(*args),
         Command::Inventory(args) => crate::inventory::command::run(args),
+        Command::Vault(args) => crate::vault::command::run(args),
         Command::Run(args) => crate::adhoc::run(*args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ERROR! {e}");
+            // An error may quote a templated value: vault secrets are masked.
+            eprintln!("ERROR! {}", crate::vault::mask(&e.to_string()));
             e.exit_code()
         }
     }
@@ -230,13 +242,15 @@ fn init_tracing(verbosity: u8) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::vault::mask::MaskedStderr)
         .with_target(false)
         .try_init();
 }
 
 fn play(args: PlayArgs) -> Result<i32, Error> {
     let config = crate::config::Config::load()?;
+    // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
+    crate::vault::install(args.vault.keyring_for_play()?);
     let mut books = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -262,7 +276,11 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
     } else {
         args.inventory.clone()
     };
-    let inventory = Arc::new(Inventory::load(&sources)?);
+    // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
+    let inventory = Arc::new(Inventory::load_with_playbook_dir(
+        &sources,
+        books.first().map(|b| b.dir.as_path()),
+    )?);
     let extra = parse_extra_vars(&args.extra_vars)?;
     if args.syntax_check {
         for b in &books {
@@ -289,6 +307,7 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let opts = Options {
         forks: args.forks.or(config.forks).unwrap_or(5),
         check: args.check,
@@ -304,10 +323,17 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         verbosity: args.verbose,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
-        // Passwords are asked for here, once, before anything connects.
+        start_at_task: args.start_at_task.clone(),
+        step: args.step,
+        interrupted: interrupted.clone(),
+        ..Options::default()
+    };
+    // Passwords are asked for here, once, before anything connects.
+    let opts = Options {
         conn: args
             .secrets
             .conn_defaults(args.timeout.or(config.timeout).is_some())?,
+        ..opts
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -321,9 +347,32 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => Box::new(Human::new(stdout, args.verbose, color)),
+        OutputFormat::Human => {
+            Box::new(Human::new(stdout, args.verbose, color).with_diff(args.diff))
+        }
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
     };
+    // On a terminal, a progress bar shows the batch, the task and the hosts done.
+    if matches!(args.output, OutputFormat::Human)
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("BATON_NO_PROGRESS").is_none()
+    {
+        reporter = Box::new(crate::output::progress::Progress::new(reporter));
+    }
+    // Ctrl-C: no new task starts, running ones finish, the recap is shown, exit 99. A second
+    // Ctrl-C stops at once.
+    {
+        let flag = interrupted.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                eprintln!("\n[ERROR]: User interrupted execution");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(99);
+                }
+            }
+        });
+    }
     let mut code = 0;
     for book in &books {
         let outcome = runtime.block_on(exec::run(
@@ -334,6 +383,9 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
             reporter.as_mut(),
         ))?;
         code = outcome.exit_code;
+        if config.retry_files_enabled.unwrap_or(false) && !outcome.retry_hosts.is_empty() {
+            write_retry_file(book, &config, &outcome.retry_hosts);
+        }
         if code != 0 {
             break;
         }
@@ -373,4 +425,27 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars, Error> {
     }
     let _ = Value::from(());
     Ok(vars)
+}
+
+/// A retry file as ansible-playbook writes it: `PLAYBOOK.retry` beside the playbook (or in
+/// `retry_files_save_path`), one failed or unreachable host per line, for `--limit @FILE`.
+fn write_retry_file(book: &playbook::Playbook, config: &crate::config::Config, hosts: &[String]) {
+    let stem = book
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "playbook".to_string());
+    let dir = config
+        .retry_files_save_path
+        .clone()
+        .unwrap_or_else(|| book.dir.clone());
+    let file = dir.join(format!("{stem}.retry"));
+    let text: String = hosts.iter().map(|h| format!("{h}\n")).collect();
+    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, text)) {
+        Ok(()) => eprintln!("\tto retry, use: --limit @{}", file.display()),
+        Err(e) => eprintln!(
+            "[WARNING]: Could not create retry file '{}'. {e}",
+            file.display()
+        ),
+    }
 }

@@ -23,6 +23,9 @@ pub struct Config {
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
+    /// `retry_files_enabled`: write PLAYBOOK.retry listing failed hosts (off by default).
+    pub retry_files_enabled: Option<bool>,
+    pub retry_files_save_path: Option<PathBuf>,
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -110,6 +113,8 @@ impl Config {
                     cfg.roles_path = v.split(':').filter(|s| !s.is_empty()).map(path).collect();
                 }
                 ("defaults", "timeout") => cfg.timeout = v.parse().ok(),
+                ("defaults", "retry_files_enabled") => cfg.retry_files_enabled = parse_bool(v),
+                ("defaults", "retry_files_save_path") => cfg.retry_files_save_path = Some(path(v)),
                 ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),
                 ("privilege_escalation", "become_user") => cfg.become_user = Some(v.to_string()),
                 ("privilege_escalation", "become_method") => {
@@ -154,6 +159,12 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_BECOME_USER") {
             self.become_user = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_RETRY_FILES_ENABLED") {
+            self.retry_files_enabled = parse_bool(&v).or(self.retry_files_enabled);
+        }
+        if let Some(v) = env("ANSIBLE_RETRY_FILES_SAVE_PATH") {
+            self.retry_files_save_path = Some(expand_home(&v));
         }
         if let Some(v) = env("ANSIBLE_BECOME_METHOD") {
             self.become_method = Some(v);

@@ -15,6 +15,9 @@ pub struct Source {
     /// The name shown in messages: the path as the user gave it.
     pub name: String,
     pub text: String,
+    /// Decrypted from an ansible-vault file: messages never quote its lines, and its values are
+    /// secrets that output masks (see `crate::vault`).
+    pub vaulted: bool,
 }
 
 impl Source {
@@ -22,14 +25,22 @@ impl Source {
         Arc::new(Source {
             name: name.into(),
             text: text.into(),
+            vaulted: false,
         })
     }
 
-    /// Reads a file into a source; the error names the file and what went wrong.
+    /// Reads a file into a source; the error names the file and what went wrong. A file
+    /// encrypted with ansible-vault is read as its plaintext, with the run's vault keyring.
     pub fn read(path: &Path) -> Result<Arc<Source>, Error> {
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Ok(Source::new(path.display().to_string(), text)),
+        let read = std::fs::read(path).map(|b| crate::vault::decrypt_if_vaulted(path, b));
+        match read {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok((bytes, vaulted))) => match String::from_utf8(bytes) {
+                Ok(text) => Ok(Arc::new(Source {
+                    name: path.display().to_string(),
+                    text,
+                    vaulted,
+                })),
                 Err(e) => {
                     // Point at the first byte that is not UTF-8, quoting the text before it.
                     let good = e.utf8_error().valid_up_to();
@@ -37,7 +48,11 @@ impl Source {
                     let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
                     let line = before.matches('\n').count() + 1;
                     let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-                    let source = Source::new(path.display().to_string(), text);
+                    let source = Arc::new(Source {
+                        name: path.display().to_string(),
+                        text,
+                        vaulted,
+                    });
                     Err(Error::syntax(
                         &Span::point(source, Pos { line, col }),
                         "the file is not valid UTF-8",
@@ -57,6 +72,9 @@ impl Source {
 
     /// The text of line `line` (1-based), without its line ending.
     fn line_text(&self, line: usize) -> Option<&str> {
+        if self.vaulted {
+            return None;
+        }
         self.text
             .split('\n')
             .nth(line.checked_sub(1)?)
@@ -119,6 +137,8 @@ pub enum ErrorKind {
     Io,
     /// Something that should not happen; a bug in baton.
     Internal,
+    /// Vault data that cannot be decrypted (no or a wrong password, modified data).
+    Vault,
 }
 
 /// The error type of baton.
@@ -171,7 +191,7 @@ impl Error {
     /// The exit status `ansible-playbook` uses for this kind of error.
     pub fn exit_code(&self) -> i32 {
         match self.kind {
-            ErrorKind::NotFound => 1,
+            ErrorKind::NotFound | ErrorKind::Vault => 1,
             ErrorKind::Usage => 2,
             ErrorKind::Syntax | ErrorKind::Template => 4,
             ErrorKind::Io | ErrorKind::Internal => 250,

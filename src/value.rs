@@ -32,7 +32,8 @@ pub fn from_node(node: &Node) -> Value {
         NodeKind::Float(f) => Value::from(*f),
         NodeKind::Str(s) => Value::from(s.as_str()),
         NodeKind::Unsafe(s) => Value::from_safe_string(s.clone()),
-        NodeKind::Vault(s) => Value::from(s.as_str()),
+        // Decrypted when templating uses it (crate::vault::value), not when read.
+        NodeKind::Vault(s) => crate::vault::value::vaulted(s, &node.span.location()),
         NodeKind::Seq(items) => items.iter().map(from_node).collect(),
         NodeKind::Map(entries) => map(entries.iter().map(|(k, v)| {
             (
@@ -44,7 +45,11 @@ pub fn from_node(node: &Node) -> Value {
 }
 
 /// The variables of a mapping node (a vars file, `vars:`); `None` when the node is not a mapping.
+/// The values of a vault-encrypted file are registered as secrets for output masking.
 pub fn vars_from_node(node: &Node) -> Option<Vars> {
+    if node.span.source.vaulted {
+        crate::vault::register_node_secrets(node);
+    }
     Some(
         node.as_map()?
             .iter()
@@ -87,7 +92,8 @@ pub fn to_json(value: &Value) -> serde_json::Value {
             }
             serde_json::Value::Object(obj)
         }
-        _ => serde_json::Value::String(value.to_string()),
+        _ => crate::vault::value::to_json(value)
+            .unwrap_or_else(|| serde_json::Value::String(value.to_string())),
     }
 }
 

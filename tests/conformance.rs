@@ -94,6 +94,31 @@ cases! {
     omit_parameters,
     loops_with_filters,
     python_methods,
+    // The playbook language (roles, includes, blocks, precedence, loops, handlers, tags...).
+    roles_precedence,
+    roles_dedup_and_duplicates,
+    include_import_role,
+    import_include_tasks,
+    blocks_rescue_always,
+    blocks_unrescued_failure,
+    precedence_chain,
+    inventory_vars,
+    multi_host_flow,
+    loops_control,
+    conditions_results,
+    handlers_listen_flush,
+    tags_selection,
+    meta_end,
+    import_playbook,
+    vars_prompt_default,
+    delegate_run_once,
+    environment_and_become_free,
+    set_fact_and_assert,
+    yaml_semantics,
+    check_mode,
+    lazy_variables,
+    start_at_task,
+    order_sorted,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
@@ -400,10 +425,41 @@ fn parse(out: &Output) -> Parsed {
         });
     }
     Parsed {
-        transcript,
+        transcript: hosts_in_order(transcript),
         recap,
         status: out.status.code(),
     }
+}
+
+/// Both tools print a task's results as hosts finish, in no fixed order: within each banner's
+/// section, order the lines by host (stable, so one host's item lines keep their order).
+fn hosts_in_order(transcript: Vec<Entry>) -> Vec<Entry> {
+    let host_of = |e: &Entry| -> Option<String> {
+        let start = e.head.find(": [")? + 3;
+        let end = e.head[start..].find(']')? + start;
+        Some(e.head[start..end].to_string())
+    };
+    let mut out = Vec::with_capacity(transcript.len());
+    let mut section: Vec<Entry> = Vec::new();
+    for e in transcript {
+        // `...ignoring` belongs to the failed line before it: keep them together.
+        if e.head == "...ignoring"
+            && let Some(last) = section.last_mut()
+        {
+            last.head.push_str(" ...ignoring");
+            continue;
+        }
+        if host_of(&e).is_none() {
+            section.sort_by_key(|x| host_of(x).unwrap_or_default());
+            out.append(&mut section);
+            out.push(e);
+        } else {
+            section.push(e);
+        }
+    }
+    section.sort_by_key(|x| host_of(x).unwrap_or_default());
+    out.append(&mut section);
+    out
 }
 
 /// The differences between the oracle's run and baton's, one paragraph each.
@@ -564,8 +620,7 @@ mod parser {
                 "TASK [debug]",
                 "ok: [localhost] => {\"msg\":[1]}",
                 "ok: [localhost] => (item=a => {b}) => {\"x\":\"}\"}",
-                "fatal: [localhost]: FAILED!",
-                "...ignoring",
+                "fatal: [localhost]: FAILED! ...ignoring",
                 "skipping: [localhost]",
             ]
         );

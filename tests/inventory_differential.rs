@@ -72,7 +72,7 @@ fn empty_config() -> &'static Path {
 
 fn args(case: &Path, file: &str) -> Vec<String> {
     let text = std::fs::read_to_string(case.join(file)).unwrap();
-    baton::inventory::ini::shlex_split_posix(text.trim())
+    baton::inventory::ini::shlex_split(text.trim())
         .unwrap_or_else(|e| panic!("{}/{file}: {e}", case.display()))
 }
 

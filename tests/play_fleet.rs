@@ -195,3 +195,51 @@ fn one_connection_serves_every_task_of_a_host() {
         "tasks came through more than one connection:\n{lines}"
     );
 }
+
+#[test]
+fn ctrl_c_lets_running_tasks_finish_starts_nothing_new_and_exits_99() {
+    let fleet = Fleet::shared();
+    let host = &fleet.hosts()[0].name;
+    let tag = format!("intr-{}", std::process::id());
+    let dir = scratch("interrupt");
+    std::fs::write(
+        dir.join("play.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: slow\n      shell: sleep 3 && echo done > /tmp/{tag}-1\n    - name: never\n      shell: echo second > /tmp/{tag}-2\n"
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(common::baton_bin())
+        .args([
+            "play",
+            "play.yml",
+            "-i",
+            fleet.inventory_path().to_str().unwrap(),
+            "-l",
+            host,
+        ])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User interrupted execution"));
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}");
+    assert!(!stdout.contains("TASK [never]"), "{stdout}");
+    // The running task finished on the host; the next one never started.
+    assert_eq!(
+        file_on(fleet, host, &format!("/tmp/{tag}-1")).as_deref(),
+        Some("done")
+    );
+    assert_eq!(file_on(fleet, host, &format!("/tmp/{tag}-2")), None);
+}

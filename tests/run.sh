@@ -84,9 +84,10 @@ fi
 venv_version() {
   "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("ansible-core"))' 2>/dev/null
 }
-if [ "$(venv_version || true)" != "$ANSIBLE_CORE_VERSION" ]; then
+# passlib: ansible-core 2.19's password_hash filter needs it (the conformance suite uses it).
+if [ "$(venv_version || true)" != "$ANSIBLE_CORE_VERSION" ] || ! "$VENV/bin/python" -c 'import passlib' 2>/dev/null; then
   "$VENV/bin/python" -c '' 2>/dev/null || { rm -rf "$VENV"; python3 -m venv "$VENV"; }
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" passlib
 fi
 export PATH="$VENV/bin:$PATH"
 ansible-playbook --version | sed -n 1p >&2 # sed reads all: no broken pipe

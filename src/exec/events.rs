@@ -31,6 +31,8 @@ pub struct TaskResult {
     pub item_label: Option<String>,
     /// Whether the module asks for its result to be shown without `-v` (as `debug` does).
     pub verbose_always: bool,
+    /// The task's action (module), for output rules that depend on it (`debug`'s cleaning).
+    pub action: String,
 }
 
 /// Counts per host, as PLAY RECAP shows them.

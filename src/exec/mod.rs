@@ -54,6 +54,12 @@ pub struct Options {
     pub tags: Vec<String>,
     /// `--skip-tags`.
     pub skip_tags: Vec<String>,
+    /// `--start-at-task`: tasks before the first one with this name (or glob) are passed over.
+    pub start_at_task: Option<String>,
+    /// `--step`: ask before every task.
+    pub step: bool,
+    /// Set when the user interrupts (Ctrl-C): no new task starts; running ones finish.
+    pub interrupted: Arc<std::sync::atomic::AtomicBool>,
     /// Connection settings of the command line (`-k`, `-K`, `--ssh-common-args`, ...).
     pub conn: crate::connection::ConnDefaults,
 }
@@ -75,6 +81,9 @@ impl Default for Options {
             verbosity: 0,
             tags: Vec::new(),
             skip_tags: Vec::new(),
+            start_at_task: None,
+            step: false,
+            interrupted: Arc::default(),
             conn: Default::default(),
         }
     }
@@ -86,6 +95,8 @@ pub struct Outcome {
     pub stats: IndexMap<String, HostStats>,
     /// ansible-playbook's exit status: 0 ok, 2 failed hosts, 4 unreachable hosts.
     pub exit_code: i32,
+    /// Failed and unreachable hosts, sorted: what a retry file lists.
+    pub retry_hosts: Vec<String>,
 }
 
 /// Runs a playbook.
@@ -104,6 +115,7 @@ pub async fn run(
     store.set_global("ansible_check_mode", Value::from(opts.check));
     store.set_global("ansible_diff_mode", Value::from(opts.diff));
     store.set_global("ansible_verbosity", Value::from(opts.verbosity));
+    let opts_start_missing = opts.start_at_task.is_none();
     let mut runner = Runner {
         opts: Arc::new(opts),
         store,
@@ -115,6 +127,9 @@ pub async fn run(
         stopped: false,
         loader: playbook.loader.clone(),
         role_ran: HashMap::new(),
+        started: opts_start_missing,
+        step_off: false,
+        play_dir: None,
     };
     let result = runner.run_playbook(playbook).await;
     runner.pool.close_all().await;
@@ -122,16 +137,31 @@ pub async fn run(
     runner.reporter.event(&Event::Recap {
         stats: &runner.stats,
     });
-    let exit_code = if runner.stats.values().any(|s| s.unreachable > 0) {
+    let exit_code = if runner
+        .opts
+        .interrupted
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        99
+    } else if runner.stats.values().any(|s| s.unreachable > 0) {
         4
     } else if runner.stopped || runner.stats.values().any(|s| s.failed > 0) {
         2
     } else {
         0
     };
+    let mut retry_hosts: Vec<String> = runner
+        .failed
+        .iter()
+        .chain(runner.unreachable.iter())
+        .cloned()
+        .collect();
+    retry_hosts.sort();
+    retry_hosts.dedup();
     Ok(Outcome {
         stats: runner.stats,
         exit_code,
+        retry_hosts,
     })
 }
 
@@ -150,6 +180,12 @@ struct Runner<'r> {
     /// Per role (by identity), the hosts where one of its tasks ran in this play: a role runs
     /// once per host unless it allows duplicates, as Ansible decides it while running.
     role_ran: HashMap<String, HashSet<String>>,
+    /// `--start-at-task` found its task (or was not given).
+    started: bool,
+    /// `--step` answered "continue": stop asking.
+    step_off: bool,
+    /// The running play's own directory, its `playbook_dir`.
+    play_dir: Option<PathBuf>,
 }
 
 /// What an include brought in.
@@ -216,6 +252,8 @@ struct BatchState {
     /// Hosts that finished the play early (`meta: end_host`).
     ended: HashSet<String>,
     end_batch: bool,
+    /// `meta: end_play`: no later batch of the play runs.
+    end_play: bool,
     force_handlers: bool,
     handlers: Arc<Vec<Handler>>,
 }
@@ -359,15 +397,47 @@ impl<'r> Runner<'r> {
 
     async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
         self.role_ran.clear();
+        self.play_dir = Some(play.dir.clone());
         let play_vars = play.kw.vars.clone();
         let pattern = self
             .template_play_level(&play.hosts, std::slice::from_ref(&play_vars))
             .map_err(|e| e.at(&play.span))?
             .to_string();
-        let (mut hosts, _unmatched) = self.store.inventory.select(&pattern);
-        if let Some(limit) = &self.opts.limit {
-            let (allowed, _) = self.store.inventory.select(limit);
-            hosts.retain(|h| allowed.contains(h));
+        let selection = self
+            .store
+            .inventory
+            .get_hosts(&pattern, self.opts.limit.as_deref())
+            .map_err(|e| e.at(play.spans.get("hosts").unwrap_or(&play.span)))?;
+        for term in &selection.unmatched {
+            self.reporter.event(&Event::Warning(&format!(
+                "Could not match supplied host pattern, ignoring: {term}"
+            )));
+        }
+        let mut hosts = selection.hosts;
+        // `ansible_play_hosts_all` keeps inventory order whatever `order:` says.
+        let inventory_order = hosts.clone();
+        if let Some(order) = &play.order {
+            let order = self
+                .template_play_level(order, std::slice::from_ref(&play_vars))?
+                .to_string();
+            match order.as_str() {
+                "inventory" => {}
+                "reverse_inventory" => hosts.reverse(),
+                "sorted" => hosts.sort(),
+                "reverse_sorted" => {
+                    hosts.sort();
+                    hosts.reverse();
+                }
+                "shuffle" => shuffle(&mut hosts),
+                other => {
+                    return Err(Error::syntax(
+                        play.spans.get("order").unwrap_or(&play.span),
+                        format!(
+                            "'{other}' is not a valid order; use inventory, reverse_inventory, sorted, reverse_sorted or shuffle"
+                        ),
+                    ));
+                }
+            }
         }
         // Hosts that failed earlier keep their places in this play's batches but run nothing
         // (Ansible marks them failed in each batch's iterator).
@@ -454,7 +524,7 @@ impl<'r> Runner<'r> {
             });
             let mut state = BatchState {
                 batch: batch.clone(),
-                all_hosts: hosts.clone(),
+                all_hosts: inventory_order.clone(),
                 batch_failed: HashSet::new(),
                 max_fail_percentage,
                 over: false,
@@ -462,11 +532,15 @@ impl<'r> Runner<'r> {
                 notified: HashMap::new(),
                 ended: HashSet::new(),
                 end_batch: false,
+                end_play: false,
                 force_handlers,
                 handlers: handlers.clone(),
             };
             self.run_batch(play, &mut state, &base, gather).await?;
             break_play |= state.break_play;
+            if state.end_play {
+                break;
+            }
             let newly = (self.failed.len() + self.unreachable.len())
                 .saturating_sub(prev_failed + prev_unreachable);
             if newly == batch.len() {
@@ -531,6 +605,75 @@ impl<'r> Runner<'r> {
         Ok(())
     }
 
+    fn interrupted(&self) -> bool {
+        self.opts
+            .interrupted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `--start-at-task`: the task's name, or `role : name`, equals the wanted name or matches
+    /// it as a glob.
+    fn is_start_task(&self, task: &Task, ctx: &Ctx) -> bool {
+        let Some(want) = &self.opts.start_at_task else {
+            return true;
+        };
+        let Some(name) = &task.name else {
+            return false;
+        };
+        let full = match &ctx.role {
+            Some(r) => format!("{} : {name}", r.name),
+            None => name.clone(),
+        };
+        let glob = regex::Regex::new(&crate::inventory::pattern::fnmatch_translate(want)).ok();
+        [name, &full]
+            .iter()
+            .any(|n| *n == want || glob.as_ref().is_some_and(|g| g.is_match(n)))
+    }
+
+    /// `--step`: "Perform task: NAME (N)o/(y)es/(c)ontinue:", as ansible-playbook asks.
+    fn ask_step(&mut self, task: &Task) -> Result<bool, Error> {
+        use std::io::{BufRead, Write};
+        eprint!(
+            "Perform task: TASK: {} (N)o/(y)es/(c)ontinue: ",
+            task.display_name()
+        );
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read the answer: {e}")))?;
+        Ok(match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.step_off = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// The name in a task's banner, as ansible-playbook shows it: the name templated with
+    /// play-level variables (or the action), `role : ` before it inside a role, and
+    /// `include_role : NAME` for an unnamed include_role.
+    fn banner_name(&self, task: &Task, ctx: &Ctx, handler: bool) -> String {
+        let name = match (&task.name, task.action.as_str()) {
+            (Some(n), _) => self
+                .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| n.clone()),
+            (None, "include_role") => match role_task_args(&task.args) {
+                Ok((role, _, _)) => format!("include_role : {role}"),
+                Err(_) => "include_role".to_string(),
+            },
+            (None, action) => action.to_string(),
+        };
+        match &ctx.role {
+            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
+            _ => name,
+        }
+    }
+
     /// Whether Ansible's implicit meta tasks (tagged `always`) run under the tag selection.
     fn implicit_meta(&self) -> bool {
         tags_select(
@@ -592,11 +735,23 @@ impl<'r> Runner<'r> {
                 if state.over || state.end_batch || active.is_empty() {
                     break;
                 }
+                if self.interrupted() {
+                    break;
+                }
                 match item {
                     Item::Task(task) => {
                         let mut tags = ctx.tags.clone();
                         tags.extend(task.kw.tags.iter().cloned());
                         if !tags_select(&tags, &self.opts.tags, &self.opts.skip_tags) {
+                            continue;
+                        }
+                        if !self.started {
+                            if !self.is_start_task(task, &ctx) {
+                                continue;
+                            }
+                            self.started = true;
+                        }
+                        if self.opts.step && !self.step_off && !self.ask_step(task)? {
                             continue;
                         }
                         let tctx = ctx.enter(&task.kw, None);
@@ -710,13 +865,7 @@ impl<'r> Runner<'r> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = match (&task.name, task.action.as_str()) {
-            (None, "include_role") => match role_task_args(&task.args) {
-                Ok((role, _, _)) => format!("include_role : {role}"),
-                Err(_) => "include_role".to_string(),
-            },
-            _ => task.display_name(),
-        };
+        let name = self.banner_name(task, ctx, false);
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler: false,
@@ -932,6 +1081,7 @@ impl<'r> Runner<'r> {
             store: self.store.clone(),
             pool: self.pool.clone(),
             opts: self.opts.clone(),
+            delegate: None,
         }
     }
 
@@ -956,7 +1106,19 @@ impl<'r> Runner<'r> {
                 .map(|h| Value::from(h.as_str()))
                 .collect(),
         );
+        if let Some(dir) = &self.play_dir {
+            magic.insert(
+                "playbook_dir".into(),
+                Value::from(dir.display().to_string()),
+            );
+        }
         if let Some(r) = &ctx.role {
+            // Where lookups (file, template, first_found) look first: the role, then the play.
+            let mut search = vec![Value::from(r.path.display().to_string())];
+            if let Some(dir) = &self.play_dir {
+                search.push(Value::from(dir.display().to_string()));
+            }
+            magic.insert("ansible_search_path".into(), Value::from(search));
             magic.insert("role_name".into(), Value::from(r.name.as_str()));
             magic.insert(
                 "role_path".into(),
@@ -983,24 +1145,14 @@ impl<'r> Runner<'r> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = match &task.name {
-            Some(n) => self
-                .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| n.clone()),
-            None => task.action.clone(),
-        };
-        let name = match &ctx.role {
-            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
-            _ => name,
-        };
+        if task.action == "meta" {
+            return self.run_meta(state, task, ctx, hosts).await;
+        }
+        let name = self.banner_name(task, ctx, handler);
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler,
         });
-        if task.action == "meta" {
-            return self.run_meta(state, task, hosts).await;
-        }
 
         let run_once = ctx
             .chain
@@ -1031,7 +1183,17 @@ impl<'r> Runner<'r> {
         }
         let chain = Arc::new(ctx.chain.clone());
         let layers = Arc::new(ctx.layers.clone());
-        let semaphore = Arc::new(Semaphore::new(self.opts.forks.max(1)));
+        // `throttle` caps how many hosts run this task at once, below forks.
+        let throttle = ctx
+            .chain
+            .iter()
+            .rev()
+            .find_map(|k| k.throttle.as_ref())
+            .and_then(|t| t.as_i64().or_else(|| t.to_string().parse().ok()))
+            .filter(|t| *t > 0)
+            .map(|t| t as usize);
+        let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
+        let semaphore = Arc::new(Semaphore::new(width.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let magic = self.magic(state, ctx, &hosts);
         for host in &targets {
@@ -1044,6 +1206,7 @@ impl<'r> Runner<'r> {
                 store: self.store.clone(),
                 pool: self.pool.clone(),
                 opts: self.opts.clone(),
+                delegate: None,
             };
             let permit = semaphore.clone();
             set.spawn(async move {
@@ -1083,7 +1246,14 @@ impl<'r> Runner<'r> {
                     self.store
                         .set_host_var(host, name, outcome.registered.clone());
                 }
-                if let Some(facts) = &outcome.facts {
+                // delegate_facts gave the facts to the delegated host alone.
+                let delegated_facts = task
+                    .kw
+                    .delegate_facts
+                    .as_ref()
+                    .is_some_and(template::truthy)
+                    && outcome.result.delegated_to.is_some();
+                if let Some(facts) = outcome.facts.as_ref().filter(|_| !delegated_facts) {
                     for (k, v) in facts {
                         self.store.set_host_var(host, k, v.clone());
                     }
@@ -1223,11 +1393,29 @@ impl<'r> Runner<'r> {
                 .set_host_var(host, name, outcome.registered.clone());
         }
         if let Some(facts) = &outcome.facts {
-            if task.action == "setup" {
-                self.store.set_facts(host, facts.clone());
+            // delegate_facts: the facts belong to the host the task was delegated to.
+            let delegate = outcome
+                .result
+                .delegated_to
+                .as_deref()
+                .map(|d| d.split('(').next().unwrap_or(d));
+            let owner = match delegate {
+                Some(d)
+                    if task
+                        .kw
+                        .delegate_facts
+                        .as_ref()
+                        .is_some_and(template::truthy) =>
+                {
+                    d
+                }
+                _ => host.as_str(),
+            };
+            if matches!(task.action.as_str(), "setup" | "gather_facts") {
+                self.store.set_facts(owner, facts.clone());
             } else {
                 for (k, v) in facts {
-                    self.store.set_host_var(host, k, v.clone());
+                    self.store.set_host_var(owner, k, v.clone());
                 }
             }
         }
@@ -1268,10 +1456,14 @@ impl<'r> Runner<'r> {
         Ok(())
     }
 
+    /// `meta` tasks, as ansible-core 2.19 runs them: each host takes the task in turn (so its
+    /// banner shows once per host), its `when` decides for that host (a skip is shown, not
+    /// counted), and `end_play` stops at the first host that reaches it.
     async fn run_meta(
         &mut self,
         state: &mut BatchState,
-        task: &Task,
+        task: &Arc<Task>,
+        ctx: &Ctx,
         hosts: Vec<String>,
     ) -> Result<Vec<String>, Error> {
         let action = task
@@ -1280,40 +1472,79 @@ impl<'r> Runner<'r> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        match action.as_str() {
-            "flush_handlers" => {
-                // ansible-core 2.19 shows the meta task's banner once per host.
-                for _ in 1..hosts.len() {
-                    self.reporter.event(&Event::TaskStart {
-                        name: "meta",
-                        handler: false,
-                    });
-                }
-                self.flush_handlers(state, hosts).await
-            }
-            "noop" | "refresh_inventory" | "clear_facts" | "clear_host_errors" => Ok(hosts),
-            "end_play" => {
-                state.end_batch = true;
-                for h in &state.batch {
-                    state.ended.insert(h.clone());
-                }
-                Ok(Vec::new())
-            }
-            "end_batch" => {
-                state.end_batch = true;
-                Ok(Vec::new())
-            }
-            "end_host" => {
-                for h in &hosts {
-                    state.ended.insert(h.clone());
-                }
-                Ok(Vec::new())
-            }
-            other => Err(Error::syntax(
+        if !matches!(
+            action.as_str(),
+            "flush_handlers"
+                | "noop"
+                | "refresh_inventory"
+                | "clear_facts"
+                | "clear_host_errors"
+                | "end_play"
+                | "end_batch"
+                | "end_host"
+                | "reset_connection"
+                | "role_complete"
+        ) {
+            return Err(Error::syntax(
                 &task.span,
-                format!("invalid meta action requested: {other}"),
-            )),
+                format!("invalid meta action requested: {action}"),
+            ));
         }
+        let name = self.banner_name(task, ctx, false);
+        let mut flush_for = Vec::new();
+        let mut active = hosts.clone();
+        for host in &hosts {
+            self.reporter.event(&Event::TaskStart {
+                name: &name,
+                handler: false,
+            });
+            let job = self.job(state, task, ctx, host, &hosts);
+            if !job.when_holds()? {
+                let outcome = job.skipped_outcome();
+                self.reporter.event(&Event::HostResult {
+                    result: &outcome.result,
+                    item: false,
+                });
+                continue;
+            }
+            match action.as_str() {
+                "flush_handlers" => flush_for.push(host.clone()),
+                "end_host" => {
+                    state.ended.insert(host.clone());
+                    active.retain(|h| h != host);
+                }
+                "end_batch" | "end_play" => {
+                    state.end_batch = true;
+                    state.end_play |= action == "end_play";
+                    return Ok(Vec::new());
+                }
+                "clear_host_errors" => {
+                    self.failed.remove(host);
+                }
+                "clear_facts" => self.store.set_facts(host, Vars::new()),
+                _ => {}
+            }
+        }
+        if action == "clear_host_errors" {
+            // Hosts that failed earlier in the batch take part again.
+            for h in &state.batch {
+                if !self.unreachable.contains(h) && !active.contains(h) && !state.ended.contains(h)
+                {
+                    active.push(h.clone());
+                }
+            }
+            active = state
+                .batch
+                .iter()
+                .filter(|h| active.contains(h))
+                .cloned()
+                .collect();
+        }
+        if !flush_for.is_empty() {
+            let flushed = self.flush_handlers(state, flush_for.clone()).await?;
+            active.retain(|h| !flush_for.contains(h) || flushed.contains(h));
+        }
+        Ok(active)
     }
 }
 
@@ -1373,5 +1604,21 @@ fn setup_task(play: &Play) -> Task {
         until: Vec::new(),
         retries: None,
         delay: None,
+    }
+}
+
+/// `order: shuffle`: a random order from the clock and the process, no crate needed.
+fn shuffle(hosts: &mut [String]) {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ u64::from(std::process::id());
+    for i in (1..hosts.len()).rev() {
+        // xorshift64
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        hosts.swap(i, (seed % (i as u64 + 1)) as usize);
     }
 }

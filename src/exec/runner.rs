@@ -35,6 +35,8 @@ pub struct HostJob {
     pub store: Arc<VarStore>,
     pub pool: Arc<Pool>,
     pub opts: Arc<Options>,
+    /// `delegate_to`, once templated: the host the task runs on for this host.
+    pub delegate: Option<String>,
 }
 
 /// What happened, for the executor to report and apply.
@@ -84,6 +86,11 @@ impl HostJob {
         }
     }
 
+    /// Whether the task's conditions hold for this host (for the executor's own actions).
+    pub fn when_holds(&self) -> Result<bool, Error> {
+        Ok(self.skip_reason(&self.scope(None))?.is_none())
+    }
+
     /// A skipped outcome (a `when` that did not hold).
     pub fn skipped_outcome(&self) -> HostOutcome {
         let mut r = Vars::new();
@@ -92,6 +99,7 @@ impl HostJob {
             "skip_reason".into(),
             Value::from("Conditional result was False"),
         );
+        r.insert("skipped".into(), Value::from(true));
         self.skipped(r)
     }
 
@@ -152,8 +160,12 @@ impl HostJob {
     }
 
     /// Runs the task on the host.
-    pub async fn run(self) -> HostOutcome {
+    pub async fn run(mut self) -> HostOutcome {
         let scope = self.scope(None);
+        match self.delegate_target(&scope) {
+            Ok(d) => self.delegate = d,
+            Err(e) => return self.failure(e),
+        }
         match self.run_inner(&scope).await {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -177,6 +189,48 @@ impl HostJob {
         }
     }
 
+    /// `delegate_to`, templated with this host's variables; `None` when the task runs here.
+    fn delegate_target(&self, scope: &Value) -> Result<Option<String>, Error> {
+        let Some(d) = self.kw(|k| &k.delegate_to) else {
+            return Ok(None);
+        };
+        let name = template::render_value(d, scope)?.to_string();
+        Ok((!name.is_empty() && name != self.host).then_some(name))
+    }
+
+    /// How ansible-playbook names a delegated host in its output: `name(address)` when the
+    /// inventory gives it an address other than its name.
+    fn delegate_label(&self, delegate: &str) -> String {
+        let vars = self.store.inventory_vars(delegate);
+        match vars.get("ansible_host").map(|v| v.to_string()) {
+            Some(addr) if addr != delegate => format!("{delegate}({addr})"),
+            _ => delegate.to_string(),
+        }
+    }
+
+    /// How to reach the delegated host: its own inventory variables (or, for a localhost that
+    /// the inventory does not name, Ansible's implicit localhost on the local connection).
+    fn delegate_spec(&self, delegate: &str) -> Result<ConnectSpec, Error> {
+        let known = self.store.inventory.hosts.contains_key(delegate);
+        if !known && matches!(delegate, "localhost" | "127.0.0.1" | "::1") {
+            let mut spec = ConnectSpec::new(delegate);
+            spec.transport = Transport::Local;
+            return Ok(spec);
+        }
+        let mut magic = Vars::new();
+        magic.insert("inventory_hostname".into(), Value::from(delegate));
+        let scope = self.store.scope(delegate, &self.layers, magic);
+        let mut spec = self.connect_spec(&scope)?;
+        spec.name = delegate.to_string();
+        let has_address = scope
+            .get_attr("ansible_host")
+            .is_ok_and(|v| !v.is_undefined() && !v.is_none());
+        if !has_address {
+            spec.address = delegate.to_string();
+        }
+        Ok(spec)
+    }
+
     fn result(
         &self,
         status: Status,
@@ -184,14 +238,35 @@ impl HostJob {
         ignored: bool,
         item: Option<String>,
     ) -> TaskResult {
+        let verbose_always = result
+            .get("_ansible_verbose_always")
+            .is_some_and(|v| v.is_true());
+        // no_log: reporters get Ansible's censored result; `register` keeps the real one.
+        let (result, item) = match self.no_log() {
+            true => (
+                censor(&result),
+                item.map(|_| "(censored due to no_log)".to_string()),
+            ),
+            false => (result, item),
+        };
         TaskResult {
             host: self.host.clone(),
             status,
             result,
             ignored,
-            delegated_to: None,
+            delegated_to: self.delegate.as_ref().map(|d| self.delegate_label(d)),
             item_label: item,
-            verbose_always: self.task.action == "debug",
+            verbose_always,
+            action: self.task.action.clone(),
+        }
+    }
+
+    /// Whether the task's results are hidden; a `no_log` that fails to template hides them.
+    fn no_log(&self) -> bool {
+        match self.kw(|k| &k.no_log) {
+            None => false,
+            Some(v) if v.kind() == ValueKind::Bool => v.is_true(),
+            Some(v) => self.flag(Some(v), &self.scope(None)).unwrap_or(true),
         }
     }
 
@@ -276,6 +351,12 @@ impl HostJob {
                 all_skipped = false;
             }
             if let Some(f) = facts {
+                // Each item sees the facts the items before it set (a loop can accumulate).
+                if self.task.action == "set_fact" {
+                    for (k, v) in &f {
+                        self.store.set_host_var(&self.host, k, v.clone());
+                    }
+                }
                 facts_all.get_or_insert_with(Vars::new).extend(f);
             }
             result.insert(loop_var.clone(), item.clone());
@@ -369,6 +450,7 @@ impl HostJob {
                         "skip_reason".into(),
                         Value::from("Conditional result was False"),
                     );
+                    r.insert("skipped".into(), Value::from(true));
                     return Ok(Some(r));
                 }
             }
@@ -438,11 +520,12 @@ impl HostJob {
                         .collect()
                 })
                 .unwrap_or_default()),
-            other => Err(Error::new(
-                crate::diagnostics::ErrorKind::Syntax,
-                format!("with_{other} is not supported by this version of baton"),
-            )
-            .at(&self.task.span)),
+            // Every other `with_<lookup>` is the lookup's list of results.
+            other => {
+                let v = crate::template::lookups::loop_items(other, &v, &self.task.action, scope)
+                    .map_err(|e| e.at(&self.task.span))?;
+                Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default())
+            }
         }
     }
 
@@ -550,7 +633,10 @@ impl HostJob {
         };
         let mut spec = None;
         let conn = if module.needs_connection() {
-            let s = self.connect_spec(scope)?;
+            let s = match &self.delegate {
+                Some(d) => self.delegate_spec(d)?,
+                None => self.connect_spec(scope)?,
+            };
             match self.pool.get(&s).await {
                 Ok(c) => {
                     spec = Some(s);
@@ -777,6 +863,47 @@ impl HostJob {
         crate::connection::apply_vars(&mut spec, &text, &self.opts.conn);
         Ok(spec)
     }
+}
+
+/// Ansible's censored result (`censor_result` in ansible-core's task_result.py): only the keys
+/// that say how the task went, and a loop's per-item results censored alike.
+fn censor(result: &Vars) -> Vars {
+    const PRESERVE: &[&str] = &[
+        "attempts",
+        "changed",
+        "retries",
+        "exception",
+        "warnings",
+        "deprecations",
+    ];
+    let mut out = Vars::new();
+    for key in PRESERVE {
+        if let Some(v) = result.get(*key) {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    out.insert(
+        "censored".into(),
+        Value::from(
+            "the output has been hidden due to the fact that 'no_log: true' was specified for this result",
+        ),
+    );
+    if let Some(items) = result.get("results").and_then(|r| r.try_iter().ok()) {
+        let censored: Vec<Value> = items
+            .map(|item| {
+                let vars: Vars = item
+                    .try_iter()
+                    .map(|keys| {
+                        keys.map(|k| (k.to_string(), item.get_item(&k).unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                value::from_vars(&censor(&vars))
+            })
+            .collect();
+        out.insert("results".into(), Value::from(censored));
+    }
+    out
 }
 
 fn unreachable(

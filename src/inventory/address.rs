@@ -99,9 +99,15 @@ pub fn parse_address(address: &str, allow_ranges: bool) -> Result<(String, Optio
 /// The inventory plugins' `_expand_hostpattern`: split off a port when the rest is a valid
 /// host, then expand ranges.
 pub fn expand_hostpattern(pattern: &str) -> Result<Expanded, String> {
-    let (name, port) = match parse_address(pattern, true) {
-        Ok(hp) => hp,
-        Err(_) => (pattern.to_string(), None),
+    // Without a colon there is no port to split off, and a name that is no valid host is kept
+    // as written anyway: the answer is the same without the validation (which costs regexes).
+    let (name, port) = if !pattern.contains(':') {
+        (pattern.to_string(), None)
+    } else {
+        match parse_address(pattern, true) {
+            Ok(hp) => hp,
+            Err(_) => (pattern.to_string(), None),
+        }
     };
     let names = if name.contains('[') {
         expand_hostname_range(&name)?

@@ -143,7 +143,9 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
                 format!("You must pass a single valid host to --host parameter: {host}"),
             ));
         }
-        dumps(&vars_json(&view.host_vars(&sel.hosts[0])))
+        let mut out = String::new();
+        write_vars(&view.host_vars(&sel.hosts[0]), 0, &mut out);
+        out
     } else if args.graph {
         let start = args.group.as_deref().unwrap_or("all");
         if !inv.groups.contains_key(start) {
@@ -160,7 +162,7 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
         for u in &sel.unmatched {
             eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {u}");
         }
-        dumps(&view.list(&sel.hosts))
+        view.list(&sel.hosts)
     };
     match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes()).map_err(|e| {
@@ -174,6 +176,8 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
         })?,
         None => println!("{text}"),
     }
+    // The process ends now: freeing ten thousand hosts one by one would only cost time.
+    std::mem::forget(inv);
     Ok(0)
 }
 
@@ -194,33 +198,86 @@ impl View<'_> {
         vars
     }
 
+    fn host_vars_many(&self, hosts: &[&String]) -> Vec<Vars> {
+        if self.export {
+            return hosts.iter().map(|h| self.host_vars(h)).collect();
+        }
+        let mut all = self.inv.host_vars_many(hosts.iter().map(|h| h.as_str()));
+        for vars in &mut all {
+            vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+        }
+        all
+    }
+
     fn group_vars(&self, group: &str) -> Vars {
         let mut vars = self.inv.group_vars(group, self.explicit_playbook_dir);
         vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
         vars
     }
 
-    /// `ansible-inventory --list`.
-    fn list(&self, hosts: &[String]) -> serde_json::Value {
+    /// `ansible-inventory --list`, as text. Host variables are written straight from the
+    /// variables, not through a JSON tree: with ten thousand hosts that tree is most of the time.
+    fn list(&self, hosts: &[String]) -> String {
         let available: std::collections::HashSet<&str> = hosts.iter().map(String::as_str).collect();
-        let mut out = serde_json::Map::new();
+        let mut groups = serde_json::Map::new();
         let mut seen = std::collections::HashSet::new();
-        self.format_group("all", &available, &mut seen, &mut out);
-        let mut hostvars = serde_json::Map::new();
-        for h in hosts {
-            let vars = self.host_vars(h);
-            if !vars.is_empty() {
-                hostvars.insert(h.clone(), vars_json(&vars));
+        self.format_group("all", &available, &mut seen, &mut groups);
+        let mut keys: Vec<&str> = groups.keys().map(String::as_str).collect();
+        keys.push("_meta");
+        keys.sort_unstable();
+        keys.dedup();
+        // About half a kilobyte a host: growing the text as it is written costs copies.
+        let mut out = String::with_capacity(4096 + hosts.len() * 512);
+        out.push_str("{\n");
+        for (i, k) in keys.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            push_pad(&mut out, 1);
+            write_str(k, &mut out);
+            out.push_str(": ");
+            if *k == "_meta" {
+                self.write_meta(hosts, &mut out);
+            } else {
+                write_json(&groups[*k], 1, &mut out);
             }
         }
-        out.insert(
-            "_meta".into(),
-            serde_json::json!({
-                "hostvars": serde_json::Value::Object(hostvars),
-                "profile": "inventory_legacy",
-            }),
-        );
-        serde_json::Value::Object(out)
+        out.push_str("\n}");
+        out
+    }
+
+    /// `{"hostvars": {HOST: VARS, ...}, "profile": "inventory_legacy"}` at depth 1.
+    fn write_meta(&self, hosts: &[String], out: &mut String) {
+        let mut sorted: Vec<&String> = hosts.iter().collect();
+        sorted.sort_unstable();
+        out.push_str("{\n");
+        push_pad(out, 2);
+        out.push_str("\"hostvars\": ");
+        let mut first = true;
+        let all_vars = self.host_vars_many(&sorted);
+        for (h, vars) in sorted.into_iter().zip(all_vars) {
+            if vars.is_empty() {
+                continue;
+            }
+            out.push_str(if first { "{\n" } else { ",\n" });
+            first = false;
+            push_pad(out, 3);
+            write_str(h, out);
+            out.push_str(": ");
+            write_vars(&vars, 3, out);
+        }
+        if first {
+            out.push_str("{}");
+        } else {
+            out.push('\n');
+            push_pad(out, 2);
+            out.push('}');
+        }
+        out.push_str(",\n");
+        push_pad(out, 2);
+        out.push_str("\"profile\": \"inventory_legacy\"\n");
+        push_pad(out, 1);
+        out.push('}');
     }
 
     fn format_group(
@@ -332,13 +389,7 @@ fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
             if let Ok(keys) = v.try_iter() {
                 for k in keys {
                     let item = v.get_item(&k).unwrap_or_default();
-                    let key = match crate::value::to_json(&k) {
-                        serde_json::Value::String(s) => s,
-                        serde_json::Value::Bool(b) => b.to_string(),
-                        serde_json::Value::Null => "null".into(),
-                        other => other.to_string(),
-                    };
-                    obj.insert(key, to_json(&item));
+                    obj.insert(json_key(&k), to_json(&item));
                 }
             }
             serde_json::Value::Object(obj)
@@ -361,7 +412,6 @@ pub fn dumps(v: &serde_json::Value) -> String {
 }
 
 fn write_json(v: &serde_json::Value, level: usize, out: &mut String) {
-    let pad = |n: usize| " ".repeat(4 * n);
     match v {
         serde_json::Value::Null => out.push_str("null"),
         serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -379,11 +429,11 @@ fn write_json(v: &serde_json::Value, level: usize, out: &mut String) {
                 if i > 0 {
                     out.push_str(",\n");
                 }
-                out.push_str(&pad(level + 1));
+                push_pad(out, level + 1);
                 write_json(item, level + 1, out);
             }
             out.push('\n');
-            out.push_str(&pad(level));
+            push_pad(out, level);
             out.push(']');
         }
         serde_json::Value::Object(o) if o.is_empty() => out.push_str("{}"),
@@ -395,15 +445,106 @@ fn write_json(v: &serde_json::Value, level: usize, out: &mut String) {
                 if i > 0 {
                     out.push_str(",\n");
                 }
-                out.push_str(&pad(level + 1));
+                push_pad(out, level + 1);
                 write_str(k, out);
                 out.push_str(": ");
                 write_json(&o[k], level + 1, out);
             }
             out.push('\n');
-            out.push_str(&pad(level));
+            push_pad(out, level);
             out.push('}');
         }
+    }
+}
+
+/// Python's `indent=4` for one nesting level.
+fn push_pad(out: &mut String, level: usize) {
+    for _ in 0..level {
+        out.push_str("    ");
+    }
+}
+
+/// Variables as a JSON object, keys sorted (`json.dumps(sort_keys=True, indent=4)`).
+fn write_vars(vars: &Vars, level: usize, out: &mut String) {
+    if vars.is_empty() {
+        out.push_str("{}");
+        return;
+    }
+    let mut keys: Vec<&String> = vars.keys().collect();
+    keys.sort_unstable();
+    out.push_str("{\n");
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        push_pad(out, level + 1);
+        write_str(k, out);
+        out.push_str(": ");
+        write_value(&vars[k], level + 1, out);
+    }
+    out.push('\n');
+    push_pad(out, level);
+    out.push('}');
+}
+
+/// One value as Ansible's JSON encoder writes it (`!unsafe` text as `{"__ansible_unsafe": ..}`).
+fn write_value(v: &Value, level: usize, out: &mut String) {
+    match v.kind() {
+        ValueKind::String if v.is_safe() => {
+            out.push_str("{\n");
+            push_pad(out, level + 1);
+            out.push_str("\"__ansible_unsafe\": ");
+            write_str(v.as_str().unwrap_or(""), out);
+            out.push('\n');
+            push_pad(out, level);
+            out.push('}');
+        }
+        ValueKind::String => write_str(v.as_str().unwrap_or(""), out),
+        ValueKind::Number if v.is_integer() => out.push_str(&v.to_string()),
+        ValueKind::Number => match f64::try_from(v.clone()) {
+            Ok(f) => out.push_str(&python_float_json(f)),
+            Err(_) => out.push_str("null"),
+        },
+        ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<Value> = v.try_iter().map(|it| it.collect()).unwrap_or_default();
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                push_pad(out, level + 1);
+                write_value(item, level + 1, out);
+            }
+            out.push('\n');
+            push_pad(out, level);
+            out.push(']');
+        }
+        ValueKind::Map => {
+            let mut map = Vars::new();
+            if let Ok(keys) = v.try_iter() {
+                for k in keys {
+                    let item = v.get_item(&k).unwrap_or_default();
+                    map.insert(json_key(&k), item);
+                }
+            }
+            write_vars(&map, level, out);
+        }
+        _ => out.push_str("null"),
+    }
+}
+
+/// A map key as JSON has it: text; `json.dumps` spells other scalars `1`, `true`, `null`.
+fn json_key(k: &Value) -> String {
+    match crate::value::to_json(k) {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Null => "null".into(),
+        other => other.to_string(),
     }
 }
 

@@ -43,6 +43,8 @@ fn groupname_re() -> &'static Regex {
 
 /// Parses one INI source into the inventory.
 pub fn parse(source: &Arc<Source>, inv: &mut Inventory) -> Result<(), Error> {
+    // Most lines of a large inventory are hosts: room for them up front.
+    inv.hosts.reserve(source.text.len() / 40);
     let mut pending: IndexMap<String, Pending> = IndexMap::new();
     let mut group = "ungrouped".to_string();
     let mut state = State::Hosts;
@@ -64,7 +66,11 @@ pub fn parse(source: &Arc<Source>, inv: &mut Inventory) -> Result<(), Error> {
             },
         };
         let fail = |m: String| Error::syntax(&here, m);
-        if let Some(c) = section_re().captures(line) {
+        if let Some(c) = line
+            .starts_with('[')
+            .then(|| section_re().captures(line))
+            .flatten()
+        {
             group = c[1].to_string();
             let kind = c.get(2).map_or("hosts", |m| m.as_str());
             state = match kind {
@@ -179,8 +185,8 @@ fn add_pending_children(
 
 /// `name[:port] [k=v ...]`.
 fn host_line(inv: &mut Inventory, line: &str, group: &str) -> Result<(), String> {
-    let tokens =
-        shlex_split(line).map_err(|e| format!("Error parsing host definition '{line}': {e}"))?;
+    let tokens = shlex_split_comments(line)
+        .map_err(|e| format!("Error parsing host definition '{line}': {e}"))?;
     let Some(pattern) = tokens.first() else {
         return Ok(());
     };
@@ -207,6 +213,9 @@ fn host_line(inv: &mut Inventory, line: &str, group: &str) -> Result<(), String>
     }
     for name in &expanded.names {
         inv.add_host_in(name, Some(group), expanded.port)?;
+        if let Some(h) = inv.hosts.get_mut(name.as_str()) {
+            h.vars.reserve(vars.len());
+        }
         for (k, v) in &vars {
             inv.set_variable(name, k, v.clone())?;
         }
@@ -228,19 +237,28 @@ pub fn expand_ranges(pattern: &str) -> Result<Vec<String>, String> {
     address::expand_hostpattern(pattern).map(|e| e.names)
 }
 
-/// Python's `shlex.split(line, comments=True)`: POSIX quoting, and `#` starts a comment even
-/// in the middle of a word.
+/// Python's `shlex.split(line)`: POSIX quoting, `#` an ordinary character. This is how
+/// Ansible splits a `command` module's free-form arguments.
 pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
-    shlex(line, true)
+    shlex(line, false)
 }
 
-/// Python's `shlex.split(line)`: POSIX quoting, `#` is an ordinary character.
-pub fn shlex_split_posix(line: &str) -> Result<Vec<String>, String> {
-    shlex(line, false)
+/// Python's `shlex.split(line, comments=True)`, as the INI plugin splits host lines: `#` starts
+/// a comment even in the middle of a word.
+pub fn shlex_split_comments(line: &str) -> Result<Vec<String>, String> {
+    shlex(line, true)
 }
 
 fn shlex(line: &str, comments: bool) -> Result<Vec<String>, String> {
     let is_space = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+    // Most lines have nothing to unquote: split them without building tokens char by char.
+    if !line.contains(['\'', '"', '\\', '#']) {
+        return Ok(line
+            .split(is_space)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect());
+    }
     let mut tokens = Vec::new();
     let mut cur = String::new();
     let mut in_token = false;
@@ -349,12 +367,18 @@ mod tests {
 
     #[test]
     fn shlex_matches_python() {
-        assert_eq!(shlex_split("a#b c").unwrap(), vec!["a"]);
-        assert_eq!(shlex_split("x=\"a b\"c").unwrap(), vec!["x=a bc"]);
-        assert_eq!(shlex_split("x=\"a\\$b\"").unwrap(), vec!["x=a\\$b"]);
-        assert_eq!(shlex_split("x=a\\ b").unwrap(), vec!["x=a b"]);
-        assert_eq!(shlex_split("''").unwrap(), vec![""]);
-        assert!(shlex_split("'x").is_err());
-        assert_eq!(shlex_split_posix("a#b").unwrap(), vec!["a#b"]);
+        assert_eq!(shlex_split_comments("a#b c").unwrap(), vec!["a"]);
+        assert_eq!(shlex_split_comments("x=\"a b\"c").unwrap(), vec!["x=a bc"]);
+        assert_eq!(
+            shlex_split_comments("x=\"a\\$b\"").unwrap(),
+            vec!["x=a\\$b"]
+        );
+        assert_eq!(shlex_split_comments("x=a\\ b").unwrap(), vec!["x=a b"]);
+        assert_eq!(shlex_split_comments("''").unwrap(), vec![""]);
+        assert!(shlex_split_comments("'x").is_err());
+        assert_eq!(
+            shlex_split("echo a#b # c").unwrap(),
+            vec!["echo", "a#b", "#", "c"]
+        );
     }
 }

@@ -16,6 +16,9 @@ use std::sync::OnceLock;
 /// Types an INI value as Ansible does. `Err` carries the message of the one failure Ansible
 /// does not swallow: a dict key or set member that Python cannot hash (`{[1]: 2}`).
 pub fn parse_value(text: &str) -> Result<Value, String> {
+    if let Some(v) = fast_path(text) {
+        return Ok(v);
+    }
     match literal_eval(text) {
         Parsed::Literal(py) => {
             check_hashable(&py)?;
@@ -23,6 +26,43 @@ pub fn parse_value(text: &str) -> Result<Value, String> {
         }
         Parsed::NotLiteral => Ok(Value::from(text)),
     }
+}
+
+/// The common cases without the tokenizer: a bare word (a Python name, so text unless it is
+/// `True`, `False` or `None`) and plain decimal digits.
+fn fast_path(text: &str) -> Option<Value> {
+    let b = text.as_bytes();
+    let first = *b.first()?;
+    if (first.is_ascii_alphabetic() || first == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        return Some(match text {
+            "True" => Value::from(true),
+            "False" => Value::from(false),
+            "None" => Value::from(()),
+            _ => Value::from(text),
+        });
+    }
+    // Digits and two or more dots (an IPv4 address, a version): two numbers in a row or a
+    // stray dot, a syntax error in Python, so text.
+    if b.iter().all(|c| c.is_ascii_digit() || *c == b'.')
+        && b.iter().filter(|c| **c == b'.').count() >= 2
+        && b.iter().any(u8::is_ascii_digit)
+    {
+        return Some(Value::from(text));
+    }
+    if b.iter().all(u8::is_ascii_digit) {
+        if first != b'0' {
+            return text.parse::<i64>().ok().map(Value::from);
+        }
+        // `0`, `00`: zero; `0644`: a syntax error in Python 3, so text.
+        return Some(if b.iter().all(|c| *c == b'0') {
+            Value::from(0)
+        } else {
+            Value::from(text)
+        });
+    }
+    None
 }
 
 /// A Python value that a literal can denote.

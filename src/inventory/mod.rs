@@ -39,9 +39,12 @@ pub const LOCALHOST: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 #[derive(Debug, Clone, Default)]
 pub struct Host {
     pub name: String,
-    /// Variables set on the host itself: inline in the inventory, a port written after its name,
-    /// `inventory_file` and `inventory_dir`.
+    /// Variables set on the host itself: inline in the inventory, a port written after its name.
     pub vars: Vars,
+    /// The source the host was first seen in (its `inventory_file` and `inventory_dir`
+    /// variables, which rank just below [`Self::vars`]); undefined for the implicit localhost.
+    pub inventory_file: Value,
+    pub inventory_dir: Value,
     /// Groups the host was put in directly, in order (`all` and `ungrouped` included when so).
     pub groups: Vec<String>,
     /// The implicit `localhost`: not in any group, not matched by `all`.
@@ -225,12 +228,10 @@ impl Inventory {
             if let Some(p) = port.filter(|p| *p != 0) {
                 host.vars.insert("ansible_port".into(), Value::from(p));
             }
-            let (file, dir) = match &self.current_source {
+            (host.inventory_file, host.inventory_dir) = match &self.current_source {
                 Some(s) => (s.file.clone(), s.dir.clone()),
                 None => (Value::from(()), Value::from(())),
             };
-            host.vars.insert("inventory_file".into(), file);
-            host.vars.insert("inventory_dir".into(), dir);
             self.hosts.insert(name.to_string(), host);
         }
         if let Some(g) = group {
@@ -246,22 +247,14 @@ impl Inventory {
     }
 
     fn put_host_in_group(&mut self, group: &str, host: &str) -> bool {
-        let g = &mut self.groups[group];
-        if g.hosts.iter().any(|h| h == host) {
+        // A host's own list of groups is short; a group's list of hosts may be very long.
+        let h = &mut self.hosts[host];
+        if h.groups.iter().any(|g| g == group) {
             return false;
         }
-        g.hosts.push(host.to_string());
-        self.hosts[host].groups.push(group.to_string());
+        h.groups.push(group.to_string());
+        self.groups[group].hosts.push(host.to_string());
         true
-    }
-
-    fn remove_host_from_group(&mut self, group: &str, host: &str) {
-        if let Some(g) = self.groups.get_mut(group) {
-            g.hosts.retain(|h| h != host);
-        }
-        if let Some(h) = self.hosts.get_mut(host) {
-            h.groups.retain(|g| g != group);
-        }
     }
 
     /// Ansible's `InventoryData.set_variable`: on the group of that name if there is one, else
@@ -361,18 +354,51 @@ impl Inventory {
                 let _ = self.add_child_group("all", name);
             }
         }
-        let hosts: Vec<String> = self.hosts.keys().cloned().collect();
-        for h in &hosts {
-            let mine = self.host_group_set(h);
-            if mine.contains("ungrouped") {
-                if mine.iter().any(|g| *g != "all" && *g != "ungrouped") {
-                    self.remove_host_from_group("ungrouped", h);
+        // Per group: is `ungrouped` at or above it, and is any group other than `all` and
+        // `ungrouped` at or above it. A host's answer is then the "or" over its direct groups,
+        // without walking its ancestors.
+        let mut flags: HashMap<&str, (bool, bool)> = HashMap::new();
+        for g in self.groups.keys() {
+            let mut closure = HashSet::new();
+            let mut todo = vec![g.as_str()];
+            while let Some(x) = todo.pop() {
+                if closure.insert(x) {
+                    todo.extend(self.groups[x].parents.iter().map(String::as_str));
                 }
-            } else if !self.hosts[h].implicit
-                && (mine.is_empty() || (mine.len() == 1 && mine.contains("all")))
-            {
-                self.put_host_in_group("ungrouped", h);
             }
+            let under_ungrouped = closure.contains("ungrouped");
+            let other = closure.iter().any(|x| *x != "all" && *x != "ungrouped");
+            flags.insert(g.as_str(), (under_ungrouped, other));
+        }
+        let mut leave: HashSet<String> = HashSet::new();
+        let mut join: Vec<String> = Vec::new();
+        for (name, h) in &self.hosts {
+            let (mut ungrouped, mut other) = (false, false);
+            for g in &h.groups {
+                let (u, o) = flags.get(g.as_str()).copied().unwrap_or_default();
+                ungrouped |= u;
+                other |= o;
+            }
+            if ungrouped {
+                if other {
+                    leave.insert(name.clone());
+                }
+            } else if !h.implicit && !other {
+                // In no group, or only in `all`.
+                join.push(name.clone());
+            }
+        }
+        // In one pass each, so that thousands of hosts cost no more than one.
+        if !leave.is_empty() {
+            self.groups["ungrouped"]
+                .hosts
+                .retain(|h| !leave.contains(h));
+            for h in &leave {
+                self.hosts[h].groups.retain(|g| g != "ungrouped");
+            }
+        }
+        for h in join {
+            self.put_host_in_group("ungrouped", &h);
         }
         for name in &names {
             if self.hosts.contains_key(name) {
@@ -457,19 +483,42 @@ impl Inventory {
 
     /// The variables inventory gives a host, in Ansible's precedence (see the module doc).
     pub fn host_vars(&self, host: &str) -> Vars {
-        let mut vars = Vars::new();
         let implicit = self.implicit_host(host);
         let Some(h) = self.hosts.get(host).or(implicit.as_ref()) else {
-            return vars;
+            return Vars::new();
         };
         let groups = self.sorted_groups(host);
-        let extend = |vars: &mut Vars, layer: &Vars| {
-            for (k, v) in layer {
-                vars.insert(k.clone(), v.clone());
-            }
-        };
+        let vars = self.group_layers(&groups);
+        self.host_layers(h, vars)
+    }
+
+    /// [`Inventory::host_vars`] of many hosts at once. Hosts in the same groups share the
+    /// group layers, which are merged once per distinct set of groups rather than per host.
+    pub fn host_vars_many<'a>(&self, hosts: impl IntoIterator<Item = &'a str>) -> Vec<Vars> {
+        let mut cache: HashMap<Vec<&str>, Vars> = HashMap::new();
+        let mut out = Vec::new();
+        for host in hosts {
+            let Some(h) = self.hosts.get(host) else {
+                out.push(self.host_vars(host));
+                continue;
+            };
+            let groups = self.sorted_groups(host);
+            let key: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            let base = cache
+                .entry(key)
+                .or_insert_with(|| self.group_layers(&groups))
+                .clone();
+            out.push(self.host_layers(h, base));
+        }
+        out
+    }
+
+    /// `all`'s own vars, the other groups' own vars, then `group_vars/all` and
+    /// `group_vars/<group>` from the inventory's directories and then the playbook's.
+    fn group_layers(&self, groups: &[&Group]) -> Vars {
+        let mut vars = Vars::new();
         extend(&mut vars, &self.groups["all"].vars);
-        for g in &groups {
+        for g in groups {
             extend(&mut vars, &g.vars);
         }
         for vd in self.inventory_vars.iter().chain(&self.playbook_vars) {
@@ -479,16 +528,23 @@ impl Inventory {
         }
         for dirs in [&self.inventory_vars, &self.playbook_vars] {
             for vd in dirs {
-                for g in &groups {
+                for g in groups {
                     if let Some(v) = vd.group(&g.name) {
                         extend(&mut vars, v);
                     }
                 }
             }
         }
+        vars
+    }
+
+    /// The host's own variables, then `host_vars/<host>` from the inventory's directories and
+    /// then the playbook's, over the group layers.
+    fn host_layers(&self, h: &Host, mut vars: Vars) -> Vars {
+        source_vars(&mut vars, h);
         extend(&mut vars, &h.vars);
         for vd in self.inventory_vars.iter().chain(&self.playbook_vars) {
-            if let Some(v) = vd.host(host) {
+            if let Some(v) = vd.host(&h.name) {
                 extend(&mut vars, v);
             }
         }
@@ -525,6 +581,7 @@ impl Inventory {
         let Some(h) = self.hosts.get(host) else {
             return vars;
         };
+        source_vars(&mut vars, h);
         vars.extend(h.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         let dirs = self.inventory_vars.iter().chain(if with_playbook_dir {
             &self.playbook_vars[..]
@@ -550,8 +607,8 @@ impl Inventory {
         Some(Host {
             name: name.to_string(),
             vars,
-            groups: Vec::new(),
             implicit: true,
+            ..Host::default()
         })
     }
 
@@ -635,6 +692,22 @@ impl Inventory {
     }
 }
 
+/// Later layers replace earlier values key by key (Ansible's `combine_vars`, hash_behaviour
+/// `replace`).
+fn extend(vars: &mut Vars, layer: &Vars) {
+    for (k, v) in layer {
+        vars.insert(k.clone(), v.clone());
+    }
+}
+
+/// `inventory_file` and `inventory_dir`, for a host read from a source.
+fn source_vars(vars: &mut Vars, h: &Host) {
+    if !h.inventory_file.is_undefined() {
+        vars.insert("inventory_file".into(), h.inventory_file.clone());
+        vars.insert("inventory_dir".into(), h.inventory_dir.clone());
+    }
+}
+
 /// Python's `int(value)` for `ansible_group_priority`: ints, floats (truncated), booleans and
 /// numeric text.
 fn python_int(v: &Value) -> Option<i64> {
@@ -696,6 +769,36 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("h:4:1"), "{err}");
+    }
+
+    #[test]
+    fn connection_variables_are_typed_as_ansible_types_them() {
+        let i = inv(
+            "[s]\ns1 ansible_host=10.0.0.1 ansible_port=2222 ansible_user=deploy \
+             ansible_password=secret ansible_ssh_private_key_file=~/.ssh/id \
+             ansible_ssh_common_args='-o ProxyJump=b' ansible_connection=local \
+             ansible_become=true ansible_become_user=pg ansible_become_password=pw \
+             ansible_host_key_checking=false\n[s:vars]\nansible_become=True\n",
+        );
+        let v = i.host_vars("s1");
+        assert_eq!(v["ansible_host"].as_str(), Some("10.0.0.1"));
+        assert_eq!(v["ansible_port"].as_i64(), Some(2222));
+        assert_eq!(
+            v["ansible_ssh_common_args"].as_str(),
+            Some("-o ProxyJump=b")
+        );
+        assert_eq!(
+            v["ansible_ssh_private_key_file"].as_str(),
+            Some("~/.ssh/id")
+        );
+        // `true` and `false` are not Python literals: they stay text, as in Ansible, and the
+        // executor reads them with Ansible's boolean rules.
+        assert_eq!(v["ansible_become"].as_str(), Some("true"));
+        assert_eq!(v["ansible_host_key_checking"].as_str(), Some("false"));
+        for k in ["ansible_user", "ansible_password", "ansible_connection"] {
+            assert!(v[k].as_str().is_some(), "{k}");
+        }
+        assert!(i.host_vars("nobody").is_empty());
     }
 
     #[test]

@@ -105,12 +105,28 @@ impl Inventory {
     fn enumerate_matches(&self, pattern: &str, sel: &mut Selection) -> Result<Vec<String>, Error> {
         let matcher = Matcher::new(pattern)?;
         let mut results = Vec::new();
-        let groups: Vec<&String> = self.groups.keys().filter(|g| matcher.is_match(g)).collect();
+        // An exact name is looked up, not compared with every group and host.
+        let groups: Vec<&String> = match &matcher {
+            Matcher::Exact(s) => self
+                .groups
+                .get_key_value(s)
+                .map(|(k, _)| k)
+                .into_iter()
+                .collect(),
+            Matcher::Regex(_) => self.groups.keys().filter(|g| matcher.is_match(g)).collect(),
+        };
         for g in &groups {
             results.extend(self.group_hosts(g));
         }
         if groups.is_empty() || pattern.starts_with('~') || pattern.contains(['.', '?', '*', '[']) {
-            results.extend(self.hosts.keys().filter(|h| matcher.is_match(h)).cloned());
+            match &matcher {
+                Matcher::Exact(s) => {
+                    results.extend(self.hosts.get_key_value(s).map(|(k, _)| k.clone()))
+                }
+                Matcher::Regex(_) => {
+                    results.extend(self.hosts.keys().filter(|h| matcher.is_match(h)).cloned())
+                }
+            }
         }
         if results.is_empty() && LOCALHOST.contains(&pattern) {
             results.push(pattern.to_string());
@@ -158,7 +174,7 @@ impl Matcher {
 }
 
 /// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; everything else literal.
-fn fnmatch_translate(pat: &str) -> String {
+pub fn fnmatch_translate(pat: &str) -> String {
     let chars: Vec<char> = pat.chars().collect();
     let mut out = String::from("^(?s:");
     let mut i = 0;

@@ -150,7 +150,10 @@ fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Erro
     }
     let source = Source::read(shown)?;
     let mut yaml_error = None;
-    if ext.is_empty() || matches!(ext.as_str(), ".yml" | ".yaml" | ".json") {
+    // A document that starts with `[` is a list, never a YAML inventory: the YAML parser would
+    // decline it, after reading all of it (an INI file without extension).
+    let yaml_possible = !(ext.is_empty() && starts_with_bracket(&source.text));
+    if yaml_possible && (ext.is_empty() || matches!(ext.as_str(), ".yml" | ".yaml" | ".json")) {
         match yaml::load_data(&source) {
             Ok(node) => match yaml::parse(&node, inv) {
                 Ok(()) => return Ok(()),
@@ -185,6 +188,14 @@ fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Erro
             }
         }
     }
+}
+
+/// Whether the first line that is not blank nor a YAML comment starts with `[`.
+fn starts_with_bracket(text: &str) -> bool {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.starts_with('['))
 }
 
 /// A file without extension that fails both parsers: is the YAML error the one to show?

@@ -11,7 +11,7 @@
 use super::{Inventory, LOCALHOST, yaml};
 use crate::diagnostics::{Error, Source};
 use crate::value::{self, Vars};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -66,8 +66,10 @@ fn load_entities<'a>(
 ) -> Result<HashMap<String, Vars>, Error> {
     let mut out = HashMap::new();
     let opath = dir.join(sub);
-    let entries: HashSet<OsString> = match std::fs::read_dir(&opath) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect(),
+    let entries: Vec<String> = match std::fs::read_dir(&opath) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect(),
         Err(_) => {
             if opath.exists() {
                 warnings.push(format!(
@@ -81,12 +83,32 @@ fn load_entities<'a>(
     if entries.is_empty() {
         return Ok(out);
     }
+    // Index the listing by name without extension, so that each group or host costs one
+    // lookup: stem -> the extensions present (as indexes into EXTENSIONS).
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for e in &entries {
+        for (i, ext) in EXTENSIONS.iter().enumerate() {
+            if let Some(stem) = e.strip_suffix(ext) {
+                index.entry(stem).or_default().push(i);
+            }
+        }
+    }
     for name in names {
         // Ansible skips names that are absolute paths ('chroot' style host names).
         if name.starts_with('/') {
             continue;
         }
-        let files = find_vars_files(&opath, name, &entries)?;
+        // Plain names are looked up in the listing; odd ones ('a/b', '..') on the file system.
+        let plain = !name.contains('/') && name != "." && name != "..";
+        let exts: Vec<usize> = if plain {
+            match index.get(name) {
+                Some(found) => found.clone(),
+                None => continue,
+            }
+        } else {
+            (0..EXTENSIONS.len()).collect()
+        };
+        let files = find_vars_files(&opath, name, exts);
         if files.is_empty() {
             continue;
         }
@@ -101,31 +123,22 @@ fn load_entities<'a>(
     Ok(out)
 }
 
-/// The files for one entity: the first of `N`, `N.yml`, `N.yaml`, `N.json` that exists; a
-/// directory stands for the files below it.
-fn find_vars_files(
-    opath: &Path,
-    name: &str,
-    entries: &HashSet<OsString>,
-) -> Result<Vec<PathBuf>, Error> {
-    // Plain names are looked up in the listing; odd ones ('a/b', '..') on the file system.
-    let plain = !name.contains('/') && name != "." && name != "..";
-    for ext in EXTENSIONS {
-        let candidate = format!("{name}{ext}");
-        if plain && !entries.contains(std::ffi::OsStr::new(&candidate)) {
-            continue;
-        }
-        let path = opath.join(&candidate);
+/// The files for one entity: the first of `N`, `N.yml`, `N.yaml`, `N.json` that exists (of
+/// the candidate extensions given); a directory stands for the files below it.
+fn find_vars_files(opath: &Path, name: &str, mut exts: Vec<usize>) -> Vec<PathBuf> {
+    exts.sort_unstable();
+    for i in exts {
+        let path = opath.join(format!("{name}{}", EXTENSIONS[i]));
         if path.is_dir() {
             let mut found = Vec::new();
             dir_vars_files(&path, &mut found);
-            return Ok(found);
+            return found;
         }
         if path.exists() {
-            return Ok(vec![path]);
+            return vec![path];
         }
     }
-    Ok(Vec::new())
+    Vec::new()
 }
 
 fn dir_vars_files(dir: &Path, found: &mut Vec<PathBuf>) {

@@ -13,11 +13,26 @@ impl Module for Debug {
 
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
-            let msg = args.raw("msg");
+            let msg = args.raw_with_null("msg");
             let var = args.str("var")?;
-            let _verbosity = args.int("verbosity")?;
+            let verbosity = args.int("verbosity")?.unwrap_or(0);
             args.finish()?;
             let mut r = Vars::new();
+            let current = ctx
+                .vars
+                .get_attr("ansible_verbosity")
+                .ok()
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            if verbosity > current {
+                r.insert(
+                    "skipped_reason".into(),
+                    Value::from("Verbosity threshold not met."),
+                );
+                r.insert("skipped".into(), Value::from(true));
+                r.insert("changed".into(), Value::from(false));
+                return Ok(r);
+            }
             match (msg, var) {
                 (Some(_), Some(_)) => {
                     return Err(super::ModuleError::Failed(
@@ -29,8 +44,12 @@ impl Module for Debug {
                     let expr = format!("{{{{ {var} }}}}");
                     let value = match crate::template::render_str(&expr, &ctx.vars) {
                         Ok(v) => v,
-                        Err(e) if e.message.contains("is undefined") => {
-                            Value::from("VARIABLE IS NOT DEFINED!")
+                        // ansible-core 2.19 shows the undefined marker's text in place.
+                        Err(e)
+                            if e.message.contains("is undefined")
+                                || e.message.contains("has no attribute") =>
+                        {
+                            Value::from(format!("<< error 1 - {} >>", e.message))
                         }
                         Err(e) => return Err(super::ModuleError::Failed(e.message)),
                     };
@@ -44,6 +63,8 @@ impl Module for Debug {
                 }
             }
             r.insert("changed".into(), Value::from(false));
+            // Shown without -v: debug's whole point.
+            r.insert("_ansible_verbose_always".into(), Value::from(true));
             Ok(r)
         })
     }

@@ -195,6 +195,9 @@ impl Module for Assert {
                         "msg".into(),
                         fail_msg.unwrap_or_else(|| Value::from("Assertion failed")),
                     );
+                    if !quiet {
+                        r.insert("_ansible_verbose_always".into(), Value::from(true));
+                    }
                     return Ok(r);
                 }
             }
@@ -205,6 +208,7 @@ impl Module for Assert {
                     "msg".into(),
                     success_msg.unwrap_or_else(|| Value::from("All assertions passed")),
                 );
+                r.insert("_ansible_verbose_always".into(), Value::from(true));
             }
             Ok(r)
         })

@@ -325,6 +325,16 @@ impl Args {
         self.take(name)
     }
 
+    /// Any value as given, null included (`Some(None)`): for parameters where an explicit
+    /// null differs from leaving it out (`debug: msg: null` prints null).
+    pub fn raw_with_null(&mut self, name: &'static str) -> Option<Value> {
+        self.known.push(name);
+        self.values
+            .get(name)
+            .filter(|v| v.as_str() != Some(crate::vars::OMIT))
+            .cloned()
+    }
+
     /// One of a fixed set of strings.
     pub fn choice(
         &mut self,

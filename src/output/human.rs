@@ -10,17 +10,21 @@ use std::io::Write;
 
 /// Writes Ansible-style text to a writer (stdout in the CLI).
 pub struct Human<W: Write + Send> {
-    out: W,
+    /// Vault secrets are masked in everything written (crate::vault::mask).
+    out: crate::vault::mask::Masked<W>,
     verbosity: u8,
     color: bool,
+    /// `--diff`: show the changes modules report.
+    diff: bool,
 }
 
 impl<W: Write + Send> Human<W> {
     pub fn new(out: W, verbosity: u8, color: bool) -> Self {
         Human {
-            out,
+            out: crate::vault::mask::Masked::new(out),
             verbosity,
             color,
+            diff: false,
         }
     }
 
@@ -38,7 +42,24 @@ impl<W: Write + Send> Human<W> {
         let _ = writeln!(self.out, "\n{msg} {}", "*".repeat(stars));
     }
 
+    /// Shows file differences (`--diff`), as ansible-playbook does, before the result line.
+    pub fn with_diff(mut self, diff: bool) -> Self {
+        self.diff = diff;
+        self
+    }
+
     fn host_result(&mut self, r: &TaskResult, item: bool) {
+        let changed = r.result.get("changed").is_some_and(|c| c.is_true());
+        if self.diff
+            && changed
+            && !r.result.contains_key("results")
+            && let Some(d) = r.result.get("diff")
+        {
+            let text = super::diff::render(&value::to_json(d));
+            if !text.is_empty() {
+                let _ = write!(self.out, "{text}");
+            }
+        }
         let host = match &r.delegated_to {
             Some(d) => format!("[{} -> {d}]", r.host),
             None => format!("[{}]", r.host),
@@ -48,10 +69,11 @@ impl<W: Write + Send> Human<W> {
             _ => String::new(),
         };
         // A loop's overall result is shown per item, except when it failed.
+        // A loop's summary is shown only when it failed or everything was skipped (or there was
+        // nothing to loop over): ok and changed items speak for themselves.
         if !item
             && r.result.contains_key("results")
-            && r.status != Status::Failed
-            && r.status != Status::Unreachable
+            && matches!(r.status, Status::Ok | Status::Changed)
         {
             return;
         }
@@ -124,8 +146,32 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
         if matches!(r.status, Status::Failed | Status::Unreachable) {
             o.remove("failed");
         }
-        if r.status == Status::Ok && r.verbose_always {
-            o.remove("changed");
+        // The default callback's `_clean_results`: debug shows only what it was asked to.
+        if matches!(
+            r.action.as_str(),
+            "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
+        ) {
+            if o.contains_key("msg") {
+                o.retain(|k, _| {
+                    matches!(
+                        k.as_str(),
+                        "msg" | "exception" | "warnings" | "deprecations"
+                    ) || k.starts_with('_')
+                });
+            } else {
+                for k in [
+                    "changed",
+                    "failed",
+                    "skipped",
+                    "invocation",
+                    "skip_reason",
+                    "ansible_loop_var",
+                    "ansible_index_var",
+                    "ansible_loop",
+                ] {
+                    o.remove(k);
+                }
+            }
         }
     }
     j

@@ -6,12 +6,15 @@ use serde_json::json;
 use std::io::Write;
 
 pub struct JsonLines<W: Write + Send> {
-    out: W,
+    /// Vault secrets are masked in everything written (crate::vault::mask).
+    out: crate::vault::mask::Masked<W>,
 }
 
 impl<W: Write + Send> JsonLines<W> {
     pub fn new(out: W) -> Self {
-        JsonLines { out }
+        JsonLines {
+            out: crate::vault::mask::Masked::new(out),
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 //! [`adhoc::Adhoc`] writes `baton run`'s `host | CHANGED | rc=0 >>` lines.
 
 pub mod adhoc;
+pub mod diff;
 pub mod human;
 pub mod json;
 pub mod listing;
+pub mod progress;

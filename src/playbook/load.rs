@@ -243,7 +243,10 @@ fn load_into(
             )));
         }
     };
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     for entry in entries {
         if entry.as_map().is_none() {
             return Err(entry.error(format!(
@@ -348,7 +351,7 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         };
         let mut role_handlers = Vec::new();
         for entry in entries {
-            let loaded = role::load_role_entry(entry, loader, 0)?;
+            let loaded = role::load_role_entry(entry, loader, 0, None)?;
             loaded.merge_vars_into(&mut role_defaults, &mut role_vars);
             roles.extend(loaded.into_items(&mut role_handlers));
         }
@@ -358,6 +361,7 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     }
     Ok(Play {
         name,
+        dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
         hosts,
         span: node.span.clone(),
         spans: map
@@ -622,6 +626,7 @@ pub fn keywords(node: &Node) -> Result<Keywords, Error> {
         any_errors_fatal: opt(node, "any_errors_fatal"),
         run_once: opt(node, "run_once"),
         delegate_to: opt(node, "delegate_to"),
+        delegate_facts: opt(node, "delegate_facts"),
         throttle: opt(node, "throttle"),
         timeout: opt(node, "timeout"),
         tags: string_list(node.get("tags"), true)?,
@@ -729,12 +734,15 @@ fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
                     | "sequence"
                     | "together"
                     | "nested"
-                    | "flattened"
-                    | "subelements"
                     | "fileglob"
                     | "lines"
-                    | "random_choice"
                     | "first_found"
+                    | "file"
+                    | "env"
+                    | "template"
+                    | "pipe"
+                    | "vars"
+                    | "password"
             ) {
                 return Err(k.error(format!(
                     "the lookup '{kind}' is not available for with_{kind}"

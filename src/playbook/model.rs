@@ -39,6 +39,7 @@ pub struct Keywords {
     pub any_errors_fatal: Option<Value>,
     pub run_once: Option<Value>,
     pub delegate_to: Option<Value>,
+    pub delegate_facts: Option<Value>,
     pub throttle: Option<Value>,
     pub timeout: Option<Value>,
     pub tags: Vec<String>,
@@ -51,6 +52,9 @@ pub struct Keywords {
 #[derive(Debug, Clone)]
 pub struct Play {
     pub name: String,
+    /// The directory of the file the play is written in: its `playbook_dir` (an imported
+    /// playbook's own directory).
+    pub dir: PathBuf,
     /// The host pattern, already joined when written as a list.
     pub hosts: Value,
     pub span: Span,

@@ -125,7 +125,13 @@ impl LoadedRole {
 }
 
 /// Reads a `roles:` entry (a name, or a mapping with `role:` and keywords and parameters).
-pub fn load_role_entry(node: &Node, loader: &Loader, depth: usize) -> Result<LoadedRole, Error> {
+/// `basedir` is where a dependency's declaring role lives, searched too (as Ansible does).
+pub fn load_role_entry(
+    node: &Node,
+    loader: &Loader,
+    depth: usize,
+    basedir: Option<&Path>,
+) -> Result<LoadedRole, Error> {
     let (name, kw, params) = match &node.kind {
         NodeKind::Str(s) => (s.clone(), Keywords::default(), Vars::new()),
         NodeKind::Map(entries) => {
@@ -150,7 +156,7 @@ pub fn load_role_entry(node: &Node, loader: &Loader, depth: usize) -> Result<Loa
             )));
         }
     };
-    load_role(
+    load_role_in(
         &name,
         &node.span,
         params,
@@ -158,27 +164,33 @@ pub fn load_role_entry(node: &Node, loader: &Loader, depth: usize) -> Result<Loa
         &RoleFiles::default(),
         loader,
         depth,
+        basedir,
     )
 }
 
-/// Finds a role's directory.
-pub fn find_role(name: &str, loader: &Loader) -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if name.contains('/') {
-        let p = Path::new(name);
-        candidates.push(if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            loader.playbook_dir.join(p)
-        });
-    } else {
-        candidates.push(loader.playbook_dir.join("roles").join(name));
-        for dir in &loader.roles_path {
-            candidates.push(dir.join(name));
+/// Finds a role, as ansible-core's `RoleDefinition._load_role_path` does: `roles/NAME` beside
+/// the playbook, each roles-path directory, the declaring role's directory (for dependencies),
+/// then beside the playbook. The name stays as written (`lang/roles/app` is that role's name);
+/// only a role found as a plain path, as a last resort, is named by its last component.
+pub fn find_role(name: &str, loader: &Loader, basedir: Option<&Path>) -> Option<(String, PathBuf)> {
+    let mut bases = vec![loader.playbook_dir.join("roles")];
+    bases.extend(loader.roles_path.iter().cloned());
+    bases.extend(basedir.map(Path::to_path_buf));
+    bases.push(loader.playbook_dir.clone());
+    for base in bases {
+        let candidate = base.join(name);
+        if candidate.is_dir() {
+            return Some((name.to_string(), candidate));
         }
-        candidates.push(loader.playbook_dir.join(name));
     }
-    candidates.into_iter().find(|c| c.is_dir())
+    let p = Path::new(name);
+    p.is_dir().then(|| {
+        let short = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.to_string());
+        (short, p.to_path_buf())
+    })
 }
 
 /// `main.yml`, `main.yaml`, `main` (or the `_from` name, with the same endings) in a role's
@@ -207,25 +219,37 @@ pub fn load_role(
     loader: &Loader,
     depth: usize,
 ) -> Result<LoadedRole, Error> {
+    load_role_in(name, span, params, kw, files, loader, depth, None)
+}
+
+/// [`load_role`], also searching `basedir` (the declaring role's directory, for dependencies).
+#[allow(clippy::too_many_arguments)]
+fn load_role_in(
+    name: &str,
+    span: &Span,
+    params: Vars,
+    kw: Keywords,
+    files: &RoleFiles,
+    loader: &Loader,
+    depth: usize,
+    basedir: Option<&Path>,
+) -> Result<LoadedRole, Error> {
     if depth > 30 {
         return Err(Error::syntax(
             span,
             format!("role '{name}' depends on itself (a dependency loop?)"),
         ));
     }
-    let Some(path) = find_role(name, loader) else {
+    let Some((role_name, path)) = find_role(name, loader, basedir) else {
         let mut searched = vec![loader.playbook_dir.join("roles").display().to_string()];
         searched.extend(loader.roles_path.iter().map(|p| p.display().to_string()));
+        searched.extend(basedir.map(|b| b.display().to_string()));
         searched.push(loader.playbook_dir.display().to_string());
         return Err(Error::syntax(
             span,
             format!("the role '{name}' was not found in {}", searched.join(":")),
         ));
     };
-    let role_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| name.to_string());
     let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {
@@ -252,9 +276,10 @@ pub fn load_role(
         .as_ref()
         .and_then(|m| m.get("allow_duplicates"))
         .is_some_and(|a| matches!(a.kind, NodeKind::Bool(true)));
+    // ansible-core caches roles by the name as written and their parameters.
     let identity = format!(
         "{}|{}",
-        path.display(),
+        role_name,
         value::to_json(&value::from_vars(&params))
     );
     let ctx = Arc::new(RoleCtx {
@@ -297,8 +322,9 @@ pub fn load_role(
     if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
         match &deps.kind {
             NodeKind::Seq(items) => {
+                let declaring = path.parent();
                 for d in items {
-                    dependencies.push(load_role_entry(d, loader, depth + 1)?);
+                    dependencies.push(load_role_entry(d, loader, depth + 1, declaring)?);
                 }
             }
             NodeKind::Null => {}

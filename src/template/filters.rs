@@ -343,10 +343,13 @@ fn flag(kwargs: &Kwargs, name: &str) -> Result<bool, Error> {
 /// `default(value, default_value='', boolean=False)`.
 fn default_filter(
     v: Value,
-    d: Option<Value>,
-    boolean: Option<Value>,
+    args: minijinja::value::Rest<Value>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
+    // Positional arguments through `Rest`: an `Option` parameter would turn an explicit
+    // `default(none)` into "no default given".
+    let d = args.first().cloned();
+    let boolean = args.get(1).cloned();
     let boolean = match boolean {
         Some(b) => b.is_true(),
         None => flag(&kwargs, "boolean")?,

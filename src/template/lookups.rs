@@ -322,6 +322,7 @@ fn call(state: &State, name: &str, args: &[Value], query: bool) -> Result<Value,
 fn run_plugin(ctx: &Ctx, name: &str, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
     match name {
         "file" => file(ctx, terms, kwargs),
+        "unvault" => unvault(ctx, terms),
         "env" => env_lookup(terms, kwargs),
         "template" => template(ctx, terms, kwargs),
         "pipe" => pipe(ctx, terms, false),
@@ -385,8 +386,10 @@ fn file(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
                 searched(ctx, "files", &term)
             ))
         })?;
-        let bytes = std::fs::read(&path)
-            .map_err(|e| LookupError(format!("Unable to access the file '{term}': {e}")))?;
+        // A vault-encrypted file is decrypted, as Ansible's file lookup does.
+        let bytes = crate::vault::read_maybe_encrypted(&path).map_err(|e| {
+            LookupError(format!("Unable to access the file '{term}': {}", e.message))
+        })?;
         let mut text = String::from_utf8_lossy(&bytes).into_owned();
         if lstrip {
             text = text.trim_start().to_string();
@@ -395,6 +398,23 @@ fn file(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
             text = text.trim_end().to_string();
         }
         out.push(Value::from(text));
+    }
+    Ok(out)
+}
+
+/// `unvault`: a file's content, decrypted on the controller when vault-encrypted (not stripped).
+fn unvault(ctx: &Ctx, terms: &[Value]) -> LResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for term in str_terms(terms)? {
+        let path = ctx.find_file(Some("files"), &term).ok_or_else(|| {
+            LookupError(format!(
+                "Unable to find '{term}' in expected paths. Searched {}.",
+                searched(ctx, "files", &term)
+            ))
+        })?;
+        let bytes =
+            crate::vault::read_maybe_encrypted(&path).map_err(|e| LookupError(e.message))?;
+        out.push(Value::from(String::from_utf8_lossy(&bytes).into_owned()));
     }
     Ok(out)
 }

@@ -363,6 +363,10 @@ fn is_plain(v: &Value) -> bool {
 
 /// Templates every string inside a value; `!unsafe` strings (marked safe) are left alone.
 pub fn render_value(v: &Value, ctx: &Value) -> Result<Value, Error> {
+    // An inline `!vault` value is decrypted here, where it is first used (crate::vault::value).
+    if let Some(plain) = crate::vault::value::reveal(v) {
+        return plain;
+    }
     match v.kind() {
         ValueKind::String if !v.is_safe() => render_str(v.as_str().unwrap_or(""), ctx),
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => Ok(v.clone()),
@@ -398,6 +402,9 @@ pub fn render_value(v: &Value, ctx: &Value) -> Result<Value, Error> {
 
 /// Whether any string inside a value has Jinja in it.
 pub fn needs_templating(v: &Value) -> bool {
+    if crate::vault::value::is_vaulted(v) {
+        return true;
+    }
     match v.kind() {
         ValueKind::String => !v.is_safe() && v.as_str().is_some_and(is_template),
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,

@@ -215,6 +215,9 @@ impl Object for Scope {
                 }
                 Some(v)
             }
+            // A variable built on something undefined is itself undefined, as in Ansible: so
+            // `x is defined` is false and `x | default(...)` applies.
+            Err(e) if e.message.contains("is undefined") => None,
             Err(e) => Some(Value::from(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 format!("{} (in the variable '{key}')", e.message),

@@ -1,0 +1,67 @@
+//! A progress bar for interactive runs: which batch of the rollout is running, which task,
+//! and how many hosts of the batch have answered, drawn with indicatif on stderr.
+//!
+//! It wraps another reporter and suspends the bar while that reporter prints, so the usual
+//! TASK/ok/changed lines scroll above it undisturbed. The CLI uses it only when stderr is a
+//! terminal; in CI and pipes the output is exactly ansible-playbook's.
+
+use crate::exec::events::{Event, Reporter};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::Duration;
+
+/// A reporter that draws a progress bar and passes every event on.
+pub struct Progress {
+    inner: Box<dyn Reporter>,
+    bar: ProgressBar,
+    batch: String,
+}
+
+impl Progress {
+    pub fn new(inner: Box<dyn Reporter>) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:24}] {pos}/{len} hosts")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress {
+            inner,
+            bar,
+            batch: String::new(),
+        }
+    }
+}
+
+impl Reporter for Progress {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::BatchStart {
+                number,
+                total,
+                hosts,
+            } => {
+                self.batch = format!("batch {number}/{total}");
+                self.bar.set_length(hosts.len() as u64);
+                self.bar.set_position(0);
+            }
+            Event::TaskStart { name, .. } => {
+                self.bar.set_position(0);
+                self.bar.set_message(format!("{} · {name}", self.batch));
+            }
+            Event::HostResult { item: false, .. } => self.bar.inc(1),
+            _ => {}
+        }
+        let inner = &mut self.inner;
+        self.bar.suspend(|| inner.event(event));
+        if matches!(event, Event::Recap { .. }) {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

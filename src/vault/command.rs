@@ -1,0 +1,805 @@
+//! `baton vault`: ansible-vault's commands, with its options and its file conventions.
+//!
+//! - `create FILE` and `edit FILE` open `$EDITOR` (default `vi`) on a decrypted copy kept in a
+//!   private directory (mode 0700) on a tmpfs when there is one (`/dev/shm`, else
+//!   `$XDG_RUNTIME_DIR`, else the temp directory), overwritten and removed afterwards, also when
+//!   the editor fails. `edit` re-encrypts only when the text changed, with the secret that
+//!   opened it and the vault id of its header.
+//! - `encrypt`/`decrypt [FILE...]` work in place, on `--output FILE` (`-` for standard output),
+//!   or from standard input to standard output when no file is given.
+//! - `view FILE...` prints the plaintext (through `$PAGER` when on a terminal).
+//! - `rekey FILE...` re-encrypts with `--new-vault-password-file` or `--new-vault-id`, or a new
+//!   password asked for, keeping each file's permissions.
+//! - `encrypt_string [STRING...]` prints `!vault |` YAML blocks, with `--name`/`-n` per string,
+//!   `--stdin-name`, `--prompt`.
+//!
+//! Every file is decrypted (and so verified) before anything is written: a wrong password or a
+//! modified file on the third of three files leaves all three as they were. Files written are
+//! created with mode 0600 next to their destination and renamed into place, as ansible-vault
+//! creates them 0600.
+//!
+//! [`VaultPasswordArgs`] are the password flags, shared with `baton play`.
+
+use super::format;
+use super::keyring::{Keyring, Purpose, Secret, Sources, vault_error};
+use crate::diagnostics::{Error, ErrorKind};
+use clap::{Args, Subcommand};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Where vault passwords come from (ansible-playbook's and ansible-vault's flags).
+#[derive(Args, Debug, Clone, Default)]
+pub struct VaultPasswordArgs {
+    /// Ask for the vault password.
+    #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
+    /// A file holding the vault password, or an executable that prints it. May be repeated;
+    /// ANSIBLE_VAULT_PASSWORD_FILE adds one.
+    #[arg(
+        long = "vault-password-file",
+        alias = "vault-pass-file",
+        value_name = "FILE"
+    )]
+    pub vault_password_files: Vec<PathBuf>,
+    /// A vault identity: LABEL@SOURCE, where SOURCE is a file, an executable or `prompt`. May be
+    /// repeated; ANSIBLE_VAULT_IDENTITY_LIST adds some.
+    #[arg(long = "vault-id", value_name = "LABEL@SOURCE")]
+    pub vault_ids: Vec<String>,
+}
+
+impl VaultPasswordArgs {
+    /// The sources these flags and the environment name.
+    pub fn sources(&self) -> Sources {
+        Sources {
+            vault_ids: self.vault_ids.clone(),
+            password_files: self.vault_password_files.clone(),
+            ask: self.ask_vault_pass,
+        }
+        .with_environment()
+    }
+
+    /// The keyring for a run that only decrypts (`baton play`): no prompt unless asked for.
+    pub fn keyring_for_play(&self) -> Result<Keyring, Error> {
+        self.sources()
+            .load(Purpose::Open, false, &mut |w| eprintln!("[WARNING]: {w}"))
+    }
+}
+
+/// `baton vault ...`
+#[derive(Args, Debug)]
+pub struct VaultArgs {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Action {
+    /// Create a new encrypted file in $EDITOR.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        encrypt: EncryptId,
+        /// Open the editor even when standard output is not a terminal.
+        #[arg(long = "skip-tty-check")]
+        skip_tty_check: bool,
+        file: PathBuf,
+    },
+    /// Encrypt files (in place, or to --output; standard input when none is given).
+    Encrypt {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        encrypt: EncryptId,
+        #[command(flatten)]
+        output: Output,
+        files: Vec<PathBuf>,
+    },
+    /// Decrypt files (in place, or to --output; standard input when none is given).
+    Decrypt {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        output: Output,
+        files: Vec<PathBuf>,
+    },
+    /// Show the plaintext of encrypted files.
+    View {
+        #[command(flatten)]
+        common: Common,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Edit an encrypted file in $EDITOR.
+    Edit {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        encrypt: EncryptId,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Re-encrypt files with a new password.
+    Rekey {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        encrypt: EncryptId,
+        /// The new password's file (or executable).
+        #[arg(long = "new-vault-password-file", conflicts_with = "new_vault_id")]
+        new_vault_password_file: Option<PathBuf>,
+        /// The new vault identity, LABEL@SOURCE.
+        #[arg(long = "new-vault-id")]
+        new_vault_id: Option<String>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Encrypt strings into `!vault |` YAML values.
+    #[command(name = "encrypt_string", alias = "encrypt-string")]
+    EncryptString {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        encrypt: EncryptId,
+        #[command(flatten)]
+        output: Output,
+        /// Ask for the string to encrypt.
+        #[arg(short = 'p', long = "prompt")]
+        prompt: bool,
+        /// Show the string while typing it at the prompt.
+        #[arg(long = "show-input")]
+        show_input: bool,
+        /// The variable name of each string, in order. May be repeated.
+        #[arg(short = 'n', long = "name")]
+        names: Vec<String>,
+        /// The variable name for the string read from standard input.
+        #[arg(long = "stdin-name")]
+        stdin_name: Option<String>,
+        /// The strings to encrypt (`-` reads standard input).
+        strings: Vec<String>,
+    },
+}
+
+/// Options every vault command takes.
+#[derive(Args, Debug)]
+pub struct Common {
+    #[command(flatten)]
+    pub passwords: VaultPasswordArgs,
+    /// More output (accepted for compatibility).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Args, Debug)]
+pub struct EncryptId {
+    /// The vault id to encrypt with (required when several are given).
+    #[arg(long = "encrypt-vault-id", env = "ANSIBLE_VAULT_ENCRYPT_IDENTITY")]
+    pub encrypt_vault_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct Output {
+    /// Write the result to this file instead (`-` for standard output).
+    #[arg(long = "output")]
+    pub output: Option<PathBuf>,
+}
+
+fn warn(w: String) {
+    eprintln!("[WARNING]: {w}");
+}
+
+fn open_keyring(common: &Common, purpose: Purpose) -> Result<Keyring, Error> {
+    let ring = common.passwords.sources().load(purpose, true, &mut warn)?;
+    if ring.is_empty() {
+        return Err(usage("A vault password is required to use Ansible's Vault"));
+    }
+    Ok(ring)
+}
+
+fn usage(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Usage, message)
+}
+
+/// Runs `baton vault ...`; the exit status.
+pub fn run(args: VaultArgs) -> Result<i32, Error> {
+    match args.action {
+        Action::Create {
+            common,
+            encrypt,
+            skip_tty_check,
+            file,
+        } => {
+            if file.is_file() {
+                return Err(vault_error(format!(
+                    "{} exists, please use 'edit' instead",
+                    file.display()
+                )));
+            }
+            if !skip_tty_check && !std::io::stdout().is_terminal() {
+                return Err(usage("not a tty, editor cannot be opened"));
+            }
+            let ring = open_keyring(&common, Purpose::Create)?;
+            let secret = ring.encrypt_secret(encrypt.encrypt_vault_id.as_deref())?;
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.exists()
+            {
+                warn(format!("{} does not exist, creating...", dir.display()));
+                std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+            }
+            let text = edit_in_private(&file, b"")?;
+            let cipher = format::encrypt(&text, secret.password(), Some(&secret.label));
+            write_file(&file, &cipher, None)?;
+            Ok(0)
+        }
+        Action::Encrypt {
+            common,
+            encrypt,
+            output,
+            files,
+        } => {
+            let ring = open_keyring(&common, Purpose::Create)?;
+            let secret = ring.encrypt_secret(encrypt.encrypt_vault_id.as_deref())?;
+            let jobs = inputs(&files, output.output.as_deref())?;
+            let mut results = Vec::new();
+            for (input, dest) in jobs {
+                let data = read_input(&input)?;
+                if format::is_encrypted(&data) {
+                    return Err(vault_error(format!(
+                        "input is already encrypted: {}",
+                        shown(&input)
+                    )));
+                }
+                results.push((
+                    dest,
+                    format::encrypt(&data, secret.password(), Some(&secret.label)),
+                ));
+            }
+            write_all(results, None)?;
+            if std::io::stdout().is_terminal() {
+                eprintln!("Encryption successful");
+            }
+            Ok(0)
+        }
+        Action::Decrypt {
+            common,
+            output,
+            files,
+        } => {
+            let ring = open_keyring(&common, Purpose::Open)?;
+            let jobs = inputs(&files, output.output.as_deref())?;
+            let mut results = Vec::new();
+            for (input, dest) in jobs {
+                let data = read_input(&input)?;
+                let opened = ring.decrypt(&data, &shown(&input))?;
+                results.push((dest, opened.plaintext));
+            }
+            write_all(results, None)?;
+            if std::io::stdout().is_terminal() {
+                eprintln!("Decryption successful");
+            }
+            Ok(0)
+        }
+        Action::View { common, files } => {
+            let ring = open_keyring(&common, Purpose::Open)?;
+            let mut all = Vec::new();
+            for f in &files {
+                let data = read_input(f)?;
+                all.extend(ring.decrypt(&data, &shown(f))?.plaintext);
+            }
+            page(&all)?;
+            Ok(0)
+        }
+        Action::Edit {
+            common,
+            encrypt: _,
+            files,
+        } => {
+            let ring = open_keyring(&common, Purpose::Open)?;
+            for f in &files {
+                let real = std::fs::canonicalize(f).map_err(|e| io_error(f, e))?;
+                let data = read_input(&real)?;
+                let opened = ring.decrypt(&data, &shown(f))?;
+                let label = opened.vault_id.clone();
+                let edited = edit_in_private(&real, &opened.plaintext)?;
+                if edited != opened.plaintext {
+                    let cipher =
+                        format::encrypt(&edited, opened.secret.password(), label.as_deref());
+                    let mode = file_mode(&real);
+                    write_file(&real, &cipher, mode)?;
+                }
+            }
+            Ok(0)
+        }
+        Action::Rekey {
+            common,
+            encrypt,
+            new_vault_password_file,
+            new_vault_id,
+            files,
+        } => {
+            let ring = open_keyring(&common, Purpose::Open)?;
+            let new_sources = Sources {
+                vault_ids: new_vault_id.into_iter().collect(),
+                password_files: new_vault_password_file.into_iter().collect(),
+                ask: false,
+            };
+            let new_ring = new_sources.load(Purpose::Create, true, &mut warn)?;
+            let new_secret: &Secret =
+                match new_ring.encrypt_secret(encrypt.encrypt_vault_id.as_deref()) {
+                    Ok(s) => s,
+                    Err(_) if new_ring.secrets.len() == 1 => &new_ring.secrets[0],
+                    Err(e) => return Err(e),
+                };
+            let mut results = Vec::new();
+            for f in &files {
+                let real = std::fs::canonicalize(f).map_err(|e| io_error(f, e))?;
+                let data = read_input(&real)?;
+                let opened = ring.decrypt(&data, &shown(f))?;
+                let cipher = format::encrypt(
+                    &opened.plaintext,
+                    new_secret.password(),
+                    Some(&new_secret.label),
+                );
+                results.push((real, cipher));
+            }
+            for (path, cipher) in results {
+                let mode = file_mode(&path);
+                write_file(&path, &cipher, mode)?;
+            }
+            eprintln!("Rekey successful");
+            Ok(0)
+        }
+        Action::EncryptString {
+            common,
+            encrypt,
+            output,
+            prompt,
+            show_input,
+            names,
+            stdin_name,
+            strings,
+        } => encrypt_string(
+            &common,
+            encrypt.encrypt_vault_id.as_deref(),
+            output.output.as_deref(),
+            EncryptStringInput {
+                prompt,
+                show_input,
+                names,
+                stdin_name,
+                strings,
+            },
+        ),
+    }
+}
+
+struct EncryptStringInput {
+    prompt: bool,
+    show_input: bool,
+    names: Vec<String>,
+    stdin_name: Option<String>,
+    strings: Vec<String>,
+}
+
+fn encrypt_string(
+    common: &Common,
+    encrypt_id: Option<&str>,
+    output: Option<&Path>,
+    input: EncryptStringInput,
+) -> Result<i32, Error> {
+    let read_stdin = input.strings.iter().any(|s| s == "-")
+        || input.stdin_name.is_some()
+        || (input.strings.is_empty() && !input.prompt);
+    if input.prompt && read_stdin {
+        return Err(usage(
+            "The --prompt option is not supported if also reading input from stdin",
+        ));
+    }
+    let ring = open_keyring(common, Purpose::Create)?;
+    let secret = ring.encrypt_secret(encrypt_id)?;
+    // (plaintext, where it came from, variable name)
+    let mut items: Vec<(Vec<u8>, &str, Option<String>)> = Vec::new();
+    if input.prompt {
+        let name = super::prompt::read_visible("Variable name (enter for no name): ")?;
+        let msg = if input.show_input {
+            "String to encrypt: "
+        } else {
+            "String to encrypt (hidden): "
+        };
+        let text = if input.show_input {
+            super::prompt::read_visible(msg)?
+        } else {
+            super::prompt::read_hidden(msg)?
+        };
+        if text.is_empty() {
+            return Err(usage(
+                "The plaintext provided from the prompt was empty, not encrypting",
+            ));
+        }
+        items.push((
+            text.into_bytes(),
+            "the interactive prompt",
+            (!name.is_empty()).then_some(name),
+        ));
+    }
+    if read_stdin {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read standard input: {e}")))?;
+        if data.is_empty() {
+            return Err(usage("stdin was empty, not encrypting"));
+        }
+        items.push((data, "stdin", input.stdin_name.clone()));
+    }
+    let args: Vec<&String> = input.strings.iter().filter(|s| *s != "-").collect();
+    if !input.names.is_empty() && args.len() > input.names.len() {
+        eprintln!("The number of --name options do not match the number of args.");
+        eprintln!(
+            "The last named variable will be \"{}\". The rest will not have names.",
+            input.names[input.names.len() - 1]
+        );
+    }
+    for (i, text) in args.iter().enumerate() {
+        if text.is_empty() {
+            return Err(usage(
+                "The plaintext provided from the command line args was empty, not encrypting",
+            ));
+        }
+        items.push((
+            text.as_bytes().to_vec(),
+            "the command line args",
+            input.names.get(i).cloned(),
+        ));
+    }
+    let several = items.len() > 1;
+    let mut blocks = Vec::new();
+    for (i, (plain, from, name)) in items.iter().enumerate() {
+        let cipher = format::encrypt(plain, secret.password(), Some(&secret.label));
+        if several {
+            match name {
+                Some(n) => eprintln!(
+                    "# The encrypted version of variable (\"{n}\", the string #{} from {from}).",
+                    i + 1
+                ),
+                None => eprintln!(
+                    "# The encrypted version of the string #{} from {from}.)",
+                    i + 1
+                ),
+            }
+        }
+        blocks.push(yaml_block(&cipher, name.as_deref()));
+    }
+    blocks.push(String::new());
+    let text = blocks.join("\n");
+    match output {
+        Some(p) if p != Path::new("-") => write_file(p, text.as_bytes(), None)?,
+        _ => write_stdout(text.as_bytes())?,
+    }
+    if std::io::stdout().is_terminal() {
+        eprintln!("Encryption successful");
+    }
+    Ok(0)
+}
+
+/// `name: !vault |` and the vault text indented by ten, as ansible-vault prints it.
+pub fn yaml_block(cipher: &[u8], name: Option<&str>) -> String {
+    let mut lines = vec![match name {
+        Some(n) => format!("{n}: !vault |"),
+        None => "!vault |".to_string(),
+    }];
+    for l in String::from_utf8_lossy(cipher).lines() {
+        lines.push(format!("{}{l}", " ".repeat(10)));
+    }
+    lines.join("\n")
+}
+
+/// Input and destination of each file: in place, `--output`, or stdin to stdout.
+fn inputs(files: &[PathBuf], output: Option<&Path>) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    if output.is_some() && files.len() > 1 {
+        return Err(usage(
+            "At most one input file may be used with the --output option",
+        ));
+    }
+    let dash = PathBuf::from("-");
+    if files.is_empty() {
+        if std::io::stdin().is_terminal() {
+            eprintln!("Reading input from stdin");
+        }
+        return Ok(vec![(
+            dash.clone(),
+            output.map(Path::to_path_buf).unwrap_or(dash),
+        )]);
+    }
+    Ok(files
+        .iter()
+        .map(|f| {
+            let dest = match output {
+                Some(o) => o.to_path_buf(),
+                None if f == &dash => dash.clone(),
+                // ansible-vault follows a symlink and rewrites its target.
+                None => std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()),
+            };
+            (f.clone(), dest)
+        })
+        .collect())
+}
+
+fn shown(p: &Path) -> String {
+    if p == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        p.display().to_string()
+    }
+}
+
+fn io_error(p: &Path, e: std::io::Error) -> Error {
+    let kind = if e.kind() == std::io::ErrorKind::NotFound {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Io
+    };
+    Error::new(
+        kind,
+        format!("Unable to read source file ({}): {e}", p.display()),
+    )
+}
+
+fn read_input(p: &Path) -> Result<Vec<u8>, Error> {
+    if p == Path::new("-") {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| io_error(p, e))?;
+        return Ok(data);
+    }
+    std::fs::read(p).map_err(|e| io_error(p, e))
+}
+
+fn write_all(results: Vec<(PathBuf, Vec<u8>)>, mode: Option<u32>) -> Result<(), Error> {
+    for (dest, data) in results {
+        if dest == Path::new("-") {
+            write_stdout(&data)?;
+        } else {
+            write_file(&dest, &data, mode)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_stdout(data: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(data)
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write standard output: {e}")))
+}
+
+fn file_mode(p: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Writes a file atomically: a new 0600 file beside it, renamed over it; then `mode` if given.
+fn write_file(dest: &Path, data: &[u8], mode: Option<u32>) -> Result<(), Error> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "vault".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", random_suffix()));
+    let fail = |e: std::io::Error| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot write {}: {e}", dest.display()),
+        )
+    };
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        if let Some(m) = mode {
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(m))?;
+        }
+        std::fs::rename(&tmp, dest)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(fail)
+}
+
+fn random_suffix() -> String {
+    let mut b = [0u8; 6];
+    if getrandom::fill(&mut b).is_err() {
+        // Uniqueness, not secrecy, is what matters here; create_new catches a clash.
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0) as u64;
+        b.copy_from_slice(&n.to_le_bytes()[..6]);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A private directory for a decrypted copy: removed (its file overwritten first) on drop.
+struct PrivateDir {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl PrivateDir {
+    fn new(like: &Path) -> Result<PrivateDir, Error> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = private_base();
+        let dir = base.join(format!("baton-vault-{}", random_suffix()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "cannot create a private directory in {}: {e}",
+                        base.display()
+                    ),
+                )
+            })?;
+        // The same extension, so that the editor highlights YAML as YAML.
+        let name = match like.extension() {
+            Some(ext) => format!("edit.{}", ext.to_string_lossy()),
+            None => "edit".to_string(),
+        };
+        Ok(PrivateDir {
+            file: dir.join(name),
+            dir,
+        })
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        if let Ok(meta) = std::fs::metadata(&self.file)
+            && let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&self.file)
+        {
+            // On a tmpfs this is moot; elsewhere it keeps the plaintext off the disk blocks.
+            let zeros = vec![0u8; meta.len().min(1 << 24) as usize];
+            let _ = f.write_all(&zeros).and_then(|_| f.sync_all());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A directory only we can read, in memory when possible.
+fn private_base() -> PathBuf {
+    let writable = |p: &Path| {
+        p.is_dir()
+            && std::fs::metadata(p).is_ok_and(|m| !m.permissions().readonly())
+            && tempfile_probe(p)
+    };
+    let shm = PathBuf::from("/dev/shm");
+    if writable(&shm) {
+        return shm;
+    }
+    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
+        && writable(&run)
+    {
+        return run;
+    }
+    std::env::temp_dir()
+}
+
+fn tempfile_probe(dir: &Path) -> bool {
+    let p = dir.join(format!(".baton-probe-{}", random_suffix()));
+    let ok = std::fs::write(&p, b"").is_ok();
+    let _ = std::fs::remove_file(&p);
+    ok
+}
+
+/// Writes `initial` to a private file, runs the editor on it, and returns what it holds after.
+fn edit_in_private(like: &Path, initial: &[u8]) -> Result<Vec<u8>, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let private = PrivateDir::new(like)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&private.file)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create the edit file: {e}")))?;
+    f.write_all(initial)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write the edit file: {e}")))?;
+    drop(f);
+    let editor = std::env::var("EDITOR")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_string());
+    // The shell splits $EDITOR as ansible's shlex.split does ("code --wait" works).
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&private.file)
+        .status()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("Unable to execute the command \"{editor}\": {e}"),
+            )
+        })?;
+    if !status.success() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "the editor \"{editor}\" exited with {}; nothing was saved",
+                status.code().unwrap_or(-1)
+            ),
+        ));
+    }
+    std::fs::read(&private.file)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read the edit file: {e}")))
+}
+
+/// Shows text through `$PAGER` (or `less`) on a terminal, else prints it.
+fn page(data: &[u8]) -> Result<(), Error> {
+    if std::io::stdout().is_terminal() {
+        let pager = std::env::var("PAGER")
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| "less".to_string());
+        if let Ok(mut child) = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&pager)
+            .env(
+                "LESS",
+                std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
+            )
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+        {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(data);
+            }
+            if child.wait().is_ok_and(|s| s.success()) {
+                return Ok(());
+            }
+        }
+    }
+    write_stdout(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_blocks_look_like_ansible_vaults() {
+        let block = yaml_block(b"$ANSIBLE_VAULT;1.1;AES256\n6162\n", Some("pw"));
+        assert_eq!(
+            block,
+            "pw: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          6162"
+        );
+    }
+
+    #[test]
+    fn the_private_directory_is_gone_afterwards() {
+        let p = PrivateDir::new(Path::new("x.yml")).unwrap();
+        std::fs::write(&p.file, "secret").unwrap();
+        let dir = p.dir.clone();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        drop(p);
+        assert!(!dir.exists());
+    }
+}

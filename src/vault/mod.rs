@@ -1,0 +1,113 @@
+//! Ansible Vault: reading and writing encrypted files and values, and keeping secrets out of
+//! baton's output.
+//!
+//! - [`format`]: the `$ANSIBLE_VAULT;1.1;AES256` / `1.2;AES256;LABEL` format (PBKDF2-HMAC-SHA256,
+//!   AES-256-CTR, HMAC-SHA256), byte-compatible with ansible-vault.
+//! - [`keyring`]: vault passwords from prompts, files, scripts and `--vault-id label@source`, and
+//!   which one opens what.
+//! - [`value`]: inline `!vault` values, decrypted lazily when templating uses them.
+//! - [`mask`]: every decrypted secret is registered and replaced by `********` in output.
+//! - [`command`]: `baton vault create|encrypt|decrypt|view|edit|rekey|encrypt_string`, and the
+//!   password flags `baton play` shares.
+//!
+//! Where decryption happens, as in ansible-core: every YAML file baton reads (vars files,
+//! `group_vars/`/`host_vars/`, `vars_files`, `include_vars`, even playbooks and task files) is
+//! decrypted by `diagnostics::Source::read` when it starts with `$ANSIBLE_VAULT;` (through
+//! [`decrypt_if_vaulted`]); inline `!vault` values when used; files that modules and lookups copy
+//! or render through [`read_maybe_encrypted`].
+//!
+//! # The run's keyring
+//!
+//! Decryption needs the passwords deep inside loaders (`Source::read` is called from a dozen
+//! places that have no run context) and in values that live in variable scopes. Threading a
+//! keyring through every loader and every `Value` would touch most of the crate for one datum
+//! that never changes during a run. So the CLI [`install`]s the keyring once, at startup, after
+//! reading the password flags and before loading anything; everything else reads it with
+//! [`keyring`]. It is set once and never mutated (a `OnceLock`), which keeps the spirit of "no
+//! global mutable state": it is configuration, like the process's arguments. Code that has a
+//! keyring at hand (the `baton vault` command, tests) uses [`keyring::Keyring`] directly.
+//!
+//! Errors: a wrong password or modified data is one line naming the file (or `file:line:col` of
+//! an inline value) and the vault id; nothing is written and no plaintext is shown.
+
+pub mod command;
+pub mod format;
+pub mod keyring;
+pub mod mask;
+mod prompt;
+pub mod value;
+
+pub use command::{VaultArgs, VaultPasswordArgs};
+pub use keyring::Keyring;
+pub use mask::mask;
+
+use crate::diagnostics::{Error, ErrorKind};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+static KEYRING: OnceLock<Arc<Keyring>> = OnceLock::new();
+
+/// Makes `keyring` the run's keyring. Only the first call has an effect (it is set at startup);
+/// returns whether this call installed it.
+pub fn install(keyring: Keyring) -> bool {
+    KEYRING.set(Arc::new(keyring)).is_ok()
+}
+
+/// The run's keyring; empty when no password was given (decrypting then says how to give one).
+pub fn keyring() -> Arc<Keyring> {
+    static EMPTY: OnceLock<Arc<Keyring>> = OnceLock::new();
+    KEYRING
+        .get()
+        .cloned()
+        .unwrap_or_else(|| EMPTY.get_or_init(|| Arc::new(Keyring::default())).clone())
+}
+
+/// Whether data is vault-encrypted.
+pub fn is_encrypted(data: &[u8]) -> bool {
+    format::is_encrypted(data)
+}
+
+/// For `Source::read`: the plaintext of a vault-encrypted file and `true`, or the bytes as they
+/// are and `false`. The file's values are registered for masking when they become variables
+/// (`value::vars_from_node`), not here, so that the lines of a vaulted playbook are not.
+pub fn decrypt_if_vaulted(path: &Path, bytes: Vec<u8>) -> Result<(Vec<u8>, bool), Error> {
+    if !is_encrypted(&bytes) {
+        return Ok((bytes, false));
+    }
+    let keyring = keyring();
+    let opened = keyring.decrypt(&bytes, &path.display().to_string())?;
+    Ok((opened.plaintext, true))
+}
+
+/// A file's content, decrypted if it is vault-encrypted: for `copy`/`template` sources and
+/// lookups, which Ansible decrypts on the controller before anything goes to the host. The
+/// plaintext of an encrypted file is registered for masking (whole and line by line).
+pub fn read_maybe_encrypted(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Io
+        };
+        Error::new(kind, format!("cannot read {}: {e}", path.display()))
+    })?;
+    let (plain, vaulted) = decrypt_if_vaulted(path, bytes)?;
+    if vaulted {
+        mask::register(&String::from_utf8_lossy(&plain));
+    }
+    Ok(plain)
+}
+
+/// Registers the string and number values of a vaulted YAML node for masking (values, not
+/// keys: `password: x` must hide `x`, not every mention of the word `password`).
+pub fn register_node_secrets(node: &crate::yaml::Node) {
+    use crate::yaml::NodeKind;
+    match &node.kind {
+        NodeKind::Str(s) | NodeKind::Unsafe(s) => mask::register(s),
+        NodeKind::Int(i) => mask::register(&i.to_string()),
+        NodeKind::Float(f) => mask::register(&crate::value::python_float(*f)),
+        NodeKind::Seq(items) => items.iter().for_each(register_node_secrets),
+        NodeKind::Map(entries) => entries.iter().for_each(|(_, v)| register_node_secrets(v)),
+        NodeKind::Null | NodeKind::Bool(_) | NodeKind::Vault(_) => {}
+    }
+}
