@@ -1,7 +1,7 @@
 //! `baton inventory`: an inventory as baton reads it, in `ansible-inventory`'s formats.
 //!
-//! `--list` prints the same JSON as `ansible-inventory --list` (`json.dumps(indent=4,
-//! sort_keys=True)`, ASCII-escaped): every group reachable from `all` that has hosts or
+//! `--list` prints the same JSON as `ansible-inventory --list`, byte for byte
+//! (`json.dumps(indent=4, sort_keys=True)`): every group reachable from `all` that has hosts or
 //! children, and `_meta.hostvars` with each host's variables flattened in Ansible's precedence
 //! (magic variables such as `inventory_file` left out). `--export` keeps group variables on the
 //! groups instead. `--graph [GROUP]` prints the tree, `--vars` adds variables to it, and
@@ -403,8 +403,8 @@ fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
     }
 }
 
-/// Python's `json.dumps(value, indent=4, sort_keys=True)` (ASCII-escaped, Python's float
-/// spelling), so the output is byte for byte `ansible-inventory`'s.
+/// Python's `json.dumps(value, indent=4, sort_keys=True, ensure_ascii=False)` with Python's
+/// float spelling, so the output is byte for byte `ansible-inventory`'s.
 pub fn dumps(v: &serde_json::Value) -> String {
     let mut out = String::new();
     write_json(v, 0, &mut out);
@@ -559,12 +559,8 @@ fn write_str(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
+            // Ansible's encoder writes other text as it is (`ensure_ascii=False`).
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -604,7 +600,7 @@ mod tests {
         let v = serde_json::json!({"b": [1, 2.5, 1e16, "é"], "a": {}, "c": []});
         assert_eq!(
             dumps(&v),
-            "{\n    \"a\": {},\n    \"b\": [\n        1,\n        2.5,\n        1e+16,\n        \"\\u00e9\"\n    ],\n    \"c\": []\n}"
+            "{\n    \"a\": {},\n    \"b\": [\n        1,\n        2.5,\n        1e+16,\n        \"é\"\n    ],\n    \"c\": []\n}"
         );
         assert_eq!(python_float_json(0.0001), "0.0001");
         assert_eq!(python_float_json(0.00001), "1e-05");
