@@ -1389,8 +1389,12 @@ impl<'r> Runner<'r> {
             self.pool.invalidate(spec);
         }
         if let Some(name) = &task.register {
-            self.store
-                .set_host_var(host, name, outcome.registered.clone());
+            // Ansible's registered results say `failed: false` when the task did not fail.
+            let registered = match outcome.result.status {
+                Status::Ok | Status::Changed => with_failed_false(&outcome.registered),
+                _ => outcome.registered.clone(),
+            };
+            self.store.set_host_var(host, name, registered);
         }
         if let Some(facts) = &outcome.facts {
             // delegate_facts: the facts belong to the host the task was delegated to.
@@ -1621,4 +1625,20 @@ fn shuffle(hosts: &mut [String]) {
         seed ^= seed << 17;
         hosts.swap(i, (seed % (i as u64 + 1)) as usize);
     }
+}
+
+/// A registered result with `failed: false` added when it has no `failed` key.
+fn with_failed_false(v: &Value) -> Value {
+    if v.get_attr("failed").is_ok_and(|f| !f.is_undefined()) {
+        return v.clone();
+    }
+    let mut pairs: Vec<(Value, Value)> = v
+        .try_iter()
+        .map(|keys| {
+            keys.map(|k| (k.clone(), v.get_item(&k).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.push((Value::from("failed"), Value::from(false)));
+    value::map(pairs)
 }

@@ -225,6 +225,15 @@ pub fn load_with(path: &Path, loader: Loader) -> Result<Playbook, Error> {
     })
 }
 
+/// Parses playbook text (plays and `import_playbook`s relative to the loader's playbook
+/// directory) without reading it from a file: for tools and the fuzz target.
+pub fn parse_plays(source: &Arc<Source>, loader: &Loader) -> Result<Vec<Play>, Error> {
+    let mut plays = Vec::new();
+    let path = loader.playbook_dir.join(&source.name);
+    parse_into(source, &path, loader, &mut plays, 0)?;
+    Ok(plays)
+}
+
 fn load_into(
     path: &Path,
     loader: &Loader,
@@ -232,7 +241,17 @@ fn load_into(
     depth: usize,
 ) -> Result<(), Error> {
     let source = Source::read(path)?;
-    let root = yaml::parse(&source)?;
+    parse_into(&source, path, loader, plays, depth)
+}
+
+fn parse_into(
+    source: &Arc<Source>,
+    path: &Path,
+    loader: &Loader,
+    plays: &mut Vec<Play>,
+    depth: usize,
+) -> Result<(), Error> {
+    let root = yaml::parse(source)?;
     let entries = match &root.kind {
         NodeKind::Seq(items) => items,
         NodeKind::Null => return Ok(()),
