@@ -7,6 +7,9 @@
 //! transport, so a target needs nothing but a POSIX shell.
 
 mod apt;
+mod apt_key;
+mod apt_repository;
+mod authorized_key;
 mod command;
 mod copy;
 mod cron;
@@ -21,6 +24,8 @@ mod misc;
 mod net;
 mod npm;
 mod package;
+mod pause;
+mod pip;
 mod script;
 mod service;
 mod setup;
@@ -116,6 +121,11 @@ static MODULES: &[(&str, &dyn Module)] = &[
     ("yum_repository", &yum_repository::YumRepository),
     ("cron", &cron::Cron),
     ("git", &git::Git),
+    ("pip", &pip::Pip),
+    ("authorized_key", &authorized_key::AuthorizedKey),
+    ("apt_key", &apt_key::AptKey),
+    ("apt_repository", &apt_repository::AptRepository),
+    ("pause", &pause::Pause),
     // File and network modules (file.rs, copy.rs, ...; helpers in fileutil.rs).
     ("file", &file::File),
     ("copy", &copy::Copy),

@@ -62,7 +62,10 @@ impl Req {
             };
         };
         let name = c[1].to_string();
-        let extras = c.get(2).map(|m| m.as_str().replace(' ', "")).unwrap_or_default();
+        let extras = c
+            .get(2)
+            .map(|m| m.as_str().replace(' ', ""))
+            .unwrap_or_default();
         let spec_re = regex::Regex::new(r"(===|==|!=|<=|>=|~=|<|>)\s*([^,;\s]+)").unwrap();
         let specs: Vec<(String, String)> = spec_re
             .captures_iter(c.get(3).map(|m| m.as_str()).unwrap_or(""))
@@ -131,7 +134,10 @@ pub(crate) fn compare(a: &str, b: &str) -> std::cmp::Ordering {
     let (ra, rb) = (release(a), release(b));
     let n = ra.len().max(rb.len());
     for i in 0..n {
-        let (x, y) = (ra.get(i).copied().unwrap_or(0), rb.get(i).copied().unwrap_or(0));
+        let (x, y) = (
+            ra.get(i).copied().unwrap_or(0),
+            rb.get(i).copied().unwrap_or(0),
+        );
         if x != y {
             return x.cmp(&y);
         }
@@ -153,7 +159,9 @@ pub(crate) fn compare(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn prefix_match(installed: &str, prefix: &str) -> bool {
     let (ri, rp) = (release(installed), release(prefix));
-    rp.iter().enumerate().all(|(i, p)| ri.get(i).copied().unwrap_or(0) == *p)
+    rp.iter()
+        .enumerate()
+        .all(|(i, p)| ri.get(i).copied().unwrap_or(0) == *p)
 }
 
 /// `_recover_package_name`: names split on commas, version clauses glued back to their name.
@@ -193,10 +201,7 @@ fn is_vcs(name: &str) -> bool {
 
 async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let state = args
-        .choice(
-            "state",
-            &["present", "absent", "latest", "forcereinstall"],
-        )?
+        .choice("state", &["present", "absent", "latest", "forcereinstall"])?
         .unwrap_or_else(|| "present".into());
     let name = args.list("name")?.map(|l| sysutil::strings(&l));
     let version = args.str("version")?;
@@ -247,7 +252,9 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         ));
     }
     let env = match (&virtualenv, &chdir) {
-        (Some(e), Some(c)) if !e.starts_with('/') => Some(format!("{}/{e}", c.trim_end_matches('/'))),
+        (Some(e), Some(c)) if !e.starts_with('/') => {
+            Some(format!("{}/{e}", c.trim_end_matches('/')))
+        }
         (e, _) => e.clone(),
     };
     let chdir = chdir.unwrap_or_else(|| "/tmp".into());
@@ -294,9 +301,7 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     };
     let mut tail: Vec<String> = verb.iter().map(|s| s.to_string()).collect();
     if let Some(e) = &extra {
-        tail.extend(
-            crate::inventory::ini::shlex_split(e).map_err(ModuleError::Failed)?,
-        );
+        tail.extend(crate::inventory::ini::shlex_split(e).map_err(ModuleError::Failed)?);
     }
     if name.is_some() {
         tail.extend(packages.iter().map(|p| {
@@ -327,8 +332,8 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let check_simple = ctx.check_mode
         && !(extra.is_some() || requirements.is_some() || state == "latest" || name.is_none());
     if let Some(e) = &env {
-        let mut vc = crate::inventory::ini::shlex_split(&venv_command)
-            .map_err(ModuleError::Failed)?;
+        let mut vc =
+            crate::inventory::ini::shlex_split(&venv_command).map_err(ModuleError::Failed)?;
         let is_venv = venv_command.contains("pyvenv") || venv_command.contains("-m venv");
         if venv_python.is_some() && is_venv {
             return Ok(sysutil::failed(
@@ -430,7 +435,9 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let venv_err = secs.get("venverr").cloned().unwrap_or_default();
     if let Some(x) = head.get("NOVENV") {
         return Ok(sysutil::failed(
-            format!("Failed to find required executable \"{x}\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            format!(
+                "Failed to find required executable \"{x}\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            ),
             vec![],
         ));
     }
@@ -467,7 +474,9 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         let installed: Vec<(String, String)> = stdout
             .split('\n')
             .filter(|l| {
-                !l.is_empty() && !l.starts_with("You are using") && !l.starts_with("You should consider")
+                !l.is_empty()
+                    && !l.starts_with("You are using")
+                    && !l.starts_with("You should consider")
             })
             .filter_map(|l| {
                 let (n, v) = l.split_once("==")?;
@@ -578,8 +587,18 @@ mod tests {
     fn names_are_recovered_like_the_module() {
         let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            recover_names(&n(&["django>1.11.1", "<1.11.3", "ipaddress", "simpleproject>1.1.0", "<2.0.0"])),
-            ["django>1.11.1,<1.11.3", "ipaddress", "simpleproject>1.1.0,<2.0.0"]
+            recover_names(&n(&[
+                "django>1.11.1",
+                "<1.11.3",
+                "ipaddress",
+                "simpleproject>1.1.0",
+                "<2.0.0"
+            ])),
+            [
+                "django>1.11.1,<1.11.3",
+                "ipaddress",
+                "simpleproject>1.1.0,<2.0.0"
+            ]
         );
         assert_eq!(recover_names(&n(&["a,b"])), ["a", "b"]);
     }
