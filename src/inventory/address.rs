@@ -119,8 +119,17 @@ pub fn expand_hostpattern(pattern: &str) -> Result<Expanded, String> {
 
 const ASCII_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+/// More names than any inventory has: a range past it is refused rather than filling memory.
+const MAX_NAMES: usize = 1_000_000;
+
 /// Expands the first `[begin:end(:step)]` of a name, then the rest, recursively.
 pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
+    let mut all = Vec::new();
+    expand_into(line, &mut all)?;
+    Ok(all)
+}
+
+fn expand_into(line: &str, all: &mut Vec<String>) -> Result<(), String> {
     // Ansible replaces the first '[' and the first ']' with '|' and splits on '|'.
     let replaced = line.replacen('[', "|", 1).replacen(']', "|", 1);
     let parts: Vec<&str> = replaced.split('|').collect();
@@ -173,26 +182,35 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
             if s == 0 {
                 return Err("range() arg 3 must not be zero".into());
             }
-            let mut out = Vec::new();
-            let mut i = b;
-            let stop = e + 1;
-            while (s > 0 && i < stop) || (s < 0 && i > stop) {
-                out.push(zfill(i, width));
-                i += s;
+            // In 128 bits: no bound or step written in 64 can overflow it.
+            let (b, stop, s) = (b as i128, e as i128 + 1, s as i128);
+            let count = if s > 0 {
+                (stop - b).max(0) / s + i128::from((stop - b).max(0) % s != 0)
+            } else {
+                (b - stop).max(0) / -s + i128::from((b - stop).max(0) % -s != 0)
+            };
+            if count > MAX_NAMES as i128 {
+                return Err(too_many(line));
             }
-            out
+            (0..count).map(|k| zfill(b + k * s, width)).collect()
         }
     };
-    let mut all = Vec::with_capacity(seq.len());
     for item in seq {
         let name = format!("{head}{item}{tail}");
         if name.contains('[') {
-            all.extend(expand_hostname_range(&name)?);
+            expand_into(&name, all)?;
         } else {
             all.push(name);
         }
+        if all.len() > MAX_NAMES {
+            return Err(too_many(line));
+        }
     }
-    Ok(all)
+    Ok(())
+}
+
+fn too_many(line: &str) -> String {
+    format!("the host range '{line}' expands to more than {MAX_NAMES} names")
 }
 
 /// Python's `int(text)` for the plain cases: surrounding whitespace, a sign, digits with single
@@ -216,7 +234,7 @@ fn python_int(s: &str) -> Option<i64> {
 }
 
 /// `str(i).zfill(width)`: zeros after the sign.
-fn zfill(i: i64, width: usize) -> String {
+fn zfill(i: i128, width: usize) -> String {
     let digits = i.unsigned_abs().to_string();
     let sign = if i < 0 { "-" } else { "" };
     let pad = width.saturating_sub(digits.len() + sign.len());

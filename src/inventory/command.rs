@@ -280,6 +280,8 @@ impl View<'_> {
         out.push('}');
     }
 
+    /// The groups of `--list`: each group reachable from `all` with its hosts (those selected),
+    /// children and, with `--export`, variables; groups with none of these are left out.
     fn format_group(
         &self,
         name: &str,
@@ -287,54 +289,74 @@ impl View<'_> {
         seen: &mut std::collections::HashSet<String>,
         out: &mut serde_json::Map<String, serde_json::Value>,
     ) {
-        let g = &self.inv.groups[name];
-        let mut entry = serde_json::Map::new();
-        if name != "all" {
-            let hosts: Vec<&String> = g
-                .hosts
-                .iter()
-                .filter(|h| available.contains(h.as_str()))
-                .collect();
-            if !hosts.is_empty() {
-                entry.insert("hosts".into(), serde_json::json!(hosts));
+        // Walked with a list, not recursion: a chain of groups may be long.
+        let mut todo = vec![name.to_string()];
+        while let Some(name) = todo.pop() {
+            let g = &self.inv.groups[&name];
+            let mut entry = serde_json::Map::new();
+            if name != "all" {
+                let hosts: Vec<&String> = g
+                    .hosts
+                    .iter()
+                    .filter(|h| available.contains(h.as_str()))
+                    .collect();
+                if !hosts.is_empty() {
+                    entry.insert("hosts".into(), serde_json::json!(hosts));
+                }
             }
-        }
-        if !g.children.is_empty() {
-            entry.insert("children".into(), serde_json::json!(g.children));
-        }
-        for c in &g.children {
-            if seen.insert(c.clone()) {
-                self.format_group(c, available, seen, out);
+            if !g.children.is_empty() {
+                entry.insert("children".into(), serde_json::json!(g.children));
             }
-        }
-        if self.export {
-            let vars = self.group_vars(name);
-            if !vars.is_empty() {
-                entry.insert("vars".into(), vars_json(&vars));
+            for c in &g.children {
+                if seen.insert(c.clone()) {
+                    todo.push(c.clone());
+                }
             }
-        }
-        if !entry.is_empty() {
-            out.insert(name.to_string(), serde_json::Value::Object(entry));
+            if self.export {
+                let vars = self.group_vars(&name);
+                if !vars.is_empty() {
+                    entry.insert("vars".into(), vars_json(&vars));
+                }
+            }
+            if !entry.is_empty() {
+                out.insert(name, serde_json::Value::Object(entry));
+            }
         }
     }
 
-    /// `ansible-inventory --graph`.
+    /// `ansible-inventory --graph`: a group, its children's trees, then its own hosts (with
+    /// their variables) and its variables. A shared child is drawn under each parent.
     fn graph_group(&self, name: &str, depth: usize, show_vars: bool, out: &mut Vec<String>) {
-        out.push(graph_name(&format!("@{name}:"), depth));
-        let g = &self.inv.groups[name];
-        for c in &g.children {
-            self.graph_group(c, depth + 1, show_vars, out);
+        enum Step<'a> {
+            Open(&'a str, usize),
+            Close(&'a str, usize),
         }
-        if name != "all" {
-            for h in &g.hosts {
-                out.push(graph_name(h, depth + 1));
-                if show_vars {
-                    show(&self.host_vars(h), depth + 2, out);
+        // Walked with a stack, not recursion: a chain of groups may be long.
+        let mut stack = vec![Step::Open(name, depth)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Open(name, depth) => {
+                    out.push(graph_name(&format!("@{name}:"), depth));
+                    let g = &self.inv.groups[name];
+                    stack.push(Step::Close(name, depth));
+                    for c in g.children.iter().rev() {
+                        stack.push(Step::Open(c, depth + 1));
+                    }
+                }
+                Step::Close(name, depth) => {
+                    if name != "all" {
+                        for h in &self.inv.groups[name].hosts {
+                            out.push(graph_name(h, depth + 1));
+                            if show_vars {
+                                show(&self.host_vars(h), depth + 2, out);
+                            }
+                        }
+                    }
+                    if show_vars {
+                        show(&self.group_vars(name), depth + 1, out);
+                    }
                 }
             }
-        }
-        if show_vars {
-            show(&self.group_vars(name), depth + 1, out);
         }
     }
 }

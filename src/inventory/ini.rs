@@ -159,27 +159,39 @@ pub fn parse(source: &Arc<Source>, inv: &mut Inventory) -> Result<(), Error> {
     Ok(())
 }
 
-/// A child group declared at last: add it to the parents that named it, and recursively those
-/// parents that were themselves waiting.
+/// A child group declared at last: add it to the parents that named it, and (depth first, in
+/// Ansible's order) those parents that were themselves waiting. An explicit stack stands in
+/// for Ansible's recursion: such a chain may be long.
 fn add_pending_children(
     inv: &mut Inventory,
     group: &str,
     pending: &mut IndexMap<String, Pending>,
 ) -> Result<(), String> {
-    let parents = pending
-        .get(group)
-        .map(|p| p.parents.clone())
-        .unwrap_or_default();
-    for parent in parents {
-        inv.add_child_any(&parent, group)?;
-        if pending
+    let parents_of = |pending: &IndexMap<String, Pending>, g: &str| {
+        pending
+            .get(g)
+            .map(|p| p.parents.clone())
+            .unwrap_or_default()
+    };
+    let mut stack: Vec<(String, Vec<String>, usize)> =
+        vec![(group.to_string(), parents_of(pending, group), 0)];
+    while let Some((group, parents, next)) = stack.last_mut() {
+        let Some(parent) = parents.get(*next).cloned() else {
+            pending.shift_remove(group.as_str());
+            stack.pop();
+            continue;
+        };
+        *next += 1;
+        let group = group.clone();
+        inv.add_child_any(&parent, &group)?;
+        let waiting = pending
             .get(&parent)
-            .is_some_and(|p| p.state == State::Children)
-        {
-            add_pending_children(inv, &parent, pending)?;
+            .is_some_and(|p| p.state == State::Children);
+        if waiting && !stack.iter().any(|(g, _, _)| *g == parent) {
+            let grand = parents_of(pending, &parent);
+            stack.push((parent, grand, 0));
         }
     }
-    pending.shift_remove(group);
     Ok(())
 }
 

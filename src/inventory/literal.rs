@@ -94,7 +94,11 @@ fn literal_eval(text: &str) -> Parsed {
     let Some(tokens) = tokenize(text) else {
         return Parsed::NotLiteral;
     };
-    let mut p = Parser { toks: tokens, i: 0 };
+    let mut p = Parser {
+        toks: tokens,
+        i: 0,
+        depth: 0,
+    };
     let Some(expr) = p.expressions() else {
         return Parsed::NotLiteral;
     };
@@ -417,7 +421,11 @@ enum Expr {
 struct Parser {
     toks: Vec<Tok>,
     i: usize,
+    /// Brackets open; Python's parser gives up at 200 ("too many nested parentheses").
+    depth: usize,
 }
+
+const MAX_NESTING: usize = 200;
 
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
@@ -467,13 +475,18 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Option<Expr> {
-        if self.eat("-") {
-            return Some(Expr::Neg(Box::new(self.unary()?)));
-        }
-        if self.eat("+") {
-            return Some(Expr::Pos(Box::new(self.unary()?)));
-        }
-        self.atom()
+        self.depth += 1;
+        let e = if self.depth > MAX_NESTING {
+            None
+        } else if self.eat("-") {
+            self.unary().map(|e| Expr::Neg(Box::new(e)))
+        } else if self.eat("+") {
+            self.unary().map(|e| Expr::Pos(Box::new(e)))
+        } else {
+            self.atom()
+        };
+        self.depth -= 1;
+        e
     }
 
     fn atom(&mut self) -> Option<Expr> {

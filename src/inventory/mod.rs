@@ -354,21 +354,26 @@ impl Inventory {
                 let _ = self.add_child_group("all", name);
             }
         }
+        self.compute_depths();
         // Per group: is `ungrouped` at or above it, and is any group other than `all` and
-        // `ungrouped` at or above it. A host's answer is then the "or" over its direct groups,
-        // without walking its ancestors.
+        // `ungrouped` at or above it. Parents are shallower than their children, so in order
+        // of depth each group's answer follows from its parents'. A host's answer is then the
+        // "or" over its direct groups, without walking its ancestors.
+        let mut order: Vec<&Group> = self.groups.values().collect();
+        order.sort_by_key(|g| g.depth);
         let mut flags: HashMap<&str, (bool, bool)> = HashMap::new();
-        for g in self.groups.keys() {
-            let mut closure = HashSet::new();
-            let mut todo = vec![g.as_str()];
-            while let Some(x) = todo.pop() {
-                if closure.insert(x) {
-                    todo.extend(self.groups[x].parents.iter().map(String::as_str));
-                }
+        for g in order {
+            let (mut under_ungrouped, mut other) = match g.name.as_str() {
+                "ungrouped" => (true, false),
+                "all" => (false, false),
+                _ => (false, true),
+            };
+            for p in &g.parents {
+                let (u, o) = flags.get(p.as_str()).copied().unwrap_or_default();
+                under_ungrouped |= u;
+                other |= o;
             }
-            let under_ungrouped = closure.contains("ungrouped");
-            let other = closure.iter().any(|x| *x != "all" && *x != "ungrouped");
-            flags.insert(g.as_str(), (under_ungrouped, other));
+            flags.insert(g.name.as_str(), (under_ungrouped, other));
         }
         let mut leave: HashSet<String> = HashSet::new();
         let mut join: Vec<String> = Vec::new();
@@ -406,7 +411,6 @@ impl Inventory {
                     .push(format!("Found both group and host with same name: {name}"));
             }
         }
-        self.compute_depths();
     }
 
     fn compute_depths(&mut self) {
@@ -420,19 +424,30 @@ impl Inventory {
         }
     }
 
+    /// The longest path from `all`, without recursion (a chain of groups may be long).
     fn depth_of(&self, group: &str, memo: &mut HashMap<String, usize>) -> usize {
-        if let Some(d) = memo.get(group) {
-            return *d;
+        let mut stack: Vec<&str> = vec![group];
+        while let Some(&g) = stack.last() {
+            if memo.contains_key(g) {
+                stack.pop();
+                continue;
+            }
+            // Parents are a DAG (loops are refused when adding), so this ends.
+            let parents = &self.groups[g].parents;
+            let todo: Vec<&str> = parents
+                .iter()
+                .map(String::as_str)
+                .filter(|p| !memo.contains_key(*p))
+                .collect();
+            if todo.is_empty() {
+                let d = parents.iter().map(|p| memo[p] + 1).max().unwrap_or(0);
+                memo.insert(g.to_string(), d);
+                stack.pop();
+            } else {
+                stack.extend(todo);
+            }
         }
-        // Parents are a DAG (loops are refused when adding), so this ends.
-        let d = self.groups[group]
-            .parents
-            .iter()
-            .map(|p| self.depth_of(p, memo) + 1)
-            .max()
-            .unwrap_or(0);
-        memo.insert(group.to_string(), d);
-        d
+        memo[group]
     }
 
     // --- Queries -------------------------------------------------------------------------------
@@ -799,6 +814,27 @@ mod tests {
             assert!(v[k].as_str().is_some(), "{k}");
         }
         assert!(i.host_vars("nobody").is_empty());
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_or_text_never_a_crash() {
+        let err = Inventory::from_ini("h", "[g]\nh[0:99999999999]\n").unwrap_err();
+        assert!(err.message.contains("more than"), "{err}");
+        let err = Inventory::from_ini("h", "[g]\nh[0:9223372036854775807:1]\n").unwrap_err();
+        assert!(err.message.contains("more than"), "{err}");
+        let deep = format!("[g]\nh x={}1{}\n", "[".repeat(5000), "]".repeat(5000));
+        let i = inv(&deep);
+        assert!(i.host_vars("h")["x"].as_str().is_some());
+        // A long chain of groups: nothing walks it recursively.
+        let mut text = String::new();
+        for n in 0..3000 {
+            text.push_str(&format!("[g{n}:children]\ng{}\n", n + 1));
+        }
+        text.push_str("[g3000]\nleaf\n");
+        let i = inv(&text);
+        assert_eq!(i.depth("g3000"), 3001);
+        assert_eq!(i.group_hosts("g0"), vec!["leaf"]);
+        assert!(i.host_vars("leaf").contains_key("inventory_file"));
     }
 
     #[test]

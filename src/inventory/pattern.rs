@@ -362,7 +362,7 @@ fn apply_subscript(hosts: Vec<String>, subscript: Subscript) -> Option<Vec<Strin
     match end {
         Some(e) if e != 0 => {
             let e = if e == -1 { n - 1 } else { e };
-            let (a, b) = (start.clamp(0, n), (e + 1).clamp(0, n));
+            let (a, b) = (start.clamp(0, n), e.saturating_add(1).clamp(0, n));
             Some(if a < b {
                 hosts[a as usize..b as usize].to_vec()
             } else {
