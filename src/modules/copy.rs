@@ -204,9 +204,14 @@ async fn put_one(
         if !(ctx.diff && changed) {
             return Vec::new();
         }
+        // Ansible shows no diff for content over its diff limit (max_diff_size, 104448 bytes):
+        // read a file only when it is that small, so a large copy stays in flat memory.
         let after = match &source {
             Source::Bytes(b) => Some(b.clone()),
-            Source::File(p) => std::fs::read(p).ok(),
+            Source::File(p) => std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.len() <= 104_448)
+                .and_then(|_| std::fs::read(p).ok()),
         };
         after
             .map(|after| {
@@ -306,14 +311,6 @@ fn diff_entry(
     crate::value::from_vars(&m)
 }
 
-fn md5_of(source: &Source) -> Option<String> {
-    let data = match source {
-        Source::Bytes(b) => b.clone(),
-        Source::File(p) => std::fs::read(p).ok()?,
-    };
-    Some(format!("{:x}", md5::compute(&data)))
-}
-
 /// Ansible's copy result: a written file reports `md5sum` and `src`, a file found equal
 /// reports the `file` module's `path` instead, one that `force: no` kept only `dest`/`src`.
 fn copy_result(o: &PutOutcome, source: &Source, dest: &str) -> Vars {
@@ -340,10 +337,9 @@ fn copy_result(o: &PutOutcome, source: &Source, dest: &str) -> Vars {
     if let Some(g) = &o.group {
         r.insert("group".into(), Value::from(g.clone()));
     }
-    if o.content_changed
-        && let Some(m) = md5_of(source)
-    {
-        r.insert("md5sum".into(), Value::from(m));
+    // The transfer computed the md5 while streaming: no second read of the source.
+    if o.content_changed && !o.md5sum.is_empty() {
+        r.insert("md5sum".into(), Value::from(o.md5sum.clone()));
     }
     if let Some(m) = &o.mode {
         r.insert("mode".into(), Value::from(fileutil::ansible_mode(m)));
