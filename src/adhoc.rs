@@ -83,6 +83,8 @@ pub struct RunArgs {
     pub output: OutputFormat,
     #[command(flatten)]
     pub secrets: SecretArgs,
+    #[command(flatten)]
+    pub vault: crate::vault::VaultPasswordArgs,
 }
 
 /// The one-play playbook of an ad-hoc command, as YAML (JSON flow style, so every value is
@@ -143,6 +145,8 @@ fn origin(args: &RunArgs, short: &str) -> Origin {
 /// Runs `baton run`; returns the exit status (ansible's: 0, 2 failed, 4 unreachable).
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let config = crate::config::Config::load()?;
+    // Vault passwords before the inventory: its vars files may be encrypted.
+    crate::vault::install(args.vault.keyring_for_play()?);
     let short = playbook::load::short_module_name(&args.module).to_string();
     if !crate::modules::is_known(&short) {
         return Err(Error::new(

@@ -159,7 +159,7 @@ async fn copy(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let header = found.display().to_string();
     put_one(
         ctx,
-        Source::File(found),
+        controller_file(found)?,
         &dest,
         Some(&name),
         &common,
@@ -386,6 +386,17 @@ fn put_failure(msg: &str, source: &Source) -> Vars {
     fileutil::failed(msg, [("checksum", Value::from(checksum))])
 }
 
+/// A controller file to send: decrypted in memory when it is vault-encrypted (Ansible's copy
+/// decrypts on the controller; the host gets the plaintext), else streamed from disk.
+fn controller_file(path: PathBuf) -> Result<Source, ModuleError> {
+    if crate::vault::file_is_encrypted(&path) {
+        let plain = crate::vault::read_maybe_encrypted(&path)
+            .map_err(|e| ModuleError::Failed(e.one_line()))?;
+        return Ok(Source::Bytes(plain));
+    }
+    Ok(Source::File(path))
+}
+
 /// `copy: src=DIR`: the directory (or with a trailing `/`, its content) recursively.
 async fn copy_dir(
     ctx: &ModuleCtx,
@@ -436,7 +447,7 @@ async fn copy_dir(
     for f in &files {
         let dest = format!("{base}/{f}");
         let o = ctx
-            .put_file(Source::File(found.join(f)), &dest, &opts)
+            .put_file(controller_file(found.join(f))?, &dest, &opts)
             .await?;
         changed |= o.changed;
     }
@@ -598,12 +609,17 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     }
 
     let path = fileutil::find_source(ctx, "templates", &src)?;
-    let source = std::fs::read_to_string(&path).map_err(|e| {
-        ModuleError::Failed(format!(
-            "could not read the template {}: {e}",
-            path.display()
-        ))
-    })?;
+    // A vault-encrypted template is decrypted on the controller, as Ansible does.
+    let source = crate::vault::read_maybe_encrypted(&path)
+        .map_err(|e| ModuleError::Failed(format!("could not read the template: {}", e.one_line())))
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|e| {
+                ModuleError::Failed(format!(
+                    "could not read the template {}: {e}",
+                    path.display()
+                ))
+            })
+        })?;
     let scope = template_scope(ctx, &path, &src, &common.dest);
     let custom = !trim_blocks || lstrip_blocks || delimiters.iter().any(|(set, _)| *set);
     let rendered = if custom {

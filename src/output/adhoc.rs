@@ -27,7 +27,8 @@ const NO_JSON: &[&str] = &["command", "shell", "raw"];
 
 /// Writes ad-hoc results.
 pub struct Adhoc<W: Write + Send> {
-    out: W,
+    /// Vault secrets are masked in everything written (crate::vault::mask).
+    out: crate::vault::mask::Masked<W>,
     /// Whether the module prints text (`NO_JSON`).
     text_module: bool,
     one_line: bool,
@@ -52,7 +53,7 @@ impl<W: Write + Send> Adhoc<W> {
     /// `module` is the module's short name.
     pub fn new(out: W, module: &str, one_line: bool, color: bool) -> Self {
         Adhoc {
-            out,
+            out: crate::vault::mask::Masked::new(out),
             text_module: NO_JSON.contains(&module),
             one_line,
             color,

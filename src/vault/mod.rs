@@ -67,6 +67,15 @@ pub fn is_encrypted(data: &[u8]) -> bool {
     format::is_encrypted(data)
 }
 
+/// Whether a file starts with the vault header (reads only that much of it).
+pub fn file_is_encrypted(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; format::HEADER.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| is_encrypted(&head))
+}
+
 /// For `Source::read`: the plaintext of a vault-encrypted file and `true`, or the bytes as they
 /// are and `false`. The file's values are registered for masking when they become variables
 /// (`value::vars_from_node`), not here, so that the lines of a vaulted playbook are not.
