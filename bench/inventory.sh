@@ -9,7 +9,8 @@
 # The inventory: 100 leaf groups of 100 hosts each (every host with inline vars), 10 parent
 # groups of 10 leaves, [all:vars] and [g:vars], group_vars/ with a file per group (YAML, a few
 # as directories), host_vars/ for 200 hosts. Timed: `--graph` (reading the inventory, then a
-# tree of names) and `--list` (reading, then every host's variables flattened to JSON).
+# tree of names) and `--list` (reading, then every host's variables flattened to JSON), as wall
+# time and as CPU time (user + system), medians of the runs.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 ROOT=$(pwd)
@@ -22,6 +23,7 @@ BATON=${BATON:-$ROOT/target/release/baton}
 if [ ! -x "$BATON" ] || [ -n "${REBUILD:-}" ]; then
   cargo build --release --quiet
 fi
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 AI=$(command -v ansible-inventory || true)
 [ -n "$AI" ] || AI=$ROOT/.venv-test/bin/ansible-inventory
 [ -x "$AI" ] || { echo "ansible-inventory not found (run tests/run.sh once, or put it on PATH)" >&2; exit 1; }
@@ -63,18 +65,20 @@ for n in range(0, 10000, 50):
     open(os.path.join(inv, "host_vars", f"host{n:05d}.example.com.yml"), "w").write(f"special: {n}\n")
 PY
 
-# median wall time in ms of RUNS runs of a command (output discarded)
-median_ms() {
+# "WALL CPU": medians in ms over RUNS runs of a command (output discarded) of the wall time
+# and of the CPU time (user + system). On a busy machine the wall time grows with the load;
+# the CPU time is what the program itself costs.
+measure() {
   local runs=$1; shift
-  local times=()
+  local walls=() cpus=()
   for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000000 )))
+    /usr/bin/time -f '%e %U %S' -o "$WORK/time" "$@" >/dev/null 2>&1
+    read -r e u s <"$WORK/time"
+    walls+=("$(awk -v e="$e" 'BEGIN {printf "%d", e * 1000}')")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%d", (u + s) * 1000}')")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+  echo "$(med "${walls[@]}") $(med "${cpus[@]}")"
 }
 
 cd "$WORK"  # the playbook directory both tools read (it has no group_vars)
@@ -89,13 +93,14 @@ echo "inventory: $hosts hosts, 100 groups + 10 parents, $(ls inventory/group_var
 python3 -c 'import json,sys; a=json.load(open("ansible.json")); b=json.load(open("baton.json")); sys.exit(a!=b)' \
   || { echo "baton and ansible-inventory disagree on the benchmark inventory" >&2; exit 1; }
 
-bg=$(median_ms "$RUNS" "$BATON" inventory -i inventory --graph)
-bl=$(median_ms "$RUNS" "$BATON" inventory -i inventory --list)
-ag=$(median_ms "$ARUNS" "$AI" -i inventory --graph)
-al=$(median_ms "$ARUNS" "$AI" -i inventory --list)
+read -r bgw bgc < <(measure "$RUNS" "$BATON" inventory -i inventory --graph)
+read -r blw blc < <(measure "$RUNS" "$BATON" inventory -i inventory --list)
+read -r agw agc < <(measure "$ARUNS" "$AI" -i inventory --graph)
+read -r alw alc < <(measure "$ARUNS" "$AI" -i inventory --list)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0fx", a / (b > 0 ? b : 1)}'; }
 echo
-printf '%-34s %10s %18s %8s\n' "" "baton" "ansible-inventory" "ratio"
-printf '%-34s %8s ms %15s ms %7sx\n' "read + --graph (median)" "$bg" "$ag" "$(( ag / (bg > 0 ? bg : 1) ))"
-printf '%-34s %8s ms %15s ms %7sx\n' "read + --list, vars flattened" "$bl" "$al" "$(( al / (bl > 0 ? bl : 1) ))"
+printf '%-32s %22s %22s %8s\n' "median of runs" "baton wall / cpu" "ansible wall / cpu" "cpu ratio"
+printf '%-32s %9s / %6s ms %9s / %6s ms %8s\n' "read + --graph" "$bgw" "$bgc" "$agw" "$agc" "$(ratio "$agc" "$bgc")"
+printf '%-32s %9s / %6s ms %9s / %6s ms %8s\n' "read + --list (vars flattened)" "$blw" "$blc" "$alw" "$alc" "$(ratio "$alc" "$blc")"
 echo
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $("$AI" --version | head -1)"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $("$AI" --version | sed -n 1p)"

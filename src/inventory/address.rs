@@ -52,6 +52,19 @@ fn ipv6_re() -> &'static Regex {
     })
 }
 
+fn ipv4_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let c = r"(?:[01]?[0-9]{1,2}|2[0-4][0-9]|25[0-5]|\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\])";
+        Regex::new(&format!(r"(?i)^(?:{c}\.){{3}}{c}$")).expect("valid ipv4 regex")
+    })
+}
+
+/// Whether a name is an IPv4 or IPv6 address (Ansible's patterns, which allow ranges).
+pub fn is_ip_address(s: &str) -> bool {
+    ipv4_re().is_match(s) || ipv6_re().is_match(s)
+}
+
 fn hostport_re() -> &'static (Regex, Regex) {
     static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
     RE.get_or_init(|| {

@@ -19,8 +19,9 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
     /// Inventory source: a file, a directory, a script or a comma-separated host list. May be
-    /// repeated.
-    #[arg(short = 'i', long = "inventory", env = "ANSIBLE_INVENTORY")]
+    /// repeated. Without it: ANSIBLE_INVENTORY or ansible.cfg's `inventory` (comma-separated
+    /// paths), else /etc/ansible/hosts.
+    #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<String>,
     /// Every group and host with its variables, as JSON (`ansible-inventory --list`).
     #[arg(long = "list")]
@@ -116,12 +117,18 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
             "--yaml output is not supported yet; --list prints the same data as JSON",
         ));
     }
-    let sources =
-        if args.inventory.is_empty() && std::path::Path::new("/etc/ansible/hosts").exists() {
+    let sources = if !args.inventory.is_empty() {
+        args.inventory.clone()
+    } else {
+        let config = crate::config::Config::load()?;
+        if !config.inventory.is_empty() {
+            config.inventory
+        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
             vec!["/etc/ansible/hosts".to_string()]
         } else {
-            args.inventory.clone()
-        };
+            Vec::new()
+        }
+    };
     let playbook_dir = match &args.playbook_dir {
         Some(d) => Some(d.clone()),
         None => std::env::current_dir().ok(),

@@ -632,6 +632,16 @@ impl Inventory {
         self.implicit_host(name).is_some()
     }
 
+    /// `inventory_hostname_short`: the name up to the first dot, or the whole name when it is
+    /// an IP address.
+    pub fn hostname_short(name: &str) -> &str {
+        if address::is_ip_address(name) {
+            name
+        } else {
+            name.split('.').next().unwrap_or(name)
+        }
+    }
+
     /// `group_names`: the host's groups, sorted, without `all`.
     pub fn group_names(&self, host: &str) -> Vec<String> {
         let mut names: Vec<String> = self
