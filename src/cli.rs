@@ -326,6 +326,11 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         start_at_task: args.start_at_task.clone(),
         step: args.step,
         interrupted: interrupted.clone(),
+        gathering: config
+            .gathering
+            .clone()
+            .unwrap_or_else(|| "implicit".into()),
+        fact_cache: crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new),
         ..Options::default()
     };
     // Passwords are asked for here, once, before anything connects.

@@ -26,6 +26,13 @@ pub struct Config {
     /// `retry_files_enabled`: write PLAYBOOK.retry listing failed hosts (off by default).
     pub retry_files_enabled: Option<bool>,
     pub retry_files_save_path: Option<PathBuf>,
+    /// `[defaults] gathering`: implicit, explicit or smart.
+    pub gathering: Option<String>,
+    /// `[defaults] fact_caching` (the cache plugin: jsonfile or memory).
+    pub fact_caching: Option<String>,
+    pub fact_caching_connection: Option<PathBuf>,
+    pub fact_caching_timeout: Option<u64>,
+    pub fact_caching_prefix: Option<String>,
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -113,6 +120,15 @@ impl Config {
                     cfg.roles_path = v.split(':').filter(|s| !s.is_empty()).map(path).collect();
                 }
                 ("defaults", "timeout") => cfg.timeout = v.parse().ok(),
+                ("defaults", "gathering") => cfg.gathering = Some(v.to_string()),
+                ("defaults", "fact_caching") => cfg.fact_caching = Some(v.to_string()),
+                ("defaults", "fact_caching_connection") => {
+                    cfg.fact_caching_connection = Some(path(v))
+                }
+                ("defaults", "fact_caching_timeout") => cfg.fact_caching_timeout = v.parse().ok(),
+                ("defaults", "fact_caching_prefix") => {
+                    cfg.fact_caching_prefix = Some(v.to_string())
+                }
                 ("defaults", "retry_files_enabled") => cfg.retry_files_enabled = parse_bool(v),
                 ("defaults", "retry_files_save_path") => cfg.retry_files_save_path = Some(path(v)),
                 ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),
@@ -131,6 +147,21 @@ impl Config {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         if let Some(v) = env("ANSIBLE_INVENTORY") {
             self.inventory = v.split(',').map(|s| s.trim().to_string()).collect();
+        }
+        if let Some(v) = env("ANSIBLE_GATHERING") {
+            self.gathering = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_CACHE_PLUGIN") {
+            self.fact_caching = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_CACHE_PLUGIN_CONNECTION") {
+            self.fact_caching_connection = Some(expand_home(&v));
+        }
+        if let Some(v) = env("ANSIBLE_CACHE_PLUGIN_TIMEOUT") {
+            self.fact_caching_timeout = v.parse().ok().or(self.fact_caching_timeout);
+        }
+        if let Some(v) = env("ANSIBLE_CACHE_PLUGIN_PREFIX") {
+            self.fact_caching_prefix = Some(v);
         }
         if let Some(v) = env("ANSIBLE_FORKS") {
             self.forks = v.parse().ok().or(self.forks);

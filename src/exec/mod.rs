@@ -37,6 +37,11 @@ use tokio::sync::Semaphore;
 /// How a run is to be done: the command line's options.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// `gathering`: implicit (facts unless a play says no), explicit (only when a play asks)
+    /// or smart (skip hosts whose facts are known).
+    pub gathering: String,
+    /// The `jsonfile` fact cache, when configured.
+    pub fact_cache: Option<Arc<crate::modules::fact_cache::FactCache>>,
     pub forks: usize,
     pub check: bool,
     pub diff: bool,
@@ -67,6 +72,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            gathering: "implicit".into(),
+            fact_cache: None,
             forks: 5,
             check: false,
             diff: false,
@@ -107,7 +114,19 @@ pub async fn run(
     opts: Options,
     reporter: &mut dyn Reporter,
 ) -> Result<Outcome, Error> {
+    // Facts cached by an earlier run (ansible-playbook's too) are known from the start.
+    let cached: Vec<(String, Vars)> = match &opts.fact_cache {
+        Some(cache) => inventory
+            .hosts
+            .keys()
+            .filter_map(|h| cache.load(h).map(|f| (h.clone(), f)))
+            .collect(),
+        None => Vec::new(),
+    };
     let store = VarStore::new(inventory, extra_vars);
+    for (host, facts) in cached {
+        store.set_facts(&host, facts);
+    }
     store.set_global(
         "playbook_dir",
         Value::from(playbook.dir.display().to_string()),
@@ -492,7 +511,7 @@ impl<'r> Runner<'r> {
         };
         let gather = match &play.gather_facts {
             Some(v) => template::truthy(&play_level(self, v)?),
-            None => true,
+            None => self.opts.gathering != "explicit",
         };
         let base = Ctx {
             chain: vec![play.kw.clone()],
@@ -579,7 +598,22 @@ impl<'r> Runner<'r> {
             )
         {
             let setup = Arc::new(setup_task(play));
-            active = self.run_task(state, &setup, base, active, false).await?;
+            // gathering=smart: hosts whose facts are known (this run, or the cache) skip it.
+            let smart = self.opts.gathering == "smart";
+            let need: Vec<String> = active
+                .iter()
+                .filter(|h| {
+                    !smart
+                        || !crate::modules::fact_cache::FactCache::gathered(&self.store.facts_of(h))
+                })
+                .cloned()
+                .collect();
+            if !need.is_empty() {
+                let done = self
+                    .run_task(state, &setup, base, need.clone(), false)
+                    .await?;
+                active.retain(|h| !need.contains(h) || done.contains(h));
+            }
         }
         let sections: [(&[Item], &[Item]); 3] = [
             (&play.pre_tasks, &[]),
@@ -1416,7 +1450,16 @@ impl<'r> Runner<'r> {
                 _ => host.as_str(),
             };
             if matches!(task.action.as_str(), "setup" | "gather_facts") {
-                self.store.set_facts(owner, facts.clone());
+                // The module's `ansible_*` names become ansible_facts' names; later gathering
+                // adds to what is known (and goes to the fact cache).
+                let merged = self
+                    .store
+                    .merge_facts(owner, crate::modules::fact_cache::namespace_facts(facts));
+                if let Some(cache) = &self.opts.fact_cache
+                    && let Err(e) = cache.store(owner, &merged)
+                {
+                    tracing::warn!("cannot write the fact cache for {owner}: {e}");
+                }
             } else {
                 for (k, v) in facts {
                     self.store.set_host_var(owner, k, v.clone());
@@ -1595,7 +1638,10 @@ fn setup_task(play: &Play) -> Task {
     Task {
         name: Some("Gathering Facts".to_string()),
         action: "setup".to_string(),
-        args: value::map(Vec::<(&str, Value)>::new()),
+        args: match &play.gather_subset {
+            Some(s) => value::map([("gather_subset", s.clone())]),
+            None => value::map(Vec::<(&str, Value)>::new()),
+        },
         span: play.span.clone(),
         kw: Keywords::default(),
         register: None,

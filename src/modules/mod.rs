@@ -15,6 +15,7 @@ mod copy;
 mod cron;
 mod debug;
 mod dnf;
+pub mod fact_cache;
 mod edit;
 mod fetch;
 mod file;

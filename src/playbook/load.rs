@@ -389,6 +389,7 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
             .collect(),
         kw: keywords(node)?,
         gather_facts: opt(node, "gather_facts"),
+        gather_subset: opt(node, "gather_subset"),
         serial: opt(node, "serial"),
         max_fail_percentage: opt(node, "max_fail_percentage"),
         force_handlers: opt(node, "force_handlers"),

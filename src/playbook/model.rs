@@ -62,6 +62,8 @@ pub struct Play {
     pub spans: indexmap::IndexMap<String, Span>,
     pub kw: Keywords,
     pub gather_facts: Option<Value>,
+    /// `gather_subset` for the implicit fact gathering.
+    pub gather_subset: Option<Value>,
     pub serial: Option<Value>,
     pub max_fail_percentage: Option<Value>,
     pub force_handlers: Option<Value>,

@@ -82,6 +82,20 @@ impl VarStore {
         Arc::make_mut(entry).insert(key.to_string(), value);
     }
 
+    /// Adds facts to a host's facts, as Ansible's set_host_facts does (a later `setup` with a
+    /// filter does not forget the others); gives the host's facts after.
+    pub fn merge_facts(&self, host: &str, facts: Vars) -> Arc<Vars> {
+        let mut all = self.facts.write().unwrap_or_else(|e| e.into_inner());
+        let entry = all.entry(host.to_string()).or_default();
+        Arc::make_mut(entry).extend(facts);
+        entry.clone()
+    }
+
+    /// A host's facts.
+    pub fn facts_of(&self, host: &str) -> Arc<Vars> {
+        self.host_facts(host)
+    }
+
     /// Replaces a host's gathered facts.
     pub fn set_facts(&self, host: &str, facts: Vars) {
         let mut all = self.facts.write().unwrap_or_else(|e| e.into_inner());
@@ -114,7 +128,13 @@ impl VarStore {
             let mut with_prefix = Vars::new();
             with_prefix.insert("ansible_facts".to_string(), value::from_vars(&facts));
             for (k, v) in facts.iter() {
-                with_prefix.insert(format!("ansible_{k}"), v.clone());
+                // `ansible_local` keeps its name inside ansible_facts and as a variable.
+                let name = if k.starts_with("ansible_") {
+                    k.clone()
+                } else {
+                    format!("ansible_{k}")
+                };
+                with_prefix.insert(name, v.clone());
             }
             layers.push(Arc::new(with_prefix));
         }
