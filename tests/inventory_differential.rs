@@ -7,9 +7,10 @@
 //! per line). Bad cases hold `EXPECT`: text baton's error must contain (`file:line:col` and the
 //! gist of the message).
 //!
-//! Compared: `--list` as parsed JSON and byte for byte, `--list --export` as JSON, `--graph` and `--graph --vars`
-//! as text; `ansible all --list-hosts --limit P` and `ansible P --list-hosts` against baton's
-//! host selection. Ansible walks each level of a group tree as a set, so where two groups of
+//! Compared: `--list` as parsed JSON and byte for byte, `--list --export` as JSON, `--graph`
+//! and `--graph --vars` as text; `ansible all --list-hosts --limit P` and `ansible P
+//! --list-hosts` against baton's host selection; `group_names`, `inventory_hostname_short` and
+//! `groups` as Ansible's `debug` module prints them. Ansible walks each level of a group tree as a set, so where two groups of
 //! one level both have children its host order varies from run to run: for such inventories
 //! host lists are compared as sets, elsewhere in order.
 //!
@@ -412,6 +413,106 @@ fn limit_patterns_match_ansible() {
 #[test]
 fn host_patterns_match_ansible() {
     compare_patterns("HOST_PATTERNS", false);
+}
+
+/// What `ansible all -m debug -a 'msg=...'` printed per host: `HOST | SUCCESS => {json}`.
+fn debug_messages(stdout: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut lines = stdout.lines();
+    while let Some(l) = lines.next() {
+        let Some(host) = l.strip_suffix(" | SUCCESS => {") else {
+            continue;
+        };
+        let mut body = String::from("{");
+        for b in lines.by_ref() {
+            body.push_str(b);
+            if b == "}" {
+                break;
+            }
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+            out.insert(host.to_string(), v["msg"].clone());
+        }
+    }
+    out
+}
+
+/// `group_names`, `inventory_hostname_short` and `groups` as Ansible's own `debug` shows them,
+/// against baton's inventory.
+#[test]
+fn magic_variables_match_ansible() {
+    let ansible = ansible_tool("ansible");
+    let all = cases("ok");
+    let failures: Vec<String> = par_map(&all, |case| {
+        let mut a = vec!["all".to_string()];
+        a.extend(args(case, "ARGS"));
+        a.extend(
+            [
+                "-f",
+                "20",
+                "-m",
+                "debug",
+                "-a",
+                "msg={{ [group_names, inventory_hostname_short, groups] }}",
+            ]
+            .map(String::from),
+        );
+        let out = run(&ansible, &a, case, &[]);
+        let want = debug_messages(&text(&out.stdout));
+        let inv = load_case(case);
+        let ordered = order_is_deterministic(&inv);
+        let mut problems = Vec::new();
+        if want.len() != inv.hosts.len() {
+            problems.push(format!(
+                "ansible reported {} hosts, baton has {}\n{}",
+                want.len(),
+                inv.hosts.len(),
+                text(&out.stderr)
+            ));
+        }
+        for (host, msg) in &want {
+            let names = serde_json::json!(inv.group_names(host));
+            if msg[0] != names {
+                problems.push(format!(
+                    "{host}: group_names ansible {} baton {names}",
+                    msg[0]
+                ));
+            }
+            let short = Inventory::hostname_short(host);
+            if msg[1] != short {
+                problems.push(format!(
+                    "{host}: inventory_hostname_short ansible {} baton {short}",
+                    msg[1]
+                ));
+            }
+            for (g, hosts) in msg[2].as_object().into_iter().flatten() {
+                let mut w: Vec<String> = serde_json::from_value(hosts.clone()).unwrap_or_default();
+                let mut b = inv.group_hosts(g);
+                if !ordered {
+                    w.sort();
+                    b.sort();
+                }
+                if w != b {
+                    problems.push(format!("groups['{g}']: ansible {w:?} baton {b:?}"));
+                }
+            }
+            if msg[2].as_object().map(|o| o.len()) != Some(inv.groups.len()) {
+                problems.push(format!("groups: ansible has {} groups", msg[2]));
+            }
+            break_after_first_groups(&mut problems);
+        }
+        (!problems.is_empty()).then(|| format!("{}:\n  {}", name(case), problems.join("\n  ")))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    finish("magic variables", failures);
+}
+
+/// One host's view of `groups` is every host's: report its differences once.
+fn break_after_first_groups(problems: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
 }
 
 #[test]
