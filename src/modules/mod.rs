@@ -307,10 +307,28 @@ impl Args {
         if let Some(i) = v.as_i64() {
             return Ok(Some(i));
         }
-        v.as_str()
-            .and_then(|s| s.trim().parse().ok())
-            .map(Some)
-            .ok_or_else(|| self.type_error(name, &v, "int"))
+        // check_type_int: a bool is an int in Python; the rest goes through Decimal, so "3.0"
+        // and 3.0 are 3 but 3.5 is refused.
+        if v.kind() == ValueKind::Bool {
+            return Ok(Some(v.is_true() as i64));
+        }
+        let text = v.to_string();
+        let as_float = match v.kind() {
+            ValueKind::Number | ValueKind::String => text.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        if let Some(i) = text.trim().parse::<i64>().ok().or_else(|| {
+            as_float
+                .filter(|f| f.fract() == 0.0 && f.is_finite())
+                .map(|f| f as i64)
+        }) {
+            return Ok(Some(i));
+        }
+        let shown = crate::value::python_repr(&crate::value::to_json(&v));
+        Err(ModuleError::Failed(format!(
+            "argument '{name}' is of type {} and we were unable to convert to int: \"{shown}\" cannot be converted to an int",
+            python_type(&v)
+        )))
     }
 
     /// A list parameter; a string becomes a list split on commas, as Ansible's `type='list'`.
@@ -327,7 +345,13 @@ impl Args {
                     .map(|s| Value::from(s.trim()))
                     .collect(),
             )),
-            _ => Ok(Some(vec![v])),
+            // check_type_list: numbers (and so booleans) become their text; the rest fails.
+            ValueKind::Number | ValueKind::Bool => Ok(Some(vec![v])),
+            _ => Err(ModuleError::Failed(format!(
+                "argument '{name}' is of type {} and we were unable to convert to list: <class '{}'> cannot be converted to a list",
+                python_type(&v),
+                python_type(&v)
+            ))),
         }
     }
 
