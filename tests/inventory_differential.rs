@@ -332,6 +332,15 @@ fn load_case(case: &Path) -> Inventory {
             });
         }
     }
+    // The corpus has one vault password; the keyring is the process's, installed once.
+    if let Some(i) = a.iter().position(|x| x == "--vault-password-file") {
+        let file = case.join(&a[i + 1]);
+        let vault = baton::vault::VaultPasswordArgs {
+            vault_password_files: vec![file],
+            ..Default::default()
+        };
+        baton::vault::install(vault.keyring_for_play().expect("the corpus vault password"));
+    }
     Inventory::load(&sources).unwrap_or_else(|e| panic!("{}: {e}", name(case)))
 }
 

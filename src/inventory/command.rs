@@ -54,6 +54,9 @@ pub struct InventoryArgs {
     /// YAML output (not supported yet; the JSON of --list is the same data).
     #[arg(short = 'y', long = "yaml")]
     pub yaml: bool,
+    /// Vault passwords, for vault-encrypted inventory and variable files.
+    #[command(flatten)]
+    pub vault: crate::vault::VaultPasswordArgs,
 }
 
 /// Variables Ansible sets itself; `ansible-inventory` leaves them out of what it shows.
@@ -117,6 +120,8 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
             "--yaml output is not supported yet; --list prints the same data as JSON",
         ));
     }
+    // Vault passwords first: reading the inventory decrypts vault-encrypted files.
+    crate::vault::install(args.vault.keyring_for_play()?);
     let sources = if !args.inventory.is_empty() {
         args.inventory.clone()
     } else {
@@ -380,7 +385,12 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
     let mut keys: Vec<&String> = vars.keys().collect();
     keys.sort();
     for k in keys {
-        let v = &vars[k];
+        let mut v = vars[k].clone();
+        // Python's `str()` of a `!vault` value is its plaintext.
+        if let Some(plain) = crate::vault::value::reveal(&v) {
+            v = plain.unwrap_or_else(|e| Value::from(format!("<{}>", e.message)));
+        }
+        let v = &v;
         let text = match v.kind() {
             ValueKind::String => v.as_str().unwrap_or("").to_string(),
             ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
@@ -404,6 +414,9 @@ fn vars_json(vars: &Vars) -> serde_json::Value {
 /// A value as JSON; with `mark_unsafe`, `!unsafe` text as Ansible's JSON encodes it.
 fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
     let to_json = |x: &Value| json_value(x, mark_unsafe);
+    if let Some(j) = crate::vault::value::to_json(v) {
+        return j;
+    }
     match v.kind() {
         ValueKind::String if mark_unsafe && v.is_safe() => {
             serde_json::json!({ "__ansible_unsafe": v.as_str().unwrap_or("") })
@@ -518,6 +531,11 @@ fn write_vars(vars: &Vars, level: usize, out: &mut String) {
 
 /// One value as Ansible's JSON encoder writes it (`!unsafe` text as `{"__ansible_unsafe": ..}`).
 fn write_value(v: &Value, level: usize, out: &mut String) {
+    if let Some(j) = crate::vault::value::to_json(v) {
+        // Still encrypted (`!vault`): `{"__ansible_vault": "<ciphertext>"}`.
+        write_json(&j, level, out);
+        return;
+    }
     match v.kind() {
         ValueKind::String if v.is_safe() => {
             out.push_str("{\n");
