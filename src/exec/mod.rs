@@ -1452,9 +1452,11 @@ impl<'r> Runner<'r> {
             if matches!(task.action.as_str(), "setup" | "gather_facts") {
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).
-                let merged = self
-                    .store
-                    .merge_facts(owner, crate::modules::fact_cache::namespace_facts(facts));
+                let mut facts = crate::modules::fact_cache::namespace_facts(facts);
+                if task.action == "gather_facts" {
+                    facts.insert("_ansible_facts_gathered".into(), Value::from(true));
+                }
+                let merged = self.store.merge_facts(owner, facts);
                 if let Some(cache) = &self.opts.fact_cache
                     && let Err(e) = cache.store(owner, &merged)
                 {
@@ -1637,7 +1639,8 @@ pub(crate) fn role_target(args: &Value) -> Result<String, String> {
 fn setup_task(play: &Play) -> Task {
     Task {
         name: Some("Gathering Facts".to_string()),
-        action: "setup".to_string(),
+        // Ansible's gather_facts action (which marks the facts `_ansible_facts_gathered`).
+        action: "gather_facts".to_string(),
         args: match &play.gather_subset {
             Some(s) => value::map([("gather_subset", s.clone())]),
             None => value::map(Vec::<(&str, Value)>::new()),

@@ -7,7 +7,7 @@
 //! they were written (0: never). baton and ansible-playbook can share one cache directory.
 //! Ansible's tagged values (`{"__ansible_type": ..., "value": ...}`) are read as their value.
 
-use crate::value::{self, Value, Vars};
+use crate::value::{self, Vars};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -115,11 +115,9 @@ impl FactCache {
             None => outer,
         };
         let facts = value::from_json(&untag(payload));
-        // Internal markers (`_ansible_facts_gathered`) are not facts.
         let vars: Vars = facts
             .try_iter()
             .ok()?
-            .filter(|k| !k.to_string().starts_with("_ansible"))
             .map(|k| (k.to_string(), facts.get_item(&k).unwrap_or_default()))
             .collect();
         Some(namespace_facts(&vars))
@@ -128,8 +126,7 @@ impl FactCache {
     /// Writes the facts of `host` (namespaced) to the cache, atomically.
     pub fn store(&self, host: &str, facts: &Vars) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let mut f = prefix_facts(facts);
-        f.insert("_ansible_facts_gathered".into(), Value::from(true));
+        let f = prefix_facts(facts);
         let inner = value::to_json(&value::from_vars(&f)).to_string();
         let outer = serde_json::json!({ "__payload__": inner }).to_string();
         let path = self.path(host);
@@ -142,16 +139,17 @@ impl FactCache {
         std::fs::rename(&tmp, &path)
     }
 
-    /// Whether facts of `host` were gathered (by a setup run), in the cache or in this run:
-    /// setup's results carry `module_setup`.
+    /// Whether facts of `host` were gathered (gathering marks them), in the cache or in this
+    /// run.
     pub fn gathered(facts: &Vars) -> bool {
-        facts.contains_key("module_setup")
+        facts.contains_key("_ansible_facts_gathered")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
     #[test]
     fn round_trip_in_ansibles_layout() {
@@ -159,7 +157,7 @@ mod tests {
         let cache = FactCache::new(&dir, "", 3600);
         let mut facts = Vars::new();
         facts.insert("hostname".into(), Value::from("web1"));
-        facts.insert("module_setup".into(), Value::from(true));
+        facts.insert("_ansible_facts_gathered".into(), Value::from(true));
         facts.insert("ansible_local".into(), Value::from(Vars::new().len()));
         cache.store("web1", &facts).unwrap();
         let text = std::fs::read_to_string(dir.join("s1_web1")).unwrap();
