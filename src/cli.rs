@@ -331,6 +331,7 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
             .clone()
             .unwrap_or_else(|| "implicit".into()),
         fact_cache: crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new),
+        strategy: config.strategy.clone().unwrap_or_else(|| "linear".into()),
         ..Options::default()
     };
     // Passwords are asked for here, once, before anything connects.

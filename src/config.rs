@@ -28,6 +28,8 @@ pub struct Config {
     pub retry_files_save_path: Option<PathBuf>,
     /// `[defaults] gathering`: implicit, explicit or smart.
     pub gathering: Option<String>,
+    /// `[defaults] strategy` (`ANSIBLE_STRATEGY`): the strategy of plays that name none.
+    pub strategy: Option<String>,
     /// `[defaults] fact_caching` (the cache plugin: jsonfile or memory).
     pub fact_caching: Option<String>,
     pub fact_caching_connection: Option<PathBuf>,
@@ -121,6 +123,7 @@ impl Config {
                 }
                 ("defaults", "timeout") => cfg.timeout = v.parse().ok(),
                 ("defaults", "gathering") => cfg.gathering = Some(v.to_string()),
+                ("defaults", "strategy") => cfg.strategy = Some(v.to_string()),
                 ("defaults", "fact_caching") => cfg.fact_caching = Some(v.to_string()),
                 ("defaults", "fact_caching_connection") => {
                     cfg.fact_caching_connection = Some(path(v))
@@ -150,6 +153,9 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_GATHERING") {
             self.gathering = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_STRATEGY") {
+            self.strategy = Some(v);
         }
         if let Some(v) = env("ANSIBLE_CACHE_PLUGIN") {
             self.fact_caching = Some(v);

@@ -28,7 +28,11 @@
 //!   that runs ansible-playbook. A case that needs another inventory ships `NAME.ini` next to
 //!   itself; `@PYTHON@` in it is replaced by that interpreter.
 //! - Extra command-line arguments for both tools: a line `# args: -e x=1 --tags t` anywhere in
-//!   the case (split on whitespace).
+//!   the case (split on whitespace); environment variables for both: `# env: NAME=value`.
+//! - A case whose hosts do not move in lockstep (`strategy: free`) says `# compare: per-host`:
+//!   its results interleave differently from run to run, so the transcript is compared host by
+//!   host (each result with the task banner above it), which is deterministic; the play banners
+//!   are compared in order, the recap and exit status as usual.
 //! - Both tools run with the case directory as working directory, the environment variable
 //!   `CONFORMANCE_ENV=conformance-value`, and `conformance_tmp` (extra var and environment
 //!   variable) naming a scratch directory that is emptied before each of the two runs, so a case
@@ -119,6 +123,10 @@ cases! {
     lazy_variables,
     start_at_task,
     order_sorted,
+    // The free strategy.
+    free_strategy,
+    free_serial,
+    free_from_config,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
@@ -234,6 +242,17 @@ fn case_args(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The environment variables a case asks for with `# env: NAME=value`.
+fn case_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("# env:"))
+        .filter_map(|a| {
+            let (k, v) = a.trim().split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 /// Which tool a run is for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Tool {
@@ -241,7 +260,14 @@ enum Tool {
     Baton,
 }
 
-fn run_tool(tool: Tool, name: &str, inventory: &Path, scratch: &Path, args: &[String]) -> Output {
+fn run_tool(
+    tool: Tool,
+    name: &str,
+    inventory: &Path,
+    scratch: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> Output {
     // Each run starts from an empty scratch directory at the same path, so printed paths agree.
     let _ = std::fs::remove_dir_all(scratch);
     std::fs::create_dir_all(scratch).expect("create the scratch directory");
@@ -277,7 +303,8 @@ fn run_tool(tool: Tool, name: &str, inventory: &Path, scratch: &Path, args: &[St
         .arg(inventory)
         .arg("-e")
         .arg(format!("conformance_tmp={}", scratch.display()))
-        .args(args);
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)));
     run_with_timeout(cmd, &format!("{tool:?} on {name}"))
 }
 
@@ -425,10 +452,75 @@ fn parse(out: &Output) -> Parsed {
         });
     }
     Parsed {
-        transcript: hosts_in_order(transcript),
+        transcript,
         recap,
         status: out.status.code(),
     }
+}
+
+/// The host a result line is about (`ok: [h1]`, `fatal: [h1 -> h2]`).
+fn host_of(e: &Entry) -> Option<String> {
+    let start = e.head.find(": [")? + 3;
+    let end = e.head[start..].find(']')? + start;
+    let host = &e.head[start..end];
+    Some(host.split(" -> ").next().unwrap_or(host).to_string())
+}
+
+/// For `# compare: per-host`: the play banners in order, then each host's results in the order
+/// that host produced them, each with the play and task banner it was printed under.
+fn per_host(transcript: Vec<Entry>) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut hosts: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let (mut play, mut task) = (0, String::new());
+    let mut last_host: Option<String> = None;
+    for e in transcript {
+        if e.head.starts_with("PLAY [") {
+            play += 1;
+            out.push(e);
+            continue;
+        }
+        if e.head.starts_with("TASK [") || e.head.starts_with("RUNNING HANDLER [") {
+            task = e.head.clone();
+            continue;
+        }
+        if e.head == "...ignoring" {
+            if let Some(last) = last_host
+                .as_ref()
+                .and_then(|h| hosts.get_mut(h))
+                .and_then(|v| v.last_mut())
+            {
+                last.head.push_str(" ...ignoring");
+            }
+            continue;
+        }
+        if let Some(rest) = e.head.strip_prefix("included: ") {
+            // `included: FILE for h1, h2`: which hosts share a line depends on timing.
+            if let Some((file, list)) = rest.rsplit_once(" for ") {
+                for h in list.split(", ") {
+                    hosts.entry(h.to_string()).or_default().push(Entry {
+                        head: format!("play {play} {task} / included: {file}"),
+                        body: None,
+                    });
+                }
+            }
+            continue;
+        }
+        if let Some(h) = host_of(&e) {
+            hosts.entry(h.clone()).or_default().push(Entry {
+                head: format!("play {play} {task} / {}", e.head),
+                body: e.body,
+            });
+            last_host = Some(h);
+        }
+    }
+    for (h, entries) in hosts {
+        out.push(Entry {
+            head: format!("host {h}:"),
+            body: None,
+        });
+        out.extend(entries);
+    }
+    out
 }
 
 /// Both tools print a task's results as hosts finish, in no fixed order: within each banner's
@@ -541,11 +633,20 @@ fn run_case(name: &str) {
     };
     std::fs::write(&inventory, inventory_text).expect("write the inventory");
     let args = case_args(&text);
+    let env = case_env(&text);
     let scratch = work.join("tmp");
 
-    let ansible_out = run_tool(Tool::Ansible, name, &inventory, &scratch, &args);
-    let baton_out = run_tool(Tool::Baton, name, &inventory, &scratch, &args);
-    let (ansible, baton) = (parse(&ansible_out), parse(&baton_out));
+    let ansible_out = run_tool(Tool::Ansible, name, &inventory, &scratch, &args, &env);
+    let baton_out = run_tool(Tool::Baton, name, &inventory, &scratch, &args, &env);
+    let order: fn(Vec<Entry>) -> Vec<Entry> =
+        if text.lines().any(|l| l.trim() == "# compare: per-host") {
+            per_host
+        } else {
+            hosts_in_order
+        };
+    let (mut ansible, mut baton) = (parse(&ansible_out), parse(&baton_out));
+    ansible.transcript = order(std::mem::take(&mut ansible.transcript));
+    baton.transcript = order(std::mem::take(&mut baton.transcript));
     let problems = compare(&ansible, &baton);
 
     if std::env::var_os("BATON_CONFORMANCE_VERBOSE").is_some() || !problems.is_empty() {
@@ -612,7 +713,10 @@ mod parser {
              skipping: [localhost]\n\nPLAY RECAP ***\nlocalhost                  : ok=1    changed=0   \n",
             2,
         ));
-        let lines: Vec<String> = p.transcript.iter().map(|e| e.to_string()).collect();
+        let lines: Vec<String> = hosts_in_order(p.transcript)
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
         assert_eq!(
             lines,
             [

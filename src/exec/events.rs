@@ -33,6 +33,16 @@ pub struct TaskResult {
     pub verbose_always: bool,
     /// The task's action (module), for output rules that depend on it (`debug`'s cleaning).
     pub action: String,
+    /// Which task this is a result of (see [`task_id`]): under the `free` strategy results of
+    /// different tasks interleave, and the output shows a task's banner again when the task
+    /// changes, as Ansible's default callback does.
+    pub task_id: u64,
+}
+
+/// A task's identity for the output: the same task object (in every batch and on every host)
+/// has the same id, as a task's `_uuid` in Ansible.
+pub fn task_id(task: &std::sync::Arc<crate::playbook::Task>) -> u64 {
+    std::sync::Arc::as_ptr(task) as usize as u64
 }
 
 /// Counts per host, as PLAY RECAP shows them.
@@ -52,6 +62,9 @@ pub struct HostStats {
 pub enum Event<'a> {
     PlayStart {
         name: &'a str,
+        /// The play's strategy (`linear` or `free`): under `free`, a task's banner is shown
+        /// when a host's result for it is, not when it starts.
+        strategy: &'a str,
     },
     /// No host matched the play's pattern.
     NoHosts,
@@ -60,9 +73,12 @@ pub enum Event<'a> {
         total: usize,
         hosts: &'a [String],
     },
+    /// A task starts (under the `free` strategy: starts on one host).
     TaskStart {
         name: &'a str,
         handler: bool,
+        /// The task's [`task_id`].
+        id: u64,
     },
     /// One host's result for the current task; per item first, then the whole.
     HostResult {
@@ -75,8 +91,24 @@ pub enum Event<'a> {
         path: &'a str,
         hosts: &'a [String],
         item: Option<String>,
+        /// The include task's [`task_id`].
+        task: u64,
     },
     Warning(&'a str),
+    /// `vars_prompt` wants an answer: the output layer asks on the terminal (stopping any
+    /// progress display) and writes the answer into `answer`; `None` when it cannot ask.
+    Prompt {
+        prompt: &'a str,
+        /// Echo off while typing (`private: true`).
+        private: bool,
+        answer: &'a std::sync::Mutex<Option<String>>,
+    },
+    /// `--step`: the output layer asks "Perform task: TASK: NAME (N)o/(y)es/(c)ontinue:" and
+    /// writes the answer (the line typed) into `answer`.
+    StepPrompt {
+        name: &'a str,
+        answer: &'a std::sync::Mutex<Option<String>>,
+    },
     /// The play stopped early (max_fail_percentage, any_errors_fatal, every host failed).
     PlayAborted {
         reason: &'a str,

@@ -67,6 +67,9 @@ pub struct Options {
     pub interrupted: Arc<std::sync::atomic::AtomicBool>,
     /// Connection settings of the command line (`-k`, `-K`, `--ssh-common-args`, ...).
     pub conn: crate::connection::ConnDefaults,
+    /// The strategy of plays that name none (`ANSIBLE_STRATEGY`, ansible.cfg `strategy`):
+    /// `linear` or `free`.
+    pub strategy: String,
 }
 
 impl Default for Options {
@@ -92,6 +95,7 @@ impl Default for Options {
             step: false,
             interrupted: Arc::default(),
             conn: Default::default(),
+            strategy: "linear".into(),
         }
     }
 }
@@ -149,6 +153,8 @@ pub async fn run(
         started: opts_start_missing,
         step_off: false,
         play_dir: None,
+        warned: Arc::default(),
+        workers: None,
     };
     let result = runner.run_playbook(playbook).await;
     runner.pool.close_all().await;
@@ -205,6 +211,10 @@ struct Runner<'r> {
     step_off: bool,
     /// The running play's own directory, its `playbook_dir`.
     play_dir: Option<PathBuf>,
+    /// Warnings already shown: Ansible shows each warning text once per run.
+    warned: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// Under the `free` strategy, the forks shared by every host's lane.
+    workers: Option<Arc<Semaphore>>,
 }
 
 /// What an include brought in.
@@ -275,6 +285,96 @@ struct BatchState {
     end_play: bool,
     force_handlers: bool,
     handlers: Arc<Vec<Handler>>,
+    /// The `free` strategy: this state is one host's lane; no failure policy but the
+    /// whole-batch stop, and `run_once` runs on every host (as ansible-core's free strategy).
+    free: bool,
+    /// What the lanes of a `free` batch share.
+    shared: Option<Arc<LaneShared>>,
+}
+
+/// What the hosts of a batch under the `free` strategy share while each runs on its own.
+#[derive(Default)]
+struct LaneShared {
+    /// `meta: end_batch` / `end_play` on one host ends the batch for all.
+    end_batch: std::sync::atomic::AtomicBool,
+    end_play: std::sync::atomic::AtomicBool,
+    /// Hosts that failed or went unreachable: they leave `ansible_play_hosts`.
+    removed: std::sync::Mutex<HashSet<String>>,
+    /// A `run_once` task failed: every host of the batch has failed.
+    fail_all: std::sync::atomic::AtomicBool,
+}
+
+impl BatchState {
+    /// The batch (or this host's part of it) is over: a policy tripped or a meta task ended it.
+    fn stopping(&self) -> bool {
+        self.over
+            || self.end_batch
+            || self.shared.as_ref().is_some_and(|s| {
+                s.end_batch.load(std::sync::atomic::Ordering::SeqCst)
+                    || s.fail_all.load(std::sync::atomic::Ordering::SeqCst)
+            })
+    }
+
+    /// A copy for one host's lane under the `free` strategy.
+    fn lane(&self, shared: &Arc<LaneShared>) -> BatchState {
+        BatchState {
+            batch: self.batch.clone(),
+            all_hosts: self.all_hosts.clone(),
+            batch_failed: HashSet::new(),
+            max_fail_percentage: None,
+            over: false,
+            break_play: false,
+            notified: HashMap::new(),
+            ended: HashSet::new(),
+            end_batch: false,
+            end_play: false,
+            force_handlers: self.force_handlers,
+            handlers: self.handlers.clone(),
+            free: true,
+            shared: Some(shared.clone()),
+        }
+    }
+}
+
+/// A reporter shared by the lanes of a `free` batch: each event goes to the run's reporter
+/// whole, under a lock, so lines of different hosts never mix.
+struct LaneReporter<'a, 'm, R: Reporter + ?Sized> {
+    shared: &'a std::sync::Mutex<&'m mut R>,
+}
+
+impl<R: Reporter + ?Sized> Reporter for LaneReporter<'_, '_, R> {
+    fn event(&mut self, event: &Event<'_>) {
+        let mut r = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        r.event(event);
+    }
+}
+
+/// Polls every future to completion on the current task; the outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all_done = true;
+        for (slot, out) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *out = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all_done = false,
+                }
+            }
+        }
+        if all_done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// Ansible's tag selection: `always` runs unless skipped by name, `never` only when asked for,
@@ -370,45 +470,45 @@ impl<'r> Runner<'r> {
         Ok(out)
     }
 
-    /// `vars_prompt`: asked on a terminal; otherwise the default, or the `-e` value.
-    fn prompt_vars(&self, play: &Play) -> Result<Vars, Error> {
-        use std::io::{BufRead, IsTerminal, Write};
+    /// `vars_prompt`: asked through the reporter (which asks on a terminal); without an
+    /// answer, the default, or the `-e` value.
+    fn prompt_vars(&mut self, play: &Play) -> Result<Vars, Error> {
         let mut out = Vars::new();
         for p in &play.vars_prompt {
             if self.store.extra.contains_key(&p.name) {
                 continue;
             }
-            if std::io::stdin().is_terminal() {
-                let default = p
-                    .default
-                    .as_ref()
-                    .map(|d| format!(" [{d}]"))
-                    .unwrap_or_default();
-                eprint!("{}{default}: ", p.prompt);
-                let _ = std::io::stderr().flush();
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Io,
-                        format!("cannot read the answer to '{}': {e}", p.prompt),
-                    )
-                })?;
-                let answer = line.trim_end_matches(['\r', '\n']);
-                let v = match (&p.default, answer.is_empty()) {
-                    (Some(d), true) => d.clone(),
-                    _ => Value::from(answer),
-                };
-                out.insert(p.name.clone(), v);
-            } else if let Some(d) = &p.default {
-                out.insert(p.name.clone(), d.clone());
-            } else {
-                return Err(Error::syntax(
-                    &p.span,
-                    format!(
-                        "vars_prompt: '{}' has no default and there is no terminal to ask on; pass it with -e {}=VALUE",
-                        p.name, p.name
-                    ),
-                ));
+            let default = p
+                .default
+                .as_ref()
+                .map(|d| format!(" [{d}]"))
+                .unwrap_or_default();
+            let answer = std::sync::Mutex::new(None);
+            self.reporter.event(&Event::Prompt {
+                prompt: &format!("{}{default}: ", p.prompt),
+                private: p.private,
+                answer: &answer,
+            });
+            let answer = answer.into_inner().unwrap_or_else(|e| e.into_inner());
+            match (answer, &p.default) {
+                (Some(a), Some(d)) if a.is_empty() => {
+                    out.insert(p.name.clone(), d.clone());
+                }
+                (Some(a), _) => {
+                    out.insert(p.name.clone(), Value::from(a));
+                }
+                (None, Some(d)) => {
+                    out.insert(p.name.clone(), d.clone());
+                }
+                (None, None) => {
+                    return Err(Error::syntax(
+                        &p.span,
+                        format!(
+                            "vars_prompt: '{}' has no default and there is no terminal to ask on; pass it with -e {}=VALUE",
+                            p.name, p.name
+                        ),
+                    ));
+                }
             }
         }
         Ok(out)
@@ -461,7 +561,10 @@ impl<'r> Runner<'r> {
         // Hosts that failed earlier keep their places in this play's batches but run nothing
         // (Ansible marks them failed in each batch's iterator).
         if hosts.is_empty() {
-            self.reporter.event(&Event::PlayStart { name: &play.name });
+            self.reporter.event(&Event::PlayStart {
+                name: &play.name,
+                strategy: "linear",
+            });
             self.reporter.event(&Event::NoHosts);
             return Ok(());
         }
@@ -513,6 +616,26 @@ impl<'r> Runner<'r> {
             Some(v) => template::truthy(&play_level(self, v)?),
             None => self.opts.gathering != "explicit",
         };
+        let strategy = match &play.strategy {
+            Some(v) => play_level(self, v)?.to_string(),
+            None => self.opts.strategy.clone(),
+        };
+        let free = match strategy
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.")
+        {
+            "linear" => false,
+            // host_pinned is free with pinned workers: the same rules for what runs.
+            "free" | "host_pinned" => true,
+            other => {
+                return Err(Error::syntax(
+                    play.spans.get("strategy").unwrap_or(&play.span),
+                    format!("Invalid play strategy specified: {other}; baton runs linear and free"),
+                ));
+            }
+        };
+        // The implicit fact gathering is one task for the whole play (one banner under free).
+        let setup = Arc::new(setup_task(play));
         let base = Ctx {
             chain: vec![play.kw.clone()],
             layers,
@@ -535,7 +658,10 @@ impl<'r> Runner<'r> {
             let batch: Vec<String> = hosts[offset..offset + size].to_vec();
             offset += size;
             // ansible-playbook shows the play's banner again for every batch.
-            self.reporter.event(&Event::PlayStart { name: &play.name });
+            self.reporter.event(&Event::PlayStart {
+                name: &play.name,
+                strategy: if free { "free" } else { "linear" },
+            });
             self.reporter.event(&Event::BatchStart {
                 number: i + 1,
                 total,
@@ -554,8 +680,16 @@ impl<'r> Runner<'r> {
                 end_play: false,
                 force_handlers,
                 handlers: handlers.clone(),
+                free: false,
+                shared: None,
             };
-            self.run_batch(play, &mut state, &base, gather).await?;
+            if free {
+                self.run_batch_free(play, &mut state, &base, gather, &setup)
+                    .await?;
+            } else {
+                self.run_batch(play, &mut state, &base, gather, &setup)
+                    .await?;
+            }
             break_play |= state.break_play;
             if state.end_play {
                 break;
@@ -580,13 +714,157 @@ impl<'r> Runner<'r> {
         state: &mut BatchState,
         base: &Ctx,
         gather: bool,
+        setup: &Arc<Task>,
     ) -> Result<(), Error> {
-        let mut active: Vec<String> = state
+        let active: Vec<String> = state
             .batch
             .iter()
             .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
             .cloned()
             .collect();
+        self.run_batch_hosts(play, state, base, gather, setup, active)
+            .await
+    }
+
+    /// A batch under the `free` strategy, as ansible-core's free strategy runs it: each host
+    /// goes through the play (facts, sections, its own handlers) as fast as it can, without
+    /// waiting for the others; forks bound how many tasks run at once. Each host runs in a
+    /// lane of its own (a runner with its own counters, merged afterwards) and the lanes share
+    /// the reporter, the forks and the end of the batch. `max_fail_percentage`,
+    /// `any_errors_fatal` and `run_once` only warn; the whole-batch stop still applies.
+    async fn run_batch_free(
+        &mut self,
+        play: &Play,
+        state: &mut BatchState,
+        base: &Ctx,
+        gather: bool,
+        setup: &Arc<Task>,
+    ) -> Result<(), Error> {
+        if state.max_fail_percentage.is_some() {
+            self.warn_once(
+                "Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host",
+            );
+        }
+        let active: Vec<String> = state
+            .batch
+            .iter()
+            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
+            .cloned()
+            .collect();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let shared = Arc::new(LaneShared::default());
+        let workers = Arc::new(Semaphore::new(self.opts.forks.max(1)));
+        let mut states: Vec<BatchState> = active.iter().map(|_| state.lane(&shared)).collect();
+        let reporter = std::sync::Mutex::new(&mut *self.reporter);
+        let mut lane_reporters: Vec<LaneReporter<'_, '_, _>> = active
+            .iter()
+            .map(|_| LaneReporter { shared: &reporter })
+            .collect();
+        let mut lanes: Vec<Runner<'_>> = lane_reporters
+            .iter_mut()
+            .map(|r| Runner {
+                opts: self.opts.clone(),
+                store: self.store.clone(),
+                pool: self.pool.clone(),
+                reporter: r,
+                stats: IndexMap::new(),
+                failed: self.failed.clone(),
+                unreachable: self.unreachable.clone(),
+                stopped: false,
+                loader: self.loader.clone(),
+                role_ran: self.role_ran.clone(),
+                started: self.started,
+                step_off: self.step_off,
+                play_dir: self.play_dir.clone(),
+                warned: self.warned.clone(),
+                workers: Some(workers.clone()),
+            })
+            .collect();
+        let runs: Vec<_> = lanes
+            .iter_mut()
+            .zip(states.iter_mut())
+            .zip(active.iter())
+            .map(|((lane, st), host)| {
+                lane.run_batch_hosts(play, st, base, gather, setup, vec![host.clone()])
+            })
+            .collect();
+        let results = join_all(runs).await;
+        for lane in &lanes {
+            for (host, s) in &lane.stats {
+                let t = self.stats.entry(host.clone()).or_default();
+                t.ok += s.ok;
+                t.changed += s.changed;
+                t.unreachable += s.unreachable;
+                t.failed += s.failed;
+                t.skipped += s.skipped;
+                t.rescued += s.rescued;
+                t.ignored += s.ignored;
+            }
+            self.failed.extend(lane.failed.iter().cloned());
+            self.unreachable.extend(lane.unreachable.iter().cloned());
+            for (role, hosts) in &lane.role_ran {
+                self.role_ran
+                    .entry(role.clone())
+                    .or_default()
+                    .extend(hosts.iter().cloned());
+            }
+            self.started |= lane.started;
+            self.step_off |= lane.step_off;
+        }
+        drop(lanes);
+        drop(lane_reporters);
+        for st in &states {
+            state.batch_failed.extend(st.batch_failed.iter().cloned());
+            state.ended.extend(st.ended.iter().cloned());
+        }
+        state.end_play = shared.end_play.load(std::sync::atomic::Ordering::SeqCst);
+        state.end_batch = shared.end_batch.load(std::sync::atomic::Ordering::SeqCst);
+        if shared.fail_all.load(std::sync::atomic::Ordering::SeqCst) {
+            for h in &active {
+                if !self.unreachable.contains(h) {
+                    self.failed.insert(h.clone());
+                    state.batch_failed.insert(h.clone());
+                }
+            }
+        }
+        for r in results {
+            r?;
+        }
+        // Every host of the batch unreachable: ansible-core's free strategy finds no host left.
+        if active.iter().all(|h| self.unreachable.contains(h)) {
+            self.reporter.event(&Event::PlayAborted {
+                reason: "NO MORE HOSTS LEFT",
+            });
+        }
+        Ok(())
+    }
+
+    /// Shows a warning unless the same text was shown before in this run (Ansible's display
+    /// deduplicates warnings).
+    fn warn_once(&mut self, text: &str) {
+        let first = self
+            .warned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(text.to_string());
+        if first {
+            self.reporter.event(&Event::Warning(text));
+        }
+    }
+
+    /// One batch's play on the given hosts: facts, the sections with their handlers.
+    async fn run_batch_hosts(
+        &mut self,
+        play: &Play,
+        state: &mut BatchState,
+        base: &Ctx,
+        gather: bool,
+        setup: &Arc<Task>,
+        active: Vec<String>,
+    ) -> Result<(), Error> {
+        let mut active = active;
         if active.is_empty() {
             return Ok(());
         }
@@ -597,7 +875,6 @@ impl<'r> Runner<'r> {
                 &self.opts.skip_tags,
             )
         {
-            let setup = Arc::new(setup_task(play));
             // gathering=smart: hosts whose facts are known (this run, or the cache) skip it.
             let smart = self.opts.gathering == "smart";
             let need: Vec<String> = active
@@ -610,7 +887,7 @@ impl<'r> Runner<'r> {
                 .collect();
             if !need.is_empty() {
                 let done = self
-                    .run_task(state, &setup, base, need.clone(), false)
+                    .run_task(state, setup, base, need.clone(), false)
                     .await?;
                 active.retain(|h| !need.contains(h) || done.contains(h));
             }
@@ -621,11 +898,11 @@ impl<'r> Runner<'r> {
             (&play.post_tasks, &[]),
         ];
         for (first, second) in sections {
-            if state.over || state.end_batch {
+            if state.stopping() {
                 break;
             }
             active = self.run_items(state, first, base.clone(), active).await?;
-            if !state.over && !state.end_batch {
+            if !state.stopping() {
                 active = self.run_items(state, second, base.clone(), active).await?;
             }
             // The section's implicit `meta: flush_handlers` is tagged `always`, like Ansible's.
@@ -664,19 +941,18 @@ impl<'r> Runner<'r> {
             .any(|n| *n == want || glob.as_ref().is_some_and(|g| g.is_match(n)))
     }
 
-    /// `--step`: "Perform task: NAME (N)o/(y)es/(c)ontinue:", as ansible-playbook asks.
+    /// `--step`: "Perform task: NAME (N)o/(y)es/(c)ontinue:", as ansible-playbook asks; the
+    /// reporter asks, the answer comes back here. No answer (end of input) is "no".
     fn ask_step(&mut self, task: &Task) -> Result<bool, Error> {
-        use std::io::{BufRead, Write};
-        eprint!(
-            "Perform task: TASK: {} (N)o/(y)es/(c)ontinue: ",
-            task.display_name()
-        );
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read the answer: {e}")))?;
+        let answer = std::sync::Mutex::new(None);
+        self.reporter.event(&Event::StepPrompt {
+            name: &task.display_name(),
+            answer: &answer,
+        });
+        let line = answer
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_default();
         Ok(match line.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => true,
             "c" | "continue" => {
@@ -766,7 +1042,7 @@ impl<'r> Runner<'r> {
         Box::pin(async move {
             let mut active = active;
             for item in items {
-                if state.over || state.end_batch || active.is_empty() {
+                if state.stopping() || active.is_empty() {
                     break;
                 }
                 if self.interrupted() {
@@ -903,6 +1179,7 @@ impl<'r> Runner<'r> {
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler: false,
+            id: events::task_id(task),
         });
         // Per host: the included target and the loop item's variables, or a skip/failure.
         let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
@@ -974,6 +1251,7 @@ impl<'r> Runner<'r> {
                             .as_ref()
                             .and_then(|v| v.get("item"))
                             .map(runner::label_text),
+                        task: events::task_id(task),
                     });
                     for h in &group_hosts {
                         self.stats.entry(h.clone()).or_default().ok += 1;
@@ -1120,7 +1398,19 @@ impl<'r> Runner<'r> {
     }
 
     fn magic(&self, state: &BatchState, ctx: &Ctx, hosts: &[String]) -> Vars {
-        let play_hosts: Value = hosts.iter().map(|h| Value::from(h.as_str())).collect();
+        let play_hosts: Value = match &state.shared {
+            // Under free, a lane runs one host; the play's hosts are the batch's still going.
+            Some(shared) => {
+                let removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
+                state
+                    .batch
+                    .iter()
+                    .filter(|h| !removed.contains(*h) && !self.failed.contains(*h))
+                    .map(|h| Value::from(h.as_str()))
+                    .collect()
+            }
+            None => hosts.iter().map(|h| Value::from(h.as_str())).collect(),
+        };
         let mut magic = Vars::new();
         magic.insert("play_hosts".into(), play_hosts.clone());
         magic.insert("ansible_play_hosts".into(), play_hosts);
@@ -1186,14 +1476,35 @@ impl<'r> Runner<'r> {
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler,
+            id: events::task_id(task),
         });
 
-        let run_once = ctx
+        let mut run_once = ctx
             .chain
             .iter()
             .rev()
             .find_map(|k| k.run_once.as_ref())
             .is_some_and(template::truthy);
+        let run_once_kw = run_once;
+        if state.free {
+            if run_once {
+                self.warn_once(
+                    "Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.",
+                );
+                run_once = false;
+            }
+            let fatal = ctx
+                .chain
+                .iter()
+                .rev()
+                .find_map(|k| k.any_errors_fatal.as_ref())
+                .is_some_and(template::truthy);
+            if fatal {
+                self.warn_once(
+                    "Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host",
+                );
+            }
+        }
         // Ansible's `hosts_left`: the batch less the unreachable, taken before the task runs.
         let hosts_left: Vec<String> = state
             .batch
@@ -1243,8 +1554,14 @@ impl<'r> Runner<'r> {
                 delegate: None,
             };
             let permit = semaphore.clone();
+            let worker = self.workers.clone();
             set.spawn(async move {
                 let _permit = permit.acquire_owned().await;
+                // Under free, the forks are shared by every host's lane.
+                let _worker = match worker {
+                    Some(w) => w.acquire_owned().await.ok(),
+                    None => None,
+                };
                 job.run().await
             });
         }
@@ -1303,6 +1620,23 @@ impl<'r> Runner<'r> {
                 self.stats.entry(host.clone()).or_default().failed += 1;
             }
         }
+        if let Some(shared) = &state.shared {
+            // A failed run_once task fails every host of the play, under free too (ansible-core
+            // marks them all failed in the iterator).
+            if run_once_kw && !ctx.rescuable && failed_now.iter().any(|h| self.failed.contains(h)) {
+                shared
+                    .fail_all
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
+            removed.extend(
+                failed_now
+                    .iter()
+                    .filter(|h| self.failed.contains(*h))
+                    .chain(unreachable_now.iter())
+                    .cloned(),
+            );
+        }
         self.apply_failure_policy(
             state,
             ctx,
@@ -1339,6 +1673,10 @@ impl<'r> Runner<'r> {
         hosts_left: &[String],
         had_results: bool,
     ) {
+        if state.free {
+            // ansible-core's free strategy applies no failure policy while a batch runs.
+            return;
+        }
         let flag = |get: fn(&Keywords) -> &Option<Value>| {
             ctx.chain
                 .iter()
@@ -1546,6 +1884,7 @@ impl<'r> Runner<'r> {
             self.reporter.event(&Event::TaskStart {
                 name: &name,
                 handler: false,
+                id: events::task_id(task),
             });
             let job = self.job(state, task, ctx, host, &hosts);
             if !job.when_holds()? {
@@ -1565,6 +1904,16 @@ impl<'r> Runner<'r> {
                 "end_batch" | "end_play" => {
                     state.end_batch = true;
                     state.end_play |= action == "end_play";
+                    if let Some(shared) = &state.shared {
+                        shared
+                            .end_batch
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                        if action == "end_play" {
+                            shared
+                                .end_play
+                                .store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
                     return Ok(Vec::new());
                 }
                 "clear_host_errors" => {

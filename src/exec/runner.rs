@@ -258,6 +258,7 @@ impl HostJob {
             item_label: item,
             verbose_always,
             action: self.task.action.clone(),
+            task_id: super::events::task_id(&self.task),
         }
     }
 

@@ -227,6 +227,7 @@ mod tests {
             item_label: None,
             verbose_always: false,
             action: String::new(),
+            task_id: 0,
         }
     }
 

@@ -16,6 +16,14 @@ pub struct Human<W: Write + Send> {
     color: bool,
     /// `--diff`: show the changes modules report.
     diff: bool,
+    /// The play runs under the `free` strategy: a task's banner is shown before the first
+    /// result that belongs to another task than the last banner's, as Ansible's default
+    /// callback does (results of different tasks interleave).
+    free: bool,
+    /// The task whose banner was shown last.
+    last_banner: Option<u64>,
+    /// Banners of started tasks not shown yet (free strategy), by task id.
+    pending: std::collections::HashMap<u64, String>,
 }
 
 impl<W: Write + Send> Human<W> {
@@ -25,7 +33,21 @@ impl<W: Write + Send> Human<W> {
             verbosity,
             color,
             diff: false,
+            free: false,
+            last_banner: None,
+            pending: std::collections::HashMap::new(),
         }
+    }
+
+    /// Under the free strategy: the banner of `task`, unless it was the last one shown.
+    fn banner_for(&mut self, task: u64) {
+        if !self.free || self.last_banner == Some(task) {
+            return;
+        }
+        if let Some(text) = self.pending.get(&task).cloned() {
+            self.banner(&text);
+        }
+        self.last_banner = Some(task);
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -49,6 +71,14 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn host_result(&mut self, r: &TaskResult, item: bool) {
+        // Under free, every shown result first makes sure its task's banner is above it. (A
+        // loop's ok/changed summary is not shown, so it does not print a banner.)
+        if !(!item
+            && r.result.contains_key("results")
+            && matches!(r.status, Status::Ok | Status::Changed))
+        {
+            self.banner_for(r.task_id);
+        }
         let changed = r.result.get("changed").is_some_and(|c| c.is_true());
         if self.diff
             && changed
@@ -180,7 +210,12 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
 impl<W: Write + Send> Reporter for Human<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::PlayStart { name, strategy } => {
+                self.free = matches!(*strategy, "free" | "host_pinned");
+                self.last_banner = None;
+                self.pending.clear();
+                self.banner(&format!("PLAY [{name}]"))
+            }
             Event::NoHosts => {
                 let _ = writeln!(
                     self.out,
@@ -189,12 +224,24 @@ impl<W: Write + Send> Reporter for Human<W> {
                 );
             }
             Event::BatchStart { .. } => {}
-            Event::TaskStart { name, handler } => {
+            Event::TaskStart { name, handler, id } => {
                 let word = if *handler { "RUNNING HANDLER" } else { "TASK" };
-                self.banner(&format!("{word} [{name}]"));
+                let text = format!("{word} [{name}]");
+                if self.free {
+                    self.pending.insert(*id, text);
+                } else {
+                    self.banner(&text);
+                    self.last_banner = Some(*id);
+                }
             }
             Event::HostResult { result, item } => self.host_result(result, *item),
-            Event::Included { path, hosts, item } => {
+            Event::Included {
+                path,
+                hosts,
+                item,
+                task,
+            } => {
+                self.banner_for(*task);
                 let item = item
                     .as_ref()
                     .map(|i| format!(" => (item={i})"))
@@ -207,6 +254,9 @@ impl<W: Write + Send> Reporter for Human<W> {
                         "36"
                     )
                 );
+            }
+            Event::Prompt { .. } | Event::StepPrompt { .. } => {
+                super::prompt::handle(event);
             }
             Event::Warning(w) => {
                 let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));

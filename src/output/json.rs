@@ -31,7 +31,9 @@ fn status_word(s: Status) -> &'static str {
 impl<W: Write + Send> Reporter for JsonLines<W> {
     fn event(&mut self, event: &Event<'_>) {
         let line = match event {
-            Event::PlayStart { name } => json!({"event": "play_start", "name": name}),
+            Event::PlayStart { name, strategy } => {
+                json!({"event": "play_start", "name": name, "strategy": strategy})
+            }
             Event::NoHosts => json!({"event": "no_hosts"}),
             Event::BatchStart {
                 number,
@@ -40,7 +42,7 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
             } => {
                 json!({"event": "batch_start", "batch": number, "batches": total, "hosts": hosts})
             }
-            Event::TaskStart { name, handler } => {
+            Event::TaskStart { name, handler, .. } => {
                 json!({"event": "task_start", "name": name, "handler": handler})
             }
             Event::HostResult { result, item } => json!({
@@ -51,8 +53,18 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 "item": result.item_label,
                 "result": value::to_json(&value::from_vars(&result.result)),
             }),
-            Event::Included { path, hosts, item } => {
+            Event::Included {
+                path, hosts, item, ..
+            } => {
                 json!({"event": "included", "path": path, "hosts": hosts, "item": item})
+            }
+            Event::Prompt { prompt, .. } => {
+                super::prompt::handle(event);
+                json!({"event": "prompt", "prompt": prompt})
+            }
+            Event::StepPrompt { name, .. } => {
+                super::prompt::handle(event);
+                json!({"event": "step_prompt", "task": name})
             }
             Event::Warning(w) => json!({"event": "warning", "message": w}),
             Event::PlayAborted { reason } => json!({"event": "play_aborted", "reason": reason}),
