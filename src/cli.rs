@@ -99,6 +99,9 @@ pub struct PlayArgs {
     /// Only check the playbook's syntax.
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
+    /// Clear the fact cache of every host in the inventory before running.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
     /// List the hosts each play would run on, and stop.
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
@@ -282,6 +285,10 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         books.first().map(|b| b.dir.as_path()),
     )?);
     let extra = parse_extra_vars(&args.extra_vars)?;
+    let fact_cache = crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new);
+    if args.flush_cache {
+        flush_fact_cache(fact_cache.as_deref(), &inventory)?;
+    }
     if args.syntax_check {
         for b in &books {
             println!("\nplaybook: {}", b.path.display());
@@ -330,7 +337,7 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
             .gathering
             .clone()
             .unwrap_or_else(|| "implicit".into()),
-        fact_cache: crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new),
+        fact_cache,
         strategy: config.strategy.clone().unwrap_or_else(|| "linear".into()),
         ..Options::default()
     };
@@ -397,6 +404,32 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         }
     }
     Ok(code)
+}
+
+/// `--flush-cache`, as ansible-playbook does it before anything else: the cached facts of every
+/// host of the inventory (whatever `--limit` says) and of `localhost` are forgotten.
+fn flush_fact_cache(
+    cache: Option<&crate::modules::fact_cache::FactCache>,
+    inventory: &Inventory,
+) -> Result<(), Error> {
+    let Some(cache) = cache else {
+        // Only the memory cache, which starts empty every run.
+        return Ok(());
+    };
+    for host in inventory
+        .hosts
+        .keys()
+        .map(String::as_str)
+        .chain(std::iter::once("localhost"))
+    {
+        cache.remove(host).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot clear the cached facts of {host}: {e}"),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// `-e` values: `@file`, a JSON/YAML mapping, or `key=value` pairs; later ones win.

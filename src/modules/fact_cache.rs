@@ -139,6 +139,14 @@ impl FactCache {
         std::fs::rename(&tmp, &path)
     }
 
+    /// Forgets the cached facts of `host` (`--flush-cache`); a host with none is fine.
+    pub fn remove(&self, host: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(host)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether facts of `host` were gathered (gathering marks them), in the cache or in this
     /// run.
     pub fn gathered(facts: &Vars) -> bool {
