@@ -65,13 +65,15 @@ fn baton(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// The `marker=` messages a run printed, in order.
+/// The `marker=` messages a run printed, sorted (hosts answer in any order).
 fn markers(out: &std::process::Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
+    let mut m: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.trim().strip_prefix("\"msg\": \""))
         .map(|l| l.trim_end_matches('"').to_string())
-        .collect()
+        .collect();
+    m.sort();
+    m
 }
 
 fn cached_files(dir: &Path) -> Vec<String> {
