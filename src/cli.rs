@@ -213,13 +213,18 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
-    init_tracing(match &cli.command {
-        Command::Play(a) => a.verbose,
-        Command::Inventory(_) | Command::Vault(_) => 0,
-        Command::Run(a) => a.verbose,
-    });
+    // Log lines and the progress bar share stderr through one console (crate::output::log).
+    let console = crate::output::log::Console::stderr();
+    init_tracing(
+        match &cli.command {
+            Command::Play(a) => a.verbose,
+            Command::Inventory(_) | Command::Vault(_) => 0,
+            Command::Run(a) => a.verbose,
+        },
+        console.clone(),
+    );
     let result = match cli.command {
-        Command::Play(args) => play(*args),
+        Command::Play(args) => play(*args, console),
         Command::Inventory(args) => crate::inventory::command::run(args),
         Command::Vault(args) => crate::vault::command::run(args),
         Command::Run(args) => crate::adhoc::run(*args),
@@ -234,7 +239,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn init_tracing(verbosity: u8) {
+fn init_tracing(verbosity: u8, console: Arc<crate::output::log::Console>) {
     let level = match verbosity {
         0..=2 => "warn",
         3 => "info",
@@ -245,12 +250,12 @@ fn init_tracing(verbosity: u8) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(crate::vault::mask::MaskedStderr)
+        .with_writer(crate::output::log::LogSink(console))
         .with_target(false)
         .try_init();
 }
 
-fn play(args: PlayArgs) -> Result<i32, Error> {
+fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32, Error> {
     let config = crate::config::Config::load()?;
     // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
     crate::vault::install(args.vault.keyring_for_play()?);
@@ -370,16 +375,20 @@ fn play(args: PlayArgs) -> Result<i32, Error> {
         && std::io::stderr().is_terminal()
         && std::env::var_os("BATON_NO_PROGRESS").is_none()
     {
-        reporter = Box::new(crate::output::progress::Progress::new(reporter));
+        reporter = Box::new(crate::output::progress::Progress::new(
+            reporter,
+            console.clone(),
+        ));
     }
     // Ctrl-C: no new task starts, running ones finish, the recap is shown, exit 99. A second
     // Ctrl-C stops at once.
     {
         let flag = interrupted.clone();
+        let console = console.clone();
         runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                eprintln!("\n[ERROR]: User interrupted execution");
+                console.write("\n[ERROR]: User interrupted execution\n");
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(99);
                 }

@@ -11,5 +11,6 @@ pub mod diff;
 pub mod human;
 pub mod json;
 pub mod listing;
+pub mod log;
 pub mod progress;
 pub mod prompt;

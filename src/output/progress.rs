@@ -1,8 +1,9 @@
 //! A progress bar for interactive runs: which batch of the rollout is running, which task,
 //! and how many hosts of the batch have answered, drawn with indicatif on stderr.
 //!
-//! It wraps another reporter and suspends the bar while that reporter prints, so the usual
-//! TASK/ok/changed lines scroll above it undisturbed. The CLI uses it only when stderr is a
+//! It wraps another reporter and suspends the bar while that reporter prints (and asks, for
+//! `vars_prompt` and `--step`), so the usual TASK/ok/changed lines scroll above it undisturbed;
+//! log lines get the same treatment through the [`super::log::Console`] the bar is attached to. The CLI uses it only when stderr is a
 //! terminal; in CI and pipes the output is exactly ansible-playbook's.
 
 use crate::exec::events::{Event, Reporter};
@@ -14,10 +15,11 @@ pub struct Progress {
     inner: Box<dyn Reporter>,
     bar: ProgressBar,
     batch: String,
+    console: std::sync::Arc<super::log::Console>,
 }
 
 impl Progress {
-    pub fn new(inner: Box<dyn Reporter>) -> Progress {
+    pub fn new(inner: Box<dyn Reporter>, console: std::sync::Arc<super::log::Console>) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{bar:24}] {pos}/{len} hosts")
@@ -25,10 +27,12 @@ impl Progress {
                 .progress_chars("=> "),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
+        console.attach(&bar);
         Progress {
             inner,
             bar,
             batch: String::new(),
+            console,
         }
     }
 }
@@ -55,6 +59,7 @@ impl Reporter for Progress {
         let inner = &mut self.inner;
         self.bar.suspend(|| inner.event(event));
         if matches!(event, Event::Recap { .. }) {
+            self.console.detach();
             self.bar.finish_and_clear();
         }
     }
@@ -62,6 +67,7 @@ impl Reporter for Progress {
 
 impl Drop for Progress {
     fn drop(&mut self) {
+        self.console.detach();
         self.bar.finish_and_clear();
     }
 }
