@@ -120,17 +120,9 @@ fn read_params(mut args: Args) -> Result<AptParams, ModuleError> {
             "parameters are mutually exclusive: deb|package|upgrade".into(),
         ));
     }
-    if !autoremove
-        && deb.is_none()
-        && packages.is_none()
-        && update_cache.is_none()
-        && upgrade_given.is_none()
-    {
-        return Err(ModuleError::Failed(
-            "one of the following is required: autoremove, deb, package, update_cache, upgrade"
-                .into(),
-        ));
-    }
+    // The module's required_one_of (autoremove, deb, package, update_cache, upgrade) never
+    // fails: autoremove has a default, so it always counts as given. `apt: state=present`
+    // alone installs nothing and is ok.
     Ok(p)
 }
 

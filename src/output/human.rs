@@ -87,7 +87,10 @@ impl<W: Write + Send> Human<W> {
         {
             let text = super::diff::render(&value::to_json(d));
             if !text.is_empty() {
-                let _ = write!(self.out, "{text}");
+                // Ansible's display() ends what it prints with a newline (apt's and git's
+                // `prepared` diffs have none).
+                let nl = if text.ends_with('\n') { "" } else { "\n" };
+                let _ = write!(self.out, "{text}{nl}");
             }
         }
         let host = match &r.delegated_to {

@@ -972,25 +972,98 @@ fn module_args(action: &str, node: &Node) -> Result<Vec<(String, Value)>, Error>
 }
 
 /// Ansible's `parse_kv`: `k=v` pairs become arguments; for command-like modules only their own
-/// options do, and the rest stays the command line in `_raw_params`.
+/// options do, and the rest stays the command line in `_raw_params`. As in Ansible, each word's
+/// backslash escapes (`\n`, `\t`, `\"`, `\x41`, `\u00e9`...) are decoded before it is split at
+/// its first `=` not escaped by a backslash; words kept in the command line are kept as written.
 pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
     let raw_module = RAW_PARAM_MODULES.contains(&action);
     let mut args = Vec::new();
     let mut raw = Vec::new();
     for token in split_args(text) {
-        if let Some((k, v)) = token.split_once('=') {
-            let is_key = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if is_key && (!raw_module || RAW_PARAM_OPTIONS.contains(&k)) {
-                args.push((k.to_string(), Value::from(unquote(v))));
-                continue;
-            }
+        let x = decode_escapes(&token);
+        if !x.contains('=') {
+            raw.push(token);
+            continue;
         }
-        raw.push(token);
+        // The first '=' after the first character that no backslash precedes.
+        let chars: Vec<(usize, char)> = x.char_indices().collect();
+        let pos = chars
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|(i, (_, c))| *c == '=' && chars[i - 1].1 != '\\')
+            .map(|(_, (b, _))| *b);
+        let Some(pos) = pos else {
+            raw.push(x.replace("\\=", "="));
+            continue;
+        };
+        let (k, v) = (&x[..pos], &x[pos + 1..]);
+        if raw_module && !RAW_PARAM_OPTIONS.contains(&k) {
+            raw.push(token);
+        } else {
+            args.push((k.trim().to_string(), Value::from(unquote(v.trim()))));
+        }
     }
     if !raw.is_empty() {
         args.insert(0, ("_raw_params".to_string(), Value::from(raw.join(" "))));
     }
     args
+}
+
+/// Ansible's `_decode_escapes`: Python's unicode-escape decoding of `\\`, `\'`, `\"`, `\a`,
+/// `\b`, `\f`, `\n`, `\r`, `\t`, `\v`, `\xHH`, `\uHHHH` and `\UHHHHHHHH`; anything else stays
+/// as written. (`\N{name}` is left as written: baton has no table of Unicode names.)
+pub fn decode_escapes(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' || i + 1 >= chars.len() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let simple = match chars[i + 1] {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            i += 2;
+            continue;
+        }
+        let digits = match chars[i + 1] {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        let hex: String = chars[i + 2..].iter().take(digits).collect();
+        let decoded =
+            (digits > 0 && hex.len() == digits && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32))
+                .flatten();
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                i += 2 + digits;
+            }
+            None => {
+                out.push('\\');
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Splits on spaces outside quotes and Jinja blocks, keeping quotes (Ansible's `split_args`).
@@ -1033,14 +1106,13 @@ pub fn split_args(text: &str) -> Vec<String> {
     out
 }
 
+/// Ansible's `unquote`: matching quotes around a value are dropped, unless the closing one is
+/// escaped.
 fn unquote(v: &str) -> String {
-    let b = v.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        let inner = &v[1..v.len() - 1];
-        if b[0] == b'"' {
-            return inner.replace("\\\"", "\"");
-        }
-        return inner.to_string();
+    let c: Vec<char> = v.chars().collect();
+    let n = c.len();
+    if n > 1 && c[0] == c[n - 1] && (c[0] == '"' || c[0] == '\'') && c[n - 2] != '\\' {
+        return c[1..n - 1].iter().collect();
     }
     v.to_string()
 }
@@ -1116,6 +1188,39 @@ mod tests {
             err.message.contains("conflicting action statements"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn free_form_arguments_decode_escapes_as_parse_kv() {
+        // Expected values printed by ansible-core 2.19's parse_kv on the same text.
+        let get = |action: &str, text: &str| -> Vec<(String, String)> {
+            parse_free_form(action, text)
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        };
+        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            get("lineinfile", r#"line="a\nb" path=/tmp/x"#),
+            kv(&[("line", "a\nb"), ("path", "/tmp/x")])
+        );
+        assert_eq!(
+            get("debug", r#"msg="say \"hi\"" x=\u00e9\x41 t=a\tb"#),
+            kv(&[("msg", "say \"hi\""), ("x", "\u{e9}A"), ("t", "a\tb")])
+        );
+        // The command line is kept as written; the module's own options are decoded.
+        assert_eq!(
+            get("shell", r"echo a\nb chdir=/tmp"),
+            kv(&[("_raw_params", r"echo a\nb"), ("chdir", "/tmp")])
+        );
+        // An escaped '=' is no separator.
+        assert_eq!(get("debug", r"a\=b"), kv(&[("_raw_params", "a=b")]));
+        assert_eq!(decode_escapes(r"\q\\ \x4"), r"\q\ \x4");
     }
 
     #[test]
