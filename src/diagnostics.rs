@@ -139,6 +139,9 @@ pub enum ErrorKind {
     Internal,
     /// Vault data that cannot be decrypted (no or a wrong password, modified data).
     Vault,
+    /// Something the playbook asks for that cannot be done while running (ansible-playbook's
+    /// plain `AnsibleError`, exit status 1), like add_host under the free strategy.
+    Unsupported,
 }
 
 /// The error type of baton.
@@ -191,7 +194,7 @@ impl Error {
     /// The exit status `ansible-playbook` uses for this kind of error.
     pub fn exit_code(&self) -> i32 {
         match self.kind {
-            ErrorKind::NotFound | ErrorKind::Vault => 1,
+            ErrorKind::NotFound | ErrorKind::Vault | ErrorKind::Unsupported => 1,
             ErrorKind::Usage => 2,
             ErrorKind::Syntax | ErrorKind::Template => 4,
             ErrorKind::Io | ErrorKind::Internal => 250,

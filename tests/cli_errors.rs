@@ -144,3 +144,36 @@ fn mangled_playbooks_never_panic() {
         );
     }
 }
+
+#[test]
+fn add_host_under_the_free_strategy_is_refused_with_its_place() {
+    // ansible-core 2.19 refuses it the same way, with exit status 1.
+    let dir = scratch("add-host-free");
+    let out = play(
+        &dir,
+        "- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n    - debug: msg=before\n    - add_host: name=x\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("The 'add_host' module bypasses the host loop, which is currently not supported in the free strategy"),
+        "{err}"
+    );
+    assert!(err.contains("play.yml:6:7"), "{err}");
+}
+
+#[test]
+fn an_unknown_strategy_is_named_with_its_place() {
+    let dir = scratch("bad-strategy");
+    let out = play(
+        &dir,
+        "- hosts: all\n  gather_facts: false\n  strategy: lineal\n  tasks:\n    - debug: msg=x\n",
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Invalid play strategy specified: lineal"),
+        "{err}"
+    );
+    assert!(err.contains("play.yml:3:"), "{err}");
+}

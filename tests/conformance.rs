@@ -127,6 +127,8 @@ cases! {
     free_strategy,
     free_serial,
     free_from_config,
+    // The executor's inventory actions.
+    add_host_group_by,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

@@ -524,7 +524,7 @@ impl<'r> Runner<'r> {
             .to_string();
         let selection = self
             .store
-            .inventory
+            .inventory()
             .get_hosts(&pattern, self.opts.limit.as_deref())
             .map_err(|e| e.at(play.spans.get("hosts").unwrap_or(&play.span)))?;
         for term in &selection.unmatched {
@@ -1485,6 +1485,24 @@ impl<'r> Runner<'r> {
             .rev()
             .find_map(|k| k.run_once.as_ref())
             .is_some_and(template::truthy);
+        // add_host bypasses the host loop: it runs once for the batch, like run_once.
+        let bypass = task
+            .action
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.")
+            == "add_host";
+        if bypass && state.free {
+            let mut e = Error::syntax(
+                &task.span,
+                format!(
+                    "The '{}' module bypasses the host loop, which is currently not supported in the free strategy and would instead execute for every host in the inventory list.",
+                    task.action
+                ),
+            );
+            e.kind = ErrorKind::Unsupported;
+            return Err(e);
+        }
+        run_once |= bypass;
         let run_once_kw = run_once;
         if state.free {
             if run_once {
@@ -1541,6 +1559,14 @@ impl<'r> Runner<'r> {
         let semaphore = Arc::new(Semaphore::new(width.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let magic = self.magic(state, ctx, &hosts);
+        // group_by changes the inventory host by host: one at a time, in the batch's order, so
+        // groups list their hosts as Ansible's (which takes the results in turn) do.
+        let one_by_one = task
+            .action
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.")
+            == "group_by";
+        let mut in_order: std::collections::VecDeque<HostJob> = Default::default();
         for host in &targets {
             let job = HostJob {
                 host: host.clone(),
@@ -1553,6 +1579,10 @@ impl<'r> Runner<'r> {
                 opts: self.opts.clone(),
                 delegate: None,
             };
+            if one_by_one {
+                in_order.push_back(job);
+                continue;
+            }
             let permit = semaphore.clone();
             let worker = self.workers.clone();
             set.spawn(async move {
@@ -1571,13 +1601,19 @@ impl<'r> Runner<'r> {
         let mut failed_now: Vec<String> = Vec::new();
         let mut unreachable_now: Vec<String> = Vec::new();
         let mut run_once_result: Option<runner::HostOutcome> = None;
-        while let Some(joined) = set.join_next().await {
-            let outcome = joined.map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("a task panicked or was cancelled: {e}"),
-                )
-            })?;
+        loop {
+            let outcome = match in_order.pop_front() {
+                Some(job) => job.run().await,
+                None => match set.join_next().await {
+                    Some(joined) => joined.map_err(|e| {
+                        Error::new(
+                            ErrorKind::Internal,
+                            format!("a task panicked or was cancelled: {e}"),
+                        )
+                    })?,
+                    None => break,
+                },
+            };
             self.apply_outcome(state, task, &outcome)?;
             let host = outcome.result.host.clone();
             match outcome.result.status {
@@ -1590,9 +1626,14 @@ impl<'r> Runner<'r> {
             }
         }
         // run_once: the one result is registered for every host of the batch; only the host
-        // that ran it is counted (a failure stops the others through any_errors_fatal).
+        // that ran it is counted (a failure stops the others through any_errors_fatal). A task
+        // that bypasses the host loop (add_host) registers on its one host alone, as Ansible.
         if let Some(outcome) = run_once_result {
             for host in hosts.iter().skip(1) {
+                if bypass {
+                    survivors.push(host.clone());
+                    continue;
+                }
                 if let Some(name) = &task.register {
                     self.store
                         .set_host_var(host, name, outcome.registered.clone());

@@ -211,7 +211,7 @@ impl HostJob {
     /// How to reach the delegated host: its own inventory variables (or, for a localhost that
     /// the inventory does not name, Ansible's implicit localhost on the local connection).
     fn delegate_spec(&self, delegate: &str) -> Result<ConnectSpec, Error> {
-        let known = self.store.inventory.hosts.contains_key(delegate);
+        let known = self.store.inventory().hosts.contains_key(delegate);
         if !known && matches!(delegate, "localhost" | "127.0.0.1" | "::1") {
             let mut spec = ConnectSpec::new(delegate);
             spec.transport = Transport::Local;
@@ -597,6 +597,28 @@ impl HostJob {
         &self,
         scope: &Value,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
+        // add_host and group_by change the run's inventory: the executor's own actions.
+        let short = self
+            .task
+            .action
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.");
+        if matches!(short, "add_host" | "group_by") {
+            let args = self.templated_args(scope)?;
+            let result = if short == "add_host" {
+                add_host(&self.store, args)
+            } else {
+                group_by(&self.store, &self.host, args)
+            };
+            let status = if result.get("failed").is_some_and(|f| f.is_true()) {
+                Status::Failed
+            } else if result.get("changed").is_some_and(|c| c.is_true()) {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            return Ok((status, result, None, None));
+        }
         let (name, module) = modules::get(&self.task.action).ok_or_else(|| {
             Error::new(
                 crate::diagnostics::ErrorKind::Syntax,
@@ -604,17 +626,7 @@ impl HostJob {
             )
             .at(&self.task.span)
         })?;
-        let args_value = template::render_value(&self.task.args, scope)?;
-        let mut args = Vars::new();
-        if let Ok(keys) = args_value.try_iter() {
-            for k in keys {
-                let v = args_value.get_item(&k).unwrap_or_default();
-                if v.as_str() == Some(OMIT) {
-                    continue;
-                }
-                args.insert(k.to_string(), v);
-            }
-        }
+        let args = self.templated_args(scope)?;
         let check_mode = match self.kw(|k| &k.check_mode) {
             Some(v) => template::truthy(&template::render_value(v, scope)?),
             None => self.opts.check,
@@ -721,6 +733,22 @@ impl HostJob {
             Status::Ok
         };
         Ok((status, result, facts, None))
+    }
+
+    /// The task's arguments templated for this host, `omit`ted ones left out.
+    fn templated_args(&self, scope: &Value) -> Result<Vars, Error> {
+        let args_value = template::render_value(&self.task.args, scope)?;
+        let mut args = Vars::new();
+        if let Ok(keys) = args_value.try_iter() {
+            for k in keys {
+                let v = args_value.get_item(&k).unwrap_or_default();
+                if v.as_str() == Some(OMIT) {
+                    continue;
+                }
+                args.insert(k.to_string(), v);
+            }
+        }
+        Ok(args)
     }
 
     fn become_(&self, scope: &Value) -> Result<Option<Become>, Error> {
@@ -868,6 +896,224 @@ impl HostJob {
 
 /// Ansible's censored result (`censor_result` in ansible-core's task_result.py): only the keys
 /// that say how the task went, and a loop's per-item results censored alike.
+/// A failed result with a message, as an action plugin's `AnsibleActionFail` gives.
+fn action_failed(msg: impl Into<String>) -> Vars {
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(false));
+    r.insert("failed".into(), Value::from(true));
+    r.insert("msg".into(), Value::from(msg.into()));
+    r
+}
+
+/// `k=v` text given to add_host or group_by (`group_by: key=x`) as arguments; lower than the
+/// arguments given as a mapping. Text that is not `k=v` is refused, as Ansible refuses it.
+fn raw_args(args: &mut Vars) -> Result<(), String> {
+    let Some(raw) = args.shift_remove("_raw_params") else {
+        return Ok(());
+    };
+    let pairs: Vec<(String, Value)> = if raw.kind() == ValueKind::Map {
+        raw.try_iter()
+            .map(|keys| {
+                keys.map(|k| (k.to_string(), raw.get_item(&k).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        let parsed = crate::playbook::load::parse_free_form("", &raw.to_string());
+        if parsed.iter().any(|(k, _)| k == "_raw_params") {
+            return Err(
+                "Invalid raw parameters passed, requires a dictionary/mapping got a  <class 'str'>"
+                    .into(),
+            );
+        }
+        parsed
+    };
+    for (k, v) in pairs {
+        args.entry(k).or_insert(v);
+    }
+    Ok(())
+}
+
+/// A list argument given as a list or a comma-separated string.
+fn name_list(v: &Value) -> Result<Vec<String>, String> {
+    match v.kind() {
+        ValueKind::Seq => Ok(v
+            .try_iter()
+            .map(|i| i.map(|x| x.to_string()).collect())
+            .unwrap_or_default()),
+        ValueKind::String => Ok(v
+            .as_str()
+            .unwrap_or("")
+            .split(',')
+            .map(str::to_string)
+            .collect()),
+        ValueKind::None | ValueKind::Undefined => Ok(Vec::new()),
+        _ => Err("Groups must be specified as a list.".into()),
+    }
+}
+
+/// `add_host`, as ansible-core's action and its strategy's `_add_host`: the host (with a
+/// `:port`, which becomes `ansible_ssh_port`) is added to the inventory for the rest of the
+/// run, in the groups named (created if new), with the other arguments as its variables;
+/// `changed` when the inventory changed.
+fn add_host(store: &VarStore, mut args: Vars) -> Vars {
+    if let Err(m) = raw_args(&mut args) {
+        return action_failed(m);
+    }
+    let Some(new_name) = ["name", "hostname", "host"]
+        .iter()
+        .find_map(|k| args.get(*k).filter(|v| !v.is_none()))
+        .map(|v| v.to_string())
+    else {
+        return action_failed("name, host or hostname needs to be provided");
+    };
+    let (name, port) = match crate::inventory::address::parse_address(&new_name, false) {
+        Ok(p) => p,
+        Err(_) => (new_name.clone(), None),
+    };
+    if let Some(p) = port {
+        args.insert("ansible_ssh_port".into(), Value::from(p));
+    }
+    let groups_arg = ["groupname", "groups", "group"]
+        .iter()
+        .find_map(|k| args.get(*k))
+        .cloned();
+    let mut groups: Vec<String> = Vec::new();
+    if let Some(g) = groups_arg.filter(template::truthy) {
+        match name_list(&g) {
+            Ok(list) => {
+                for n in list {
+                    let n = n.trim().to_string();
+                    if !groups.contains(&n) {
+                        groups.push(n);
+                    }
+                }
+            }
+            Err(m) => return action_failed(m),
+        }
+    }
+    // Ansible leaves `host` and `group` among the variables.
+    let host_vars: Vars = args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "name" | "hostname" | "groupname" | "groups"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let applied = store.update_inventory(|inv| -> Result<bool, String> {
+        let mut changed = false;
+        if !inv.hosts.contains_key(&name) {
+            inv.add_host_in(&name, Some("all"), None)?;
+            changed = true;
+        }
+        for (k, v) in &host_vars {
+            if inv.hosts[&name].vars.get(k) != Some(v) {
+                inv.set_host_var(&name, k, v.clone());
+                changed = true;
+            }
+        }
+        for g in &groups {
+            if !inv.groups.contains_key(g) {
+                inv.add_group(g)?;
+                changed = true;
+            }
+            if !inv.hosts[&name].groups.contains(g) {
+                inv.add_host_in(&name, Some(g), None)?;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    });
+    let changed = match applied {
+        Ok(c) => c,
+        Err(m) => return action_failed(m),
+    };
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(changed));
+    r.insert(
+        "add_host".into(),
+        value::map([
+            ("host_name", Value::from(name.as_str())),
+            (
+                "groups",
+                Value::from(
+                    groups
+                        .iter()
+                        .map(|g| Value::from(g.as_str()))
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            ("host_vars", value::from_vars(&host_vars)),
+        ]),
+    );
+    r
+}
+
+/// `group_by`, as ansible-core's action and its strategy's `_add_group`: the host joins the
+/// group `key` (spaces become dashes), which goes under `parents` (default `all`), all created
+/// as needed; `changed` when the inventory changed.
+fn group_by(store: &VarStore, host: &str, mut args: Vars) -> Vars {
+    if let Err(m) = raw_args(&mut args) {
+        return action_failed(m);
+    }
+    let bad: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !matches!(*k, "key" | "parents"))
+        .collect();
+    if !bad.is_empty() {
+        return action_failed(format!("Invalid options for group_by: {}", bad.join(",")));
+    }
+    let Some(key) = args.get("key").filter(|v| !v.is_undefined()) else {
+        return action_failed("the 'key' param is required when using group_by");
+    };
+    let group = key.to_string().replace(' ', "-");
+    let parents: Vec<String> = match args.get("parents") {
+        None => vec!["all".to_string()],
+        Some(p) if p.kind() == ValueKind::Seq => p
+            .try_iter()
+            .map(|i| i.map(|x| x.to_string().replace(' ', "-")).collect())
+            .unwrap_or_default(),
+        Some(p) => vec![p.to_string().replace(' ', "-")],
+    };
+    let applied = store.update_inventory(|inv| -> Result<bool, String> {
+        let mut changed = false;
+        inv.add_group(&group)?;
+        for p in &parents {
+            if !inv.groups.contains_key(p) {
+                inv.add_group(p)?;
+                changed = true;
+            }
+        }
+        for p in &parents {
+            if !inv.groups[p].children.contains(&group) {
+                inv.add_child(p, &group).map_err(|e| e.to_string())?;
+                changed = true;
+            }
+        }
+        if inv.hosts.contains_key(host) && !inv.hosts[host].groups.contains(&group) {
+            inv.add_host_in(host, Some(&group), None)?;
+            changed = true;
+        }
+        Ok(changed)
+    });
+    let changed = match applied {
+        Ok(c) => c,
+        Err(m) => return action_failed(m),
+    };
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(changed));
+    r.insert("add_group".into(), Value::from(group.as_str()));
+    r.insert(
+        "parent_groups".into(),
+        Value::from(
+            parents
+                .iter()
+                .map(|p| Value::from(p.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    r
+}
+
 fn censor(result: &Vars) -> Vars {
     const PRESERVE: &[&str] = &[
         "attempts",

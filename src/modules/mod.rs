@@ -156,6 +156,9 @@ pub const EXECUTOR_ACTIONS: &[&str] = &[
     "include_tasks",
     "import_role",
     "include_role",
+    // They change the run's inventory (exec/runner.rs).
+    "add_host",
+    "group_by",
 ];
 
 /// Whether a task may name this action.

@@ -40,13 +40,16 @@ impl Layers {
 /// Run-wide variables, shared by every task.
 #[derive(Debug)]
 pub struct VarStore {
-    pub inventory: Arc<Inventory>,
-    inventory_vars: HashMap<String, Arc<Vars>>,
+    /// The inventory; `add_host` and `group_by` change it during a run
+    /// ([`VarStore::update_inventory`]).
+    inventory: RwLock<Arc<Inventory>>,
+    /// What inventory gives each host, computed once (and again after the inventory changed).
+    inventory_vars: RwLock<HashMap<String, Arc<Vars>>>,
     facts: RwLock<HashMap<String, Arc<Vars>>>,
     /// `register` and `set_fact` results, per host.
     host_vars: RwLock<HashMap<String, Arc<Vars>>>,
     pub extra: Arc<Vars>,
-    groups: Value,
+    groups: RwLock<Value>,
     /// Variables every scope gets (playbook_dir, ansible_check_mode, ...).
     pub globals: RwLock<Arc<Vars>>,
 }
@@ -60,19 +63,61 @@ impl VarStore {
             .collect();
         let groups = inventory.groups_value();
         Arc::new(VarStore {
-            inventory,
-            inventory_vars,
+            inventory: RwLock::new(inventory),
+            inventory_vars: RwLock::new(inventory_vars),
             facts: RwLock::default(),
             host_vars: RwLock::default(),
             extra: Arc::new(extra),
-            groups,
+            groups: RwLock::new(groups),
             globals: RwLock::default(),
         })
     }
 
+    /// The inventory as it is now.
+    pub fn inventory(&self) -> Arc<Inventory> {
+        self.inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Changes the inventory for the rest of the run (`add_host`, `group_by`), then reconciles
+    /// it as Ansible does (new groups under `all`, `ungrouped` kept right); `groups`, `hostvars`
+    /// and every host's inventory variables follow. Changes are made one at a time.
+    pub fn update_inventory<R>(&self, change: impl FnOnce(&mut Inventory) -> R) -> R {
+        let mut guard = self.inventory.write().unwrap_or_else(|e| e.into_inner());
+        let inv = Arc::make_mut(&mut guard);
+        let r = change(inv);
+        inv.finish();
+        *self.groups.write().unwrap_or_else(|e| e.into_inner()) = inv.groups_value();
+        // Group membership or host variables changed: recomputed when next asked for.
+        self.inventory_vars
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        r
+    }
+
     /// What inventory says about a host (group vars in order, then host vars).
     pub fn inventory_vars(&self, host: &str) -> Arc<Vars> {
-        self.inventory_vars.get(host).cloned().unwrap_or_default()
+        if let Some(v) = self
+            .inventory_vars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+        {
+            return v.clone();
+        }
+        let inventory = self.inventory();
+        if !inventory.hosts.contains_key(host) {
+            return Arc::default();
+        }
+        let vars = Arc::new(inventory.host_vars(host));
+        self.inventory_vars
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string(), vars.clone());
+        vars
     }
 
     /// Sets a registered result or fact-like variable on a host, for the rest of the run.
@@ -150,13 +195,19 @@ impl VarStore {
         );
         magic.insert(
             "group_names".into(),
-            self.inventory
+            self.inventory()
                 .group_names(host)
                 .into_iter()
                 .map(Value::from)
                 .collect(),
         );
-        magic.insert("groups".into(), self.groups.clone());
+        magic.insert(
+            "groups".into(),
+            self.groups
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
         magic.insert(
             "hostvars".into(),
             Value::from_object(HostVars {
@@ -268,7 +319,7 @@ struct HostVars {
 impl Object for HostVars {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let host = key.as_str()?;
-        if !self.store.inventory.hosts.contains_key(host) {
+        if !self.store.inventory().hosts.contains_key(host) {
             return None;
         }
         // Another host's variables: inventory, facts, registered results, extra vars; not the
@@ -281,7 +332,7 @@ impl Object for HostVars {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(
             self.store
-                .inventory
+                .inventory()
                 .hosts
                 .keys()
                 .map(|h| Value::from(h.as_str()))
