@@ -32,6 +32,9 @@ pub enum Command {
     Vault(crate::vault::VaultArgs),
     /// Run one module on hosts, ad hoc (like ansible): baton run web -m shell -a uptime
     Run(Box<crate::adhoc::RunArgs>),
+    /// Render a template with one host's variables to stdout:
+    /// baton template nginx.conf.j2 -i inventories/production --host lb1
+    Template(crate::template_command::TemplateArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -218,7 +221,7 @@ pub fn main() -> i32 {
     init_tracing(
         match &cli.command {
             Command::Play(a) => a.verbose,
-            Command::Inventory(_) | Command::Vault(_) => 0,
+            Command::Inventory(_) | Command::Vault(_) | Command::Template(_) => 0,
             Command::Run(a) => a.verbose,
         },
         console.clone(),
@@ -228,6 +231,7 @@ pub fn main() -> i32 {
         Command::Inventory(args) => crate::inventory::command::run(args),
         Command::Vault(args) => crate::vault::command::run(args),
         Command::Run(args) => crate::adhoc::run(*args),
+        Command::Template(args) => crate::template_command::run(args),
     };
     match result {
         Ok(code) => code,

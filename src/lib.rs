@@ -17,6 +17,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod template;
+pub mod template_command;
 pub mod value;
 pub mod vars;
 pub mod vault;

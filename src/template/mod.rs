@@ -189,6 +189,45 @@ pub fn render_text(s: &str, ctx: &Value) -> Result<String, Error> {
     render_template(s, ctx, s)
 }
 
+/// Renders a template file's text as the template module does; an error points at the file,
+/// line and column where rendering failed (`baton template`).
+pub fn render_file(
+    source: &std::sync::Arc<crate::diagnostics::Source>,
+    ctx: &Value,
+) -> Result<String, Error> {
+    let text = source.text.as_str();
+    let _guard = ContextGuard::push(ctx);
+    let result = match env().render_str(text, ctx.clone()) {
+        Err(e) if is_chain_error(&e) => chainable_env().render_str(text, ctx.clone()),
+        other => other,
+    };
+    result.map_err(|e| {
+        let pos = error_pos(&e, text);
+        let err = convert_error_in(e, "", ctx);
+        match pos {
+            Some(pos) => err.at(&crate::diagnostics::Span::point(source.clone(), pos)),
+            None => err,
+        }
+    })
+}
+
+/// Where in `text` a rendering error is: the start of its range (or its line).
+fn error_pos(e: &minijinja::Error, text: &str) -> Option<crate::diagnostics::Pos> {
+    if let Some(r) = e.range().filter(|r| r.start <= text.len())
+        && text.is_char_boundary(r.start)
+    {
+        let before = &text[..r.start];
+        let line = before.matches('\n').count() + 1;
+        let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count()
+            + 1;
+        return Some(crate::diagnostics::Pos { line, col });
+    }
+    e.line()
+        .map(|line| crate::diagnostics::Pos { line, col: 1 })
+}
+
 fn render_template(s: &str, ctx: &Value, source: &str) -> Result<String, Error> {
     let _guard = ContextGuard::push(ctx);
     match env().render_str(s, ctx.clone()) {
