@@ -405,6 +405,102 @@ const HANDLER_CASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The free strategy on real hosts: (name, playbook, host to stop). Hosts run on their own, so
+/// results interleave differently from run to run: these are compared host by host.
+const FREE_CASES: &[(&str, &str, Option<usize>)] = &[
+    (
+        "free_serial2_failure_handlers",
+        r#"- name: free rollout
+  hosts: fleet
+  gather_facts: false
+  strategy: free
+  serial: 2
+  max_fail_percentage: 0
+  tasks:
+    - name: uneven
+      shell: sleep {{ 1 if inventory_hostname == '{h0}' else 0 }}; echo uneven >> {trace}
+      notify: restart
+    - name: maybe fail
+      command: /bin/false
+      when: inventory_hostname == '{h1}'
+    - name: after
+      shell: echo after >> {trace}
+  handlers:
+    - name: restart
+      shell: echo handler >> {trace}
+
+- name: second play
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: later
+      shell: echo later >> {trace}
+"#,
+        None,
+    ),
+    (
+        "free_one_host_unreachable",
+        r#"- name: free with a host down
+  hosts: fleet
+  gather_facts: false
+  strategy: free
+  serial: 2
+  tasks:
+    - name: first
+      shell: echo first >> {trace}
+    - name: second
+      shell: echo second >> {trace}
+"#,
+        Some(2),
+    ),
+    (
+        "free_whole_batch_unreachable",
+        r#"- name: free, serial 1, first host down
+  hosts: fleet
+  gather_facts: false
+  strategy: free
+  serial: 1
+  tasks:
+    - name: first
+      shell: echo first >> {trace}
+
+- name: not reached
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: later
+      shell: echo later >> {trace}
+"#,
+        Some(0),
+    ),
+    (
+        "free_any_errors_fatal_run_once_force_handlers",
+        r#"- name: free ignores any_errors_fatal
+  hosts: fleet
+  gather_facts: false
+  strategy: free
+  any_errors_fatal: true
+  force_handlers: true
+  tasks:
+    - name: notify
+      shell: echo notify >> {trace}
+      notify: h
+    - name: fail one
+      command: /bin/false
+      when: inventory_hostname == '{h1}'
+    - name: once on every host
+      shell: echo once >> {trace}
+      run_once: true
+    - name: slow one
+      shell: sleep {{ 1 if inventory_hostname == '{h2}' else 0 }}; echo slow >> {trace}
+  handlers:
+    - name: h
+      shell: echo handler >> {trace}
+"#,
+        None,
+    ),
+];
+
 fn playbook(case: &Case, hosts: &[String], tool: &str) -> String {
     let trace = format!("/tmp/rollout-{}-{tool}", case.name);
     let failing: Vec<String> = case
@@ -512,6 +608,58 @@ fn parse(stdout: &str) -> Shown {
     Shown { tasks, recap }
 }
 
+/// For the free strategy: each host's results in its own order, each under the play and task
+/// banner it was printed below (a banner is printed again whenever the task changes).
+fn parse_per_host(stdout: &str) -> Shown {
+    let mut hosts: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut recap = BTreeMap::new();
+    let mut in_recap = false;
+    let (mut play, mut banner) = (0, String::new());
+    for line in stdout.lines() {
+        if line.starts_with("PLAY RECAP") {
+            in_recap = true;
+            continue;
+        }
+        if in_recap {
+            if let Some((host, counts)) = line.split_once(" : ") {
+                recap.insert(
+                    host.trim().to_string(),
+                    counts.split_whitespace().collect::<Vec<_>>().join(" "),
+                );
+            }
+            continue;
+        }
+        if line.starts_with("PLAY [") {
+            play += 1;
+            continue;
+        }
+        if let Some(rest) = line
+            .strip_prefix("TASK [")
+            .or_else(|| line.strip_prefix("RUNNING HANDLER ["))
+        {
+            banner = rest.split(']').next().unwrap_or("").to_string();
+            continue;
+        }
+        for status in ["ok", "changed", "skipping", "fatal", "failed"] {
+            if let Some(rest) = line.strip_prefix(&format!("{status}: [")) {
+                let host = rest.split(']').next().unwrap_or("").to_string();
+                let kind = if line.contains("UNREACHABLE!") {
+                    "unreachable"
+                } else {
+                    status
+                };
+                let seen = hosts.entry(host).or_default();
+                let key = format!("{:03} play {play} {banner}", seen.len());
+                seen.insert(key, kind.to_string());
+            }
+        }
+    }
+    Shown {
+        tasks: hosts.into_iter().collect(),
+        recap,
+    }
+}
+
 fn ansible(dir: &Path, inventory: &Path) -> std::process::Output {
     Command::new("ansible-playbook")
         .args([
@@ -552,6 +700,17 @@ fn compare(
     dir: &Path,
     name: &str,
     play_for: &dyn Fn(&str) -> String,
+) -> Option<String> {
+    compare_with(fleet, dir, name, play_for, parse)
+}
+
+/// [`compare`] with the output read by `parse`.
+fn compare_with(
+    fleet: &Fleet,
+    dir: &Path,
+    name: &str,
+    play_for: &dyn Fn(&str) -> String,
+    parse: fn(&str) -> Shown,
 ) -> Option<String> {
     let hosts: Vec<String> = fleet.hosts().iter().map(|h| h.name.clone()).collect();
     std::fs::write(dir.join("play-ansible.yml"), play_for("ansible")).unwrap();
@@ -681,6 +840,39 @@ fn handlers_match_ansible_playbook() {
         "{} of {} cases differ:\n{}",
         mismatches.len(),
         HANDLER_CASES.len(),
+        mismatches.join("\n\n")
+    );
+}
+
+#[test]
+fn free_strategy_matches_ansible_playbook() {
+    let fleet = Fleet::dedicated("baton-exe-free", 4);
+    let hosts: Vec<String> = fleet.hosts().iter().map(|h| h.name.clone()).collect();
+    let dir = scratch("free");
+    let mut mismatches = Vec::new();
+    for (name, text, down) in FREE_CASES {
+        if let Some(i) = down {
+            fleet.stop_host(&hosts[*i]);
+        }
+        let play_for = |tool: &str| {
+            let mut t = text.replace("{trace}", &format!("/tmp/rollout-{name}-{tool}"));
+            for (i, h) in hosts.iter().enumerate() {
+                t = t.replace(&format!("{{h{i}}}"), h);
+            }
+            t
+        };
+        if let Some(m) = compare_with(&fleet, &dir, name, &play_for, parse_per_host) {
+            mismatches.push(m);
+        }
+        if let Some(i) = down {
+            fleet.start_host(&hosts[*i]);
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} cases differ:\n{}",
+        mismatches.len(),
+        FREE_CASES.len(),
         mismatches.join("\n\n")
     );
 }

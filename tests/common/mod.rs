@@ -157,9 +157,13 @@ impl Fleet {
     }
 
     /// A private fleet of `n` hosts (systemd as PID 1), named `<prefix>-<pid>-1..n`, removed
-    /// when dropped.
+    /// when dropped. `BATON_FLEET_PREFIX=P` puts `P-` in front of the name (to keep the
+    /// containers of one person or job recognisable on a shared machine).
     pub fn dedicated(prefix: &str, n: usize) -> Fleet {
-        let prefix = format!("{prefix}-{}", std::process::id());
+        let prefix = match std::env::var("BATON_FLEET_PREFIX") {
+            Ok(p) if !p.is_empty() => format!("{p}-{prefix}-{}", std::process::id()),
+            _ => format!("{prefix}-{}", std::process::id()),
+        };
         bring_up(&prefix, n, true)
             .unwrap_or_else(|e| panic!("cannot bring up the dedicated fleet {prefix}:\n{e}"))
     }
