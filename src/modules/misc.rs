@@ -175,9 +175,20 @@ impl Module for Assert {
 
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
-            let that = args
-                .list("that")?
-                .ok_or_else(|| ModuleError::Failed("missing required arguments: that".into()))?;
+            // Ansible's _check_type_list_strict: a string is one condition, never split on
+            // commas (`that: x in ['a', 'b']`).
+            let that = match args.raw("that") {
+                Some(v) if v.kind() == minijinja::value::ValueKind::String => vec![v],
+                Some(v) => {
+                    let mut again = Args::new("assert", Vars::from([("that".into(), v)]));
+                    again.list("that")?.unwrap_or_default()
+                }
+                None => {
+                    return Err(ModuleError::Failed(
+                        "missing required arguments: that".into(),
+                    ));
+                }
+            };
             let fail_msg = args.raw("fail_msg").or_else(|| args.raw("msg"));
             let success_msg = args.raw("success_msg");
             let quiet = args.bool("quiet")?.unwrap_or(false);
