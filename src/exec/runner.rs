@@ -472,7 +472,10 @@ impl HostJob {
         };
         match kind {
             "loop" | "list" => match v.kind() {
-                ValueKind::Seq => Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default()),
+                // Iterable: a lazily computed sequence (a slice `l[:n]`, `a + b`).
+                ValueKind::Seq | ValueKind::Iterable => {
+                    Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default())
+                }
                 _ => Err(invalid(&v)),
             },
             "items" => {
