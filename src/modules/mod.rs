@@ -340,7 +340,10 @@ impl Args {
             return Ok(None);
         };
         match v.kind() {
-            ValueKind::Seq => Ok(Some(v.try_iter().map(|i| i.collect()).unwrap_or_default())),
+            // Iterable: a lazily computed sequence (minijinja's `list + list`).
+            ValueKind::Seq | ValueKind::Iterable => {
+                Ok(Some(v.try_iter().map(|i| i.collect()).unwrap_or_default()))
+            }
             ValueKind::String => Ok(Some(
                 v.as_str()
                     .unwrap_or("")
