@@ -164,6 +164,8 @@ impl HostJob {
         let scope = self.scope(None);
         match self.delegate_target(&scope) {
             Ok(d) => self.delegate = d,
+            // `delegate_to: "{{ item }}"`: templated again for each item (run_once).
+            Err(_) if self.task.loop_.is_some() => {}
             Err(e) => return self.failure(e),
         }
         match self.run_inner(&scope).await {
@@ -649,7 +651,12 @@ impl HostJob {
         };
         let mut spec = None;
         let conn = if module.needs_connection() {
-            let s = match &self.delegate {
+            // Per item: a loop may delegate each item to another host.
+            let delegate = match self.task.loop_ {
+                Some(_) => self.delegate_target(scope)?,
+                None => self.delegate.clone(),
+            };
+            let s = match &delegate {
                 Some(d) => self.delegate_spec(d)?,
                 None => self.connect_spec(scope)?,
             };
