@@ -173,6 +173,9 @@ pub struct Loader {
     pub playbook_dir: PathBuf,
     /// Extra directories to find roles in (`ANSIBLE_ROLES_PATH`, `roles_path`).
     pub roles_path: Vec<PathBuf>,
+    /// Defaults and vars of the roles `import_role` brought into the play being loaded: Ansible
+    /// exposes them to the whole play at parse time, as for `roles:`.
+    pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
 }
 
 impl Loader {
@@ -193,6 +196,7 @@ impl Loader {
         Loader {
             playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
             roles_path,
+            imported_role_vars: Default::default(),
         }
     }
 }
@@ -358,6 +362,9 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         None => Vec::new(),
         Some(n) => load_vars_prompt(n)?,
     };
+    if let Ok(mut exposed) = loader.imported_role_vars.lock() {
+        *exposed = Default::default();
+    }
     let mut handlers = list("handlers", true)?;
     let mut roles = Vec::new();
     let mut role_defaults = Vars::new();
@@ -377,6 +384,18 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         // Role handlers come before the play's own, in the order the roles were listed.
         role_handlers.extend(handlers);
         handlers = role_handlers;
+    }
+    let pre_tasks = list("pre_tasks", false)?;
+    let tasks = list("tasks", false)?;
+    let post_tasks = list("post_tasks", false)?;
+    if let Ok(mut exposed) = loader.imported_role_vars.lock() {
+        let (defaults, vars) = std::mem::take(&mut *exposed);
+        for (k, v) in defaults {
+            role_defaults.entry(k).or_insert(v);
+        }
+        for (k, v) in vars {
+            role_vars.entry(k).or_insert(v);
+        }
     }
     Ok(Play {
         name,
@@ -400,9 +419,9 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         roles,
         role_defaults: Arc::new(role_defaults),
         role_vars: Arc::new(role_vars),
-        pre_tasks: list("pre_tasks", false)?,
-        tasks: list("tasks", false)?,
-        post_tasks: list("post_tasks", false)?,
+        pre_tasks,
+        tasks,
+        post_tasks,
         handlers,
     })
 }
@@ -587,6 +606,10 @@ fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
         ctx.loader,
         ctx.depth + 1,
     )?;
+    if let Ok(mut exposed) = ctx.loader.imported_role_vars.lock() {
+        let (defaults, vars) = &mut *exposed;
+        loaded.merge_vars_into(defaults, vars);
+    }
     let mut handlers = Vec::new();
     let items = loaded.into_items(&mut handlers);
     Ok(Item::Block(Arc::new(Block {
