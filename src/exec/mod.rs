@@ -1,5 +1,5 @@
 //! The executor: runs a playbook against an inventory, the way ansible-playbook's linear
-//! strategy does.
+//! strategy does (and its free strategy: see `Runner::run_batch_free`).
 //!
 //! For each play it selects the hosts, cuts them into `serial` batches ([`batches`]), and for each
 //! batch walks the play's sections in lockstep: every task runs on all active hosts of the batch
@@ -8,7 +8,16 @@
 //! After every task the failure policy is applied: `any_errors_fatal`, `max_fail_percentage`
 //! (strictly greater, counted per batch, unreachable hosts apart), and the stop when a whole
 //! batch has failed. What happens is told to a [`events::Reporter`] as events; the executor
-//! never prints.
+//! never prints (and never reads the terminal: `vars_prompt` and `--step` ask through events).
+//!
+//! Under `strategy: free` each host of a batch goes through the play on its own, in a lane (a
+//! runner of its own sharing the run's variables, connections, forks and reporter): facts,
+//! sections and its own handlers as fast as it can. ansible-core's free strategy applies no
+//! max_fail_percentage or any_errors_fatal (it warns), runs run_once tasks on every host, and
+//! refuses add_host; a failed run_once task and the whole-batch stop still end the batch.
+//!
+//! `add_host` and `group_by` are the executor's: they change the run's inventory
+//! ([`crate::vars::VarStore::update_inventory`]) for every later task and play.
 
 pub mod batches;
 pub mod events;
@@ -1309,6 +1318,15 @@ impl<'r> Runner<'r> {
             .cloned()
             .collect();
         self.apply_failure_policy(state, ctx, false, &failed_now, &[], &hosts_left, true);
+        if let Some(shared) = &state.shared {
+            let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
+            removed.extend(
+                failed_now
+                    .iter()
+                    .filter(|h| self.failed.contains(*h))
+                    .cloned(),
+            );
+        }
         Ok(active
             .into_iter()
             .filter(|h| survivors.contains(h) || state.ended.contains(h))

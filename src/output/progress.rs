@@ -3,8 +3,12 @@
 //!
 //! It wraps another reporter and suspends the bar while that reporter prints (and asks, for
 //! `vars_prompt` and `--step`), so the usual TASK/ok/changed lines scroll above it undisturbed;
-//! log lines get the same treatment through the [`super::log::Console`] the bar is attached to. The CLI uses it only when stderr is a
-//! terminal; in CI and pipes the output is exactly ansible-playbook's.
+//! log lines get the same treatment through the [`super::log::Console`] the bar is attached
+//! to. The CLI uses it only when stderr is a terminal; in CI and pipes the output is exactly
+//! ansible-playbook's.
+//!
+//! Under the `free` strategy hosts are at different tasks, so "hosts done with this task" means
+//! nothing: the bar then counts the batch's results and names the task started last.
 
 use crate::exec::events::{Event, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -16,16 +20,25 @@ pub struct Progress {
     bar: ProgressBar,
     batch: String,
     console: std::sync::Arc<super::log::Console>,
+    /// The play runs under the free strategy.
+    free: bool,
+}
+
+fn bar_style(free: bool) -> ProgressStyle {
+    let template = if free {
+        "{spinner} {msg} · {pos} results"
+    } else {
+        "{spinner} {msg} [{bar:24}] {pos}/{len} hosts"
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 impl Progress {
     pub fn new(inner: Box<dyn Reporter>, console: std::sync::Arc<super::log::Console>) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:24}] {pos}/{len} hosts")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
+        bar.set_style(bar_style(false));
         bar.enable_steady_tick(Duration::from_millis(120));
         console.attach(&bar);
         Progress {
@@ -33,6 +46,7 @@ impl Progress {
             bar,
             batch: String::new(),
             console,
+            free: false,
         }
     }
 }
@@ -40,6 +54,13 @@ impl Progress {
 impl Reporter for Progress {
     fn event(&mut self, event: &Event<'_>) {
         match event {
+            Event::PlayStart { strategy, .. } => {
+                let free = matches!(*strategy, "free" | "host_pinned");
+                if free != self.free {
+                    self.free = free;
+                    self.bar.set_style(bar_style(free));
+                }
+            }
             Event::BatchStart {
                 number,
                 total,
@@ -50,7 +71,9 @@ impl Reporter for Progress {
                 self.bar.set_position(0);
             }
             Event::TaskStart { name, .. } => {
-                self.bar.set_position(0);
+                if !self.free {
+                    self.bar.set_position(0);
+                }
                 self.bar.set_message(format!("{} · {name}", self.batch));
             }
             Event::HostResult { item: false, .. } => self.bar.inc(1),
