@@ -4,15 +4,18 @@
 #
 #   fleet.sh deps                      install docker.io, debootstrap, openssh-client; start dockerd
 #   fleet.sh image                     build the image baton-fleet:bookworm (only when missing)
-#   fleet.sh up N [--prefix P] [--init systemd|sshd]
-#                                      start P-1..P-N; print the inventory path on stdout
+#   fleet.sh up N [--prefix P] [--init systemd|sshd] [--publish PORT]...
+#                                      start P-1..P-N; print the inventory path on stdout;
+#                                      --publish also publishes each host's container PORT on a
+#                                      free 127.0.0.1 port (listed in published.tsv)
 #   fleet.sh stop-host NAME | start-host NAME
 #   fleet.sh exec NAME CMD...          docker exec NAME sh -c "CMD..."
 #   fleet.sh ssh [-u USER] NAME CMD... plain OpenSSH with the fleet key
 #   fleet.sh down [--prefix P] | down-all | status
 #
 # State of a fleet lives in .fleet/P/ at the repo root: id_ed25519(.pub), inventory.ini, hosts.tsv
-# (name<TAB>port), known_hosts ([127.0.0.1]:PORT keytype key).
+# (name<TAB>port), known_hosts ([127.0.0.1]:PORT keytype key), and with --publish published.tsv
+# (name<TAB>container port<TAB>127.0.0.1 port).
 #
 # Only stdout of `up` is meant for machines (the inventory path); everything else goes to stderr.
 set -euo pipefail
@@ -385,17 +388,21 @@ throttle() {
 }
 
 cmd_up() {
-  local n="" prefix=baton-fleet init=systemd reap_pid=""
+  local n="" prefix=baton-fleet init=systemd reap_pid="" publish=()
   while [ $# -gt 0 ]; do
     case $1 in
       --prefix) prefix=${2:?--prefix needs a value}; shift 2 ;;
+      --publish)
+        [[ ${2:-} =~ ^[1-9][0-9]*$ ]] && [ "$2" -le 65535 ] && [ "$2" != 22 ] ||
+          die "--publish needs a container port (not 22)"
+        publish+=("$2"); shift 2 ;;
       --init) init=${2:?--init needs a value}; shift 2 ;;
       --reap-when-gone) reap_pid=${2:?--reap-when-gone needs a pid}; shift 2 ;;
       -*) die "up: unknown option $1" ;;
       *) [ -z "$n" ] || die "up: unexpected argument $1"; n=$1; shift ;;
     esac
   done
-  [[ $n =~ ^[1-9][0-9]*$ ]] || die "usage: up N [--prefix P] [--init systemd|sshd]"
+  [[ $n =~ ^[1-9][0-9]*$ ]] || die "usage: up N [--prefix P] [--init systemd|sshd] [--publish PORT]..."
   [[ $prefix =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ ]] || die "bad prefix: $prefix"
   case $init in systemd | sshd) ;; *) die "--init must be systemd or sshd" ;; esac
   require_docker
@@ -438,22 +445,30 @@ cmd_up() {
 
   # Port choice and container creation happen under one machine-wide lock, so fleets brought up
   # concurrently (parallel tests) never pick the same port.
-  local ports names=() i failfile=$dir/.failed
+  local ports names=() i j failfile=$dir/.failed np=${#publish[@]} extra
   for ((i = 1; i <= n; i++)); do names+=("$prefix-$i"); done
   docker rm -f "${names[@]}" >/dev/null 2>&1 || true
   : >"$failfile"
   {
     flock 9
     ensure_network
-    mapfile -t ports < <(pick_ports "$n")
-    [ ${#ports[@]} -eq "$n" ] || die "could not pick $n free ports"
+    # ports[0..n-1]: ssh; then, with --publish, np more per host.
+    mapfile -t ports < <(pick_ports "$((n * (1 + np)))")
+    [ ${#ports[@]} -eq $((n * (1 + np))) ] || die "could not pick $((n * (1 + np))) free ports"
     : >"$dir/hosts.tsv"
+    if [ "$np" -gt 0 ]; then : >"$dir/published.tsv"; fi
     for ((i = 0; i < n; i++)); do
       printf '%s\t%s\n' "${names[i]}" "${ports[i]}" >>"$dir/hosts.tsv"
+      extra=()
+      for ((j = 0; j < np; j++)); do
+        local hp=${ports[n + i * np + j]}
+        extra+=(-p "127.0.0.1:$hp:${publish[j]}")
+        printf '%s\t%s\t%s\n' "${names[i]}" "${publish[j]}" "$hp" >>"$dir/published.tsv"
+      done
       throttle 8
       {
         docker create --name "${names[i]}" --hostname "${names[i]}" -p "127.0.0.1:${ports[i]}:22" \
-          "${run_args[@]}" "$IMAGE" "${cmd[@]}" >/dev/null &&
+          "${extra[@]}" "${run_args[@]}" "$IMAGE" "${cmd[@]}" >/dev/null &&
           docker cp - "${names[i]}:/" <"$dir/authorized_keys.tar"
       } || echo "${names[i]}" >>"$failfile" &
     done
