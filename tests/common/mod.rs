@@ -124,10 +124,16 @@ fn prepare() -> Result<(), String> {
 }
 
 fn bring_up(prefix: &str, n: usize, owned: bool) -> Result<Fleet, String> {
+    bring_up_with(prefix, n, owned, &[])
+}
+
+fn bring_up_with(prefix: &str, n: usize, owned: bool, extra: &[&str]) -> Result<Fleet, String> {
     prepare()?;
     let pid = std::process::id().to_string();
     let n = n.to_string();
-    if let Err(e) = run_script(&["up", &n, "--prefix", prefix, "--reap-when-gone", &pid]) {
+    let mut args = vec!["up", &n, "--prefix", prefix, "--reap-when-gone", &pid];
+    args.extend_from_slice(extra);
+    if let Err(e) = run_script(&args) {
         // fleet.sh leaves a failed fleet for inspection; a test run must not leak it.
         let _ = run_script(&["down", "--prefix", prefix]);
         return Err(e);
@@ -165,6 +171,13 @@ impl Fleet {
             _ => format!("{prefix}-{}", std::process::id()),
         };
         bring_up(&prefix, n, true)
+            .unwrap_or_else(|e| panic!("cannot bring up the dedicated fleet {prefix}:\n{e}"))
+    }
+
+    /// [`Fleet::dedicated`] with more options for `fleet.sh up` (e.g. `["--publish", "80"]`).
+    pub fn dedicated_with(prefix: &str, n: usize, extra: &[&str]) -> Fleet {
+        let prefix = format!("{prefix}-{}", std::process::id());
+        bring_up_with(&prefix, n, true, extra)
             .unwrap_or_else(|e| panic!("cannot bring up the dedicated fleet {prefix}:\n{e}"))
     }
 
