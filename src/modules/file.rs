@@ -150,7 +150,8 @@ directory)
       missing=; d=$P
       while [ -n "$d" ] && [ "$d" != / ] && [ "$d" != . ] && [ ! -e "$d" ]; do
         missing="$d
-$missing"; d=$(dirname -- "$d")
+$missing"
+        case $d in */) d=$(dirname -- "$d") ;; */*) d=${d%/*}; d=${d:-/} ;; *) d=. ;; esac
       done
       printf '%s' "$missing" | while IFS= read -r d; do
         [ -n "$d" ] || continue

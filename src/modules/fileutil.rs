@@ -209,21 +209,31 @@ ftype() {
 }
 info() {
   [ -e "$1" ] || return 0
+  if [ "$_ic" = "$1" ]; then R info "$_is"; return 0; fi
   R info "$(stat -c '%u	%g	%U	%G	%a	%s' -- "$1")"
+}
+# `attrs` reads a path's owner, group and mode with one stat (programs are what costs on the
+# host, not shell code) and leaves it in _is for `info` (_ic: the path it describes) when it
+# changed nothing there and the path is no symlink (info does not follow links).
+_is=; _ic=
+_st() {
+  _is=$(stat $1 -c '%u	%g	%U	%G	%a	%s' -- "$_p"); _ic=
+  _cu=${_is%%	*}; _r=${_is#*	}; _cg=${_r%%	*}; _r=${_r#*	}; _r=${_r#*	}; _r=${_r#*	}
+  _cm=${_r%%	*}
 }
 ch=0; QUIET=0
 attrs() {
-  _p=$1; _h=; _L=-L
+  _p=$1; _h=; _L=-L; _ch0=$ch; ch=0
   if [ "$2" = nofollow ]; then _h=-h; _L=; fi
+  [ -n "$OWNER$GROUP$MODE" ] && _st $_L
   if [ -n "$OWNER" ]; then
     _u=$(id -u -- "$OWNER" 2>/dev/null) || case $OWNER in
       *[!0-9]*) die "chown failed: failed to look up user $OWNER" ;;
       *) _u=$OWNER ;;
     esac
-    _cu=$(stat $_L -c %u -- "$_p")
     if [ "$_u" != "$_cu" ]; then
       ch=1; [ "$QUIET" = 1 ] || R owner "$_cu	$_u"
-      [ "$CHECK" = 1 ] || chown $_h -- "$_u" "$_p" || die "chown failed: failed to look up user $OWNER"
+      [ "$CHECK" = 1 ] || { chown $_h -- "$_u" "$_p" && _st $_L; } || die "chown failed: failed to look up user $OWNER"
     fi
   fi
   if [ -n "$GROUP" ]; then
@@ -232,14 +242,13 @@ attrs() {
       *[!0-9]*) die "chgrp failed: failed to look up group $GROUP" ;;
       *) _g=$GROUP ;;
     esac; fi
-    _cg=$(stat $_L -c %g -- "$_p")
     if [ "$_g" != "$_cg" ]; then
       ch=1; [ "$QUIET" = 1 ] || R group "$_cg	$_g"
-      [ "$CHECK" = 1 ] || chgrp $_h -- "$_g" "$_p" || die "chgrp failed: failed to look up group $GROUP"
+      [ "$CHECK" = 1 ] || { chgrp $_h -- "$_g" "$_p" && _st $_L; } || die "chgrp failed: failed to look up group $GROUP"
     fi
   fi
   if [ -n "$MODE" ] && { [ -z "$_h" ] || [ ! -L "$_p" ]; }; then
-    _cm=$(stat -L -c %a -- "$_p")
+    [ -n "$_L" ] || _st -L
     if [ -n "$MODE_A" ]; then _nm=$MODE_A
     else
       if [ -d "$_p" ]; then _t=$(mktemp -d); else _t=$(mktemp); fi || die "mktemp failed"
@@ -251,6 +260,9 @@ attrs() {
       [ "$CHECK" = 1 ] || chmod "0$(printf %04o "0$_nm")" "$_p" || die "chmod failed"
     fi
   fi
+  [ "$ch" = 0 ] && [ -n "$_is" ] && [ ! -L "$_p" ] && _ic=$_p
+  [ "$_ch0" = 1 ] && ch=1
+  return 0
 }
 "#;
 

@@ -16,7 +16,12 @@
 //!
 //! Everything runs through [`ModuleCtx::exec_input`], so `become` applies: with
 //! `become_user: app` the file is created by `app` and owned by it, as in Ansible. Targets need
-//! a POSIX shell and GNU coreutils (`sha1sum`, `stat -c`, `mktemp`).
+//! a POSIX shell and GNU coreutils (`sha1sum`, `stat -c`).
+//!
+//! On the host every program the script starts costs far more than the shell's own work (an
+//! exec is 10-200 ms in a loaded container, a builtin microseconds), so the script starts as
+//! few as it can: an unchanged file costs `sha1sum` and one `stat`; a new one `cat`,
+//! `sha1sum`, `chmod`, `mv` and `stat` (no `dirname`, `cut` or `mktemp`: the shell does those).
 
 use super::{ModuleCtx, ModuleError, shell_quote, text};
 use crate::connection::Stdin;
@@ -253,31 +258,43 @@ fn script(dest: &str, checksum: &str, opts: &PutOptions, phase: Phase) -> String
         r#"dest={dest}; want={want}; mode={mode}; owner={owner}; group={group}
 check={check}; backup={backup}; keep={keep}; phase={phase}
 fail() {{ printf '{ANSWER}-ERROR\t%s\n' "$*"; exit 1; }}
-sha1() {{ sha1sum < "$1" 2>/dev/null | cut -c1-40; }}
-d=$(dirname -- "$dest")
+sha1() {{ _s=$(sha1sum < "$1" 2>/dev/null); _s=${{_s%% *}}; }}
+case $dest in
+  */|*//*) d=$(dirname -- "$dest") ;;
+  /*/*|[!/]*/*) d=${{dest%/*}} ;;
+  /*) d=/ ;;
+  *) d=. ;;
+esac
+case $mode in ''|*[!0-7]*) octal=0 ;; *) octal=1 ;; esac
 [ -d "$d" ] || fail "Destination directory $d does not exist"
 [ -d "$dest" ] && fail "Destination $dest is a directory"
 exists=0; cur=
 if [ -e "$dest" ]; then
   exists=1
   [ -r "$dest" ] || fail "Destination $dest is not readable"
-  cur=$(sha1 "$dest")
+  sha1 "$dest"; cur=$_s
 fi
-attrs=0; bk=
+attrs=0; bk=; st=
 if [ "$exists" = 1 ] && [ "$cur" = "$want" ]; then state=same
 elif [ "$exists" = 1 ] && [ "$keep" = 1 ]; then state=kept
 elif [ "$check" = 1 ]; then state=would
 elif [ "$phase" = probe ]; then printf '{ANSWER}\tneed\n'; exit 0
 else
-  tmp=$(mktemp "$d/.baton_tmpXXXXXXXX") || fail "cannot create a temporary file in $d"
+  # Created by the shell itself, exclusively (noclobber is O_EXCL) and private (umask 077),
+  # as mktemp would, without running it.
+  tmp="$d/.baton_tmp$$"
+  ( umask 077; set -C; : > "$tmp" ) 2>/dev/null ||
+    {{ tmp="$d/.baton_tmp$$.$(date +%N)"; ( umask 077; set -C; : > "$tmp" ) 2>/dev/null; }} ||
+    fail "cannot create a temporary file in $d"
   trap 'rm -f "$tmp"' EXIT
   cat > "$tmp" || fail "writing $tmp failed"
-  got=$(sha1 "$tmp")
-  [ "$got" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $got"
+  sha1 "$tmp"
+  [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
   if [ "$exists" = 1 ]; then
-    chmod "$(stat -L -c %a "$dest")" "$tmp"
-    chown "$(stat -L -c %u:%g "$dest")" "$tmp" 2>/dev/null
-  else
+    o=$(stat -L -c '%a %u:%g' "$dest")
+    [ "$octal" = 1 ] || chmod "${{o%% *}}" "$tmp"
+    chown "${{o#* }}" "$tmp" 2>/dev/null
+  elif [ "$octal" = 0 ]; then
     chmod "$(printf %o $((0666 & ~0$(umask))))" "$tmp"
   fi
   if [ -n "$mode" ]; then chmod "$mode" "$tmp" || fail "chmod $mode failed"; fi
@@ -291,30 +308,43 @@ else
   mv -f "$tmp" "$dest" || fail "cannot rename $tmp to $dest"
   state=written
 fi
-if [ "$state" = same ] && [ "$check" = 0 ]; then
-  before=$(stat -L -c '%a %u %g' "$dest")
-  if [ -n "$mode" ]; then chmod "$mode" "$dest" || fail "chmod $mode failed"; fi
-  if [ -n "$owner" ]; then chown "$owner" "$dest" || fail "chown failed: failed to look up user $owner"; fi
-  if [ -n "$group" ]; then chgrp "$group" "$dest" || fail "chgrp failed: failed to look up group $group"; fi
-  [ "$before" = "$(stat -L -c '%a %u %g' "$dest")" ] || attrs=1
-elif [ "$state" = same ]; then
-  if [ -n "$mode" ]; then
-    t=$(mktemp) || fail "mktemp failed"
-    chmod "$(stat -L -c %a "$dest")" "$t"; chmod "$mode" "$t" || {{ rm -f "$t"; fail "chmod $mode failed"; }}
-    [ "$(stat -c %a "$t")" = "$(stat -L -c %a "$dest")" ] || attrs=1
-    rm -f "$t"
-  fi
-  if [ -n "$owner" ]; then
-    u=$(id -u -- "$owner" 2>/dev/null) || u=$owner
-    [ "$u" = "$(stat -L -c %u "$dest")" ] || attrs=1
-  fi
-  if [ -n "$group" ]; then
-    g=$(getent group "$group" 2>/dev/null | cut -d: -f3); [ -n "$g" ] || g=$group
-    [ "$g" = "$(stat -L -c %g "$dest")" ] || attrs=1
+# Whether the attributes already are those asked for, from one stat (in $st): an octal mode
+# compares as a number, an owner or group given by name or by id with either.
+same_attrs() {{
+  _r=${{st#*	}}; _u=${{_r%%	*}}; _r=${{_r#*	}}; _g=${{_r%%	*}}; _r=${{_r#*	}}
+  _U=${{_r%%	*}}; _G=${{_r#*	}}
+  {{ [ -z "$mode" ] || {{ [ "$octal" = 1 ] && [ $((0$mode)) = $((0${{st%%	*}})) ]; }}; }} &&
+  {{ [ -z "$owner" ] || [ "$owner" = "$_U" ] || [ "$owner" = "$_u" ]; }} &&
+  {{ [ -z "$group" ] || [ "$group" = "$_G" ] || [ "$group" = "$_g" ]; }}
+}}
+if [ "$state" = same ]; then
+  st=$(stat -L -c '%a	%u	%g	%U	%G' "$dest")
+  if same_attrs; then :
+  elif [ "$check" = 0 ]; then
+    before=$st
+    if [ -n "$mode" ]; then chmod "$mode" "$dest" || fail "chmod $mode failed"; fi
+    if [ -n "$owner" ]; then chown "$owner" "$dest" || fail "chown failed: failed to look up user $owner"; fi
+    if [ -n "$group" ]; then chgrp "$group" "$dest" || fail "chgrp failed: failed to look up group $group"; fi
+    st=$(stat -L -c '%a	%u	%g	%U	%G' "$dest")
+    [ "$before" = "$st" ] || attrs=1
+  else
+    if [ -n "$mode" ]; then
+      t=$(mktemp) || fail "mktemp failed"
+      chmod "$(stat -L -c %a "$dest")" "$t"; chmod "$mode" "$t" || {{ rm -f "$t"; fail "chmod $mode failed"; }}
+      [ "$(stat -c %a "$t")" = "$(stat -L -c %a "$dest")" ] || attrs=1
+      rm -f "$t"
+    fi
+    if [ -n "$owner" ]; then
+      u=$(id -u -- "$owner" 2>/dev/null) || u=$owner
+      [ "$u" = "$(stat -L -c %u "$dest")" ] || attrs=1
+    fi
+    if [ -n "$group" ]; then
+      g=$(getent group "$group" 2>/dev/null | cut -d: -f3); [ -n "$g" ] || g=$group
+      [ "$g" = "$(stat -L -c %g "$dest")" ] || attrs=1
+    fi
   fi
 fi
-st=
-[ -e "$dest" ] && st=$(stat -L -c '%a	%u	%g	%U	%G' "$dest")
+[ -z "$st" ] && [ -e "$dest" ] && st=$(stat -L -c '%a	%u	%g	%U	%G' "$dest")
 printf '{ANSWER}\t%s\t%s\t%s\t%s\n' "$state" "$attrs" "$bk" "$st"
 "#,
         dest = shell_quote(dest),
