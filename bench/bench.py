@@ -1,0 +1,681 @@
+#!/usr/bin/env python3
+"""The benchmark of issue #10: the same workloads run by baton, ansible-playbook, pyinfra,
+jetporch (`jetp`) and an OpenSSH floor, on the same fleet, interleaved, several rounds.
+
+Called by bench/run.sh, which brings up the fleet, makes the virtualenv and builds the
+binaries; run it directly only with all of those at hand (see `--help`).
+
+Workloads (each tool gets its own spelling of the same work, generated here so that the
+spellings cannot drift apart; ansible-playbook and baton read the very same files):
+
+  fanout     100 hosts x 4 trivial tasks: command, file (directory), copy (content), shell
+  deep       10 hosts x 40 tasks (10 each of command, file, copy, shell), run twice: the
+             first run on clean hosts, then the idempotent second run (nothing to change)
+  facts      50 hosts, fact gathering only
+  template   20 hosts x one 2,000-line nginx-style template rendered and copied
+  controller 10,000-host inventory x 500-task playbook: `--list-tasks`, and `--check` with
+             `connection: local` limited to CHECK_HOSTS hosts (phase check) and, baton
+             alone, to 100 hosts (check100); baton and ansible-playbook only (the others have
+             no equivalent)
+
+The OpenSSH floor is one `ssh` process per host, all at once, each running the workload's
+commands as one shell script over its one connection: the least any tool that starts its
+connections from scratch can do. Every timed run starts from clean hosts (the previous
+run's files are removed, untimed, through ControlMaster connections opened once), except
+deep's second run, which is meant to find the first run's work done.
+
+Measured per run: wall time, CPU seconds (user + system of the tool's process and all the
+processes it waited for: ansible's ssh clients, the OpenSSH loop's ssh clients), and peak RSS
+(the largest single process among them). Reported: medians over the rounds, and each
+tool's wall and CPU time as a multiple of baton's.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+TOOLS = ["baton", "ansible", "pyinfra", "jetp", "openssh"]
+HOSTS = {"fanout": 100, "deep": 10, "facts": 50, "template": 20}
+WORKLOADS = ["fanout", "deep", "facts", "template", "controller"]
+# The controller workload's --check run: this many hosts of the 10,000 (ansible-playbook
+# starts a Python process per module task and host, so all 10,000 would take it hours).
+CHECK_HOSTS = 5
+CONTROLLER_HOSTS = 10_000
+CONTROLLER_TASKS = 500
+SSH_OPTS = [
+    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+]  # fmt: skip
+
+
+def sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+# ------------------------------------------------------------------------------ workloads
+#
+# A workload is a list of steps; every tool renders the same steps in its own dialect.
+# ("command", text) | ("shell", text) | ("dir", path) | ("copy", content, dest)
+
+
+def fanout_steps():
+    return [
+        ("command", "echo fanout"),
+        ("dir", "/tmp/bench-fanout"),
+        ("copy", "hello from the benchmark\n", "/tmp/bench-fanout/hello.txt"),
+        ("shell", 'echo "$HOSTNAME" | wc -c'),
+    ]
+
+
+def deep_steps():
+    steps = []
+    for i in range(1, 11):
+        steps += [
+            ("command", f"echo deep {i}"),
+            ("dir", f"/tmp/bench-deep/d{i}"),
+            ("copy", f"line {i} of the deep workload\n", f"/tmp/bench-deep/d{i}/f.txt"),
+            ("shell", f'echo {i} "$HOSTNAME" | wc -c'),
+        ]
+    return steps
+
+
+TEMPLATE_VARS = {
+    "http_port": 8080,
+    "domain": "bench.example.com",
+    "upstream_port": 9000,
+    "max_body": "16m",
+}
+TEMPLATE_DEST = "/tmp/bench-nginx.conf"
+
+
+def nginx_template():
+    """2,000 lines: 200 server blocks of 10 lines, with plain `{{ var }}` substitutions that
+    Jinja2, minijinja and handlebars (jetporch) all read the same way."""
+    out = []
+    for n in range(200):
+        out += [
+            "server {",
+            "    listen {{ http_port }};",
+            f"    server_name app{n}.{{{{ domain }}}};",
+            f"    root /srv/site{{{{ site_id }}}}/app{n};",
+            f"    access_log /var/log/nginx/app{n}.access.log;",
+            "    location / {",
+            "        proxy_pass http://127.0.0.1:{{ upstream_port }};",
+            "    }",
+            "    client_max_body_size {{ max_body }};",
+            "}",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def render_template(site_id):
+    text = nginx_template()
+    for k, v in dict(TEMPLATE_VARS, site_id=site_id).items():
+        text = text.replace("{{ " + k + " }}", str(v))
+    return text
+
+
+def yaml_str(s):
+    return json.dumps(s)  # a JSON string is a YAML string
+
+
+def ansible_playbook(name, steps, quiet_commands):
+    lines = [f"- name: {name}", "  hosts: all", "  gather_facts: false", "  tasks:"]
+    for n, step in enumerate(steps, 1):
+        kind = step[0]
+        lines.append(f"    - name: {kind} {n}")
+        if kind in ("command", "shell"):
+            lines.append(f"      {kind}: {yaml_str(step[1])}")
+            if quiet_commands:
+                lines.append("      changed_when: false")
+        elif kind == "dir":
+            lines += ["      file:", f"        path: {step[1]}", "        state: directory",
+                      '        mode: "0755"']  # fmt: skip
+        elif kind == "copy":
+            lines += ["      copy:", f"        content: {yaml_str(step[1])}",
+                      f"        dest: {step[2]}", '        mode: "0644"']  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def pyinfra_deploy(steps):
+    lines = ["from io import StringIO", "from pyinfra.operations import files, server", ""]
+    for n, step in enumerate(steps, 1):
+        kind = step[0]
+        if kind in ("command", "shell"):
+            lines.append(f"server.shell(name={kind + ' ' + str(n)!r}, commands=[{step[1]!r}])")
+        elif kind == "dir":
+            lines.append(f"files.directory(name='dir {n}', path={step[1]!r}, mode='755')")
+        elif kind == "copy":
+            lines.append(
+                f"files.put(name='copy {n}', src=StringIO({step[1]!r}), dest={step[2]!r}, "
+                "mode='644')"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def jetp_playbook(name, steps, files_dir):
+    """jetporch's dialect. Its copy module takes only a controller file (no `content`), so
+    each content is written to a file first; its shell refuses `$` and `|` unless `unsafe`."""
+    lines = [f"- name: {name}", "  groups: [bench]", "  ssh_user: root", "  tasks:"]
+    for n, step in enumerate(steps, 1):
+        kind = step[0]
+        if kind in ("command", "shell"):
+            lines += ["    - !shell", f"      name: {kind} {n}", f"      cmd: {yaml_str(step[1])}"]
+            if kind == "shell":
+                lines.append("      unsafe: true")
+        elif kind == "dir":
+            lines += ["    - !directory", f"      name: dir {n}", f"      path: {step[1]}",
+                      "      attributes:", "        owner: root", "        group: root",
+                      "        mode: 0o755"]  # fmt: skip
+        elif kind == "copy":
+            src = os.path.join(files_dir, f"{name}-{n}.txt")
+            with open(src, "w") as f:
+                f.write(step[1])
+            lines += ["    - !copy", f"      name: copy {n}", f"      src: {src}",
+                      f"      dest: {step[2]}", "      attributes:", "        owner: root",
+                      "        group: root", "        mode: 0o644"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def openssh_script(steps):
+    """The same work as one shell script, for one connection per host."""
+    out = []
+    for step in steps:
+        kind = step[0]
+        if kind in ("command", "shell"):
+            out.append(step[1])
+        elif kind == "dir":
+            out.append(f"mkdir -p {step[1]} && chmod 0755 {step[1]}")
+        elif kind == "copy":
+            out.append(f"printf %s {sh_quote(step[1])} > {step[2]} && chmod 0644 {step[2]}")
+    return "\n".join(out) + "\n"
+
+
+FACTS_PYINFRA = [
+    "server.Hostname", "server.Os", "server.OsVersion", "server.Arch", "server.KernelVersion",
+    "server.LinuxDistribution", "server.Mounts", "server.Date", "server.Users",
+]  # fmt: skip
+# What Ansible's setup module reads (roughly), for the floor and for comparison.
+FACTS_OPENSSH = (
+    "hostname; uname -a; cat /etc/os-release /proc/cpuinfo /proc/meminfo /proc/mounts "
+    "/etc/passwd; ip -o addr; df -P; date; id\n"
+)
+
+
+# ------------------------------------------------------------------------------ the setup
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.work = os.path.abspath(args.work)
+        self.fleet = os.path.abspath(args.fleet)
+        self.key = os.path.join(self.fleet, "id_ed25519")
+        self.hosts = []
+        with open(os.path.join(self.fleet, "hosts.tsv")) as f:
+            for line in f:
+                name, port = line.split()[:2]
+                self.hosts.append((name, int(port)))
+        self.venv = os.path.abspath(args.venv)
+        self.results = []  # dicts: workload, phase, tool, round, wall, cpu, rss, rc, log
+        self.env = dict(os.environ)
+        self.env["ANSIBLE_CONFIG"] = os.path.join(self.work, "ansible.cfg")
+        self.env["PATH"] = os.path.join(self.venv, "bin") + ":" + self.env["PATH"]
+        self.env["PYTHONWARNINGS"] = "ignore"
+        self.agent = None
+        self.masters = []
+
+    # --- files -------------------------------------------------------------------------
+
+    def write(self, rel, text):
+        path = os.path.join(self.work, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def prepare(self, workloads):
+        os.makedirs(self.work, exist_ok=True)
+        cp = os.path.join(self.work, "cp")
+        os.makedirs(cp, exist_ok=True)
+        forks = max(HOSTS.values())
+        self.write(
+            "ansible.cfg",
+            f"""[defaults]
+forks = {forks}
+host_key_checking = False
+retry_files_enabled = False
+interpreter_python = /usr/bin/python3
+deprecation_warnings = False
+
+[ssh_connection]
+pipelining = True
+ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no
+control_path_dir = {cp}
+""",
+        )
+        self.write("files/.keep", "")
+        for n in sorted(set(HOSTS.values())):
+            self.write_inventories(n)
+        steps = {"fanout": fanout_steps(), "deep": deep_steps()}
+        for w in ("fanout", "deep"):
+            quiet = w == "deep"
+            self.write(f"ansible/{w}.yml", ansible_playbook(w, steps[w], quiet))
+            self.write(f"pyinfra/{w}.py", pyinfra_deploy(steps[w]))
+            self.write(
+                f"jetp/{w}.yml",
+                jetp_playbook(w, steps[w], os.path.join(self.work, "files")),
+            )
+            self.write(f"openssh/{w}.sh", openssh_script(steps[w]))
+        self.write(
+            "ansible/facts.yml", "- name: facts\n  hosts: all\n  gather_facts: true\n  tasks: []\n"
+        )
+        self.write(
+            "jetp/facts.yml",
+            "- name: facts\n  groups: [bench]\n  ssh_user: root\n  tasks:\n"
+            "    - !facts\n      name: facts\n",
+        )
+        self.write("openssh/facts.sh", FACTS_OPENSSH)
+        self.write("templates/nginx.conf.j2", nginx_template())
+        tvars = "".join(f"    {k}: {yaml_str(v)}\n" for k, v in TEMPLATE_VARS.items())
+        self.write(
+            "ansible/template.yml",
+            "- name: template\n  hosts: all\n  gather_facts: false\n  vars:\n"
+            + tvars
+            + "  tasks:\n    - name: template\n      template:\n"
+            + f"        src: {self.work}/templates/nginx.conf.j2\n"
+            + f"        dest: {TEMPLATE_DEST}\n",
+        )
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in TEMPLATE_VARS.items())
+        self.write(
+            "pyinfra/template.py",
+            "from pyinfra import host\nfrom pyinfra.operations import files\n\n"
+            f"files.template(name='template', src={self.work + '/templates/nginx.conf.j2'!r}, "
+            f"dest={TEMPLATE_DEST!r}, {kwargs}, site_id=host.data.site_id)\n",
+        )
+        self.write(
+            "jetp/template.yml",
+            "- name: template\n  groups: [bench]\n  ssh_user: root\n  vars:\n"
+            + tvars
+            + "  tasks:\n    - !template\n      name: template\n"
+            + f"      src: {self.work}/templates/nginx.conf.j2\n"
+            + f"      dest: {TEMPLATE_DEST}\n",
+        )
+        if "controller" in workloads:
+            self.write_controller()
+
+    def write_inventories(self, n):
+        hosts = self.hosts[:n]
+        if len(hosts) < n:
+            sys.exit(f"the fleet has {len(self.hosts)} hosts, {n} are needed")
+        ini = [
+            f"{name} ansible_host=127.0.0.1 ansible_port={port} site_id={i}"
+            for i, (name, port) in enumerate(hosts, 1)
+        ]
+        ini += ["", "[all:vars]", "ansible_user=root",
+                f"ansible_ssh_private_key_file={self.key}"]  # fmt: skip
+        self.write(f"inv/{n}.ini", "\n".join(ini) + "\n")
+        py = ["hosts = ["]
+        for i, (name, port) in enumerate(hosts, 1):
+            data = {
+                "ssh_hostname": "127.0.0.1",
+                "ssh_port": port,
+                "ssh_user": "root",
+                "ssh_key": self.key,
+                "ssh_known_hosts_file": "/dev/null",
+                "ssh_strict_host_key_checking": "off",
+                "site_id": i,
+            }
+            py.append(f"    ({name!r}, {data!r}),")
+        py.append("]")
+        self.write(f"inv/{n}.py", "\n".join(py) + "\n")
+        # jetporch: a directory with groups/ and host_vars/. It connects to the host's
+        # *name* (it ignores jet_ssh_hostname when connecting), so run.sh maps the fleet's
+        # names to 127.0.0.1 in /etc/hosts.
+        d = f"inv/jetp-{n}"
+        self.write(f"{d}/groups/bench", "hosts:\n" + "".join(f"  - {h}\n" for h, _ in hosts))
+        for i, (name, port) in enumerate(hosts, 1):
+            self.write(f"{d}/host_vars/{name}", f"jet_ssh_port: {port}\nsite_id: {i}\n")
+        self.write(f"inv/{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
+
+    def write_controller(self):
+        lines = []
+        for g in range(CONTROLLER_HOSTS // 100):
+            lines.append(f"[g{g:03d}]")
+            for h in range(100):
+                n = g * 100 + h
+                lines.append(f"node{n:05d}.example.com rack=r{h % 8} idx={n}")
+            lines += ["", f"[g{g:03d}:vars]", f"group_id={g}", ""]
+        lines += ["[all:vars]", "ansible_connection=local",
+                  "ansible_python_interpreter=/usr/bin/python3"]  # fmt: skip
+        self.write("controller/inventory.ini", "\n".join(lines) + "\n")
+        tasks = ["- name: controller", "  hosts: all", "  gather_facts: false", "  tasks:"]
+        for n in range(CONTROLLER_TASKS):
+            k = n % 5
+            tasks.append(f"    - name: task {n}")
+            if k == 0:
+                tasks.append(f'      debug: msg="{{{{ inventory_hostname }}}} rack {{{{ rack }}}} step {n}"')
+            elif k == 1:
+                tasks.append(f'      set_fact: v{n}="{{{{ idx | int * {n} }}}}"')
+            elif k == 2:
+                tasks += ["      assert:", f'        that: "v{n - 1} | int >= 0"', "        quiet: true"]
+            elif k == 3:
+                tasks.append(f"      debug: var=v{n - 2}")
+            else:
+                tasks.append(f"      command: echo {n}")
+        self.write("controller/playbook.yml", "\n".join(tasks) + "\n")
+
+    # --- fleet state ------------------------------------------------------------------
+
+    def start_agent(self):
+        """jetporch authenticates only through ssh-agent."""
+        sock = os.path.join(self.work, "agent.sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        out = subprocess.run(["ssh-agent", "-a", sock], capture_output=True, text=True,
+                             check=True).stdout  # fmt: skip
+        pid = int(out.split("SSH_AGENT_PID=")[1].split(";")[0])
+        self.agent = pid
+        self.env["SSH_AUTH_SOCK"] = sock
+        subprocess.run(["ssh-add", "-q", self.key], env=self.env, check=True)
+
+    def open_masters(self):
+        """One ControlMaster connection per host, used only for the untimed clean-ups."""
+        d = os.path.join(self.work, "masters")
+        os.makedirs(d, exist_ok=True)
+        procs = []
+        for name, port in self.hosts[: max(HOSTS.values())]:
+            sock = os.path.join(d, name)
+            self.masters.append((name, port, sock))
+            if os.path.exists(sock):
+                continue
+            procs.append(
+                subprocess.Popen(
+                    ["ssh", *SSH_OPTS, "-i", self.key, "-p", str(port), "-o", "ControlMaster=yes",
+                     "-o", f"ControlPath={sock}", "-o", "ControlPersist=yes", "-fN",
+                     "root@127.0.0.1"]  # fmt: skip
+                )
+            )
+        for p in procs:
+            p.wait()
+
+    def close_masters(self):
+        for _, port, sock in self.masters:
+            subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "root@127.0.0.1"],
+                           capture_output=True)  # fmt: skip
+
+    def clean(self, n):
+        """Removes what the workloads leave on the first `n` hosts (untimed)."""
+        cmd = f"rm -rf /tmp/bench-fanout /tmp/bench-deep {TEMPLATE_DEST} /tmp/.baton_tmp* 2>/dev/null; true"
+        procs = [
+            subprocess.Popen(["ssh", *SSH_OPTS, "-o", f"ControlPath={sock}", "-p", str(port),
+                              "root@127.0.0.1", cmd])  # fmt: skip
+            for _, port, sock in self.masters[:n]
+        ]
+        for p in procs:
+            p.wait()
+
+    def close_ansible_masters(self):
+        """ansible-playbook's ControlPersist masters outlive it: close them after each run so
+        that every run (its next one included) starts without connections, as the others do."""
+        cp = os.path.join(self.work, "cp")
+        for s in os.listdir(cp):
+            subprocess.run(["ssh", "-o", f"ControlPath={os.path.join(cp, s)}", "-O", "exit",
+                            "x"], capture_output=True)  # fmt: skip
+
+    # --- commands ----------------------------------------------------------------------
+
+    def command(self, tool, workload, n):
+        w = self.work
+        inv = f"{w}/inv/{n}.ini"
+        if tool == "baton":
+            return [self.args.baton, "play", f"{w}/ansible/{workload}.yml", "-i", inv,
+                    "-f", str(n)]  # fmt: skip
+        if tool == "ansible":
+            return [f"{self.venv}/bin/ansible-playbook", f"{w}/ansible/{workload}.yml", "-i", inv,
+                    "-f", str(n)]  # fmt: skip
+        if tool == "pyinfra":
+            base = [f"{self.venv}/bin/pyinfra", "-y", f"{w}/inv/{n}.py"]
+            if workload == "facts":
+                return base + ["fact", *FACTS_PYINFRA]
+            return base + [f"{w}/pyinfra/{workload}.py"]
+        if tool == "jetp":
+            return [self.args.jetp, "ssh", "-i", f"{w}/inv/jetp-{n}", "-p",
+                    f"{w}/jetp/{workload}.yml", "--threads", str(n)]  # fmt: skip
+        if tool == "openssh":
+            return ["bash", f"{os.path.dirname(os.path.abspath(__file__))}/openssh_floor.sh",
+                    f"{w}/inv/{n}.hosts", self.key, self.per_host_script(workload)]  # fmt: skip
+        raise ValueError(tool)
+
+    def per_host_script(self, workload):
+        if workload == "template":
+            # The floor renders on the controller (sed), then streams each host its file.
+            return "TEMPLATE"
+        return f"{self.work}/openssh/{workload}.sh"
+
+    def timed(self, argv, log, cwd=None):
+        """Runs argv under /usr/bin/time: its figures are those of the tool alone (rusage
+        taken from here would count this Python process's own size as the child's peak RSS,
+        which the child inherits until its exec)."""
+        tfile = log + ".time"
+        argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile, *argv]
+        with open(log, "wb") as out:
+            p = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, env=self.env, cwd=cwd or self.work)  # fmt: skip
+        wall, user, system, rss = open(tfile).read().split("\n")[-2].split()
+        return {
+            "wall": float(wall),
+            "cpu": float(user) + float(system),
+            "rss": int(rss) / 1024.0,  # MiB
+            "rc": p.returncode,
+        }
+
+    def record(self, workload, phase, tool, rnd, m, log):
+        m.update(workload=workload, phase=phase, tool=tool, round=rnd, log=log,
+                 load=os.getloadavg()[0])  # fmt: skip
+        self.results.append(m)
+        ok = "ok" if m["rc"] == 0 else f"rc={m['rc']} (see {log})"
+        print(f"  {workload:<10} {phase:<7} {tool:<8} round {rnd}: wall {m['wall']:7.2f} s  "
+              f"cpu {m['cpu']:7.2f} s  rss {m['rss']:7.1f} MiB  load {m['load']:5.1f}  {ok}",
+              flush=True)  # fmt: skip
+        with open(os.path.join(self.work, "results.json"), "w") as f:
+            json.dump(self.results, f, indent=1)
+
+    def check_output(self, tool, workload, log):
+        """A run that printed a failure is not a valid measurement."""
+        text = open(log, errors="replace").read()
+        if tool in ("baton", "ansible"):
+            for line in text.splitlines():
+                if ": ok=" in line and ("failed=0" not in line or "unreachable=0" not in line):
+                    return False
+        return True
+
+    # --- the workloads -----------------------------------------------------------------
+
+    def run_remote(self, workloads, tools, rounds):
+        for rnd in range(1, rounds + 1):
+            for workload in workloads:
+                n = HOSTS[workload]
+                for tool in tools:
+                    if tool == "ansible" and rnd > self.args.ansible_rounds:
+                        continue
+                    phases = ["first", "second"] if workload == "deep" else ["run"]
+                    if tool == "openssh" and workload == "deep":
+                        phases = ["run"]
+                    self.clean(n)
+                    for phase in phases:
+                        log = os.path.join(self.work, "logs", f"{workload}-{phase}-{tool}-{rnd}.log")
+                        os.makedirs(os.path.dirname(log), exist_ok=True)
+                        m = self.timed(self.command(tool, workload, n), log)
+                        if m["rc"] == 0 and not self.check_output(tool, workload, log):
+                            m["rc"] = -100
+                        if tool == "ansible":
+                            self.close_ansible_masters()
+                        self.record(workload, phase, tool, rnd, m, log)
+
+    def run_controller(self, tools, rounds):
+        w = f"{self.work}/controller"
+        inv, pb = f"{w}/inventory.ini", f"{w}/playbook.yml"
+        limit = f"all[0:{CHECK_HOSTS - 1}]"
+        for rnd in range(1, rounds + 1):
+            for tool in [t for t in tools if t in ("baton", "ansible")]:
+                for phase in ("list", "check", "check100"):
+                    if phase == "check100" and tool != "baton":
+                        continue  # ansible-playbook: minutes per run; baton alone
+                    if tool == "baton":
+                        argv = [self.args.baton, "play", pb, "-i", inv]
+                    else:
+                        argv = [f"{self.venv}/bin/ansible-playbook", pb, "-i", inv]
+                    if phase == "list":
+                        argv.append("--list-tasks")
+                    elif phase == "check":
+                        argv += ["--check", "-l", limit, "-f", str(CHECK_HOSTS)]
+                    else:
+                        argv += ["--check", "-l", "all[0:99]", "-f", "100"]
+                    if tool == "ansible" and phase == "check" and rnd > self.args.ansible_check_rounds:
+                        continue
+                    log = os.path.join(self.work, "logs", f"controller-{phase}-{tool}-{rnd}.log")
+                    os.makedirs(os.path.dirname(log), exist_ok=True)
+                    m = self.timed(argv, log, cwd=w)
+                    if m["rc"] == 0 and phase == "check" and not self.check_output(tool, "", log):
+                        m["rc"] = -100
+                    self.record("controller", phase, tool, rnd, m, log)
+
+    # --- the report --------------------------------------------------------------------
+
+    def summary(self):
+        rows = {}
+        for r in self.results:
+            rows.setdefault((r["workload"], r["phase"]), {}).setdefault(r["tool"], []).append(r)
+        order = {w: i for i, w in enumerate(WORKLOADS)}
+        out = [
+            "| workload | phase | tool | runs | wall median (s) | CPU median (s) | peak RSS (MiB) "
+            "| wall / baton | CPU / baton | load avg |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for (workload, phase), by_tool in sorted(
+            rows.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1] != "first", kv[0][1])
+        ):
+            base = None
+            meds = {}
+            for tool, runs in by_tool.items():
+                good = [r for r in runs if r["rc"] == 0]
+                if good:
+                    meds[tool] = (
+                        statistics.median(r["wall"] for r in good),
+                        statistics.median(r["cpu"] for r in good),
+                        max(r["rss"] for r in good),
+                        statistics.median(r["load"] for r in good),
+                        len(good),
+                        len(runs),
+                    )
+            base = meds.get("baton")
+            for tool in TOOLS:
+                if tool not in by_tool:
+                    continue
+                if tool not in meds:
+                    out.append(f"| {workload} | {phase} | {tool} | 0/{len(by_tool[tool])} | failed | | | | | |")
+                    continue
+                wall, cpu, rss, load, good, total = meds[tool]
+                rw = f"{wall / base[0]:.1f}x" if base else ""
+                rc = f"{cpu / base[1]:.1f}x" if base and base[1] > 0 else ""
+                runs = f"{good}" if good == total else f"{good}/{total}"
+                out.append(
+                    f"| {workload} | {phase} | {tool} | {runs} | {wall:.2f} | {cpu:.2f} | {rss:.0f} "
+                    f"| {rw} | {rc} | {load:.1f} |"
+                )
+        return "\n".join(out)
+
+
+def versions(args):
+    def first_line(argv):
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            return (p.stdout or p.stderr).strip().splitlines()[0]
+        except Exception as e:  # noqa: BLE001 - a version we cannot read is reported as such
+            return f"unknown ({e})"
+
+    v = {
+        "baton": first_line([args.baton, "--version"]),
+        "ansible-core": first_line([f"{args.venv}/bin/ansible-playbook", "--version"]),
+        "pyinfra": first_line([f"{args.venv}/bin/pyinfra", "--version"]),
+        "openssh": first_line(["ssh", "-V"]),
+    }
+    if args.jetp:
+        v["jetp"] = "jetp 0.1.1 (crates.io, built from source)"
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("workloads", nargs="*", default=WORKLOADS)
+    ap.add_argument("--fleet", required=True, help="fleet state dir (hosts.tsv, id_ed25519)")
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--venv", required=True)
+    ap.add_argument("--baton", required=True)
+    ap.add_argument("--jetp", default="")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--ansible-check-rounds", type=int, default=1)
+    ap.add_argument(
+        "--ansible-rounds", type=int, default=1,
+        help="rounds of the remote workloads in which ansible-playbook takes part (it takes\n"
+        "minutes per workload; its median is then over fewer runs)",
+    )
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--record", default="", help="append the summary to this markdown file")
+    args = ap.parse_args()
+    for w in args.workloads:
+        if w not in WORKLOADS:
+            sys.exit(f"unknown workload {w}; known: {' '.join(WORKLOADS)}")
+    tools = [t for t in args.tools.split(",") if t]
+    if not args.jetp and "jetp" in tools:
+        tools.remove("jetp")
+    b = Bench(args)
+    b.prepare(args.workloads)
+    remote = [w for w in args.workloads if w != "controller"]
+    started = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        if remote:
+            if "jetp" in tools:
+                b.start_agent()
+            b.open_masters()
+            b.run_remote(remote, tools, args.rounds)
+        if "controller" in args.workloads:
+            b.run_controller(tools, args.rounds)
+    finally:
+        b.close_masters()
+        if b.agent:
+            subprocess.run(["kill", str(b.agent)])
+    table = b.summary()
+    v = versions(args)
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    head = (
+        f"### Run of {started:%Y-%m-%d %H:%M} UTC: {' '.join(args.workloads)}, "
+        f"{args.rounds} round(s)\n\n"
+        f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
+        f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}.\n"
+        + "".join(f"- {k}: {val}\n" for k, val in v.items())
+    )
+    text = head + "\n" + table + "\n"
+    print("\n" + text)
+    with open(os.path.join(b.work, "summary.md"), "w") as f:
+        f.write(text)
+    if args.record:
+        with open(args.record, "a") as f:
+            f.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
