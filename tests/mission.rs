@@ -262,19 +262,26 @@ fn kill_and_expect_restart(fleet: &Fleet, host: &str) {
     }
 }
 
-/// Every app host answers through Nginx with `version`.
+/// Every app host answers through Nginx with `version` (within 15 s: a reload that puts a host
+/// back takes effect when Nginx's new workers run).
 fn expect_all_hosts(port: u16, hosts: &[String], version: &str) {
-    let seen = sample(port, 30);
-    for h in hosts {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = sample(port, 30);
+        let missing: Vec<&String> = hosts
+            .iter()
+            .filter(|h| !seen.contains_key(&(version.to_string(), (*h).clone())))
+            .collect();
+        let others = seen.keys().any(|(v, _)| v != version);
+        if missing.is_empty() && !others {
+            return;
+        }
         assert!(
-            seen.contains_key(&(version.to_string(), h.clone())),
-            "no answer from {h} with version {version} through Nginx: {seen:?}"
+            Instant::now() < deadline,
+            "through Nginx, expected every host on {version}; missing {missing:?}, seen {seen:?}"
         );
+        std::thread::sleep(Duration::from_millis(500));
     }
-    assert!(
-        seen.keys().all(|(v, _)| v == version),
-        "other versions answered: {seen:?}"
-    );
 }
 
 #[test]
