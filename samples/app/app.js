@@ -38,14 +38,20 @@ if (release.broken) {
 }
 
 const server = http.createServer((req, res) => {
+  // Content-Length, not chunked: writeHead() fixes the framing before end() sees the body.
+  const reply = (type, body) => {
+    res.writeHead(200, {
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(body),
+      'X-App-Version': version,
+    });
+    res.end(body);
+  };
   if (req.url === '/health') {
-    const body = JSON.stringify({ status: 'ok', version, host: hostname, pid: process.pid });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'X-App-Version': version });
-    res.end(body + '\n');
+    reply('application/json', JSON.stringify({ status: 'ok', version, host: hostname, pid: process.pid }) + '\n');
     return;
   }
-  res.writeHead(200, { 'Content-Type': 'text/plain', 'X-App-Version': version });
-  res.end(`Hello, World! version ${version} from ${hostname}\n`);
+  reply('text/plain', `Hello, World! version ${version} from ${hostname}\n`);
 });
 
 // Longer than Nginx's upstream keepalive_timeout (60 s), so Nginx, not the app, closes idle
