@@ -127,6 +127,7 @@ cases! {
     free_strategy,
     free_serial,
     free_from_config,
+    free_form_multiline,
     // The executor's inventory actions.
     add_host_group_by,
 }

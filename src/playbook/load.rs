@@ -1028,7 +1028,7 @@ pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
         }
     }
     if !raw.is_empty() {
-        args.insert(0, ("_raw_params".to_string(), Value::from(raw.join(" "))));
+        args.insert(0, ("_raw_params".to_string(), Value::from(join_args(&raw))));
     }
     args
 }
@@ -1089,44 +1089,112 @@ pub fn decode_escapes(s: &str) -> String {
     out
 }
 
-/// Splits on spaces outside quotes and Jinja blocks, keeping quotes (Ansible's `split_args`).
+/// Ansible's `split_args`: splits on spaces outside quotes and Jinja blocks, keeping quotes.
+/// Lines are split apart first, and a word that ends a line keeps its newline (unless a lone
+/// `\\` continues the line), so [`join_args`] gives the command line back as written: a
+/// multi-line `shell: |` script keeps its lines, and runs of spaces are kept too.
 pub fn split_args(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut params: Vec<String> = Vec::new();
     let mut quote: Option<char> = None;
-    let mut depth = 0usize;
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match (c, quote) {
-            ('\\', Some(_)) if next.is_some() => {
-                cur.push(c);
-                cur.push(chars[i + 1]);
-                i += 2;
-                continue;
-            }
-            ('"' | '\'', None) if depth == 0 => quote = Some(c),
-            (q, Some(open)) if q == open => quote = None,
-            ('{', None) if matches!(next, Some('{' | '%' | '#')) => depth += 1,
-            ('}' | '%' | '#', None) if next == Some('}') && depth > 0 => depth -= 1,
-            (c, None) if c.is_whitespace() && depth == 0 => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
+    let (mut print, mut block, mut comment) = (0usize, 0usize, 0usize);
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (li, line) in lines.iter().enumerate() {
+        let mut continuation = false;
+        for (idx, token) in line.split(' ').enumerate() {
+            if token.is_empty() && idx != 0 {
+                match params.last_mut() {
+                    Some(p) => p.push(' '),
+                    None => params.push(" ".into()),
                 }
-                i += 1;
                 continue;
             }
-            _ => {}
+            if token == "\\" && quote.is_none() {
+                continuation = true;
+                continue;
+            }
+            let was_quoted = quote.is_some();
+            quote = quote_state(token, quote);
+            let quoted = quote.is_some();
+            let in_jinja = print > 0 || block > 0 || comment > 0;
+            let mut appended = false;
+            if quoted && !was_quoted && !in_jinja {
+                params.push(token.to_string());
+                appended = true;
+            } else if in_jinja || quoted || was_quoted {
+                match params.last_mut() {
+                    Some(p) => {
+                        if idx > 0 {
+                            p.push(' ');
+                        }
+                        p.push_str(token);
+                    }
+                    None => params.push(token.to_string()),
+                }
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print, "{{", "}}"),
+                (&mut block, "{%", "%}"),
+                (&mut comment, "{#", "#}"),
+            ] {
+                let before = *depth;
+                *depth = jinja_depth(token, before, open, close);
+                if *depth != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            let in_jinja = print > 0 || block > 0 || comment > 0;
+            if !in_jinja && quote.is_none() && !appended && !token.is_empty() {
+                params.push(token.to_string());
+            }
         }
-        cur.push(c);
-        i += 1;
+        if lines.len() > 1 && li != lines.len() - 1 && !continuation {
+            match params.last_mut() {
+                Some(p) => p.push('\n'),
+                None => params.push("\n".into()),
+            }
+        }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    params
+}
+
+/// Ansible's `join_args`: the words of [`split_args`] put back together, a space between two
+/// words unless the first ends its line.
+pub fn join_args<S: AsRef<str>>(words: &[S]) -> String {
+    let mut out = String::new();
+    for w in words {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push(' ');
+        }
+        out.push_str(w.as_ref());
     }
     out
+}
+
+/// The quote a word leaves open, given the one open before it (`_get_quote_state`).
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut prev = None;
+    for c in token.chars() {
+        if (c == '"' || c == '\'') && prev != Some('\\') {
+            match quote {
+                Some(q) if q == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        prev = Some(c);
+    }
+    quote
+}
+
+/// The nesting depth of one kind of Jinja block after a word (`_count_jinja2_blocks`).
+fn jinja_depth(token: &str, depth: usize, open: &str, close: &str) -> usize {
+    let (o, c) = (token.matches(open).count(), token.matches(close).count());
+    if o == c {
+        return depth;
+    }
+    (depth as isize + o as isize - c as isize).max(0) as usize
 }
 
 /// Ansible's `unquote`: matching quotes around a value are dropped, unless the closing one is
