@@ -92,6 +92,31 @@ fi
 export PATH="$VENV/bin:$PATH"
 ansible-playbook --version | sed -n 1p >&2 # sed reads all: no broken pipe
 
+# The collections the system-module differential test needs besides ansible-core
+# (ansible.posix for authorized_key, community.general for npm), from the `ansible` package on
+# PyPI, extracted where tests/system_support/mod.rs looks for them (it fetches them the same
+# way when run alone).
+step "oracle collections: ansible.posix, community.general"
+COLL=$ROOT/target/oracle-collections
+if [ ! -f "$COLL/ansible_collections/community/general/plugins/modules/npm.py" ] ||
+  [ ! -f "$COLL/ansible_collections/ansible/posix/plugins/modules/authorized_key.py" ]; then
+  wheel_dir=$(mktemp -d)
+  if "$VENV/bin/pip" download --no-deps --disable-pip-version-check -q 'ansible>=12,<13' -d "$wheel_dir" &&
+    "$VENV/bin/python" - "$wheel_dir" "$COLL" <<'EOF'; then
+import glob, sys, zipfile
+wheel = sorted(glob.glob(sys.argv[1] + '/ansible-*.whl'))[-1]
+z = zipfile.ZipFile(wheel)
+for n in z.namelist():
+    if n.startswith(('ansible_collections/community/general/', 'ansible_collections/ansible/posix/')):
+        z.extract(n, sys.argv[2])
+EOF
+    :
+  else
+    fail "oracle collections (pip download ansible)"
+  fi
+  rm -rf "$wheel_dir"
+fi
+
 # --- 4. Wait for the fleet --------------------------------------------------------------------
 step "fleet: waiting for $PREFIX"
 if ! wait "$fleet_pid"; then

@@ -243,6 +243,18 @@ pub(crate) fn script(p: &DnfParams, check: bool) -> String {
     s
 }
 
+/// Whether two name-[epoch:]version-release.arch spellings are versions of one package: the
+/// same name and arch (a version or release has no '-', a name may).
+fn same_package(a: &str, b: &str) -> bool {
+    let split = |p: &str| -> Option<(String, String)> {
+        let (rest, arch) = p.rsplit_once('.')?;
+        let mut parts = rest.rsplitn(3, '-');
+        let (_rel, _ver, name) = (parts.next()?, parts.next()?, parts.next()?);
+        Some((name.to_string(), arch.to_string()))
+    };
+    matches!((split(a), split(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// hawkey's spelling of a package: an explicit zero epoch is left out.
 fn nevra(line: &str) -> String {
     line.replacen("-0:", "-", 1)
@@ -258,11 +270,9 @@ pub(crate) fn parse_transaction(out: &str) -> Vec<(&'static str, String)> {
         if !t.starts_with(' ') {
             pending = None;
             let head = t.trim_end_matches(':').to_ascii_lowercase();
-            action = if head.starts_with("installing")
-                || head.starts_with("upgrading")
-                || head.starts_with("downgrading")
-                || head.starts_with("reinstalling")
-            {
+            action = if head.starts_with("upgrading") || head.starts_with("downgrading") {
+                Some("Upgraded")
+            } else if head.starts_with("installing") || head.starts_with("reinstalling") {
                 Some("Installed")
             } else if head.starts_with("removing") {
                 Some("Removed")
@@ -352,9 +362,20 @@ pub(crate) fn interpret(p: &DnfParams, stdout: &str, check: bool) -> Vars {
         .unwrap_or_default();
     let mut results: Vec<String> = Vec::new();
     if check {
+        // As dnf's transaction sets: everything installed (an upgrade's new package too), then
+        // everything removed (an upgrade's old package too).
+        let mut removed = Vec::new();
         for (act, pkg) in parse_transaction(&out) {
-            results.push(format!("{act}: {pkg}"));
+            match act {
+                "Removed" => removed.push(pkg),
+                "Upgraded" => {
+                    removed.extend(before.iter().filter(|b| same_package(b, &pkg)).cloned());
+                    results.push(format!("Installed: {pkg}"));
+                }
+                _ => results.push(format!("{act}: {pkg}")),
+            }
         }
+        results.extend(removed.into_iter().map(|p| format!("Removed: {p}")));
     } else {
         for pkg in after.difference(&before) {
             results.push(format!("Installed: {pkg}"));
@@ -394,6 +415,21 @@ pub(crate) fn interpret(p: &DnfParams, stdout: &str, check: bool) -> Vars {
         return r;
     }
     let changed = !results.is_empty();
+    // base.remove() of a spec nothing installed provides: a MarkingError, listed first.
+    let state = p.state.as_deref().unwrap_or("installed");
+    if state == "absent" || state == "removed" {
+        let rem: Vec<&str> = head
+            .get("REM")
+            .map(|r| r.split_whitespace().collect())
+            .unwrap_or_default();
+        let nomatch: Vec<String> = p
+            .names
+            .iter()
+            .filter(|n| !rem.contains(&n.as_str()))
+            .map(|n| format!("No match for argument: {n}"))
+            .collect();
+        results.splice(0..0, nomatch);
+    }
     let msg = if !changed {
         "Nothing to do"
     } else if check {
@@ -566,5 +602,23 @@ mod tests {
                 ("Removed", "old-1.0-1.x86_64".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn an_upgrade_in_check_mode_installs_the_new_and_removes_the_old() {
+        let p = params(&["batonextra"], "latest");
+        let out = format!(
+            "UPG= batonextra\n\n{m} before\nbatonextra-1.0-1.noarch\nbatonextra-tools-1.0-1.noarch\n\n{m} after\n\n{m} out\nUpgrading:\n batonextra   noarch   2.0-1   local   5 k\n\n{m} err\n",
+            m = sysutil::MARK
+        );
+        let r = interpret(&p, &out, true);
+        assert_eq!(
+            r["results"],
+            Value::from(vec![
+                Value::from("Installed: batonextra-2.0-1.noarch"),
+                Value::from("Removed: batonextra-1.0-1.noarch"),
+            ])
+        );
+        assert_eq!(r["changed"], Value::from(true));
     }
 }

@@ -73,16 +73,13 @@ impl<W: Write + Send> Human<W> {
     fn host_result(&mut self, r: &TaskResult, item: bool) {
         // Under free, every shown result first makes sure its task's banner is above it. (A
         // loop's ok/changed summary is not shown, so it does not print a banner.)
-        if !(!item
-            && r.result.contains_key("results")
-            && matches!(r.status, Status::Ok | Status::Changed))
-        {
+        if !(!item && is_loop_summary(r) && matches!(r.status, Status::Ok | Status::Changed)) {
             self.banner_for(r.task_id);
         }
         let changed = r.result.get("changed").is_some_and(|c| c.is_true());
         if self.diff
             && changed
-            && !r.result.contains_key("results")
+            && !is_loop_summary(r)
             && let Some(d) = r.result.get("diff")
         {
             let text = super::diff::render(&value::to_json(d));
@@ -104,10 +101,7 @@ impl<W: Write + Send> Human<W> {
         // A loop's overall result is shown per item, except when it failed.
         // A loop's summary is shown only when it failed or everything was skipped (or there was
         // nothing to loop over): ok and changed items speak for themselves.
-        if !item
-            && r.result.contains_key("results")
-            && matches!(r.status, Status::Ok | Status::Changed)
-        {
+        if !item && is_loop_summary(r) && matches!(r.status, Status::Ok | Status::Changed) {
             return;
         }
         let shown = visible_result(r);
@@ -303,6 +297,18 @@ impl<W: Write + Send> Reporter for Human<W> {
         }
         let _ = self.out.flush();
     }
+}
+
+/// Whether a result is a loop's summary (its items were shown one by one): `results` holding
+/// the items' results (a loop over nothing is skipped, not ok). Modules have `results` of their own too (`dnf`'s list of lines), which
+/// Ansible shows as any result, since it asks whether the task has a loop.
+fn is_loop_summary(r: &TaskResult) -> bool {
+    r.result.get("results").is_some_and(|v| {
+        v.try_iter().is_ok_and(|items| {
+            let kinds: Vec<_> = items.map(|i| i.kind()).collect();
+            !kinds.is_empty() && kinds.iter().all(|k| *k == minijinja::value::ValueKind::Map)
+        })
+    })
 }
 
 #[cfg(test)]
