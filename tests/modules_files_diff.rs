@@ -90,6 +90,16 @@ const TASKS: &[Task] = &[
         ignore: &[],
     },
     Task {
+        name: "copy_remote_dir",
+        yaml: "copy: {src: /tmp/bmfd/tree, dest: /tmp/bmfd/rtree, remote_src: yes}",
+        ignore: &[],
+    },
+    Task {
+        name: "copy_remote_contents",
+        yaml: "copy: {src: /tmp/bmfd/tree/, dest: /tmp/bmfd/rtree2/, remote_src: yes, owner: deploy, mode: '0750'}",
+        ignore: &[],
+    },
+    Task {
         name: "copy_no_dir",
         yaml: "copy: {content: x, dest: /tmp/bmfd/nodir/x}",
         ignore: &[],

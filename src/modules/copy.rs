@@ -506,10 +506,9 @@ async fn remote_copy(ctx: &ModuleCtx, src: &str, common: &Common) -> ModuleResul
         common.force as u8,
         common.backup as u8
     ));
+    script.push_str(REMOTE_DIR_COPY);
     script.push_str(
-        r#"[ -e "$S" ] || die "Source $S not found"
-[ -d "$S" ] && die "Remote copy of directories is not supported by baton: $S"
-[ -r "$S" ] || die "Source $S not readable"
+        r#"[ -r "$S" ] || die "Source $S not readable"
 case $D in */) D="$D$(basename -- "$S")" ;; esac
 [ -d "$D" ] && D="$D/$(basename -- "$S")"
 R dest "$D"
@@ -537,6 +536,9 @@ info "$D"
 "#,
     );
     let report = fileutil::run_script(ctx, &script).await?;
+    if report.flag("dir") {
+        return Ok(remote_dir_result(&report, src));
+    }
     let mut r = Vars::new();
     r.insert("changed".into(), Value::from(report.flag("changed")));
     r.insert(
@@ -581,6 +583,112 @@ info "$D"
         r.insert("uid".into(), v.clone());
     }
     Ok(r)
+}
+
+/// `copy: remote_src=yes` of a directory, as Ansible's `copy_directory`: a `dest` that does not
+/// exist gets the whole tree (modes and times kept); otherwise files whose content differs and
+/// entries only in the source are copied, recursively, and nothing in `dest` is removed
+/// (`filecmp`'s default ignores do not apply: Ansible compares bytes paths). Symbolic links in the
+/// source are followed (`local_follow`). A source ending in `/` copies its contents, otherwise
+/// the directory itself into `dest`. Owner and group apply to the whole tree, mode to `dest`.
+const REMOTE_DIR_COPY: &str = r#"[ -e "$S" ] || die "Source $S not found"
+if [ -d "$S" ]; then
+[ -r "$S" ] || die "Source $S not readable"
+R dir 1
+tch=0
+pydirname() { case $1 in */*) _d=${1%/*}; [ -z "$_d" ] && _d=/; while [ "$_d" != / ] && [ "${_d%/}" != "$_d" ]; do _d=${_d%/}; done; printf %s "$_d" ;; esac; }
+case $S in */) sb= ;; *) sb=$(basename -- "$S") ;; esac
+P=$D
+case $D in */)
+  dd=$(pydirname "$D")
+  if [ ! -e "$dd" ]; then
+    if [ "$CHECK" = 1 ]; then R changed 1; R msg "dest directory $dd would be created"; R early 1; exit 0; fi
+    mkdir -p -- "$dd" || die "cannot create $dd"; tch=1
+  fi ;;
+esac
+if [ -d "$D" ]; then case $D in */) D="$D$sb" ;; *) D="$D/$sb" ;; esac; fi
+if [ -e "$D" ]; then
+  [ "$FORCE" = 1 ] || { R msg "file already exists"; R dest "$D"; info "$D"; R early 1; exit 0; }
+  [ -d "$D" ] || die "Cannot copy the directory $S onto the file $D"
+else
+  dd=$(pydirname "$D"); [ -d "$dd" ] || die "Destination directory $dd does not exist"
+fi
+R dest "$D"
+T=$P; [ -n "$sb" ] && { case $T in */) T="$T$sb" ;; *) T="$T/$sb" ;; esac; }
+S=${S%/}; [ -n "$S" ] || S=/
+if [ ! -e "$T" ]; then
+  tch=1
+  if [ "$CHECK" != 1 ]; then
+    mkdir -p -- "$T" && cp -RL --preserve=mode,timestamps -- "$S/." "$T/" || die "Failed to copy $S to $T"
+    chmod "$(stat -L -c %a -- "$S")" "$T"
+    [ -n "$OWNER" ] && { chown -R -- "$OWNER" "$T" || die "chown failed: failed to look up user $OWNER"; }
+    [ -n "$GROUP" ] && { chgrp -R -- "$GROUP" "$T" || die "chgrp failed: failed to look up group $GROUP"; }
+  fi
+else
+  _c=$( (cd "$S" && find -L . -mindepth 1) | while IFS= read -r p; do
+    p=${p#./}
+    s="$S/$p"; t="$T/$p"
+    [ -d "$(dirname -- "$t")" ] || continue
+    if [ -d "$s" ]; then
+      [ -e "$t" ] || [ -L "$t" ] && continue
+      echo c; [ "$CHECK" = 1 ] || cp -RL --preserve=mode,timestamps -- "$s" "$t" || echo "f $t"
+    elif [ -e "$t" ] || [ -L "$t" ]; then
+      { [ -f "$t" ] && [ ! -L "$t" ] && [ ! -d "$s" ]; } || continue
+      cmp -s -- "$s" "$t" && continue
+      echo c; [ "$CHECK" = 1 ] || { cp -L -- "$s" "$t" && chmod "$(stat -L -c %a -- "$s")" "$t"; } || echo "f $t"
+    else
+      echo c; [ "$CHECK" = 1 ] || cp -L --preserve=mode -- "$s" "$t" || echo "f $t"
+    fi
+  done)
+  case $_c in *"f "*) die "Failed to copy $S to $T: $(printf '%s\n' "$_c" | sed -n 's/^f //p' | head -n 1)" ;; esac
+  [ -n "$_c" ] && tch=1
+  if [ -n "$OWNER" ]; then
+    _u=$(id -u -- "$OWNER" 2>/dev/null) || case $OWNER in *[!0-9]*) die "chown failed: failed to look up user $OWNER" ;; *) _u=$OWNER ;; esac
+    if [ -n "$(find "$T" ! -uid "$_u" 2>/dev/null | head -n 1)" ]; then
+      tch=1; [ "$CHECK" = 1 ] || chown -R -- "$_u" "$T" || die "chown failed: failed to look up user $OWNER"
+    fi
+  fi
+  if [ -n "$GROUP" ]; then
+    _g=$(getent group -- "$GROUP" 2>/dev/null | cut -d: -f3)
+    [ -n "$_g" ] || case $GROUP in *[!0-9]*) die "chgrp failed: failed to look up group $GROUP" ;; *) _g=$GROUP ;; esac
+    if [ -n "$(find "$T" ! -gid "$_g" 2>/dev/null | head -n 1)" ]; then
+      tch=1; [ "$CHECK" = 1 ] || chgrp -R -- "$_g" "$T" || die "chgrp failed: failed to look up group $GROUP"
+    fi
+  fi
+fi
+[ "$tch" = 1 ] && R changed 1
+if [ -e "$D" ]; then QUIET=1; attrs "$D"; [ "$ch" = 1 ] && R changed 1; info "$D"; fi
+exit 0
+fi
+"#;
+
+/// The result of [`REMOTE_DIR_COPY`], with the keys Ansible's copy module returns for a
+/// directory (no checksum: `None` there).
+fn remote_dir_result(report: &fileutil::Report, src: &str) -> Vars {
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(report.flag("changed")));
+    if let Some(m) = report.get("msg") {
+        r.insert("msg".into(), Value::from(m));
+    }
+    r.insert("src".into(), Value::from(src));
+    if report.flag("early") {
+        if let Some(d) = report.get("dest") {
+            r.insert("dest".into(), Value::from(d));
+            report.add_path_info(&mut r);
+            r.insert("state".into(), Value::from("directory"));
+        }
+        return r;
+    }
+    if let Some(d) = report.get("dest") {
+        r.insert("dest".into(), Value::from(d));
+    }
+    r.insert("checksum".into(), Value::from(()));
+    r.insert("md5sum".into(), Value::from(()));
+    if report.get("info").is_some() {
+        report.add_path_info(&mut r);
+        r.insert("state".into(), Value::from("directory"));
+    }
+    r
 }
 
 async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
