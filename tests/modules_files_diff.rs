@@ -237,6 +237,16 @@ const TASKS: &[Task] = &[
         ignore: &[],
     },
     Task {
+        name: "wait_port_banner",
+        yaml: "wait_for: {port: 22, search_regex: OpenSSH, timeout: 10}",
+        ignore: &[],
+    },
+    Task {
+        name: "wait_port_no_banner",
+        yaml: "wait_for: {port: 22, search_regex: 'NOT-THERE', timeout: 2}",
+        ignore: &[],
+    },
+    Task {
         name: "wait_timeout",
         yaml: "wait_for: {port: 8799, timeout: 1}",
         ignore: &[],

@@ -3,7 +3,8 @@
 //! `wait_for` runs on the host, as Ansible's does: one command that polls until a TCP port
 //! accepts (or refuses) connections, a file appears (holding a match for `search_regex`) or
 //! goes away, or a port has no established connections left (`drained`). Ports are probed with
-//! bash's `/dev/tcp` (bash is part of every Debian system), else `nc -z`. `wait_for_connection`
+//! bash's `/dev/tcp` (bash is part of every Debian system), else `nc -z`; a `search_regex` with a
+//! port is looked for in what the server sends (bash only). `wait_for_connection`
 //! runs on the controller: it retries a trivial command until the host answers.
 
 use super::fileutil::{self, Report};
@@ -72,11 +73,6 @@ async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             "state=drained should only be used for checking a port in the wait_for module".into(),
         ));
     }
-    if port.is_some() && search_regex.is_some() {
-        return Err(ModuleError::Failed(
-            "search_regex with a port is not supported by baton's wait_for (use a path)".into(),
-        ));
-    }
     let re = search_regex
         .as_deref()
         .map(|r| fileutil::python_regex(r, true))
@@ -84,7 +80,10 @@ async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     // A plain `sleep` when neither port nor path is given.
     let cond = match (&port, &path, state.as_str()) {
         (None, None, _) => "false".to_string(),
-        (Some(p), _, "started" | "present") => format!("probe {} {p}", shell_quote(&host)),
+        (Some(p), _, "started" | "present") => match &search_regex {
+            Some(_) => format!("probe_re {} {p}", shell_quote(&host)),
+            None => format!("probe {} {p}", shell_quote(&host)),
+        },
         (Some(p), _, "stopped" | "absent") => format!("! probe {} {p}", shell_quote(&host)),
         (Some(p), _, _) => {
             format!("[ -z \"$(ss -Htn state established '( sport = :{p} )' 2>/dev/null)\" ]")
@@ -101,11 +100,27 @@ async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             None => format!("[ -e {} ]", shell_quote(f)),
         },
     };
+    // With a port, search_regex is looked for in what the server sends on a connection, read
+    // until it matches, the server closes, or the time is up (as Ansible's socket loop).
     let script = format!(
         r#"probe() {{
   if command -v bash >/dev/null 2>&1; then
     timeout {ct} bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
   else timeout {ct} nc -z "$1" "$2" 2>/dev/null; fi
+}}
+match_re() {{ grep -Pq -- {re} "$1" 2>/dev/null || grep -Eq -- {re} "$1" 2>/dev/null; }}
+probe_re() {{
+  command -v bash >/dev/null 2>&1 || die "wait_for with a port and search_regex needs bash on the host"
+  _f=$(mktemp) || die "mktemp failed"
+  _left=$((end - $(date +%s))); [ "$_left" -gt 0 ] || _left=1
+  timeout "$_left" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; exec cat <&3' _ "$1" "$2" >"$_f" 2>/dev/null &
+  _p=$!
+  while kill -0 "$_p" 2>/dev/null; do
+    if match_re "$_f"; then kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; rm -f "$_f"; return 0; fi
+    sleep 0.2
+  done
+  wait "$_p" 2>/dev/null
+  match_re "$_f"; _r=$?; rm -f "$_f"; return $_r
 }}
 sleep {delay}
 start=$(date +%s); end=$((start + {timeout}))
@@ -118,6 +133,7 @@ done
 {info}
 "#,
         ct = connect_timeout,
+        re = shell_quote(search_regex.as_deref().unwrap_or("")),
         delay = delay.max(0),
         timeout = timeout.max(0),
         sleep = sleep,
@@ -161,9 +177,10 @@ done
             ]));
         }
         let text = match (&port, &path, state.as_str()) {
-            (Some(p), _, "started" | "present") => {
-                format!("Timeout when waiting for {host}:{p}")
-            }
+            (Some(p), _, "started" | "present") => match &search_regex {
+                Some(r) => format!("Timeout when waiting for search string {r} in {host}:{p}"),
+                None => format!("Timeout when waiting for {host}:{p}"),
+            },
             (Some(p), _, "drained") => format!("Timeout when waiting for {host}:{p} to drain"),
             (Some(p), _, _) => format!("Timeout when waiting for {host}:{p} to stop."),
             (None, Some(f), "absent") => format!("Timeout when waiting for {f} to be absent."),
