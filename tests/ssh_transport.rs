@@ -550,14 +550,17 @@ async fn session_killed_mid_command_is_unreachable() {
         let conn = conn.clone();
         tokio::spawn(async move { conn.exec("sleep 42.73", None, None).await })
     };
-    // Kill the per-connection sshd (`sshd: root@notty`, the command's parent) from inside the
-    // container; the listener and other connections stay up.
+    // Kill the per-connection sshd (`sshd: root@notty`, an ancestor of the command: its
+    // parent, or the parent of the shell that runs it) from inside the container; the
+    // listener and other connections stay up.
     let mut killed = String::new();
     for _ in 0..50 {
         killed = on_host(
             &name,
-            "for p in $(pgrep -f 'sleep 42[.]73'); do s=$(ps -o ppid= -p $p | tr -d ' '); \
-             case \"$(ps -o args= -p $s)\" in *@notty*) kill -9 $s && echo killed $s;; esac; done",
+            "for p in $(pgrep -f 'sleep 42[.]73'); do s=$p; for i in 1 2 3 4; do \
+             s=$(ps -o ppid= -p $s | tr -d ' '); [ -n \"$s\" ] || break; \
+             case \"$(ps -o args= -p $s)\" in *@notty*) kill -9 $s && echo killed $s; break;; esac; \
+             done; done",
         );
         if killed.contains("killed") {
             break;
@@ -578,4 +581,102 @@ async fn session_killed_mid_command_is_unreachable() {
     let again = unreachable_text(conn.exec("true", None, None).await.unwrap_err());
     assert!(again.contains("lost connection"), "{again}");
     on_host(&name, "pkill -f 'sleep 42[.]73' || true");
+}
+
+/// Plain commands go to one long-lived shell on the host (one process for all of them, `$$`
+/// the same), each in a subshell of its own; the output is framed exactly (binary, no final
+/// newline, more than a channel window), the exit status and stderr are the command's, input
+/// arrives intact, and neither a syntax error, an `exit`, nor a process left running in the
+/// background breaks the commands after it. A command sent while the shell is busy gets a
+/// channel of its own and runs at the same time.
+#[tokio::test]
+async fn plain_commands_share_one_long_lived_shell() {
+    let (name, port) = host(2);
+    let conn = open(&spec(port)).await;
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let out = conn.exec("echo $$", None, None).await.unwrap();
+        pids.insert(String::from_utf8(out.stdout).unwrap());
+    }
+    assert_eq!(
+        pids.len(),
+        1,
+        "commands ran in {} shells: {pids:?}",
+        pids.len()
+    );
+    let shell_pid = pids.into_iter().next().unwrap().trim().to_string();
+    let args = on_host(&name, &format!("ps -o args= -p {shell_pid}"));
+    assert!(!args.trim().is_empty(), "no shell {shell_pid} on the host");
+
+    // What one command changes stays its own.
+    let out = conn
+        .exec("cd /tmp; export BATON_X=1; umask 077; exit 7", None, None)
+        .await
+        .unwrap();
+    assert_eq!(out.rc, Some(7));
+    let out = conn
+        .exec("pwd; echo ${BATON_X:-unset}; umask", None, None)
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "/root\nunset\n0022\n");
+
+    // Exact framing: stdout and stderr apart, no newline added, binary bytes kept.
+    let out = conn
+        .exec("printf 'a\\000b'; printf 'err' >&2; exit 3", None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.rc, &out.stdout[..], &out.stderr[..]),
+        (Some(3), &b"a\0b"[..], &b"err"[..])
+    );
+    let out = conn
+        .exec("head -c 9000000 /dev/zero | tr '\\000' x", None, None)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), 9_000_000);
+    assert!(out.stdout.iter().all(|b| *b == b'x'));
+
+    // Input (with a NUL and no final newline) reaches the command, which writes it on the host.
+    let path = remote_tmp("runner-in");
+    let input = b"line one\n\0tail";
+    let out = conn
+        .exec(&format!("cat > {path}; echo done"), Some(input), None)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"done\n");
+    let on = Command::new("docker")
+        .args(["exec", &name, "cat", &path])
+        .output()
+        .unwrap();
+    assert_eq!(on.stdout, input, "the input as written on the host");
+
+    // A syntax error fails that command only.
+    let out = conn.exec("if then", None, None).await.unwrap();
+    assert_eq!(out.rc, Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!out.stderr.is_empty());
+    // A process left running in the background, holding the shell's output, does not hold
+    // the command up, and what it prints later does not end up in other commands' output
+    // (it prints nothing: its output goes to a file, as a daemon's would).
+    let started = Instant::now();
+    let out = conn
+        .exec("sleep 37.31 >/dev/null 2>&1 & echo started", None, None)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"started\n");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let out = conn.exec("echo $$", None, None).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), shell_pid);
+    on_host(&name, "pkill -f 'sleep 37[.]31' || true");
+
+    // While the shell runs one command, another runs beside it on a channel of its own.
+    let busy = {
+        let conn = conn.clone();
+        tokio::spawn(async move { conn.exec("sleep 3; echo $$", None, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let beside = conn.exec("echo $$", None, None).await.unwrap();
+    assert!(!busy.is_finished(), "it waited for the busy shell");
+    let busy = busy.await.unwrap().unwrap();
+    assert_eq!(String::from_utf8_lossy(&busy.stdout).trim(), shell_pid);
+    assert_ne!(String::from_utf8_lossy(&beside.stdout).trim(), shell_pid);
 }

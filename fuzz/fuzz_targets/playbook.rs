@@ -10,10 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let loader = Loader {
-        playbook_dir: std::env::temp_dir(),
-        roles_path: Vec::new(),
-    };
+    let loader = Loader::for_playbook(&std::env::temp_dir().join("fuzz.yml"));
     let source = Source::new("fuzz.yml", text);
     if let Err(e) = parse_plays(&source, &loader) {
         // Rendering the error (with its caret) must not panic either.

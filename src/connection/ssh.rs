@@ -1,4 +1,5 @@
-//! The `ssh` transport: one SSH connection per host, one session channel per command.
+//! The `ssh` transport: one SSH connection per host; plain commands go to one long-lived shell
+//! on it, the others get a session channel each.
 //!
 //! This file and [`super::ssh_auth`] are the only ones in baton that know russh. This one owns
 //! opening the connection (TCP, or a `ProxyJump` chain of authenticated jump hosts, or a
@@ -11,6 +12,11 @@
 //!   auth, several round trips and public-key operations) happens once per host and the
 //!   connection is kept for the whole run. Each command is one session channel: open (one round
 //!   trip), then exec + stdin + EOF pipelined without waiting for replies.
+//! - Opening a channel is cheap for us but not for the host: sshd forks a session and starts
+//!   the login shell for each one, which costs more than most tasks' own work. So a plain
+//!   command (no time limit, no password dialogue, input small enough to travel in its text)
+//!   is written to the host's long-lived shell ([`Runner`]), one after another; one arriving
+//!   while that shell is busy, or any other, gets its own channel as below.
 //! - Commands on one host may run concurrently (handlers, async tasks, fact gathering), so
 //!   `exec` takes `&self` and opens its own channel. sshd allows 10 sessions per connection by
 //!   default (`MaxSessions`); a semaphore makes the 11th caller wait instead of failing, and a
@@ -26,6 +32,7 @@ use super::known_hosts::KnownHosts;
 use super::ssh_auth::{self, Credentials};
 use super::ssh_config::{self, SshConfig, Target};
 use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput, ExecRequest, Stdin};
+use crate::template::filters::{b64encode, shell_quote};
 use russh::client::{self, DisconnectReason, Handle, Msg};
 use russh::keys::{Algorithm, EcdsaCurve, HashAlg, PublicKeyOrCertificate};
 use russh::{
@@ -41,7 +48,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tracing::debug;
 
 /// Channels open at once on one connection: OpenSSH's `MaxSessions` default.
@@ -123,6 +130,8 @@ pub struct SshConnection {
     jumps: Vec<Handle<Client>>,
     /// The `ProxyCommand` process this one runs over (killed when dropped).
     _proxy: Option<tokio::process::Child>,
+    /// The host's long-lived shell for plain commands (see [`Runner`]); locked while it runs one.
+    runner: tokio::sync::Mutex<RunnerSlot>,
 }
 
 /// What the russh event loop learns that the rest of this file needs to explain a failure.
@@ -279,11 +288,31 @@ impl SshConnection {
             become_password: spec.become_password.clone(),
             jumps: chain.jumps,
             _proxy: chain.proxy,
+            runner: tokio::sync::Mutex::new(RunnerSlot::default()),
         })
     }
 
     async fn run(&self, req: ExecRequest<'_>) -> Result<ExecOutput, ConnError> {
         self.ensure_open()?;
+        // A plain command (no time limit, no password dialogue, little or no input) goes to the
+        // host's long-lived shell when it is free; anything else, or a command arriving while it
+        // is busy, gets a channel of its own.
+        if req.timeout.is_none()
+            && req.escalation.is_none()
+            && runner_enabled()
+            && let Ok(mut slot) = self.runner.try_lock()
+        {
+            let input = match &req.stdin {
+                Stdin::Null => Some(None),
+                Stdin::Bytes(b) if b.len() <= RUNNER_INPUT_LIMIT => Some(Some(*b)),
+                _ => None,
+            };
+            if let Some(input) = input
+                && let Some(result) = self.run_on_runner(&mut slot, req.cmd, input).await
+            {
+                return result;
+            }
+        }
         let permit = self
             .sessions
             .clone()
@@ -344,6 +373,110 @@ impl SshConnection {
                 "{}: the task running the command ended without an answer",
                 self.target
             ))),
+        }
+    }
+
+    /// Runs `cmd` on the host's long-lived shell, starting it first if need be. `None` when
+    /// there is no such shell (it could not be started, the host's shell does not frame
+    /// commands as expected, or no session slot is free): the caller uses a channel.
+    async fn run_on_runner(
+        &self,
+        slot: &mut RunnerSlot,
+        cmd: &str,
+        input: Option<&[u8]>,
+    ) -> Option<Result<ExecOutput, ConnError>> {
+        if slot.unusable {
+            return None;
+        }
+        if slot.runner.is_none() {
+            match self.start_runner().await {
+                Some(r) => slot.runner = Some(r),
+                None => {
+                    slot.unusable = true;
+                    return None;
+                }
+            }
+        }
+        let runner = slot.runner.as_ref()?;
+        if input.is_some_and(|b| !b.is_empty()) && !runner.base64 {
+            return None;
+        }
+        let script = runner.script(cmd, input);
+        match runner.call(script).await {
+            Ok(out) => Some(Ok(out)),
+            Err(failure) => {
+                // The shell is gone (the connection broke, or something killed it): the next
+                // command starts a new one.
+                slot.runner = None;
+                Some(Err(match failure {
+                    JobError::Lost if !self.handle.is_closed() => ConnError::Failed(format!(
+                        "{}: the shell running the command on the host exited",
+                        self.target
+                    )),
+                    other => self.explain(other),
+                }))
+            }
+        }
+    }
+
+    /// Opens the channel of the long-lived shell and checks that it answers a first command
+    /// framed as [`Runner::script`] frames them (within [`RUNNER_PROBE_TIMEOUT`]).
+    async fn start_runner(&self) -> Option<Runner> {
+        let permit = self.sessions.clone().try_acquire_owned().ok()?;
+        let (_never, mut cancel) = oneshot::channel::<()>();
+        let channel = match open_channel(&self.handle, &mut cancel).await {
+            Some(Ok(c)) => c,
+            other => {
+                debug!(
+                    "no long-lived shell on {}: {:?}",
+                    self.target,
+                    other.map(|r| r.err())
+                );
+                return None;
+            }
+        };
+        let (rx, tx) = channel.split();
+        // The login shell, which sshd would run a channel's command with (`$SHELL -c`), so a
+        // command means the same on either path.
+        if let Err(e) = tx.exec(true, "exec \"${SHELL:-/bin/sh}\"").await {
+            debug!("no long-lived shell on {}: {e}", self.target);
+            return None;
+        }
+        let mut mark = [0u8; 16];
+        getrandom::fill(&mut mark).ok()?;
+        let mark: String = mark.iter().map(|b| format!("{b:02x}")).collect();
+        let mark = format!("BATON-END-{mark}");
+        let (reqs_tx, reqs_rx) = mpsc::channel(1);
+        tokio::spawn(drive_runner(
+            rx,
+            tx,
+            mark.clone().into_bytes(),
+            reqs_rx,
+            permit,
+        ));
+        let mut runner = Runner {
+            reqs: reqs_tx,
+            mark,
+            base64: false,
+        };
+        let probe = runner.script("command -v base64 >/dev/null 2>&1 && echo base64", None);
+        match tokio::time::timeout(RUNNER_PROBE_TIMEOUT, runner.call(probe)).await {
+            Ok(Ok(out)) if out.rc == Some(0) || out.rc == Some(1) => {
+                runner.base64 = out.stdout.starts_with(b"base64");
+                debug!(
+                    "long-lived shell on {} (base64: {})",
+                    self.target, runner.base64
+                );
+                Some(runner)
+            }
+            other => {
+                debug!(
+                    "the long-lived shell on {} did not answer as expected: {:?}",
+                    self.target,
+                    other.map(|r| r.map(|o| o.rc).map_err(|_| "no answer"))
+                );
+                None
+            }
         }
     }
 
@@ -433,6 +566,9 @@ impl Connection for SshConnection {
             }
             // Wakes callers waiting for a channel; they fail with "was closed".
             self.sessions.close();
+            if let Ok(mut slot) = self.runner.try_lock() {
+                slot.runner = None;
+            }
             debug!("disconnecting from {}", self.target);
             if let Err(e) = self
                 .handle
@@ -955,6 +1091,161 @@ async fn exchange(
             .map_err(JobError::Escalation)?;
     }
     Ok(output)
+}
+
+/// Input up to this size goes to the long-lived shell (base64 in the command's text); larger
+/// input is streamed on a channel of its own.
+const RUNNER_INPUT_LIMIT: usize = 512 * 1024;
+/// How long the long-lived shell may take to answer its first command.
+const RUNNER_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether commands may go to a long-lived shell: yes, unless `BATON_SSH_RUNNER=0` (each
+/// command then gets a channel of its own, as before; for comparisons and debugging).
+fn runner_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("BATON_SSH_RUNNER").map_or(true, |v| v != "0"))
+}
+
+/// The host's long-lived shell, or why there is none.
+#[derive(Default)]
+struct RunnerSlot {
+    runner: Option<Runner>,
+    /// It could not be started once: this connection uses channels only.
+    unusable: bool,
+}
+
+/// One login shell on a channel of its own, kept for the whole run, that runs plain commands one
+/// after another: a command costs a write and the output, where a channel of its own costs a
+/// session on the host (sshd forks a process and starts the login shell for it) and round
+/// trips to open and close it. Each command runs in a subshell (`( eval '...' )`), so what it
+/// changes (directory, variables, traps, `exit`) stays its own and a syntax error in it cannot
+/// break the frame; its standard input is `/dev/null` or its base64-decoded input. After it the
+/// shell prints a random marker with the exit status on stdout and the marker on stderr: the
+/// output is what came before them. A command with a time limit, a password dialogue or large
+/// input gets a channel of its own (its process group can be killed, its input streamed), as
+/// does one arriving while the shell is busy.
+struct Runner {
+    reqs: mpsc::Sender<RunnerReq>,
+    mark: String,
+    /// `base64` is on the host, so a command's input can travel in its text.
+    base64: bool,
+}
+
+struct RunnerReq {
+    script: Vec<u8>,
+    reply: oneshot::Sender<Result<ExecOutput, JobError>>,
+}
+
+impl Runner {
+    /// The text the shell reads for one command.
+    fn script(&self, cmd: &str, input: Option<&[u8]>) -> Vec<u8> {
+        let body = match input {
+            Some(b) if !b.is_empty() => format!(
+                "printf '%s' '{}' | base64 -d | ( eval {} )",
+                b64encode(b),
+                shell_quote(cmd)
+            ),
+            _ => format!("( eval {} ) </dev/null", shell_quote(cmd)),
+        };
+        format!(
+            "{body}\nprintf '%s %d\\n' '{m}' \"$?\"; printf '%s' '{m}' >&2\n",
+            m = self.mark
+        )
+        .into_bytes()
+    }
+
+    async fn call(&self, script: Vec<u8>) -> Result<ExecOutput, JobError> {
+        let (reply, answer) = oneshot::channel();
+        self.reqs
+            .send(RunnerReq { script, reply })
+            .await
+            .map_err(|_| JobError::Lost)?;
+        answer.await.map_err(|_| JobError::Lost)?
+    }
+}
+
+/// The task that owns the long-lived shell's channel: writes each command, collects its output
+/// up to the markers, and between commands keeps reading (and dropping) whatever the channel
+/// brings, so a full queue never stalls the connection. Ends, closing the channel, when the
+/// [`Runner`] is dropped or the shell exits.
+async fn drive_runner(
+    mut rx: ChannelReadHalf,
+    tx: ChannelWriteHalf<Msg>,
+    mark: Vec<u8>,
+    mut reqs: mpsc::Receiver<RunnerReq>,
+    _permit: OwnedSemaphorePermit,
+) {
+    loop {
+        let req = tokio::select! {
+            req = reqs.recv() => match req {
+                Some(r) => r,
+                None => {
+                    let _ = tx.eof().await;
+                    let _ = tx.close().await;
+                    return;
+                }
+            },
+            msg = rx.wait() => match msg {
+                Some(ChannelMsg::Data { .. } | ChannelMsg::ExtendedData { .. }
+                    | ChannelMsg::Success | ChannelMsg::WindowAdjusted { .. }) => continue,
+                other => {
+                    debug!("the long-lived shell ended: {other:?}");
+                    let _ = tx.close().await;
+                    return;
+                }
+            },
+        };
+        if let Err(e) = tx.data_bytes(req.script).await {
+            let _ = req.reply.send(Err(JobError::Ssh(e)));
+            return;
+        }
+        let mut out = ExecOutput::default();
+        let (mut out_done, mut err_done) = (false, false);
+        while !(out_done && err_done) {
+            match rx.wait().await {
+                Some(ChannelMsg::Data { data }) if !out_done => {
+                    let from = out.stdout.len().saturating_sub(mark.len() + 24);
+                    out.stdout.extend_from_slice(&data);
+                    if let Some(at) = find(&out.stdout[from..], &mark).map(|i| i + from)
+                        && let Some(nl) = out.stdout[at..].iter().position(|b| *b == b'\n')
+                    {
+                        let status = String::from_utf8_lossy(&out.stdout[at + mark.len()..at + nl])
+                            .trim()
+                            .to_string();
+                        out.rc = status.parse().ok();
+                        out.stdout.truncate(at);
+                        out_done = true;
+                    }
+                }
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) if !err_done => {
+                    let from = out.stderr.len().saturating_sub(mark.len());
+                    out.stderr.extend_from_slice(&data);
+                    if let Some(at) = find(&out.stderr[from..], &mark).map(|i| i + from) {
+                        out.stderr.truncate(at);
+                        err_done = true;
+                    }
+                }
+                Some(
+                    ChannelMsg::Data { .. }
+                    | ChannelMsg::ExtendedData { .. }
+                    | ChannelMsg::Success
+                    | ChannelMsg::WindowAdjusted { .. },
+                ) => {}
+                other => {
+                    debug!("the long-lived shell ended during a command: {other:?}");
+                    let _ = req.reply.send(Err(JobError::Lost));
+                    let _ = tx.close().await;
+                    return;
+                }
+            }
+        }
+        let _ = req.reply.send(Ok(out));
+    }
+}
+
+/// The first position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The future sending a command's input.
