@@ -128,6 +128,7 @@ cases! {
     free_serial,
     free_from_config,
     free_form_multiline,
+    implicit_localhost,
     // The executor's inventory actions.
     add_host_group_by,
 }

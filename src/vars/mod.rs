@@ -109,7 +109,7 @@ impl VarStore {
             return v.clone();
         }
         let inventory = self.inventory();
-        if !inventory.hosts.contains_key(host) {
+        if !inventory.hosts.contains_key(host) && !inventory.is_implicit(host) {
             return Arc::default();
         }
         let vars = Arc::new(inventory.host_vars(host));
@@ -319,7 +319,10 @@ struct HostVars {
 impl Object for HostVars {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let host = key.as_str()?;
-        if !self.store.inventory().hosts.contains_key(host) {
+        // The implicit localhost is there too when asked for by name, as Ansible's
+        // `inventory.get_host` makes it up (it is not listed with the inventory's hosts).
+        let inventory = self.store.inventory();
+        if !inventory.hosts.contains_key(host) && !inventory.is_implicit(host) {
             return None;
         }
         // Another host's variables: inventory, facts, registered results, extra vars; not the
