@@ -75,6 +75,11 @@ step "cargo fmt --check"
 cargo fmt --check || fail "cargo fmt --check (run cargo fmt)"
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings || fail "cargo clippy"
+# The fuzz targets (fuzz/, their own workspace, run with `cargo fuzz`) must keep building as
+# the library changes under them.
+step "cargo check of the fuzz targets"
+CARGO_TARGET_DIR=$ROOT/target/fuzz-check cargo check --quiet --manifest-path fuzz/Cargo.toml --bins ||
+  fail "cargo check --manifest-path fuzz/Cargo.toml"
 
 # --- 3. The ansible-core oracle in a private venv ----------------------------------------------
 step "python venv with ansible-core $ANSIBLE_CORE_VERSION"
