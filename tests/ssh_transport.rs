@@ -593,6 +593,9 @@ async fn session_killed_mid_command_is_unreachable() {
 async fn plain_commands_share_one_long_lived_shell() {
     let (name, port) = host(2);
     let conn = open(&spec(port)).await;
+    // The first plain command of a connection gets a channel (a host given one command never
+    // pays for starting the shell); the ones after it share the shell.
+    let first = conn.exec("echo $$", None, None).await.unwrap();
     let mut pids = std::collections::BTreeSet::new();
     for _ in 0..10 {
         let out = conn.exec("echo $$", None, None).await.unwrap();
@@ -605,6 +608,7 @@ async fn plain_commands_share_one_long_lived_shell() {
         pids.len()
     );
     let shell_pid = pids.into_iter().next().unwrap().trim().to_string();
+    assert_ne!(String::from_utf8_lossy(&first.stdout).trim(), shell_pid);
     let args = on_host(&name, &format!("ps -o args= -p {shell_pid}"));
     assert!(!args.trim().is_empty(), "no shell {shell_pid} on the host");
 

@@ -388,6 +388,13 @@ impl SshConnection {
         if slot.unusable {
             return None;
         }
+        // Starting the shell costs a channel and a round trip more than the first command
+        // would on its own channel: a host that gets a single command (facts, one template)
+        // never pays it; from the second plain command on, it pays off.
+        if slot.runner.is_none() && !slot.seen_plain {
+            slot.seen_plain = true;
+            return None;
+        }
         if slot.runner.is_none() {
             match self.start_runner().await {
                 Some(r) => slot.runner = Some(r),
@@ -1112,12 +1119,15 @@ struct RunnerSlot {
     runner: Option<Runner>,
     /// It could not be started once: this connection uses channels only.
     unusable: bool,
+    /// A plain command went to a channel already (the first one always does).
+    seen_plain: bool,
 }
 
-/// One login shell on a channel of its own, kept for the whole run, that runs plain commands one
-/// after another: a command costs a write and the output, where a channel of its own costs a
-/// session on the host (sshd forks a process and starts the login shell for it) and round
-/// trips to open and close it. Each command runs in a subshell (`( eval '...' )`), so what it
+/// One login shell on a channel of its own, started at the second plain command and kept for
+/// the rest of the run, that runs plain commands one after another: a command costs a write
+/// and the output, where a channel of its own costs a session on the host (sshd forks a
+/// process and starts the login shell for it) and round trips to open and close it. Each
+/// command runs in a subshell (`( eval '...' )`), so what it
 /// changes (directory, variables, traps, `exit`) stays its own and a syntax error in it cannot
 /// break the frame; its standard input is `/dev/null` or its base64-decoded input. After it the
 /// shell prints a random marker with the exit status on stdout and the marker on stderr: the
