@@ -163,9 +163,12 @@ fn one_connection_serves_every_task_of_a_host() {
     let dir = scratch("conns");
     let tag = format!("conn-{}", std::process::id());
     let mut play = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
+    // Each task records the per-connection sshd process (`sshd: root@notty`) it descends from:
+    // its parent when the task has a channel of its own, its grandparent when it runs on the
+    // connection's long-lived shell. (`@$n`: the script's own command line must not match.)
     for i in 0..5 {
         play.push_str(&format!(
-            "    - shell: \"echo $PPID $(cat /proc/$PPID/status | grep -m1 ^PPid) >> /tmp/{tag}\"\n      name: t{i}\n"
+            "    - name: t{i}\n      shell: |\n        p=$$; n=notty\n        while [ \"$p\" -gt 1 ]; do\n          case \"$(tr '\\0' ' ' < /proc/$p/cmdline)\" in *@$n*) echo \"$p\" >> /tmp/{tag}; break ;; esac\n          p=$(awk '/^PPid/ {{ print $2 }}' /proc/$p/status)\n        done\n"
         ));
     }
     std::fs::write(dir.join("play.yml"), play).unwrap();
@@ -181,13 +184,9 @@ fn one_connection_serves_every_task_of_a_host() {
         &dir,
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    // Each task's shell is started by a per-channel sshd session process whose parent is the one
-    // sshd process of the connection: five tasks, one connection, so one grandparent.
+    // Five tasks, one connection: one sshd connection process above all of them.
     let lines = file_on(fleet, host, &format!("/tmp/{tag}")).unwrap();
-    let parents: std::collections::HashSet<&str> = lines
-        .lines()
-        .map(|l| l.split_whitespace().last().unwrap_or(""))
-        .collect();
+    let parents: std::collections::HashSet<&str> = lines.lines().map(str::trim).collect();
     assert_eq!(lines.lines().count(), 5, "{lines}");
     assert_eq!(
         parents.len(),
