@@ -4,7 +4,7 @@
 
 mod common;
 
-use baton::connection::{ConnError, ConnectSpec, Connection, Transport, connect};
+use baton::connection::{ConnError, ConnectSpec, Connection, ExecRequest, Transport, connect};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -593,9 +593,8 @@ async fn session_killed_mid_command_is_unreachable() {
 async fn plain_commands_share_one_long_lived_shell() {
     let (name, port) = host(2);
     let conn = open(&spec(port)).await;
-    // The first plain command of a connection gets a channel (a host given one command never
-    // pays for starting the shell); the ones after it share the shell.
-    let first = conn.exec("echo $$", None, None).await.unwrap();
+    // Every plain command, the first one included, runs in the same shell: /bin/sh, whatever
+    // the login shell (root's is bash on the fleet).
     let mut pids = std::collections::BTreeSet::new();
     for _ in 0..10 {
         let out = conn.exec("echo $$", None, None).await.unwrap();
@@ -608,9 +607,19 @@ async fn plain_commands_share_one_long_lived_shell() {
         pids.len()
     );
     let shell_pid = pids.into_iter().next().unwrap().trim().to_string();
-    assert_ne!(String::from_utf8_lossy(&first.stdout).trim(), shell_pid);
     let args = on_host(&name, &format!("ps -o args= -p {shell_pid}"));
-    assert!(!args.trim().is_empty(), "no shell {shell_pid} on the host");
+    assert_eq!(args.trim(), "/bin/sh", "the shell {shell_pid} on the host");
+    // Text for the login shell itself (raw) is run by it.
+    let out = conn
+        .run(ExecRequest {
+            login_shell: true,
+            ..ExecRequest::new("echo \"${BASH_VERSION:+bash}\" $$")
+        })
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("bash "), "{said}");
+    assert_ne!(said.trim_start_matches("bash ").trim(), shell_pid);
 
     // What one command changes stays its own.
     let out = conn
@@ -683,4 +692,19 @@ async fn plain_commands_share_one_long_lived_shell() {
     let busy = busy.await.unwrap().unwrap();
     assert_eq!(String::from_utf8_lossy(&busy.stdout).trim(), shell_pid);
     assert_ne!(String::from_utf8_lossy(&beside.stdout).trim(), shell_pid);
+
+    // The shell killed on the host while idle: the next command, which never reached it, runs
+    // anyway (on a channel), and the one after it gets a new shell.
+    on_host(&name, &format!("kill -9 {shell_pid}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let path = remote_tmp("runner-after-kill");
+    let out = conn
+        .exec(&format!("echo once >> {path}; cat {path}"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"once\n", "ran exactly once");
+    let a = conn.exec("echo $$", None, None).await.unwrap();
+    let b = conn.exec("echo $$", None, None).await.unwrap();
+    assert_eq!(a.stdout, b.stdout, "a new long-lived shell");
+    assert_ne!(String::from_utf8_lossy(&a.stdout).trim(), shell_pid);
 }

@@ -37,6 +37,7 @@ impl LocalConnection {
             stdin,
             timeout,
             escalation,
+            login_shell: _,
         } = req;
         let needs_stdin = escalation.is_some() || !matches!(stdin, Stdin::Null);
         let mut child = Command::new("/bin/sh")

@@ -91,7 +91,8 @@ impl std::fmt::Debug for Stdin<'_> {
 /// One command to run on a host.
 #[derive(Debug)]
 pub struct ExecRequest<'a> {
-    /// Shell text, run by the login user's POSIX shell (`sh -c` semantics).
+    /// Shell text with `sh -c` semantics: run by `/bin/sh` or by the login user's shell, which
+    /// must then be a POSIX shell (see `login_shell`).
     pub cmd: &'a str,
     pub stdin: Stdin<'a>,
     /// Bounds this one command. When it expires the command is stopped on the host (its process
@@ -100,6 +101,10 @@ pub struct ExecRequest<'a> {
     /// A privilege escalation dialogue to carry out before `stdin` is sent (see
     /// [`become_::Escalation`]); `None` when the command needs no password.
     pub escalation: Option<Escalation>,
+    /// The text is for the login user's own shell (`raw`, as Ansible's raw sends its text
+    /// through the SSH connection without `/bin/sh -c`): a connection that would run it in
+    /// another shell hands it to `$SHELL -c` instead.
+    pub login_shell: bool,
 }
 
 impl<'a> ExecRequest<'a> {
@@ -110,6 +115,7 @@ impl<'a> ExecRequest<'a> {
             stdin: Stdin::Null,
             timeout: None,
             escalation: None,
+            login_shell: false,
         }
     }
 }
@@ -133,6 +139,7 @@ pub trait Connection: Send + Sync {
             stdin: stdin.map_or(Stdin::Null, Stdin::Bytes),
             timeout,
             escalation: None,
+            login_shell: false,
         })
     }
 

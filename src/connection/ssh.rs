@@ -15,8 +15,8 @@
 //! - Opening a channel is cheap for us but not for the host: sshd forks a session and starts
 //!   the login shell for each one, which costs more than most tasks' own work. So a plain
 //!   command (no time limit, no password dialogue, input small enough to travel in its text)
-//!   is written to the host's long-lived shell ([`Runner`]), one after another; one arriving
-//!   while that shell is busy, or any other, gets its own channel as below.
+//!   is written to the host's long-lived `/bin/sh` ([`Runner`]), one after another; one
+//!   arriving while that shell is busy, or any other, gets its own channel as below.
 //! - Commands on one host may run concurrently (handlers, async tasks, fact gathering), so
 //!   `exec` takes `&self` and opens its own channel. sshd allows 10 sessions per connection by
 //!   default (`MaxSessions`); a semaphore makes the 11th caller wait instead of failing, and a
@@ -32,7 +32,7 @@ use super::known_hosts::KnownHosts;
 use super::ssh_auth::{self, Credentials};
 use super::ssh_config::{self, SshConfig, Target};
 use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput, ExecRequest, Stdin};
-use crate::template::filters::{b64encode, shell_quote};
+use crate::template::filters::shell_quote;
 use russh::client::{self, DisconnectReason, Handle, Msg};
 use russh::keys::{Algorithm, EcdsaCurve, HashAlg, PublicKeyOrCertificate};
 use russh::{
@@ -307,8 +307,16 @@ impl SshConnection {
                 Stdin::Bytes(b) if b.len() <= RUNNER_INPUT_LIMIT => Some(Some(*b)),
                 _ => None,
             };
+            // The long-lived shell is /bin/sh: text for the login shell is handed to it.
+            let wrapped;
+            let cmd = if req.login_shell {
+                wrapped = format!("exec \"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(req.cmd));
+                &wrapped
+            } else {
+                req.cmd
+            };
             if let Some(input) = input
-                && let Some(result) = self.run_on_runner(&mut slot, req.cmd, input).await
+                && let Some(result) = self.run_on_runner(&mut slot, cmd, input).await
             {
                 return result;
             }
@@ -325,6 +333,7 @@ impl SshConnection {
             stdin,
             timeout,
             escalation,
+            login_shell: _,
         } = req;
         // A command with a time limit first says which process group it leads (sshd makes each
         // session's shell a session and group leader), so that on timeout we can kill the whole
@@ -385,33 +394,44 @@ impl SshConnection {
         cmd: &str,
         input: Option<&[u8]>,
     ) -> Option<Result<ExecOutput, ConnError>> {
-        if slot.unusable {
-            return None;
-        }
-        // Starting the shell costs a channel and a round trip more than the first command
-        // would on its own channel: a host that gets a single command (facts, one template)
-        // never pays it; from the second plain command on, it pays off.
-        if slot.runner.is_none() && !slot.seen_plain {
-            slot.seen_plain = true;
+        // A shell string cannot hold a NUL byte: such input goes on a channel.
+        if slot.unusable || input.is_some_and(|b| b.contains(&0)) {
             return None;
         }
         if slot.runner.is_none() {
             match self.start_runner().await {
-                Some(r) => slot.runner = Some(r),
-                None => {
+                Ok(r) => slot.runner = Some(r),
+                // Every session slot is taken by commands of the host's other tasks: this one
+                // gets a channel when one is free, and a later command tries again.
+                Err(StartFailure::Busy) => return None,
+                Err(StartFailure::Broken) => {
                     slot.unusable = true;
                     return None;
                 }
             }
         }
-        let runner = slot.runner.as_ref()?;
-        if input.is_some_and(|b| !b.is_empty()) && !runner.base64 {
-            return None;
-        }
+        let runner = slot.runner.as_mut()?;
         let script = runner.script(cmd, input);
-        match runner.call(script).await {
-            Ok(out) => Some(Ok(out)),
-            Err(failure) => {
+        let probe = runner.fresh;
+        match runner.call(script, probe).await {
+            Ok(out) => {
+                runner.fresh = false;
+                Some(Ok(out))
+            }
+            // The shell had ended while it was idle (something on the host killed it, or the
+            // channel was closed), or a new one never answered its probe: the command did not
+            // run, so it runs on a channel. A shell that never answered is not tried again.
+            Err(RunnerFailure::NotSent) => {
+                if probe {
+                    debug!("no long-lived shell on {}: it did not answer", self.target);
+                    slot.unusable = true;
+                } else {
+                    debug!("the long-lived shell on {} had ended", self.target);
+                }
+                slot.runner = None;
+                None
+            }
+            Err(RunnerFailure::Job(failure)) => {
                 // The shell is gone (the connection broke, or something killed it): the next
                 // command starts a new one.
                 slot.runner = None;
@@ -426,10 +446,14 @@ impl SshConnection {
         }
     }
 
-    /// Opens the channel of the long-lived shell and checks that it answers a first command
-    /// framed as [`Runner::script`] frames them (within [`RUNNER_PROBE_TIMEOUT`]).
-    async fn start_runner(&self) -> Option<Runner> {
-        let permit = self.sessions.clone().try_acquire_owned().ok()?;
+    /// Opens the channel of the long-lived shell. Whether it works is learnt with its first
+    /// command, which carries a probe (see [`Runner::fresh`]): no round trip of its own.
+    async fn start_runner(&self) -> Result<Runner, StartFailure> {
+        let permit = self
+            .sessions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| StartFailure::Busy)?;
         let (_never, mut cancel) = oneshot::channel::<()>();
         let channel = match open_channel(&self.handle, &mut cancel).await {
             Some(Ok(c)) => c,
@@ -439,18 +463,20 @@ impl SshConnection {
                     self.target,
                     other.map(|r| r.err())
                 );
-                return None;
+                return Err(StartFailure::Broken);
             }
         };
         let (rx, tx) = channel.split();
-        // The login shell, which sshd would run a channel's command with (`$SHELL -c`), so a
-        // command means the same on either path.
-        if let Err(e) = tx.exec(true, "exec \"${SHELL:-/bin/sh}\"").await {
+        // `/bin/sh`, as Ansible runs every module's command (`/bin/sh -c`): on Debian that is
+        // dash, which reads its input in blocks where bash reads a pipe a byte at a time, and
+        // starts its subshells faster; on the deep benchmark this halves the time the hosts
+        // spend per task. Text for the login shell itself (`raw`) is handed to `$SHELL -c`.
+        if let Err(e) = tx.exec(true, "exec /bin/sh").await {
             debug!("no long-lived shell on {}: {e}", self.target);
-            return None;
+            return Err(StartFailure::Broken);
         }
         let mut mark = [0u8; 16];
-        getrandom::fill(&mut mark).ok()?;
+        getrandom::fill(&mut mark).map_err(|_| StartFailure::Broken)?;
         let mark: String = mark.iter().map(|b| format!("{b:02x}")).collect();
         let mark = format!("BATON-END-{mark}");
         let (reqs_tx, reqs_rx) = mpsc::channel(1);
@@ -461,30 +487,12 @@ impl SshConnection {
             reqs_rx,
             permit,
         ));
-        let mut runner = Runner {
+        debug!("long-lived shell on {}", self.target);
+        Ok(Runner {
             reqs: reqs_tx,
             mark,
-            base64: false,
-        };
-        let probe = runner.script("command -v base64 >/dev/null 2>&1 && echo base64", None);
-        match tokio::time::timeout(RUNNER_PROBE_TIMEOUT, runner.call(probe)).await {
-            Ok(Ok(out)) if out.rc == Some(0) || out.rc == Some(1) => {
-                runner.base64 = out.stdout.starts_with(b"base64");
-                debug!(
-                    "long-lived shell on {} (base64: {})",
-                    self.target, runner.base64
-                );
-                Some(runner)
-            }
-            other => {
-                debug!(
-                    "the long-lived shell on {} did not answer as expected: {:?}",
-                    self.target,
-                    other.map(|r| r.map(|o| o.rc).map_err(|_| "no answer"))
-                );
-                None
-            }
-        }
+            fresh: true,
+        })
     }
 
     /// Kills the process group of a timed-out command through a second channel: TERM first
@@ -494,9 +502,10 @@ impl SshConnection {
             debug!("timed-out command on {} never said its pgid", self.target);
             return;
         }
+        // `kill -SIG -PGID`, not `kill -SIG -- -PGID`: dash's kill takes no `--`.
         let cmd = format!(
-            "kill -TERM -- -{pgid} 2>/dev/null; sleep 0.2 2>/dev/null; \
-             kill -KILL -- -{pgid} 2>/dev/null; true"
+            "kill -TERM -{pgid} 2>/dev/null; sleep 0.2 2>/dev/null; \
+             kill -KILL -{pgid} 2>/dev/null; true"
         );
         let killed =
             tokio::time::timeout(CLOSE_GRACE, Box::pin(self.run(ExecRequest::new(&cmd)))).await;
@@ -1117,60 +1126,111 @@ fn runner_enabled() -> bool {
 #[derive(Default)]
 struct RunnerSlot {
     runner: Option<Runner>,
-    /// It could not be started once: this connection uses channels only.
+    /// It could not be started, or never answered: this connection uses channels only.
     unusable: bool,
-    /// A plain command went to a channel already (the first one always does).
-    seen_plain: bool,
 }
 
-/// One login shell on a channel of its own, started at the second plain command and kept for
-/// the rest of the run, that runs plain commands one after another: a command costs a write
+/// One `/bin/sh` on a channel of its own, started at the host's first plain command and kept
+/// for the rest of the run, that runs plain commands one after another: a command costs a write
 /// and the output, where a channel of its own costs a session on the host (sshd forks a
 /// process and starts the login shell for it) and round trips to open and close it. Each
-/// command runs in a subshell (`( eval '...' )`), so what it
-/// changes (directory, variables, traps, `exit`) stays its own and a syntax error in it cannot
-/// break the frame; its standard input is `/dev/null` or its base64-decoded input. After it the
-/// shell prints a random marker with the exit status on stdout and the marker on stderr: the
-/// output is what came before them. A command with a time limit, a password dialogue or large
-/// input gets a channel of its own (its process group can be killed, its input streamed), as
-/// does one arriving while the shell is busy.
+/// command runs in a subshell (`( eval '...' )`), so what it changes (directory, variables,
+/// traps, `exit`) stays its own and a syntax error in it cannot break the frame; its standard
+/// input is `/dev/null` or its input, which travels as a quoted literal in the text. After it
+/// the shell prints a random marker with the exit status on stdout and the marker on stderr:
+/// the output is what came before them. A command with a time limit, a password dialogue, or
+/// large or binary input gets a channel of its own (its process group can be killed, its input
+/// streamed), as does one arriving while the shell is busy.
 struct Runner {
     reqs: mpsc::Sender<RunnerReq>,
     mark: String,
-    /// `base64` is on the host, so a command's input can travel in its text.
-    base64: bool,
+    /// It has not answered yet. Its first command is written right behind a probe (an empty
+    /// frame) in the same write: when the probe's frame does not come back (the shell could
+    /// not start, or does not frame commands this way), the command behind it cannot have run
+    /// either, and goes to a channel.
+    fresh: bool,
 }
 
 struct RunnerReq {
     script: Vec<u8>,
-    reply: oneshot::Sender<Result<ExecOutput, JobError>>,
+    /// The script starts with the probe: its frame must come back within
+    /// [`RUNNER_PROBE_TIMEOUT`].
+    probe: bool,
+    reply: oneshot::Sender<Result<ExecOutput, RunnerFailure>>,
+}
+
+/// Why a command on the long-lived shell has no output.
+enum RunnerFailure {
+    /// The shell had ended before the command was written to it: the command did not run.
+    NotSent,
+    /// The command was written; what became of it is unknown.
+    Job(JobError),
+}
+
+/// Why the long-lived shell could not be started.
+enum StartFailure {
+    /// No session slot was free (the host's other commands hold them all): try again later.
+    Busy,
+    /// The host has no shell that works this way: use channels for the rest of the run.
+    Broken,
 }
 
 impl Runner {
     /// The text the shell reads for one command.
     fn script(&self, cmd: &str, input: Option<&[u8]>) -> Vec<u8> {
-        let body = match input {
-            Some(b) if !b.is_empty() => format!(
-                "printf '%s' '{}' | base64 -d | ( eval {} )",
-                b64encode(b),
-                shell_quote(cmd)
-            ),
-            _ => format!("( eval {} ) </dev/null", shell_quote(cmd)),
-        };
-        format!(
-            "{body}\nprintf '%s %d\\n' '{m}' \"$?\"; printf '%s' '{m}' >&2\n",
-            m = self.mark
-        )
-        .into_bytes()
+        // Input travels in the command's text, as a quoted literal (the caller sends input
+        // with a NUL byte elsewhere); the shell runs the line only once it has all of it, so
+        // the command is told its input is whole (see `BATON_STDIN_WHOLE` in the module's
+        // transfer script).
+        let mut text = Vec::with_capacity(cmd.len() + input.map_or(0, |b| b.len()) + 320);
+        if self.fresh {
+            text.extend_from_slice(self.frame_end("0").as_bytes());
+        }
+        match input {
+            Some(b) if !b.is_empty() && !b.contains(&0) => {
+                text.extend_from_slice(b"printf '%s' '");
+                for &c in b {
+                    match c {
+                        b'\'' => text.extend_from_slice(b"'\\''"),
+                        c => text.push(c),
+                    }
+                }
+                text.extend_from_slice(b"' | ( BATON_STDIN_WHOLE=1; eval ");
+            }
+            _ => text.extend_from_slice(b"( eval "),
+        }
+        text.extend_from_slice(shell_quote(cmd).as_bytes());
+        text.extend_from_slice(match input {
+            Some(b) if !b.is_empty() => b" )",
+            _ => b" ) </dev/null",
+        });
+        text.push(b'\n');
+        text.extend_from_slice(self.frame_end("\"$?\"").as_bytes());
+        text
     }
 
-    async fn call(&self, script: Vec<u8>) -> Result<ExecOutput, JobError> {
+    /// The line that ends a command's frame: the marker and `status` on stdout, the marker on
+    /// stderr.
+    fn frame_end(&self, status: &str) -> String {
+        format!(
+            "printf '%s %d\\n' '{m}' {status}; printf '%s' '{m}' >&2\n",
+            m = self.mark
+        )
+    }
+
+    async fn call(&self, script: Vec<u8>, probe: bool) -> Result<ExecOutput, RunnerFailure> {
         let (reply, answer) = oneshot::channel();
         self.reqs
-            .send(RunnerReq { script, reply })
+            .send(RunnerReq {
+                script,
+                probe,
+                reply,
+            })
             .await
-            .map_err(|_| JobError::Lost)?;
-        answer.await.map_err(|_| JobError::Lost)?
+            .map_err(|_| RunnerFailure::NotSent)?;
+        answer
+            .await
+            .map_err(|_| RunnerFailure::Job(JobError::Lost))?
     }
 }
 
@@ -1179,14 +1239,38 @@ impl Runner {
 /// brings, so a full queue never stalls the connection. Ends, closing the channel, when the
 /// [`Runner`] is dropped or the shell exits.
 async fn drive_runner(
-    mut rx: ChannelReadHalf,
+    rx: ChannelReadHalf,
     tx: ChannelWriteHalf<Msg>,
     mark: Vec<u8>,
     mut reqs: mpsc::Receiver<RunnerReq>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let mut frames = Frames {
+        rx,
+        mark,
+        out: Vec::new(),
+        err: Vec::new(),
+    };
     loop {
+        // The channel first: a shell that has ended is noticed before a command is written to
+        // it.
         let req = tokio::select! {
+            biased;
+            msg = frames.rx.wait() => match msg {
+                Some(ChannelMsg::Data { .. } | ChannelMsg::ExtendedData { .. }
+                    | ChannelMsg::Success | ChannelMsg::WindowAdjusted { .. }) => continue,
+                other => {
+                    debug!("the long-lived shell ended: {other:?}");
+                    // A command queued meanwhile was never written: its caller may run it
+                    // elsewhere.
+                    reqs.close();
+                    while let Ok(r) = reqs.try_recv() {
+                        let _ = r.reply.send(Err(RunnerFailure::NotSent));
+                    }
+                    let _ = tx.close().await;
+                    return;
+                }
+            },
             req = reqs.recv() => match req {
                 Some(r) => r,
                 None => {
@@ -1195,61 +1279,108 @@ async fn drive_runner(
                     return;
                 }
             },
-            msg = rx.wait() => match msg {
-                Some(ChannelMsg::Data { .. } | ChannelMsg::ExtendedData { .. }
-                    | ChannelMsg::Success | ChannelMsg::WindowAdjusted { .. }) => continue,
-                other => {
-                    debug!("the long-lived shell ended: {other:?}");
-                    let _ = tx.close().await;
-                    return;
-                }
-            },
         };
         if let Err(e) = tx.data_bytes(req.script).await {
-            let _ = req.reply.send(Err(JobError::Ssh(e)));
+            let failure = if req.probe {
+                RunnerFailure::NotSent
+            } else {
+                RunnerFailure::Job(JobError::Ssh(e))
+            };
+            let _ = req.reply.send(Err(failure));
             return;
         }
-        let mut out = ExecOutput::default();
-        let (mut out_done, mut err_done) = (false, false);
-        while !(out_done && err_done) {
-            match rx.wait().await {
-                Some(ChannelMsg::Data { data }) if !out_done => {
-                    let from = out.stdout.len().saturating_sub(mark.len() + 24);
-                    out.stdout.extend_from_slice(&data);
-                    if let Some(at) = find(&out.stdout[from..], &mark).map(|i| i + from)
-                        && let Some(nl) = out.stdout[at..].iter().position(|b| *b == b'\n')
-                    {
-                        let status = String::from_utf8_lossy(&out.stdout[at + mark.len()..at + nl])
-                            .trim()
-                            .to_string();
-                        out.rc = status.parse().ok();
-                        out.stdout.truncate(at);
-                        out_done = true;
-                    }
-                }
-                Some(ChannelMsg::ExtendedData { data, ext: 1 }) if !err_done => {
-                    let from = out.stderr.len().saturating_sub(mark.len());
-                    out.stderr.extend_from_slice(&data);
-                    if let Some(at) = find(&out.stderr[from..], &mark).map(|i| i + from) {
-                        out.stderr.truncate(at);
-                        err_done = true;
-                    }
-                }
-                Some(
-                    ChannelMsg::Data { .. }
-                    | ChannelMsg::ExtendedData { .. }
-                    | ChannelMsg::Success
-                    | ChannelMsg::WindowAdjusted { .. },
-                ) => {}
+        if req.probe {
+            match tokio::time::timeout(RUNNER_PROBE_TIMEOUT, frames.next()).await {
+                Ok(Ok(_)) => {}
                 other => {
-                    debug!("the long-lived shell ended during a command: {other:?}");
-                    let _ = req.reply.send(Err(JobError::Lost));
+                    debug!(
+                        "the long-lived shell did not answer its probe: {:?}",
+                        other.map(|r| r.err())
+                    );
+                    let _ = req.reply.send(Err(RunnerFailure::NotSent));
                     let _ = tx.close().await;
                     return;
                 }
             }
         }
-        let _ = req.reply.send(Ok(out));
+        match frames.next().await {
+            Ok(out) => {
+                let _ = req.reply.send(Ok(out));
+            }
+            Err(other) => {
+                debug!("the long-lived shell ended during a command: {other:?}");
+                let _ = req.reply.send(Err(RunnerFailure::Job(JobError::Lost)));
+                let _ = tx.close().await;
+                return;
+            }
+        }
+        // Whatever came after the frame (a background process of the command writing on) is
+        // not the next command's output.
+        frames.out.clear();
+        frames.err.clear();
+    }
+}
+
+/// The long-lived shell's output, cut into frames: a command's stdout runs up to the line
+/// `MARK STATUS`, its stderr up to `MARK`. What follows a frame in the same read stays for the
+/// next one (the probe's frame and the first command's output can come in one packet).
+struct Frames {
+    rx: ChannelReadHalf,
+    mark: Vec<u8>,
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+
+impl Frames {
+    /// The next frame, or the message that ended the channel before it was complete.
+    async fn next(&mut self) -> Result<ExecOutput, Option<ChannelMsg>> {
+        let mut frame = ExecOutput::default();
+        let (mut out_done, mut err_done) = (false, false);
+        // Where the marker search resumes: the marker cannot start before this.
+        let (mut out_scan, mut err_scan) = (0, 0);
+        loop {
+            if !out_done
+                && let Some(at) = find(&self.out[out_scan..], &self.mark).map(|i| i + out_scan)
+                && let Some(nl) = self.out[at..].iter().position(|b| *b == b'\n')
+            {
+                let nl = at + nl;
+                let status = String::from_utf8_lossy(&self.out[at + self.mark.len()..nl])
+                    .trim()
+                    .to_string();
+                frame.rc = status.parse().ok();
+                let rest = self.out.split_off(nl + 1);
+                frame.stdout = std::mem::replace(&mut self.out, rest);
+                frame.stdout.truncate(at);
+                out_done = true;
+            } else if !out_done {
+                out_scan = self.out.len().saturating_sub(self.mark.len() + 24);
+            }
+            if !err_done
+                && let Some(at) = find(&self.err[err_scan..], &self.mark).map(|i| i + err_scan)
+            {
+                let rest = self.err.split_off(at + self.mark.len());
+                frame.stderr = std::mem::replace(&mut self.err, rest);
+                frame.stderr.truncate(at);
+                err_done = true;
+            } else if !err_done {
+                err_scan = self.err.len().saturating_sub(self.mark.len());
+            }
+            if out_done && err_done {
+                return Ok(frame);
+            }
+            match self.rx.wait().await {
+                Some(ChannelMsg::Data { data }) => self.out.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    self.err.extend_from_slice(&data)
+                }
+                Some(
+                    ChannelMsg::ExtendedData { .. }
+                    | ChannelMsg::Success
+                    | ChannelMsg::WindowAdjusted { .. },
+                ) => {}
+                other => return Err(other),
+            }
+        }
     }
 }
 

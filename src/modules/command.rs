@@ -33,12 +33,20 @@ impl Module for Raw {
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
             let cmd = args.required_str("_raw_params")?;
-            let _ = args.str("executable")?;
+            let executable = args.str("executable")?.filter(|e| !e.is_empty());
             args.finish()?;
             if ctx.check_mode {
                 return Ok(check_mode_skip());
             }
-            let out = ctx.exec(&cmd, None).await?;
+            // As Ansible's raw: the text goes to the login shell as it is, or with
+            // `executable` to that program's `-c`.
+            let out = match executable {
+                Some(exe) => {
+                    ctx.exec(&format!("{exe} -c {}", shell_quote(&cmd)), None)
+                        .await?
+                }
+                None => ctx.exec_login_shell(&cmd).await?,
+            };
             let rc = out.rc.unwrap_or(-1);
             let mut r = Vars::new();
             r.insert("changed".into(), Value::from(true));

@@ -118,14 +118,14 @@ fn flag(b: bool) -> u8 {
 /// The host side. Reports `prev` (the state before), `changed`, `fail` (a failure Ansible
 /// reports with the path and state), `prevsrc` (a link's old target), `dirs`/`files` (what an
 /// absent directory held, for the diff), attribute changes, and `info`/`now` (the state after).
-const BODY: &str = r#"ST=$(ftype "$P"); R prev "$ST"
+const BODY: &str = r#"ftype "$P"; ST=$FT; R prev "$ST"
 T=$P
 if [ "$STATE" = auto ]; then
   case $ST in directory) STATE=directory ;; *) STATE=file ;; esac
 fi
 R state "$STATE"
 if [ "$FOLLOW" = 1 ] && [ "$ST" = link ] && { [ "$STATE" = file ] || [ "$STATE" = directory ]; }; then
-  T=$(readlink -f -- "$P"); ST=$(ftype "$T")
+  T=$(readlink -f -- "$P"); ftype "$T"; ST=$FT
 fi
 case $STATE in
 absent)
@@ -153,11 +153,16 @@ directory)
 $missing"
         case $d in */) d=$(dirname -- "$d") ;; */*) d=${d%/*}; d=${d:-/} ;; *) d=. ;; esac
       done
-      printf '%s' "$missing" | while IFS= read -r d; do
-        [ -n "$d" ] || continue
+      # A loop in this shell, not `| while read`: a pipe costs the host two forks, and what
+      # `attrs` learns (the stat `info` reuses) would stay in the pipe's subshell.
+      _oifs=$IFS; IFS='
+'; set -f
+      for d in $missing; do
+        IFS=$_oifs
         mkdir -- "$d" 2>/dev/null || [ -d "$d" ] || die "There was an issue creating $d as requested: $(mkdir -- "$d" 2>&1)"
         attrs "$d"
       done
+      IFS=$_oifs; set +f
       [ -d "$P" ] || exit 1
     fi
   elif [ "$ST" = directory ]; then
@@ -220,7 +225,7 @@ hard)
   [ -e "$P" ] && attrs "$P" ;;
 esac
 [ "$ch" = 1 ] && R changed 1
-R now "$(ftype "$P")"
+ftype "$P"; R now "$FT"
 info "$P"
 "#;
 

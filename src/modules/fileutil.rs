@@ -192,7 +192,8 @@ impl Attrs {
 /// [`Attrs::shell_vars`]) and then call:
 /// - `R KEY VALUE`: report a value (one line `BATON<TAB>KEY<TAB>VALUE`, read by [`Report`]);
 /// - `die MSG`: report an error and stop (exit 1);
-/// - `ftype PATH`: Ansible's `get_state` (absent, link, directory, hard, file);
+/// - `ftype PATH`: Ansible's `get_state` (absent, link, directory, hard, file), left in `FT`
+///   (a variable, not output: a command substitution would cost the host a fork);
 /// - `info PATH`: reports `info` = `uid gid owner group mode size` (lstat, as `add_path_info`)
 ///   when the path exists;
 /// - `attrs PATH [nofollow]`: applies owner, group and mode (in check mode only compares),
@@ -201,11 +202,11 @@ impl Attrs {
 pub const SH_LIB: &str = r#"R() { printf 'BATON\t%s\t%s\n' "$1" "$2"; }
 die() { R error "$*"; exit 1; }
 ftype() {
-  if [ -L "$1" ]; then echo link
-  elif [ -d "$1" ]; then echo directory
+  if [ -L "$1" ]; then FT=link
+  elif [ -d "$1" ]; then FT=directory
   elif [ -e "$1" ]; then
-    if [ "$(stat -L -c %h -- "$1")" -gt 1 ]; then echo hard; else echo file; fi
-  else echo absent; fi
+    if [ "$(stat -L -c %h -- "$1")" -gt 1 ]; then FT=hard; else FT=file; fi
+  else FT=absent; fi
 }
 info() {
   [ -e "$1" ] || return 0

@@ -178,6 +178,21 @@ impl ModuleCtx {
     /// before the input is sent (see [`crate::connection::become_`]); sudo asking for a password
     /// nobody gave fails with Ansible's "Missing sudo password".
     pub async fn exec_input(&self, cmd: &str, stdin: Stdin<'_>) -> Result<ExecOutput, ModuleError> {
+        self.exec_request(cmd, stdin, false).await
+    }
+
+    /// [`ModuleCtx::exec`] of text for the login user's own shell rather than `/bin/sh`
+    /// (`raw`: see [`ExecRequest::login_shell`]).
+    pub async fn exec_login_shell(&self, cmd: &str) -> Result<ExecOutput, ModuleError> {
+        self.exec_request(cmd, Stdin::Null, true).await
+    }
+
+    async fn exec_request(
+        &self,
+        cmd: &str,
+        stdin: Stdin<'_>,
+        login_shell: bool,
+    ) -> Result<ExecOutput, ModuleError> {
         let Some(conn) = &self.conn else {
             return Err(ModuleError::Failed("this module needs a connection".into()));
         };
@@ -197,6 +212,7 @@ impl ModuleCtx {
                 stdin,
                 timeout: self.timeout,
                 escalation,
+                login_shell,
             })
             .await?;
         if let Some(b) = &self.become_

@@ -9,10 +9,10 @@
 //! never half of one. The temporary file is checked against the expected SHA-1 before the
 //! rename, so a transfer cut short can never replace a good file.
 //!
-//! Round trips: small content (up to [`INLINE_LIMIT`]) takes one command that compares and
-//! writes; anything larger takes one command to compare and, only when different, a second one
-//! that streams the content through the command's stdin in window-sized chunks (a 1 GB file
-//! costs no more controller memory than a small one).
+//! Round trips: small content (up to [`INLINE_LIMIT`], in memory or a controller file) takes
+//! one command that compares and writes; anything larger takes one command to compare and,
+//! only when different, a second one that streams the content through the command's stdin in
+//! window-sized chunks (a 1 GB file costs no more controller memory than a small one).
 //!
 //! Everything runs through [`ModuleCtx::exec_input`], so `become` applies: with
 //! `become_user: app` the file is created by `app` and owned by it, as in Ansible. Targets need
@@ -20,8 +20,10 @@
 //!
 //! On the host every program the script starts costs far more than the shell's own work (an
 //! exec is 10-200 ms in a loaded container, a builtin microseconds), so the script starts as
-//! few as it can: an unchanged file costs `sha1sum` and one `stat`; a new one `cat`,
-//! `sha1sum`, `chmod`, `mv` and `stat` (no `dirname`, `cut` or `mktemp`: the shell does those).
+//! few as it can: an unchanged file costs `sha1sum` and one `stat`; a new one `cat`, `mv` and
+//! `stat`, plus `chmod` for a mode a new file cannot be created with (execute or special bits)
+//! and `sha1sum` to check content that came on a stream (no `dirname`, `cut` or `mktemp`: the
+//! shell does those).
 
 use super::{ModuleCtx, ModuleError, shell_quote, text};
 use crate::connection::Stdin;
@@ -256,7 +258,7 @@ fn script(dest: &str, checksum: &str, opts: &PutOptions, phase: Phase) -> String
     };
     format!(
         r#"dest={dest}; want={want}; mode={mode}; owner={owner}; group={group}
-check={check}; backup={backup}; keep={keep}; phase={phase}
+check={check}; backup={backup}; keep={keep}; phase={phase}; createmask={createmask}
 fail() {{ printf '{ANSWER}-ERROR\t%s\n' "$*"; exit 1; }}
 sha1() {{ _s=$(sha1sum < "$1" 2>/dev/null); _s=${{_s%% *}}; }}
 case $dest in
@@ -281,15 +283,23 @@ elif [ "$check" = 1 ]; then state=would
 elif [ "$phase" = probe ]; then printf '{ANSWER}\tneed\n'; exit 0
 else
   # Created by the shell itself, exclusively (noclobber is O_EXCL) and private (umask 077),
-  # as mktemp would, without running it.
+  # as mktemp would, without running it. A new file whose mode has no execute or special bits is created with that mode (a umask
+  # that lets just those bits through), which saves a chmod.
+  um=077; premode=0
+  if [ "$exists" = 0 ] && [ -n "$createmask" ]; then um=$createmask; premode=1; fi
   tmp="$d/.baton_tmp$$"
-  ( umask 077; set -C; : > "$tmp" ) 2>/dev/null ||
-    {{ tmp="$d/.baton_tmp$$.$(date +%N)"; ( umask 077; set -C; : > "$tmp" ) 2>/dev/null; }} ||
+  ( umask $um; set -C; : > "$tmp" ) 2>/dev/null ||
+    {{ tmp="$d/.baton_tmp$$.$(date +%N)"; ( umask $um; set -C; : > "$tmp" ) 2>/dev/null; }} ||
     fail "cannot create a temporary file in $d"
   trap 'rm -f "$tmp"' EXIT
   cat > "$tmp" || fail "writing $tmp failed"
-  sha1 "$tmp"
-  [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
+  # A transfer cut short must not replace the file. baton's long-lived shell sets
+  # BATON_STDIN_WHOLE when the input came inside the command's own text, which the shell
+  # runs only once it has all of it: then there is nothing to check.
+  if [ "${{BATON_STDIN_WHOLE:-}}" != 1 ]; then
+    sha1 "$tmp"
+    [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
+  fi
   if [ "$exists" = 1 ]; then
     o=$(stat -L -c '%a %u:%g' "$dest")
     [ "$octal" = 1 ] || chmod "${{o%% *}}" "$tmp"
@@ -297,7 +307,7 @@ else
   elif [ "$octal" = 0 ]; then
     chmod "$(printf %o $((0666 & ~0$(umask))))" "$tmp"
   fi
-  if [ -n "$mode" ]; then chmod "$mode" "$tmp" || fail "chmod $mode failed"; fi
+  if [ -n "$mode" ] && [ "$premode" = 0 ]; then chmod "$mode" "$tmp" || fail "chmod $mode failed"; fi
   if [ -n "$owner" ]; then chown "$owner" "$tmp" || fail "chown failed: failed to look up user $owner"; fi
   if [ -n "$group" ]; then chgrp "$group" "$tmp" || fail "chgrp failed: failed to look up group $group"; fi
   {validate}
@@ -306,6 +316,8 @@ else
     cp -p "$dest" "$bk" || fail "backup of $dest failed"
   fi
   mv -f "$tmp" "$dest" || fail "cannot rename $tmp to $dest"
+  # Renamed: nothing left to clean up (the trap's `rm` would be one more program to start).
+  trap - EXIT
   state=written
 fi
 # Whether the attributes already are those asked for, from one stat (in $st): an octal mode
@@ -355,12 +367,40 @@ printf '{ANSWER}\t%s\t%s\t%s\t%s\n' "$state" "$attrs" "$bk" "$st"
         check = flag(opts.check_mode),
         backup = flag(opts.backup),
         keep = flag(opts.keep_existing),
+        createmask = create_mask(opts.mode.as_deref()).unwrap_or_default(),
         phase = match phase {
             Phase::Inline => "inline",
             Phase::Probe => "probe",
             Phase::Stream => "stream",
         },
     )
+}
+
+/// The umask, in `umask`'s symbolic form, under which the shell creates a file with exactly
+/// `mode`: for an octal mode with no execute, setuid, setgid or sticky bit (`0644` gives
+/// `u=rw,g=r,o=r`), which is all a new file's mode can be (`0666 & ~umask`). `None` for any
+/// other mode: the file is then created private and given its mode by `chmod`.
+fn create_mask(mode: Option<&str>) -> Option<String> {
+    let mode = mode?;
+    if mode.is_empty() || !mode.chars().all(|c| c.is_digit(8)) {
+        return None;
+    }
+    let bits = u32::from_str_radix(mode, 8).ok()?;
+    if bits & !0o666 != 0 {
+        return None;
+    }
+    let class = |shift: u32| {
+        let b = (bits >> shift) & 0o7;
+        let mut s = String::new();
+        if b & 4 != 0 {
+            s.push('r');
+        }
+        if b & 2 != 0 {
+            s.push('w');
+        }
+        s
+    };
+    Some(format!("u={},g={},o={}", class(6), class(3), class(0)))
 }
 
 /// The answer line of the script, parsed.
@@ -446,6 +486,15 @@ impl ModuleCtx {
             Source::File(p) => digest_file(p).await.map_err(|e| {
                 ModuleError::Failed(format!("could not read source {}: {e}", p.display()))
             })?,
+        };
+        // A small controller file is read whole and sent with the comparison, as content is:
+        // one command instead of a comparison and then a stream on a channel of its own.
+        let src = match src {
+            Source::File(p) if size <= INLINE_LIMIT as u64 => match tokio::fs::read(&p).await {
+                Ok(b) if b.len() as u64 == size => Source::Bytes(b),
+                _ => Source::File(p),
+            },
+            src => src,
         };
         let answer = match src {
             Source::Bytes(b) if b.len() <= INLINE_LIMIT => {
