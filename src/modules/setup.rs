@@ -224,32 +224,46 @@ pub fn collectors(subset: &[String]) -> Result<BTreeSet<String>, String> {
 fn script(c: &BTreeSet<String>) -> String {
     let has = |n: &str| c.contains(n);
     let sec = |n: &str| sysutil::section(n);
+    // Every program started costs the host a fork and an exec (milliseconds each, where a
+    // builtin costs microseconds), so one-line files are read with `read` (`rd`, into `$_v`),
+    // small text files are copied with a `read` loop (`cat_`), and `uname`'s answers come from
+    // /proc/sys/kernel. Values are printed with printf (`pf`): dash's echo would interpret
+    // backslashes in them.
     let mut s = String::from(
-        "echo \"nodename=$(uname -n)\"\n\
-         echo \"fqdn=$(hostname -f 2>/dev/null || uname -n)\"\n\
-         echo \"kernel=$(uname -r)\"\n\
-         echo \"kernel_version=$(uname -v)\"\n\
-         echo \"machine=$(uname -m)\"\n\
-         echo \"system=$(uname -s)\"\n\
-         echo \"longbit=$(getconf LONG_BIT 2>/dev/null)\"\n\
-         echo \"pid1=$(cat /proc/1/comm 2>/dev/null)\"\n",
+        "nl='\n'\n\
+         rd() { _v=; [ -r \"$1\" ] && { IFS= read -r _v < \"$1\" || :; } 2>/dev/null; :; }\n\
+         cat_() { [ -r \"$1\" ] && while IFS= read -r _l || [ -n \"$_l\" ]; do printf '%s\\n' \"$_l\"; done < \"$1\" 2>/dev/null; :; }\n\
+         pf() { printf '%s=%s\\n' \"$1\" \"$2\"; }\n\
+         if [ -r /proc/sys/kernel/ostype ]; then\n\
+           rd /proc/sys/kernel/hostname; pf nodename \"$_v\"; rd /proc/sys/kernel/osrelease; pf kernel \"$_v\"\n\
+           rd /proc/sys/kernel/version; pf kernel_version \"$_v\"; rd /proc/sys/kernel/ostype; pf system \"$_v\"\n\
+         else\n\
+           pf nodename \"$(uname -n)\"; pf kernel \"$(uname -r)\"; pf kernel_version \"$(uname -v)\"; pf system \"$(uname -s)\"\n\
+         fi\n\
+         pf fqdn \"$(hostname -f 2>/dev/null || uname -n)\"\n\
+         pf machine \"$(uname -m)\"\n\
+         pf longbit \"$(getconf LONG_BIT 2>/dev/null)\"\n\
+         rd /proc/1/comm; pf pid1 \"$_v\"\n",
     );
     if has("platform") {
         s.push_str(
-            "for f in /var/lib/dbus/machine-id /etc/machine-id; do [ -r \"$f\" ] && { echo \"machine_id=$(head -n 1 \"$f\")\"; break; }; done\n",
+            "for f in /var/lib/dbus/machine-id /etc/machine-id; do [ -r \"$f\" ] && { rd \"$f\"; pf machine_id \"$_v\"; break; }; done\n",
         );
     }
     if has("user") {
         s.push_str(
-            "u=$(id -un); echo \"user_id=$u\"; echo \"pw=$(getent passwd \"$u\" || getent passwd \"$(id -u)\")\"\n\
-             echo \"ruid=$(id -ru)\"; echo \"euid=$(id -u)\"; echo \"rgid=$(id -rg)\"\n",
+            "ruid=; euid=; rgid=\n\
+             while IFS= read -r _l; do case $_l in Uid:*) set -- ${_l#Uid:}; ruid=$1; euid=$2 ;; Gid:*) set -- ${_l#Gid:}; rgid=$1 ;; esac; done < /proc/self/status 2>/dev/null\n\
+             if [ -n \"$euid\" ]; then pw=$(getent passwd \"$euid\"); u=${pw%%:*}\n\
+             else u=$(id -un); pw=$(getent passwd \"$u\" || getent passwd \"$(id -u)\"); ruid=$(id -ru); euid=$(id -u); rgid=$(id -rg); fi\n\
+             pf user_id \"$u\"; pf pw \"$pw\"; pf ruid \"$ruid\"; pf euid \"$euid\"; pf rgid \"$rgid\"\n",
         );
     }
     if has("distribution") || has("pkg_mgr") {
         s.push_str(
-            "echo \"debian_version=$(cat /etc/debian_version 2>/dev/null)\"\n\
-             [ -e /etc/redhat-release ] && echo \"redhat_release=$(head -n 1 /etc/redhat-release)\"\n\
-             sed -n 's/^\\([A-Z_]*\\)=\\(.*\\)$/osr_\\1=\\2/p' /etc/os-release 2>/dev/null\n",
+            "rd /etc/debian_version; pf debian_version \"$_v\"\n\
+             [ -e /etc/redhat-release ] && { rd /etc/redhat-release; pf redhat_release \"$_v\"; }\n\
+             [ -r /etc/os-release ] && while IFS= read -r _l || [ -n \"$_l\" ]; do case $_l in *=*) case ${_l%%=*} in *[!A-Z_]*) ;; *) printf 'osr_%s\\n' \"$_l\" ;; esac ;; esac; done < /etc/os-release\n",
         );
     }
     if has("pkg_mgr") {
@@ -258,7 +272,7 @@ fn script(c: &BTreeSet<String>) -> String {
     if has("service_mgr") {
         s.push_str(
             "if [ -e /run/systemd/system/ ] || [ -e /dev/.run/systemd/ ] || [ -e /dev/.systemd/ ]; then echo sd_booted=1; fi\n\
-             if command -v systemctl >/dev/null 2>&1; then echo \"systemd_version=$(systemctl --version 2>/dev/null | sed -n 1p)\"; echo \"systemd_features=$(systemctl --version 2>/dev/null | sed -n 2p)\"; fi\n",
+             if command -v systemctl >/dev/null 2>&1; then _v=$(systemctl --version 2>/dev/null); pf systemd_version \"${_v%%\"$nl\"*}\"; case $_v in *\"$nl\"*) _v=${_v#*\"$nl\"} ;; *) _v= ;; esac; pf systemd_features \"${_v%%\"$nl\"*}\"; fi\n",
         );
     }
     if has("apparmor") {
@@ -266,11 +280,11 @@ fn script(c: &BTreeSet<String>) -> String {
     }
     if has("selinux") {
         s.push_str(
-            "if [ -e /sys/fs/selinux/enforce ]; then echo \"selinux_enforce=$(cat /sys/fs/selinux/enforce)\"; fi\n",
+            "if [ -e /sys/fs/selinux/enforce ]; then rd /sys/fs/selinux/enforce; pf selinux_enforce \"$_v\"; fi\n",
         );
     }
     if has("fips") {
-        s.push_str("echo \"fips=$(cat /proc/sys/crypto/fips_enabled 2>/dev/null)\"\n");
+        s.push_str("rd /proc/sys/crypto/fips_enabled; pf fips \"$_v\"\n");
     }
     if has("caps") {
         s.push_str(
@@ -279,52 +293,56 @@ fn script(c: &BTreeSet<String>) -> String {
     }
     if has("chroot") || has("virtual") {
         s.push_str(
-            "if [ \"$(stat -c %d:%i / 2>/dev/null)\" != \"$(stat -c %d:%i /proc/1/root/. 2>/dev/null)\" ]; then echo chroot=1; fi\n",
+            "_v=$(stat -c %d:%i / /proc/1/root/. 2>/dev/null)\n\
+             case $_v in '') ;; *\"$nl\"*) [ \"${_v%%\"$nl\"*}\" = \"${_v#*\"$nl\"}\" ] || echo chroot=1 ;; *) echo chroot=1 ;; esac\n",
         );
     }
     if has("virtual") {
         s.push_str(
             "[ -e /.dockerenv ] && echo dockerenv=1\n[ -e /run/.containerenv ] && echo containerenv=1\n\
-             grep -qE '/(docker|lxc|kubepods)' /proc/1/cgroup 2>/dev/null && echo cgroup_container=1\n\
-             echo \"container_env=$(tr '\\0' '\\n' < /proc/1/environ 2>/dev/null | sed -n 's/^container=//p' | head -n 1)\"\n\
-             echo \"product=$(cat /sys/devices/virtual/dmi/id/product_name 2>/dev/null)\"\n\
-             echo \"sysvendor=$(cat /sys/devices/virtual/dmi/id/sys_vendor 2>/dev/null)\"\n\
-             grep -q '^flags.* hypervisor' /proc/cpuinfo 2>/dev/null && echo hypervisor=1\n",
+             _c=; [ -r /proc/1/cgroup ] && while IFS= read -r _l; do case $_l in */docker*|*/lxc*|*/kubepods*) _c=1 ;; esac; done < /proc/1/cgroup\n\
+             [ -n \"$_c\" ] && echo cgroup_container=1\n\
+             _v=; [ -r /proc/1/environ ] && _v=$(sed -z -n '/^container=/{s///;p;q}' /proc/1/environ 2>/dev/null); pf container_env \"$_v\"\n\
+             rd /sys/devices/virtual/dmi/id/product_name; pf product \"$_v\"\n\
+             rd /sys/devices/virtual/dmi/id/sys_vendor; pf sysvendor \"$_v\"\n\
+             [ -n \"${_fl+x}\" ] || _fl=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)\n\
+             case $_fl in *' hypervisor'*) echo hypervisor=1 ;; esac\n",
         );
     }
     if has("hardware") {
         s.push_str(
-            "echo \"nproc=$(nproc 2>/dev/null)\"\n\
-             echo \"uptime=$(cut -d' ' -f1 /proc/uptime 2>/dev/null)\"\n\
+            "pf nproc \"$(nproc 2>/dev/null)\"\n\
+             rd /proc/uptime; pf uptime \"${_v%% *}\"\n\
              \
              for f in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version \
              chassis_asset_tag chassis_serial chassis_vendor chassis_version product_name product_serial product_uuid product_version sys_vendor; do \
-             if [ -r /sys/devices/virtual/dmi/id/$f ]; then echo \"dmi_$f=$(cat /sys/devices/virtual/dmi/id/$f 2>/dev/null)\"; fi; done\n\
-             echo \"cpuflags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2)\"\n",
+             if [ -r /sys/devices/virtual/dmi/id/$f ]; then rd /sys/devices/virtual/dmi/id/$f; pf dmi_$f \"$_v\"; fi; done\n\
+             [ -n \"${_fl+x}\" ] || _fl=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)\n\
+             _v=; case $_fl in *:*) _v=${_fl#*:}; _v=${_v%%:*} ;; esac; pf cpuflags \"$_v\"\n",
         );
     }
     if has("loadavg") {
-        s.push_str("echo \"loadavg=$(cat /proc/loadavg 2>/dev/null)\"\n");
+        s.push_str("rd /proc/loadavg; pf loadavg \"$_v\"\n");
     }
     if has("iscsi") {
         s.push_str(
-            "echo \"iscsi=$(sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi 2>/dev/null | head -n 1)\"\n",
+            "_v=; [ -r /etc/iscsi/initiatorname.iscsi ] && _v=$(sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi 2>/dev/null | head -n 1); pf iscsi \"$_v\"\n",
         );
     }
     if has("nvme") {
         s.push_str(
-            "echo \"hostnqn=$(grep '^nqn\\.' /etc/nvme/hostnqn 2>/dev/null | head -n 1)\"\n",
+            "_v=; [ -r /etc/nvme/hostnqn ] && _v=$(grep '^nqn\\.' /etc/nvme/hostnqn 2>/dev/null | head -n 1); pf hostnqn \"$_v\"\n",
         );
     }
     if has("fibre_channel_wwn") {
         s.push_str(
-            "echo \"fcwwn=$(cat /sys/class/fc_host/*/port_name 2>/dev/null | cut -c3- | tr '\\n' ' ')\"\n",
+            "_w=; for _f in /sys/class/fc_host/*/port_name; do [ -r \"$_f\" ] && { rd \"$_f\"; _w=\"$_w${_v#??} \"; }; done; pf fcwwn \"${_w:-}\"\n",
         );
     }
     if has("hardware") {
         s.push_str(&format!(
             "{cpu}\ngrep -E '^(model name|Processor|vendor_id|cpu|Vendor|processor|physical id|core id|cpu cores|siblings|# processors|max thread id|ncpus active)[[:space:]]*:' /proc/cpuinfo 2>/dev/null\n\
-             {mem}\ncat /proc/meminfo 2>/dev/null\n\
+             {mem}\ncat_ /proc/meminfo\n\
              if command -v vgs >/dev/null 2>&1 && [ \"$(id -u)\" = 0 ]; then {lvm}\n\
              o='--noheadings --nosuffix --units g --separator ,'; vgs $o 2>/dev/null | sed 's/^ */V:/'; \
              command -v lvs >/dev/null 2>&1 && lvs $o 2>/dev/null | sed 's/^ */L:/'; \
@@ -335,16 +353,10 @@ fn script(c: &BTreeSet<String>) -> String {
         ));
     }
     if has("dns") {
-        s.push_str(&format!(
-            "{}\ncat /etc/resolv.conf 2>/dev/null\n",
-            sec("resolv")
-        ));
+        s.push_str(&format!("{}\ncat_ /etc/resolv.conf\n", sec("resolv")));
     }
     if has("cmdline") {
-        s.push_str(&format!(
-            "{}\ncat /proc/cmdline 2>/dev/null\n",
-            sec("cmdline")
-        ));
+        s.push_str(&format!("{}\ncat_ /proc/cmdline\n", sec("cmdline")));
     }
     if has("lsb") {
         s.push_str(&format!(
@@ -354,29 +366,32 @@ fn script(c: &BTreeSet<String>) -> String {
     }
     if has("ssh_pub_keys") {
         s.push_str(&format!(
-            "{}\nfor t in dsa rsa ecdsa ed25519; do for d in /etc/ssh /etc/openssh /etc; do f=$d/ssh_host_${{t}}_key.pub; if [ -r \"$f\" ]; then printf '%s %s\\n' \"$t\" \"$(cat \"$f\")\"; break; fi; done; done\n",
+            "{}\nfor t in dsa rsa ecdsa ed25519; do for d in /etc/ssh /etc/openssh /etc; do f=$d/ssh_host_${{t}}_key.pub; if [ -r \"$f\" ]; then rd \"$f\"; printf '%s %s\\n' \"$t\" \"$_v\"; break; fi; done; done\n",
             sec("sshkeys")
         ));
     }
     if has("interfaces") {
         s.push_str(&format!(
-            "{r4}\nip -4 route get 8.8.8.8 2>/dev/null | head -n 1\n\
-             {r6}\nip -6 route get 2404:6800:400a:800::1012 2>/dev/null | head -n 1\n\
-             {l4}\nip -4 route show table local 2>/dev/null\n\
-             {l6}\nip -6 route show table local 2>/dev/null\n\
+            "ipc=; command -v ip >/dev/null 2>&1 && ipc=ip\n\
+             first() {{ IFS= read -r _l && printf '%s\\n' \"$_l\"; }}\n\
+             {r4}\n[ -n \"$ipc\" ] && ip -4 route get 8.8.8.8 2>/dev/null | first\n\
+             {r6}\n[ -n \"$ipc\" ] && ip -6 route get 2404:6800:400a:800::1012 2>/dev/null | first\n\
+             {l4}\n[ -n \"$ipc\" ] && ip -4 route show table local 2>/dev/null\n\
+             {l6}\n[ -n \"$ipc\" ] && ip -6 route show table local 2>/dev/null\n\
+             pre() {{ while IFS= read -r _l || [ -n \"$_l\" ]; do printf '%s%s\\n' \"$1\" \"$_l\"; done; }}\n\
              for d in $(ls -U /sys/class/net 2>/dev/null); do p=/sys/class/net/$d; [ -d \"$p\" ] || continue\n\
                printf '\\n{mark} if %s\\n' \"$d\"\n\
-               [ -e $p/address ] && echo \"mac=$(cat $p/address 2>/dev/null)\"\n\
-               [ -e $p/mtu ] && echo \"mtu=$(cat $p/mtu 2>/dev/null)\"\n\
-               [ -e $p/operstate ] && echo \"oper=$(cat $p/operstate 2>/dev/null)\"\n\
-               [ -e $p/device/driver/module ] && echo \"module=$(basename \"$(readlink -f $p/device/driver/module)\")\"\n\
-               [ -e $p/type ] && echo \"type=$(cat $p/type 2>/dev/null)\"\n\
-               [ -e $p/bridge ] && {{ echo bridge=1; echo \"brif=$(ls $p/brif 2>/dev/null | tr '\\n' ' ')\"; echo \"brid=$(cat $p/bridge/bridge_id 2>/dev/null)\"; echo \"stp=$(cat $p/bridge/stp_state 2>/dev/null)\"; }}\n\
-               [ -e $p/device ] && echo \"pciid=$(basename \"$(readlink $p/device)\")\"\n\
-               [ -e $p/speed ] && s=$(cat $p/speed 2>/dev/null) && echo \"speed=$s\"\n\
-               [ -e $p/flags ] && echo \"flags=$(cat $p/flags 2>/dev/null)\"\n\
-               ip addr show primary dev \"$d\" 2>/dev/null | sed 's/^/P:/' || ip addr show dev \"$d\" 2>/dev/null | sed 's/^/P:/'\n\
-               ip addr show secondary dev \"$d\" 2>/dev/null | sed 's/^/S:/'\n\
+               [ -e $p/address ] && {{ rd $p/address; pf mac \"$_v\"; }}\n\
+               [ -e $p/mtu ] && {{ rd $p/mtu; pf mtu \"$_v\"; }}\n\
+               [ -e $p/operstate ] && {{ rd $p/operstate; pf oper \"$_v\"; }}\n\
+               [ -e $p/device/driver/module ] && {{ _v=$(readlink -f $p/device/driver/module); pf module \"${{_v##*/}}\"; }}\n\
+               [ -e $p/type ] && {{ rd $p/type; pf type \"$_v\"; }}\n\
+               [ -e $p/bridge ] && {{ echo bridge=1; echo \"brif=$(ls $p/brif 2>/dev/null | tr '\\n' ' ')\"; rd $p/bridge/bridge_id; pf brid \"$_v\"; rd $p/bridge/stp_state; pf stp \"$_v\"; }}\n\
+               [ -e $p/device ] && {{ _v=$(readlink $p/device); pf pciid \"${{_v##*/}}\"; }}\n\
+               [ -e $p/speed ] && rd $p/speed && [ -n \"$_v\" ] && pf speed \"$_v\"\n\
+               [ -e $p/flags ] && {{ rd $p/flags; pf flags \"$_v\"; }}\n\
+               if [ -n \"$ipc\" ]; then ip addr show primary dev \"$d\" 2>/dev/null | pre P: || ip addr show dev \"$d\" 2>/dev/null | pre P:\n\
+               ip addr show secondary dev \"$d\" 2>/dev/null | pre S:; fi\n\
              done\n",
             r4 = sec("route4"),
             r6 = sec("route6"),
