@@ -15,11 +15,11 @@
 
 mod common;
 
-use common::{Fleet, describe, run_baton};
+use common::{Fleet, describe, play_on_host};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 /// A task: its register name, its YAML (indented as a task of the play), and the result keys
 /// not to compare for it (beyond [`IGNORED`]).
@@ -345,22 +345,6 @@ fn playbook() -> String {
     p
 }
 
-fn ansible_playbook() -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("ansible-playbook"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "ansible-playbook is not on PATH: this test compares baton with ansible-core. \
-                 Run tests/run.sh, which installs ansible-core 2.19.14 into .venv-test and puts \
-                 it on PATH."
-            )
-        })
-}
-
 /// Runs one tool on one host; gives the output.
 fn run(
     tool: &str,
@@ -369,30 +353,7 @@ fn run(
     host: &str,
     flags: &[&str],
 ) -> std::process::Output {
-    let mut args: Vec<String> = vec![
-        "-i".into(),
-        inventory.display().to_string(),
-        "-l".into(),
-        host.into(),
-        "play.yml".into(),
-    ];
-    args.extend(flags.iter().map(|f| f.to_string()));
-    if tool == "ansible" {
-        Command::new(ansible_playbook())
-            .args(&args)
-            .current_dir(dir)
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-            .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
-            .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ansible-playbook")
-    } else {
-        let mut a = vec!["play".to_string()];
-        a.extend(args);
-        run_baton(a, dir)
-    }
+    play_on_host(tool, dir, inventory, host, flags, &[])
 }
 
 /// The recap line's counts for the host.

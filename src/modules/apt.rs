@@ -1040,7 +1040,7 @@ async fn install_deb(
     script.push_str("todo=\n");
     for path in &paths {
         script.push_str(&format!(
-            "f={path}; [ -e \"$f\" ] || {{ echo \"MISSING=$f\"; exit 0; }}\n\
+            "f={path}; [ -e \"$f\" ] || {{ printf 'MISSING=%s\\n' \"$f\"; exit 0; }}\n\
              n=$(dpkg-deb -f \"$f\" Package); v=$(dpkg-deb -f \"$f\" Version)\n\
              iv=$(dpkg-query -W -f='${{db:Status-Status}} ${{Version}}' \"$n\" 2>/dev/null)\n\
              if [ \"$iv\" = \"installed $v\" ] || {{ [ \"${{iv#installed }}\" != \"$iv\" ] && dpkg --compare-versions \"${{iv#installed }}\" eq \"$v\"; }}; then :; else todo=\"$todo $(printf '%s' \"$f\" | sed 's/^/.\\//; s/^\\.\\/\\//\\//')\"; fi\n"

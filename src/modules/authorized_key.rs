@@ -308,14 +308,14 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         ));
     }
     s.push_str(
-        "e=$(getent passwd \"$U\") && echo \"PW=$e\"\n\
+        "e=$(getent passwd \"$U\") && printf 'PW=%s\\n' \"$e\"\n\
          if [ -n \"$P\" ]; then f=$P; else f=$(printf '%s' \"$e\" | cut -d: -f6)/.ssh/authorized_keys; fi\n",
     );
     if follow {
         s.push_str("f=$(realpath -m -- \"$f\")\n");
     }
     s.push_str(&format!(
-        "echo \"KF=$f\"\nif [ -f \"$f\" ]; then {}; cat \"$f\"; fi\n",
+        "printf 'KF=%s\\n' \"$f\"\nif [ -f \"$f\" ]; then {}; cat \"$f\"; fi\n",
         section("content")
     ));
     let out = sysutil::run(ctx, &s).await?;

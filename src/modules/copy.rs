@@ -631,13 +631,13 @@ else
     [ -d "$(dirname -- "$t")" ] || continue
     if [ -d "$s" ]; then
       [ -e "$t" ] || [ -L "$t" ] && continue
-      echo c; [ "$CHECK" = 1 ] || cp -RL --preserve=mode,timestamps -- "$s" "$t" || echo "f $t"
+      echo c; [ "$CHECK" = 1 ] || cp -RL --preserve=mode,timestamps -- "$s" "$t" || printf 'f %s\n' "$t"
     elif [ -e "$t" ] || [ -L "$t" ]; then
       { [ -f "$t" ] && [ ! -L "$t" ] && [ ! -d "$s" ]; } || continue
       cmp -s -- "$s" "$t" && continue
-      echo c; [ "$CHECK" = 1 ] || { cp -L -- "$s" "$t" && chmod "$(stat -L -c %a -- "$s")" "$t"; } || echo "f $t"
+      echo c; [ "$CHECK" = 1 ] || { cp -L -- "$s" "$t" && chmod "$(stat -L -c %a -- "$s")" "$t"; } || printf 'f %s\n' "$t"
     else
-      echo c; [ "$CHECK" = 1 ] || cp -L --preserve=mode -- "$s" "$t" || echo "f $t"
+      echo c; [ "$CHECK" = 1 ] || cp -L --preserve=mode -- "$s" "$t" || printf 'f %s\n' "$t"
     fi
   done)
   case $_c in *"f "*) die "Failed to copy $S to $T: $(printf '%s\n' "$_c" | sed -n 's/^f //p' | head -n 1)" ;; esac

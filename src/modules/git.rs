@@ -234,7 +234,7 @@ else
     [ "$FORCE" = 1 ] || { : >"$T/o"; : >"$T/e"; fail "Local modifications exist in the destination: $DEST (force=no)."; }
     if [ "$CHECK" != 1 ]; then
       must sh -c 'cd "$0" && exec "$@"' "$DEST" $G reset --hard HEAD
-      CHANGED=1; echo "MSG=Local modifications exist in the destination: $DEST"
+      CHANGED=1; printf 'MSG=%s\n' "Local modifications exist in the destination: $DEST"
     fi
   fi
   if [ "$CHECK" = 1 ]; then

@@ -358,7 +358,7 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
                if [ {check} = 1 ]; then echo VENVCHECK=1; exit 0; fi\n\
                V={first}; case $V in */*) ;; *) V=$(command -v \"$V\") || {{ echo \"NOVENV={first}\"; exit 0; }} ;; esac\n\
                \"$V\" {args} >/tmp/.baton-venv.$$ 2>/tmp/.baton-venve.$$; r=$?\n\
-               echo VENVCREATED=1; echo \"VENVRC=$r\"; echo \"VENVCMD=$V {args_text}\"\n\
+               echo VENVCREATED=1; echo \"VENVRC=$r\"; printf 'VENVCMD=%s\\n' \"$V {args_text}\"\n\
                {so}; cat /tmp/.baton-venv.$$; {se}; cat /tmp/.baton-venve.$$; rm -f /tmp/.baton-venv.$$ /tmp/.baton-venve.$$\n\
                [ $r = 0 ] || exit 0\n\
                {sh}\n\
@@ -388,7 +388,7 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             ),
         }
     }
-    s.push_str("echo \"PIP=$P\"\n");
+    s.push_str("printf 'PIP=%s\\n' \"$P\"\n");
     let list = "$P list --format=freeze";
     if ctx.check_mode {
         if check_simple {

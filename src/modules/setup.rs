@@ -267,7 +267,7 @@ fn script(c: &BTreeSet<String>) -> String {
         );
     }
     if has("pkg_mgr") {
-        s.push_str(&format!("echo \"pkg=$({})\"\n", super::package::PROBE));
+        s.push_str(&format!("pf pkg \"$({})\"\n", super::package::PROBE));
     }
     if has("service_mgr") {
         s.push_str(
@@ -288,7 +288,7 @@ fn script(c: &BTreeSet<String>) -> String {
     }
     if has("caps") {
         s.push_str(
-            "if command -v capsh >/dev/null 2>&1; then echo \"caps=$(capsh --print 2>/dev/null | sed -n 's/^Current: *//p' | head -n 1)\"; fi\n",
+            "if command -v capsh >/dev/null 2>&1; then pf caps \"$(capsh --print 2>/dev/null | sed -n 's/^Current: *//p' | head -n 1)\"; fi\n",
         );
     }
     if has("chroot") || has("virtual") {
@@ -386,7 +386,7 @@ fn script(c: &BTreeSet<String>) -> String {
                [ -e $p/operstate ] && {{ rd $p/operstate; pf oper \"$_v\"; }}\n\
                [ -e $p/device/driver/module ] && {{ _v=$(readlink -f $p/device/driver/module); pf module \"${{_v##*/}}\"; }}\n\
                [ -e $p/type ] && {{ rd $p/type; pf type \"$_v\"; }}\n\
-               [ -e $p/bridge ] && {{ echo bridge=1; echo \"brif=$(ls $p/brif 2>/dev/null | tr '\\n' ' ')\"; rd $p/bridge/bridge_id; pf brid \"$_v\"; rd $p/bridge/stp_state; pf stp \"$_v\"; }}\n\
+               [ -e $p/bridge ] && {{ echo bridge=1; pf brif \"$(ls $p/brif 2>/dev/null | tr '\\n' ' ')\"; rd $p/bridge/bridge_id; pf brid \"$_v\"; rd $p/bridge/stp_state; pf stp \"$_v\"; }}\n\
                [ -e $p/device ] && {{ _v=$(readlink $p/device); pf pciid \"${{_v##*/}}\"; }}\n\
                [ -e $p/speed ] && rd $p/speed && [ -n \"$_v\" ] && pf speed \"$_v\"\n\
                [ -e $p/flags ] && {{ rd $p/flags; pf flags \"$_v\"; }}\n\

@@ -326,3 +326,58 @@ impl Drop for Fleet {
         }
     }
 }
+
+/// `ansible-playbook` on PATH; failing (never skipping) when it is not there.
+pub fn ansible_playbook() -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("ansible-playbook"))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "ansible-playbook is not on PATH: this test compares baton with ansible-core. \
+                 Run tests/run.sh, which installs ansible-core 2.19.14 into .venv-test and puts \
+                 it on PATH."
+            )
+        })
+}
+
+/// Runs `play.yml` of `dir` on `host` of `inventory` (`-l host`, then `flags`) with
+/// ansible-playbook (`tool == "ansible"`: no colour, no host key checking, no retry files,
+/// the fleet's Python, and `ansible_env` added) or with baton; gives the output.
+pub fn play_on_host(
+    tool: &str,
+    dir: &Path,
+    inventory: &Path,
+    host: &str,
+    flags: &[&str],
+    ansible_env: &[(&str, &OsStr)],
+) -> Output {
+    let mut args: Vec<String> = vec![
+        "-i".into(),
+        inventory.display().to_string(),
+        "-l".into(),
+        host.into(),
+        "play.yml".into(),
+    ];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    if tool == "ansible" {
+        Command::new(ansible_playbook())
+            .args(&args)
+            .current_dir(dir)
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
+            .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+            .envs(ansible_env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ansible-playbook")
+    } else {
+        let mut a = vec!["play".to_string()];
+        a.extend(args);
+        run_baton(a, dir)
+    }
+}

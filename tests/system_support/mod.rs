@@ -4,10 +4,11 @@
 //! equal between two hosts or two runs.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use crate::common::{Fleet, describe, repo_root, run_baton};
+use crate::common::{Fleet, ansible_playbook, describe, play_on_host, repo_root};
 use serde_json::Value as Json;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// A task of a test play: its name (also its register name, `r_<name>`) and its YAML (the
@@ -27,23 +28,6 @@ pub struct Run {
     /// The registered results, by task name.
     pub results: serde_json::Map<String, Json>,
     pub recap: String,
-}
-
-/// `ansible-playbook` on PATH; failing (never skipping) when it is not there.
-pub fn ansible_playbook() -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("ansible-playbook"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "ansible-playbook is not on PATH: this test compares baton with ansible-core. \
-                 Run tests/run.sh, which installs ansible-core 2.19.14 into .venv-test and puts \
-                 it on PATH."
-            )
-        })
 }
 
 /// The Python that runs `ansible-playbook` (its `#!` line).
@@ -140,32 +124,18 @@ pub fn run_raw(tool: &str, fleet: &Fleet, dir: &Path, host: &str) -> Output {
 }
 
 fn run_tool(tool: &str, fleet: &Fleet, dir: &Path, host: &str, flags: &[&str]) -> Output {
-    let mut args: Vec<String> = vec![
-        "-i".into(),
-        fleet.inventory_path().display().to_string(),
-        "-l".into(),
-        host.into(),
-        "play.yml".into(),
-    ];
-    args.extend(flags.iter().map(|f| f.to_string()));
-    if tool == "ansible" {
-        Command::new(ansible_playbook())
-            .args(&args)
-            .current_dir(dir)
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-            .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
-            .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections())
-            .env("ANSIBLE_FORCE_COLOR", "0")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ansible-playbook")
-    } else {
-        let mut a = vec!["play".to_string()];
-        a.extend(args);
-        run_baton(a, dir)
-    }
+    let collections = oracle_collections();
+    play_on_host(
+        tool,
+        dir,
+        &fleet.inventory_path(),
+        host,
+        flags,
+        &[
+            ("ANSIBLE_COLLECTIONS_PATH", collections.as_os_str()),
+            ("ANSIBLE_FORCE_COLOR", OsStr::new("0")),
+        ],
+    )
 }
 
 /// Runs `play.yml` of `dir` with one tool on one host and reads everything back.
