@@ -302,9 +302,13 @@ impl SshConnection {
             && runner_enabled()
             && let Ok(mut slot) = self.runner.try_lock()
         {
+            // Input travels in the command's text, so it must be small and hold no NUL byte
+            // (a shell string cannot); any other input goes on a channel.
             let input = match &req.stdin {
-                Stdin::Null => Some(None),
-                Stdin::Bytes(b) if b.len() <= RUNNER_INPUT_LIMIT => Some(Some(*b)),
+                Stdin::Null | Stdin::Bytes([]) => Some(None),
+                Stdin::Bytes(b) if b.len() <= RUNNER_INPUT_LIMIT && !b.contains(&0) => {
+                    Some(Some(*b))
+                }
                 _ => None,
             };
             // The long-lived shell is /bin/sh: text for the login shell is handed to it.
@@ -394,8 +398,7 @@ impl SshConnection {
         cmd: &str,
         input: Option<&[u8]>,
     ) -> Option<Result<ExecOutput, ConnError>> {
-        // A shell string cannot hold a NUL byte: such input goes on a channel.
-        if slot.unusable || input.is_some_and(|b| b.contains(&0)) {
+        if slot.unusable {
             return None;
         }
         if slot.runner.is_none() {
@@ -1176,18 +1179,17 @@ enum StartFailure {
 }
 
 impl Runner {
-    /// The text the shell reads for one command.
+    /// The text the shell reads for one command; `input` is not empty and holds no NUL byte.
     fn script(&self, cmd: &str, input: Option<&[u8]>) -> Vec<u8> {
-        // Input travels in the command's text, as a quoted literal (the caller sends input
-        // with a NUL byte elsewhere); the shell runs the line only once it has all of it, so
-        // the command is told its input is whole (see `BATON_STDIN_WHOLE` in the module's
-        // transfer script).
+        // Input travels in the command's text, as a quoted literal; the shell runs the line
+        // only once it has all of it, so the command is told its input is whole (see
+        // `BATON_STDIN_WHOLE` in the module's transfer script).
         let mut text = Vec::with_capacity(cmd.len() + input.map_or(0, |b| b.len()) + 320);
         if self.fresh {
             text.extend_from_slice(self.frame_end("0").as_bytes());
         }
         match input {
-            Some(b) if !b.is_empty() && !b.contains(&0) => {
+            Some(b) => {
                 text.extend_from_slice(b"printf '%s' '");
                 for &c in b {
                     match c {
@@ -1197,12 +1199,12 @@ impl Runner {
                 }
                 text.extend_from_slice(b"' | ( BATON_STDIN_WHOLE=1; eval ");
             }
-            _ => text.extend_from_slice(b"( eval "),
+            None => text.extend_from_slice(b"( eval "),
         }
         text.extend_from_slice(shell_quote(cmd).as_bytes());
         text.extend_from_slice(match input {
-            Some(b) if !b.is_empty() => b" )",
-            _ => b" ) </dev/null",
+            Some(_) => b" )",
+            None => b" ) </dev/null",
         });
         text.push(b'\n');
         text.extend_from_slice(self.frame_end("\"$?\"").as_bytes());

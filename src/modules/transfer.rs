@@ -283,8 +283,8 @@ elif [ "$check" = 1 ]; then state=would
 elif [ "$phase" = probe ]; then printf '{ANSWER}\tneed\n'; exit 0
 else
   # Created by the shell itself, exclusively (noclobber is O_EXCL) and private (umask 077),
-  # as mktemp would, without running it. A new file whose mode has no execute or special bits is created with that mode (a umask
-  # that lets just those bits through), which saves a chmod.
+  # as mktemp would, without running it. A new file whose mode has no execute or special
+  # bits is created with that mode (a umask that lets just those bits through): no chmod.
   um=077; premode=0
   if [ "$exists" = 0 ] && [ -n "$createmask" ]; then um=$createmask; premode=1; fi
   tmp="$d/.baton_tmp$$"
@@ -477,24 +477,29 @@ impl ModuleCtx {
                 "validate must contain %s: {v}"
             )));
         }
+        let unreadable = |p: &std::path::Path, e: std::io::Error| {
+            ModuleError::Failed(format!("could not read source {}: {e}", p.display()))
+        };
+        // A small controller file is read whole, once, and then handled as content is: its
+        // digests come from those bytes, and it is sent with the comparison (one command
+        // instead of a comparison and then a stream on a channel of its own).
+        let src = match src {
+            Source::File(p)
+                if tokio::fs::metadata(&p)
+                    .await
+                    .is_ok_and(|m| m.len() <= INLINE_LIMIT as u64) =>
+            {
+                Source::Bytes(tokio::fs::read(&p).await.map_err(|e| unreadable(&p, e))?)
+            }
+            src => src,
+        };
         let Digests {
             sha1: checksum,
             md5: md5sum,
             size,
         } = match &src {
             Source::Bytes(b) => digest_bytes(b),
-            Source::File(p) => digest_file(p).await.map_err(|e| {
-                ModuleError::Failed(format!("could not read source {}: {e}", p.display()))
-            })?,
-        };
-        // A small controller file is read whole and sent with the comparison, as content is:
-        // one command instead of a comparison and then a stream on a channel of its own.
-        let src = match src {
-            Source::File(p) if size <= INLINE_LIMIT as u64 => match tokio::fs::read(&p).await {
-                Ok(b) if b.len() as u64 == size => Source::Bytes(b),
-                _ => Source::File(p),
-            },
-            src => src,
+            Source::File(p) => digest_file(p).await.map_err(|e| unreadable(p, e))?,
         };
         let answer = match src {
             Source::Bytes(b) if b.len() <= INLINE_LIMIT => {
