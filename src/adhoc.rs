@@ -144,7 +144,7 @@ fn origin(args: &RunArgs, short: &str) -> Origin {
 
 /// Runs `baton run`; returns the exit status (ansible's: 0, 2 failed, 4 unreachable).
 pub fn run(args: RunArgs) -> Result<i32, Error> {
-    let config = crate::config::Config::load()?;
+    let config = crate::config::Config::load_for_command()?;
     // Vault passwords before the inventory: its vars files may be encrypted.
     crate::vault::install(args.vault.keyring_for_play()?);
     let short = playbook::load::short_module_name(&args.module).to_string();

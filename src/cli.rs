@@ -188,7 +188,12 @@ impl SecretArgs {
                     _ => Some(answer),
                 }
             }
-            (None, false) => None,
+            // As the become plugins' `become_pass` option: CI pipelines pass it this way.
+            // `ansible_become_password` on a host still wins over it.
+            (None, false) => ["ANSIBLE_BECOME_PASS", "ANSIBLE_BECOME_PASSWORD"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok())
+                .map(Secret::new),
         };
         let key_passphrase = match &self.key_passphrase_file {
             Some(f) => Some(read_file(f, "key passphrase")?),
@@ -260,7 +265,7 @@ fn init_tracing(verbosity: u8, console: Arc<crate::output::log::Console>) {
 }
 
 fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32, Error> {
-    let config = crate::config::Config::load()?;
+    let config = crate::config::Config::load_for_command()?;
     // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
     crate::vault::install(args.vault.keyring_for_play()?);
     let mut books = Vec::new();

@@ -35,6 +35,9 @@ pub struct Config {
     pub fact_caching_connection: Option<PathBuf>,
     pub fact_caching_timeout: Option<u64>,
     pub fact_caching_prefix: Option<String>,
+    /// What loading the configuration warned about (an ansible.cfg ignored), for the command
+    /// to show before it starts.
+    pub warnings: Vec<String>,
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -45,31 +48,70 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// The config file Ansible would use.
-pub fn find_file() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ANSIBLE_CONFIG") {
+/// The config file Ansible would use, and the warnings finding it gave.
+///
+/// As ansible-core's `find_ini_config_file`: `./ansible.cfg` is skipped when the current
+/// directory is world-writable (anyone could have planted it, to turn off host key checking or
+/// swap the inventory, keys and roles), with a warning unless `ANSIBLE_CONFIG` chose the file.
+pub fn find_file() -> (Option<PathBuf>, Vec<String>) {
+    let mut candidates = Vec::new();
+    let from_env = std::env::var_os("ANSIBLE_CONFIG").map(|p| {
         let p = PathBuf::from(p);
-        let p = if p.is_dir() { p.join("ansible.cfg") } else { p };
-        if p.is_file() {
-            return Some(p);
+        if p.is_dir() { p.join("ansible.cfg") } else { p }
+    });
+    candidates.extend(from_env.clone());
+    let mut skipped_cwd = None;
+    if let Ok(cwd) = std::env::current_dir()
+        && let Ok(meta) = std::fs::metadata(&cwd)
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let cfg = cwd.join("ansible.cfg");
+        if meta.permissions().mode() & 0o002 != 0 {
+            if cfg.exists() {
+                skipped_cwd = Some(cwd);
+            }
+        } else {
+            candidates.push(PathBuf::from("ansible.cfg"));
         }
     }
-    let mut candidates = vec![PathBuf::from("ansible.cfg")];
     if let Some(home) = std::env::var_os("HOME") {
         candidates.push(Path::new(&home).join(".ansible.cfg"));
     }
     candidates.push(PathBuf::from("/etc/ansible/ansible.cfg"));
-    candidates.into_iter().find(|p| p.is_file())
+    let found = candidates.into_iter().find(|p| p.is_file());
+    let mut warnings = Vec::new();
+    if let Some(cwd) = skipped_cwd
+        && (from_env.is_none() || found != from_env)
+    {
+        warnings.push(format!(
+            "Ansible is being run in a world writable directory ({}), ignoring it as an ansible.cfg source. For more information see https://docs.ansible.com/ansible/devel/reference_appendices/config.html#cfg-in-world-writable-dir",
+            cwd.display()
+        ));
+    }
+    (found, warnings)
 }
 
 impl Config {
-    /// Reads the configuration file (if there is one), then the environment over it.
+    /// Reads the configuration file (if there is one), then the environment over it. What
+    /// finding the file warned about is in [`Config::warnings`].
     pub fn load() -> Result<Config, Error> {
-        let mut cfg = match find_file() {
+        let (file, warnings) = find_file();
+        let mut cfg = match file {
             Some(f) => Config::read(&f)?,
             None => Config::default(),
         };
+        cfg.warnings = warnings;
         cfg.apply_env();
+        Ok(cfg)
+    }
+
+    /// [`Config::load`] for a command about to start: its warnings go to stderr first, the way
+    /// ansible's CLI shows them before anything else.
+    pub fn load_for_command() -> Result<Config, Error> {
+        let cfg = Config::load()?;
+        for w in &cfg.warnings {
+            eprintln!("[WARNING]: {w}");
+        }
         Ok(cfg)
     }
 

@@ -217,12 +217,37 @@ impl fmt::Debug for Error {
     }
 }
 
+/// How a character of user input is shown on the operator's terminal: control characters (an
+/// ESC starting a terminal sequence, a carriage return that hides text), C1 controls and bidi
+/// overrides as escapes, everything else as it is. `keep` are controls shown as they are.
+fn shown(c: char, keep: &[char]) -> String {
+    let bidi =
+        matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if keep.contains(&c) || !(c.is_control() || bidi) {
+        return c.to_string();
+    }
+    match c {
+        '\r' => "\\r".to_string(),
+        '\n' => "\\n".to_string(),
+        '\t' => "\\t".to_string(),
+        c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c => format!("\\u{{{:x}}}", c as u32),
+    }
+}
+
+/// `text` with every character a terminal would act on escaped ([`shown`]).
+pub fn printable(text: &str, keep: &[char]) -> String {
+    text.chars().map(|c| shown(c, keep)).collect::<String>()
+}
+
 /// The full, rustc-like rendering: message, location, quoted line with a caret, context, help.
+/// Text that came from user input (a quoted line, a name in a message) is shown with its control
+/// characters escaped ([`printable`]), so a hostile file cannot drive the operator's terminal.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.message)?;
+        write!(f, "{}", printable(&self.message, &['\n', '\t']))?;
         if let Some(span) = &self.span {
-            write!(f, "\n  --> {}", span.location())?;
+            write!(f, "\n  --> {}", printable(&span.location(), &[]))?;
             if let Some(text) = span.source.line_text(span.start.line) {
                 let num = span.start.line.to_string();
                 let pad = " ".repeat(num.len());
@@ -233,12 +258,17 @@ impl fmt::Display for Error {
                 } else {
                     1
                 };
-                // Tabs before the caret are kept so that it lines up under the text.
+                // Tabs before the caret are kept so that it lines up under the text; an escaped
+                // character takes as many columns as its escape.
                 let lead: String = text
                     .chars()
                     .take(col - 1)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .map(|c| match c {
+                        '\t' => "\t".to_string(),
+                        c => " ".repeat(shown(c, &['\t']).chars().count()),
+                    })
                     .collect();
+                let text = printable(text, &['\t']);
                 write!(
                     f,
                     "\n {pad} |\n {num} | {text}\n {pad} | {lead}{}",
@@ -247,10 +277,10 @@ impl fmt::Display for Error {
             }
         }
         for ctx in &self.context {
-            write!(f, "\n  = {ctx}")?;
+            write!(f, "\n  = {}", printable(ctx, &['\n', '\t']))?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
+            write!(f, "\n  = help: {}", printable(help, &['\n', '\t']))?;
         }
         Ok(())
     }
@@ -276,5 +306,29 @@ mod tests {
             "'tasx' is not a valid attribute for a Play\n  --> play.yml:2:3\n   |\n 2 |   tasx:\n   |   ^^^^"
         );
         assert_eq!(err.exit_code(), 4);
+    }
+
+    #[test]
+    fn control_characters_in_input_are_escaped_and_the_caret_still_lines_up() {
+        let src = Source::new("inv\x1b[2J", "[web]\n\x1b]0;pwned\x07h1 x=\u{202e}y\r\n");
+        let span = Span {
+            source: src,
+            start: Pos { line: 2, col: 14 },
+            end: Pos { line: 2, col: 15 },
+        };
+        let err = Error::syntax(&span, "bad name '\x1b[31mred'\nsecond line");
+        let text = err.to_string();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\r'),
+            "{text:?}"
+        );
+        assert!(text.starts_with("bad name '\\x1b[31mred'\nsecond line\n  --> inv\\x1b[2J:2:14"));
+        // The caret stands under column 14 ('x'), however wide the escapes before it are.
+        let lines: Vec<&str> = text.lines().collect();
+        let quoted = lines.iter().find(|l| l.starts_with(" 2 | ")).unwrap();
+        assert_eq!(*quoted, " 2 | \\x1b]0;pwned\\x07h1 x=\\u{202e}y");
+        let caret = lines.last().unwrap();
+        assert_eq!(caret.find('^'), quoted.find(" x=").map(|i| i + 1));
     }
 }

@@ -39,7 +39,7 @@ pub struct TemplateArgs {
 
 /// Renders the template to stdout; the exit status.
 pub fn run(args: TemplateArgs) -> Result<i32, Error> {
-    let config = crate::config::Config::load()?;
+    let config = crate::config::Config::load_for_command()?;
     crate::vault::install(args.vault.keyring_for_play()?);
     let sources = if !args.inventory.is_empty() {
         args.inventory.clone()

@@ -21,6 +21,81 @@ pub fn from_vars(vars: &Vars) -> Value {
     map(vars.iter().map(|(k, v)| (k.as_str(), v.clone())))
 }
 
+/// Whether a value is plain data (a list or mapping built from YAML, JSON or a filter) as opposed
+/// to a live object such as a variable scope or `hostvars`, which nothing may walk into.
+pub fn is_plain(v: &Value) -> bool {
+    v.downcast_object_ref::<Vec<Value>>().is_some()
+        || v.downcast_object_ref::<IndexMap<Value, Value>>().is_some()
+}
+
+/// Marks data that did not come from text the user wrote (what a host printed, a module
+/// returned, a fact, a lookup's result, a loop item) as data: none of its strings is ever
+/// templated again. This is ansible's "unsafe" (2.19: not `TrustedAsTemplate`). Without it, a
+/// host whose command prints `{{ lookup('pipe', ...) }}` would run that on the controller when a
+/// later task uses the registered result.
+///
+/// The mark is minijinja's "safe string" flag, the one `!unsafe` YAML text carries
+/// ([`from_node`]); templating ([`crate::template::render_value`]) never renders a string that
+/// has it. Only strings that look like templates need the mark, so a value without any is
+/// returned as it is (no copy).
+pub fn untrusted(v: Value) -> Value {
+    if !has_template_text(&v) {
+        return v;
+    }
+    mark(&v)
+}
+
+/// [`untrusted`] for every value of a variable layer (a module's result, facts).
+pub fn untrusted_vars(vars: Vars) -> Vars {
+    vars.into_iter().map(|(k, v)| (k, untrusted(v))).collect()
+}
+
+fn looks_like_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// Whether a plain value holds a string (or mapping key) that templating would render.
+fn has_template_text(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::String => !v.is_safe() && v.as_str().is_some_and(looks_like_template),
+        ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,
+        ValueKind::Seq => v
+            .try_iter()
+            .map(|mut it| it.any(|i| has_template_text(&i)))
+            .unwrap_or(false),
+        ValueKind::Map => v
+            .try_iter()
+            .map(|mut it| {
+                it.any(|k| {
+                    has_template_text(&k) || has_template_text(&v.get_item(&k).unwrap_or_default())
+                })
+            })
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn mark(v: &Value) -> Value {
+    match v.kind() {
+        ValueKind::String if !v.is_safe() => {
+            Value::from_safe_string(v.as_str().unwrap_or("").to_string())
+        }
+        ValueKind::Seq | ValueKind::Map if !is_plain(v) => v.clone(),
+        ValueKind::Seq => v
+            .try_iter()
+            .map(|it| it.map(|i| mark(&i)).collect())
+            .unwrap_or_else(|_| v.clone()),
+        ValueKind::Map => match v.try_iter() {
+            Ok(keys) => map(keys.map(|k| {
+                let item = v.get_item(&k).unwrap_or_default();
+                (mark(&k), mark(&item))
+            })),
+            Err(_) => v.clone(),
+        },
+        _ => v.clone(),
+    }
+}
+
 /// Converts a YAML node to a value. `!unsafe` text becomes a "safe" string, which baton's
 /// templating treats as never-to-be-templated (minijinja's autoescape, which that flag is for, is
 /// off in baton).
@@ -279,6 +354,46 @@ mod tests {
         let node = crate::yaml::parse(&Source::new("t", "b: 1\na: [yes, '2', 3.5, ~]\n")).unwrap();
         let json = to_json(&from_node(&node));
         assert_eq!(json.to_string(), r#"{"b":1,"a":[true,"2",3.5,null]}"#);
+    }
+
+    #[test]
+    fn untrusted_marks_every_template_string_and_key_and_copies_nothing_else() {
+        let plain = map([("a", Value::from("no braces")), ("n", Value::from(1))]);
+        let same = untrusted(plain.clone());
+        let inner = |v: &Value| {
+            v.downcast_object_ref::<IndexMap<Value, Value>>()
+                .map(|m| m as *const _)
+        };
+        assert_eq!(
+            inner(&same),
+            inner(&plain),
+            "a value with no template text is not copied"
+        );
+        let v = map([
+            ("s", Value::from("{{ x }}")),
+            (
+                "l",
+                Value::from(vec![Value::from("{% if 1 %}"), Value::from(2)]),
+            ),
+            ("{{ k }}", Value::from("v")),
+        ]);
+        let u = untrusted(v);
+        assert!(u.get_attr("s").unwrap().is_safe());
+        assert!(
+            u.get_attr("l")
+                .unwrap()
+                .get_item(&Value::from(0))
+                .unwrap()
+                .is_safe()
+        );
+        let key = u.try_iter().unwrap().nth(2).unwrap();
+        assert!(key.is_safe() && key.as_str() == Some("{{ k }}"));
+        // Marked values still compare and look up as the same text.
+        assert_eq!(u.get_attr("s").unwrap(), Value::from("{{ x }}"));
+        assert_eq!(
+            u.get_item(&Value::from("{{ k }}")).unwrap().as_str(),
+            Some("v")
+        );
     }
 
     #[test]

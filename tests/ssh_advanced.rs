@@ -679,6 +679,39 @@ fn sudo_with_a_password_answers_the_prompt_and_never_shows_the_password() {
         common::describe(&out)
     );
     assert!(started.elapsed() < Duration::from_secs(20));
+
+    // From the environment, as CI pipelines pass it (the become plugins' `become_pass`
+    // option): ANSIBLE_BECOME_PASS, and ANSIBLE_BECOME_PASSWORD too. Neither is echoed.
+    for var in ["ANSIBLE_BECOME_PASS", "ANSIBLE_BECOME_PASSWORD"] {
+        let marker = format!("/root/{}", unique("sudo-env"));
+        let out = std::process::Command::new(common::baton_bin())
+            .args([
+                "run",
+                "sec",
+                "-i",
+                inv.to_str().unwrap(),
+                "-b",
+                "-m",
+                "command",
+            ])
+            .args(["-a", &format!("touch {marker}")])
+            .env(var, "secure-pw")
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = common::stdout_ok(&out, var);
+        assert!(!text.contains("secure-pw"), "{text}");
+        assert_eq!(
+            on(
+                fleet,
+                &host.name,
+                &format!("stat -c %U {marker}; rm {marker}")
+            ),
+            "root\n",
+            "{var}"
+        );
+    }
 }
 
 #[tokio::test]

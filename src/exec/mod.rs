@@ -1665,7 +1665,7 @@ impl<'r> Runner<'r> {
                     && outcome.result.delegated_to.is_some();
                 if let Some(facts) = outcome.facts.as_ref().filter(|_| !delegated_facts) {
                     for (k, v) in facts {
-                        self.store.set_host_var(host, k, v.clone());
+                        self.set_fact_var(task, host, k, v);
                     }
                 }
                 survivors.push(host.clone());
@@ -1861,7 +1861,7 @@ impl<'r> Runner<'r> {
                 }
             } else {
                 for (k, v) in facts {
-                    self.store.set_host_var(owner, k, v.clone());
+                    self.set_fact_var(task, owner, k, v);
                 }
             }
         }
@@ -1869,6 +1869,16 @@ impl<'r> Runner<'r> {
             self.notify(state, task, host)?;
         }
         Ok(())
+    }
+
+    /// Keeps a variable a task set on a host (`set_fact`, `include_vars`). What `include_vars`
+    /// read is the user's own text, templated when used; everything else is data.
+    fn set_fact_var(&self, task: &Task, host: &str, key: &str, value: &Value) {
+        if task.action == "include_vars" {
+            self.store.set_host_var_from_file(host, key, value.clone());
+        } else {
+            self.store.set_host_var(host, key, value.clone());
+        }
     }
 
     /// Queues the handlers a changed task notifies, by name or by `listen` topic.

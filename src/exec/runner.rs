@@ -462,6 +462,13 @@ impl HostJob {
     }
 
     fn loop_items(&self, kind: &str, raw: &Value, scope: &Value) -> Result<Vec<Value>, Error> {
+        // The items are templating's results (and a lookup's data): each is data from here on,
+        // and `{{ item }}` never renders what an item holds.
+        self.loop_items_raw(kind, raw, scope)
+            .map(|items| items.into_iter().map(value::untrusted).collect())
+    }
+
+    fn loop_items_raw(&self, kind: &str, raw: &Value, scope: &Value) -> Result<Vec<Value>, Error> {
         let v = template::render_value(raw, scope)?;
         let invalid = |v: &Value| {
             Error::new(
@@ -681,8 +688,12 @@ impl HostJob {
             timeout,
         };
         let outcome = module.run(Args::new(name, args), &ctx).await;
+        // What a module returns is data from the host (or the controller's side of a module):
+        // never a template (`value::untrusted`), whatever reads it next.
         let mut result = match outcome {
-            Ok(r) => r,
+            // include_vars is the exception: it reads the user's own vars files.
+            Ok(r) if self.task.action == "include_vars" => r,
+            Ok(r) => value::untrusted_vars(r),
             Err(ModuleError::Unreachable(msg)) => return Ok(unreachable(&msg, spec)),
             Err(ModuleError::Failed(msg)) => {
                 let mut r = Vars::new();
@@ -1016,7 +1027,8 @@ fn add_host(store: &VarStore, mut args: Vars) -> Vars {
         }
         for (k, v) in &host_vars {
             if inv.hosts[&name].vars.get(k) != Some(v) {
-                inv.set_host_var(&name, k, v.clone());
+                // Templated arguments: data, not text the user wrote.
+                inv.set_host_var(&name, k, value::untrusted(v.clone()));
                 changed = true;
             }
         }

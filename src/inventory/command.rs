@@ -125,7 +125,7 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     let sources = if !args.inventory.is_empty() {
         args.inventory.clone()
     } else {
-        let config = crate::config::Config::load()?;
+        let config = crate::config::Config::load_for_command()?;
         if !config.inventory.is_empty() {
             config.inventory
         } else if std::path::Path::new("/etc/ansible/hosts").exists() {

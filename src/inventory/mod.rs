@@ -88,6 +88,9 @@ struct CurrentSource {
     dir: Value,
 }
 
+/// The most hosts one inventory holds: far more than any real fleet, far less than fills memory.
+pub const MAX_HOSTS: usize = 1_000_000;
+
 /// Hosts and groups, in the order they were first seen, and the `group_vars`/`host_vars`
 /// directories that apply to them.
 #[derive(Debug, Clone)]
@@ -205,7 +208,8 @@ impl Inventory {
         Ok(())
     }
 
-    /// Adds a host if it is new (taking `port` then, and only then) and puts it in `group`.
+    /// Adds a host if it is new (taking `port` then, and only then) and puts it in `group`,
+    /// up to [`MAX_HOSTS`] hosts.
     pub fn add_host_in(
         &mut self,
         name: &str,
@@ -221,6 +225,13 @@ impl Inventory {
             return Err(format!("Could not find group {g} in inventory"));
         }
         if !self.hosts.contains_key(name) {
+            // Several `h[0:999999]` ranges would otherwise add up until memory runs out.
+            if self.hosts.len() >= MAX_HOSTS {
+                return Err(format!(
+                    "the inventory has more than {MAX_HOSTS} hosts; '{name}' is one too many \
+                     (do several large host ranges add up?)"
+                ));
+            }
             let mut host = Host {
                 name: name.to_string(),
                 ..Host::default()

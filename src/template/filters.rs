@@ -81,6 +81,22 @@ pub(crate) fn name_error(what: &str, name: &str, e: Error) -> Error {
 }
 
 /// Registers every filter on the environment.
+/// markupsafe's `escape`: `& < > ' "` as entities.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&#39;"),
+            '"' => out.push_str("&#34;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn register(env: &mut Environment<'static>) {
     // Undefined-aware: these see undefined values.
     env.add_filter("default", default_filter);
@@ -107,6 +123,10 @@ pub fn register(env: &mut Environment<'static>) {
             }
         },
         "upper" => |v: Value| py_str(&v).to_uppercase(),
+        // Jinja's (markupsafe's) escape. minijinja's would pass a "safe" string through, and
+        // baton marks host data that way (crate::value::untrusted): that must be escaped too.
+        "escape" => |v: Value| html_escape(&py_str(&v)),
+        "e" => |v: Value| html_escape(&py_str(&v)),
         "join" => join,
         "round" => round,
         "indent" => indent,

@@ -46,10 +46,48 @@ pub fn register(env: &mut Environment<'static>) {
         Ok(super::filters::now(utc, fmt))
     });
     env.add_function("dict", dict);
+    env.add_function("range", py_range);
     env.add_function("undef", |hint: Option<String>| -> Result<Value, Error> {
         let _ = hint;
         Ok(Value::UNDEFINED)
     });
+}
+
+/// The most items a `range()` may have: ten million (a quarter of a gigabyte once a loop or
+/// `| list` holds them all). Jinja has no cap, but past memory Python fails too; baton says so
+/// first. minijinja's own `range` stops at 100,000, well below loops users write.
+const MAX_RANGE: i128 = 10_000_000;
+
+/// Python's `range(stop)` / `range(start, stop[, step])`, lazily iterated.
+fn py_range(a: i64, b: Option<i64>, step: Option<i64>) -> Result<Value, Error> {
+    let (start, stop) = match b {
+        Some(b) => (a, b),
+        None => (0, a),
+    };
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "range() arg 3 must not be zero",
+        ));
+    }
+    let (start, stop, step) = (start as i128, stop as i128, step as i128);
+    let len = if step > 0 && start < stop {
+        (stop - start + step - 1) / step
+    } else if step < 0 && start > stop {
+        (start - stop - step - 1) / -step
+    } else {
+        0
+    };
+    if len > MAX_RANGE {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("range() of {len} items is more than baton holds ({MAX_RANGE})"),
+        ));
+    }
+    Ok(Value::make_iterable(move || {
+        (0..len).map(move |i| Value::from((start + i * step) as i64))
+    }))
 }
 
 /// Python's `dict(iterable_or_mapping, **kwargs)`.
@@ -302,19 +340,21 @@ fn call(state: &State, name: &str, args: &[Value], query: bool) -> Result<Value,
             }
         },
     };
+    // A lookup's results are data (a file's text, a command's output): never templated again.
+    let items: Vec<Value> = items.into_iter().map(value::untrusted).collect();
     if wantlist {
         return Ok(Value::from(items));
     }
     Ok(match items.len() {
         0 => Value::from(items),
         1 => items.into_iter().next().unwrap_or_default(),
-        _ if items.iter().all(|i| i.kind() == ValueKind::String) => Value::from(
+        _ if items.iter().all(|i| i.kind() == ValueKind::String) => value::untrusted(Value::from(
             items
                 .iter()
                 .map(|i| i.as_str().unwrap_or("").to_string())
                 .collect::<Vec<_>>()
                 .join(","),
-        ),
+        )),
         _ => Value::from(items),
     })
 }

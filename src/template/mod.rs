@@ -26,7 +26,7 @@ mod pyyaml;
 pub mod tests;
 
 use crate::diagnostics::{Error, ErrorKind};
-use crate::value::Value;
+use crate::value::{Value, is_plain};
 use minijinja::value::ValueKind;
 use minijinja::{Environment, UndefinedBehavior};
 use std::sync::OnceLock;
@@ -392,14 +392,6 @@ fn first_undefined_name(expr: &str, ctx: &Value) -> String {
     format!("'{}' is undefined", expr.trim())
 }
 
-/// Whether a value is plain data (a list or mapping built from YAML, JSON or a filter) as opposed
-/// to a live object such as a variable scope or `hostvars`, which templating must not walk into.
-fn is_plain(v: &Value) -> bool {
-    v.downcast_object_ref::<Vec<Value>>().is_some()
-        || v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
-            .is_some()
-}
-
 /// Templates every string inside a value; `!unsafe` strings (marked safe) are left alone.
 pub fn render_value(v: &Value, ctx: &Value) -> Result<Value, Error> {
     // An inline `!vault` value is decrypted here, where it is first used (crate::vault::value).
@@ -428,7 +420,7 @@ pub fn render_value(v: &Value, ctx: &Value) -> Result<Value, Error> {
             for k in v.try_iter().map_err(|e| convert_error(e, ""))? {
                 let item = v.get_item(&k).unwrap_or_default();
                 let key = match k.as_str() {
-                    Some(s) if is_template(s) => render_str(s, ctx)?,
+                    Some(s) if !k.is_safe() && is_template(s) => render_str(s, ctx)?,
                     _ => k,
                 };
                 pairs.push((key, render_value(&item, ctx)?));
@@ -613,6 +605,44 @@ mod rendering_tests {
         assert!(err.message.contains("'missing' is undefined"), "{err}");
         let err = render_str("x {{ name.nope.deeper }} y", &ctx()).unwrap_err();
         assert!(err.message.contains("undefined"), "{err}");
+    }
+
+    #[test]
+    fn data_marked_untrusted_is_never_rendered_and_escape_still_escapes() {
+        let evil = crate::value::untrusted(Value::from("{{ n }} <b>"));
+        assert_eq!(
+            render_value(&evil, &ctx()).unwrap().as_str(),
+            Some("{{ n }} <b>")
+        );
+        let ctx = map([("d", evil)]);
+        assert_eq!(
+            render_str("{{ d | e }}", &ctx).unwrap().as_str(),
+            Some("{{ n }} &lt;b&gt;")
+        );
+    }
+
+    #[test]
+    fn range_is_python_range_without_minijinja_cap() {
+        let c = ctx();
+        assert_eq!(
+            render_text("{{ range(3) | list }}", &c).unwrap(),
+            "[0, 1, 2]"
+        );
+        assert_eq!(
+            render_text("{{ range(5, 0, -2) | list }}", &c).unwrap(),
+            "[5, 3, 1]"
+        );
+        assert_eq!(
+            render_text("{{ range(1, 10, 4) | list }}", &c).unwrap(),
+            "[1, 5, 9]"
+        );
+        assert_eq!(
+            render_text("{{ range(200000) | length }}", &c).unwrap(),
+            "200000"
+        );
+        assert!(render_str("{{ range(1, 2, 0) }}", &c).is_err());
+        let err = render_str("{{ range(10 ** 12) | length }}", &c).unwrap_err();
+        assert!(err.message.contains("more than"), "{err}");
     }
 
     #[test]

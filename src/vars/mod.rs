@@ -121,7 +121,19 @@ impl VarStore {
     }
 
     /// Sets a registered result or fact-like variable on a host, for the rest of the run.
+    /// What is set here was computed during the run (a module's result, a templated `set_fact`):
+    /// it is data, never templated again ([`value::untrusted`]).
     pub fn set_host_var(&self, host: &str, key: &str, value: Value) {
+        let value = value::untrusted(value);
+        let mut all = self.host_vars.write().unwrap_or_else(|e| e.into_inner());
+        let entry = all.entry(host.to_string()).or_default();
+        Arc::make_mut(entry).insert(key.to_string(), value);
+    }
+
+    /// Sets variables that `include_vars` read from a file the user wrote: like a vars file, they
+    /// may be templates, rendered when used (the one setter that does not mark its values as
+    /// data).
+    pub fn set_host_var_from_file(&self, host: &str, key: &str, value: Value) {
         let mut all = self.host_vars.write().unwrap_or_else(|e| e.into_inner());
         let entry = all.entry(host.to_string()).or_default();
         Arc::make_mut(entry).insert(key.to_string(), value);
@@ -130,6 +142,8 @@ impl VarStore {
     /// Adds facts to a host's facts, as Ansible's set_host_facts does (a later `setup` with a
     /// filter does not forget the others); gives the host's facts after.
     pub fn merge_facts(&self, host: &str, facts: Vars) -> Arc<Vars> {
+        // Facts are what a host said about itself: data ([`value::untrusted`]).
+        let facts = value::untrusted_vars(facts);
         let mut all = self.facts.write().unwrap_or_else(|e| e.into_inner());
         let entry = all.entry(host.to_string()).or_default();
         Arc::make_mut(entry).extend(facts);
@@ -143,6 +157,7 @@ impl VarStore {
 
     /// Replaces a host's gathered facts.
     pub fn set_facts(&self, host: &str, facts: Vars) {
+        let facts = value::untrusted_vars(facts);
         let mut all = self.facts.write().unwrap_or_else(|e| e.into_inner());
         all.insert(host.to_string(), Arc::new(facts));
     }
@@ -371,6 +386,44 @@ mod tests {
         assert_eq!(out, "http://w1:80");
         let other = template::render_text("{{ hostvars['w2'].port }}", &scope).unwrap();
         assert_eq!(other, "81");
+    }
+
+    #[test]
+    fn registered_results_and_facts_are_data_not_templates() {
+        let s = store();
+        let evil = "{{ lookup('pipe', 'id') }}";
+        s.set_host_var(
+            "w1",
+            "r",
+            value::map([
+                ("stdout", Value::from(evil)),
+                ("lines", Value::from(vec![Value::from(evil)])),
+            ]),
+        );
+        let mut facts = Vars::new();
+        facts.insert("env".into(), value::map([("EVIL", Value::from(evil))]));
+        s.merge_facts("w1", facts);
+        let scope = s.scope("w1", &Layers::default(), Vars::new());
+        for expr in [
+            "{{ r.stdout }}",
+            "{{ r.lines[0] }}",
+            "{{ ansible_env.EVIL }}",
+            "{{ ansible_facts.env.EVIL }}",
+        ] {
+            assert_eq!(template::render_text(expr, &scope).unwrap(), evil, "{expr}");
+        }
+        // A variable the user wrote that refers to them still renders, once.
+        let mut layer = Vars::new();
+        layer.insert("v".into(), Value::from("got {{ r.stdout }}"));
+        let scope = s.scope(
+            "w1",
+            &Layers::default().with_mid(&Arc::new(layer)),
+            Vars::new(),
+        );
+        assert_eq!(
+            template::render_text("{{ v }}", &scope).unwrap(),
+            format!("got {evil}")
+        );
     }
 
     #[test]
