@@ -73,8 +73,8 @@ cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt || true
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy || true
 step "cargo fmt --check"
 cargo fmt --check || fail "cargo fmt --check (run cargo fmt)"
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings || fail "cargo clippy"
+step "cargo clippy --all-targets --all-features -- -D warnings"
+cargo clippy --all-targets --all-features -- -D warnings || fail "cargo clippy"
 # The fuzz targets (fuzz/, their own workspace, run with `cargo fuzz`) must keep building as
 # the library changes under them.
 step "cargo check of the fuzz targets"
@@ -136,8 +136,9 @@ export BATON_FLEET_DIR=$ROOT/.fleet/$PREFIX
 [ -f "$BATON_FLEET_DIR/inventory.ini" ] || { echo "no inventory in $BATON_FLEET_DIR" >&2; exit 1; }
 
 # --- 5. Tests -----------------------------------------------------------------------------------
-step "cargo test --all-targets"
-cargo test --all-targets --no-fail-fast || fail "cargo test --all-targets"
+# Every tier (tests/README.md): unit and local tests, the fleet tier, the oracle tier.
+step "cargo test --all-targets --features fleet,oracle"
+cargo test --all-targets --features fleet,oracle --no-fail-fast || fail "cargo test --all-targets"
 if [ -f src/lib.rs ]; then
   step "cargo test --doc"
   cargo test --doc --no-fail-fast || fail "cargo test --doc"
