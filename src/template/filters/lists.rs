@@ -1,0 +1,243 @@
+//! List filters of Ansible's and Python's `itertools`: `flatten`, the set operations (`union`,
+//! `intersect`, ...), `zip`, `zip_longest`, `product`, `permutations`, `combinations`. Results
+//! keep Python's order wherever Python's order is defined.
+
+use super::format::as_int;
+use super::{err, split_kwargs};
+use crate::value::Value;
+use minijinja::Error;
+use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
+
+/// Ansible's `flatten(levels=None, skip_nulls=True)`; null-ish items are `None`, 'None', 'null'.
+pub(super) fn flatten(v: Value, levels: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let levels = match levels {
+        Some(l) => Some(l),
+        None => kwargs.get::<Option<Value>>("levels")?,
+    };
+    let levels = match levels {
+        Some(l) if l.is_none() => None,
+        Some(l) => Some(as_int(&l)? as i64),
+        None => None,
+    };
+    let skip_nulls = kwargs
+        .get::<Option<Value>>("skip_nulls")?
+        .map(|v| v.is_true())
+        .unwrap_or(true);
+    kwargs.assert_all_used()?;
+    fn walk(
+        v: &Value,
+        levels: Option<i64>,
+        skip_nulls: bool,
+        out: &mut Vec<Value>,
+    ) -> Result<(), Error> {
+        for item in v.try_iter()? {
+            let nullish = item.is_none() || matches!(item.as_str(), Some("None" | "null"));
+            if skip_nulls && nullish {
+                continue;
+            }
+            if matches!(item.kind(), ValueKind::Seq | ValueKind::Iterable) {
+                match levels {
+                    None => walk(&item, None, skip_nulls, out)?,
+                    Some(l) if l >= 1 => walk(&item, Some(l - 1), skip_nulls, out)?,
+                    Some(_) => out.push(item),
+                }
+            } else {
+                out.push(item);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(&v, levels, skip_nulls, &mut out)?;
+    Ok(Value::from(out))
+}
+
+pub(super) fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
+    match v.kind() {
+        ValueKind::String => Ok(v
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .map(|c| Value::from(c.to_string()))
+            .collect()),
+        _ => Ok(v.try_iter()?.collect()),
+    }
+}
+
+fn dedup(items: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+// Python computes these on sets, whose order for strings changes from run to run; baton keeps the
+// order of first appearance, which is one of the orders Python may give.
+pub(super) fn union(a: Value, b: Value) -> Result<Value, Error> {
+    let mut items = items_of(&a)?;
+    items.extend(items_of(&b)?);
+    Ok(Value::from(dedup(items)))
+}
+
+pub(super) fn intersect(a: Value, b: Value) -> Result<Value, Error> {
+    let other = items_of(&b)?;
+    Ok(Value::from(dedup(
+        items_of(&a)?
+            .into_iter()
+            .filter(|x| other.contains(x))
+            .collect(),
+    )))
+}
+
+pub(super) fn difference(a: Value, b: Value) -> Result<Value, Error> {
+    let other = items_of(&b)?;
+    Ok(Value::from(dedup(
+        items_of(&a)?
+            .into_iter()
+            .filter(|x| !other.contains(x))
+            .collect(),
+    )))
+}
+
+pub(super) fn symmetric_difference(a: Value, b: Value) -> Result<Value, Error> {
+    let (x, y) = (items_of(&a)?, items_of(&b)?);
+    let mut out: Vec<Value> = x.iter().filter(|i| !y.contains(i)).cloned().collect();
+    out.extend(y.iter().filter(|i| !x.contains(i)).cloned());
+    Ok(Value::from(dedup(out)))
+}
+
+pub(super) fn zip(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let (others, kwargs) = split_kwargs(others)?;
+    kwargs.assert_all_used()?;
+    let mut lists = vec![items_of(&first)?];
+    for o in others.iter() {
+        lists.push(items_of(o)?);
+    }
+    let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+    Ok((0..n)
+        .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+        .collect())
+}
+
+pub(super) fn zip_longest(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let (others, kw) = split_kwargs(others)?;
+    let fill = kw
+        .get::<Option<Value>>("fillvalue")?
+        .unwrap_or(Value::from(()));
+    kw.assert_all_used()?;
+    let mut lists = vec![items_of(&first)?];
+    for o in others.iter() {
+        lists.push(items_of(o)?);
+    }
+    let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+    Ok((0..n)
+        .map(|i| {
+            Value::from(
+                lists
+                    .iter()
+                    .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect())
+}
+
+pub(super) fn product(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let (others, kw) = split_kwargs(others)?;
+    let repeat = kw.get::<Option<usize>>("repeat")?.unwrap_or(1);
+    kw.assert_all_used()?;
+    let mut pools = vec![items_of(&first)?];
+    for o in others.iter() {
+        pools.push(items_of(o)?);
+    }
+    let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.clone()).collect();
+    let mut result: Vec<Vec<Value>> = vec![Vec::new()];
+    for pool in &pools {
+        let mut next = Vec::new();
+        for r in &result {
+            for item in pool {
+                let mut t = r.clone();
+                t.push(item.clone());
+                next.push(t);
+            }
+        }
+        result = next;
+        if result.len() > 1_000_000 {
+            return Err(err("product: the result is too large"));
+        }
+    }
+    Ok(result.into_iter().map(Value::from).collect())
+}
+
+pub(super) fn permutations(v: Value, r: Option<usize>) -> Result<Value, Error> {
+    let pool = items_of(&v)?;
+    let n = pool.len();
+    let r = r.unwrap_or(n);
+    if r > n {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    // itertools.permutations' order.
+    let mut out = Vec::new();
+    let mut indices: Vec<usize> = (0..n).collect();
+    let mut cycles: Vec<usize> = (n - r + 1..=n).rev().collect();
+    out.push(Value::from(
+        indices[..r]
+            .iter()
+            .map(|&i| pool[i].clone())
+            .collect::<Vec<_>>(),
+    ));
+    'outer: loop {
+        for i in (0..r).rev() {
+            cycles[i] -= 1;
+            if cycles[i] == 0 {
+                let moved = indices.remove(i);
+                indices.push(moved);
+                cycles[i] = n - i;
+            } else {
+                let j = cycles[i];
+                indices.swap(i, n - j);
+                out.push(Value::from(
+                    indices[..r]
+                        .iter()
+                        .map(|&i| pool[i].clone())
+                        .collect::<Vec<_>>(),
+                ));
+                if out.len() > 1_000_000 {
+                    return Err(err("permutations: the result is too large"));
+                }
+                continue 'outer;
+            }
+        }
+        break;
+    }
+    Ok(Value::from(out))
+}
+
+pub(super) fn combinations(v: Value, r: usize) -> Result<Value, Error> {
+    let pool = items_of(&v)?;
+    let n = pool.len();
+    if r > n {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    let mut out = Vec::new();
+    let mut idx: Vec<usize> = (0..r).collect();
+    loop {
+        out.push(Value::from(
+            idx.iter().map(|&i| pool[i].clone()).collect::<Vec<_>>(),
+        ));
+        if out.len() > 1_000_000 {
+            return Err(err("combinations: the result is too large"));
+        }
+        let Some(i) = (0..r).rev().find(|&i| idx[i] != i + n - r) else {
+            break;
+        };
+        idx[i] += 1;
+        for j in i + 1..r {
+            idx[j] = idx[j - 1] + 1;
+        }
+    }
+    Ok(Value::from(out))
+}

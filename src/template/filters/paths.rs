@@ -1,0 +1,201 @@
+//! Path filters on the controller (`basename`, `dirname`, `realpath`, `relpath`, `splitext`,
+//! `path_join`, `expanduser`, `quote`), with Python's `posixpath` rules rather than Rust's
+//! `Path` ones (`dirname('/a/')` is `/a`). Other rooms use [`normpath`] and [`shell_quote`] for
+//! the same reason.
+
+use super::py_str;
+use crate::value::Value;
+use minijinja::Error;
+use minijinja::value::ValueKind;
+use regex::Regex;
+
+pub fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or("")
+}
+
+/// Python's `posixpath.dirname`.
+pub fn dirname(p: &str) -> String {
+    let i = p.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let head = &p[..i];
+    if !head.is_empty() && head.chars().any(|c| c != '/') {
+        head.trim_end_matches('/').to_string()
+    } else {
+        head.to_string()
+    }
+}
+
+fn home() -> String {
+    std::env::var("HOME").unwrap_or_else(|_| "/".to_string())
+}
+
+pub(super) fn expanduser(p: &str) -> String {
+    if p == "~" {
+        return home();
+    }
+    match p.strip_prefix("~/") {
+        Some(rest) => format!("{}/{rest}", home().trim_end_matches('/')),
+        None => p.to_string(),
+    }
+}
+
+pub(super) fn expandvars(p: &str) -> String {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| Regex::new(r"\$(\w+|\{[^}]*\})").expect("the variable pattern is valid"));
+    re.replace_all(p, |c: &regex::Captures| {
+        let name = c[1].trim_start_matches('{').trim_end_matches('}');
+        std::env::var(name).unwrap_or_else(|_| c[0].to_string())
+    })
+    .into_owned()
+}
+
+/// Python's `posixpath.normpath`.
+pub fn normpath(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let initial = if p.starts_with("//") && !p.starts_with("///") {
+        2
+    } else if p.starts_with('/') {
+        1
+    } else {
+        0
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in p.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if initial == 0 && (parts.is_empty() || parts.last() == Some(&"..")) {
+                    parts.push("..");
+                } else if !parts.is_empty() {
+                    parts.pop();
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    let out = format!("{}{joined}", "/".repeat(initial));
+    if out.is_empty() { ".".into() } else { out }
+}
+
+fn absolute(p: &str) -> String {
+    if p.starts_with('/') {
+        normpath(p)
+    } else {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "/".into());
+        normpath(&format!("{cwd}/{p}"))
+    }
+}
+
+/// Python's `os.path.realpath`: symlinks resolved as far as the path exists.
+pub(super) fn realpath(p: &str) -> String {
+    let abs = absolute(p);
+    let mut existing = std::path::PathBuf::from(&abs);
+    let mut rest: Vec<String> = Vec::new();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&existing) {
+            let mut out = c.display().to_string();
+            for r in rest.iter().rev() {
+                out = format!("{}/{r}", out.trim_end_matches('/'));
+            }
+            return normpath(&out);
+        }
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_string_lossy().into_owned());
+                existing = parent.to_path_buf();
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// Python's `os.path.relpath(path, start)`.
+pub(super) fn relpath(p: &str, start: Option<String>) -> String {
+    let path = absolute(p);
+    let start = absolute(start.as_deref().unwrap_or("."));
+    let a: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let b: Vec<&str> = start.split('/').filter(|s| !s.is_empty()).collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<&str> = vec![".."; b.len() - common];
+    parts.extend(&a[common..]);
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+pub(super) fn path_join(v: Value) -> Result<String, Error> {
+    let parts: Vec<String> = match v.kind() {
+        ValueKind::String => return Ok(v.as_str().unwrap_or("").to_string()),
+        _ => v.try_iter()?.map(|p| py_str(&p)).collect(),
+    };
+    let mut out = String::new();
+    for p in parts {
+        if p.starts_with('/') || out.is_empty() {
+            out = p;
+        } else if out.ends_with('/') {
+            out.push_str(&p);
+        } else {
+            out.push('/');
+            out.push_str(&p);
+        }
+    }
+    Ok(out)
+}
+
+/// Python's `os.path.splitext`, as a two-item list.
+pub(super) fn splitext(v: Value) -> Value {
+    let p = py_str(&v);
+    let base_start = p.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let base = &p[base_start..];
+    let lead = base.len() - base.trim_start_matches('.').len();
+    match base[lead..].rfind('.') {
+        Some(i) => {
+            let at = base_start + lead + i;
+            Value::from(vec![Value::from(&p[..at]), Value::from(&p[at..])])
+        }
+        None => Value::from(vec![Value::from(p.as_str()), Value::from("")]),
+    }
+}
+
+/// Shell-quotes a string as Python's `shlex.quote` does.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::render;
+    use super::*;
+
+    #[test]
+    fn paths_are_posixpath() {
+        assert_eq!(dirname("/trailing/"), "/trailing");
+        assert_eq!(dirname("/"), "/");
+        assert_eq!(dirname("noslash"), "");
+        assert_eq!(normpath("/usr/../etc/./hosts"), "/etc/hosts");
+        assert_eq!(
+            render("{{ 'a/.b.c' | splitext }} {{ '.hidden' | splitext }}"),
+            "['a/.b', '.c'] ['.hidden', '']"
+        );
+        assert_eq!(relpath("/etc/hosts", Some("/etc/nginx".into())), "../hosts");
+    }
+
+    #[test]
+    fn quote_is_shlex() {
+        assert_eq!(shell_quote("it's"), r#"'it'"'"'s'"#);
+        assert_eq!(shell_quote("/plain/path"), "/plain/path");
+    }
+}

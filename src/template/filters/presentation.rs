@@ -1,0 +1,247 @@
+//! Filters that dress values for people: `comment` (decorated comment blocks in many styles)
+//! and `human_readable`/`human_to_bytes` (sizes with Ansible's units and rounding).
+
+use super::scalars::{parse_py_float, py_round};
+use super::{err, flag, py_str};
+use crate::value::Value;
+use minijinja::Error;
+use minijinja::value::{Kwargs, ValueKind};
+use regex::Regex;
+
+/// Ansible's `comment(style='plain', **kw)`.
+pub(super) fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let style = style.unwrap_or_else(|| "plain".into());
+    let (beginning, decoration, end) = match style.as_str() {
+        "plain" => ("", "# ", ""),
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        other => {
+            return Err(err(format!(
+                "Invalid style '{other}'. Available styles: plain, erlang, c, cblock, xml"
+            )));
+        }
+    };
+    let kw = |name: &str| -> Result<Option<String>, Error> {
+        Ok(kwargs.get::<Option<Value>>(name)?.map(|v| py_str(&v)))
+    };
+    let prepostfix = kw("decoration")?.unwrap_or_else(|| decoration.to_string());
+    let newline = kw("newline")?.unwrap_or_else(|| "\n".into());
+    let beginning = kw("beginning")?.unwrap_or_else(|| beginning.to_string());
+    // A style's own decoration applies to the lines; the pre/postfix default to it trimmed.
+    let decoration = kw("decoration")?.unwrap_or_else(|| {
+        if style == "plain" || style == "erlang" || style == "c" {
+            String::new()
+        } else {
+            decoration.to_string()
+        }
+    });
+    let prefix = kw("prefix")?.unwrap_or_else(|| prepostfix.trim_end().to_string());
+    let postfix = kw("postfix")?.unwrap_or_else(|| prepostfix.trim_end().to_string());
+    let prefix_count: usize = kw("prefix_count")?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1);
+    let postfix_count: usize = kw("postfix_count")?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1);
+    let end = kw("end")?.unwrap_or_else(|| end.to_string());
+    kwargs.assert_all_used()?;
+    // Python's dict update: the style's decoration replaces the default '' for the text lines
+    // (plain/erlang/c put it in 'decoration' as well).
+    let line_decoration =
+        if ["plain", "erlang", "c"].contains(&style.as_str()) && decoration.is_empty() {
+            prepostfix.clone()
+        } else {
+            decoration.clone()
+        };
+    let text = py_str(&v);
+    let mut s = String::new();
+    if !beginning.is_empty() {
+        s.push_str(&beginning);
+        s.push_str(&newline);
+    }
+    if !prefix.is_empty() {
+        if prefix != newline {
+            s.push_str(&format!("{prefix}{newline}").repeat(prefix_count));
+        } else {
+            s.push_str(&newline.repeat(prefix_count));
+        }
+    }
+    let body = format!(
+        "{line_decoration}{}",
+        text.replace(&newline, &format!("{newline}{line_decoration}"))
+    )
+    .replace(
+        &format!("{line_decoration}{newline}"),
+        &format!("{}{newline}", line_decoration.trim_end()),
+    );
+    s.push_str(&body);
+    for _ in 0..postfix_count {
+        s.push_str(&newline);
+        s.push_str(&postfix);
+    }
+    if !end.is_empty() {
+        s.push_str(&newline);
+        s.push_str(&end);
+    }
+    Ok(s)
+}
+
+const SIZE_RANGES: [(char, u128); 9] = [
+    ('Y', 1 << 80),
+    ('Z', 1 << 70),
+    ('E', 1 << 60),
+    ('P', 1 << 50),
+    ('T', 1 << 40),
+    ('G', 1 << 30),
+    ('M', 1 << 20),
+    ('K', 1 << 10),
+    ('B', 1),
+];
+
+pub(super) fn human_readable(
+    size: Value,
+    isbits: Option<bool>,
+    unit: Option<String>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let isbits = match isbits {
+        Some(b) => b,
+        None => flag(&kwargs, "isbits")?,
+    };
+    let unit = match unit {
+        Some(u) => Some(u),
+        None => kwargs.get::<Option<String>>("unit")?,
+    };
+    kwargs.assert_all_used()?;
+    let size = match size.kind() {
+        ValueKind::Number => f64::try_from(size.clone()).unwrap_or(0.0),
+        ValueKind::String => parse_py_float(size.as_str().unwrap_or(""))
+            .ok_or_else(|| err("human_readable() can't interpret the input"))?,
+        _ => return Err(err("human_readable() failed on bad input")),
+    };
+    let base = if isbits { "bits" } else { "Bytes" };
+    let mut chosen = ('B', 1u128);
+    for (suffix, limit) in SIZE_RANGES {
+        chosen = (suffix, limit);
+        let hit = match &unit {
+            None => size >= limit as f64,
+            Some(u) => u.to_uppercase().starts_with(suffix),
+        };
+        if hit {
+            break;
+        }
+    }
+    let (suffix, limit) = chosen;
+    let suffix = if limit != 1 {
+        format!("{suffix}{}", &base[..1])
+    } else {
+        base.to_string()
+    };
+    Ok(format!("{:.2} {suffix}", size / limit as f64))
+}
+
+pub(super) fn human_to_bytes(
+    size: Value,
+    default_unit: Option<String>,
+    isbits: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let default_unit = match default_unit {
+        Some(u) => Some(u),
+        None => kwargs.get::<Option<String>>("default_unit")?,
+    };
+    let isbits = match isbits {
+        Some(b) => b,
+        None => flag(&kwargs, "isbits")?,
+    };
+    kwargs.assert_all_used()?;
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$").expect("the size pattern is valid")
+    });
+    let text = py_str(&size);
+    let caps = re.captures(&text).ok_or_else(|| {
+        err(format!(
+            "human_to_bytes() can't interpret following string: {text}"
+        ))
+    })?;
+    let num: f64 = caps[1]
+        .parse()
+        .map_err(|_| err("human_to_bytes() can't interpret the input"))?;
+    let unit = caps.get(2).map(|m| m.as_str().to_string()).or(default_unit);
+    let Some(unit) = unit else {
+        return Ok(Value::from(py_round(num, 0) as i128));
+    };
+    let key = unit.chars().next().unwrap_or('B').to_ascii_uppercase();
+    let limit = SIZE_RANGES
+        .iter()
+        .find(|(s, _)| *s == key)
+        .map(|(_, l)| *l)
+        .ok_or_else(|| {
+            err(format!(
+                "human_to_bytes() failed to convert {text} (unit = {unit}). The suffix must be one of Y, Z, E, P, T, G, M, K, B"
+            ))
+        })?;
+    if unit.chars().count() > 1 {
+        let names = [
+            ('B', "byte", "bit"),
+            ('K', "kilobyte", "kilobit"),
+            ('M', "megabyte", "megabit"),
+            ('G', "gigabyte", "gigabit"),
+            ('T', "terabyte", "terabit"),
+            ('P', "petabyte", "petabit"),
+            ('E', "exabyte", "exabit"),
+            ('Z', "zetabyte", "zetabit"),
+            ('Y', "yottabyte", "yottabit"),
+        ];
+        let (_, byte_name, bit_name) = names
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .copied()
+            .unwrap_or(('B', "byte", "bit"));
+        let (long, short) = if isbits {
+            (
+                bit_name.to_string(),
+                if key == 'B' {
+                    "b".to_string()
+                } else {
+                    format!("{key}b")
+                },
+            )
+        } else {
+            (
+                byte_name.to_string(),
+                if key == 'B' {
+                    "B".to_string()
+                } else {
+                    format!("{key}B")
+                },
+            )
+        };
+        if unit.to_lowercase() != long && unit != short {
+            return Err(err(format!(
+                "human_to_bytes() failed to convert {text}. Value is not a valid string (expect {short})"
+            )));
+        }
+    }
+    Ok(Value::from(py_round(num * limit as f64, 0) as i128))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::render;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(
+            render("{{ 1536 | human_readable }} {{ 1048576 | human_readable(unit='K') }}"),
+            "1.50 KB 1024.00 KB"
+        );
+        assert_eq!(
+            render("{{ '1.5M' | human_to_bytes }} {{ '1Mb' | human_to_bytes(isbits=true) }}"),
+            "1572864 1048576"
+        );
+    }
+}
