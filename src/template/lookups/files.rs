@@ -1,0 +1,409 @@
+//! Lookups that read the controller: `file`, `unvault`, `template`, `pipe`/`lines`,
+//! `first_found`, `fileglob`. They share Ansible's search path (`Ctx::find_file`) and its
+//! error texts, which name where a file was looked for.
+
+use super::{Ctx, LResult, LookupError, Overlay, kw_bool, normalize, str_terms};
+use crate::template::filters::py_str;
+use crate::value::Value;
+use minijinja::value::{Kwargs, ValueKind};
+use std::path::{Path, PathBuf};
+
+pub(super) fn file(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
+    let lstrip = kw_bool(kwargs, "lstrip", false)?;
+    let rstrip = kw_bool(kwargs, "rstrip", true)?;
+    let mut out = Vec::new();
+    for term in str_terms(terms)? {
+        let path = ctx.find_file(Some("files"), &term).ok_or_else(|| {
+            LookupError(format!(
+                "Unable to access the file '{term}': File not found. Searched {}.",
+                searched(ctx, "files", &term)
+            ))
+        })?;
+        // A vault-encrypted file is decrypted, as Ansible's file lookup does.
+        let bytes = crate::vault::read_maybe_encrypted(&path).map_err(|e| {
+            LookupError(format!("Unable to access the file '{term}': {}", e.message))
+        })?;
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if lstrip {
+            text = text.trim_start().to_string();
+        }
+        if rstrip {
+            text = text.trim_end().to_string();
+        }
+        out.push(Value::from(text));
+    }
+    Ok(out)
+}
+
+/// `unvault`: a file's content, decrypted on the controller when vault-encrypted (not stripped).
+pub(super) fn unvault(ctx: &Ctx, terms: &[Value]) -> LResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for term in str_terms(terms)? {
+        let path = ctx.find_file(Some("files"), &term).ok_or_else(|| {
+            LookupError(format!(
+                "Unable to find '{term}' in expected paths. Searched {}.",
+                searched(ctx, "files", &term)
+            ))
+        })?;
+        let bytes =
+            crate::vault::read_maybe_encrypted(&path).map_err(|e| LookupError(e.message))?;
+        out.push(Value::from(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    Ok(out)
+}
+
+/// Where a relative file was looked for, for error messages.
+fn searched(ctx: &Ctx, subdir: &str, needle: &str) -> String {
+    let mut dirs = ctx.search_path();
+    dirs.push(ctx.basedir());
+    dirs.dedup();
+    dirs.iter()
+        .map(|d| format!("{}/{{{subdir}/,}}{needle}", d.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
+    let _convert: Option<Value> = kwargs.get("convert_data")?;
+    let _native: Option<Value> = kwargs.get("jinja2_native")?;
+    let template_vars: Option<Value> = kwargs.get("template_vars")?;
+    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+    let mut custom = false;
+    let (mut vs, mut ve, mut bs, mut be, mut cs, mut ce) = (
+        "{{".to_string(),
+        "}}".to_string(),
+        "{%".to_string(),
+        "%}".to_string(),
+        "{#".to_string(),
+        "#}".to_string(),
+    );
+    for (key, slot) in [
+        ("variable_start_string", &mut vs),
+        ("variable_end_string", &mut ve),
+        ("block_start_string", &mut bs),
+        ("block_end_string", &mut be),
+        ("comment_start_string", &mut cs),
+        ("comment_end_string", &mut ce),
+    ] {
+        if let Some(v) = kwargs.get::<Option<String>>(key)? {
+            *slot = v;
+            custom = true;
+        }
+    }
+    let base = crate::template::current_context().unwrap_or_else(|| Value::from(()));
+    let context = match template_vars.filter(|v| v.kind() == ValueKind::Map) {
+        Some(vars) => {
+            let extra = vars
+                .try_iter()?
+                .map(|k| (py_str(&k), vars.get_item(&k).unwrap_or_default()))
+                .collect();
+            Value::from_object(Overlay { extra, base })
+        }
+        None => base,
+    };
+    let mut out = Vec::new();
+    for term in str_terms(terms)? {
+        let path = ctx.find_file(Some("templates"), &term).ok_or_else(|| {
+            LookupError(format!(
+                "the template file {term} could not be found for the lookup"
+            ))
+        })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            LookupError(format!("cannot read the template {}: {e}", path.display()))
+        })?;
+        let rendered = if custom {
+            let cfg = syntax
+                .block_delimiters(bs.clone(), be.clone())
+                .variable_delimiters(vs.clone(), ve.clone())
+                .comment_delimiters(cs.clone(), ce.clone())
+                .trim_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .map_err(|e| LookupError(format!("invalid delimiters: {e}")))?;
+            syntax = minijinja::syntax::SyntaxConfig::builder();
+            crate::template::render_with_syntax(&text, &context, cfg)
+        } else {
+            crate::template::render_text(&text, &context)
+        }
+        .map_err(|e| LookupError(format!("{} (in {})", e.message, path.display())))?;
+        out.push(Value::from(rendered));
+    }
+    Ok(out)
+}
+
+pub(super) fn pipe(ctx: &Ctx, terms: &[Value], lines: bool) -> LResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for term in terms {
+        let cmd = py_str(term);
+        let output = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&cmd)
+            .current_dir(ctx.basedir())
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| LookupError(format!("cannot run /bin/sh for '{cmd}': {e}")))?;
+        let code = output.status.code().unwrap_or(-1);
+        if code != 0 {
+            let what = if lines { "lines" } else { "pipe" };
+            return Err(LookupError(format!(
+                "lookup_plugin.{what}({cmd}) returned {code}"
+            )));
+        }
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if lines {
+            out.extend(text.lines().map(Value::from));
+        } else {
+            out.push(Value::from(text.trim_end()));
+        }
+    }
+    Ok(out)
+}
+
+fn split_on(v: &Value, seps: &[char]) -> LResult<Vec<String>> {
+    Ok(match v.kind() {
+        ValueKind::String => v
+            .as_str()
+            .unwrap_or("")
+            .split(|c| seps.contains(&c))
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        ValueKind::Seq => {
+            let mut out = Vec::new();
+            for item in v.try_iter()? {
+                out.extend(split_on(&item, seps)?);
+            }
+            out
+        }
+        ValueKind::None | ValueKind::Undefined => Vec::new(),
+        _ => vec![py_str(v)],
+    })
+}
+
+pub(super) fn first_found(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
+    let kw_files = kwargs.get::<Option<Value>>("files")?;
+    let kw_paths = kwargs.get::<Option<Value>>("paths")?;
+    let mut skip = kw_bool(kwargs, "skip", false)?;
+    let subdir = ctx.with_action.as_deref().map(|action| {
+        // Ansible picks the subdirectory from the task's action name.
+        if action.contains("template") {
+            "templates"
+        } else if action.contains("var") {
+            "vars"
+        } else {
+            "files"
+        }
+    });
+    let global_paths = match &kw_paths {
+        Some(p) => split_on(p, &[',', ':', ';'])?,
+        None => Vec::new(),
+    };
+    let mut search: Vec<String> = Vec::new();
+    fn process(
+        term: &Value,
+        paths: &[String],
+        skip: &mut bool,
+        out: &mut Vec<String>,
+    ) -> LResult<()> {
+        let (files, paths) = match term.kind() {
+            ValueKind::Map => {
+                let files = split_on(&term.get_attr("files").unwrap_or_default(), &[',', ';'])?;
+                let p = term.get_attr("paths").unwrap_or_default();
+                let paths = if p.is_undefined() {
+                    paths.to_vec()
+                } else {
+                    split_on(&p, &[',', ':', ';'])?
+                };
+                if let Ok(s) = term.get_attr("skip")
+                    && !s.is_undefined()
+                {
+                    *skip = s.is_true();
+                }
+                (files, paths)
+            }
+            ValueKind::String => (split_on(term, &[',', ';'])?, paths.to_vec()),
+            ValueKind::Seq => {
+                for t in term.try_iter()? {
+                    process(&t, paths, skip, out)?;
+                }
+                return Ok(());
+            }
+            _ => {
+                return Err(LookupError(format!(
+                    "Invalid term supplied. A string, dict or list is required, not '{}'.",
+                    crate::template::filters::py_type(term)
+                )));
+            }
+        };
+        if paths.is_empty() {
+            out.extend(files);
+        } else {
+            for p in &paths {
+                for f in &files {
+                    out.push(format!("{}/{f}", p.trim_end_matches('/')));
+                }
+            }
+        }
+        Ok(())
+    }
+    let terms: Vec<Value> = if terms.is_empty() {
+        kw_files.into_iter().collect()
+    } else {
+        terms.to_vec()
+    };
+    for t in &terms {
+        process(t, &global_paths, &mut skip, &mut search)?;
+    }
+    for f in &search {
+        if let Some(p) = ctx.find_file(subdir, f) {
+            return Ok(vec![Value::from(p.display().to_string())]);
+        }
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(LookupError(
+        "No file was found when using first_found.".into(),
+    ))
+}
+
+/// Python's fnmatch for one path component (`*`, `?`, `[...]`), dot files only by a dot.
+fn fnmatch(pat: &[char], name: &[char]) -> bool {
+    match (pat.first(), name.first()) {
+        (None, None) => true,
+        (None, Some(_)) => false,
+        (Some('*'), _) => (0..=name.len()).any(|i| fnmatch(&pat[1..], &name[i..])),
+        (Some(_), None) => false,
+        (Some('?'), Some(_)) => fnmatch(&pat[1..], &name[1..]),
+        (Some('['), Some(&c)) => match pat.iter().skip(1).position(|&x| x == ']') {
+            Some(close) if close > 0 || pat.get(2) == Some(&']') => {
+                let close = close + 1;
+                let set = &pat[1..close];
+                let (negate, set) = match set.first() {
+                    Some('!') => (true, &set[1..]),
+                    _ => (false, set),
+                };
+                let mut hit = false;
+                let mut i = 0;
+                while i < set.len() {
+                    if i + 2 < set.len() && set[i + 1] == '-' {
+                        hit |= set[i] <= c && c <= set[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= set[i] == c;
+                        i += 1;
+                    }
+                }
+                hit != negate && fnmatch(&pat[close + 1..], &name[1..])
+            }
+            _ => c == '[' && fnmatch(&pat[1..], &name[1..]),
+        },
+        (Some(p), Some(c)) => p == c && fnmatch(&pat[1..], &name[1..]),
+    }
+}
+
+/// Regular files in `dir` whose names match `pattern`, sorted.
+fn glob_dir(dir: &Path, pattern: &str) -> Vec<PathBuf> {
+    let pat: Vec<char> = pattern.chars().collect();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (!name.starts_with('.') || pattern.starts_with('.'))
+                && fnmatch(&pat, &name.chars().collect::<Vec<_>>())
+        })
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+pub(super) fn fileglob(ctx: &Ctx, terms: &[Value]) -> LResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for term in str_terms(terms)? {
+        let base = crate::template::filters::basename(&term).to_string();
+        let dirs: Vec<PathBuf> = if base != term {
+            let dir = crate::template::filters::dirname(&term);
+            ctx.find_file(Some("files"), &dir).into_iter().collect()
+        } else {
+            ctx.search_path()
+                .into_iter()
+                .flat_map(|p| [p.join("files"), p])
+                .collect()
+        };
+        for d in dirs {
+            let found = glob_dir(&d, &base);
+            if !found.is_empty() {
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|p| Value::from(normalize(&p).display().to_string())),
+                );
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{ctx_with, scratch};
+    use super::fnmatch;
+
+    #[test]
+    fn file_lookup_searches_files_then_the_playbook_dir() {
+        let d = scratch("file");
+        std::fs::write(d.join("files/a.txt"), "in files\n").unwrap();
+        std::fs::write(d.join("b.txt"), "top\n").unwrap();
+        let ctx = ctx_with(&d);
+        let r = |t: &str| crate::template::render_str(t, &ctx);
+        assert_eq!(
+            r("{{ lookup('file', 'a.txt') }}").unwrap().as_str(),
+            Some("in files")
+        );
+        assert_eq!(
+            r("{{ lookup('file', 'b.txt') }}").unwrap().as_str(),
+            Some("top")
+        );
+        assert_eq!(
+            r("{{ lookup('file', 'a.txt', 'b.txt') }}")
+                .unwrap()
+                .as_str(),
+            Some("in files,top")
+        );
+        assert_eq!(
+            r("{{ query('file', 'a.txt') | length }}").unwrap().as_i64(),
+            Some(1)
+        );
+        let e = r("{{ lookup('file', 'nope.txt') }}").unwrap_err();
+        assert!(
+            e.message.contains("lookup plugin 'file'") && e.message.contains("nope.txt"),
+            "{e}"
+        );
+        assert!(
+            r("{{ lookup('file', 'nope.txt', errors='ignore') }}")
+                .unwrap()
+                .is_none()
+        );
+        let e = r("{{ lookup('no_such', 'x') }}").unwrap_err();
+        assert!(e.message.contains("'no_such' was not found"), "{e}");
+    }
+
+    #[test]
+    fn globs_are_fnmatch() {
+        assert!(fnmatch(
+            &"*.txt".chars().collect::<Vec<_>>(),
+            &"a.txt".chars().collect::<Vec<_>>()
+        ));
+        assert!(!fnmatch(
+            &"[!a]*".chars().collect::<Vec<_>>(),
+            &"abc".chars().collect::<Vec<_>>()
+        ));
+    }
+}

@@ -1,0 +1,50 @@
+//! `env` and `vars`: values by name, from the controller's environment and from the
+//! variables of the task.
+
+use super::{Ctx, LResult, LookupError, str_terms};
+use crate::template::filters::py_str;
+use crate::value::Value;
+use minijinja::value::Kwargs;
+
+pub(super) fn env_lookup(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
+    let default = kwargs
+        .get::<Option<Value>>("default")?
+        .unwrap_or_else(|| Value::from(""));
+    Ok(str_terms(terms)?
+        .into_iter()
+        .map(|t| match std::env::var(&t) {
+            Ok(v) => Value::from(v),
+            Err(_) => default.clone(),
+        })
+        .collect())
+}
+
+pub(super) fn vars(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
+    let default: Option<Value> = kwargs.get("default")?;
+    let mut out = Vec::new();
+    for term in terms {
+        let Some(name) = term.as_str() else {
+            return Err(LookupError(format!(
+                "Invalid setting identifier, \"{}\" is not a string, it is a {}",
+                py_str(term),
+                crate::template::filters::py_type(term)
+            )));
+        };
+        match ctx.state.lookup(name) {
+            Some(v) if !v.is_undefined() => {
+                // A variable whose template fails is an error value: surface it.
+                v.clone().try_iter().ok();
+                out.push(v);
+            }
+            _ => match &default {
+                Some(d) => out.push(d.clone()),
+                None => {
+                    return Err(LookupError(format!(
+                        "No variable named '{name}' was found."
+                    )));
+                }
+            },
+        }
+    }
+    Ok(out)
+}
