@@ -18,6 +18,7 @@ pub mod output;
 pub mod playbook;
 pub mod template;
 pub mod template_command;
+pub mod text;
 pub mod value;
 pub mod vars;
 pub mod vault;

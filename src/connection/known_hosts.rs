@@ -310,31 +310,11 @@ fn hosts_match(field: &str, label: &str) -> bool {
     matched
 }
 
-/// `*` and `?` globbing, as OpenSSH's `match_pattern`.
+/// `*` and `?` globbing, as OpenSSH's `match_pattern` (no `[...]` classes: `[host]:port` is
+/// literal text).
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    use crate::text::fnmatch::{Pattern, Syntax};
+    Pattern::with_syntax(pattern, Syntax::OpenSsh).is_match(text)
 }
 
 /// `salt|hash` (base64 both) against HMAC-SHA1(salt, label).

@@ -13,9 +13,14 @@
 
 use super::{Inventory, LOCALHOST, address};
 use crate::diagnostics::{Error, ErrorKind};
+use crate::text::fnmatch::Pattern;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::OnceLock;
+
+/// Python's `fnmatch.translate`, for callers that want a `Regex`; [`crate::text::fnmatch`]
+/// matches without one.
+pub use crate::text::fnmatch::translate as fnmatch_translate;
 
 /// The hosts a pattern selects, and the terms that matched nothing (Ansible warns about each:
 /// "Could not match supplied host pattern, ignoring: TERM").
@@ -113,7 +118,9 @@ impl Inventory {
                 .map(|(k, _)| k)
                 .into_iter()
                 .collect(),
-            Matcher::Regex(_) => self.groups.keys().filter(|g| matcher.is_match(g)).collect(),
+            Matcher::Regex(_) | Matcher::Glob(_) => {
+                self.groups.keys().filter(|g| matcher.is_match(g)).collect()
+            }
         };
         for g in &groups {
             results.extend(self.group_hosts(g));
@@ -123,7 +130,7 @@ impl Inventory {
                 Matcher::Exact(s) => {
                     results.extend(self.hosts.get_key_value(s).map(|(k, _)| k.clone()))
                 }
-                Matcher::Regex(_) => {
+                Matcher::Regex(_) | Matcher::Glob(_) => {
                     results.extend(self.hosts.keys().filter(|h| matcher.is_match(h)).cloned())
                 }
             }
@@ -142,6 +149,7 @@ impl Inventory {
 enum Matcher {
     Exact(String),
     Regex(Regex),
+    Glob(Pattern),
 }
 
 impl Matcher {
@@ -160,88 +168,15 @@ impl Matcher {
         if !pattern.contains(['*', '?', '[']) {
             return Ok(Matcher::Exact(pattern.to_string()));
         }
-        Regex::new(&fnmatch_translate(pattern))
-            .map(Matcher::Regex)
-            .map_err(|_| invalid())
+        Ok(Matcher::Glob(Pattern::new(pattern)))
     }
 
     fn is_match(&self, name: &str) -> bool {
         match self {
             Matcher::Exact(s) => s == name,
             Matcher::Regex(re) => re.is_match(name),
+            Matcher::Glob(p) => p.is_match(name),
         }
-    }
-}
-
-/// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; everything else literal.
-pub fn fnmatch_translate(pat: &str) -> String {
-    let chars: Vec<char> = pat.chars().collect();
-    let mut out = String::from("^(?s:");
-    let mut i = 0;
-    let n = chars.len();
-    while i < n {
-        let c = chars[i];
-        i += 1;
-        match c {
-            '*' => {
-                while i < n && chars[i] == '*' {
-                    i += 1;
-                }
-                out.push_str(".*");
-            }
-            '?' => out.push('.'),
-            '[' => {
-                let mut j = i;
-                if j < n && chars[j] == '!' {
-                    j += 1;
-                }
-                if j < n && chars[j] == ']' {
-                    j += 1;
-                }
-                while j < n && chars[j] != ']' {
-                    j += 1;
-                }
-                if j >= n {
-                    out.push_str("\\[");
-                    continue;
-                }
-                let stuff: Vec<char> = chars[i..j].to_vec();
-                i = j + 1;
-                out.push_str(&char_class(&stuff));
-            }
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out.push_str(")$");
-    out
-}
-
-/// One `[...]` of a wildcard as a regex class; empty ranges (`z-a`) drop out as in Python.
-fn char_class(stuff: &[char]) -> String {
-    let (negate, body) = match stuff.first() {
-        Some('!') => (true, &stuff[1..]),
-        _ => (false, stuff),
-    };
-    let mut items = String::new();
-    let mut k = 0;
-    while k < body.len() {
-        let c = body[k];
-        if k + 2 < body.len() && body[k + 1] == '-' {
-            let hi = body[k + 2];
-            if c <= hi {
-                items.push_str(&format!("\\x{{{:x}}}-\\x{{{:x}}}", c as u32, hi as u32));
-            }
-            k += 3;
-        } else {
-            items.push_str(&format!("\\x{{{:x}}}", c as u32));
-            k += 1;
-        }
-    }
-    match (negate, items.is_empty()) {
-        (false, true) => "(?:[^\\s\\S])".to_string(),
-        (true, true) => ".".to_string(),
-        (false, false) => format!("[{items}]"),
-        (true, false) => format!("[^{items}]"),
     }
 }
 

@@ -173,43 +173,7 @@ pub(crate) struct PkgInfo {
 
 /// Python's `fnmatch.fnmatch` (case-sensitive on POSIX): `*`, `?`, `[...]`.
 pub(crate) fn fnmatch(text: &str, pattern: &str) -> bool {
-    let mut re = String::from("^");
-    let mut chars = pattern.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '[' => {
-                let mut class = String::new();
-                let mut closed = false;
-                if chars.peek() == Some(&'!') {
-                    chars.next();
-                    class.push('^');
-                }
-                for d in chars.by_ref() {
-                    if d == ']' && !class.is_empty() && class != "^" {
-                        closed = true;
-                        break;
-                    }
-                    if d == '\\' || d == '[' {
-                        class.push('\\');
-                    }
-                    class.push(d);
-                }
-                if closed {
-                    re.push('[');
-                    re.push_str(&class);
-                    re.push(']');
-                } else {
-                    re.push_str("\\[");
-                    re.push_str(&regex::escape(&class));
-                }
-            }
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    regex::Regex::new(&format!("(?s){re}")).is_ok_and(|r| r.is_match(text))
+    crate::text::fnmatch::fnmatch(text, pattern)
 }
 
 /// Debian's version comparison (dpkg's verrevcmp), for `name>=version`.

@@ -268,44 +268,9 @@ pub(super) fn first_found(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResul
     ))
 }
 
-/// Python's fnmatch for one path component (`*`, `?`, `[...]`), dot files only by a dot.
-fn fnmatch(pat: &[char], name: &[char]) -> bool {
-    match (pat.first(), name.first()) {
-        (None, None) => true,
-        (None, Some(_)) => false,
-        (Some('*'), _) => (0..=name.len()).any(|i| fnmatch(&pat[1..], &name[i..])),
-        (Some(_), None) => false,
-        (Some('?'), Some(_)) => fnmatch(&pat[1..], &name[1..]),
-        (Some('['), Some(&c)) => match pat.iter().skip(1).position(|&x| x == ']') {
-            Some(close) if close > 0 || pat.get(2) == Some(&']') => {
-                let close = close + 1;
-                let set = &pat[1..close];
-                let (negate, set) = match set.first() {
-                    Some('!') => (true, &set[1..]),
-                    _ => (false, set),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while i < set.len() {
-                    if i + 2 < set.len() && set[i + 1] == '-' {
-                        hit |= set[i] <= c && c <= set[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= set[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != negate && fnmatch(&pat[close + 1..], &name[1..])
-            }
-            _ => c == '[' && fnmatch(&pat[1..], &name[1..]),
-        },
-        (Some(p), Some(c)) => p == c && fnmatch(&pat[1..], &name[1..]),
-    }
-}
-
 /// Regular files in `dir` whose names match `pattern`, sorted.
 fn glob_dir(dir: &Path, pattern: &str) -> Vec<PathBuf> {
-    let pat: Vec<char> = pattern.chars().collect();
+    let pat = crate::text::fnmatch::Pattern::new(pattern);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -313,8 +278,7 @@ fn glob_dir(dir: &Path, pattern: &str) -> Vec<PathBuf> {
         .filter_map(|e| e.ok())
         .filter(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            (!name.starts_with('.') || pattern.starts_with('.'))
-                && fnmatch(&pat, &name.chars().collect::<Vec<_>>())
+            (!name.starts_with('.') || pattern.starts_with('.')) && pat.is_match(&name)
         })
         .map(|e| e.path())
         .filter(|p| p.is_file())
@@ -354,7 +318,6 @@ pub(super) fn fileglob(ctx: &Ctx, terms: &[Value]) -> LResult<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{ctx_with, scratch};
-    use super::fnmatch;
 
     #[test]
     fn file_lookup_searches_files_then_the_playbook_dir() {
@@ -396,14 +359,25 @@ mod tests {
     }
 
     #[test]
-    fn globs_are_fnmatch() {
-        assert!(fnmatch(
-            &"*.txt".chars().collect::<Vec<_>>(),
-            &"a.txt".chars().collect::<Vec<_>>()
-        ));
-        assert!(!fnmatch(
-            &"[!a]*".chars().collect::<Vec<_>>(),
-            &"abc".chars().collect::<Vec<_>>()
-        ));
+    fn fileglob_skips_dot_files_unless_asked() {
+        let d = scratch("glob");
+        for f in ["files/a.txt", "files/b.log", "files/.h.txt"] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        let ctx = ctx_with(&d);
+        let r = |t: &str| crate::template::render_text(t, &ctx).unwrap();
+        let base = d.join("files").display().to_string();
+        assert_eq!(
+            r("{{ query('fileglob', '*.txt') }}"),
+            format!("['{base}/a.txt']")
+        );
+        assert_eq!(
+            r("{{ query('fileglob', '.*.txt') }}"),
+            format!("['{base}/.h.txt']")
+        );
+        assert_eq!(
+            r("{{ query('fileglob', '[!a]*') }}"),
+            format!("['{base}/b.log']")
+        );
     }
 }
