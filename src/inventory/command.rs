@@ -11,6 +11,7 @@
 
 use super::Inventory;
 use crate::diagnostics::{Error, ErrorKind};
+use crate::text::json::{self, Style, ToJson, Writer};
 use crate::value::{Value, Vars};
 use clap::Args;
 use minijinja::value::ValueKind;
@@ -155,9 +156,10 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
                 format!("You must pass a single valid host to --host parameter: {host}"),
             ));
         }
-        let mut out = String::new();
-        write_vars(&view.host_vars(&sel.hosts[0]), 0, &mut out);
-        out
+        json::dumps(
+            &ListedVars(&view.host_vars(&sel.hosts[0])),
+            &listing_style(),
+        )
     } else if args.graph {
         let start = args.group.as_deref().unwrap_or("all");
         if !inv.groups.contains_key(start) {
@@ -231,107 +233,89 @@ impl View<'_> {
     /// variables, not through a JSON tree: with ten thousand hosts that tree is most of the time.
     fn list(&self, hosts: &[String]) -> String {
         let available: std::collections::HashSet<&str> = hosts.iter().map(String::as_str).collect();
-        let mut groups = serde_json::Map::new();
+        let mut groups = indexmap::IndexMap::new();
         let mut seen = std::collections::HashSet::new();
         self.format_group("all", &available, &mut seen, &mut groups);
         let mut keys: Vec<&str> = groups.keys().map(String::as_str).collect();
         keys.push("_meta");
         keys.sort_unstable();
         keys.dedup();
+        let style = listing_style();
         // About half a kilobyte a host: growing the text as it is written costs copies.
-        let mut out = String::with_capacity(4096 + hosts.len() * 512);
-        out.push_str("{\n");
-        for (i, k) in keys.iter().enumerate() {
-            if i > 0 {
-                out.push_str(",\n");
-            }
-            push_pad(&mut out, 1);
-            write_str(k, &mut out);
-            out.push_str(": ");
-            if *k == "_meta" {
-                self.write_meta(hosts, &mut out);
+        let mut w = Writer::with_capacity(&style, 4096 + hosts.len() * 512);
+        w.begin_object();
+        for k in keys {
+            w.key(k);
+            if k == "_meta" {
+                self.write_meta(hosts, &mut w);
             } else {
-                write_json(&groups[*k], 1, &mut out);
+                w.value(&groups[k]);
             }
         }
-        out.push_str("\n}");
-        out
+        w.end_object();
+        w.finish()
     }
 
-    /// `{"hostvars": {HOST: VARS, ...}, "profile": "inventory_legacy"}` at depth 1.
-    fn write_meta(&self, hosts: &[String], out: &mut String) {
+    /// `{"hostvars": {HOST: VARS, ...}, "profile": "inventory_legacy"}`.
+    fn write_meta(&self, hosts: &[String], w: &mut Writer<'_>) {
         let mut sorted: Vec<&String> = hosts.iter().collect();
         sorted.sort_unstable();
-        out.push_str("{\n");
-        push_pad(out, 2);
-        out.push_str("\"hostvars\": ");
-        let mut first = true;
+        w.begin_object();
+        w.key("hostvars");
+        w.begin_object();
         let all_vars = self.host_vars_many(&sorted);
         for (h, vars) in sorted.into_iter().zip(all_vars) {
             if vars.is_empty() {
                 continue;
             }
-            out.push_str(if first { "{\n" } else { ",\n" });
-            first = false;
-            push_pad(out, 3);
-            write_str(h, out);
-            out.push_str(": ");
-            write_vars(&vars, 3, out);
+            w.key(h);
+            w.value(&ListedVars(&vars));
         }
-        if first {
-            out.push_str("{}");
-        } else {
-            out.push('\n');
-            push_pad(out, 2);
-            out.push('}');
-        }
-        out.push_str(",\n");
-        push_pad(out, 2);
-        out.push_str("\"profile\": \"inventory_legacy\"\n");
-        push_pad(out, 1);
-        out.push('}');
+        w.end_object();
+        w.key("profile");
+        w.str("inventory_legacy");
+        w.end_object();
     }
 
     /// The groups of `--list`: each group reachable from `all` with its hosts (those selected),
     /// children and, with `--export`, variables; groups with none of these are left out.
-    fn format_group(
-        &self,
+    fn format_group<'a>(
+        &'a self,
         name: &str,
         available: &std::collections::HashSet<&str>,
         seen: &mut std::collections::HashSet<String>,
-        out: &mut serde_json::Map<String, serde_json::Value>,
+        out: &mut indexmap::IndexMap<String, GroupEntry<'a>>,
     ) {
         // Walked with a list, not recursion: a chain of groups may be long.
         let mut todo = vec![name.to_string()];
         while let Some(name) = todo.pop() {
             let g = &self.inv.groups[&name];
-            let mut entry = serde_json::Map::new();
-            if name != "all" {
-                let hosts: Vec<&String> = g
-                    .hosts
+            let hosts = if name == "all" {
+                Vec::new()
+            } else {
+                g.hosts
                     .iter()
                     .filter(|h| available.contains(h.as_str()))
-                    .collect();
-                if !hosts.is_empty() {
-                    entry.insert("hosts".into(), serde_json::json!(hosts));
-                }
-            }
-            if !g.children.is_empty() {
-                entry.insert("children".into(), serde_json::json!(g.children));
-            }
+                    .map(String::as_str)
+                    .collect()
+            };
             for c in &g.children {
                 if seen.insert(c.clone()) {
                     todo.push(c.clone());
                 }
             }
-            if self.export {
-                let vars = self.group_vars(&name);
-                if !vars.is_empty() {
-                    entry.insert("vars".into(), vars_json(&vars));
-                }
-            }
+            let vars = if self.export {
+                self.group_vars(&name)
+            } else {
+                Vars::new()
+            };
+            let entry = GroupEntry {
+                hosts,
+                children: &g.children,
+                vars,
+            };
             if !entry.is_empty() {
-                out.insert(name, serde_json::Value::Object(entry));
+                out.insert(name, entry);
             }
         }
     }
@@ -395,35 +379,21 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
             ValueKind::String => v.as_str().unwrap_or("").to_string(),
             ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
             ValueKind::None | ValueKind::Undefined => "None".to_string(),
-            _ => crate::value::python_repr(&json_value(v, false)),
+            _ => crate::value::python_repr(&graph_json(v)),
         };
         out.push(graph_name(&format!("{{{k} = {text}}}"), depth));
     }
 }
 
-/// Variables as `ansible-inventory` encodes them: text never to be templated (`!unsafe`)
-/// becomes `{"__ansible_unsafe": "..."}`.
-fn vars_json(vars: &Vars) -> serde_json::Value {
-    serde_json::Value::Object(
-        vars.iter()
-            .map(|(k, v)| (k.clone(), json_value(v, true)))
-            .collect(),
-    )
-}
-
-/// A value as JSON; with `mark_unsafe`, `!unsafe` text as Ansible's JSON encodes it.
-fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
-    let to_json = |x: &Value| json_value(x, mark_unsafe);
+/// A value as JSON, for the graph's Python `repr()` of variables (no `!unsafe` marking there).
+fn graph_json(v: &Value) -> serde_json::Value {
     if let Some(j) = crate::vault::value::to_json(v) {
         return j;
     }
     match v.kind() {
-        ValueKind::String if mark_unsafe && v.is_safe() => {
-            serde_json::json!({ "__ansible_unsafe": v.as_str().unwrap_or("") })
-        }
         ValueKind::Seq | ValueKind::Iterable => serde_json::Value::Array(
             v.try_iter()
-                .map(|it| it.map(|x| to_json(&x)).collect())
+                .map(|it| it.map(|x| graph_json(&x)).collect())
                 .unwrap_or_default(),
         ),
         ValueKind::Map => {
@@ -431,7 +401,7 @@ fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
             if let Ok(keys) = v.try_iter() {
                 for k in keys {
                     let item = v.get_item(&k).unwrap_or_default();
-                    obj.insert(json_key(&k), to_json(&item));
+                    obj.insert(json_key(&k), graph_json(&item));
                 }
             }
             serde_json::Value::Object(obj)
@@ -445,143 +415,97 @@ fn json_value(v: &Value, mark_unsafe: bool) -> serde_json::Value {
     }
 }
 
-/// Python's `json.dumps(value, indent=4, sort_keys=True, ensure_ascii=False)` with Python's
-/// float spelling, so the output is byte for byte `ansible-inventory`'s.
-pub fn dumps(v: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_json(v, 0, &mut out);
-    out
-}
-
-fn write_json(v: &serde_json::Value, level: usize, out: &mut String) {
-    match v {
-        serde_json::Value::Null => out.push_str("null"),
-        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => out.push_str(&i.to_string()),
-            (_, Some(u), _) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&python_float_json(f)),
-            _ => out.push_str(&n.to_string()),
-        },
-        serde_json::Value::String(s) => write_str(s, out),
-        serde_json::Value::Array(a) if a.is_empty() => out.push_str("[]"),
-        serde_json::Value::Array(a) => {
-            out.push_str("[\n");
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
-                }
-                push_pad(out, level + 1);
-                write_json(item, level + 1, out);
-            }
-            out.push('\n');
-            push_pad(out, level);
-            out.push(']');
-        }
-        serde_json::Value::Object(o) if o.is_empty() => out.push_str("{}"),
-        serde_json::Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            out.push_str("{\n");
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
-                }
-                push_pad(out, level + 1);
-                write_str(k, out);
-                out.push_str(": ");
-                write_json(&o[k], level + 1, out);
-            }
-            out.push('\n');
-            push_pad(out, level);
-            out.push('}');
-        }
+/// `ansible-inventory`'s JSON: `json.dumps(indent=4, sort_keys=True, ensure_ascii=False)`.
+fn listing_style() -> Style {
+    Style {
+        sort_keys: true,
+        ensure_ascii: false,
+        ..Style::indented(4)
     }
 }
 
-/// Python's `indent=4` for one nesting level.
-fn push_pad(out: &mut String, level: usize) {
-    for _ in 0..level {
-        out.push_str("    ");
+/// One group of `--list`: its selected hosts, its children and, with `--export`, its variables.
+struct GroupEntry<'a> {
+    hosts: Vec<&'a str>,
+    children: &'a [String],
+    vars: Vars,
+}
+
+impl GroupEntry<'_> {
+    fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.children.is_empty() && self.vars.is_empty()
     }
 }
 
-/// Variables as a JSON object, keys sorted (`json.dumps(sort_keys=True, indent=4)`).
-fn write_vars(vars: &Vars, level: usize, out: &mut String) {
-    if vars.is_empty() {
-        out.push_str("{}");
-        return;
-    }
-    let mut keys: Vec<&String> = vars.keys().collect();
-    keys.sort_unstable();
-    out.push_str("{\n");
-    for (i, k) in keys.into_iter().enumerate() {
-        if i > 0 {
-            out.push_str(",\n");
+impl ToJson for GroupEntry<'_> {
+    fn write_json(&self, w: &mut Writer<'_>) {
+        // The keys in sorted order, as sort_keys=True has them.
+        w.begin_object();
+        if !self.children.is_empty() {
+            w.key("children");
+            w.array(self.children);
         }
-        push_pad(out, level + 1);
-        write_str(k, out);
-        out.push_str(": ");
-        write_value(&vars[k], level + 1, out);
+        if !self.hosts.is_empty() {
+            w.key("hosts");
+            w.array(&self.hosts);
+        }
+        if !self.vars.is_empty() {
+            w.key("vars");
+            w.value(&ListedVars(&self.vars));
+        }
+        w.end_object();
     }
-    out.push('\n');
-    push_pad(out, level);
-    out.push('}');
 }
 
-/// One value as Ansible's JSON encoder writes it (`!unsafe` text as `{"__ansible_unsafe": ..}`).
-fn write_value(v: &Value, level: usize, out: &mut String) {
-    if let Some(j) = crate::vault::value::to_json(v) {
-        // Still encrypted (`!vault`): `{"__ansible_vault": "<ciphertext>"}`.
-        write_json(&j, level, out);
-        return;
+/// Variables as `ansible-inventory` writes them (each value a [`Listed`]).
+struct ListedVars<'a>(&'a Vars);
+
+impl ToJson for ListedVars<'_> {
+    fn write_json(&self, w: &mut Writer<'_>) {
+        w.object(self.0.iter().map(|(k, v)| (k, Listed(v))));
     }
-    match v.kind() {
-        ValueKind::String if v.is_safe() => {
-            out.push_str("{\n");
-            push_pad(out, level + 1);
-            out.push_str("\"__ansible_unsafe\": ");
-            write_str(v.as_str().unwrap_or(""), out);
-            out.push('\n');
-            push_pad(out, level);
-            out.push('}');
+}
+
+/// A value as Ansible's JSON encoder writes it: text never to be templated (`!unsafe`) as
+/// `{"__ansible_unsafe": "..."}`, a still-encrypted `!vault` value as
+/// `{"__ansible_vault": "<ciphertext>"}`, floats kept floats.
+struct Listed<'a>(&'a Value);
+
+impl ToJson for Listed<'_> {
+    fn write_json(&self, w: &mut Writer<'_>) {
+        let v = self.0;
+        if let Some(j) = crate::vault::value::to_json(v) {
+            w.value(&j);
+            return;
         }
-        ValueKind::String => write_str(v.as_str().unwrap_or(""), out),
-        ValueKind::Number if v.is_integer() => out.push_str(&v.to_string()),
-        ValueKind::Number => match f64::try_from(v.clone()) {
-            Ok(f) => out.push_str(&python_float_json(f)),
-            Err(_) => out.push_str("null"),
-        },
-        ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
-        ValueKind::Seq | ValueKind::Iterable => {
-            let items: Vec<Value> = v.try_iter().map(|it| it.collect()).unwrap_or_default();
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
+        match v.kind() {
+            ValueKind::String if v.is_safe() => {
+                w.object([("__ansible_unsafe", v.as_str().unwrap_or(""))]);
             }
-            out.push_str("[\n");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
+            ValueKind::String => w.str(v.as_str().unwrap_or("")),
+            ValueKind::Number if v.is_integer() => w.int(v),
+            ValueKind::Number => match f64::try_from(v.clone()) {
+                Ok(f) => w.float(f),
+                Err(_) => w.null(),
+            },
+            ValueKind::Bool => w.bool(v.is_true()),
+            ValueKind::Seq | ValueKind::Iterable => {
+                let items: Vec<Value> = v.try_iter().map(|it| it.collect()).unwrap_or_default();
+                w.array(items.iter().map(Listed));
+            }
+            ValueKind::Map => {
+                // Keys as JSON spells them; two keys that spell the same keep the last value.
+                let mut map = Vars::new();
+                if let Ok(keys) = v.try_iter() {
+                    for k in keys {
+                        let item = v.get_item(&k).unwrap_or_default();
+                        map.insert(json_key(&k), item);
+                    }
                 }
-                push_pad(out, level + 1);
-                write_value(item, level + 1, out);
+                w.value(&ListedVars(&map));
             }
-            out.push('\n');
-            push_pad(out, level);
-            out.push(']');
+            _ => w.null(),
         }
-        ValueKind::Map => {
-            let mut map = Vars::new();
-            if let Ok(keys) = v.try_iter() {
-                for k in keys {
-                    let item = v.get_item(&k).unwrap_or_default();
-                    map.insert(json_key(&k), item);
-                }
-            }
-            write_vars(&map, level, out);
-        }
-        _ => out.push_str("null"),
     }
 }
 
@@ -595,63 +519,25 @@ fn json_key(k: &Value) -> String {
     }
 }
 
-fn write_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            // Ansible's encoder writes other text as it is (`ensure_ascii=False`).
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Python's `repr(float)` as `json.dumps` writes it: `1000.0`, `1e+16`, `1.5e-05`.
-fn python_float_json(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let exp = if f == 0.0 {
-        0
-    } else {
-        f.abs().log10().floor() as i32
-    };
-    if (-4..16).contains(&exp) {
-        let s = format!("{f}");
-        if s.contains('.') { s } else { format!("{s}.0") }
-    } else {
-        let s = format!("{f:e}");
-        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let e: i32 = e.parse().unwrap_or(0);
-        format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn json_like_pythons_dumps() {
-        let v = serde_json::json!({"b": [1, 2.5, 1e16, "é"], "a": {}, "c": []});
+    fn listed_values_mark_unsafe_text_and_keep_floats() {
+        let vars: Vars = [
+            ("b".to_string(), Value::from_safe_string("{{ raw }}".into())),
+            (
+                "a".to_string(),
+                Value::from(vec![Value::from(1.0), Value::from("é")]),
+            ),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(
-            dumps(&v),
-            "{\n    \"a\": {},\n    \"b\": [\n        1,\n        2.5,\n        1e+16,\n        \"é\"\n    ],\n    \"c\": []\n}"
+            json::dumps(&ListedVars(&vars), &listing_style()),
+            "{\n    \"a\": [\n        1.0,\n        \"é\"\n    ],\n    \"b\": {\n        \"__ansible_unsafe\": \"{{ raw }}\"\n    }\n}"
         );
-        assert_eq!(python_float_json(0.0001), "0.0001");
-        assert_eq!(python_float_json(0.00001), "1e-05");
-        assert_eq!(python_float_json(1000.0), "1000.0");
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! Text formats baton must reproduce exactly as Python writes or reads them, needed by more than
-//! one room: shell-style wildcards ([`fnmatch`]). Each has one implementation here, so that
-//! inventory patterns, lookups, modules and the SSH layer cannot disagree about them.
+//! Text formats baton must reproduce exactly as Python writes or reads them, needed by more
+//! than one room: shell-style wildcards ([`fnmatch`]) and `json.dumps` ([`json`]). Each has one
+//! implementation here, so that inventory patterns, lookups, modules, the SSH layer, filters
+//! and the inventory listing cannot disagree about them.
 //!
-//! This room depends on nothing else in baton.
+//! This room uses nothing else of baton but [`crate::value::python_float`] (Python's `repr` of
+//! a float); nothing here knows about inventories, templates or hosts.
 
 pub mod fnmatch;
+pub mod json;

@@ -1,24 +1,19 @@
 //! `to_json`, `to_nice_json`, `from_json` and the YAML filters: the options of Python's
 //! `json.dumps` and PyYAML's `dump` that Ansible passes through, and the conversion of template
-//! values to data (a date becomes its ISO text). YAML is written by [`super::super::pyyaml`].
+//! values to data (a date becomes its ISO text). The text is written by the shared writers:
+//! [`crate::text::json`] for JSON, [`super::super::pyyaml`] for YAML.
 
 use super::super::pyyaml;
 use super::dates::DateTime;
 use super::{err, py_str, py_type};
+use crate::text::json::{self, Style};
 use crate::value::{self, Value};
 use minijinja::Error;
 use minijinja::value::{Kwargs, ValueKind};
 
-/// Options of Python's `json.dumps` that the filters pass through.
-struct JsonOpts {
-    indent: Option<usize>,
-    sort_keys: bool,
-    ensure_ascii: bool,
-    item_sep: String,
-    key_sep: String,
-}
-
-fn json_opts(kwargs: &Kwargs, indent: Option<usize>, sort_keys: bool) -> Result<JsonOpts, Error> {
+/// The `json.dumps` options the filters take; `indent` and `sort_keys` are the filter's own
+/// defaults.
+fn json_style(kwargs: &Kwargs, indent: Option<usize>, sort_keys: bool) -> Result<Style, Error> {
     let indent = match kwargs.get::<Option<Value>>("indent")? {
         Some(v) if v.is_none() => None,
         Some(v) => Some(v.as_usize().unwrap_or(0)),
@@ -28,11 +23,16 @@ fn json_opts(kwargs: &Kwargs, indent: Option<usize>, sort_keys: bool) -> Result<
         .get::<Option<bool>>("sort_keys")?
         .unwrap_or(sort_keys);
     let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
-    let (item_sep, key_sep) = match kwargs.get::<Option<Vec<String>>>("separators")? {
-        Some(s) if s.len() == 2 => (s[0].clone(), s[1].clone()),
-        _ if indent.is_some() => (",".to_string(), ": ".to_string()),
-        _ => (", ".to_string(), ": ".to_string()),
+    let mut style = match indent {
+        Some(n) => Style::indented(n),
+        None => Style::default(),
     };
+    if let Some(s) = kwargs.get::<Option<Vec<String>>>("separators")?
+        && s.len() == 2
+    {
+        style.item_separator = s[0].clone();
+        style.key_separator = s[1].clone();
+    }
     for ignored in [
         "vault_to_text",
         "preprocess_unsafe",
@@ -43,100 +43,11 @@ fn json_opts(kwargs: &Kwargs, indent: Option<usize>, sort_keys: bool) -> Result<
         let _: Option<Value> = kwargs.get(ignored)?;
     }
     kwargs.assert_all_used()?;
-    Ok(JsonOpts {
-        indent,
+    Ok(Style {
         sort_keys,
         ensure_ascii,
-        item_sep,
-        key_sep,
+        ..style
     })
-}
-
-/// Python's `json.dumps`.
-fn py_json(j: &serde_json::Value, o: &JsonOpts, level: usize, out: &mut String) {
-    let newline = |out: &mut String, level: usize| {
-        if let Some(n) = o.indent {
-            out.push('\n');
-            out.push_str(&" ".repeat(n * level));
-        }
-    };
-    match j {
-        serde_json::Value::Null => out.push_str("null"),
-        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => out.push_str(&if f.is_nan() {
-                "NaN".to_string()
-            } else if f.is_infinite() {
-                if f > 0.0 { "Infinity" } else { "-Infinity" }.to_string()
-            } else {
-                value::python_float(f)
-            }),
-            _ => out.push_str(&n.to_string()),
-        },
-        serde_json::Value::String(s) => json_string(s, o.ensure_ascii, out),
-        serde_json::Value::Array(a) => {
-            if a.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_sep);
-                }
-                newline(out, level + 1);
-                py_json(item, o, level + 1, out);
-            }
-            newline(out, level);
-            out.push(']');
-        }
-        serde_json::Value::Object(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut keys: Vec<&String> = m.keys().collect();
-            if o.sort_keys {
-                keys.sort();
-            }
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_sep);
-                }
-                newline(out, level + 1);
-                json_string(k, o.ensure_ascii, out);
-                out.push_str(&o.key_sep);
-                py_json(&m[k], o, level + 1, out);
-            }
-            newline(out, level);
-            out.push('}');
-        }
-    }
-}
-
-fn json_string(s: &str, ensure_ascii: bool, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0C}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if ensure_ascii && (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// JSON data of a value; JSON keys as `json.dumps` writes non-string keys.
@@ -172,20 +83,16 @@ pub(super) fn json_of(v: &Value) -> serde_json::Value {
 }
 
 pub(super) fn to_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let o = json_opts(&kwargs, None, false)?;
-    let mut out = String::new();
-    py_json(&json_of(&v), &o, 0, &mut out);
-    Ok(out)
+    let style = json_style(&kwargs, None, false)?;
+    Ok(json::dumps(&json_of(&v), &style))
 }
 
 pub(super) fn to_nice_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let mut o = json_opts(&kwargs, Some(4), true)?;
+    let mut style = json_style(&kwargs, Some(4), true)?;
     // to_nice_json always uses these separators.
-    o.item_sep = ",".into();
-    o.key_sep = ": ".into();
-    let mut out = String::new();
-    py_json(&json_of(&v), &o, 0, &mut out);
-    Ok(out)
+    style.item_separator = ",".into();
+    style.key_separator = ": ".into();
+    Ok(json::dumps(&json_of(&v), &style))
 }
 
 pub(super) fn from_json(s: Value, kwargs: Kwargs) -> Result<Value, Error> {
