@@ -105,8 +105,12 @@ pub fn run(args: TemplateArgs) -> Result<i32, Error> {
     );
     let scope = store.scope(&args.host, &Layers::default(), magic);
     let scope = crate::modules::fileutil::Overlay::value(template_vars(&args, &scope), scope);
-    let rendered = crate::template::render_file(&source, &scope)?;
-    print!("{rendered}");
+    let warnings = crate::template::Warnings::new();
+    let rendered = warnings.collect(|| crate::template::render_file(&source, &scope));
+    for w in warnings.take() {
+        eprintln!("[WARNING]: {w}");
+    }
+    print!("{}", rendered?);
     Ok(0)
 }
 

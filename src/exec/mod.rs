@@ -163,9 +163,12 @@ pub async fn run(
         step_off: false,
         play_dir: None,
         warned: Arc::default(),
+        template_warnings: template::Warnings::new(),
         workers: None,
     };
-    let result = runner.run_playbook(playbook).await;
+    let template_warnings = runner.template_warnings.clone();
+    let result = template_warnings.scope(runner.run_playbook(playbook)).await;
+    runner.show_template_warnings();
     runner.pool.close_all().await;
     result?;
     runner.reporter.event(&Event::Recap {
@@ -222,6 +225,8 @@ struct Runner<'r> {
     play_dir: Option<PathBuf>,
     /// Warnings already shown: Ansible shows each warning text once per run.
     warned: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// What templating warned about (on this task or the host jobs it spawned), not shown yet.
+    template_warnings: template::Warnings,
     /// Under the `free` strategy, the forks shared by every host's lane.
     workers: Option<Arc<Semaphore>>,
 }
@@ -788,6 +793,7 @@ impl<'r> Runner<'r> {
                 step_off: self.step_off,
                 play_dir: self.play_dir.clone(),
                 warned: self.warned.clone(),
+                template_warnings: self.template_warnings.clone(),
                 workers: Some(workers.clone()),
             })
             .collect();
@@ -1603,7 +1609,7 @@ impl<'r> Runner<'r> {
             }
             let permit = semaphore.clone();
             let worker = self.workers.clone();
-            set.spawn(async move {
+            set.spawn(self.template_warnings.scope(async move {
                 let _permit = permit.acquire_owned().await;
                 // Under free, the forks are shared by every host's lane.
                 let _worker = match worker {
@@ -1611,7 +1617,7 @@ impl<'r> Runner<'r> {
                     None => None,
                 };
                 job.run().await
-            });
+            }));
         }
 
         let mut survivors: Vec<String> = Vec::new();
@@ -1773,12 +1779,20 @@ impl<'r> Runner<'r> {
         }
     }
 
+    /// Shows what templating warned about since the last time, before the result it belongs to.
+    fn show_template_warnings(&mut self) {
+        for w in self.template_warnings.take() {
+            self.warn_once(&w);
+        }
+    }
+
     fn apply_outcome(
         &mut self,
         state: &mut BatchState,
         task: &Task,
         outcome: &runner::HostOutcome,
     ) -> Result<(), Error> {
+        self.show_template_warnings();
         let host = &outcome.result.host;
         for item in &outcome.items {
             self.reporter.event(&Event::HostResult {

@@ -14,6 +14,9 @@
 //! first part; when an expression fails only because it looked up an attribute of an undefined
 //! value, it is evaluated again in an environment where such lookups chain (yielding undefined),
 //! so that the test or default after it decides.
+//!
+//! Templating never prints: a warning it raises (a lookup with `errors='warn'`) goes to the
+//! [`Warnings`] collector its caller installed, and the caller shows it.
 
 mod crypt;
 pub mod filters;
@@ -24,6 +27,9 @@ mod pycompat;
 mod pyrandom;
 mod pyyaml;
 pub mod tests;
+mod warnings;
+
+pub use warnings::{Scoped, Warnings};
 
 use crate::diagnostics::{Error, ErrorKind};
 use crate::value::{Value, is_plain};

@@ -248,9 +248,9 @@ fn call(state: &State, name: &str, args: &[Value], query: bool) -> Result<Value,
         }
         Err(LookupError(msg)) => match errors.as_str() {
             "warn" => {
-                eprintln!(
-                    "[WARNING]: An error occurred while running the lookup plugin '{name}': {msg}"
-                );
+                super::warnings::warn(format!(
+                    "An error occurred while running the lookup plugin '{name}': {msg}"
+                ));
                 return Ok(if wantlist {
                     Value::from(Vec::<Value>::new())
                 } else {
