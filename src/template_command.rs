@@ -104,7 +104,7 @@ pub fn run(args: TemplateArgs) -> Result<i32, Error> {
         Value::from(vec![Value::from(playbook_dir.display().to_string())]),
     );
     let scope = store.scope(&args.host, &Layers::default(), magic);
-    let scope = crate::modules::fileutil::Overlay::value(template_vars(&args, &scope), scope);
+    let scope = crate::template::Overlay::value(template_vars(&args, &scope), scope);
     let warnings = crate::template::Warnings::new();
     let rendered = warnings.collect(|| crate::template::render_file(&source, &scope));
     for w in warnings.take() {

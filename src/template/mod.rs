@@ -29,6 +29,7 @@ mod pyyaml;
 pub mod tests;
 mod warnings;
 
+pub use lookups::Overlay;
 pub use warnings::{Scoped, Warnings};
 
 use crate::diagnostics::{Error, ErrorKind};
@@ -81,20 +82,24 @@ thread_local! {
     static CONTEXTS: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Marks `ctx` as the scope being templated until dropped.
-struct ContextGuard;
+/// An entry on one of this room's thread-local stacks (the template contexts, the warning
+/// collectors) until dropped, also when a panic unwinds.
+struct StackGuard<T: 'static>(&'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>);
 
-impl ContextGuard {
-    fn push(ctx: &Value) -> ContextGuard {
-        CONTEXTS.with(|c| c.borrow_mut().push(ctx.clone()));
-        ContextGuard
+impl<T: 'static> StackGuard<T> {
+    fn push(
+        stack: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+        entry: T,
+    ) -> StackGuard<T> {
+        stack.with(|s| s.borrow_mut().push(entry));
+        StackGuard(stack)
     }
 }
 
-impl Drop for ContextGuard {
+impl<T: 'static> Drop for StackGuard<T> {
     fn drop(&mut self) {
-        CONTEXTS.with(|c| {
-            c.borrow_mut().pop();
+        self.0.with(|s| {
+            s.borrow_mut().pop();
         });
     }
 }
@@ -164,7 +169,7 @@ pub(crate) fn eval_expression(expr: &str, ctx: &Value) -> Result<Value, Error> {
 }
 
 fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
-    let _guard = ContextGuard::push(ctx);
+    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
     let eval = |env: &'static Environment<'static>| {
         env.compile_expression(expr)
             .and_then(|compiled| compiled.eval(ctx.clone()))
@@ -202,7 +207,7 @@ pub fn render_file(
     ctx: &Value,
 ) -> Result<String, Error> {
     let text = source.text.as_str();
-    let _guard = ContextGuard::push(ctx);
+    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
     let result = match env().render_str(text, ctx.clone()) {
         Err(e) if is_chain_error(&e) => chainable_env().render_str(text, ctx.clone()),
         other => other,
@@ -235,7 +240,7 @@ fn error_pos(e: &minijinja::Error, text: &str) -> Option<crate::diagnostics::Pos
 }
 
 fn render_template(s: &str, ctx: &Value, source: &str) -> Result<String, Error> {
-    let _guard = ContextGuard::push(ctx);
+    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
     match env().render_str(s, ctx.clone()) {
         Err(e) if is_chain_error(&e) => chainable_env().render_str(s, ctx.clone()),
         other => other,
@@ -249,7 +254,7 @@ pub(crate) fn render_with_syntax(
     ctx: &Value,
     syntax: minijinja::syntax::SyntaxConfig,
 ) -> Result<String, Error> {
-    let _guard = ContextGuard::push(ctx);
+    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
     let env = build_env(UndefinedBehavior::Strict, syntax);
     env.render_str(s, ctx.clone())
         .map_err(|e| convert_error_in(e, s, ctx))

@@ -12,6 +12,7 @@
 //! concurrent tasks each keep theirs. With no collector installed (a library caller that
 //! asked for none), a warning goes to the log rather than being lost.
 
+use super::StackGuard;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -34,7 +35,7 @@ impl Warnings {
 
     /// Runs `f` with the warnings templating raises in it collected here.
     pub fn collect<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _installed = Installed::push(self);
+        let _installed = StackGuard::push(&INSTALLED, self.clone());
         f()
     }
 
@@ -64,26 +65,8 @@ impl<F: Future> Future for Scoped<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        let _installed = Installed::push(&this.warnings);
+        let _installed = StackGuard::push(&INSTALLED, this.warnings.clone());
         this.inner.as_mut().poll(cx)
-    }
-}
-
-/// A collector installed on this thread until dropped (also when a panic unwinds).
-struct Installed;
-
-impl Installed {
-    fn push(w: &Warnings) -> Installed {
-        INSTALLED.with(|s| s.borrow_mut().push(w.clone()));
-        Installed
-    }
-}
-
-impl Drop for Installed {
-    fn drop(&mut self) {
-        INSTALLED.with(|s| {
-            s.borrow_mut().pop();
-        });
     }
 }
 

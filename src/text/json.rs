@@ -161,23 +161,19 @@ impl<'s> Writer<'s> {
     }
 
     pub fn begin_array(&mut self) {
-        self.before_value();
-        self.out.push('[');
-        self.open.push(0);
+        self.begin('[');
     }
 
     pub fn end_array(&mut self) {
-        self.close(']');
+        self.end(']');
     }
 
     pub fn begin_object(&mut self) {
-        self.before_value();
-        self.out.push('{');
-        self.open.push(0);
+        self.begin('{');
     }
 
     pub fn end_object(&mut self) {
-        self.close('}');
+        self.end('}');
     }
 
     /// The key of the next value in the open object.
@@ -210,7 +206,13 @@ impl<'s> Writer<'s> {
         self.newline(self.open.len());
     }
 
-    fn close(&mut self, bracket: char) {
+    fn begin(&mut self, bracket: char) {
+        self.before_value();
+        self.out.push(bracket);
+        self.open.push(0);
+    }
+
+    fn end(&mut self, bracket: char) {
         let count = self.open.pop().unwrap_or(0);
         // Python writes `[]` and `{}` with nothing inside, whatever the indent.
         if count > 0 {

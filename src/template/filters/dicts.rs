@@ -93,7 +93,8 @@ fn merge_json(a: &mut serde_json::Value, b: serde_json::Value, recursive: bool, 
     }
 }
 
-pub(super) fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
+/// The `key_name` and `value_name` of dict2items and items2dict (every keyword used).
+fn key_value_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
     let key_name = kwargs
         .get::<Option<String>>("key_name")?
         .unwrap_or("key".into());
@@ -101,6 +102,11 @@ pub(super) fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
         .get::<Option<String>>("value_name")?
         .unwrap_or("value".into());
     kwargs.assert_all_used()?;
+    Ok((key_name, value_name))
+}
+
+pub(super) fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (key_name, value_name) = key_value_names(&kwargs)?;
     if v.kind() != ValueKind::Map {
         return Err(err(format!(
             "dict2items requires a dictionary, got <class '{}'> instead.",
@@ -118,13 +124,7 @@ pub(super) fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 }
 
 pub(super) fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or("key".into());
-    let value_name = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or("value".into());
-    kwargs.assert_all_used()?;
+    let (key_name, value_name) = key_value_names(&kwargs)?;
     if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
         return Err(err(format!(
             "items2dict requires a list, got <class '{}'> instead.",

@@ -3,7 +3,7 @@
 //! and `uuid.uuid5`, since their output ends up in files and is compared.
 
 use super::super::crypt;
-use super::{err, flag, py_str};
+use super::{arg, err, flag, py_str};
 use crate::value::Value;
 use minijinja::Error;
 use minijinja::value::{Kwargs, ValueKind};
@@ -94,16 +94,8 @@ pub(super) fn password_hash(
     salt: Option<Value>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let hashtype = match hashtype {
-        Some(h) => h,
-        None => kwargs
-            .get::<Option<String>>("hashtype")?
-            .unwrap_or("sha512".into()),
-    };
-    let salt = match salt {
-        Some(s) => Some(s),
-        None => kwargs.get::<Option<Value>>("salt")?,
-    };
+    let hashtype = arg(hashtype, &kwargs, "hashtype")?.unwrap_or("sha512".into());
+    let salt = arg(salt, &kwargs, "salt")?;
     let salt_size: Option<usize> = kwargs.get("salt_size")?;
     let rounds: Option<u32> = kwargs.get("rounds")?;
     let _ident: Option<String> = kwargs.get("ident")?;

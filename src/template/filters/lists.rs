@@ -3,17 +3,14 @@
 //! keep Python's order wherever Python's order is defined.
 
 use super::format::as_int;
-use super::{err, split_kwargs};
+use super::{arg, err, split_kwargs};
 use crate::value::Value;
 use minijinja::Error;
 use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
 
 /// Ansible's `flatten(levels=None, skip_nulls=True)`; null-ish items are `None`, 'None', 'null'.
 pub(super) fn flatten(v: Value, levels: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let levels = match levels {
-        Some(l) => Some(l),
-        None => kwargs.get::<Option<Value>>("levels")?,
-    };
+    let levels = arg(levels, &kwargs, "levels")?;
     let levels = match levels {
         Some(l) if l.is_none() => None,
         Some(l) => Some(as_int(&l)? as i64),
@@ -132,8 +129,13 @@ pub(super) fn zip_longest(first: Value, others: Rest<ValueOrKwargs>) -> Result<V
     for o in others.iter() {
         lists.push(items_of(o)?);
     }
+    Ok(Value::from(zip_longest_lists(&lists, &fill)))
+}
+
+/// Python's `itertools.zip_longest(*lists, fillvalue=fill)`, each tuple as a list.
+pub(crate) fn zip_longest_lists(lists: &[Vec<Value>], fill: &Value) -> Vec<Value> {
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-    Ok((0..n)
+    (0..n)
         .map(|i| {
             Value::from(
                 lists
@@ -142,7 +144,7 @@ pub(super) fn zip_longest(first: Value, others: Rest<ValueOrKwargs>) -> Result<V
                     .collect::<Vec<_>>(),
             )
         })
-        .collect())
+        .collect()
 }
 
 pub(super) fn product(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value, Error> {

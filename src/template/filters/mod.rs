@@ -31,6 +31,7 @@ mod text;
 pub use dates::{DateTime, now};
 pub use encoding::{b64decode, b64encode};
 pub use format::{percent_format, py_repr};
+pub(crate) use lists::zip_longest_lists;
 pub use paths::{basename, dirname, normpath, shell_quote};
 pub use regex::py_regex;
 pub use scalars::bool_filter;
@@ -352,6 +353,18 @@ pub fn py_type(v: &Value) -> &'static str {
         ValueKind::Bytes => "bytes",
         _ if v.downcast_object_ref::<DateTime>().is_some() => "datetime",
         _ => "object",
+    }
+}
+
+/// A parameter given by position or by name, as Python allows: minijinja hands keyword
+/// arguments over separately, so a filter asks for the name when the position was empty.
+fn arg<'k, T>(given: Option<T>, kwargs: &'k Kwargs, name: &'k str) -> Result<Option<T>, Error>
+where
+    Option<T>: minijinja::value::ArgType<'k, Output = Option<T>>,
+{
+    match given {
+        Some(v) => Ok(Some(v)),
+        None => kwargs.get(name),
     }
 }
 

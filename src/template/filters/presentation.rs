@@ -2,7 +2,7 @@
 //! and `human_readable`/`human_to_bytes` (sizes with Ansible's units and rounding).
 
 use super::scalars::{parse_py_float, py_round};
-use super::{err, flag, py_str};
+use super::{arg, err, flag, py_str};
 use crate::value::Value;
 use minijinja::Error;
 use minijinja::value::{Kwargs, ValueKind};
@@ -110,10 +110,7 @@ pub(super) fn human_readable(
         Some(b) => b,
         None => flag(&kwargs, "isbits")?,
     };
-    let unit = match unit {
-        Some(u) => Some(u),
-        None => kwargs.get::<Option<String>>("unit")?,
-    };
+    let unit = arg(unit, &kwargs, "unit")?;
     kwargs.assert_all_used()?;
     let size = match size.kind() {
         ValueKind::Number => f64::try_from(size.clone()).unwrap_or(0.0),
@@ -148,10 +145,7 @@ pub(super) fn human_to_bytes(
     isbits: Option<bool>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let default_unit = match default_unit {
-        Some(u) => Some(u),
-        None => kwargs.get::<Option<String>>("default_unit")?,
-    };
+    let default_unit = arg(default_unit, &kwargs, "default_unit")?;
     let isbits = match isbits {
         Some(b) => b,
         None => flag(&kwargs, "isbits")?,

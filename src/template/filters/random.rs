@@ -6,7 +6,7 @@ use super::super::crypt;
 use super::super::pyrandom::{PyRandom, Seed};
 use super::format::as_int;
 use super::lists::items_of;
-use super::{err, py_str};
+use super::{arg, err, py_str};
 use crate::value::Value;
 use minijinja::Error;
 use minijinja::value::{Kwargs, ValueKind};
@@ -29,14 +29,8 @@ pub(super) fn random(
     step: Option<Value>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let start = match start {
-        Some(s) => Some(s),
-        None => kwargs.get::<Option<Value>>("start")?,
-    };
-    let step = match step {
-        Some(s) => Some(s),
-        None => kwargs.get::<Option<Value>>("step")?,
-    };
+    let start = arg(start, &kwargs, "start")?;
+    let step = arg(step, &kwargs, "step")?;
     let seed: Option<Value> = kwargs.get("seed")?;
     kwargs.assert_all_used()?;
     let mut rng = match seed.filter(|s| !s.is_none()) {

@@ -2,7 +2,7 @@
 //! `regex_escape`) with Python's `re` syntax: patterns and replacement strings are translated to
 //! the regex crate's where they differ, so playbooks written for Python keep their meaning.
 
-use super::{err, flag, py_str, split_kwargs};
+use super::{arg, err, flag, py_str, split_kwargs};
 use crate::value::Value;
 use ::regex::Regex;
 use minijinja::Error;
@@ -68,16 +68,8 @@ pub(super) fn regex_replace(
     repl: Option<String>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let pat = match pat {
-        Some(p) => p,
-        None => kwargs.get::<Option<String>>("pattern")?.unwrap_or_default(),
-    };
-    let repl = match repl {
-        Some(r) => r,
-        None => kwargs
-            .get::<Option<String>>("replacement")?
-            .unwrap_or_default(),
-    };
+    let pat = arg(pat, &kwargs, "pattern")?.unwrap_or_default();
+    let repl = arg(repl, &kwargs, "replacement")?.unwrap_or_default();
     let (ic, ml) = regex_flags(&kwargs)?;
     let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     let mandatory_count = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
@@ -206,27 +198,20 @@ pub(super) fn regex_findall(v: Value, pat: String, kwargs: Kwargs) -> Result<Val
 
 pub(super) fn regex_escape(v: Value, re_type: Option<String>) -> Result<String, Error> {
     let s = py_str(&v);
+    // A backslash before each character that is special in the regex type.
+    let escape = |special: &str| -> String {
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            if special.contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    };
     match re_type.as_deref().unwrap_or("python") {
-        "python" => Ok(s
-            .chars()
-            .map(|c| {
-                if "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c".contains(c) {
-                    format!("\\{c}")
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()),
-        "posix_basic" => Ok(s
-            .chars()
-            .map(|c| {
-                if "].[^$*\\".contains(c) {
-                    format!("\\{c}")
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()),
+        "python" => Ok(escape("()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c")),
+        "posix_basic" => Ok(escape("].[^$*\\")),
         "posix_extended" => Err(err("Regex type (posix_extended) not yet implemented")),
         other => Err(err(format!("Invalid regex type ({other})"))),
     }

@@ -2,7 +2,7 @@
 //! `float`, `round`. They are here together because each must reproduce Python's conversion
 //! rules (`int(' 42 ')`, `round(2.5) == 2`), not minijinja's.
 
-use super::{err, flag, py_type};
+use super::{arg, err, flag, py_type};
 use crate::value::Value;
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Error, ErrorKind};
@@ -115,16 +115,8 @@ pub(super) fn int_filter(
     base: Option<u32>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let default = match default {
-        Some(d) => d,
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0)),
-    };
-    let base = match base {
-        Some(b) => b,
-        None => kwargs.get::<Option<u32>>("base")?.unwrap_or(10),
-    };
+    let default = arg(default, &kwargs, "default")?.unwrap_or(Value::from(0));
+    let base = arg(base, &kwargs, "base")?.unwrap_or(10);
     kwargs.assert_all_used()?;
     if base == 1 || base > 36 {
         return Err(err("int() base must be >= 2 and <= 36, or 0"));
@@ -163,12 +155,7 @@ pub(super) fn float_filter(
     default: Option<Value>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let default = match default {
-        Some(d) => d,
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0.0)),
-    };
+    let default = arg(default, &kwargs, "default")?.unwrap_or(Value::from(0.0));
     kwargs.assert_all_used()?;
     Ok(match v.kind() {
         ValueKind::String => match parse_py_float(v.as_str().unwrap_or("")) {
@@ -188,16 +175,8 @@ pub(super) fn round(
     method: Option<String>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let precision = match precision {
-        Some(p) => p,
-        None => kwargs.get::<Option<i32>>("precision")?.unwrap_or(0),
-    };
-    let method = match method {
-        Some(m) => m,
-        None => kwargs
-            .get::<Option<String>>("method")?
-            .unwrap_or("common".into()),
-    };
+    let precision = arg(precision, &kwargs, "precision")?.unwrap_or(0);
+    let method = arg(method, &kwargs, "method")?.unwrap_or("common".into());
     kwargs.assert_all_used()?;
     if v.kind() != ValueKind::Number {
         return Err(err(format!(

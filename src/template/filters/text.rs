@@ -2,7 +2,7 @@
 //! `center`, `truncate`, `wordwrap`, `urlencode`, `escape`): each reproduces Jinja2's result
 //! under Python, argument for argument.
 
-use super::{err, py_str};
+use super::{arg, err, py_str};
 use crate::value::Value;
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Error, ErrorKind};
@@ -109,20 +109,9 @@ pub(super) fn indent(
     blank: Option<bool>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let width = match width {
-        Some(w) => w,
-        None => kwargs
-            .get::<Option<Value>>("width")?
-            .unwrap_or(Value::from(4)),
-    };
-    let first = match first {
-        Some(f) => f,
-        None => kwargs.get::<Option<bool>>("first")?.unwrap_or(false),
-    };
-    let blank = match blank {
-        Some(b) => b,
-        None => kwargs.get::<Option<bool>>("blank")?.unwrap_or(false),
-    };
+    let width = arg(width, &kwargs, "width")?.unwrap_or(Value::from(4));
+    let first = arg(first, &kwargs, "first")?.unwrap_or(false);
+    let blank = arg(blank, &kwargs, "blank")?.unwrap_or(false);
     kwargs.assert_all_used()?;
     let pad = match width.as_str() {
         Some(s) => s.to_string(),
@@ -178,18 +167,9 @@ pub(super) fn truncate(
     end: Option<String>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let length = match length {
-        Some(l) => l,
-        None => kwargs.get::<Option<usize>>("length")?.unwrap_or(255),
-    };
-    let killwords = match killwords {
-        Some(k) => k,
-        None => kwargs.get::<Option<bool>>("killwords")?.unwrap_or(false),
-    };
-    let end = match end {
-        Some(e) => e,
-        None => kwargs.get::<Option<String>>("end")?.unwrap_or("...".into()),
-    };
+    let length = arg(length, &kwargs, "length")?.unwrap_or(255);
+    let killwords = arg(killwords, &kwargs, "killwords")?.unwrap_or(false);
+    let end = arg(end, &kwargs, "end")?.unwrap_or("...".into());
     let leeway = kwargs.get::<Option<usize>>("leeway")?.unwrap_or(5);
     kwargs.assert_all_used()?;
     let s = py_str(&v);
@@ -220,23 +200,9 @@ pub(super) fn wordwrap(
     wrapstring: Option<String>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let width = match width {
-        Some(w) => w,
-        None => kwargs.get::<Option<usize>>("width")?.unwrap_or(79),
-    }
-    .max(1);
-    let break_long = match break_long_words {
-        Some(b) => b,
-        None => kwargs
-            .get::<Option<bool>>("break_long_words")?
-            .unwrap_or(true),
-    };
-    let wrapstring = match wrapstring {
-        Some(w) => w,
-        None => kwargs
-            .get::<Option<String>>("wrapstring")?
-            .unwrap_or("\n".into()),
-    };
+    let width = arg(width, &kwargs, "width")?.unwrap_or(79).max(1);
+    let break_long = arg(break_long_words, &kwargs, "break_long_words")?.unwrap_or(true);
+    let wrapstring = arg(wrapstring, &kwargs, "wrapstring")?.unwrap_or("\n".into());
     let _: Option<bool> = kwargs.get("break_on_hyphens")?;
     kwargs.assert_all_used()?;
     let s = py_str(&v);

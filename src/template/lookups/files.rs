@@ -97,7 +97,7 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<V
                 .try_iter()?
                 .map(|k| (py_str(&k), vars.get_item(&k).unwrap_or_default()))
                 .collect();
-            Value::from_object(Overlay { extra, base })
+            Overlay::value(extra, base)
         }
         None => base,
     };

@@ -207,37 +207,24 @@ pub(super) fn nested(terms: &[Value]) -> LResult<Vec<Value>> {
 }
 
 pub(super) fn together(terms: &[Value]) -> LResult<Vec<Value>> {
+    // Missing entries are None, not undefined; so are undefined ones.
     let lists: Vec<Vec<Value>> = terms
         .iter()
-        .map(|t| -> LResult<Vec<Value>> { Ok(t.try_iter()?.collect()) })
+        .map(|t| -> LResult<Vec<Value>> {
+            Ok(t.try_iter()?
+                .map(|x| if x.is_undefined() { Value::from(()) } else { x })
+                .collect())
+        })
         .collect::<LResult<_>>()?;
     if lists.is_empty() {
         return Err(LookupError(
             "with_together requires at least one element in each list".into(),
         ));
     }
-    let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-    Ok((0..n)
-        .map(|i| {
-            Value::from(
-                lists
-                    .iter()
-                    .map(|l| l.get(i).cloned().unwrap_or_default())
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .map(|v| {
-            // Missing entries are None, not undefined.
-            Value::from(
-                v.try_iter()
-                    .map(|it| {
-                        it.map(|x| if x.is_undefined() { Value::from(()) } else { x })
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default(),
-            )
-        })
-        .collect())
+    Ok(crate::template::filters::zip_longest_lists(
+        &lists,
+        &Value::from(()),
+    ))
 }
 
 #[cfg(test)]

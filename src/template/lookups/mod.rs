@@ -61,26 +61,33 @@ pub fn loop_items(
     action: &str,
     ctx: &Value,
 ) -> Result<Value, crate::diagnostics::Error> {
-    let overlay = Value::from_object(Overlay {
-        extra: [
+    let overlay = Overlay::value(
+        [
             ("__baton_lookup".to_string(), Value::from(name)),
             ("__baton_terms".to_string(), terms.clone()),
             ("__baton_action".to_string(), Value::from(action)),
         ]
         .into_iter()
         .collect(),
-        base: ctx.clone(),
-    });
+        ctx.clone(),
+    );
     let expr = "query(__baton_lookup, __baton_with=__baton_action, __baton_terms=__baton_terms)";
     super::eval_expression(expr, &overlay)
         .map_err(|e| e.context(format!("in the with_{name} loop")))
 }
 
-/// A context with a few extra variables on top of another one.
+/// A variable scope with a few variables on top (they win over the scope's own).
 #[derive(Debug)]
-pub(crate) struct Overlay {
+pub struct Overlay {
     pub extra: indexmap::IndexMap<String, Value>,
     pub base: Value,
+}
+
+impl Overlay {
+    /// `base` with `extra` on top, as a value to template against.
+    pub fn value(extra: indexmap::IndexMap<String, Value>, base: Value) -> Value {
+        Value::from_object(Overlay { extra, base })
+    }
 }
 
 impl Object for Overlay {
