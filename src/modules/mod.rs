@@ -201,15 +201,18 @@ impl ModuleCtx {
             script.push_str(&format!("{k}={}; export {k}; ", shell_quote(v)));
         }
         script.push_str(cmd);
-        let (full, escalation) = match &self.become_ {
-            None => (script, None),
-            Some(b) => crate::connection::become_::wrap(b, &script, conn.become_password()),
+        // The script itself goes on the standard input of sudo's shell, never on its command
+        // line (see `connection::launch`).
+        let escalation = match (&self.become_, conn.become_password()) {
+            (Some(b), Some(password)) => Some(crate::connection::become_::escalation(b, password)),
+            _ => None,
         };
         let answered = escalation.is_some();
         let out = conn
             .run(ExecRequest {
-                cmd: &full,
+                cmd: &script,
                 stdin,
+                become_: self.become_.clone(),
                 timeout: self.timeout,
                 escalation,
                 login_shell,
