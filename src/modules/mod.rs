@@ -4,7 +4,8 @@
 //! strict reader of module arguments (an unknown, missing or mistyped parameter fails the task
 //! with Ansible's wording before anything on the host is touched). Modules reach a host only
 //! through [`ModuleCtx::exec`], which applies `become` and `environment`; they never see the
-//! transport, so a target needs nothing but a POSIX shell.
+//! transport, so a target needs nothing but a POSIX shell. Every temporary path a module's
+//! script uses on a host comes from [`hosttmp`].
 
 mod apt;
 mod apt_key;
@@ -21,6 +22,7 @@ mod fetch;
 mod file;
 pub mod fileutil;
 mod git;
+pub mod hosttmp;
 mod misc;
 mod net;
 mod npm;
@@ -218,6 +220,13 @@ impl ModuleCtx {
                 login_shell,
             })
             .await?;
+        // A script whose private temporary directory could not be made safely stopped before
+        // it wrote anything; its message is the task's failure, whatever the module.
+        if out.rc != Some(0)
+            && let Some(msg) = hosttmp::refusal(&out.stdout)
+        {
+            return Err(ModuleError::Failed(msg));
+        }
         if let Some(b) = &self.become_
             && b.method == "sudo"
             && !answered

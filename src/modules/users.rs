@@ -7,6 +7,7 @@
 //! the first and predicts `changed` the way Ansible does (a new account reports nothing but
 //! `changed: true`).
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, Run, argv, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, python_type, shell_quote};
 use crate::connection::BoxFuture;
@@ -676,8 +677,8 @@ fn post_script(p: &UserParams) -> String {
              if [ $go = 1 ] && [ -e \"$k.pub\" ]; then if [ {force} = 1 ]; then rm -f \"$k.pub\"; else go=0; fi; fi\n\
              if [ $go = 1 ]; then\n\
                {sec_gen}\n\
-               printf '%s\\n' \"${{ov:-}}\" | {gen} -C {comment} -f \"$k\" -N {pass} >/tmp/.baton-kg.$$ 2>&1; krc=$?\n\
-               cat /tmp/.baton-kg.$$; rm -f /tmp/.baton-kg.$$\n\
+               printf '%s\\n' \"${{ov:-}}\" | {gen} -C {comment} -f \"$k\" -N {pass} >\"$T/kg\" 2>&1; krc=$?\n\
+               cat \"$T/kg\"\n\
                {sec_rc}; echo $krc\n\
                [ $krc = 0 ] && chown \"$ug\" \"$k\" \"$k.pub\"\n\
              fi\n\
@@ -711,7 +712,7 @@ fn post_script(p: &UserParams) -> String {
             }
         }
         s.push_str(
-            "if [ $# -gt 0 ] && [ -n \"$sh\" ]; then chage \"$@\" \"$n\" >/tmp/.baton-ch.$$ 2>&1; echo CHAGERC=$?; echo CHAGEOUT=$(cat /tmp/.baton-ch.$$ | tr '\\n' ' '); rm -f /tmp/.baton-ch.$$; fi\n"
+            "if [ $# -gt 0 ] && [ -n \"$sh\" ]; then chage \"$@\" \"$n\" >\"$T/ch\" 2>&1; echo CHAGERC=$?; echo CHAGEOUT=$(tr '\\n' ' ' < \"$T/ch\"); fi\n"
         );
     }
     s.push_str(&format!(
@@ -848,7 +849,9 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
     }
 
     // One more round trip: the command (if any), then the rest, then the account as it is.
-    let mut script = String::new();
+    // Scratch files (command output, a note for later in the script) live in a private
+    // directory.
+    let mut script = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?;
     if let Some(cmd) = &main {
         // useradd cannot create a home whose parent is missing: the module creates the home
         // itself first (and chowns it afterwards).
@@ -857,7 +860,7 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
             && let Some(h) = &p.home
         {
             script.push_str(&format!(
-                "h={}; if [ ! -d \"$(dirname \"$h\")\" ]; then {}; echo PARENTS=1 >/tmp/.baton-up.$$; fi\n",
+                "h={}; if [ ! -d \"$(dirname \"$h\")\" ]; then {}; echo PARENTS=1 >\"$T/up\"; fi\n",
                 shell_quote(h),
                 homedir_script(&p)
             ));
@@ -869,7 +872,7 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
         ));
         if !exists && p.create_home && p.home.is_some() {
             script.push_str(
-                "if [ -e /tmp/.baton-up.$$ ]; then rm -f /tmp/.baton-up.$$; chown -R \"$(getent passwd \"$n\" | cut -d: -f3,4)\" \"$h\"; fi\n"
+                "if [ -e \"$T/up\" ]; then chown -R \"$(getent passwd \"$n\" | cut -d: -f3,4)\" \"$h\"; fi\n"
                     .replace("$n", &shell_quote(&p.name))
                     .as_str(),
             );
