@@ -706,9 +706,13 @@ async fn check_ancestry(what: &str, ctx: &ModuleCtx, input: Option<Vec<u8>>) {
 /// sudo without a password (on the long-lived shell and on a channel) and with one. Before
 /// the fix a channel's login shell ran `bash -c SCRIPT` and sudo `sudo ... /bin/sh -c SCRIPT`:
 /// the mark showed in their command lines.
-#[tokio::test]
-async fn scripts_reach_the_shell_on_stdin_on_every_path() {
+#[test]
+fn scripts_reach_the_shell_on_stdin_on_every_path() {
     let _turn = one_at_a_time();
+    block_on(scripts_on_every_path());
+}
+
+async fn scripts_on_every_path() {
     let binary = b"bin\0ary input\n".to_vec();
     let mut large = b"large input ".to_vec();
     large.resize(700 * 1024, b'z');
@@ -748,11 +752,22 @@ async fn scripts_reach_the_shell_on_stdin_on_every_path() {
 }
 
 /// The local connection (the controller itself) starts `/bin/sh` the same way.
-#[tokio::test]
-async fn the_local_connection_keeps_scripts_off_command_lines_too() {
+#[test]
+fn the_local_connection_keeps_scripts_off_command_lines_too() {
     let _turn = one_at_a_time();
-    let c = ctx(Arc::new(LocalConnection::new()), None);
-    check_ancestry("local", &c, None).await;
-    check_ancestry("local with input", &c, Some(b"text input".to_vec())).await;
-    check_ancestry("local with binary input", &c, Some(b"a\0b".to_vec())).await;
+    block_on(async {
+        let c = ctx(Arc::new(LocalConnection::new()), None);
+        check_ancestry("local", &c, None).await;
+        check_ancestry("local with input", &c, Some(b"text input".to_vec())).await;
+        check_ancestry("local with binary input", &c, Some(b"a\0b".to_vec())).await;
+    });
+}
+
+/// Runs a future to completion (the tests hold their turn outside of it).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
 }
