@@ -447,6 +447,26 @@ fn useradd_cmd(p: &UserParams, st: &UserState) -> Result<Vec<String>, String> {
     Ok(cmd)
 }
 
+/// Takes `-p HASH` out of a useradd or usermod command line: the hash is set with
+/// `chpasswd -e` from standard input instead.
+fn password_off_the_command_line(cmd: &[String]) -> (Vec<String>, Option<String>) {
+    let mut rest = Vec::with_capacity(cmd.len());
+    let mut hash = None;
+    let mut words = cmd.iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "-p" => hash = words.next().cloned(),
+            // Options whose value follows (a comment may well be "-p").
+            "-u" | "-g" | "-G" | "-c" | "-d" | "-s" | "-e" | "-f" | "-k" | "-K" => {
+                rest.push(w.clone());
+                rest.extend(words.next().cloned());
+            }
+            _ => rest.push(w.clone()),
+        }
+    }
+    (rest, hash)
+}
+
 /// The group names of the `groups` parameter (the module joins the list with commas and
 /// splits it again, dropping empty items).
 fn groups_set(groups: &[String]) -> BTreeSet<String> {
@@ -865,9 +885,24 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
                 homedir_script(&p)
             ));
         }
+        // The password hash never goes on useradd's or usermod's command line (every local
+        // user can read those): chpasswd reads it on its standard input.
+        let (cmd, hash) = password_off_the_command_line(cmd);
+        let run = match cmd.len() {
+            // usermod with nothing left to change but the password.
+            ..=2 if cmd.first().map(String::as_str) == Some("usermod") => "rc=0".to_string(),
+            _ => format!("{}; rc=$?", argv(&cmd)),
+        };
+        let set_password = match &hash {
+            Some(h) => format!(
+                "if [ $rc = 0 ]; then printf '%s:%s\\n' {} {} | chpasswd -e; rc=$?; fi\n",
+                shell_quote(&p.name),
+                shell_quote(h)
+            ),
+            None => String::new(),
+        };
         script.push_str(&format!(
-            "{}; rc=$?\n{}\necho RC=$rc\n[ $rc = 0 ] || exit 0\n",
-            argv(cmd),
+            "{run}\n{set_password}{}\necho RC=$rc\n[ $rc = 0 ] || exit 0\n",
             section("rc")
         ));
         if !exists && p.create_home && p.home.is_some() {
@@ -1125,6 +1160,19 @@ async fn run_group(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_hash_leaves_the_command_line() {
+        let cmd: Vec<String> = [
+            "usermod", "-c", "-p", "-p", "$6$x$y", "-s", "/bin/sh", "app",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (rest, hash) = password_off_the_command_line(&cmd);
+        assert_eq!(rest, ["usermod", "-c", "-p", "-s", "/bin/sh", "app"]);
+        assert_eq!(hash.as_deref(), Some("$6$x$y"));
+    }
 
     fn params(name: &str) -> UserParams {
         UserParams {
