@@ -355,9 +355,10 @@ fn a_fifo_or_link_planted_in_the_destination_directory_gets_nothing() {
     let stolen = fleet()
         .exec(&host(), &format!("cat '{loot}' 2>/dev/null"))
         .stdout;
+    // (`timeout`: before the fix app.conf was mallory's FIFO, which nobody writes to any more.)
     let states = root(&format!(
-        "stat -c '%n %F %U %a' '{dir}/app.conf' '{dir}/tpl.conf'; cat '{dir}/app.conf'; echo; \
-         cat '{dir}/tpl.conf'; echo; cat '{victim}'"
+        "stat -c '%n %F %U %a' '{dir}/app.conf' '{dir}/tpl.conf'; timeout 5 cat '{dir}/app.conf'; \
+         echo; timeout 5 cat '{dir}/tpl.conf'; echo; cat '{victim}'"
     ));
     let backups = root(&format!(
         "find '{dir}' -name 'app.conf.*~' -type f -exec cat {{}} \\;"
