@@ -561,9 +561,11 @@ fn links_planted_in_tmp_are_not_followed_by_system_modules() {
 }
 
 /// `ps` on the host during a copy and a template of secret content, with and without become,
-/// small (the long-lived shell; through sudo) and large (streamed on a channel of its own):
-/// no command line holds the content or its SHA-1. Before the fix, sudo's command line held
-/// the whole script (`... want=<sha1> ...`), and so did the login shell's of a channel.
+/// small (the long-lived shell; through sudo) and large (streamed on a channel of its own),
+/// and a user's SSH key generated with a passphrase: no command line holds the content, its
+/// SHA-1 or the passphrase. Before the fix, sudo's command line held the whole script
+/// (`... want=<sha1> ...`), and so did the login shell's of a channel; ssh-keygen's held the
+/// passphrase (`-N PASSPHRASE`).
 #[test]
 fn no_command_line_on_the_host_holds_content_or_its_checksum() {
     let _turn = one_at_a_time();
@@ -575,6 +577,7 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
     wait_for_file(&ready);
 
     let secret = format!("pw-{t}");
+    let user = format!("hxk{}", &t[t.len() - 6..]);
     let template = format!("db_password={secret}");
     let mut big = format!("big_secret={secret}\n").into_bytes();
     big.resize(600 * 1024, b'x');
@@ -590,22 +593,35 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
              \x20   - template: src=secret.j2 dest={dest}-tpl mode=0600\n\
              \x20   - copy: src=big.txt dest={dest}-big mode=0600\n\
              \x20     become: false\n\
-             \x20   - copy: src=big.txt dest={dest}-big2 mode=0600\n"
+             \x20   - copy: src=big.txt dest={dest}-big2 mode=0600\n\
+             \x20   - user: name={user} generate_ssh_key=yes ssh_key_type=ed25519 ssh_key_passphrase={secret}\n"
         ),
     );
     root(&format!("touch '{stop}'"));
     std::thread::sleep(Duration::from_millis(300));
     let seen = root(&format!("cat '{log}'"));
-    root(&format!("rm -f '{dest}'-* '{log}' '{ready}' '{stop}'"));
+    // The key was encrypted with the passphrase (which never was on a command line).
+    let key = fleet().exec(
+        &host(),
+        &format!("ssh-keygen -y -P '{secret}' -f /home/{user}/.ssh/id_ed25519"),
+    );
+    root(&format!(
+        "rm -f '{dest}'-* '{log}' '{ready}' '{stop}'; userdel -r {user} 2>/dev/null; true"
+    ));
 
     assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        key.status.success(),
+        "the key's passphrase: {}",
+        describe(&key)
+    );
     // The sampler did see baton's processes (sudo's among them), so it looked often enough.
     assert!(
         seen.lines().any(|l| l.starts_with("sudo ")),
         "the sampler never saw sudo:\n{seen}"
     );
     for (what, needle) in [
-        ("content", secret.clone()),
+        ("content (and passphrase)", secret.clone()),
         ("content's SHA-1", sha1_hex(secret.as_bytes())),
         ("template's SHA-1", sha1_hex(template.as_bytes())),
         ("big file's SHA-1", sha1_hex(&big)),

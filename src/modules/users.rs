@@ -687,7 +687,31 @@ fn post_script(p: &UserParams) -> String {
             keygen.push("-b".into());
             keygen.push(p.ssh_key_bits.to_string());
         }
+        // A passphrase never goes on ssh-keygen's command line (every local user can read
+        // those): ssh-keygen asks an askpass program for it, a script in the private
+        // directory (readable by the user the task runs as only). DISPLAY makes OpenSSH
+        // before 8.4 use it too.
         let passphrase = p.ssh_key_passphrase.clone().unwrap_or_default();
+        let (askpass, pass) = if passphrase.is_empty() {
+            (String::new(), "-N ''".to_string())
+        } else {
+            let program = format!("#!/bin/sh\nprintf '%s\\n' {}\n", shell_quote(&passphrase));
+            (
+                format!(
+                    "printf '%s' {} > \"$T/askpass\" && chmod 0700 \"$T/askpass\"\n",
+                    shell_quote(&program)
+                ),
+                String::new(),
+            )
+        };
+        let keygen_cmd = if passphrase.is_empty() {
+            argv(&keygen)
+        } else {
+            format!(
+                "DISPLAY=${{DISPLAY:-baton}} SSH_ASKPASS=\"$T/askpass\" SSH_ASKPASS_REQUIRE=force {}",
+                argv(&keygen)
+            )
+        };
         s.push_str(&format!(
             "k={key}\n\
              kd=$(dirname \"$k\")\n\
@@ -697,7 +721,7 @@ fn post_script(p: &UserParams) -> String {
              if [ $go = 1 ] && [ -e \"$k.pub\" ]; then if [ {force} = 1 ]; then rm -f \"$k.pub\"; else go=0; fi; fi\n\
              if [ $go = 1 ]; then\n\
                {sec_gen}\n\
-               printf '%s\\n' \"${{ov:-}}\" | {gen} -C {comment} -f \"$k\" -N {pass} >\"$T/kg\" 2>&1; krc=$?\n\
+               {askpass}printf '%s\\n' \"${{ov:-}}\" | {keygen_cmd} -C {comment} -f \"$k\" {pass} >\"$T/kg\" 2>&1; krc=$?\n\
                cat \"$T/kg\"\n\
                {sec_rc}; echo $krc\n\
                [ $krc = 0 ] && chown \"$ug\" \"$k\" \"$k.pub\"\n\
@@ -708,8 +732,7 @@ fn post_script(p: &UserParams) -> String {
              cat \"$k.pub\" 2>/dev/null; printf '\\nKF=%s\\n' \"$k\"\n\
              {sec_main}\n",
             force = if p.force { 1 } else { 0 },
-            gen = argv(&keygen),
-            pass = shell_quote(&passphrase),
+
             sec_gen = section("keygen"),
             sec_rc = section("keygen_rc"),
             sec_fp = section("fp"),
