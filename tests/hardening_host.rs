@@ -562,10 +562,11 @@ fn links_planted_in_tmp_are_not_followed_by_system_modules() {
 
 /// `ps` on the host during a copy and a template of secret content, with and without become,
 /// small (the long-lived shell; through sudo) and large (streamed on a channel of its own),
-/// and a user's SSH key generated with a passphrase: no command line holds the content, its
-/// SHA-1 or the passphrase. Before the fix, sudo's command line held the whole script
-/// (`... want=<sha1> ...`), and so did the login shell's of a channel; ssh-keygen's held the
-/// passphrase (`-N PASSPHRASE`).
+/// and a user with a password and an SSH key generated with a passphrase: no command line
+/// holds the content, its SHA-1, the password hash or the passphrase. Before the fix, sudo's
+/// command line held the whole script (`... want=<sha1> ...`), and so did the login shell's of
+/// a channel; useradd's and usermod's held the hash (`-p HASH`), ssh-keygen's the passphrase
+/// (`-N PASSPHRASE`).
 #[test]
 fn no_command_line_on_the_host_holds_content_or_its_checksum() {
     let _turn = one_at_a_time();
@@ -578,6 +579,8 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
 
     let secret = format!("pw-{t}");
     let user = format!("hxk{}", &t[t.len() - 6..]);
+    // Password hashes (crypt format; never on useradd's or usermod's command line).
+    let (hash1, hash2) = (format!("$6$a{t}$x"), format!("$6$b{t}$y"));
     let template = format!("db_password={secret}");
     let mut big = format!("big_secret={secret}\n").into_bytes();
     big.resize(600 * 1024, b'x');
@@ -594,7 +597,8 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
              \x20   - copy: src=big.txt dest={dest}-big mode=0600\n\
              \x20     become: false\n\
              \x20   - copy: src=big.txt dest={dest}-big2 mode=0600\n\
-             \x20   - user: name={user} generate_ssh_key=yes ssh_key_type=ed25519 ssh_key_passphrase={secret}\n"
+             \x20   - user: name={user} password={hash1} generate_ssh_key=yes ssh_key_type=ed25519 ssh_key_passphrase={secret}\n\
+             \x20   - user: name={user} password={hash2}\n"
         ),
     );
     root(&format!("touch '{stop}'"));
@@ -605,6 +609,7 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
         &host(),
         &format!("ssh-keygen -y -P '{secret}' -f /home/{user}/.ssh/id_ed25519"),
     );
+    let shadow = root(&format!("getent shadow {user} | cut -d: -f2"));
     root(&format!(
         "rm -f '{dest}'-* '{log}' '{ready}' '{stop}'; userdel -r {user} 2>/dev/null; true"
     ));
@@ -622,6 +627,8 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
     );
     for (what, needle) in [
         ("content (and passphrase)", secret.clone()),
+        ("first password hash", hash1.clone()),
+        ("second password hash", hash2.clone()),
         ("content's SHA-1", sha1_hex(secret.as_bytes())),
         ("template's SHA-1", sha1_hex(template.as_bytes())),
         ("big file's SHA-1", sha1_hex(&big)),

@@ -1,7 +1,7 @@
 //! `file`: a path's state (file, directory, link, hard, touch, absent) and its mode, owner and
 //! group, as Ansible's `file` module manages them.
 //!
-//! One command per task: a shell script (on [`fileutil::SH_LIB`]) finds the current state,
+//! One command per task: a shell script (on [`fileutil::sh_lib`]) finds the current state,
 //! acts (or, in check mode, only predicts) and reports; the result keys and the `diff` are
 //! built here from the report as Ansible's module builds them (`path` or `dest`, then
 //! `add_path_info`'s uid, gid, owner, group, mode, state, size).

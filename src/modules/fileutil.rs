@@ -213,7 +213,9 @@ pub fn sh_lib() -> Result<String, ModuleError> {
 /// - `attrs PATH [nofollow]`: applies owner, group and mode (in check mode only compares),
 ///   sets `ch=1` when something differs and reports `owner`/`group`/`mode` as `before<TAB>after`
 ///   unless `QUIET=1`.
-pub const SH_LIB: &str = r#"R() { printf 'BATON\t%s\t%s\n' "$1" "$2"; }
+///
+/// Never sent as it is: [`sh_lib`] fills in its scratch directory (`@SCRATCH@`).
+const SH_LIB: &str = r#"R() { printf 'BATON\t%s\t%s\n' "$1" "$2"; }
 die() { R error "$*"; exit 1; }
 ftype() {
   if [ -L "$1" ]; then FT=link

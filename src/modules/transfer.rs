@@ -253,11 +253,15 @@ const ANSWER: &str = "BATON-PUT";
 /// The shell script that does the work on the host. Parameters are shell-quoted assignments at
 /// its top; its last line is `BATON-PUT<TAB>state<TAB>attrs-changed<TAB>backup<TAB>stat...`,
 /// or `BATON-PUT-ERROR<TAB>message` (exit 1).
+/// `content` is the new content when it travels in the script's own text (text small enough
+/// for a shell word): then the shell writes it with the `printf` builtin (no `cat`), and as the
+/// shell runs the script only once it has all of it, there is no transfer to check either.
 fn script(
     dest: &str,
     checksum: &str,
     opts: &PutOptions,
     phase: Phase,
+    content: Option<&str>,
 ) -> Result<String, ModuleError> {
     let q = |s: Option<&str>| shell_quote(s.unwrap_or(""));
     let flag = |b: bool| if b { "1" } else { "0" };
@@ -280,8 +284,24 @@ fn script(
         }
     };
     let scratch = hosttmp::private_dir("S", Place::Tmp, Cleanup::OnExit)?;
+    let write = match content {
+        Some(_) => {
+            r#"  ( umask $um; set -C; printf '%s' "$body" > f ) || fail "writing $tmp failed""#
+        }
+        None => {
+            r#"  ( umask $um; set -C; cat > f ) || fail "writing $tmp failed"
+  # A transfer cut short must not replace the file. baton's long-lived shell sets
+  # BATON_STDIN_WHOLE when the input came inside the command's own text, which the shell
+  # runs only once it has all of it: then there is nothing to check.
+  if [ "${BATON_STDIN_WHOLE:-}" != 1 ]; then
+    sha1 f
+    [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
+  fi"#
+        }
+    };
+    let body = content.map_or(String::new(), |c| format!("body={}\n", shell_quote(c)));
     Ok(format!(
-        r#"dest={dest}; want={want}; mode={mode}; owner={owner}; group={group}
+        r#"{body}dest={dest}; want={want}; mode={mode}; owner={owner}; group={group}
 check={check}; backup={backup}; keep={keep}; phase={phase}; createmask={createmask}
 fail() {{ printf '{ANSWER}-ERROR\t%s\n' "$*"; exit 1; }}
 sha1() {{ _s=$(sha1sum < "$1" 2>/dev/null); _s=${{_s%% *}}; }}
@@ -317,14 +337,7 @@ else
   case $dest in /*) adest=$dest ;; *) adest=$PWD/$dest ;; esac
   here=$PWD
 {private}  tmp=$PWD/f
-  ( umask $um; set -C; cat > f ) || fail "writing $tmp failed"
-  # A transfer cut short must not replace the file. baton's long-lived shell sets
-  # BATON_STDIN_WHOLE when the input came inside the command's own text, which the shell
-  # runs only once it has all of it: then there is nothing to check.
-  if [ "${{BATON_STDIN_WHOLE:-}}" != 1 ]; then
-    sha1 f
-    [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
-  fi
+{write}
   if [ "$exists" = 1 ]; then
     o=$(stat -L -c '%a %u:%g' "$adest")
     [ "$octal" = 1 ] || chmod "${{o%% *}}" f
@@ -533,12 +546,21 @@ impl ModuleCtx {
         };
         let answer = match src {
             Source::Bytes(b) if b.len() <= INLINE_LIMIT => {
-                let s = script(dest, &checksum, opts, Phase::Inline)?;
-                let out = self.exec_input(&s, Stdin::Bytes(&b)).await?;
+                // Text travels in the script itself (see `script`); anything else on stdin.
+                let text = std::str::from_utf8(&b)
+                    .ok()
+                    .filter(|_| crate::connection::launch::literal(&b));
+                let s = script(dest, &checksum, opts, Phase::Inline, text)?;
+                let input = if text.is_some() {
+                    Stdin::Null
+                } else {
+                    Stdin::Bytes(&b)
+                };
+                let out = self.exec_input(&s, input).await?;
                 parse_answer(&out, dest)?
             }
             src => {
-                let s = script(dest, &checksum, opts, Phase::Probe)?;
+                let s = script(dest, &checksum, opts, Phase::Probe, None)?;
                 let out = self.exec_input(&s, Stdin::Null).await?;
                 match parse_answer(&out, dest)? {
                     Answer::Need => {
@@ -553,7 +575,7 @@ impl ModuleCtx {
                                 })?)
                             }
                         };
-                        let s = script(dest, &checksum, opts, Phase::Stream)?;
+                        let s = script(dest, &checksum, opts, Phase::Stream, None)?;
                         let out = self.exec_input(&s, Stdin::Reader(reader)).await?;
                         parse_answer(&out, dest)?
                     }
@@ -681,7 +703,7 @@ mod tests {
             mode: Some("0600".into()),
             ..Default::default()
         };
-        let s = script("/tmp/a b'c", "abc", &opts, Phase::Inline).unwrap();
+        let s = script("/tmp/a b'c", "abc", &opts, Phase::Inline, None).unwrap();
         assert!(
             s.starts_with("dest='/tmp/a b'\"'\"'c'; want=abc; mode=0600;"),
             "{s}"
