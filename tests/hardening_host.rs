@@ -620,6 +620,7 @@ fn no_command_line_on_the_host_holds_content_or_its_checksum() {
         "the key's passphrase: {}",
         describe(&key)
     );
+    assert_eq!(shadow, format!("{hash2}\n"), "the password set last");
     // The sampler did see baton's processes (sudo's among them), so it looked often enough.
     assert!(
         seen.lines().any(|l| l.starts_with("sudo ")),
