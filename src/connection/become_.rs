@@ -1,24 +1,27 @@
-//! `become`: running a command as another user, by wrapping it for sudo or su, and answering
-//! their password prompt.
+//! `become`: running a command as another user, by starting it through sudo or su, and
+//! answering their password prompt.
 //!
-//! The wrapping is plain text around a shell command, so it works over any transport. Without a
-//! become password sudo runs with `-n` and fails at once when it would have to ask (reported as
-//! Ansible's "Missing sudo password"). With a password, the command is wrapped as Ansible does:
+//! The script never goes on sudo's command line (every local user can read it there): sudo
+//! starts a constant `/bin/sh ...` that reads the script on its standard input (see
+//! [`super::launch`]). Without a become password sudo runs with `-n` and fails at once when it
+//! would have to ask (reported as Ansible's "Missing sudo password"). With a password, the
+//! command is started as Ansible does:
 //!
 //! ```text
-//! sudo -H -S -p '[baton sudo: KEY] password:' -u USER /bin/sh -c 'echo BATON-BECOME-KEY; SCRIPT'
+//! sudo -H -S -p '[baton sudo: KEY] password:' -u USER /bin/sh -c 'echo BATON-BECOME-KEY; exec /bin/sh'
 //! ```
 //!
 //! and the transport carries out an [`Escalation`]: it holds the command's input back, watches
 //! stderr for the prompt (only then writing the password, once) and stdout for the success
 //! line, which proves the command now runs as the target user; only then does the real input
-//! flow. So the password is sent only when sudo really asks, never reaches the command's stdin,
-//! and never appears in the command line, the output or the logs. A second prompt means the
-//! password was wrong: the command is stopped and the task fails with "Incorrect sudo password".
+//! (the script, then its own input) flow. So the password is sent only when sudo really asks,
+//! never reaches the script's stdin, and never appears in the command line, the output or the
+//! logs. A second prompt means the password was wrong: the command is stopped and the task fails
+//! with "Incorrect sudo password".
 //!
 //! `su` takes the same path: without a terminal it reads the password from stdin after
 //! printing PAM's prompt (`Password: `) on stderr, so `su USER -c '/bin/sh -c "echo MARKER;
-//! SCRIPT"'` is watched the same way (Ansible's "Incorrect su password" when refused).
+//! exec /bin/sh"'` is watched the same way (Ansible's "Incorrect su password" when refused).
 
 use super::ConnError;
 use crate::template::filters::shell_quote;
@@ -33,19 +36,13 @@ pub struct Become {
     pub flags: Option<String>,
 }
 
-/// Wraps a shell command so it runs as the become user, for a sudo that needs no password
-/// (`-n`: fail rather than ask). See [`wrap`] for the general case.
-pub fn become_command(b: &Become, script: &str) -> String {
-    wrap(b, script, None).0
-}
-
 /// The password dialogue of one escalated command, carried out by the transport.
 #[derive(Clone)]
 pub struct Escalation {
     /// What the program prints on stderr when it asks: sudo's (`-p`) is unique per command;
     /// su's is PAM's, in the few languages listed.
     pub prompts: Vec<String>,
-    /// The line the wrapped command prints on stdout first, once it runs as the target user.
+    /// The line the started shell prints on stdout first, once it runs as the target user.
     pub success: String,
     pub password: String,
     /// `sudo`, for messages ("Incorrect sudo password").
@@ -74,84 +71,62 @@ fn marker_key() -> String {
     format!("{:x}{:x}{n:x}", std::process::id(), t & 0xffff_ffff_ffff)
 }
 
-/// Wraps `script` for `b`. With a `password`, also returns the [`Escalation`] the transport
-/// must carry out.
+/// The password dialogue for becoming `b`'s user with `password`: the prompt to answer and the
+/// marker the started shell prints once it runs as that user.
+pub fn escalation(b: &Become, password: &str) -> Escalation {
+    let key = marker_key();
+    let success = format!("BATON-BECOME-{key}");
+    let prompts = match b.method.as_str() {
+        "su" => SU_PROMPTS.iter().map(|p| p.to_string()).collect(),
+        _ => vec![format!("[baton sudo: {key}] password:")],
+    };
+    Escalation {
+        prompts,
+        success,
+        password: password.to_string(),
+        method: if b.method == "su" { "su" } else { "sudo" }.to_string(),
+    }
+}
+
+/// The command that starts `shell` (fixed words such as `/bin/sh`, never a script) as `b`'s
+/// user: `sudo FLAGS -u USER SHELL` or `su FLAGS USER -c SHELL`.
 ///
-/// sudo flags are Ansible's: `become_flags` when given (default `-H -S -n`); without a password
-/// `-n` is added if missing (sudo must never read the command's input as a password), with one
-/// `-n` is removed and `-S -p PROMPT` added.
-pub fn wrap(b: &Become, script: &str, password: Option<&str>) -> (String, Option<Escalation>) {
+/// sudo flags are Ansible's: `become_flags` when given (default `-H -S -n`); without an
+/// escalation `-n` is added if missing (sudo must never read the script as a password), with
+/// one `-n` is removed and `-S -p PROMPT` added.
+pub fn launcher(b: &Become, escalation: Option<&Escalation>, shell: &str) -> String {
     match b.method.as_str() {
-        "su" => match password {
-            None => (
-                format!(
-                    "su {} {} -c {}",
-                    b.flags.as_deref().unwrap_or(""),
-                    shell_quote(&b.user),
-                    shell_quote(&format!("/bin/sh -c {}", shell_quote(script)))
-                ),
-                None,
-            ),
-            Some(password) => {
-                let success = format!("BATON-BECOME-{}", marker_key());
-                let inner = format!("echo {success}; {script}");
-                (
-                    format!(
-                        "su {} {} -c {}",
-                        b.flags.as_deref().unwrap_or(""),
-                        shell_quote(&b.user),
-                        shell_quote(&format!("/bin/sh -c {}", shell_quote(&inner)))
-                    ),
-                    Some(Escalation {
-                        prompts: SU_PROMPTS.iter().map(|p| p.to_string()).collect(),
-                        success,
-                        password: password.to_string(),
-                        method: "su".to_string(),
-                    }),
-                )
-            }
-        },
+        "su" => format!(
+            "su {} {} -c {}",
+            b.flags.as_deref().unwrap_or(""),
+            shell_quote(&b.user),
+            shell_quote(shell)
+        ),
         _ => {
             let flags = b.flags.as_deref().unwrap_or("-H -S -n");
             let mut words: Vec<&str> = flags.split_whitespace().collect();
-            match password {
+            match escalation {
                 None => {
                     if !words.contains(&"-n") {
                         words.push("-n");
                     }
-                    (
-                        format!(
-                            "sudo {} -u {} /bin/sh -c {}",
-                            words.join(" "),
-                            shell_quote(&b.user),
-                            shell_quote(script)
-                        ),
-                        None,
+                    format!(
+                        "sudo {} -u {} {shell}",
+                        words.join(" "),
+                        shell_quote(&b.user)
                     )
                 }
-                Some(password) => {
+                Some(esc) => {
                     words.retain(|w| *w != "-n");
                     if !words.contains(&"-S") {
                         words.push("-S");
                     }
-                    let key = marker_key();
-                    let prompt = format!("[baton sudo: {key}] password:");
-                    let success = format!("BATON-BECOME-{key}");
-                    let inner = format!("echo {success}; {script}");
-                    (
-                        format!(
-                            "sudo {} -p {} -u {} /bin/sh -c {}",
-                            words.join(" "),
-                            shell_quote(&prompt),
-                            shell_quote(&b.user),
-                            shell_quote(&inner)
-                        ),
-                        Some(Escalation {
-                            prompts: vec![prompt],
-                            success,
-                            password: password.to_string(),
-                            method: "sudo".to_string(),
-                        }),
+                    let prompt = esc.prompts.first().map_or("", String::as_str);
+                    format!(
+                        "sudo {} -p {} -u {} {shell}",
+                        words.join(" "),
+                        shell_quote(prompt),
+                        shell_quote(&b.user)
                     )
                 }
             }
@@ -325,36 +300,34 @@ mod tests {
     }
 
     #[test]
-    fn sudo_wraps_the_whole_script() {
+    fn sudo_starts_a_fixed_shell_with_the_flags() {
         assert_eq!(
-            become_command(&sudo("app"), "echo 'hi'"),
-            r#"sudo -H -S -n -u app /bin/sh -c 'echo '"'"'hi'"'"''"#
+            launcher(&sudo("app"), None, "/bin/sh"),
+            "sudo -H -S -n -u app /bin/sh"
         );
         let custom = Become {
             flags: Some("-H".into()),
             ..sudo("app")
         };
         assert_eq!(
-            become_command(&custom, "id"),
-            "sudo -H -n -u app /bin/sh -c id"
+            launcher(&custom, None, "/bin/sh"),
+            "sudo -H -n -u app /bin/sh"
         );
     }
 
     #[test]
     fn with_a_password_sudo_prompts_with_a_marker_and_the_password_is_not_in_the_command() {
-        let (cmd, esc) = wrap(&sudo("root"), "id -un", Some("s3cret"));
-        let esc = esc.unwrap();
+        let esc = escalation(&sudo("root"), "s3cret");
+        let cmd = launcher(&sudo("root"), Some(&esc), "/bin/sh");
         assert!(!cmd.contains("s3cret"), "{cmd}");
         assert!(!cmd.contains(" -n "), "{cmd}");
         assert!(cmd.contains(&esc.prompts[0]), "{cmd}");
-        assert!(cmd.contains(&esc.success), "{cmd}");
         assert!(!format!("{esc:?}").contains("s3cret"));
     }
 
     #[test]
     fn watcher_answers_the_prompt_once_and_strips_markers() {
-        let (_, esc) = wrap(&sudo("root"), "x", Some("pw"));
-        let esc = esc.unwrap();
+        let esc = escalation(&sudo("root"), "pw");
         let mut w = Watcher::new(esc.clone());
         let (mut out, mut err) = (Vec::new(), Vec::new());
         // The prompt split across two packets.
@@ -377,10 +350,9 @@ mod tests {
             user: "app".into(),
             flags: None,
         };
-        let (cmd, esc) = wrap(&su, "id", Some("pw"));
-        let esc = esc.unwrap();
-        assert!(cmd.starts_with("su  app -c "), "{cmd}");
-        assert!(!cmd.contains("pw'"), "{cmd}");
+        let esc = escalation(&su, "pw");
+        let cmd = launcher(&su, Some(&esc), "/bin/sh");
+        assert_eq!(cmd, "su  app -c /bin/sh");
         let mut w = Watcher::new(esc.clone());
         let mut err = Vec::new();
         assert_eq!(w.stderr(b"Password: ", &mut err), Action::SendPassword);
@@ -391,8 +363,7 @@ mod tests {
 
     #[test]
     fn a_second_prompt_means_a_wrong_password() {
-        let (_, esc) = wrap(&sudo("root"), "x", Some("pw"));
-        let esc = esc.unwrap();
+        let esc = escalation(&sudo("root"), "pw");
         let mut w = Watcher::new(esc.clone());
         let mut err = Vec::new();
         assert_eq!(

@@ -1,11 +1,14 @@
-//! The `local` transport: runs commands on the controller itself with `/bin/sh -c`.
+//! The `local` transport: runs commands on the controller itself with `/bin/sh`.
 //!
-//! Same contract as the ssh transport: input bytes or a streamed reader, a sudo password
-//! dialogue ([`Watcher`]) carried out before the input flows, and a time limit that kills the
-//! command's whole process group (each command gets its own group for that reason).
+//! Same contract as the ssh transport: the script travels on the standard input of a constant
+//! command, never as an argument ([`launch`]); input bytes or a streamed reader; a sudo password
+//! dialogue ([`Watcher`]) carried out before the input flows; and a time limit that kills the
+//! command's whole process group (each command gets its own group for that reason). Text for
+//! the login shell (`raw`) runs in `/bin/sh` here, as Ansible's local connection runs it.
 
 use super::become_::{Action, Watcher};
-use super::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
+use super::launch::{self, Launch, Payload};
+use super::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest};
 use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, Command};
@@ -35,19 +38,24 @@ impl LocalConnection {
         let ExecRequest {
             cmd,
             stdin,
+            become_,
             timeout,
             escalation,
             login_shell: _,
         } = req;
-        let needs_stdin = escalation.is_some() || !matches!(stdin, Stdin::Null);
+        let Launch { command, input } = launch::launch(
+            cmd,
+            stdin,
+            become_.as_ref(),
+            escalation.as_ref(),
+            false,
+            false,
+        );
+        let stdin = input;
         let mut child = Command::new("/bin/sh")
             .arg("-c")
-            .arg(cmd)
-            .stdin(if needs_stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .arg(&command)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so a timeout can stop everything it started.
@@ -167,13 +175,12 @@ impl LocalConnection {
 
 /// Copies the input into the command's stdin, then closes it. A command that stops reading
 /// early closes the pipe: that is not an error.
-async fn feed(mut pipe: ChildStdin, input: Stdin<'_>) {
+async fn feed(mut pipe: ChildStdin, input: Payload) {
     match input {
-        Stdin::Null => {}
-        Stdin::Bytes(data) => {
-            let _ = pipe.write_all(data).await;
+        Payload::Bytes(data) => {
+            let _ = pipe.write_all(&data).await;
         }
-        Stdin::Reader(mut reader) => {
+        Payload::Reader(mut reader) => {
             let _ = copy(&mut reader, &mut pipe).await;
         }
     }

@@ -9,18 +9,21 @@
 //!
 //! A command is described by an [`ExecRequest`]: the shell text, where its standard input comes
 //! from ([`Stdin`]: nothing, bytes, or a reader streamed in window-sized chunks so a 1 GB file
-//! never sits in memory), a time limit, and optionally an [`Escalation`] (sudo's password
-//! dialogue, see [`become_`]) that the transport carries out before the command's input flows.
+//! never sits in memory), a time limit, the user to become (if any) and optionally an
+//! [`Escalation`] (sudo's password dialogue, see [`become_`]) that the transport carries out
+//! before the command's input flows. The shell text never appears on a command line on the
+//! host: every transport sends it on the standard input of a constant command ([`launch`]).
 
 pub mod become_;
 pub mod known_hosts;
+pub mod launch;
 pub mod local;
 pub mod ssh;
 mod ssh_auth;
 pub mod ssh_config;
 pub mod tty;
 
-pub use become_::{Escalation, become_command};
+pub use become_::{Become, Escalation};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -28,6 +31,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncRead;
+
+/// Starts the first stderr line of a command with a time limit: its process group id.
+pub(crate) const PGID_MARKER: &str = "BATON-PGID:";
 
 /// A boxed, sendable future: what the object-safe async methods of [`Connection`] return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -91,19 +97,23 @@ impl std::fmt::Debug for Stdin<'_> {
 /// One command to run on a host.
 #[derive(Debug)]
 pub struct ExecRequest<'a> {
-    /// Shell text with `sh -c` semantics: run by `/bin/sh` or by the login user's shell, which
-    /// must then be a POSIX shell (see `login_shell`).
+    /// Shell text with `sh -c` semantics, run by `/bin/sh` (see `login_shell`). It may hold
+    /// secrets and checksums of them: transports send it on the standard input of a constant
+    /// command, never as an argument (see [`launch`]).
     pub cmd: &'a str,
     pub stdin: Stdin<'a>,
+    /// Run it as this user (sudo or su start the shell that reads `cmd`).
+    pub become_: Option<Become>,
     /// Bounds this one command. When it expires the command is stopped on the host (its process
     /// group is killed) and [`ConnError::Timeout`] is returned; the connection stays usable.
     pub timeout: Option<Duration>,
-    /// A privilege escalation dialogue to carry out before `stdin` is sent (see
-    /// [`become_::Escalation`]); `None` when the command needs no password.
+    /// A privilege escalation dialogue (for `become_`) to carry out before `stdin` is sent
+    /// (see [`become_::Escalation`]); `None` when the command needs no password.
     pub escalation: Option<Escalation>,
     /// The text is for the login user's own shell (`raw`, as Ansible's raw sends its text
-    /// through the SSH connection without `/bin/sh -c`): a connection that would run it in
-    /// another shell hands it to `$SHELL -c` instead.
+    /// through the SSH connection without `/bin/sh -c`): the ssh transport hands it to
+    /// `$SHELL` (as a script file, see [`launch::login_shell_script`]). Ignored with
+    /// `become_` (the text then runs in `/bin/sh` as the target user, as Ansible's raw does).
     pub login_shell: bool,
 }
 
@@ -113,6 +123,7 @@ impl<'a> ExecRequest<'a> {
         ExecRequest {
             cmd,
             stdin: Stdin::Null,
+            become_: None,
             timeout: None,
             escalation: None,
             login_shell: false,
@@ -138,8 +149,7 @@ pub trait Connection: Send + Sync {
             cmd,
             stdin: stdin.map_or(Stdin::Null, Stdin::Bytes),
             timeout,
-            escalation: None,
-            login_shell: false,
+            ..ExecRequest::new(cmd)
         })
     }
 

@@ -25,14 +25,18 @@
 //!   a queue is full, which would stall every other channel of the connection. So each command
 //!   is driven by its own task that always drains its channel, and a command that is timed out
 //!   or abandoned is killed and its channel closed by that task in the background.
+//! - No script is ever a command's argument on the host (any local user can read those): the
+//!   long-lived shell reads commands on its standard input, and a channel runs a constant
+//!   command (`exec /bin/sh`, or sudo starting one) that reads its script on its standard
+//!   input, followed by the script's own input ([`launch`]).
 //! - Nothing here prints: protocol notes go to `tracing::debug!`, never a password.
 
 use super::become_::{Action, Escalation, Watcher};
 use super::known_hosts::KnownHosts;
+use super::launch::{self, Launch, Payload};
 use super::ssh_auth::{self, Credentials};
 use super::ssh_config::{self, SshConfig, Target};
-use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput, ExecRequest, Stdin};
-use crate::template::filters::shell_quote;
+use super::{BoxFuture, ConnError, ConnectSpec, Connection, ExecOutput, ExecRequest, PGID_MARKER};
 use russh::client::{self, DisconnectReason, Handle, Msg};
 use russh::keys::{Algorithm, EcdsaCurve, HashAlg, PublicKeyOrCertificate};
 use russh::{
@@ -66,8 +70,6 @@ const MAX_PACKET_SIZE: u32 = 32 * 1024;
 const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 /// How long an abandoned command's channel may take to confirm its close before we stop waiting.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Starts the first stderr line of a command with a time limit: its process group id.
-const PGID_MARKER: &str = "BATON-PGID:";
 
 /// Key exchange: curve25519 first (fast, and what OpenSSH offers first among the classic ones),
 /// the post-quantum hybrid next, finite-field DH for old servers. The extension names ask for
@@ -301,29 +303,19 @@ impl SshConnection {
             && req.escalation.is_none()
             && runner_enabled()
             && let Ok(mut slot) = self.runner.try_lock()
-        {
             // Input travels in the command's text, so it must be small and hold no NUL byte
             // (a shell string cannot); any other input goes on a channel.
-            let input = match &req.stdin {
-                Stdin::Null | Stdin::Bytes([]) => Some(None),
-                Stdin::Bytes(b) if b.len() <= RUNNER_INPUT_LIMIT && !b.contains(&0) => {
-                    Some(Some(*b))
-                }
-                _ => None,
-            };
-            // The long-lived shell is /bin/sh: text for the login shell is handed to it.
-            let wrapped;
-            let cmd = if req.login_shell {
-                wrapped = format!("exec \"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(req.cmd));
-                &wrapped
-            } else {
-                req.cmd
-            };
-            if let Some(input) = input
-                && let Some(result) = self.run_on_runner(&mut slot, cmd, input).await
-            {
-                return result;
-            }
+            && let Some((cmd, input)) = launch::on_long_lived_shell(
+                req.cmd,
+                &req.stdin,
+                req.become_.as_ref(),
+                req.login_shell,
+            )
+            && let Some(result) = self
+                .run_on_runner(&mut slot, &cmd, input.as_deref())
+                .await
+        {
+            return result;
         }
         let permit = self
             .sessions
@@ -335,30 +327,32 @@ impl SshConnection {
         let ExecRequest {
             cmd,
             stdin,
+            become_,
             timeout,
             escalation,
-            login_shell: _,
+            login_shell,
         } = req;
         // A command with a time limit first says which process group it leads (sshd makes each
         // session's shell a session and group leader), so that on timeout we can kill the whole
         // group through another channel: sshd refuses `signal` requests in root sessions.
         let pgid = Arc::new(AtomicU32::new(0));
-        let cmd = match timeout {
-            Some(_) => format!("echo {PGID_MARKER}$$ >&2\n{cmd}"),
-            None => cmd.to_owned(),
-        };
+        // The session runs a constant command; the script travels on its standard input.
+        let Launch { command, input } = launch::launch(
+            cmd,
+            stdin,
+            become_.as_ref(),
+            escalation.as_ref(),
+            login_shell,
+            timeout.is_some(),
+        );
         let (done_tx, done_rx) = oneshot::channel();
         // Dropping `cancel_tx` (timeout, or the caller giving up on this future) tells the task
         // to kill the command and close its channel.
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
         let job = Job {
             handle: self.handle.clone(),
-            cmd,
-            input: match stdin {
-                Stdin::Null => Input::Null,
-                Stdin::Bytes(b) => Input::Bytes(b.to_vec()),
-                Stdin::Reader(r) => Input::Reader(r),
-            },
+            cmd: command,
+            input,
             escalation,
             pgid: timeout.map(|_| pgid.clone()),
             permit,
@@ -839,18 +833,11 @@ enum JobError {
     Escalation(ConnError),
 }
 
-/// A command's standard input, owned by its task.
-enum Input {
-    Null,
-    Bytes(Vec<u8>),
-    Reader(Box<dyn AsyncRead + Send + Unpin>),
-}
-
 /// One command on its own channel, driven by its own task (see the module doc for why).
 struct Job {
     handle: Arc<Handle<Client>>,
     cmd: String,
-    input: Input,
+    input: Payload,
     escalation: Option<Escalation>,
     /// Where to put the process group id the command reports (commands with a time limit).
     pgid: Option<Arc<AtomicU32>>,
@@ -965,7 +952,7 @@ async fn exchange(
     rx: &mut ChannelReadHalf,
     tx: &ChannelWriteHalf<Msg>,
     cmd: &str,
-    input: Input,
+    input: Payload,
     escalation: Option<Escalation>,
     pgid: Option<&AtomicU32>,
 ) -> Result<ExecOutput, JobError> {
@@ -1112,9 +1099,6 @@ async fn exchange(
     Ok(output)
 }
 
-/// Input up to this size goes to the long-lived shell (base64 in the command's text); larger
-/// input is streamed on a channel of its own.
-const RUNNER_INPUT_LIMIT: usize = 512 * 1024;
 /// How long the long-lived shell may take to answer its first command.
 const RUNNER_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -1139,7 +1123,9 @@ struct RunnerSlot {
 /// process and starts the login shell for it) and round trips to open and close it. Each
 /// command runs in a subshell (`( eval '...' )`), so what it changes (directory, variables,
 /// traps, `exit`) stays its own and a syntax error in it cannot break the frame; its standard
-/// input is `/dev/null` or its input, which travels as a quoted literal in the text. After it
+/// input is `/dev/null` or its input, which travels as a quoted literal in the text (see
+/// [`launch::program`]; a command with `become` is `sudo ... /bin/sh` with its script as such a
+/// program, itself the literal input). After it
 /// the shell prints a random marker with the exit status on stdout and the marker on stderr:
 /// the output is what came before them. A command with a time limit, a password dialogue, or
 /// large or binary input gets a channel of its own (its process group can be killed, its input
@@ -1182,31 +1168,12 @@ impl Runner {
     /// The text the shell reads for one command; `input` is not empty and holds no NUL byte.
     fn script(&self, cmd: &str, input: Option<&[u8]>) -> Vec<u8> {
         // Input travels in the command's text, as a quoted literal; the shell runs the line
-        // only once it has all of it, so the command is told its input is whole (see
-        // `BATON_STDIN_WHOLE` in the module's transfer script).
-        let mut text = Vec::with_capacity(cmd.len() + input.map_or(0, |b| b.len()) + 320);
+        // only once it has all of it (see `launch::program`).
+        let mut text = Vec::new();
         if self.fresh {
             text.extend_from_slice(self.frame_end("0").as_bytes());
         }
-        match input {
-            Some(b) => {
-                text.extend_from_slice(b"printf '%s' '");
-                for &c in b {
-                    match c {
-                        b'\'' => text.extend_from_slice(b"'\\''"),
-                        c => text.push(c),
-                    }
-                }
-                text.extend_from_slice(b"' | ( BATON_STDIN_WHOLE=1; eval ");
-            }
-            None => text.extend_from_slice(b"( eval "),
-        }
-        text.extend_from_slice(shell_quote(cmd).as_bytes());
-        text.extend_from_slice(match input {
-            Some(_) => b" )",
-            None => b" ) </dev/null",
-        });
-        text.push(b'\n');
+        text.extend_from_slice(&launch::program(cmd, input, true));
         text.extend_from_slice(self.frame_end("\"$?\"").as_bytes());
         text
     }
@@ -1402,15 +1369,14 @@ enum WriteError {
 
 /// Sends the command's input, then EOF. A reader is sent in packet-sized chunks, each only
 /// once the channel's window has room, so memory stays flat however large the input is.
-async fn send_input(tx: &ChannelWriteHalf<Msg>, input: Input) -> Result<(), WriteError> {
+async fn send_input(tx: &ChannelWriteHalf<Msg>, input: Payload) -> Result<(), WriteError> {
     match input {
-        Input::Null => {}
-        Input::Bytes(data) => {
+        Payload::Bytes(data) => {
             if !data.is_empty() {
                 tx.data_bytes(data).await.map_err(WriteError::Ssh)?;
             }
         }
-        Input::Reader(mut reader) => loop {
+        Payload::Reader(mut reader) => loop {
             let mut chunk = vec![0u8; MAX_PACKET_SIZE as usize];
             let n = reader.read(&mut chunk).await.map_err(WriteError::Read)?;
             if n == 0 {

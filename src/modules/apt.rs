@@ -8,6 +8,7 @@
 //! change that is the only one. Otherwise a second runs the same apt-get command line Ansible
 //! would (its text is part of failure messages), `--simulate` in check mode.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, Run, argv, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -460,17 +461,19 @@ fn parse_diff(out: &str) -> Value {
     value::map([("prepared", Value::from(text))])
 }
 
-/// The shell that surrounds an apt command: policy-rc.d while it runs, when asked.
-fn with_policy_rc_d(p: &AptParams, cmd: &str) -> String {
-    match p.policy_rc_d {
+/// The shell that surrounds an apt command: policy-rc.d while it runs, when asked (an existing
+/// one waits in a private directory meanwhile).
+fn with_policy_rc_d(p: &AptParams, cmd: &str) -> Result<String, ModuleError> {
+    Ok(match p.policy_rc_d {
         None => cmd.to_string(),
         Some(code) => format!(
-            "b=; if [ -e /usr/sbin/policy-rc.d ]; then b=$(mktemp -d) && mv /usr/sbin/policy-rc.d \"$b\"/; fi; \
+            "PB=; if [ -e /usr/sbin/policy-rc.d ]; then\n{keep}mv /usr/sbin/policy-rc.d \"$PB\"/; fi\n\
              printf '#!/bin/sh\\nexit %d\\n' {code} > /usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; \
              {cmd}; arc=$?; rm -f /usr/sbin/policy-rc.d; \
-             if [ -n \"$b\" ]; then mv \"$b\"/policy-rc.d /usr/sbin/policy-rc.d; rmdir \"$b\"; fi; (exit $arc)"
+             if [ -n \"$PB\" ]; then mv \"$PB\"/policy-rc.d /usr/sbin/policy-rc.d; PB_done; fi; (exit $arc)",
+            keep = hosttmp::private_dir("PB", Place::Tmp, Cleanup::Caller)?,
         ),
-    }
+    })
 }
 
 /// Runs an apt command line; its output is the command's, the exit status follows a marker.
@@ -482,7 +485,7 @@ async fn run_apt_cmd(
 ) -> Result<(Run, String), ModuleError> {
     let script = format!(
         "{APT_ENV}\n{}; rc=$?\n{}\necho RC=$rc\n{after}",
-        with_policy_rc_d(p, cmd),
+        with_policy_rc_d(p, cmd)?,
         section("rc")
     );
     let out = sysutil::run(ctx, &script).await?;
@@ -595,15 +598,15 @@ async fn run_apt(args: Args, ctx: &ModuleCtx) -> ModuleResult {
         if !check {
             // Retries with exponential backoff, as the module's loop.
             script.push_str(&format!(
-                "  i=0; ok=0; while [ $i -lt {retries} ]; do\n\
-                     if apt-get update -q >/tmp/.baton-aptu.$$ 2>&1; then ok=1; break; fi\n\
+                "{tmp}  i=0; ok=0; while [ $i -lt {retries} ]; do\n\
+                     if apt-get update -q >\"$T/update\" 2>&1; then ok=1; break; fi\n\
                      d=$((1 << i)); [ $d -gt {maxd} ] && d={maxd}; i=$((i + 1)); [ $i -lt {retries} ] && sleep $d\n\
                    done\n\
-                   if [ $ok = 0 ]; then echo UPDFAIL=1; {sec}; cat /tmp/.baton-aptu.$$; rm -f /tmp/.baton-aptu.$$; exit 0; fi\n\
-                   rm -f /tmp/.baton-aptu.$$\n",
+                   if [ $ok = 0 ]; then echo UPDFAIL=1; {sec}; cat \"$T/update\"; exit 0; fi\n",
                 retries = p.update_cache_retries.max(1),
                 maxd = p.update_cache_retry_max_delay,
                 sec = section("updfail"),
+                tmp = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?,
             ));
         }
         script.push_str("fi\n");
@@ -990,7 +993,11 @@ async fn install_deb(
     let mut paths = Vec::new();
     for (i, f) in files.iter().enumerate() {
         if f.contains("://") {
-            let local = format!("/tmp/.baton-deb.$$.{i}.deb");
+            // Downloads go to a private directory, removed when the script ends.
+            if fetch.is_empty() {
+                fetch.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
+            }
+            let local = format!("$T/{i}.deb");
             fetch.push_str(&format!(
                 "curl -fsSL -o \"{local}\" {url} 2>/dev/null || wget -q -O \"{local}\" {url} || {{ echo FETCHFAIL={url}; exit 0; }}\n",
                 url = shell_quote(f)
@@ -1015,8 +1022,8 @@ async fn install_deb(
         if p.force { "--force-yes" } else { "" }
     );
     script.push_str(&format!(
-        "if [ -z \"$todo\" ]; then echo NOTHING=1; exit 0; fi\n{}; rc=$?\n{}\necho RC=$rc\nrm -f /tmp/.baton-deb.$$.*\n",
-        with_policy_rc_d(p, &cmd),
+        "if [ -z \"$todo\" ]; then echo NOTHING=1; exit 0; fi\n{}; rc=$?\n{}\necho RC=$rc\n",
+        with_policy_rc_d(p, &cmd)?,
         section("rc")
     ));
     let out = sysutil::run(ctx, &script).await?;

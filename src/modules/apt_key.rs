@@ -6,6 +6,7 @@
 //! One round trip fetches the key (url), finds its id and lists the keyring; a second adds or
 //! deletes it and lists again.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -110,9 +111,10 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     // --- Round trip 1.
     let mut s = String::from(
         "command -v apt-key >/dev/null 2>&1 || { echo NOAPTKEY=1; exit 0; }\n\
-         command -v gpg >/dev/null 2>&1 || { echo NOGPG=1; exit 0; }\n\
-         T=$(mktemp -d); trap 'rm -rf \"$T\"' EXIT\n",
+         command -v gpg >/dev/null 2>&1 || { echo NOGPG=1; exit 0; }\n",
     );
+    // Scratch files (keys, command output) live in a private directory (see hosttmp).
+    s.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
     if id.is_none() {
         if keyserver.is_some() {
             return Ok(sysutil::failed(
@@ -307,11 +309,12 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     }
     // --- Round trip 2.
     let s = format!(
-        "T=$(mktemp -d); trap 'rm -rf \"$T\"' EXIT\n({cmd}) >\"$T/o\" 2>\"$T/e\"; echo \"RC=$?\"\n\
+        "{tmp}({cmd}) >\"$T/o\" 2>\"$T/e\"; echo \"RC=$?\"\n\
          {list_cmd} >\"$T/l\" 2>/dev/null\n{}; cat \"$T/o\"; {}; cat \"$T/e\"; {}; cat \"$T/l\"\n",
         section("out"),
         section("err"),
-        section("list")
+        section("list"),
+        tmp = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?,
     );
     let out = sysutil::run(ctx, &s).await?;
     let secs = sections(&out.stdout);

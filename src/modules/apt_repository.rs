@@ -8,6 +8,7 @@
 //! One round trip reads every sources file; a second writes the changed files and runs
 //! `apt-get update`. `ppa:` sources need Launchpad's API and are refused.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -270,10 +271,15 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             let q = shell_quote(f);
             match after.get(f) {
                 Some(content) if before.get(f) != Some(content) => {
+                    // Written in a private directory beside the file (see hosttmp), then
+                    // renamed over it.
                     s.push_str(&format!(
-                        "d=$(dirname {q}); mkdir -p \"$d\"; t=$(mktemp \"$d/.$(basename {q})-XXXXXXXX\") && printf '%s' {c} > \"$t\" && \
-                         {{ if [ -e {q} ]; then chmod --reference={q} \"$t\"; chown --reference={q} \"$t\"; else chmod {m} \"$t\"; fi; }} && \
-                         mv -f \"$t\" \"$(readlink -f {q})\" || {{ echo WRITEFAIL={f}; exit 0; }}\n",
+                        "d=$(dirname {q}); mkdir -p \"$d\"; dst=$(readlink -f {q}); dd=${{dst%/*}}; here=$PWD\n\
+                         {private}\
+                         if printf '%s' {c} > f && \
+                         {{ if [ -e \"$dst\" ]; then chmod --reference=\"$dst\" f; chown --reference=\"$dst\" f; else chmod {m} f; fi; }} && \
+                         mv -T -- f \"$dst\"; then W_done; cd -- \"$here\" 2>/dev/null || cd /; else W_done; echo WRITEFAIL={f}; exit 0; fi\n",
+                        private = hosttmp::private_dir("W", Place::Beside("\"${dd:-/}\""), Cleanup::Caller)?,
                         c = shell_quote(content),
                         m = match (&mode, new_file.as_deref() == Some(f.as_str())) {
                             (Some(m), true) => shell_quote(m),
@@ -288,9 +294,10 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         }
         if update_cache {
             s.push_str(&format!(
-                "i=0; ok=0; while [ $i -lt {r} ]; do if apt-get update -q >/tmp/.baton-aru.$$ 2>&1; then ok=1; break; fi; \
+                "{tmp}i=0; ok=0; while [ $i -lt {r} ]; do if apt-get update -q >\"$T/update\" 2>&1; then ok=1; break; fi; \
                  d=$((1 << i)); [ $d -gt {md} ] && d={md}; i=$((i + 1)); [ $i -lt {r} ] && sleep $d; done\n\
-                 if [ $ok = 0 ]; then echo UPDFAIL=1; {sec}; cat /tmp/.baton-aru.$$; fi; rm -f /tmp/.baton-aru.$$\n",
+                 if [ $ok = 0 ]; then echo UPDFAIL=1; {sec}; cat \"$T/update\"; fi\n",
+                tmp = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?,
                 r = retries.max(1),
                 md = max_delay,
                 sec = section("updfail"),

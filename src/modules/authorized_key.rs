@@ -7,6 +7,7 @@
 //! host; a second creates `~/.ssh` (0700) and writes the file (0600, owned by the user)
 //! atomically, only when it changes and not in check mode.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -440,9 +441,16 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     w.push_str(&format!(
         "if [ ! -e \"$f\" ]; then mkdir -p \"$(dirname \"$f\")\"; : > \"$f\"; fi\n\
          chown {uid}:{gid} \"$f\" 2>/dev/null; chmod 0600 \"$f\" 2>/dev/null\n\
-         t=$(mktemp \"$(dirname \"$f\")/.baton-ak.XXXXXX\") || {{ echo \"FAIL=Failed to write to file $f\"; exit 0; }}\n\
-         printf '%s' {content} > \"$t\" && chown --reference=\"$f\" \"$t\" && chmod --reference=\"$f\" \"$t\" && mv -f \"$t\" \"$f\" || {{ rm -f \"$t\"; echo \"FAIL=Failed to write to file $f\"; }}\n",
-        content = q(&content)
+         case $f in /*) af=$f ;; *) af=$PWD/$f ;; esac\n\
+         kd=${{af%/*}}; kd=${{kd:-/}}; here=$PWD\n\
+         {private}\
+         printf '%s' {content} > k && chown --reference=\"$af\" k && chmod --reference=\"$af\" k && mv -T -- k \"$af\" || echo \"FAIL=Failed to write to file $f\"\n\
+         K_done; trap - EXIT; cd -- \"$here\" 2>/dev/null || cd /\n",
+        content = q(&content),
+        // The new content is written in a private directory beside the file (the user owns
+        // that directory and could otherwise swap a temporary file under root) and renamed
+        // over it.
+        private = hosttmp::private_dir("K", Place::Beside("\"$kd\""), Cleanup::OnExit)?,
     ));
     let out = sysutil::run(ctx, &w).await?;
     if let Some(m) = kv(&out.stdout).get("FAIL") {

@@ -8,6 +8,7 @@
 //! alone) and the `diff`, which needs the old content and so one more read when `--diff` asks.
 
 use super::fileutil::{self, Attrs};
+use super::hosttmp::{self, Cleanup, Place};
 use super::transfer::{PutOptions, PutOutcome, Source};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -520,20 +521,32 @@ cur=; [ -e "$D" ] && cur=$(sha1sum < "$D" | cut -c1-40)
 if [ "$cur" != "$want" ] && { [ -z "$cur" ] || [ "$FORCE" = 1 ]; }; then
   R changed 1
   if [ "$CHECK" != 1 ]; then
-    t=$(mktemp "$dd/.baton_tmpXXXXXXXX") || die "cannot create a temporary file in $dd"
-    cp -- "$S" "$t" || { rm -f "$t"; die "copy of $S failed"; }
-    if [ -n "$cur" ]; then chmod "$(stat -L -c %a -- "$D")" "$t"; chown "$(stat -L -c %u:%g -- "$D")" "$t" 2>/dev/null
-    else chmod "$(stat -L -c %a -- "$S")" "$t"; fi
+    # The copy is made in a private directory beside the destination and renamed over it
+    # (see hosttmp: nobody who can write to $dd can read it or swap it); paths are made
+    # absolute first, as the script works inside that directory until the rename.
+    case $D in /*) aD=$D ;; *) aD=$PWD/$D ;; esac
+    case $S in /*) aS=$S ;; *) aS=$PWD/$S ;; esac
+    here=$PWD
+@PRIVATE_DIR@    cp -- "$aS" f || die "copy of $S failed"
+    if [ -n "$cur" ]; then chmod "$(stat -L -c %a -- "$aD")" f; chown "$(stat -L -c %u:%g -- "$aD")" f 2>/dev/null
+    else chmod "$(stat -L -c %a -- "$aS")" f; fi
     if [ "$BACKUP" = 1 ] && [ -n "$cur" ]; then
-      bk="$D.$$.$(date +%Y-%m-%d@%H:%M:%S~)"; cp -p -- "$D" "$bk" && R backup "$bk"
+      bk="$D.$$.$(date +%Y-%m-%d@%H:%M:%S~)"; case $bk in /*) abk=$bk ;; *) abk=$here/$bk ;; esac
+      cp -p -- "$aD" b && mv -T -- b "$abk" && R backup "$bk"
     fi
-    mv -f -- "$t" "$D" || die "cannot rename $t to $D"
+    mv -T -- f "$aD" || die "cannot rename the new copy to $D"
+    T_done; trap - EXIT
+    cd -- "$here" 2>/dev/null || cd /
   fi
 fi
 [ -e "$D" ] && attrs "$D"
 [ "$ch" = 1 ] && R changed 1
 info "$D"
 "#,
+    );
+    let script = script.replace(
+        "@PRIVATE_DIR@",
+        &hosttmp::private_dir("T", Place::Beside("\"$dd\""), Cleanup::OnExit)?,
     );
     let report = fileutil::run_script(ctx, &script).await?;
     if report.flag("dir") {

@@ -6,6 +6,7 @@
 //! One round trip reads the crontab (`crontab -l`) or the file; a second installs the new one
 //! (`crontab -`) or writes the file, only when it changed and not in check mode.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -411,9 +412,10 @@ async fn run(args: Args, ctx: &ModuleCtx) -> ModuleResult {
         None => format!(
             "command -v crontab >/dev/null 2>&1 || {{ echo NOCRONTAB=1; exit 0; }}\nme=$(id -un)\necho ME=$me\n\
              if [ -n {u} ] && [ {u} != \"$me\" ]; then o=\"-u \"{u}; else o=; fi\n\
-             crontab $o -l >/tmp/.baton-cron.$$ 2>/dev/null; echo RC=$?\n{sec}; cat /tmp/.baton-cron.$$; rm -f /tmp/.baton-cron.$$\n",
+             {tmp}crontab $o -l >\"$T/tab\" 2>/dev/null; echo RC=$?\n{sec}; cat \"$T/tab\"\n",
             u = shell_quote(p.user.as_deref().unwrap_or("")),
-            sec = section("content")
+            sec = section("content"),
+            tmp = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?,
         ),
     };
     let out = sysutil::run(ctx, &script).await?;
@@ -500,10 +502,14 @@ async fn run(args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let need_write = changed && !ctx.check_mode;
     let want_backup = p.backup && !ctx.check_mode;
     if need_write || want_backup {
-        let mut script = String::new();
+        // Scratch space (crontab's errors), and the backup: Ansible keeps it in a private
+        // temporary file it leaves behind; here it is a file in a private directory that is
+        // left behind.
+        let mut script = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?;
         if want_backup {
+            script.push_str(&hosttmp::private_dir("B", Place::Tmp, Cleanup::Caller)?);
             script.push_str(&format!(
-                "b=$(mktemp /tmp/crontabXXXXXXXX) && printf '%s' {} > \"$b\" && echo BACKUP=$b\n",
+                "b=$B/crontab; printf '%s' {} > \"$b\" && echo BACKUP=$b\n",
                 shell_quote(&current)
             ));
         }
@@ -516,7 +522,7 @@ async fn run(args: Args, ctx: &ModuleCtx) -> ModuleResult {
                     shell_quote(f)
                 )),
                 None => script.push_str(&format!(
-                    "printf '%s' {} | crontab {} - 2>/tmp/.baton-cronw.$$ || {{ echo WRITEFAIL=1; {}; cat /tmp/.baton-cronw.$$; }}; rm -f /tmp/.baton-cronw.$$\n",
+                    "printf '%s' {} | crontab {} - 2>\"$T/err\" || {{ echo WRITEFAIL=1; {}; cat \"$T/err\"; }}\n",
                     shell_quote(&content),
                     user_opt(&me),
                     section("werr")

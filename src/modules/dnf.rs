@@ -11,6 +11,7 @@
 //! The fleet is Debian, so this module is tested by unit tests of the command construction and
 //! the output parsing, not against a host.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, argv, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -175,7 +176,7 @@ fn dnf_program(p: &DnfParams) -> &'static str {
 const RPM_QF: &str = "%{NAME}-%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}.%{ARCH}\\n";
 
 /// The script that decides, runs and reports (see the module doc).
-pub(crate) fn script(p: &DnfParams, check: bool) -> String {
+pub(crate) fn script(p: &DnfParams, check: bool) -> Result<String, ModuleError> {
     let state = p.state.clone().unwrap_or_else(|| "installed".into());
     let dnf = dnf_program(p);
     let opts = argv(&p.options);
@@ -218,12 +219,14 @@ pub(crate) fn script(p: &DnfParams, check: bool) -> String {
     let tail = if check { "--assumeno" } else { "-y" };
     let run = |verb: &str, var: &str| {
         format!(
-            "if [ -n \"${var}\" ]; then {dnf} {tail} {opts} {verb} ${var} >>/tmp/.baton-dnf.$$ 2>>/tmp/.baton-dnf-e.$$ || {{ [ {check} = 1 ] || echo \"FAILED={verb}\"; }}; fi\n",
+            "if [ -n \"${var}\" ]; then {dnf} {tail} {opts} {verb} ${var} >>\"$T/out\" 2>>\"$T/err\" || {{ [ {check} = 1 ] || echo \"FAILED={verb}\"; }}; fi\n",
             check = if check { 1 } else { 0 },
         )
     };
+    // dnf's output is collected in a private directory (see hosttmp).
+    s.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
     s.push_str(&format!(
-        "{}\nsnap\n: >/tmp/.baton-dnf.$$; : >/tmp/.baton-dnf-e.$$\n",
+        "{}\nsnap\n: >\"$T/out\"; : >\"$T/err\"\n",
         section("before")
     ));
     s.push_str(&run("install", "inst"));
@@ -231,16 +234,16 @@ pub(crate) fn script(p: &DnfParams, check: bool) -> String {
     s.push_str(&run("remove", "rem"));
     if p.autoremove {
         s.push_str(&format!(
-            "{dnf} {tail} {opts} autoremove >>/tmp/.baton-dnf.$$ 2>>/tmp/.baton-dnf-e.$$\n"
+            "{dnf} {tail} {opts} autoremove >>\"$T/out\" 2>>\"$T/err\"\n"
         ));
     }
     s.push_str(&format!(
-        "{}\nsnap\n{}\ncat /tmp/.baton-dnf.$$\n{}\ncat /tmp/.baton-dnf-e.$$\nrm -f /tmp/.baton-dnf.$$ /tmp/.baton-dnf-e.$$\n",
+        "{}\nsnap\n{}\ncat \"$T/out\"\n{}\ncat \"$T/err\"\n",
         section("after"),
         section("out"),
         section("err"),
     ));
-    s
+    Ok(s)
 }
 
 /// Whether two name-[epoch:]version-release.arch spellings are versions of one package: the
@@ -326,7 +329,7 @@ async fn run_dnf(args: Args, ctx: &ModuleCtx) -> ModuleResult {
     if let Some(list) = &p.list {
         return list_items(ctx, &p, list).await;
     }
-    let out = sysutil::run(ctx, &script(&p, ctx.check_mode)).await?;
+    let out = sysutil::run(ctx, &script(&p, ctx.check_mode)?).await?;
     Ok(interpret(&p, &out.stdout, ctx.check_mode))
 }
 
@@ -530,17 +533,21 @@ mod tests {
 
     #[test]
     fn the_script_sorts_specs_as_the_module_does() {
-        let s = script(&params(&["nginx", "python3-*"], "present"), false);
+        let s = script(&params(&["nginx", "python3-*"], "present"), false).unwrap();
         assert!(s.contains("for s in nginx 'python3-*'; do case \"$s\" in *[*?[]*) inst=\"$inst $s\"; continue;; esac; rpm -q --whatprovides \"$s\""));
         assert!(s.contains("dnf -y  install $inst"));
-        let s = script(&params(&["nginx"], "latest"), true);
+        let s = script(&params(&["nginx"], "latest"), true).unwrap();
         assert!(s.contains("upg=\"$upg $s\"; else inst=\"$inst $s\"; fi"));
         assert!(s.contains("dnf --assumeno  upgrade $upg"));
-        let s = script(&params(&["*"], "latest"), false);
+        let s = script(&params(&["*"], "latest"), false).unwrap();
         assert!(s.contains("upg='*'"));
         let mut p = params(&["nginx"], "absent");
         p.options = vec!["--enablerepo=epel".into()];
-        assert!(script(&p, false).contains("dnf -y --enablerepo=epel remove $rem"));
+        assert!(
+            script(&p, false)
+                .unwrap()
+                .contains("dnf -y --enablerepo=epel remove $rem")
+        );
     }
 
     #[test]

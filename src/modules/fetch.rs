@@ -99,10 +99,7 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
                 ModuleError::Failed(format!("could not create {}: {e}", dir.display()))
             })?;
         }
-        // Written beside the target and renamed, so a reader never sees half a file.
-        let tmp = path.with_extension(format!("baton-tmp{}", std::process::id()));
-        std::fs::write(&tmp, &file.content)
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        write_beside(&path, &file.content)
             .map_err(|e| ModuleError::Failed(format!("could not write {target_text}: {e}")))?;
     }
     r.insert("changed".into(), Value::from(true));
@@ -112,4 +109,32 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     r.insert("remote_checksum".into(), Value::from(checksum));
     r.insert("remote_md5sum".into(), Value::from(()));
     Ok(r)
+}
+
+/// Writes `content` to `path` on the controller: into a new file beside it (same directory,
+/// so the rename is atomic and a reader never sees half a file), then renamed over it. The new
+/// file has a name nobody can guess and is created exclusively (`create_new`: an existing
+/// file, FIFO or symbolic link of that name makes it fail, never followed), so another user
+/// who can write to that directory can neither read the content nor make it land elsewhere.
+fn write_beside(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map_or_else(|| "fetched".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(
+        ".{name}.baton-{}.tmp",
+        crate::connection::launch::random_hex(16)
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    // Created by us from here on: removed again if anything fails.
+    let written = file
+        .write_all(content)
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

@@ -1,12 +1,13 @@
 //! `file`: a path's state (file, directory, link, hard, touch, absent) and its mode, owner and
 //! group, as Ansible's `file` module manages them.
 //!
-//! One command per task: a shell script (on [`fileutil::SH_LIB`]) finds the current state,
+//! One command per task: a shell script (on [`fileutil::sh_lib`]) finds the current state,
 //! acts (or, in check mode, only predicts) and reports; the result keys and the `diff` are
 //! built here from the report as Ansible's module builds them (`path` or `dest`, then
 //! `add_path_info`'s uid, gid, owner, group, mode, state, size).
 
 use super::fileutil::{self, Attrs, Report};
+use super::hosttmp::{self, Cleanup, Place};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
@@ -101,7 +102,10 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         flag(ctx.diff),
         flag(preserve_times),
     ));
-    script.push_str(BODY);
+    script.push_str(&BODY.replace(
+        "@PRIVATE_DIR@",
+        &hosttmp::private_dir("L", Place::Beside("\"$_pd\""), Cleanup::Caller)?,
+    ));
     let report = fileutil::run_script(ctx, &script).await?;
     let mut r = result(&report, &path, &state, src.as_deref());
     // Ansible returns the diff only under --diff.
@@ -118,7 +122,20 @@ fn flag(b: bool) -> u8 {
 /// The host side. Reports `prev` (the state before), `changed`, `fail` (a failure Ansible
 /// reports with the path and state), `prevsrc` (a link's old target), `dirs`/`files` (what an
 /// absent directory held, for the diff), attribute changes, and `info`/`now` (the state after).
-const BODY: &str = r#"ftype "$P"; ST=$FT; R prev "$ST"
+const BODY: &str = r#"# Puts a new link ($1: sym or hard, to $2) in place of what is at $P: made in a private
+# directory beside it and renamed over it (see hosttmp), so nothing another user put at a
+# temporary name is followed or moved into place.
+relink() {
+  _here=$PWD
+  case $P in */*) _pd=${P%/*}; _pd=${_pd:-/} ;; *) _pd=. ;; esac
+  case $P in /*) _aP=$P ;; *) _aP=$PWD/$P ;; esac
+  _src=$2
+  [ "$1" = hard ] && case $_src in /*) ;; *) _src=$PWD/$_src ;; esac
+@PRIVATE_DIR@  if [ "$1" = sym ]; then ln -s -- "$_src" l; else ln -- "$_src" l; fi && mv -T -- l "$_aP"; _r=$?
+  L_done; cd -- "$_here" 2>/dev/null || cd /
+  return $_r
+}
+ftype "$P"; ST=$FT; R prev "$ST"
 T=$P
 if [ "$STATE" = auto ]; then
   case $ST in directory) STATE=directory ;; *) STATE=file ;; esac
@@ -194,7 +211,7 @@ link)
       cur=$(readlink -- "$P")
       if [ "$cur" != "$SRC" ]; then
         R prevsrc "$cur"; R changed 1
-        [ "$CHECK" = 1 ] || { ln -s -- "$SRC" "$P.baton$$" && mv -Tf -- "$P.baton$$" "$P"; } || die "Error while replacing link $P"
+        [ "$CHECK" = 1 ] || relink sym "$SRC" || die "Error while replacing link $P"
       fi ;;
     absent)
       R changed 1
@@ -207,7 +224,7 @@ link)
     *)
       [ "$FORCE" = 1 ] || die "refusing to convert from $ST to symlink for $P"
       R changed 1
-      [ "$CHECK" = 1 ] || { ln -s -- "$SRC" "$P.baton$$" && mv -Tf -- "$P.baton$$" "$P"; } || die "Error while replacing $P" ;;
+      [ "$CHECK" = 1 ] || relink sym "$SRC" || die "Error while replacing $P" ;;
   esac
   if [ -L "$P" ]; then attrs "$P" nofollow; fi ;;
 hard)
@@ -220,7 +237,7 @@ hard)
   else
     [ "$FORCE" = 1 ] || [ "$ST" = hard ] || [ "$ST" = link ] || die "Cannot link, $ST exists at destination"
     R changed 1
-    [ "$CHECK" = 1 ] || { ln -- "$ABSSRC" "$P.baton$$" && mv -Tf -- "$P.baton$$" "$P"; } || die "Error while replacing $P"
+    [ "$CHECK" = 1 ] || relink hard "$ABSSRC" || die "Error while replacing $P"
   fi
   [ -e "$P" ] && attrs "$P" ;;
 esac

@@ -13,7 +13,8 @@
 //! - [`Overlay`]: a variable scope with a few extra variables (the template module's
 //!   `template_*` variables).
 //!
-//! Everything the host runs needs only a POSIX shell and GNU coreutils (`stat -c`, `mktemp`).
+//! Everything the host runs needs only a POSIX shell and GNU coreutils (`stat -c`); its
+//! scratch files are in a private directory from [`super::hosttmp`].
 
 use super::{Args, ModuleCtx, ModuleError, shell_quote, text};
 use crate::connection::ExecOutput;
@@ -188,6 +189,19 @@ impl Attrs {
     }
 }
 
+/// [`SH_LIB`] ready to run: with its scratch directory (for the mode `chmod` would give, see
+/// `attrs`) made by [`super::hosttmp`]. Put it before a script's body.
+pub fn sh_lib() -> Result<String, ModuleError> {
+    Ok(SH_LIB.replace(
+        "@SCRATCH@",
+        &super::hosttmp::private_dir(
+            "_S",
+            super::hosttmp::Place::Tmp,
+            super::hosttmp::Cleanup::Caller,
+        )?,
+    ))
+}
+
 /// Shell functions for the host. Scripts set `MODE MODE_A OWNER GROUP CHECK` (see
 /// [`Attrs::shell_vars`]) and then call:
 /// - `R KEY VALUE`: report a value (one line `BATON<TAB>KEY<TAB>VALUE`, read by [`Report`]);
@@ -199,7 +213,9 @@ impl Attrs {
 /// - `attrs PATH [nofollow]`: applies owner, group and mode (in check mode only compares),
 ///   sets `ch=1` when something differs and reports `owner`/`group`/`mode` as `before<TAB>after`
 ///   unless `QUIET=1`.
-pub const SH_LIB: &str = r#"R() { printf 'BATON\t%s\t%s\n' "$1" "$2"; }
+///
+/// Never sent as it is: [`sh_lib`] fills in its scratch directory (`@SCRATCH@`).
+const SH_LIB: &str = r#"R() { printf 'BATON\t%s\t%s\n' "$1" "$2"; }
 die() { R error "$*"; exit 1; }
 ftype() {
   if [ -L "$1" ]; then FT=link
@@ -252,9 +268,10 @@ attrs() {
     [ -n "$_L" ] || _st -L
     if [ -n "$MODE_A" ]; then _nm=$MODE_A
     else
-      if [ -d "$_p" ]; then _t=$(mktemp -d); else _t=$(mktemp); fi || die "mktemp failed"
-      chmod "$_cm" "$_t"; chmod "$MODE" "$_t" || { rm -rf "$_t"; die "chmod $MODE failed"; }
-      _nm=$(stat -c %a "$_t"); rm -rf "$_t"
+      # What chmod makes of the current mode, tried on a scratch file (or directory: X).
+@SCRATCH@      if [ -d "$_p" ]; then mkdir -- "$_S/m"; else : > "$_S/m"; fi
+      chmod "$_cm" "$_S/m"; chmod "$MODE" "$_S/m" || { _S_done; die "chmod $MODE failed"; }
+      _nm=$(stat -c %a "$_S/m"); _S_done
     fi
     if [ "$_nm" != "$_cm" ]; then
       ch=1; [ "$QUIET" = 1 ] || R mode "$_cm	$_nm"
@@ -375,7 +392,7 @@ impl Report {
 
 /// Runs a script built on [`SH_LIB`] (the library is prepended) and reads its report.
 pub async fn run_script(ctx: &ModuleCtx, body: &str) -> Result<Report, ModuleError> {
-    let script = format!("{SH_LIB}{body}");
+    let script = format!("{}{body}", sh_lib()?);
     let out = ctx.exec(&script, None).await?;
     Report::parse(&out)
 }

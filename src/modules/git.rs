@@ -8,6 +8,7 @@
 //! The whole decision runs on the host as one shell program (one round trip); it prints the
 //! module's result keys and, on failure, the failing command's output in sections.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -24,9 +25,7 @@ impl Module for Git {
 /// The program. Inputs are shell variables set before it (see [`run`]).
 const PROGRAM: &str = r#"
 export LANG=C LC_ALL=C LC_MESSAGES=C LC_CTYPE=C LANGUAGE=C
-T=$(mktemp -d) || exit 1
-trap 'rm -rf "$T"' EXIT
-# fail MSG [RC [CMD]]: the module's fail_json with the last command's output.
+@PRIVATE_DIR@# fail MSG [RC [CMD]]: the module's fail_json with the last command's output.
 fail() {
   printf 'FAIL=%s\n' "$1" | tr '\n' '\036'; echo
   [ -n "${2:-}" ] && echo "FAILRC=$2"
@@ -416,7 +415,11 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         "sec() {{ printf '\\n%s %s\\n' {} \"$1\"; }}\n",
         sysutil::MARK
     ));
-    script.push_str(PROGRAM);
+    // Its scratch files live in a private directory (see hosttmp).
+    script.push_str(&PROGRAM.replace(
+        "@PRIVATE_DIR@",
+        &hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?,
+    ));
     let out = sysutil::run(ctx, &script).await?;
     let secs = sections(&out.stdout);
     let head = kv(&secs[""]);

@@ -4,7 +4,8 @@
 //! strict reader of module arguments (an unknown, missing or mistyped parameter fails the task
 //! with Ansible's wording before anything on the host is touched). Modules reach a host only
 //! through [`ModuleCtx::exec`], which applies `become` and `environment`; they never see the
-//! transport, so a target needs nothing but a POSIX shell.
+//! transport, so a target needs nothing but a POSIX shell. Every temporary path a module's
+//! script uses on a host comes from [`hosttmp`].
 
 mod apt;
 mod apt_key;
@@ -21,6 +22,7 @@ mod fetch;
 mod file;
 pub mod fileutil;
 mod git;
+pub mod hosttmp;
 mod misc;
 mod net;
 mod npm;
@@ -201,20 +203,30 @@ impl ModuleCtx {
             script.push_str(&format!("{k}={}; export {k}; ", shell_quote(v)));
         }
         script.push_str(cmd);
-        let (full, escalation) = match &self.become_ {
-            None => (script, None),
-            Some(b) => crate::connection::become_::wrap(b, &script, conn.become_password()),
+        // The script itself goes on the standard input of sudo's shell, never on its command
+        // line (see `connection::launch`).
+        let escalation = match (&self.become_, conn.become_password()) {
+            (Some(b), Some(password)) => Some(crate::connection::become_::escalation(b, password)),
+            _ => None,
         };
         let answered = escalation.is_some();
         let out = conn
             .run(ExecRequest {
-                cmd: &full,
+                cmd: &script,
                 stdin,
+                become_: self.become_.clone(),
                 timeout: self.timeout,
                 escalation,
                 login_shell,
             })
             .await?;
+        // A script whose private temporary directory could not be made safely stopped before
+        // it wrote anything; its message is the task's failure, whatever the module.
+        if out.rc != Some(0)
+            && let Some(msg) = hosttmp::refusal(&out.stdout)
+        {
+            return Err(ModuleError::Failed(msg));
+        }
         if let Some(b) = &self.become_
             && b.method == "sudo"
             && !answered

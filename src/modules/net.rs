@@ -9,6 +9,7 @@
 //! with `_`, `json`, `content`; `status_code`, `checksum_src`, `checksum_dest`, `md5sum`...).
 
 use super::fileutil::{self, Attrs, Report};
+use super::hosttmp::{self, Cleanup, Place};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
@@ -96,36 +97,52 @@ impl Request {
         })
     }
 
-    /// curl's arguments (without the output options), shell-quoted.
-    fn curl_args(&self, method: Option<&str>) -> String {
-        let mut a: Vec<String> = vec![
-            "-sS".into(),
-            "--max-time".into(),
-            self.timeout.max(1).to_string(),
-        ];
+    /// curl's options (without the output options), as a curl config file (`curl -K FILE`):
+    /// the URL, headers and credentials are module arguments and may be secrets, so they
+    /// never go on curl's command line, where every local user of the host could read them.
+    fn curl_config(&self, method: Option<&str>) -> String {
+        let mut c = format!("silent\nshow-error\nmax-time = {}\n", self.timeout.max(1));
         if self.follow {
-            a.extend(["-L".into(), "--max-redirs".into(), "50".into()]);
+            c.push_str("location\nmax-redirs = 50\n");
         }
         if !self.validate_certs {
-            a.push("-k".into());
+            c.push_str("insecure\n");
         }
         if let Some(m) = method {
-            a.extend(["-X".into(), m.to_string()]);
+            c.push_str(&format!("request = {}\n", curl_quote(m)));
         }
         for (k, v) in &self.headers {
-            a.extend(["-H".into(), format!("{k}: {v}")]);
+            c.push_str(&format!("header = {}\n", curl_quote(&format!("{k}: {v}"))));
         }
         if let Some(u) = &self.user {
-            a.extend([
-                "-u".into(),
-                format!("{u}:{}", self.password.as_deref().unwrap_or("")),
-            ]);
+            c.push_str(&format!(
+                "user = {}\n",
+                curl_quote(&format!("{u}:{}", self.password.as_deref().unwrap_or("")))
+            ));
         }
-        a.iter()
-            .map(|s| shell_quote(s))
-            .collect::<Vec<_>>()
-            .join(" ")
+        c.push_str(&format!("url = {}\n", curl_quote(&self.url)));
+        c
     }
+}
+
+/// A parameter in a curl config file: double-quoted, with curl's escapes for `\\`, `"` and
+/// control characters.
+fn curl_quote(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => q.push_str("\\\\"),
+            '"' => q.push_str("\\\""),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            '\x0b' => q.push_str("\\v"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
 }
 
 /// The response's header block (the last one when redirects were followed): the status
@@ -209,18 +226,14 @@ async fn get_url(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let mut script = attrs.shell_vars(ctx.check_mode);
     script.push_str(&NEED_CURL.replace("MODULE", "get_url"));
     script.push_str(&format!(
-        "D={}; URL={}; NAME={}; ALGO={}; WANT={}; FORCE={}; BACKUP={}\n",
+        "D={}; CURLCFG={}; NAME={}; ALGO={}; WANT={}; FORCE={}; BACKUP={}\n",
         shell_quote(&dest),
-        shell_quote(&req.url),
+        shell_quote(&req.curl_config(None)),
         shell_quote(&name),
         shell_quote(&algo),
         shell_quote(&want),
         force as u8,
         backup as u8
-    ));
-    script.push_str(&format!(
-        "CURL() {{ curl {} \"$@\"; }}\n",
-        req.curl_args(None)
     ));
     script.push_str(
         r#"[ -d "$D" ] && D="$D/$NAME"
@@ -231,41 +244,54 @@ if [ -n "$ALGO" ] && [ -f "$D" ] && [ "$FORCE" != 1 ]; then
 fi
 dd=$(dirname -- "$D")
 [ -d "$dd" ] || { R nodir "$dd"; exit 0; }
-t=$(mktemp "$dd/.baton_get_XXXXXXXX" 2>/dev/null) || t=$(mktemp) || die "mktemp failed"
-h=$(mktemp) || die "mktemp failed"
-trap 'rm -f "$t" "$h" "$h.err"' EXIT
-if [ -e "$D" ] && [ "$FORCE" != 1 ]; then set -- -z "$D"; else set --; fi
-w=$(CURL "$@" -o "$t" -D "$h" -w '%{http_code}' -- "$URL" 2>"$h.err"); crc=$?
-R status "$w"; R crc "$crc"; R err "$(head -c 2000 "$h.err" | tr '\n' ' ')"
-printf 'BATON\theaders\t%s\n' "$(base64 -w0 < "$h")"
+# The download goes to a private directory beside the destination (see hosttmp), with curl's
+# options (URL, headers, credentials) in a file there rather than on its command line; the
+# script works inside it by relative names until the download is renamed into place.
+case $D in /*) aD=$D ;; *) aD=$PWD/$D ;; esac
+here=$PWD
+@PRIVATE_DIR@t=$PWD/f
+printf '%s' "$CURLCFG" > c
+if [ -e "$aD" ] && [ "$FORCE" != 1 ]; then set -- -z "$aD"; else set --; fi
+w=$(curl -K c "$@" -o f -D h -w '%{http_code}' 2>e); crc=$?
+R status "$w"; R crc "$crc"; R err "$(head -c 2000 e | tr '\n' ' ')"
+printf 'BATON\theaders\t%s\n' "$(base64 -w0 < h)"
 [ "$crc" = 0 ] || exit 0
 case $w in
-  304) info "$D"; exit 0 ;;
+  304) T_done; trap - EXIT; cd -- "$here" 2>/dev/null || cd /; info "$D"; exit 0 ;;
   2??) ;;
   *) exit 0 ;;
 esac
 R tmp "$t"
-R size "$(stat -c %s -- "$t")"
-src=$(sha1sum < "$t" | cut -c1-40); R sum_src "$src"; R md5 "$(md5sum < "$t" | cut -c1-32)"
+R size "$(stat -c %s -- f)"
+src=$(sha1sum < f | cut -c1-40); R sum_src "$src"; R md5 "$(md5sum < f | cut -c1-32)"
 if [ -n "$ALGO" ]; then
-  got=$($ALGO < "$t" | cut -d' ' -f1)
+  got=$($ALGO < f | cut -d' ' -f1)
   [ "$got" = "$WANT" ] || { R badsum "$got"; exit 0; }
 fi
-cur=; [ -f "$D" ] && cur=$(sha1sum < "$D" | cut -c1-40); R sum_dest "$cur"
+cur=; [ -f "$aD" ] && cur=$(sha1sum < "$aD" | cut -c1-40); R sum_dest "$cur"
 if [ "$cur" != "$src" ]; then
   R changed 1
   if [ "$CHECK" != 1 ]; then
-    if [ -e "$D" ]; then
-      chmod "$(stat -L -c %a -- "$D")" "$t"; chown "$(stat -L -c %u:%g -- "$D")" "$t" 2>/dev/null
-      if [ "$BACKUP" = 1 ]; then bk="$D.$$.$(date +%Y-%m-%d@%H:%M:%S~)"; cp -p -- "$D" "$bk" && R backup "$bk"; fi
-    else chmod "$(printf %o $((0666 & ~0$(umask))))" "$t"; fi
-    mv -f -- "$t" "$D" || die "cannot move the download to $D"
+    if [ -e "$aD" ]; then
+      chmod "$(stat -L -c %a -- "$aD")" f; chown "$(stat -L -c %u:%g -- "$aD")" f 2>/dev/null
+      if [ "$BACKUP" = 1 ]; then
+        bk="$D.$$.$(date +%Y-%m-%d@%H:%M:%S~)"; case $bk in /*) abk=$bk ;; *) abk=$here/$bk ;; esac
+        cp -p -- "$aD" b && mv -T -- b "$abk" && R backup "$bk"
+      fi
+    else chmod "$(printf %o $((0666 & ~0$(umask))))" f; fi
+    mv -T -- f "$aD" || die "cannot move the download to $D"
   fi
 fi
+T_done; trap - EXIT
+cd -- "$here" 2>/dev/null || cd /
 [ -e "$D" ] && attrs "$D"
 [ "$ch" = 1 ] && R changed 1
 info "$D"
 "#,
+    );
+    let script = script.replace(
+        "@PRIVATE_DIR@",
+        &hosttmp::private_dir("T", Place::Beside("\"$dd\""), Cleanup::OnExit)?,
     );
     let start = Instant::now();
     let report = fileutil::run_script(ctx, &script).await?;
@@ -526,23 +552,23 @@ async fn uri(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         Some(method.as_str())
     };
     let mut script = NEED_CURL.replace("MODULE", "uri");
+    // The response goes to a private directory (see hosttmp), and curl's options (URL,
+    // headers, credentials) to a file there rather than onto its command line.
+    script.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
     script.push_str(&format!(
-        r#"URL={url}
-h=$(mktemp) && b=$(mktemp) || die "mktemp failed"
-trap 'rm -f "$h" "$b" "$h.err"' EXIT
-w=$(curl {args} {data} -o "$b" -D "$h" -w '%{{http_code}}\t%{{url_effective}}\t%{{num_redirects}}' -- "$URL" 2>"$h.err"); crc=$?
-R w "$w"; R crc "$crc"; R err "$(head -c 2000 "$h.err" | tr '\n' ' ')"
-printf 'BATON\theaders\t%s\n' "$(base64 -w0 < "$h")"
+        r#"printf '%s' {cfg} > "$T/c"
+w=$(curl -K "$T/c" {data} -o "$T/b" -D "$T/h" -w '%{{http_code}}\t%{{url_effective}}\t%{{num_redirects}}' 2>"$T/e"); crc=$?
+R w "$w"; R crc "$crc"; R err "$(head -c 2000 "$T/e" | tr '\n' ' ')"
+printf 'BATON\theaders\t%s\n' "$(base64 -w0 < "$T/h")"
 echo BATON-BODY
-cat "$b"
+cat "$T/b"
 "#,
-        url = shell_quote(&req.url),
-        args = req.curl_args(method_arg),
+        cfg = shell_quote(&req.curl_config(method_arg)),
     ));
     let start = Instant::now();
     let out = ctx
         .exec(
-            &format!("{}{script}", fileutil::SH_LIB),
+            &format!("{}{script}", fileutil::sh_lib()?),
             body_bytes.as_deref(),
         )
         .await?;

@@ -8,6 +8,7 @@
 //! One round trip: a script creates the virtualenv, finds pip (`python3 -m pip`, or the
 //! virtualenv's `pip3`/`pip`) and runs it.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, argv, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -318,7 +319,8 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
 
     // --- The script: virtualenv, pip, and the command (or the listing, in check mode).
     let q = |s: &str| shell_quote(s);
-    let mut s = String::new();
+    // Scratch files (the commands' output, listings to compare) live in a private directory.
+    let mut s = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?;
     if let Some(u) = &umask {
         s.push_str(&format!("umask {}\n", q(u)));
     }
@@ -357,9 +359,9 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             "E={e}\nif [ ! -e \"$E/bin/activate\" ]; then\n\
                if [ {check} = 1 ]; then echo VENVCHECK=1; exit 0; fi\n\
                V={first}; case $V in */*) ;; *) V=$(command -v \"$V\") || {{ echo \"NOVENV={first}\"; exit 0; }} ;; esac\n\
-               \"$V\" {args} >/tmp/.baton-venv.$$ 2>/tmp/.baton-venve.$$; r=$?\n\
+               \"$V\" {args} >\"$T/venv\" 2>\"$T/venve\"; r=$?\n\
                echo VENVCREATED=1; echo \"VENVRC=$r\"; printf 'VENVCMD=%s\\n' \"$V {args_text}\"\n\
-               {so}; cat /tmp/.baton-venv.$$; {se}; cat /tmp/.baton-venve.$$; rm -f /tmp/.baton-venv.$$ /tmp/.baton-venve.$$\n\
+               {so}; cat \"$T/venv\"; {se}; cat \"$T/venve\"\n\
                [ $r = 0 ] || exit 0\n\
                {sh}\n\
              fi\n\
@@ -393,8 +395,8 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     if ctx.check_mode {
         if check_simple {
             s.push_str(&format!(
-                "LANG=C.UTF-8 LC_ALL=C.UTF-8 LC_MESSAGES=C.UTF-8 {list} >/tmp/.baton-pl.$$ 2>/tmp/.baton-ple.$$ || $P freeze >/tmp/.baton-pl.$$ 2>/tmp/.baton-ple.$$; r=$?\n\
-                 echo \"LISTRC=$r\"; {so}; cat /tmp/.baton-pl.$$; {se}; cat /tmp/.baton-ple.$$; rm -f /tmp/.baton-pl.$$ /tmp/.baton-ple.$$\n",
+                "LANG=C.UTF-8 LC_ALL=C.UTF-8 LC_MESSAGES=C.UTF-8 {list} >\"$T/pl\" 2>\"$T/ple\" || $P freeze >\"$T/pl\" 2>\"$T/ple\"; r=$?\n\
+                 echo \"LISTRC=$r\"; {so}; cat \"$T/pl\"; {se}; cat \"$T/ple\"\n",
                 so = section("listout"),
                 se = section("listerr"),
             ));
@@ -403,21 +405,21 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
         let freeze = requirements.is_some() || has_vcs;
         if freeze {
             s.push_str(&format!(
-                "{list} >/tmp/.baton-fb.$$ 2>/dev/null || $P freeze >/tmp/.baton-fb.$$ 2>/dev/null\n"
+                "{list} >\"$T/fb\" 2>/dev/null || $P freeze >\"$T/fb\" 2>/dev/null\n"
             ));
         }
         s.push_str(&format!(
-            "$P {} >/tmp/.baton-po.$$ 2>/tmp/.baton-pe.$$; r=$?\necho \"RC=$r\"\n",
+            "$P {} >\"$T/po\" 2>\"$T/pe\"; r=$?\necho \"RC=$r\"\n",
             argv(&tail)
         ));
         if freeze {
             s.push_str(&format!(
-                "{list} >/tmp/.baton-fa.$$ 2>/dev/null || $P freeze >/tmp/.baton-fa.$$ 2>/dev/null\n\
-                 cmp -s /tmp/.baton-fb.$$ /tmp/.baton-fa.$$ || echo FREEZECHANGED=1; rm -f /tmp/.baton-fb.$$ /tmp/.baton-fa.$$\n"
+                "{list} >\"$T/fa\" 2>/dev/null || $P freeze >\"$T/fa\" 2>/dev/null\n\
+                 cmp -s \"$T/fb\" \"$T/fa\" || echo FREEZECHANGED=1\n"
             ));
         }
         s.push_str(&format!(
-            "{}; cat /tmp/.baton-po.$$; {}; cat /tmp/.baton-pe.$$; rm -f /tmp/.baton-po.$$ /tmp/.baton-pe.$$\n",
+            "{}; cat \"$T/po\"; {}; cat \"$T/pe\"\n",
             section("out"),
             section("err")
         ));

@@ -1,12 +1,13 @@
 //! `script`: run a script from the controller on the host, with arguments.
 //!
-//! One command does it all: the script travels on the command's stdin into a private
-//! temporary file (`mktemp`, mode 0700, owned by the user the command runs as, `become`
-//! included), runs, and is removed. The `creates`/`removes` checks and `chdir` are folded into
+//! One command does it all: the script travels on the command's stdin into a file in a
+//! private temporary directory ([`hosttmp::private_dir`]: mode 0700, owned by the user the
+//! command runs as, `become` included), runs, and is removed with it. The `creates`/`removes` checks and `chdir` are folded into
 //! the same command. The script gets no stdin of its own (its stdin is at end of file).
 
 use super::command::lines;
 use super::fileutil;
+use super::hosttmp::{self, Cleanup, Place};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote, text};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
@@ -77,9 +78,9 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
             Some(d) => format!("cd {} || exit 1; ", shell_quote(d)),
             None => String::new(),
         };
+        script.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
         script.push_str(&format!(
-            "t=$(mktemp \"${{TMPDIR:-/tmp}}/.baton-script-XXXXXXXX\") || exit 1\n\
-             trap 'rm -f \"$t\"' EXIT\n\
+            "t=$T/script\n\
              cat > \"$t\" && chmod 700 \"$t\" || exit 1\n\
              ({cd}{run} {args} </dev/null)\n",
             args = argv.join(" ")

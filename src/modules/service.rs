@@ -8,6 +8,7 @@
 //! over to `systemd` without the parameters only SysV init uses; elsewhere it drives the
 //! `service` command.
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
@@ -162,10 +163,12 @@ async fn run_systemd(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
              ie=$({systemctl} is-enabled \"$u\" 2>/dev/null); echo \"IE=$ie\"\n\
              iel=$({systemctl} is-enabled \"$u\" -l 2>/dev/null); echo \"IELRC=$?\"; echo \"IEL=$(printf '%s' \"$iel\" | head -n 1)\"\n\
              {systemctl} list-unit-files \"$u\" >/dev/null 2>&1; echo \"LUFRC=$?\"\n\
-             {systemctl} show \"$u\" >/tmp/.baton-show.$$ 2>/tmp/.baton-showe.$$; echo \"SHOWRC=$?\"\n\
-             {s_out}; cat /tmp/.baton-show.$$; {s_err}; cat /tmp/.baton-showe.$$; rm -f /tmp/.baton-show.$$ /tmp/.baton-showe.$$\n",
+             {tmp}{systemctl} show \"$u\" >\"$T/show\" 2>\"$T/err\"; echo \"SHOWRC=$?\"\n\
+             {s_out}; cat \"$T/show\"; {s_err}; cat \"$T/err\"\n",
             s_out = section("show"),
             s_err = section("showerr"),
+            // systemctl's output waits in a private directory (see hosttmp).
+            tmp = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?,
         ));
     }
     let out = sysutil::run(ctx, &script).await?;
@@ -345,16 +348,16 @@ async fn run_systemd(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let mut script = String::from(
         "[ -n \"${XDG_RUNTIME_DIR:-}\" ] || { XDG_RUNTIME_DIR=/run/user/$(id -u); export XDG_RUNTIME_DIR; }\n",
     );
+    script.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
     for (i, (verb, _)) in steps.iter().enumerate() {
         script.push_str(&format!(
-            "{systemctl} {verb} {u} >/tmp/.baton-sc.$$ 2>/tmp/.baton-sce.$$; r=$?\n\
-             if [ $r != 0 ]; then echo FAILSTEP={i}; {so}; cat /tmp/.baton-sc.$$; {se}; cat /tmp/.baton-sce.$$; rm -f /tmp/.baton-sc.$$ /tmp/.baton-sce.$$; exit 0; fi\n",
+            "{systemctl} {verb} {u} >\"$T/out\" 2>\"$T/err\"; r=$?\n\
+             if [ $r != 0 ]; then echo FAILSTEP={i}; {so}; cat \"$T/out\"; {se}; cat \"$T/err\"; exit 0; fi\n",
             u = shell_quote(&unit),
             so = section("out"),
             se = section("err"),
         ));
     }
-    script.push_str("rm -f /tmp/.baton-sc.$$ /tmp/.baton-sce.$$\n");
     let out = sysutil::run(ctx, &script).await?;
     let secs = sections(&out.stdout);
     if let Some(i) = kv(&secs[""])

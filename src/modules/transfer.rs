@@ -3,11 +3,16 @@
 //!
 //! [`ModuleCtx::put_file`] compares the SHA-1 of the wanted content (computed on the
 //! controller, streaming) with the SHA-1 of the destination on the host (`sha1sum`; Ansible's
-//! `checksum`) and writes only when they differ. Writing is atomic: the content goes to a
-//! temporary file in the destination's own directory, gets its mode and owner there, and is
-//! renamed over the destination, so a reader on the host sees the old file or the new one,
-//! never half of one. The temporary file is checked against the expected SHA-1 before the
-//! rename, so a transfer cut short can never replace a good file.
+//! `checksum`) and writes only when they differ. Writing is atomic: the content goes to a file
+//! in a private directory made in the destination's own directory (by
+//! [`hosttmp::private_dir`]: a name nobody can guess, mode 0700, checked to be what the script
+//! made before a byte is written), gets its mode and owner there, and is renamed over the
+//! destination with `mv -T` (a link or directory put at that name is replaced or refused, never
+//! followed), so a reader on the host sees the old file or the new one, never half of one, and
+//! a local user who can write to that directory can neither read the content nor swap the
+//! file. The new file is checked against the expected SHA-1 before the rename, so a transfer
+//! cut short can never replace a good file. The SHA-1 travels in the script, on standard input
+//! (never on a command line: see `connection::launch`).
 //!
 //! Round trips: small content (up to [`INLINE_LIMIT`], in memory or a controller file) takes
 //! one command that compares and writes; anything larger takes one command to compare and,
@@ -20,11 +25,13 @@
 //!
 //! On the host every program the script starts costs far more than the shell's own work (an
 //! exec is 10-200 ms in a loaded container, a builtin microseconds), so the script starts as
-//! few as it can: an unchanged file costs `sha1sum` and one `stat`; a new one `cat`, `mv` and
+//! few as it can: an unchanged file costs `sha1sum` and one `stat`; a new one `mkdir`, `stat`
+//! (the private directory's mode, unless the directory is sticky), `cat`, `mv`, `rmdir` and
 //! `stat`, plus `chmod` for a mode a new file cannot be created with (execute or special bits)
-//! and `sha1sum` to check content that came on a stream (no `dirname`, `cut` or `mktemp`: the
-//! shell does those).
+//! and `sha1sum` to check content that came on a stream (no `dirname` or `cut`: the shell
+//! does those).
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::{ModuleCtx, ModuleError, shell_quote, text};
 use crate::connection::Stdin;
 use crate::value::{Value, Vars};
@@ -246,18 +253,55 @@ const ANSWER: &str = "BATON-PUT";
 /// The shell script that does the work on the host. Parameters are shell-quoted assignments at
 /// its top; its last line is `BATON-PUT<TAB>state<TAB>attrs-changed<TAB>backup<TAB>stat...`,
 /// or `BATON-PUT-ERROR<TAB>message` (exit 1).
-fn script(dest: &str, checksum: &str, opts: &PutOptions, phase: Phase) -> String {
+/// `content` is the new content when it travels in the script's own text (text small enough
+/// for a shell word): then the shell writes it with the `printf` builtin (no `cat`), and as the
+/// shell runs the script only once it has all of it, there is no transfer to check either.
+fn script(
+    dest: &str,
+    checksum: &str,
+    opts: &PutOptions,
+    phase: Phase,
+    content: Option<&str>,
+) -> Result<String, ModuleError> {
     let q = |s: Option<&str>| shell_quote(s.unwrap_or(""));
     let flag = |b: bool| if b { "1" } else { "0" };
     let validate = match &opts.validate {
         Some(v) => format!(
-            "vout=$( {} 2>&1 ) || fail \"failed to validate: $vout\"",
+            // Run where the task runs (not in the private directory); afterwards the path
+            // must still lead to the file that was validated.
+            "vout=$( cd -- \"$here\" 2>/dev/null; {} 2>&1 ) || fail \"failed to validate: $vout\"\n  \
+             [ \"$tmp\" -ef f ] || fail \"the temporary file $tmp was replaced during validation\"",
             v.replace("%s", "\"$tmp\"")
         ),
         None => ":".to_string(),
     };
-    format!(
-        r#"dest={dest}; want={want}; mode={mode}; owner={owner}; group={group}
+    // Only the writing phases make the private directory (a probe, check mode and an unchanged
+    // file never get there).
+    let private = match phase {
+        Phase::Probe => String::new(),
+        Phase::Inline | Phase::Stream => {
+            hosttmp::private_dir("T", Place::Beside("\"$d\""), Cleanup::OnExit)?
+        }
+    };
+    let scratch = hosttmp::private_dir("S", Place::Tmp, Cleanup::OnExit)?;
+    let write = match content {
+        Some(_) => {
+            r#"  ( umask $um; set -C; printf '%s' "$body" > f ) || fail "writing $tmp failed""#
+        }
+        None => {
+            r#"  ( umask $um; set -C; cat > f ) || fail "writing $tmp failed"
+  # A transfer cut short must not replace the file. baton's long-lived shell sets
+  # BATON_STDIN_WHOLE when the input came inside the command's own text, which the shell
+  # runs only once it has all of it: then there is nothing to check.
+  if [ "${BATON_STDIN_WHOLE:-}" != 1 ]; then
+    sha1 f
+    [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
+  fi"#
+        }
+    };
+    let body = content.map_or(String::new(), |c| format!("body={}\n", shell_quote(c)));
+    Ok(format!(
+        r#"{body}dest={dest}; want={want}; mode={mode}; owner={owner}; group={group}
 check={check}; backup={backup}; keep={keep}; phase={phase}; createmask={createmask}
 fail() {{ printf '{ANSWER}-ERROR\t%s\n' "$*"; exit 1; }}
 sha1() {{ _s=$(sha1sum < "$1" 2>/dev/null); _s=${{_s%% *}}; }}
@@ -282,42 +326,41 @@ elif [ "$exists" = 1 ] && [ "$keep" = 1 ]; then state=kept
 elif [ "$check" = 1 ]; then state=would
 elif [ "$phase" = probe ]; then printf '{ANSWER}\tneed\n'; exit 0
 else
-  # Created by the shell itself, exclusively (noclobber is O_EXCL) and private (umask 077),
-  # as mktemp would, without running it. A new file whose mode has no execute or special
-  # bits is created with that mode (a umask that lets just those bits through): no chmod.
+  # The new content is written in a private directory made beside the destination (same
+  # filesystem: the rename is atomic), under a name nobody can guess, refused unless it is
+  # what this script made (see hosttmp); the script works inside it by relative names, so
+  # nobody who can write to $d can make it write through a link or into a FIFO, or swap the
+  # file before it is renamed. A new file whose mode has no execute or special bits is created
+  # with that mode (a umask that lets just those bits through): no chmod.
   um=077; premode=0
   if [ "$exists" = 0 ] && [ -n "$createmask" ]; then um=$createmask; premode=1; fi
-  tmp="$d/.baton_tmp$$"
-  ( umask $um; set -C; : > "$tmp" ) 2>/dev/null ||
-    {{ tmp="$d/.baton_tmp$$.$(date +%N)"; ( umask $um; set -C; : > "$tmp" ) 2>/dev/null; }} ||
-    fail "cannot create a temporary file in $d"
-  trap 'rm -f "$tmp"' EXIT
-  cat > "$tmp" || fail "writing $tmp failed"
-  # A transfer cut short must not replace the file. baton's long-lived shell sets
-  # BATON_STDIN_WHOLE when the input came inside the command's own text, which the shell
-  # runs only once it has all of it: then there is nothing to check.
-  if [ "${{BATON_STDIN_WHOLE:-}}" != 1 ]; then
-    sha1 "$tmp"
-    [ "$_s" = "$want" ] || fail "checksum mismatch after transfer to $dest: expected $want, got $_s"
-  fi
+  case $dest in /*) adest=$dest ;; *) adest=$PWD/$dest ;; esac
+  here=$PWD
+{private}  tmp=$PWD/f
+{write}
   if [ "$exists" = 1 ]; then
-    o=$(stat -L -c '%a %u:%g' "$dest")
-    [ "$octal" = 1 ] || chmod "${{o%% *}}" "$tmp"
-    chown "${{o#* }}" "$tmp" 2>/dev/null
+    o=$(stat -L -c '%a %u:%g' "$adest")
+    [ "$octal" = 1 ] || chmod "${{o%% *}}" f
+    chown "${{o#* }}" f 2>/dev/null
   elif [ "$octal" = 0 ]; then
-    chmod "$(printf %o $((0666 & ~0$(umask))))" "$tmp"
+    chmod "$(printf %o $((0666 & ~0$(umask))))" f
   fi
-  if [ -n "$mode" ] && [ "$premode" = 0 ]; then chmod "$mode" "$tmp" || fail "chmod $mode failed"; fi
-  if [ -n "$owner" ]; then chown "$owner" "$tmp" || fail "chown failed: failed to look up user $owner"; fi
-  if [ -n "$group" ]; then chgrp "$group" "$tmp" || fail "chgrp failed: failed to look up group $group"; fi
+  if [ -n "$mode" ] && [ "$premode" = 0 ]; then chmod "$mode" f || fail "chmod $mode failed"; fi
+  if [ -n "$owner" ]; then chown "$owner" f || fail "chown failed: failed to look up user $owner"; fi
+  if [ -n "$group" ]; then chgrp "$group" f || fail "chgrp failed: failed to look up group $group"; fi
   {validate}
   if [ "$backup" = 1 ] && [ "$exists" = 1 ]; then
     bk="$dest.$$.$(date +%Y-%m-%d@%H:%M:%S~)"
-    cp -p "$dest" "$bk" || fail "backup of $dest failed"
+    case $bk in /*) abk=$bk ;; *) abk=$here/$bk ;; esac
+    # Copied inside the private directory, then renamed into place: a link or FIFO someone
+    # put at the backup's name is replaced, never written through.
+    {{ cp -p -- "$adest" b && mv -T -- b "$abk"; }} || fail "backup of $dest failed"
   fi
-  mv -f "$tmp" "$dest" || fail "cannot rename $tmp to $dest"
-  # Renamed: nothing left to clean up (the trap's `rm` would be one more program to start).
-  trap - EXIT
+  # -T: a directory (or a link to one) put at the destination's name meanwhile makes the
+  # rename fail; it is never moved into.
+  mv -T -- f "$adest" || fail "cannot rename $tmp to $dest"
+  T_done; trap - EXIT
+  cd -- "$here" 2>/dev/null || cd /
   state=written
 fi
 # Whether the attributes already are those asked for, from one stat (in $st): an octal mode
@@ -341,10 +384,10 @@ if [ "$state" = same ]; then
     [ "$before" = "$st" ] || attrs=1
   else
     if [ -n "$mode" ]; then
-      t=$(mktemp) || fail "mktemp failed"
-      chmod "$(stat -L -c %a "$dest")" "$t"; chmod "$mode" "$t" || {{ rm -f "$t"; fail "chmod $mode failed"; }}
+      # What chmod would make of the current mode, tried on a scratch file.
+{scratch}      t=$S/m; : > "$t"
+      chmod "$(stat -L -c %a "$dest")" "$t"; chmod "$mode" "$t" || fail "chmod $mode failed"
       [ "$(stat -c %a "$t")" = "$(stat -L -c %a "$dest")" ] || attrs=1
-      rm -f "$t"
     fi
     if [ -n "$owner" ]; then
       u=$(id -u -- "$owner" 2>/dev/null) || u=$owner
@@ -373,7 +416,7 @@ printf '{ANSWER}\t%s\t%s\t%s\t%s\n' "$state" "$attrs" "$bk" "$st"
             Phase::Probe => "probe",
             Phase::Stream => "stream",
         },
-    )
+    ))
 }
 
 /// The umask, in `umask`'s symbolic form, under which the shell creates a file with exactly
@@ -503,12 +546,21 @@ impl ModuleCtx {
         };
         let answer = match src {
             Source::Bytes(b) if b.len() <= INLINE_LIMIT => {
-                let s = script(dest, &checksum, opts, Phase::Inline);
-                let out = self.exec_input(&s, Stdin::Bytes(&b)).await?;
+                // Text travels in the script itself (see `script`); anything else on stdin.
+                let text = std::str::from_utf8(&b)
+                    .ok()
+                    .filter(|_| crate::connection::launch::literal(&b));
+                let s = script(dest, &checksum, opts, Phase::Inline, text)?;
+                let input = if text.is_some() {
+                    Stdin::Null
+                } else {
+                    Stdin::Bytes(&b)
+                };
+                let out = self.exec_input(&s, input).await?;
                 parse_answer(&out, dest)?
             }
             src => {
-                let s = script(dest, &checksum, opts, Phase::Probe);
+                let s = script(dest, &checksum, opts, Phase::Probe, None)?;
                 let out = self.exec_input(&s, Stdin::Null).await?;
                 match parse_answer(&out, dest)? {
                     Answer::Need => {
@@ -523,7 +575,7 @@ impl ModuleCtx {
                                 })?)
                             }
                         };
-                        let s = script(dest, &checksum, opts, Phase::Stream);
+                        let s = script(dest, &checksum, opts, Phase::Stream, None)?;
                         let out = self.exec_input(&s, Stdin::Reader(reader)).await?;
                         parse_answer(&out, dest)?
                     }
@@ -651,7 +703,7 @@ mod tests {
             mode: Some("0600".into()),
             ..Default::default()
         };
-        let s = script("/tmp/a b'c", "abc", &opts, Phase::Inline);
+        let s = script("/tmp/a b'c", "abc", &opts, Phase::Inline, None).unwrap();
         assert!(
             s.starts_with("dest='/tmp/a b'\"'\"'c'; want=abc; mode=0600;"),
             "{s}"

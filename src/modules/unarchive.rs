@@ -1,6 +1,8 @@
 //! `unarchive`: unpack a tar (plain, gzip, bzip2, xz) or zip archive into a directory on the
-//! host, from the controller (uploaded with [`ModuleCtx::put_file`] to a temporary path named by
-//! its checksum, so a repeated run sends nothing) or already on the host (`remote_src`).
+//! host, from the controller (sent on the command's standard input into a private directory
+//! made by [`hosttmp::private_dir`], checked against its SHA-1 and unpacked by the same
+//! command, so nobody else on the host can swap it first) or already on the host
+//! (`remote_src`).
 //!
 //! Idempotence as Ansible's: the archive is compared with the destination first (`tar --diff`
 //! for tar archives, `unzip -Z` listings compared by size and content for zip) and unpacked only
@@ -8,9 +10,9 @@
 //! compare, unpack and clean up. zip archives need `unzip` on the host, as Ansible's do.
 
 use super::fileutil::{self, Attrs};
-use super::transfer::{PutOptions, Source};
+use super::hosttmp::{self, Cleanup, Place};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
-use crate::connection::BoxFuture;
+use crate::connection::{BoxFuture, Stdin};
 use crate::value::{Value, Vars};
 
 pub struct Unarchive;
@@ -57,22 +59,19 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     args.finish()?;
 
     let (handler, zflag) = handler(&src);
-    // The archive on the host: where it is already, or where it is uploaded to.
-    let (archive, uploaded) = if remote_src {
-        (src.clone(), false)
+    // The archive on the host: where it is already, or (from the controller) sent on the
+    // command's standard input into a private directory and unpacked from there by the same
+    // command, so nobody else on the host can swap it before it is unpacked.
+    let upload = if remote_src {
+        None
     } else {
         let local = fileutil::find_source(ctx, "files", &src)?;
         let (sum, _) = super::transfer::sha1_file(&local)
             .await
             .map_err(|e| ModuleError::Failed(format!("could not read {}: {e}", local.display())))?;
-        let remote = format!("/tmp/.baton-unarchive-{sum}");
-        let opts = PutOptions {
-            mode: Some("0600".into()),
-            ..Default::default()
-        };
-        ctx.put_file(Source::File(local), &remote, &opts).await?;
-        (remote, true)
+        Some((local, sum))
     };
+    let uploaded = upload.is_some();
     let words = |v: &[Value], prefix: &str| -> String {
         v.iter()
             .map(|w| {
@@ -96,15 +95,31 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let mut script = attrs.shell_vars(ctx.check_mode);
     script.push_str(&format!(
         "A={}; D={}; CREATES={}; UPLOADED={}; LIST={}; H={}\n",
-        shell_quote(&archive),
+        shell_quote(if uploaded { "" } else { &src }),
         shell_quote(&dest),
         shell_quote(creates.as_deref().unwrap_or("")),
         uploaded as u8,
         list_files as u8,
         handler,
     ));
-    if uploaded {
-        script.push_str("trap 'rm -f \"$A\"' EXIT\n");
+    if let Some((local, sum)) = &upload {
+        // A transfer cut short is never unpacked: the archive is checked against the SHA-1
+        // computed on the controller (it travels in the script, not on a command line).
+        script.push_str(&hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?);
+        let name = local
+            .file_name()
+            .map_or("archive".into(), |n| n.to_string_lossy().into_owned());
+        script.push_str(&format!(
+            r#"A=$T/{name}; R upload "$A"
+cat > "$A" || die "could not receive the archive"
+if [ "${{BATON_STDIN_WHOLE:-}}" != 1 ]; then
+  _s=$(sha1sum < "$A"); _s=${{_s%% *}}
+  [ "$_s" = {sum} ] || die "checksum mismatch after transfer of the archive: expected {sum}, got $_s"
+fi
+"#,
+            name = shell_quote(&name),
+            sum = shell_quote(sum),
+        ));
     }
     script.push_str(
         r#"[ -e "$A" ] || die "Source '$A' does not exist"
@@ -159,7 +174,19 @@ info "$D"
 "#,
     );
     let script = script.replace("$ZF", zflag);
-    let report = fileutil::run_script(ctx, &script).await?;
+    let report = match &upload {
+        None => fileutil::run_script(ctx, &script).await?,
+        Some((local, _)) => {
+            let file = tokio::fs::File::open(local).await.map_err(|e| {
+                ModuleError::Failed(format!("could not read {}: {e}", local.display()))
+            })?;
+            let script = format!("{}{script}", fileutil::sh_lib()?);
+            let out = ctx
+                .exec_input(&script, Stdin::Reader(Box::new(file)))
+                .await?;
+            fileutil::Report::parse(&out)?
+        }
+    };
     if report.flag("skipped") {
         return Ok(super::result([
             ("changed", Value::from(false)),
@@ -196,7 +223,11 @@ info "$D"
         r.insert("files".into(), Value::from(files));
     }
     r.insert("handler".into(), Value::from(handler));
-    r.insert("src".into(), Value::from(archive.as_str()));
+    let shown = match report.get("upload") {
+        Some(path) if uploaded => path.to_string(),
+        _ => src.clone(),
+    };
+    r.insert("src".into(), Value::from(shown));
     report.add_path_info(&mut r);
     if report.get("info").is_some() {
         r.insert("state".into(), Value::from("directory"));

@@ -7,6 +7,7 @@
 //! the first and predicts `changed` the way Ansible does (a new account reports nothing but
 //! `changed: true`).
 
+use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, Run, argv, kv, section, sections};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, python_type, shell_quote};
 use crate::connection::BoxFuture;
@@ -446,6 +447,26 @@ fn useradd_cmd(p: &UserParams, st: &UserState) -> Result<Vec<String>, String> {
     Ok(cmd)
 }
 
+/// Takes `-p HASH` out of a useradd or usermod command line: the hash is set with
+/// `chpasswd -e` from standard input instead.
+fn password_off_the_command_line(cmd: &[String]) -> (Vec<String>, Option<String>) {
+    let mut rest = Vec::with_capacity(cmd.len());
+    let mut hash = None;
+    let mut words = cmd.iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "-p" => hash = words.next().cloned(),
+            // Options whose value follows (a comment may well be "-p").
+            "-u" | "-g" | "-G" | "-c" | "-d" | "-s" | "-e" | "-f" | "-k" | "-K" => {
+                rest.push(w.clone());
+                rest.extend(words.next().cloned());
+            }
+            _ => rest.push(w.clone()),
+        }
+    }
+    (rest, hash)
+}
+
 /// The group names of the `groups` parameter (the module joins the list with commas and
 /// splits it again, dropping empty items).
 fn groups_set(groups: &[String]) -> BTreeSet<String> {
@@ -666,7 +687,31 @@ fn post_script(p: &UserParams) -> String {
             keygen.push("-b".into());
             keygen.push(p.ssh_key_bits.to_string());
         }
+        // A passphrase never goes on ssh-keygen's command line (every local user can read
+        // those): ssh-keygen asks an askpass program for it, a script in the private
+        // directory (readable by the user the task runs as only). DISPLAY makes OpenSSH
+        // before 8.4 use it too.
         let passphrase = p.ssh_key_passphrase.clone().unwrap_or_default();
+        let (askpass, pass) = if passphrase.is_empty() {
+            (String::new(), "-N ''".to_string())
+        } else {
+            let program = format!("#!/bin/sh\nprintf '%s\\n' {}\n", shell_quote(&passphrase));
+            (
+                format!(
+                    "printf '%s' {} > \"$T/askpass\" && chmod 0700 \"$T/askpass\"\n",
+                    shell_quote(&program)
+                ),
+                String::new(),
+            )
+        };
+        let keygen_cmd = if passphrase.is_empty() {
+            argv(&keygen)
+        } else {
+            format!(
+                "DISPLAY=${{DISPLAY:-baton}} SSH_ASKPASS=\"$T/askpass\" SSH_ASKPASS_REQUIRE=force {}",
+                argv(&keygen)
+            )
+        };
         s.push_str(&format!(
             "k={key}\n\
              kd=$(dirname \"$k\")\n\
@@ -676,8 +721,8 @@ fn post_script(p: &UserParams) -> String {
              if [ $go = 1 ] && [ -e \"$k.pub\" ]; then if [ {force} = 1 ]; then rm -f \"$k.pub\"; else go=0; fi; fi\n\
              if [ $go = 1 ]; then\n\
                {sec_gen}\n\
-               printf '%s\\n' \"${{ov:-}}\" | {gen} -C {comment} -f \"$k\" -N {pass} >/tmp/.baton-kg.$$ 2>&1; krc=$?\n\
-               cat /tmp/.baton-kg.$$; rm -f /tmp/.baton-kg.$$\n\
+               {askpass}printf '%s\\n' \"${{ov:-}}\" | {keygen_cmd} -C {comment} -f \"$k\" {pass} >\"$T/kg\" 2>&1; krc=$?\n\
+               cat \"$T/kg\"\n\
                {sec_rc}; echo $krc\n\
                [ $krc = 0 ] && chown \"$ug\" \"$k\" \"$k.pub\"\n\
              fi\n\
@@ -687,8 +732,7 @@ fn post_script(p: &UserParams) -> String {
              cat \"$k.pub\" 2>/dev/null; printf '\\nKF=%s\\n' \"$k\"\n\
              {sec_main}\n",
             force = if p.force { 1 } else { 0 },
-            gen = argv(&keygen),
-            pass = shell_quote(&passphrase),
+
             sec_gen = section("keygen"),
             sec_rc = section("keygen_rc"),
             sec_fp = section("fp"),
@@ -711,7 +755,7 @@ fn post_script(p: &UserParams) -> String {
             }
         }
         s.push_str(
-            "if [ $# -gt 0 ] && [ -n \"$sh\" ]; then chage \"$@\" \"$n\" >/tmp/.baton-ch.$$ 2>&1; echo CHAGERC=$?; echo CHAGEOUT=$(cat /tmp/.baton-ch.$$ | tr '\\n' ' '); rm -f /tmp/.baton-ch.$$; fi\n"
+            "if [ $# -gt 0 ] && [ -n \"$sh\" ]; then chage \"$@\" \"$n\" >\"$T/ch\" 2>&1; echo CHAGERC=$?; echo CHAGEOUT=$(tr '\\n' ' ' < \"$T/ch\"); fi\n"
         );
     }
     s.push_str(&format!(
@@ -848,7 +892,9 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
     }
 
     // One more round trip: the command (if any), then the rest, then the account as it is.
-    let mut script = String::new();
+    // Scratch files (command output, a note for later in the script) live in a private
+    // directory.
+    let mut script = hosttmp::private_dir("T", Place::Tmp, Cleanup::OnExit)?;
     if let Some(cmd) = &main {
         // useradd cannot create a home whose parent is missing: the module creates the home
         // itself first (and chowns it afterwards).
@@ -857,19 +903,34 @@ async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
             && let Some(h) = &p.home
         {
             script.push_str(&format!(
-                "h={}; if [ ! -d \"$(dirname \"$h\")\" ]; then {}; echo PARENTS=1 >/tmp/.baton-up.$$; fi\n",
+                "h={}; if [ ! -d \"$(dirname \"$h\")\" ]; then {}; echo PARENTS=1 >\"$T/up\"; fi\n",
                 shell_quote(h),
                 homedir_script(&p)
             ));
         }
+        // The password hash never goes on useradd's or usermod's command line (every local
+        // user can read those): chpasswd reads it on its standard input.
+        let (cmd, hash) = password_off_the_command_line(cmd);
+        let run = match cmd.len() {
+            // usermod with nothing left to change but the password.
+            ..=2 if cmd.first().map(String::as_str) == Some("usermod") => "rc=0".to_string(),
+            _ => format!("{}; rc=$?", argv(&cmd)),
+        };
+        let set_password = match &hash {
+            Some(h) => format!(
+                "if [ $rc = 0 ]; then printf '%s:%s\\n' {} {} | chpasswd -e; rc=$?; fi\n",
+                shell_quote(&p.name),
+                shell_quote(h)
+            ),
+            None => String::new(),
+        };
         script.push_str(&format!(
-            "{}; rc=$?\n{}\necho RC=$rc\n[ $rc = 0 ] || exit 0\n",
-            argv(cmd),
+            "{run}\n{set_password}{}\necho RC=$rc\n[ $rc = 0 ] || exit 0\n",
             section("rc")
         ));
         if !exists && p.create_home && p.home.is_some() {
             script.push_str(
-                "if [ -e /tmp/.baton-up.$$ ]; then rm -f /tmp/.baton-up.$$; chown -R \"$(getent passwd \"$n\" | cut -d: -f3,4)\" \"$h\"; fi\n"
+                "if [ -e \"$T/up\" ]; then chown -R \"$(getent passwd \"$n\" | cut -d: -f3,4)\" \"$h\"; fi\n"
                     .replace("$n", &shell_quote(&p.name))
                     .as_str(),
             );
@@ -1122,6 +1183,19 @@ async fn run_group(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_hash_leaves_the_command_line() {
+        let cmd: Vec<String> = [
+            "usermod", "-c", "-p", "-p", "$6$x$y", "-s", "/bin/sh", "app",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (rest, hash) = password_off_the_command_line(&cmd);
+        assert_eq!(rest, ["usermod", "-c", "-p", "-s", "/bin/sh", "app"]);
+        assert_eq!(hash.as_deref(), Some("$6$x$y"));
+    }
 
     fn params(name: &str) -> UserParams {
         UserParams {

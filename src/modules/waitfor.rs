@@ -8,6 +8,7 @@
 //! runs on the controller: it retries a trivial command until the host answers.
 
 use super::fileutil::{self, Report};
+use super::hosttmp::{self, Cleanup, Place};
 use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
@@ -111,16 +112,16 @@ async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
 match_re() {{ grep -Pq -- {re} "$1" 2>/dev/null || grep -Eq -- {re} "$1" 2>/dev/null; }}
 probe_re() {{
   command -v bash >/dev/null 2>&1 || die "wait_for with a port and search_regex needs bash on the host"
-  _f=$(mktemp) || die "mktemp failed"
+{scratch}  _f=$_W/r
   _left=$((end - $(date +%s))); [ "$_left" -gt 0 ] || _left=1
   timeout "$_left" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; exec cat <&3' _ "$1" "$2" >"$_f" 2>/dev/null &
   _p=$!
   while kill -0 "$_p" 2>/dev/null; do
-    if match_re "$_f"; then kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; rm -f "$_f"; return 0; fi
+    if match_re "$_f"; then kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; _W_done; return 0; fi
     sleep 0.2
   done
   wait "$_p" 2>/dev/null
-  match_re "$_f"; _r=$?; rm -f "$_f"; return $_r
+  match_re "$_f"; _r=$?; _W_done; return $_r
 }}
 sleep {delay}
 start=$(date +%s); end=$((start + {timeout}))
@@ -137,6 +138,7 @@ done
         delay = delay.max(0),
         timeout = timeout.max(0),
         sleep = sleep,
+        scratch = hosttmp::private_dir("_W", Place::Tmp, Cleanup::Caller)?,
         info = match (&path, state.as_str()) {
             (Some(f), "started" | "present") => format!(
                 "if [ \"$ok\" = 1 ]; then info {p}; [ -f {p} ] && {{ echo BATON-CONTENT; cat -- {p}; }}; fi",
@@ -146,7 +148,7 @@ done
         },
     );
     let out = ctx
-        .exec(&format!("{}{script}", fileutil::SH_LIB), None)
+        .exec(&format!("{}{script}", fileutil::sh_lib()?), None)
         .await?;
     let marker = b"BATON-CONTENT\n";
     let (head, content) = match out.stdout.windows(marker.len()).position(|w| w == marker) {
