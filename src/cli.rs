@@ -293,7 +293,34 @@ fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32
         &sources,
         books.first().map(|b| b.dir.as_path()),
     )?);
-    let extra = parse_extra_vars(&args.extra_vars)?;
+    let mut warnings = inventory.warnings.clone();
+    let extra = parse_extra_vars_warning(&args.extra_vars, &mut warnings)?;
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
+        OutputFormat::Human => {
+            Box::new(Human::new(stdout, args.verbose, color).with_diff(args.diff))
+        }
+        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
+    };
+    // On a terminal, a progress bar shows the batch, the task and the hosts done.
+    if matches!(args.output, OutputFormat::Human)
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("BATON_NO_PROGRESS").is_none()
+    {
+        reporter = Box::new(crate::output::progress::Progress::new(
+            reporter,
+            console.clone(),
+        ));
+    }
+    // What reading the inventory, the extra vars and the playbooks found worth a warning, in
+    // that order (ansible-playbook's), through the reporter like every warning of a run.
+    for b in &books {
+        warnings.extend(b.loader.take_warnings());
+    }
+    for w in &warnings {
+        reporter.event(&exec::events::Event::Warning(w));
+    }
     let fact_cache = crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new);
     if args.flush_cache {
         flush_fact_cache(fact_cache.as_deref(), &inventory)?;
@@ -366,24 +393,6 @@ fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32
                 format!("cannot start the runtime: {e}"),
             )
         })?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => {
-            Box::new(Human::new(stdout, args.verbose, color).with_diff(args.diff))
-        }
-        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
-    };
-    // On a terminal, a progress bar shows the batch, the task and the hosts done.
-    if matches!(args.output, OutputFormat::Human)
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("BATON_NO_PROGRESS").is_none()
-    {
-        reporter = Box::new(crate::output::progress::Progress::new(
-            reporter,
-            console.clone(),
-        ));
-    }
     // Ctrl-C: no new task starts, running ones finish, the recap is shown, exit 99. A second
     // Ctrl-C stops at once.
     {
@@ -447,15 +456,29 @@ fn flush_fact_cache(
 
 /// `-e` values: `@file`, a JSON/YAML mapping, or `key=value` pairs; later ones win.
 pub fn parse_extra_vars(items: &[String]) -> Result<Vars, Error> {
+    parse_extra_vars_warning(items, &mut Vec::new())
+}
+
+/// [`parse_extra_vars`], adding what reading the files and mappings found worth a warning
+/// (duplicate keys) to `warnings`.
+pub fn parse_extra_vars_warning(
+    items: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Vars, Error> {
     let mut vars = Vars::new();
     for item in items {
         let item = item.trim();
         if let Some(file) = item.strip_prefix('@') {
-            let v = playbook::load::load_vars_file(std::path::Path::new(file))
+            let v = playbook::load::load_vars_file(std::path::Path::new(file), warnings)
                 .map_err(|e| e.context(format!("while reading extra vars from {file}")))?;
             vars.extend(v);
         } else if item.starts_with('{') || item.starts_with('[') {
-            let node = crate::yaml::parse(&Source::new("<extra vars>", item))?;
+            let loaded = crate::yaml::load(
+                &Source::new("<extra vars>", item),
+                crate::yaml::Aliases::Shared,
+            )?;
+            warnings.extend(loaded.warnings);
+            let node = loaded.node;
             let v = value::vars_from_node(&node).ok_or_else(|| {
                 Error::new(
                     ErrorKind::Usage,

@@ -25,7 +25,30 @@ pub fn from_vars(vars: &Vars) -> Value {
 /// templating treats as never-to-be-templated (minijinja's autoescape, which that flag is for, is
 /// off in baton).
 pub fn from_node(node: &Node) -> Value {
-    match &node.kind {
+    from_node_shared(node, &mut Shared::new())
+}
+
+/// Values already made from YAML collections that aliases share, by the collection's address:
+/// a list or mapping repeated by aliases becomes one value (minijinja's values are reference
+/// counted) instead of a copy per alias, so an alias bomb costs no more as variables than as
+/// YAML.
+type Shared = std::collections::HashMap<usize, Value>;
+
+fn from_node_shared(node: &Node, shared: &mut Shared) -> Value {
+    // Only collections with more than one owner can be met again.
+    let key = match &node.kind {
+        NodeKind::Seq(items) if std::sync::Arc::strong_count(items) > 1 => {
+            Some(std::sync::Arc::as_ptr(items) as usize)
+        }
+        NodeKind::Map(entries) if std::sync::Arc::strong_count(entries) > 1 => {
+            Some(std::sync::Arc::as_ptr(entries) as usize)
+        }
+        _ => None,
+    };
+    if let Some(v) = key.and_then(|k| shared.get(&k)) {
+        return v.clone();
+    }
+    let value = match &node.kind {
         NodeKind::Null => Value::from(()),
         NodeKind::Bool(b) => Value::from(*b),
         NodeKind::Int(i) => Value::from(*i),
@@ -34,14 +57,18 @@ pub fn from_node(node: &Node) -> Value {
         NodeKind::Unsafe(s) => Value::from_safe_string(s.clone()),
         // Decrypted when templating uses it (crate::vault::value), not when read.
         NodeKind::Vault(s) => crate::vault::value::vaulted(s, &node.span.location()),
-        NodeKind::Seq(items) => items.iter().map(from_node).collect(),
+        NodeKind::Seq(items) => items.iter().map(|n| from_node_shared(n, shared)).collect(),
         NodeKind::Map(entries) => map(entries.iter().map(|(k, v)| {
             (
                 Value::from(k.scalar_text().unwrap_or_default()),
-                from_node(v),
+                from_node_shared(v, shared),
             )
         })),
+    };
+    if let Some(k) = key {
+        shared.insert(k, value.clone());
     }
+    value
 }
 
 /// The variables of a mapping node (a vars file, `vars:`); `None` when the node is not a mapping.
@@ -50,12 +77,52 @@ pub fn vars_from_node(node: &Node) -> Option<Vars> {
     if node.span.source.vaulted {
         crate::vault::register_node_secrets(node);
     }
+    // One table for the whole file: its variables share what their aliases share.
+    let mut shared = Shared::new();
     Some(
         node.as_map()?
             .iter()
-            .map(|(k, v)| (k.scalar_text().unwrap_or_default(), from_node(v)))
+            .map(|(k, v)| {
+                (
+                    k.scalar_text().unwrap_or_default(),
+                    from_node_shared(v, &mut shared),
+                )
+            })
             .collect(),
     )
+}
+
+/// How many values `value` is made of, itself and the keys and items of its lists and
+/// mappings at every depth, counted up to `limit` (the count stops there). Values shared by YAML
+/// aliases count once per place they appear, as an output would write them: the way to find
+/// out, cheaply, that writing a value out would not end (an alias bomb).
+pub fn count_values(value: &Value, limit: u64) -> u64 {
+    let mut count = 0;
+    // A stack, not recursion: the count must not depend on the nesting.
+    let mut todo = vec![value.clone()];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        if count >= limit {
+            return limit;
+        }
+        match v.kind() {
+            ValueKind::Seq | ValueKind::Iterable => {
+                if let Ok(items) = v.try_iter() {
+                    todo.extend(items);
+                }
+            }
+            ValueKind::Map => {
+                if let Ok(keys) = v.try_iter() {
+                    for k in keys {
+                        todo.push(v.get_item(&k).unwrap_or_default());
+                        todo.push(k);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 /// Converts a value to JSON for output. Undefined becomes null.
@@ -279,6 +346,35 @@ mod tests {
         let node = crate::yaml::parse(&Source::new("t", "b: 1\na: [yes, '2', 3.5, ~]\n")).unwrap();
         let json = to_json(&from_node(&node));
         assert_eq!(json.to_string(), r#"{"b":1,"a":[true,"2",3.5,null]}"#);
+    }
+
+    #[test]
+    fn aliased_yaml_becomes_shared_values() {
+        // Six levels of nine aliases (small enough that copies would still end, so that the
+        // test fails rather than hangs if the sharing were lost; tests/hostile_input.rs loads a
+        // real bomb).
+        let mut text = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..6 {
+            let items = vec![format!("*l{}", i - 1); 9].join(", ");
+            text.push_str(&format!("l{i}: &l{i} [{items}]\n"));
+        }
+        let loaded =
+            crate::yaml::load(&Source::new("v.yml", text), crate::yaml::Aliases::Shared).unwrap();
+        let vars = vars_from_node(&loaded.node).unwrap();
+        let top = &vars["l5"];
+        let first = top.get_item_by_index(0).unwrap();
+        let last = top.get_item_by_index(8).unwrap();
+        let inner = |v: &Value| {
+            v.as_object()
+                .and_then(|o| o.downcast_ref::<Vec<Value>>())
+                .map(|items| items as *const Vec<Value>)
+        };
+        assert!(inner(&first).is_some());
+        assert_eq!(inner(&first), inner(&last));
+        // The next variable down is the same value as what the aliases hold.
+        assert_eq!(inner(&first), inner(&vars["l4"]));
+        assert_eq!(count_values(top, 100_000), 100_000);
+        assert_eq!(count_values(&vars["l1"], 1_000_000), 1 + 9 * 10);
     }
 
     #[test]

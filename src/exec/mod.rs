@@ -412,6 +412,7 @@ pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
 
 impl<'r> Runner<'r> {
     async fn run_playbook(&mut self, playbook: &Playbook) -> Result<(), Error> {
+        self.show_load_warnings();
         for play in &playbook.plays {
             if self.stopped {
                 break;
@@ -474,7 +475,10 @@ impl<'r> Runner<'r> {
                     format!("vars file {} was not found", candidates.join(", ")),
                 ));
             };
-            out.push(Arc::new(crate::playbook::load::load_vars_file(&path)?));
+            let mut warnings = Vec::new();
+            let vars = crate::playbook::load::load_vars_file(&path, &mut warnings)?;
+            self.loader.warn(warnings);
+            out.push(Arc::new(vars));
         }
         Ok(out)
     }
@@ -584,7 +588,9 @@ impl<'r> Runner<'r> {
         if !prompted.is_empty() {
             mid.push(Arc::new(prompted));
         }
-        mid.extend(self.load_vars_files(play)?);
+        let vars_files = self.load_vars_files(play);
+        self.show_load_warnings();
+        mid.extend(vars_files?);
         if !play.role_vars.is_empty() {
             mid.push(play.role_vars.clone());
         }
@@ -848,6 +854,14 @@ impl<'r> Runner<'r> {
             });
         }
         Ok(())
+    }
+
+    /// Shows what reading files found worth a warning (duplicate keys), kept by the loader
+    /// since the last time: after the playbook was read, after vars files and includes.
+    fn show_load_warnings(&mut self) {
+        for w in self.loader.take_warnings() {
+            self.warn_once(&w);
+        }
     }
 
     /// Shows a warning unless the same text was shown before in this run (Ansible's display
@@ -1233,7 +1247,10 @@ impl<'r> Runner<'r> {
         // Load every included file first and report it, as ansible-playbook does, then run them.
         let mut ready = Vec::new();
         for (target, item_vars, group_hosts) in groups {
-            match self.load_included(task, ctx, &target) {
+            let loaded = self.load_included(task, ctx, &target);
+            // Ansible warns while it reads the file, before it reports the include.
+            self.show_load_warnings();
+            match loaded {
                 Ok(IncludedFile {
                     items,
                     role,
