@@ -206,8 +206,63 @@ impl SecretArgs {
     }
 }
 
-/// Runs the command line and returns the process exit status.
+/// The stack of the thread that does a command's work, the executor's included. The executor
+/// recurses once per nested include (a few dozen kilobytes a level in a debug build), and the
+/// main thread's 8 MB would end a legitimate deep recursion in a stack overflow, which aborts
+/// the process with no recap. Only what is used is ever committed.
+pub(crate) const MAIN_STACK_BYTES: usize = 512 << 20;
+
+/// The stack of the runtime's worker threads, where each host's task runs: templating and
+/// writing deeply nested values recurse there.
+pub(crate) const WORKER_STACK_BYTES: usize = 32 << 20;
+
+/// Runs the command line and returns the process exit status. The work runs on a thread with
+/// a large stack ([`MAIN_STACK_BYTES`]); a panic that escapes it (a bug) is reported as an
+/// error, exit status 4, never an abort.
 pub fn main() -> i32 {
+    install_panic_hook();
+    let work = std::thread::Builder::new()
+        .name("baton".into())
+        .stack_size(MAIN_STACK_BYTES)
+        .spawn(run);
+    match work {
+        Ok(handle) => match handle.join() {
+            Ok(code) => code,
+            Err(panic) => {
+                eprintln!(
+                    "ERROR! baton stopped on an internal error (a bug): {}",
+                    crate::exec::unwind::panic_message(panic.as_ref())
+                );
+                4
+            }
+        },
+        // No thread to be had: the work is done here, with the main thread's stack.
+        Err(_) => run(),
+    }
+}
+
+/// Panics are bugs: say so in one line, where it happened, without the standard hook's advice
+/// about backtraces (which the standard hook still gives when `RUST_BACKTRACE` asks for one).
+fn install_panic_hook() {
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            standard(info);
+            return;
+        }
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "[ERROR]: baton hit an internal error (a bug){place}: {}",
+            crate::exec::unwind::panic_message(info.payload())
+        );
+    }));
+}
+
+fn run() -> i32 {
+    crate::exec::unwind::fault("cli", "load");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -386,6 +441,7 @@ fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(|e| {
             Error::new(

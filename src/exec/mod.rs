@@ -23,6 +23,7 @@ pub mod batches;
 pub mod events;
 mod pool;
 mod runner;
+pub mod unwind;
 
 use crate::connection::BoxFuture;
 use crate::diagnostics::{Error, ErrorKind};
@@ -147,6 +148,34 @@ pub async fn run(
     store.set_global("ansible_check_mode", Value::from(opts.check));
     store.set_global("ansible_diff_mode", Value::from(opts.diff));
     store.set_global("ansible_verbosity", Value::from(opts.verbosity));
+    // The run's settings Ansible's magic variables give (they show in a whole `hostvars`).
+    store.set_global("ansible_forks", Value::from(opts.forks));
+    let run_tags: Vec<Value> = if opts.tags.is_empty() {
+        vec![Value::from("all")]
+    } else {
+        opts.tags.iter().map(|t| Value::from(t.as_str())).collect()
+    };
+    store.set_global("ansible_run_tags", Value::from(run_tags));
+    store.set_global(
+        "ansible_skip_tags",
+        Value::from(
+            opts.skip_tags
+                .iter()
+                .map(|t| Value::from(t.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    // File sources by their absolute path, host lists (`web1,web2`) as written.
+    let sources: Vec<Value> = store
+        .inventory()
+        .sources
+        .iter()
+        .map(|s| match std::fs::canonicalize(s) {
+            Ok(p) if !s.contains(',') => Value::from(p.display().to_string()),
+            _ => Value::from(s.as_str()),
+        })
+        .collect();
+    store.set_global("ansible_inventory_sources", Value::from(sources));
     let opts_start_missing = opts.start_at_task.is_none();
     let mut runner = Runner {
         opts: Arc::new(opts),
@@ -165,8 +194,18 @@ pub async fn run(
         warned: Arc::default(),
         workers: None,
     };
-    let result = runner.run_playbook(playbook).await;
+    // A panic in the executor (a bug) stops the run, but what was done is still told: the
+    // play ends as aborted with the panic's message, and the recap follows (exit status 2, as
+    // for a run a failure policy stopped).
+    let result = unwind::CatchUnwind::new(runner.run_playbook(playbook)).await;
     runner.pool.close_all().await;
+    let result = result.unwrap_or_else(|panic| {
+        runner.reporter.event(&Event::PlayAborted {
+            reason: &format!("ERROR! baton stopped the run on an internal error (a bug): {panic}"),
+        });
+        runner.stopped = true;
+        Ok(())
+    });
     result?;
     runner.reporter.event(&Event::Recap {
         stats: &runner.stats,
@@ -245,16 +284,93 @@ struct Handler {
 /// Where an item runs: the keywords from the play down to it, the variable layers, the role.
 #[derive(Clone)]
 struct Ctx {
-    chain: Vec<Keywords>,
+    /// Each entry shared: every nested block and include level holds a context, and copies of
+    /// the keywords themselves would cost the square of the nesting depth.
+    chain: Vec<Arc<Keywords>>,
     layers: Layers,
     role: Option<Arc<RoleCtx>>,
     /// Inside a block with `rescue`: a failure here is rescued, not counted.
     rescuable: bool,
     /// Tags inherited from the play, roles, blocks and imports.
     tags: Vec<String>,
+    /// The dynamic includes this item runs under, outermost first: each one's place and the
+    /// file or role it brought in ([`MAX_INCLUDE_DEPTH`]).
+    includes: Arc<Vec<String>>,
+}
+
+/// Runs one host's task; a panic while it runs (a bug in baton) fails the task on that host
+/// with the panic's message, as ansible-core fails a task whose module raised, and the run
+/// goes on.
+async fn run_job(job: HostJob) -> runner::HostOutcome {
+    let fallback = job.clone();
+    let run = async move {
+        unwind::fault("task", job.task.name.as_deref().unwrap_or(""));
+        job.run().await
+    };
+    match unwind::CatchUnwind::new(run).await {
+        Ok(outcome) => outcome,
+        Err(panic) => fallback.failure(Error::new(
+            ErrorKind::Internal,
+            format!("baton hit an internal error (a bug) running this task: {panic}"),
+        )),
+    }
+}
+
+/// How deep `include_tasks`/`include_role` may nest. ansible-core has no limit of its own but
+/// Python's recursion limit, which a file that includes itself reaches after about 250 levels
+/// ("maximum recursion depth exceeded", exit 250, no recap); a recursion that ends by a `when:`
+/// runs there up to that depth. baton allows four times as many, then fails the include on the
+/// host with the chain of includes (the executor recurses once per level: see
+/// `crate::cli::MAIN_STACK_BYTES`).
+pub const MAX_INCLUDE_DEPTH: usize = 1000;
+
+/// The error for an include nested deeper than [`MAX_INCLUDE_DEPTH`]: the chain, with a cycle
+/// that repeats (a file including itself, two files including each other) written once with
+/// its count.
+fn include_too_deep(chain: &[String], next: String) -> Error {
+    let mut links: Vec<&str> = chain.iter().map(String::as_str).collect();
+    links.push(&next);
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < links.len() {
+        // The shortest cycle starting here that repeats most, if any.
+        let mut best = (1, 1);
+        for len in 1..=8.min(links.len() - i) {
+            let mut reps = 1;
+            while i + (reps + 1) * len <= links.len()
+                && links[i..i + len] == links[i + reps * len..i + (reps + 1) * len]
+            {
+                reps += 1;
+            }
+            if reps > 1 && reps * len > best.0 * best.1 {
+                best = (len, reps);
+            }
+        }
+        let (len, reps) = best;
+        let cycle = links[i..i + len].join(", then ");
+        if reps > 1 {
+            parts.push(format!("{reps} times: {cycle}"));
+        } else {
+            parts.push(cycle);
+        }
+        i += len * reps;
+    }
+    Error::new(
+        ErrorKind::Syntax,
+        format!(
+            "includes nest more than {MAX_INCLUDE_DEPTH} levels deep (an include that never \
+             stops including itself?): {}",
+            parts.join("; ")
+        ),
+    )
 }
 
 impl Ctx {
+    /// The keywords as a host's job reads them.
+    fn job_chain(&self) -> Arc<Vec<Keywords>> {
+        Arc::new(self.chain.iter().map(|k| (**k).clone()).collect())
+    }
+
     /// The context inside a block (or a role's block).
     fn enter(&self, kw: &Keywords, role: Option<&Arc<RoleCtx>>) -> Ctx {
         let mut c = self.clone();
@@ -266,7 +382,7 @@ impl Ctx {
             }
             c.role = Some(r.clone());
         }
-        c.chain.push(kw.clone());
+        c.chain.push(Arc::new(kw.clone()));
         c.layers = c.layers.with_mid(&kw.vars);
         c.tags.extend(kw.tags.iter().cloned());
         c
@@ -528,6 +644,7 @@ impl<'r> Runner<'r> {
     }
 
     async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
+        unwind::fault("play", &play.name);
         self.role_ran.clear();
         self.play_dir = Some(play.dir.clone());
         let play_vars = play.kw.vars.clone();
@@ -652,11 +769,12 @@ impl<'r> Runner<'r> {
         // The implicit fact gathering is one task for the whole play (one banner under free).
         let setup = Arc::new(setup_task(play));
         let base = Ctx {
-            chain: vec![play.kw.clone()],
+            chain: vec![Arc::new(play.kw.clone())],
             layers,
             role: None,
             rescuable: false,
             tags: play.kw.tags.clone(),
+            includes: Arc::default(),
         };
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &base, &mut handlers);
@@ -1247,7 +1365,12 @@ impl<'r> Runner<'r> {
         // Load every included file first and report it, as ansible-playbook does, then run them.
         let mut ready = Vec::new();
         for (target, item_vars, group_hosts) in groups {
-            let loaded = self.load_included(task, ctx, &target);
+            let link = format!("{} includes {}", task.span.location(), target);
+            let loaded = if ctx.includes.len() >= MAX_INCLUDE_DEPTH {
+                Err(include_too_deep(&ctx.includes, link.clone()).at(&task.span))
+            } else {
+                self.load_included(task, ctx, &target)
+            };
             // Ansible warns while it reads the file, before it reports the include.
             self.show_load_warnings();
             match loaded {
@@ -1282,7 +1405,7 @@ impl<'r> Runner<'r> {
                     for h in &group_hosts {
                         self.stats.entry(h.clone()).or_default().ok += 1;
                     }
-                    ready.push((items, role, role_handlers, item_vars, group_hosts));
+                    ready.push((items, role, role_handlers, item_vars, group_hosts, link));
                 }
                 Err(e) => {
                     for h in &group_hosts {
@@ -1300,7 +1423,7 @@ impl<'r> Runner<'r> {
                 }
             }
         }
-        for (items, _role, role_handlers, item_vars, group_hosts) in ready {
+        for (items, _role, role_handlers, item_vars, group_hosts, link) in ready {
             let group_hosts: Vec<String> = group_hosts
                 .into_iter()
                 .filter(|h| survivors.contains(h))
@@ -1316,6 +1439,10 @@ impl<'r> Runner<'r> {
             if let Some(v) = item_vars {
                 ictx.layers.mid.push(Arc::new(v));
             }
+            let mut includes = Vec::with_capacity(ctx.includes.len() + 1);
+            includes.extend(ctx.includes.iter().cloned());
+            includes.push(link);
+            ictx.includes = Arc::new(includes);
             // An included file does not inherit the include's tags (Ansible's `apply` aside).
             ictx.tags = ictx
                 .tags
@@ -1422,7 +1549,7 @@ impl<'r> Runner<'r> {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
-            chain: Arc::new(ctx.chain.clone()),
+            chain: ctx.job_chain(),
             layers: Arc::new(ctx.layers.clone()),
             magic: self.magic(state, ctx, hosts),
             store: self.store.clone(),
@@ -1579,7 +1706,7 @@ impl<'r> Runner<'r> {
                 .or_default()
                 .extend(hosts.iter().cloned());
         }
-        let chain = Arc::new(ctx.chain.clone());
+        let chain = ctx.job_chain();
         let layers = Arc::new(ctx.layers.clone());
         // `throttle` caps how many hosts run this task at once, below forks.
         let throttle = ctx
@@ -1627,7 +1754,7 @@ impl<'r> Runner<'r> {
                     Some(w) => w.acquire_owned().await.ok(),
                     None => None,
                 };
-                job.run().await
+                run_job(job).await
             });
         }
 
@@ -1638,7 +1765,7 @@ impl<'r> Runner<'r> {
         let mut run_once_result: Option<runner::HostOutcome> = None;
         loop {
             let outcome = match in_order.pop_front() {
-                Some(job) => job.run().await,
+                Some(job) => run_job(job).await,
                 None => match set.join_next().await {
                     Some(joined) => joined.map_err(|e| {
                         Error::new(
