@@ -377,6 +377,36 @@ fn two_files_including_each_other_are_named_as_a_cycle() {
 }
 
 #[test]
+fn too_deep_includes_end_the_run_whatever_rescues_them() {
+    // Were the depth error a failure like others, `ignore_errors` and `rescue` would let each
+    // level go on to its second include: 2^1000 includes.
+    let dir = scratch("rescued-include");
+    write(
+        &dir,
+        "twice.yml",
+        "- include_tasks: twice.yml\n  ignore_errors: true\n- include_tasks: twice.yml\n  ignore_errors: true\n",
+    );
+    write(
+        &dir,
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - block:\n        - include_tasks: twice.yml\n      rescue:\n        - include_tasks: twice.yml\n    - debug: msg=after\n- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=second\n",
+    );
+    let r = run(&dir, &play_args("play.yml", &[]), &[]);
+    assert_no_crash(&r);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("ERROR! includes nest more than 1000 levels deep: the run stops"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("ok=1000 changed=0"), "{r:?}");
+    assert!(r.stdout.contains("failed=1 "), "{r:?}");
+    assert!(r.stdout.contains("rescued=0 "), "{r:?}");
+    assert!(!r.stdout.contains("\"msg\": \"after\""), "{r:?}");
+    assert!(!r.stdout.contains("\"msg\": \"second\""), "{r:?}");
+}
+
+#[test]
 fn a_deep_recursion_that_ends_runs_to_its_end() {
     // 400 levels: ansible-core stops at about 250 (Python's recursion limit); baton runs it.
     let dir = scratch("deep-include");

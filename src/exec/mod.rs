@@ -320,8 +320,9 @@ async fn run_job(job: HostJob) -> runner::HostOutcome {
 /// Python's recursion limit, which a file that includes itself reaches after about 250 levels
 /// ("maximum recursion depth exceeded", exit 250, no recap); a recursion that ends by a `when:`
 /// runs there up to that depth. baton allows four times as many, then fails the include on the
-/// host with the chain of includes (the executor recurses once per level: see
-/// `crate::cli::MAIN_STACK_BYTES`).
+/// host with the chain of includes and ends the run, with its recap (see
+/// `Runner::stop_run_on_deep_includes`). The executor recurses once per level: see
+/// `crate::cli::MAIN_STACK_BYTES`.
 pub const MAX_INCLUDE_DEPTH: usize = 1000;
 
 /// The error for an include nested deeper than [`MAX_INCLUDE_DEPTH`]: the chain, with a cycle
@@ -1408,17 +1409,21 @@ impl<'r> Runner<'r> {
                     ready.push((items, role, role_handlers, item_vars, group_hosts, link));
                 }
                 Err(e) => {
+                    let too_deep = ctx.includes.len() >= MAX_INCLUDE_DEPTH;
                     for h in &group_hosts {
                         let job = self.job(state, task, ctx, h, &hosts);
                         let outcome = job.failure(e.clone());
                         self.apply_outcome(state, task, &outcome)?;
                         survivors.retain(|s| s != h);
                         failed_now.push(h.clone());
-                        if !ctx.rescuable {
+                        if !ctx.rescuable || too_deep {
                             self.failed.insert(h.clone());
                             self.stats.entry(h.clone()).or_default().failed += 1;
                             state.batch_failed.insert(h.clone());
                         }
+                    }
+                    if too_deep {
+                        self.stop_run_on_deep_includes(state);
                     }
                 }
             }
@@ -1475,6 +1480,27 @@ impl<'r> Runner<'r> {
             .into_iter()
             .filter(|h| survivors.contains(h) || state.ended.contains(h))
             .collect())
+    }
+
+    /// Includes nested past [`MAX_INCLUDE_DEPTH`] end the run, as ansible-core's recursion
+    /// error ends it, but with the recap: were it a host failure like others, a `rescue` or
+    /// `ignore_errors` would let the host go on to the next include, which recurses again, and
+    /// a file with two includes of itself would take 2^1000 steps to end.
+    fn stop_run_on_deep_includes(&mut self, state: &mut BatchState) {
+        self.reporter.event(&Event::PlayAborted {
+            reason: &format!(
+                "ERROR! includes nest more than {MAX_INCLUDE_DEPTH} levels deep: the run stops"
+            ),
+        });
+        state.over = true;
+        state.break_play = true;
+        self.stopped = true;
+        // Under `free`, every host's lane stops too (and the play ends).
+        if let Some(shared) = &state.shared {
+            for flag in [&shared.end_batch, &shared.end_play] {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
     }
 
     /// The items of an included tasks file, or of an included role (its blocks carry it) with
