@@ -198,6 +198,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(crate::cli::WORKER_STACK_BYTES)
         .build()
         .map_err(|e| {
             Error::new(

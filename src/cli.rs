@@ -211,8 +211,63 @@ impl SecretArgs {
     }
 }
 
-/// Runs the command line and returns the process exit status.
+/// The stack of the thread that does a command's work, the executor's included. The executor
+/// recurses once per nested include (a few dozen kilobytes a level in a debug build), and the
+/// main thread's 8 MB would end a legitimate deep recursion in a stack overflow, which aborts
+/// the process with no recap. Only what is used is ever committed.
+pub(crate) const MAIN_STACK_BYTES: usize = 512 << 20;
+
+/// The stack of the runtime's worker threads, where each host's task runs: templating and
+/// writing deeply nested values recurse there.
+pub(crate) const WORKER_STACK_BYTES: usize = 32 << 20;
+
+/// Runs the command line and returns the process exit status. The work runs on a thread with
+/// a large stack ([`MAIN_STACK_BYTES`]); a panic that escapes it (a bug) is reported as an
+/// error, exit status 4, never an abort.
 pub fn main() -> i32 {
+    install_panic_hook();
+    let work = std::thread::Builder::new()
+        .name("baton".into())
+        .stack_size(MAIN_STACK_BYTES)
+        .spawn(run);
+    match work {
+        Ok(handle) => match handle.join() {
+            Ok(code) => code,
+            Err(panic) => {
+                eprintln!(
+                    "ERROR! baton stopped on an internal error (a bug): {}",
+                    crate::exec::unwind::panic_message(panic.as_ref())
+                );
+                4
+            }
+        },
+        // No thread to be had: the work is done here, with the main thread's stack.
+        Err(_) => run(),
+    }
+}
+
+/// Panics are bugs: say so in one line, where it happened, without the standard hook's advice
+/// about backtraces (which the standard hook still gives when `RUST_BACKTRACE` asks for one).
+fn install_panic_hook() {
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            standard(info);
+            return;
+        }
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "[ERROR]: baton hit an internal error (a bug){place}: {}",
+            crate::exec::unwind::panic_message(info.payload())
+        );
+    }));
+}
+
+fn run() -> i32 {
+    crate::exec::unwind::fault("cli", "load");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -298,7 +353,34 @@ fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32
         &sources,
         books.first().map(|b| b.dir.as_path()),
     )?);
-    let extra = parse_extra_vars(&args.extra_vars)?;
+    let mut warnings = inventory.warnings.clone();
+    let extra = parse_extra_vars_warning(&args.extra_vars, &mut warnings)?;
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
+        OutputFormat::Human => {
+            Box::new(Human::new(stdout, args.verbose, color).with_diff(args.diff))
+        }
+        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
+    };
+    // On a terminal, a progress bar shows the batch, the task and the hosts done.
+    if matches!(args.output, OutputFormat::Human)
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("BATON_NO_PROGRESS").is_none()
+    {
+        reporter = Box::new(crate::output::progress::Progress::new(
+            reporter,
+            console.clone(),
+        ));
+    }
+    // What reading the inventory, the extra vars and the playbooks found worth a warning, in
+    // that order (ansible-playbook's), through the reporter like every warning of a run.
+    for b in &books {
+        warnings.extend(b.loader.take_warnings());
+    }
+    for w in &warnings {
+        reporter.event(&exec::events::Event::Warning(w));
+    }
     let fact_cache = crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new);
     if args.flush_cache {
         flush_fact_cache(fact_cache.as_deref(), &inventory)?;
@@ -364,6 +446,7 @@ fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(|e| {
             Error::new(
@@ -371,24 +454,6 @@ fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32
                 format!("cannot start the runtime: {e}"),
             )
         })?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => {
-            Box::new(Human::new(stdout, args.verbose, color).with_diff(args.diff))
-        }
-        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
-    };
-    // On a terminal, a progress bar shows the batch, the task and the hosts done.
-    if matches!(args.output, OutputFormat::Human)
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("BATON_NO_PROGRESS").is_none()
-    {
-        reporter = Box::new(crate::output::progress::Progress::new(
-            reporter,
-            console.clone(),
-        ));
-    }
     // Ctrl-C: no new task starts, running ones finish, the recap is shown, exit 99. A second
     // Ctrl-C stops at once.
     {
@@ -452,15 +517,29 @@ fn flush_fact_cache(
 
 /// `-e` values: `@file`, a JSON/YAML mapping, or `key=value` pairs; later ones win.
 pub fn parse_extra_vars(items: &[String]) -> Result<Vars, Error> {
+    parse_extra_vars_warning(items, &mut Vec::new())
+}
+
+/// [`parse_extra_vars`], adding what reading the files and mappings found worth a warning
+/// (duplicate keys) to `warnings`.
+pub fn parse_extra_vars_warning(
+    items: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Vars, Error> {
     let mut vars = Vars::new();
     for item in items {
         let item = item.trim();
         if let Some(file) = item.strip_prefix('@') {
-            let v = playbook::load::load_vars_file(std::path::Path::new(file))
+            let v = playbook::load::load_vars_file(std::path::Path::new(file), warnings)
                 .map_err(|e| e.context(format!("while reading extra vars from {file}")))?;
             vars.extend(v);
         } else if item.starts_with('{') || item.starts_with('[') {
-            let node = crate::yaml::parse(&Source::new("<extra vars>", item))?;
+            let loaded = crate::yaml::load(
+                &Source::new("<extra vars>", item),
+                crate::yaml::Aliases::Shared,
+            )?;
+            warnings.extend(loaded.warnings);
+            let node = loaded.node;
             let v = value::vars_from_node(&node).ok_or_else(|| {
                 Error::new(
                     ErrorKind::Usage,

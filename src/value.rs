@@ -39,10 +39,11 @@ pub fn is_plain(v: &Value) -> bool {
 /// has it. Only strings that look like templates need the mark, so a value without any is
 /// returned as it is (no copy).
 pub fn untrusted(v: Value) -> Value {
-    if !has_template_text(&v) {
+    let mut seen = Seen::default();
+    if !has_template_text(&v, &mut seen) {
         return v;
     }
-    mark(&v)
+    mark(&v, &mut seen)
 }
 
 /// [`untrusted`] for every value of a variable layer (a module's result, facts).
@@ -50,48 +51,92 @@ pub fn untrusted_vars(vars: Vars) -> Vars {
     vars.into_iter().map(|(k, v)| (k, untrusted(v))).collect()
 }
 
+/// What [`untrusted`] learnt about the lists and mappings it walked, by identity: a YAML alias
+/// makes one value appear many times (an alias bomb, a billion times), and each is looked at
+/// once, and marked once, so shared values stay shared.
+#[derive(Default)]
+struct Seen {
+    /// Lists and mappings with no template text in them.
+    clean: std::collections::HashSet<usize>,
+    /// Lists and mappings already marked, by the identity of the original.
+    marked: std::collections::HashMap<usize, Value>,
+}
+
+/// The identity of a plain list or mapping (its shared allocation).
+fn identity(v: &Value) -> Option<usize> {
+    v.downcast_object_ref::<Vec<Value>>()
+        .map(|x| x as *const _ as usize)
+        .or_else(|| {
+            v.downcast_object_ref::<IndexMap<Value, Value>>()
+                .map(|x| x as *const _ as usize)
+        })
+}
+
 fn looks_like_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
 /// Whether a plain value holds a string (or mapping key) that templating would render.
-fn has_template_text(v: &Value) -> bool {
+fn has_template_text(v: &Value, seen: &mut Seen) -> bool {
     match v.kind() {
         ValueKind::String => !v.is_safe() && v.as_str().is_some_and(looks_like_template),
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,
-        ValueKind::Seq => v
-            .try_iter()
-            .map(|mut it| it.any(|i| has_template_text(&i)))
-            .unwrap_or(false),
-        ValueKind::Map => v
-            .try_iter()
-            .map(|mut it| {
-                it.any(|k| {
-                    has_template_text(&k) || has_template_text(&v.get_item(&k).unwrap_or_default())
-                })
-            })
-            .unwrap_or(false),
+        ValueKind::Seq | ValueKind::Map => {
+            let id = identity(v);
+            if id.is_some_and(|id| seen.clean.contains(&id) || seen.marked.contains_key(&id)) {
+                return id.is_some_and(|id| seen.marked.contains_key(&id));
+            }
+            let found = match v.try_iter() {
+                Ok(mut it) if v.kind() == ValueKind::Seq => it.any(|i| has_template_text(&i, seen)),
+                Ok(mut it) => it.any(|k| {
+                    let item = v.get_item(&k).unwrap_or_default();
+                    has_template_text(&k, seen) || has_template_text(&item, seen)
+                }),
+                Err(_) => false,
+            };
+            if !found && let Some(id) = id {
+                seen.clean.insert(id);
+            }
+            found
+        }
         _ => false,
     }
 }
 
-fn mark(v: &Value) -> Value {
+fn mark(v: &Value, seen: &mut Seen) -> Value {
     match v.kind() {
         ValueKind::String if !v.is_safe() => {
             Value::from_safe_string(v.as_str().unwrap_or("").to_string())
         }
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => v.clone(),
-        ValueKind::Seq => v
-            .try_iter()
-            .map(|it| it.map(|i| mark(&i)).collect())
-            .unwrap_or_else(|_| v.clone()),
-        ValueKind::Map => match v.try_iter() {
-            Ok(keys) => map(keys.map(|k| {
-                let item = v.get_item(&k).unwrap_or_default();
-                (mark(&k), mark(&item))
-            })),
-            Err(_) => v.clone(),
-        },
+        ValueKind::Seq | ValueKind::Map => {
+            let id = identity(v);
+            if let Some(id) = id {
+                if seen.clean.contains(&id) {
+                    return v.clone();
+                }
+                if let Some(done) = seen.marked.get(&id) {
+                    return done.clone();
+                }
+            }
+            let out = match v.try_iter() {
+                Ok(it) if v.kind() == ValueKind::Seq => it.map(|i| mark(&i, seen)).collect(),
+                Ok(keys) => {
+                    let pairs: Vec<(Value, Value)> = keys
+                        .map(|k| {
+                            let item = v.get_item(&k).unwrap_or_default();
+                            (mark(&k, seen), mark(&item, seen))
+                        })
+                        .collect();
+                    map(pairs)
+                }
+                Err(_) => v.clone(),
+            };
+            if let Some(id) = id {
+                seen.marked.insert(id, out.clone());
+            }
+            out
+        }
         _ => v.clone(),
     }
 }
@@ -100,7 +145,30 @@ fn mark(v: &Value) -> Value {
 /// templating treats as never-to-be-templated (minijinja's autoescape, which that flag is for, is
 /// off in baton).
 pub fn from_node(node: &Node) -> Value {
-    match &node.kind {
+    from_node_shared(node, &mut Shared::new())
+}
+
+/// Values already made from YAML collections that aliases share, by the collection's address:
+/// a list or mapping repeated by aliases becomes one value (minijinja's values are reference
+/// counted) instead of a copy per alias, so an alias bomb costs no more as variables than as
+/// YAML.
+type Shared = std::collections::HashMap<usize, Value>;
+
+fn from_node_shared(node: &Node, shared: &mut Shared) -> Value {
+    // Only collections with more than one owner can be met again.
+    let key = match &node.kind {
+        NodeKind::Seq(items) if std::sync::Arc::strong_count(items) > 1 => {
+            Some(std::sync::Arc::as_ptr(items) as usize)
+        }
+        NodeKind::Map(entries) if std::sync::Arc::strong_count(entries) > 1 => {
+            Some(std::sync::Arc::as_ptr(entries) as usize)
+        }
+        _ => None,
+    };
+    if let Some(v) = key.and_then(|k| shared.get(&k)) {
+        return v.clone();
+    }
+    let value = match &node.kind {
         NodeKind::Null => Value::from(()),
         NodeKind::Bool(b) => Value::from(*b),
         NodeKind::Int(i) => Value::from(*i),
@@ -109,14 +177,18 @@ pub fn from_node(node: &Node) -> Value {
         NodeKind::Unsafe(s) => Value::from_safe_string(s.clone()),
         // Decrypted when templating uses it (crate::vault::value), not when read.
         NodeKind::Vault(s) => crate::vault::value::vaulted(s, &node.span.location()),
-        NodeKind::Seq(items) => items.iter().map(from_node).collect(),
+        NodeKind::Seq(items) => items.iter().map(|n| from_node_shared(n, shared)).collect(),
         NodeKind::Map(entries) => map(entries.iter().map(|(k, v)| {
             (
                 Value::from(k.scalar_text().unwrap_or_default()),
-                from_node(v),
+                from_node_shared(v, shared),
             )
         })),
+    };
+    if let Some(k) = key {
+        shared.insert(k, value.clone());
     }
+    value
 }
 
 /// The variables of a mapping node (a vars file, `vars:`); `None` when the node is not a mapping.
@@ -125,12 +197,52 @@ pub fn vars_from_node(node: &Node) -> Option<Vars> {
     if node.span.source.vaulted {
         crate::vault::register_node_secrets(node);
     }
+    // One table for the whole file: its variables share what their aliases share.
+    let mut shared = Shared::new();
     Some(
         node.as_map()?
             .iter()
-            .map(|(k, v)| (k.scalar_text().unwrap_or_default(), from_node(v)))
+            .map(|(k, v)| {
+                (
+                    k.scalar_text().unwrap_or_default(),
+                    from_node_shared(v, &mut shared),
+                )
+            })
             .collect(),
     )
+}
+
+/// How many values `value` is made of, itself and the keys and items of its lists and
+/// mappings at every depth, counted up to `limit` (the count stops there). Values shared by YAML
+/// aliases count once per place they appear, as an output would write them: the way to find
+/// out, cheaply, that writing a value out would not end (an alias bomb).
+pub fn count_values(value: &Value, limit: u64) -> u64 {
+    let mut count = 0;
+    // A stack, not recursion: the count must not depend on the nesting.
+    let mut todo = vec![value.clone()];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        if count >= limit {
+            return limit;
+        }
+        match v.kind() {
+            ValueKind::Seq | ValueKind::Iterable => {
+                if let Ok(items) = v.try_iter() {
+                    todo.extend(items);
+                }
+            }
+            ValueKind::Map => {
+                if let Ok(keys) = v.try_iter() {
+                    for k in keys {
+                        todo.push(v.get_item(&k).unwrap_or_default());
+                        todo.push(k);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 /// Converts a value to JSON for output. Undefined becomes null.
@@ -394,6 +506,62 @@ mod tests {
             u.get_item(&Value::from("{{ k }}")).unwrap().as_str(),
             Some("v")
         );
+    }
+
+    #[test]
+    fn untrusted_walks_shared_values_once_and_keeps_them_shared() {
+        // 2^40 paths to the leaf, 40 distinct lists: a copy per path would never end.
+        let mut v = Value::from(vec![Value::from("{{ leaf }}"), Value::from(1)]);
+        for _ in 0..40 {
+            v = Value::from(vec![v.clone(), v]);
+        }
+        let u = untrusted(v);
+        let a = u.get_item_by_index(0).unwrap();
+        let b = u.get_item_by_index(1).unwrap();
+        let ptr = |v: &Value| v.downcast_object_ref::<Vec<Value>>().map(|x| x as *const _);
+        assert_eq!(
+            ptr(&a),
+            ptr(&b),
+            "the marked copy is shared as the original was"
+        );
+        let mut leaf = u;
+        while let Ok(next) = leaf.get_item_by_index(0) {
+            if next.kind() == ValueKind::String {
+                leaf = next;
+                break;
+            }
+            leaf = next;
+        }
+        assert!(leaf.is_safe() && leaf.as_str() == Some("{{ leaf }}"));
+    }
+
+    #[test]
+    fn aliased_yaml_becomes_shared_values() {
+        // Six levels of nine aliases (small enough that copies would still end, so that the
+        // test fails rather than hangs if the sharing were lost; tests/hostile_input.rs loads a
+        // real bomb).
+        let mut text = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..6 {
+            let items = vec![format!("*l{}", i - 1); 9].join(", ");
+            text.push_str(&format!("l{i}: &l{i} [{items}]\n"));
+        }
+        let loaded =
+            crate::yaml::load(&Source::new("v.yml", text), crate::yaml::Aliases::Shared).unwrap();
+        let vars = vars_from_node(&loaded.node).unwrap();
+        let top = &vars["l5"];
+        let first = top.get_item_by_index(0).unwrap();
+        let last = top.get_item_by_index(8).unwrap();
+        let inner = |v: &Value| {
+            v.as_object()
+                .and_then(|o| o.downcast_ref::<Vec<Value>>())
+                .map(|items| items as *const Vec<Value>)
+        };
+        assert!(inner(&first).is_some());
+        assert_eq!(inner(&first), inner(&last));
+        // The next variable down is the same value as what the aliases hold.
+        assert_eq!(inner(&first), inner(&vars["l4"]));
+        assert_eq!(count_values(top, 100_000), 100_000);
+        assert_eq!(count_values(&vars["l1"], 1_000_000), 1 + 9 * 10);
     }
 
     #[test]

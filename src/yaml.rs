@@ -6,12 +6,36 @@
 //! This module owns that resolution. Parsing is done by `saphyr-parser` (events with positions);
 //! this module builds [`Node`]s with [`Span`]s from those events, so that everything downstream can
 //! point at the exact line and column a value came from.
+//!
+//! Aliases stay shared, as PyYAML keeps them: a sequence or mapping is reference-counted, and an
+//! alias is one more reference to its anchor's node, not a copy. A "billion laughs" vars file
+//! (ten levels of nine aliases each) is a few hundred nodes in memory, as it is for
+//! ansible-playbook, and stays so as variables (`crate::value::from_node` keeps the sharing).
+//! Code that walks a tree node by node (the playbook model, inventories) would still visit every
+//! repetition, so documents read as structure ([`Aliases::Budgeted`]) are refused once their
+//! aliases stand for more than [`ALIAS_BUDGET`] nodes, at the alias that crossed the line. What
+//! becomes variables is not walked that way: vars files are read with [`Aliases::Shared`], and
+//! in a structure document the aliases inside a `vars:` section do not count, so a vars file or
+//! a play's `vars:` that nothing uses loads whatever its aliases stand for, as in Ansible.
+//!
+//! A key written twice in one mapping keeps its last value with a warning, as Ansible warns
+//! ("Found duplicate mapping key"); the warnings come back with the document ([`Loaded`]) so the
+//! caller sends them down the one warning path of the run.
 
 use crate::diagnostics::{Error, ErrorKind, Pos, Source, Span};
 use regex::Regex;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+
+/// How many nodes the aliases of a document read as structure may stand for, in all: far more
+/// than any real playbook or inventory repeats, far less than what exhausts memory.
+pub const ALIAS_BUDGET: u64 = 1_000_000;
+
+/// How deep collections may nest. Everything downstream (conversion to values, templating,
+/// output, even dropping a tree) recurses once per level; PyYAML stops at Python's recursion
+/// limit, around the same depth.
+pub const MAX_NESTING: usize = 1000;
 
 /// One YAML value with the place it was written.
 #[derive(Debug, Clone)]
@@ -28,14 +52,35 @@ pub enum NodeKind {
     Int(i64),
     Float(f64),
     Str(String),
-    Seq(Vec<Node>),
+    /// Shared by every alias of the sequence (see the module documentation).
+    Seq(Arc<Vec<Node>>),
     /// Keys in the order written; a key written twice keeps its first place and its last value,
-    /// like a Python dict.
-    Map(Vec<(Node, Node)>),
+    /// like a Python dict. Shared by every alias of the mapping.
+    Map(Arc<Vec<(Node, Node)>>),
     /// `!vault |` ciphertext, decrypted lazily when used.
     Vault(String),
     /// `!unsafe` text, never templated.
     Unsafe(String),
+}
+
+/// How a document's aliases are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aliases {
+    /// Structure that code walks node by node (playbooks, task files, role metadata,
+    /// inventories): aliases may stand for at most [`ALIAS_BUDGET`] nodes in all, not counting
+    /// those inside a `vars:` section (variables keep the sharing).
+    Budgeted,
+    /// Data that becomes variables (vars files, `group_vars`, `include_vars`): aliases stay
+    /// shared whatever they stand for, as in Ansible, which loads such a file if nothing uses it.
+    Shared,
+}
+
+/// A document and what reading it found worth a warning.
+#[derive(Debug)]
+pub struct Loaded {
+    pub node: Node,
+    /// Rendered warnings (message, location, quoted line), for the run's warning path.
+    pub warnings: Vec<String>,
 }
 
 impl Node {
@@ -104,26 +149,40 @@ impl Node {
     }
 }
 
-/// Parses the first YAML document of a source. An empty source is a null node.
+/// Parses the first YAML document of a source, read as structure ([`Aliases::Budgeted`]);
+/// warnings are dropped. An empty source is a null node.
 pub fn parse(source: &Arc<Source>) -> Result<Node, Error> {
-    let mut docs = parse_all(source)?;
+    load(source, Aliases::Budgeted).map(|l| l.node)
+}
+
+/// Parses the only YAML document of a source, with the warnings reading it gave.
+pub fn load(source: &Arc<Source>, aliases: Aliases) -> Result<Loaded, Error> {
+    let (mut docs, warnings) = build(source, aliases)?;
     if docs.len() > 1 {
         return Err(docs
             .swap_remove(1)
             .error("expected a single document in the stream, but found another document"));
     }
-    Ok(docs.pop().unwrap_or_else(|| Node {
+    let node = docs.pop().unwrap_or_else(|| Node {
         kind: NodeKind::Null,
         span: Span::point(source.clone(), Pos { line: 1, col: 1 }),
-    }))
+    });
+    Ok(Loaded { node, warnings })
 }
 
-/// Parses every document of a source.
+/// Parses every document of a source, read as structure; warnings are dropped.
 pub fn parse_all(source: &Arc<Source>) -> Result<Vec<Node>, Error> {
+    build(source, Aliases::Budgeted).map(|(docs, _)| docs)
+}
+
+fn build(source: &Arc<Source>, aliases: Aliases) -> Result<(Vec<Node>, Vec<String>), Error> {
     let mut builder = Builder {
         anchors: HashMap::new(),
         stack: Vec::new(),
         docs: Vec::new(),
+        aliases,
+        expanded: 0,
+        warnings: Vec::new(),
     };
     for item in Parser::new_from_str(&source.text) {
         let (event, span) = item.map_err(|e| {
@@ -152,15 +211,17 @@ pub fn parse_all(source: &Arc<Source>) -> Result<Vec<Node>, Error> {
         };
         builder.event(event, span)?;
     }
-    Ok(builder.docs)
+    Ok((builder.docs, builder.warnings))
 }
 
-/// A collection being built from events.
+/// A collection being built from events. `weight` counts the nodes it stands for with its
+/// aliases expanded (itself included), for the alias budget.
 enum Frame {
     Seq {
         items: Vec<Node>,
         span: Span,
         anchor: usize,
+        weight: u64,
     },
     Map {
         entries: Vec<(Node, Node)>,
@@ -169,13 +230,19 @@ enum Frame {
         pending_key: Option<Node>,
         span: Span,
         anchor: usize,
+        weight: u64,
     },
 }
 
 struct Builder {
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their expanded weight.
+    anchors: HashMap<usize, (Node, u64)>,
     stack: Vec<Frame>,
     docs: Vec<Node>,
+    aliases: Aliases,
+    /// Nodes the aliases of the current document stand for, so far.
+    expanded: u64,
+    warnings: Vec<String>,
 }
 
 impl Builder {
@@ -188,32 +255,52 @@ impl Builder {
                     .map_err(|m| Error::syntax(&span, m))?;
                 let node = Node { kind, span };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
-                self.push(node, is_merge)
+                self.push(node, 1, is_merge)
             }
             Event::Alias(id) => {
-                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                let (node, weight) = self.anchors.get(&id).cloned().ok_or_else(|| {
                     Error::syntax(&span, "found an alias to an anchor that is not defined")
                 })?;
-                node.span = span;
-                self.push(node, false)
+                if self.aliases == Aliases::Budgeted && !self.in_vars() {
+                    self.expanded = self.expanded.saturating_add(weight);
+                }
+                if self.expanded > ALIAS_BUDGET {
+                    return Err(Error::syntax(
+                        &span,
+                        format!(
+                            "the aliases of this document stand for more than {ALIAS_BUDGET} \
+                             nodes (an alias bomb?); this alias crossed the limit"
+                        ),
+                    )
+                    .with_help(
+                        "large repeated data belongs in a vars file, where aliases stay shared",
+                    ));
+                }
+                // The anchor's node itself (its collection shared), placed where the alias is.
+                let node = Node { span, ..node };
+                self.push(node, weight, false)
             }
             Event::SequenceStart(anchor, _tag) => {
+                self.nest(&span)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     span,
                     anchor,
+                    weight: 1,
                 });
                 Ok(())
             }
             Event::MappingStart(anchor, _tag) => {
+                self.nest(&span)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     merges: Vec::new(),
                     pending_key: None,
                     span,
                     anchor,
+                    weight: 1,
                 });
                 Ok(())
             }
@@ -222,12 +309,14 @@ impl Builder {
                     items,
                     span,
                     anchor,
+                    weight,
                 }) => self.finish(
                     Node {
-                        kind: NodeKind::Seq(items),
+                        kind: NodeKind::Seq(Arc::new(items)),
                         span,
                     },
                     anchor,
+                    weight,
                 ),
                 _ => Err(self.internal(&span)),
             },
@@ -237,15 +326,17 @@ impl Builder {
                     merges,
                     span,
                     anchor,
+                    weight,
                     ..
                 }) => {
                     let entries = apply_merges(entries, merges)?;
                     self.finish(
                         Node {
-                            kind: NodeKind::Map(entries),
+                            kind: NodeKind::Map(Arc::new(entries)),
                             span,
                         },
                         anchor,
+                        weight,
                     )
                 }
                 _ => Err(self.internal(&span)),
@@ -262,22 +353,45 @@ impl Builder {
         Error::new(ErrorKind::Internal, "unbalanced YAML events").at(span)
     }
 
-    fn finish(&mut self, node: Node, anchor: usize) -> Result<(), Error> {
-        if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-        self.push(node, false)
+    /// Whether the node being built is inside a `vars:` section (the value of a `vars` key).
+    fn in_vars(&self) -> bool {
+        self.stack.iter().any(
+            |f| matches!(f, Frame::Map { pending_key: Some(k), .. } if k.as_str() == Some("vars")),
+        )
     }
 
-    /// Adds a finished node to the collection being built, or ends a document.
-    fn push(&mut self, node: Node, is_merge_key: bool) -> Result<(), Error> {
+    /// Refuses one more level of nesting past [`MAX_NESTING`].
+    fn nest(&self, span: &Span) -> Result<(), Error> {
+        if self.stack.len() >= MAX_NESTING {
+            return Err(Error::syntax(
+                span,
+                format!("lists and mappings nest more than {MAX_NESTING} levels deep here"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, node: Node, anchor: usize, weight: u64) -> Result<(), Error> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), weight));
+        }
+        self.push(node, weight, false)
+    }
+
+    /// Adds a finished node (standing for `weight` nodes) to the collection being built, or
+    /// ends a document.
+    fn push(&mut self, node: Node, weight: u64, is_merge_key: bool) -> Result<(), Error> {
         match self.stack.last_mut() {
             None => {
                 self.docs.push(node);
                 self.anchors.clear();
+                self.expanded = 0;
                 Ok(())
             }
-            Some(Frame::Seq { items, .. }) => {
+            Some(Frame::Seq {
+                items, weight: w, ..
+            }) => {
+                *w = w.saturating_add(weight);
                 items.push(node);
                 Ok(())
             }
@@ -285,8 +399,10 @@ impl Builder {
                 entries,
                 merges,
                 pending_key,
+                weight: w,
                 ..
             }) => {
+                *w = w.saturating_add(weight);
                 match pending_key.take() {
                     None => {
                         if matches!(node.kind, NodeKind::Seq(_) | NodeKind::Map(_)) {
@@ -304,8 +420,8 @@ impl Builder {
                     Some(key) => {
                         if matches!(&key.kind, NodeKind::Unsafe(s) if s == "<<") {
                             merges.push(node);
-                        } else {
-                            insert_entry(entries, key, node);
+                        } else if insert_entry(entries, key.clone(), node) {
+                            self.warnings.push(duplicate_key_warning(&key));
                         }
                     }
                 }
@@ -315,13 +431,25 @@ impl Builder {
     }
 }
 
-/// Inserts a key, replacing the value of an equal key in place (Python dict semantics).
-fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node) {
+/// Ansible's warning for a key written twice in one mapping (2.19's wording), pointing at the
+/// second one.
+fn duplicate_key_warning(key: &Node) -> String {
+    let name = key.scalar_text().unwrap_or_default();
+    Error::syntax(&key.span, format!("Found duplicate mapping key '{name}'."))
+        .context("Using last defined value only.")
+        .to_string()
+}
+
+/// Inserts a key, replacing the value of an equal key in place (Python dict semantics); true
+/// when it replaced one.
+fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node) -> bool {
     let id = key_identity(&key);
     if let Some(slot) = entries.iter_mut().find(|(k, _)| key_identity(k) == id) {
         slot.1 = value;
+        true
     } else {
         entries.push((key, value));
+        false
     }
 }
 
@@ -341,16 +469,16 @@ fn apply_merges(entries: Vec<(Node, Node)>, merges: Vec<Node>) -> Result<Vec<(No
     let mut merged: Vec<(Node, Node)> = Vec::new();
     let mut sources = Vec::new();
     for m in merges {
-        match m.kind {
+        match &m.kind {
             NodeKind::Map(_) => sources.push(m),
             NodeKind::Seq(items) => {
-                for item in items {
+                for item in items.iter() {
                     if !matches!(item.kind, NodeKind::Map(_)) {
                         return Err(
                             item.error("expected a mapping for merging, but found something else")
                         );
                     }
-                    sources.push(item);
+                    sources.push(item.clone());
                 }
             }
             _ => {
@@ -361,11 +489,11 @@ fn apply_merges(entries: Vec<(Node, Node)>, merges: Vec<Node>) -> Result<Vec<(No
         }
     }
     for src in sources {
-        if let NodeKind::Map(pairs) = src.kind {
-            for (k, v) in pairs {
-                let id = key_identity(&k);
+        if let NodeKind::Map(pairs) = &src.kind {
+            for (k, v) in pairs.iter() {
+                let id = key_identity(k);
                 if !merged.iter().any(|(mk, _)| key_identity(mk) == id) {
-                    merged.push((k, v));
+                    merged.push((k.clone(), v.clone()));
                 }
             }
         }
@@ -563,6 +691,70 @@ mod tests {
         let m = n.as_map().unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].1.scalar_text().unwrap(), "3");
+    }
+
+    #[test]
+    fn duplicate_keys_warn_at_the_second_key() {
+        let text = "- name: t\n  debug: msg=hi\n  when: false\n  when: true\n";
+        let l = super::load(&Source::new("p.yml", text), Aliases::Budgeted).unwrap();
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        let w = &l.warnings[0];
+        assert!(w.starts_with("Found duplicate mapping key 'when'."), "{w}");
+        assert!(w.contains("p.yml:4:3"), "{w}");
+        assert!(w.contains("   |   ^^^^"), "{w}");
+        assert!(w.ends_with("Using last defined value only."), "{w}");
+        // Merged keys written over are not duplicates.
+        let merged = "b: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n";
+        let l = super::load(&Source::new("m.yml", merged), Aliases::Budgeted).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    }
+
+    /// Ten levels of nine aliases: 9^10 leaves if copied.
+    fn laughs(indent: &str) -> String {
+        let mut text = format!("{indent}l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let p = format!("*l{}", i - 1);
+            let items = [p.as_str(); 9].join(", ");
+            text.push_str(&format!("{indent}l{i}: &l{i} [{items}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn aliases_stay_shared_in_data() {
+        let l = super::load(&Source::new("v.yml", laughs("")), Aliases::Shared).unwrap();
+        let top = l.node.get("l9").unwrap().as_seq().unwrap();
+        assert_eq!(top.len(), 9);
+        // Every alias is the anchor's own sequence, not a copy.
+        let (NodeKind::Seq(a), NodeKind::Seq(b)) = (&top[0].kind, &top[8].kind) else {
+            panic!("not sequences");
+        };
+        assert!(Arc::ptr_eq(a, b));
+        // An alias node is placed where the alias is written.
+        assert_eq!((top[1].span.start.line, top[1].span.start.col), (10, 15));
+    }
+
+    #[test]
+    fn structure_refuses_an_alias_bomb_at_the_alias() {
+        let err = super::load(&Source::new("p.yml", laughs("")), Aliases::Budgeted).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{err}");
+        let span = err.span.as_ref().unwrap();
+        // Lines 2 to 6 stand for 672,588 nodes; the first alias of line 7
+        // (`l6: &l6 [*l5, ...]`, 597,871 more) crosses the budget.
+        assert_eq!((span.start.line, span.start.col), (7, 10), "{err}");
+        assert_eq!(err.exit_code(), 4);
+        // Inside `vars:` the aliases are data and do not count.
+        let play = format!("- hosts: all\n  vars:\n{}  tasks: []\n", laughs("    "));
+        assert!(super::load(&Source::new("p.yml", &play), Aliases::Budgeted).is_ok());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // Block style: the parser allows only 255 levels of flow style (`[[[...]]]`) itself.
+        let nested = |levels: usize| format!("{}x\n", "- ".repeat(levels));
+        let err = parse(&Source::new("d.yml", nested(MAX_NESTING + 1))).unwrap_err();
+        assert!(err.message.contains("nest more than"), "{err}");
+        assert!(parse(&Source::new("d.yml", nested(MAX_NESTING))).is_ok());
     }
 
     #[test]

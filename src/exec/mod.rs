@@ -23,6 +23,7 @@ pub mod batches;
 pub mod events;
 mod pool;
 mod runner;
+pub mod unwind;
 
 use crate::connection::BoxFuture;
 use crate::diagnostics::{Error, ErrorKind};
@@ -147,6 +148,34 @@ pub async fn run(
     store.set_global("ansible_check_mode", Value::from(opts.check));
     store.set_global("ansible_diff_mode", Value::from(opts.diff));
     store.set_global("ansible_verbosity", Value::from(opts.verbosity));
+    // The run's settings Ansible's magic variables give (they show in a whole `hostvars`).
+    store.set_global("ansible_forks", Value::from(opts.forks));
+    let run_tags: Vec<Value> = if opts.tags.is_empty() {
+        vec![Value::from("all")]
+    } else {
+        opts.tags.iter().map(|t| Value::from(t.as_str())).collect()
+    };
+    store.set_global("ansible_run_tags", Value::from(run_tags));
+    store.set_global(
+        "ansible_skip_tags",
+        Value::from(
+            opts.skip_tags
+                .iter()
+                .map(|t| Value::from(t.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    // File sources by their absolute path, host lists (`web1,web2`) as written.
+    let sources: Vec<Value> = store
+        .inventory()
+        .sources
+        .iter()
+        .map(|s| match std::fs::canonicalize(s) {
+            Ok(p) if !s.contains(',') => Value::from(p.display().to_string()),
+            _ => Value::from(s.as_str()),
+        })
+        .collect();
+    store.set_global("ansible_inventory_sources", Value::from(sources));
     let opts_start_missing = opts.start_at_task.is_none();
     let mut runner = Runner {
         opts: Arc::new(opts),
@@ -166,10 +195,22 @@ pub async fn run(
         template_warnings: template::Warnings::new(),
         workers: None,
     };
+    // A panic in the executor (a bug) stops the run, but what was done is still told: the
+    // play ends as aborted with the panic's message, and the recap follows (exit status 2, as
+    // for a run a failure policy stopped).
     let template_warnings = runner.template_warnings.clone();
-    let result = template_warnings.scope(runner.run_playbook(playbook)).await;
+    let result = template_warnings
+        .scope(unwind::CatchUnwind::new(runner.run_playbook(playbook)))
+        .await;
     runner.show_template_warnings();
     runner.pool.close_all().await;
+    let result = result.unwrap_or_else(|panic| {
+        runner.reporter.event(&Event::PlayAborted {
+            reason: &format!("ERROR! baton stopped the run on an internal error (a bug): {panic}"),
+        });
+        runner.stopped = true;
+        Ok(())
+    });
     result?;
     runner.reporter.event(&Event::Recap {
         stats: &runner.stats,
@@ -250,16 +291,94 @@ struct Handler {
 /// Where an item runs: the keywords from the play down to it, the variable layers, the role.
 #[derive(Clone)]
 struct Ctx {
-    chain: Vec<Keywords>,
+    /// Each entry shared: every nested block and include level holds a context, and copies of
+    /// the keywords themselves would cost the square of the nesting depth.
+    chain: Vec<Arc<Keywords>>,
     layers: Layers,
     role: Option<Arc<RoleCtx>>,
     /// Inside a block with `rescue`: a failure here is rescued, not counted.
     rescuable: bool,
     /// Tags inherited from the play, roles, blocks and imports.
     tags: Vec<String>,
+    /// The dynamic includes this item runs under, outermost first: each one's place and the
+    /// file or role it brought in ([`MAX_INCLUDE_DEPTH`]).
+    includes: Arc<Vec<String>>,
+}
+
+/// Runs one host's task; a panic while it runs (a bug in baton) fails the task on that host
+/// with the panic's message, as ansible-core fails a task whose module raised, and the run
+/// goes on.
+async fn run_job(job: HostJob) -> runner::HostOutcome {
+    let fallback = job.clone();
+    let run = async move {
+        unwind::fault("task", job.task.name.as_deref().unwrap_or(""));
+        job.run().await
+    };
+    match unwind::CatchUnwind::new(run).await {
+        Ok(outcome) => outcome,
+        Err(panic) => fallback.failure(Error::new(
+            ErrorKind::Internal,
+            format!("baton hit an internal error (a bug) running this task: {panic}"),
+        )),
+    }
+}
+
+/// How deep `include_tasks`/`include_role` may nest. ansible-core has no limit of its own but
+/// Python's recursion limit, which a file that includes itself reaches after about 250 levels
+/// ("maximum recursion depth exceeded", exit 250, no recap); a recursion that ends by a `when:`
+/// runs there up to that depth. baton allows four times as many, then fails the include on the
+/// host with the chain of includes and ends the run, with its recap (see
+/// `Runner::stop_run_on_deep_includes`). The executor recurses once per level: see
+/// `crate::cli::MAIN_STACK_BYTES`.
+pub const MAX_INCLUDE_DEPTH: usize = 1000;
+
+/// The error for an include nested deeper than [`MAX_INCLUDE_DEPTH`]: the chain, with a cycle
+/// that repeats (a file including itself, two files including each other) written once with
+/// its count.
+fn include_too_deep(chain: &[String], next: String) -> Error {
+    let mut links: Vec<&str> = chain.iter().map(String::as_str).collect();
+    links.push(&next);
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < links.len() {
+        // The shortest cycle starting here that repeats most, if any.
+        let mut best = (1, 1);
+        for len in 1..=8.min(links.len() - i) {
+            let mut reps = 1;
+            while i + (reps + 1) * len <= links.len()
+                && links[i..i + len] == links[i + reps * len..i + (reps + 1) * len]
+            {
+                reps += 1;
+            }
+            if reps > 1 && reps * len > best.0 * best.1 {
+                best = (len, reps);
+            }
+        }
+        let (len, reps) = best;
+        let cycle = links[i..i + len].join(", then ");
+        if reps > 1 {
+            parts.push(format!("{reps} times: {cycle}"));
+        } else {
+            parts.push(cycle);
+        }
+        i += len * reps;
+    }
+    Error::new(
+        ErrorKind::Syntax,
+        format!(
+            "includes nest more than {MAX_INCLUDE_DEPTH} levels deep (an include that never \
+             stops including itself?): {}",
+            parts.join("; ")
+        ),
+    )
 }
 
 impl Ctx {
+    /// The keywords as a host's job reads them.
+    fn job_chain(&self) -> Arc<Vec<Keywords>> {
+        Arc::new(self.chain.iter().map(|k| (**k).clone()).collect())
+    }
+
     /// The context inside a block (or a role's block).
     fn enter(&self, kw: &Keywords, role: Option<&Arc<RoleCtx>>) -> Ctx {
         let mut c = self.clone();
@@ -271,7 +390,7 @@ impl Ctx {
             }
             c.role = Some(r.clone());
         }
-        c.chain.push(kw.clone());
+        c.chain.push(Arc::new(kw.clone()));
         c.layers = c.layers.with_mid(&kw.vars);
         c.tags.extend(kw.tags.iter().cloned());
         c
@@ -417,6 +536,7 @@ pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
 
 impl<'r> Runner<'r> {
     async fn run_playbook(&mut self, playbook: &Playbook) -> Result<(), Error> {
+        self.show_load_warnings();
         for play in &playbook.plays {
             if self.stopped {
                 break;
@@ -479,7 +599,10 @@ impl<'r> Runner<'r> {
                     format!("vars file {} was not found", candidates.join(", ")),
                 ));
             };
-            out.push(Arc::new(crate::playbook::load::load_vars_file(&path)?));
+            let mut warnings = Vec::new();
+            let vars = crate::playbook::load::load_vars_file(&path, &mut warnings)?;
+            self.loader.warn(warnings);
+            out.push(Arc::new(vars));
         }
         Ok(out)
     }
@@ -529,6 +652,7 @@ impl<'r> Runner<'r> {
     }
 
     async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
+        unwind::fault("play", &play.name);
         self.role_ran.clear();
         self.play_dir = Some(play.dir.clone());
         let play_vars = play.kw.vars.clone();
@@ -589,7 +713,9 @@ impl<'r> Runner<'r> {
         if !prompted.is_empty() {
             mid.push(Arc::new(prompted));
         }
-        mid.extend(self.load_vars_files(play)?);
+        let vars_files = self.load_vars_files(play);
+        self.show_load_warnings();
+        mid.extend(vars_files?);
         if !play.role_vars.is_empty() {
             mid.push(play.role_vars.clone());
         }
@@ -651,11 +777,12 @@ impl<'r> Runner<'r> {
         // The implicit fact gathering is one task for the whole play (one banner under free).
         let setup = Arc::new(setup_task(play));
         let base = Ctx {
-            chain: vec![play.kw.clone()],
+            chain: vec![Arc::new(play.kw.clone())],
             layers,
             role: None,
             rescuable: false,
             tags: play.kw.tags.clone(),
+            includes: Arc::default(),
         };
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &base, &mut handlers);
@@ -854,6 +981,14 @@ impl<'r> Runner<'r> {
             });
         }
         Ok(())
+    }
+
+    /// Shows what reading files found worth a warning (duplicate keys), kept by the loader
+    /// since the last time: after the playbook was read, after vars files and includes.
+    fn show_load_warnings(&mut self) {
+        for w in self.loader.take_warnings() {
+            self.warn_once(&w);
+        }
     }
 
     /// Shows a warning unless the same text was shown before in this run (Ansible's display
@@ -1239,7 +1374,15 @@ impl<'r> Runner<'r> {
         // Load every included file first and report it, as ansible-playbook does, then run them.
         let mut ready = Vec::new();
         for (target, item_vars, group_hosts) in groups {
-            match self.load_included(task, ctx, &target) {
+            let link = format!("{} includes {}", task.span.location(), target);
+            let loaded = if ctx.includes.len() >= MAX_INCLUDE_DEPTH {
+                Err(include_too_deep(&ctx.includes, link.clone()).at(&task.span))
+            } else {
+                self.load_included(task, ctx, &target)
+            };
+            // Ansible warns while it reads the file, before it reports the include.
+            self.show_load_warnings();
+            match loaded {
                 Ok(IncludedFile {
                     items,
                     role,
@@ -1271,25 +1414,29 @@ impl<'r> Runner<'r> {
                     for h in &group_hosts {
                         self.stats.entry(h.clone()).or_default().ok += 1;
                     }
-                    ready.push((items, role, role_handlers, item_vars, group_hosts));
+                    ready.push((items, role, role_handlers, item_vars, group_hosts, link));
                 }
                 Err(e) => {
+                    let too_deep = ctx.includes.len() >= MAX_INCLUDE_DEPTH;
                     for h in &group_hosts {
                         let job = self.job(state, task, ctx, h, &hosts);
                         let outcome = job.failure(e.clone());
                         self.apply_outcome(state, task, &outcome)?;
                         survivors.retain(|s| s != h);
                         failed_now.push(h.clone());
-                        if !ctx.rescuable {
+                        if !ctx.rescuable || too_deep {
                             self.failed.insert(h.clone());
                             self.stats.entry(h.clone()).or_default().failed += 1;
                             state.batch_failed.insert(h.clone());
                         }
                     }
+                    if too_deep {
+                        self.stop_run_on_deep_includes(state);
+                    }
                 }
             }
         }
-        for (items, _role, role_handlers, item_vars, group_hosts) in ready {
+        for (items, _role, role_handlers, item_vars, group_hosts, link) in ready {
             let group_hosts: Vec<String> = group_hosts
                 .into_iter()
                 .filter(|h| survivors.contains(h))
@@ -1305,6 +1452,10 @@ impl<'r> Runner<'r> {
             if let Some(v) = item_vars {
                 ictx.layers.mid.push(Arc::new(v));
             }
+            let mut includes = Vec::with_capacity(ctx.includes.len() + 1);
+            includes.extend(ctx.includes.iter().cloned());
+            includes.push(link);
+            ictx.includes = Arc::new(includes);
             // An included file does not inherit the include's tags (Ansible's `apply` aside).
             ictx.tags = ictx
                 .tags
@@ -1337,6 +1488,27 @@ impl<'r> Runner<'r> {
             .into_iter()
             .filter(|h| survivors.contains(h) || state.ended.contains(h))
             .collect())
+    }
+
+    /// Includes nested past [`MAX_INCLUDE_DEPTH`] end the run, as ansible-core's recursion
+    /// error ends it, but with the recap: were it a host failure like others, a `rescue` or
+    /// `ignore_errors` would let the host go on to the next include, which recurses again, and
+    /// a file with two includes of itself would take 2^1000 steps to end.
+    fn stop_run_on_deep_includes(&mut self, state: &mut BatchState) {
+        self.reporter.event(&Event::PlayAborted {
+            reason: &format!(
+                "ERROR! includes nest more than {MAX_INCLUDE_DEPTH} levels deep: the run stops"
+            ),
+        });
+        state.over = true;
+        state.break_play = true;
+        self.stopped = true;
+        // Under `free`, every host's lane stops too (and the play ends).
+        if let Some(shared) = &state.shared {
+            for flag in [&shared.end_batch, &shared.end_play] {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
     }
 
     /// The items of an included tasks file, or of an included role (its blocks carry it) with
@@ -1411,7 +1583,7 @@ impl<'r> Runner<'r> {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
-            chain: Arc::new(ctx.chain.clone()),
+            chain: ctx.job_chain(),
             layers: Arc::new(ctx.layers.clone()),
             magic: self.magic(state, ctx, hosts),
             store: self.store.clone(),
@@ -1568,7 +1740,7 @@ impl<'r> Runner<'r> {
                 .or_default()
                 .extend(hosts.iter().cloned());
         }
-        let chain = Arc::new(ctx.chain.clone());
+        let chain = ctx.job_chain();
         let layers = Arc::new(ctx.layers.clone());
         // `throttle` caps how many hosts run this task at once, below forks.
         let throttle = ctx
@@ -1616,7 +1788,7 @@ impl<'r> Runner<'r> {
                     Some(w) => w.acquire_owned().await.ok(),
                     None => None,
                 };
-                job.run().await
+                run_job(job).await
             }));
         }
 
@@ -1627,7 +1799,7 @@ impl<'r> Runner<'r> {
         let mut run_once_result: Option<runner::HostOutcome> = None;
         loop {
             let outcome = match in_order.pop_front() {
-                Some(job) => job.run().await,
+                Some(job) => run_job(job).await,
                 None => match set.join_next().await {
                     Some(joined) => joined.map_err(|e| {
                         Error::new(

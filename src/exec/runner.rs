@@ -24,6 +24,7 @@ use std::time::Duration;
 pub type Inclusion = (String, Option<Vars>);
 
 /// Everything one host needs to run one task.
+#[derive(Clone)]
 pub struct HostJob {
     pub host: String,
     pub task: Arc<Task>,

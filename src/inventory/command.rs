@@ -143,6 +143,10 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     for w in &inv.warnings {
         eprintln!("[WARNING]: {w}");
     }
+    // A graph without `--vars` writes no variable.
+    if !args.graph || args.vars {
+        refuse_endless_values(&inv)?;
+    }
     let view = View {
         inv: &inv,
         export: args.export,
@@ -193,6 +197,40 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     // The process ends now: freeing ten thousand hosts one by one would only cost time.
     std::mem::forget(inv);
     Ok(0)
+}
+
+/// How many values one variable may be made of for the listing to write it out.
+const MAX_VALUES_LISTED: u64 = 1_000_000;
+
+/// Refuses an inventory with a variable that writing out would not end: YAML aliases keep a
+/// "billion laughs" small in memory (see `crate::yaml`), but a listing writes every repetition,
+/// and ansible-inventory runs out of time or memory on it. Each group's and host's own
+/// variables are looked at once, before anything is written.
+fn refuse_endless_values(inv: &Inventory) -> Result<(), Error> {
+    let owners = inv
+        .groups
+        .keys()
+        .map(|g| ("group", g, inv.group_vars(g, true)))
+        .chain(
+            inv.hosts
+                .keys()
+                .map(|h| ("host", h, inv.own_host_vars(h, true))),
+        );
+    for (what, name, vars) in owners {
+        for (k, v) in &vars {
+            if crate::value::count_values(v, MAX_VALUES_LISTED) >= MAX_VALUES_LISTED {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "the variable '{k}' of the {what} '{name}' is made of more than \
+                         {MAX_VALUES_LISTED} values (YAML aliases repeated many times?): too \
+                         many to list"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct View<'a> {

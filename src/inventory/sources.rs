@@ -154,7 +154,7 @@ fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Erro
     // decline it, after reading all of it (an INI file without extension).
     let yaml_possible = !(ext.is_empty() && starts_with_bracket(&source.text));
     if yaml_possible && (ext.is_empty() || matches!(ext.as_str(), ".yml" | ".yaml" | ".json")) {
-        match yaml::load_data(&source) {
+        match yaml::load_data(&source, crate::yaml::Aliases::Budgeted, &mut inv.warnings) {
             Ok(node) => match yaml::parse(&node, inv) {
                 Ok(()) => return Ok(()),
                 // A YAML inventory with a mistake in it. Ansible would go on to the INI parser,

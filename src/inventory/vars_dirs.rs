@@ -114,7 +114,7 @@ fn load_entities<'a>(
         }
         let mut vars = Vars::new();
         for f in files {
-            if let Some(v) = load_vars_file(&f)? {
+            if let Some(v) = load_vars_file(&f, warnings)? {
                 vars.extend(v);
             }
         }
@@ -163,10 +163,11 @@ fn dir_vars_files(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 /// One vars file: `None` when it is empty (Ansible ignores falsy files), its variables when it
-/// is a mapping, an error pointing into it otherwise.
-pub fn load_vars_file(path: &Path) -> Result<Option<Vars>, Error> {
+/// is a mapping, an error pointing into it otherwise. Its aliases stay shared; duplicate keys
+/// are added to `warnings`.
+pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Vars>, Error> {
     let source = Source::read(path)?;
-    let node = yaml::load_data(&source)?;
+    let node = yaml::load_data(&source, crate::yaml::Aliases::Shared, warnings)?;
     if !yaml::truthy(&node) {
         return Ok(None);
     }

@@ -20,10 +20,20 @@ use std::sync::Arc;
 
 /// Loads a data file's text: JSON when it parses as JSON, YAML 1.1 otherwise. The nodes always
 /// carry spans (from the YAML parse of the same text) so errors can point into the file.
-pub fn load_data(source: &Arc<Source>) -> Result<Node, Error> {
+/// `aliases` says how YAML aliases are read (an inventory is structure, `group_vars` data);
+/// duplicate keys are added to `warnings`.
+pub fn load_data(
+    source: &Arc<Source>,
+    aliases: crate::yaml::Aliases,
+    warnings: &mut Vec<String>,
+) -> Result<Node, Error> {
     // (A vault-encrypted file arrives decrypted: `Source::read` opens it with the run's keyring.)
     let json: Option<serde_json::Value> = serde_json::from_str(&source.text).ok();
-    match (json, crate::yaml::parse(source)) {
+    let yaml = crate::yaml::load(source, aliases).map(|loaded| {
+        warnings.extend(loaded.warnings);
+        loaded.node
+    });
+    match (json, yaml) {
         (Some(j), Ok(mut node)) => {
             overlay_json(&mut node, &j);
             Ok(node)
@@ -42,7 +52,7 @@ fn root_span(source: &Arc<Source>) -> crate::diagnostics::Span {
 fn overlay_json(node: &mut Node, json: &serde_json::Value) {
     match (&mut node.kind, json) {
         (NodeKind::Map(entries), serde_json::Value::Object(obj)) => {
-            for (k, v) in entries.iter_mut() {
+            for (k, v) in Arc::make_mut(entries).iter_mut() {
                 match k.as_str().and_then(|k| obj.get(k)) {
                     Some(j) => overlay_json(v, j),
                     None => *v = node_from_json(json, &v.span),
@@ -50,7 +60,7 @@ fn overlay_json(node: &mut Node, json: &serde_json::Value) {
             }
         }
         (NodeKind::Seq(items), serde_json::Value::Array(arr)) if items.len() == arr.len() => {
-            for (n, j) in items.iter_mut().zip(arr) {
+            for (n, j) in Arc::make_mut(items).iter_mut().zip(arr) {
                 overlay_json(n, j);
             }
         }
@@ -67,10 +77,10 @@ fn node_from_json(json: &serde_json::Value, span: &crate::diagnostics::Span) -> 
             None => NodeKind::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => NodeKind::Str(s.clone()),
-        serde_json::Value::Array(a) => {
-            NodeKind::Seq(a.iter().map(|j| node_from_json(j, span)).collect())
-        }
-        serde_json::Value::Object(o) => NodeKind::Map(
+        serde_json::Value::Array(a) => NodeKind::Seq(Arc::new(
+            a.iter().map(|j| node_from_json(j, span)).collect(),
+        )),
+        serde_json::Value::Object(o) => NodeKind::Map(Arc::new(
             o.iter()
                 .map(|(k, v)| {
                     (
@@ -82,7 +92,7 @@ fn node_from_json(json: &serde_json::Value, span: &crate::diagnostics::Span) -> 
                     )
                 })
                 .collect(),
-        ),
+        )),
     };
     Node {
         kind,
@@ -175,7 +185,7 @@ fn parse_group(inv: &mut Inventory, key: &Node, data: &Node) -> Result<Option<St
         let v = match (&v.kind, key_name) {
             (NodeKind::Str(s) | NodeKind::Unsafe(s), Some("vars" | "children" | "hosts")) => {
                 single = Node {
-                    kind: NodeKind::Map(vec![(
+                    kind: NodeKind::Map(Arc::new(vec![(
                         Node {
                             kind: NodeKind::Str(s.clone()),
                             span: v.span.clone(),
@@ -184,7 +194,7 @@ fn parse_group(inv: &mut Inventory, key: &Node, data: &Node) -> Result<Option<St
                             kind: NodeKind::Null,
                             span: v.span.clone(),
                         },
-                    )]),
+                    )])),
                     span: v.span.clone(),
                 };
                 &single
@@ -290,7 +300,11 @@ mod tests {
 
     fn load(text: &str) -> Result<Inventory, Error> {
         let mut inv = Inventory::default();
-        let node = load_data(&Source::new("inv.yml", text))?;
+        let node = load_data(
+            &Source::new("inv.yml", text),
+            crate::yaml::Aliases::Budgeted,
+            &mut Vec::new(),
+        )?;
         parse(&node, &mut inv).map_err(|f| match f {
             YamlFailure::NotYamlInventory(e) | YamlFailure::Invalid(e) => e,
         })?;

@@ -98,8 +98,10 @@ impl Module for IncludeVars {
                 }
             }
             let mut facts = Vars::new();
+            // Returned as the result's warnings, the way a module reports them.
+            let mut warnings = Vec::new();
             for f in &files {
-                let vars = crate::playbook::load::load_vars_file(f)
+                let vars = crate::playbook::load::load_vars_file(f, &mut warnings)
                     .map_err(|e| ModuleError::Failed(e.one_line()))?;
                 facts.extend(vars);
             }
@@ -121,6 +123,12 @@ impl Module for IncludeVars {
                     .collect(),
             );
             r.insert("changed".into(), Value::from(false));
+            if !warnings.is_empty() {
+                r.insert(
+                    "warnings".into(),
+                    warnings.into_iter().map(Value::from).collect(),
+                );
+            }
             Ok(r)
         })
     }

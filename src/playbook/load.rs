@@ -176,6 +176,10 @@ pub struct Loader {
     /// Defaults and vars of the roles `import_role` brought into the play being loaded: Ansible
     /// exposes them to the whole play at parse time, as for `roles:`.
     pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
+    /// Warnings from reading files (duplicate keys), until the run shows them: loading
+    /// happens before the run starts and again while it runs (includes, vars files), and the
+    /// run's reporter is the one place warnings are shown.
+    pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Loader {
@@ -197,7 +201,24 @@ impl Loader {
             playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
             roles_path,
             imported_role_vars: Default::default(),
+            warnings: Default::default(),
         }
+    }
+
+    /// Keeps warnings until [`Loader::take_warnings`].
+    pub fn warn(&self, warnings: Vec<String>) {
+        if warnings.is_empty() {
+            return;
+        }
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(warnings);
+    }
+
+    /// The warnings kept so far, in the order found; they are forgotten here.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -255,7 +276,9 @@ fn parse_into(
     plays: &mut Vec<Play>,
     depth: usize,
 ) -> Result<(), Error> {
-    let root = yaml::parse(source)?;
+    let loaded = yaml::load(source, yaml::Aliases::Budgeted)?;
+    loader.warn(loaded.warnings);
+    let root = loaded.node;
     let entries = match &root.kind {
         NodeKind::Seq(items) => items,
         NodeKind::Null => return Ok(()),
@@ -270,7 +293,7 @@ fn parse_into(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    for entry in entries {
+    for entry in entries.iter() {
         if entry.as_map().is_none() {
             return Err(entry.error(format!(
                 "a play must be a mapping, got {} instead",
@@ -547,7 +570,9 @@ pub fn load_tasks_file(path: &Path, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
         ));
     }
     let source = Source::read(path)?;
-    let node = yaml::parse(&source)?;
+    let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
+    ctx.loader.warn(loaded.warnings);
+    let node = loaded.node;
     let sub = ItemCtx {
         loader: ctx.loader,
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -685,7 +710,7 @@ pub fn vars_of(node: &Node) -> Result<Vars, Error> {
         NodeKind::Map(_) => Ok(value::vars_from_node(node).unwrap_or_default()),
         NodeKind::Seq(items) => {
             let mut vars = Vars::new();
-            for item in items {
+            for item in items.iter() {
                 let Some(v) = value::vars_from_node(item) else {
                     return Err(item.error(
                         "vars must be specified as a dictionary, or a list of dictionaries",
@@ -732,7 +757,7 @@ fn string_list(node: Option<&Node>, split_commas: bool) -> Result<Vec<String>, E
     };
     match &node.kind {
         NodeKind::Seq(items) => {
-            for i in items {
+            for i in items.iter() {
                 push(
                     i.scalar_text()
                         .ok_or_else(|| i.error("expected a string here"))?,
@@ -842,7 +867,7 @@ fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
                         };
                         let mut rest = a.clone();
                         if let NodeKind::Map(entries) = &mut rest.kind {
-                            entries.retain(|(k, _)| k.as_str() != Some("module"));
+                            Arc::make_mut(entries).retain(|(k, _)| k.as_str() != Some("module"));
                         }
                         return finish_task(
                             node,
@@ -1208,10 +1233,14 @@ fn unquote(v: &str) -> String {
     v.to_string()
 }
 
-/// Loads a vars file (`vars_files`, `group_vars/x.yml`): a mapping at the top.
-pub fn load_vars_file(path: &Path) -> Result<Vars, Error> {
+/// Loads a vars file (`vars_files`, a role's vars and defaults, `include_vars`, `-e @file`): a
+/// mapping at the top. Its aliases stay shared ([`yaml::Aliases::Shared`]); what reading it
+/// found worth a warning is added to `warnings`.
+pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Vars, Error> {
     let source = Source::read(path)?;
-    let node = yaml::parse(&source)?;
+    let loaded = yaml::load(&source, yaml::Aliases::Shared)?;
+    warnings.extend(loaded.warnings);
+    let node = loaded.node;
     if node.is_null() {
         return Ok(Vars::new());
     }

@@ -141,7 +141,7 @@ pub fn load_role_entry(
                 .and_then(Node::scalar_text)
                 .ok_or_else(|| node.error("role definitions must contain a role name"))?;
             let mut params = Vars::new();
-            for (k, v) in entries {
+            for (k, v) in entries.iter() {
                 let key = k.scalar_text().unwrap_or_default();
                 if !ROLE_KEYWORDS.contains(&key.as_str()) {
                     params.insert(key, value::from_node(v));
@@ -253,7 +253,11 @@ fn load_role_in(
     let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {
-                load_vars_file(&f).map_err(|e| e.context(format!("in the role '{role_name}'")))
+                let mut warnings = Vec::new();
+                let vars = load_vars_file(&f, &mut warnings)
+                    .map_err(|e| e.context(format!("in the role '{role_name}'")))?;
+                loader.warn(warnings);
+                Ok(vars)
             }
             None if from.is_some() => Err(Error::syntax(
                 span,
@@ -269,7 +273,11 @@ fn load_role_in(
     let defaults = read_vars("defaults", files.defaults_from.as_deref())?;
     let vars = read_vars("vars", files.vars_from.as_deref())?;
     let meta = match role_file(&path, "meta", None) {
-        Some(m) => Some(yaml::parse(&Source::read(&m)?)?),
+        Some(m) => {
+            let loaded = yaml::load(&Source::read(&m)?, yaml::Aliases::Budgeted)?;
+            loader.warn(loaded.warnings);
+            Some(loaded.node)
+        }
         None => None,
     };
     let allow_duplicates = meta
@@ -295,7 +303,9 @@ fn load_role_in(
         match role_file(&path, sub, from) {
             Some(f) => {
                 let source = Source::read(&f)?;
-                let node = yaml::parse(&source)?;
+                let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
+                loader.warn(loaded.warnings);
+                let node = loaded.node;
                 let ictx = ItemCtx {
                     loader,
                     dir: f.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -323,7 +333,7 @@ fn load_role_in(
         match &deps.kind {
             NodeKind::Seq(items) => {
                 let declaring = path.parent();
-                for d in items {
+                for d in items.iter() {
                     dependencies.push(load_role_entry(d, loader, depth + 1, declaring)?);
                 }
             }

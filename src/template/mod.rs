@@ -444,21 +444,38 @@ pub fn render_value(v: &Value, ctx: &Value) -> Result<Value, Error> {
 
 /// Whether any string inside a value has Jinja in it.
 pub fn needs_templating(v: &Value) -> bool {
+    needs_templating_once(v, &mut std::collections::HashSet::new())
+}
+
+/// [`needs_templating`], looking into each list or mapping once however often it appears
+/// (`seen` holds their addresses): YAML aliases share them (`crate::yaml`), and asking about
+/// a "billion laughs" must cost its size in memory, not its size expanded. A collection met
+/// again is answered "no": had it held a template, the search would have stopped there.
+fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>) -> bool {
     if crate::vault::value::is_vaulted(v) {
         return true;
     }
+    let address = v
+        .downcast_object_ref::<Vec<Value>>()
+        .map(|s| s as *const Vec<Value> as usize)
+        .or_else(|| {
+            v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
+                .map(|m| m as *const indexmap::IndexMap<Value, Value> as usize)
+        });
     match v.kind() {
         ValueKind::String => !v.is_safe() && v.as_str().is_some_and(is_template),
-        ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,
+        ValueKind::Seq | ValueKind::Map if address.is_none() => false,
+        _ if address.is_some_and(|a| !seen.insert(a)) => false,
         ValueKind::Seq => v
             .try_iter()
-            .map(|mut it| it.any(|i| needs_templating(&i)))
+            .map(|mut it| it.any(|i| needs_templating_once(&i, seen)))
             .unwrap_or(false),
         ValueKind::Map => v
             .try_iter()
             .map(|mut it| {
                 it.any(|k| {
-                    needs_templating(&k) || needs_templating(&v.get_item(&k).unwrap_or_default())
+                    needs_templating_once(&k, seen)
+                        || needs_templating_once(&v.get_item(&k).unwrap_or_default(), seen)
                 })
             })
             .unwrap_or(false),

@@ -180,11 +180,30 @@ impl VarStore {
     /// The scope a task on `host` sees: `layers` from the play down to the task, and `magic`,
     /// the per-task magic variables.
     pub fn scope(self: &Arc<Self>, host: &str, extra_layers: &Layers, magic: Vars) -> Value {
+        self.scope_of(host, extra_layers, magic, true)
+    }
+
+    /// A scope; `for_task` false is what `hostvars[host]` holds, Ansible's `HostVarsVars`: the
+    /// host's variables without `hostvars` itself (nor `omit`), so that a whole `hostvars`
+    /// value is finite when it is written out, and `hostvars` is undefined in the templates of
+    /// another host's variables, as in Ansible.
+    fn scope_of(
+        self: &Arc<Self>,
+        host: &str,
+        extra_layers: &Layers,
+        magic: Vars,
+        for_task: bool,
+    ) -> Value {
         let mut layers = Vec::with_capacity(extra_layers.low.len() + extra_layers.mid.len() + 8);
         layers.extend(extra_layers.low.iter().cloned());
         layers.push(self.inventory_vars(host));
         let facts = self.host_facts(host);
-        if !facts.is_empty() {
+        if facts.is_empty() {
+            // Ansible defines `ansible_facts` (empty) before any fact is known.
+            let mut empty = Vars::new();
+            empty.insert("ansible_facts".to_string(), value::from_vars(&Vars::new()));
+            layers.push(Arc::new(empty));
+        } else {
             let mut with_prefix = Vars::new();
             with_prefix.insert("ansible_facts".to_string(), value::from_vars(&facts));
             for (k, v) in facts.iter() {
@@ -223,12 +242,14 @@ impl VarStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
         );
-        magic.insert(
-            "hostvars".into(),
-            Value::from_object(HostVars {
-                store: self.clone(),
-            }),
-        );
+        if for_task {
+            magic.insert(
+                "hostvars".into(),
+                Value::from_object(HostVars {
+                    store: self.clone(),
+                }),
+            );
+        }
         for (k, v) in self
             .globals
             .read()
@@ -237,9 +258,11 @@ impl VarStore {
         {
             magic.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        magic
-            .entry("omit".into())
-            .or_insert_with(|| Value::from(OMIT));
+        if for_task {
+            magic
+                .entry("omit".into())
+                .or_insert_with(|| Value::from(OMIT));
+        }
         layers.push(Arc::new(magic));
         Value::from_object(Scope {
             layers,
@@ -344,7 +367,7 @@ impl Object for HostVars {
         // current play's or task's variables, which belong to the host being run.
         let mut magic = Vars::new();
         magic.insert("inventory_hostname".into(), Value::from(host));
-        Some(self.store.scope(host, &Layers::default(), magic))
+        Some(self.store.scope_of(host, &Layers::default(), magic, false))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {

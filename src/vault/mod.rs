@@ -42,6 +42,7 @@ pub use keyring::Keyring;
 pub use mask::mask;
 
 use crate::diagnostics::{Error, ErrorKind};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -110,13 +111,29 @@ pub fn read_maybe_encrypted(path: &Path) -> Result<Vec<u8>, Error> {
 /// Registers the string and number values of a vaulted YAML node for masking (values, not
 /// keys: `password: x` must hide `x`, not every mention of the word `password`).
 pub fn register_node_secrets(node: &crate::yaml::Node) {
+    register_secrets_once(node, &mut HashSet::new());
+}
+
+/// Walks each collection once however many aliases share it (`seen` holds their addresses):
+/// an alias bomb in a vaulted vars file is as cheap to walk as to load.
+fn register_secrets_once(node: &crate::yaml::Node, seen: &mut HashSet<usize>) {
     use crate::yaml::NodeKind;
     match &node.kind {
         NodeKind::Str(s) | NodeKind::Unsafe(s) => mask::register(s),
         NodeKind::Int(i) => mask::register(&i.to_string()),
         NodeKind::Float(f) => mask::register(&crate::value::python_float(*f)),
-        NodeKind::Seq(items) => items.iter().for_each(register_node_secrets),
-        NodeKind::Map(entries) => entries.iter().for_each(|(_, v)| register_node_secrets(v)),
+        NodeKind::Seq(items) => {
+            if seen.insert(Arc::as_ptr(items) as usize) {
+                items.iter().for_each(|n| register_secrets_once(n, seen));
+            }
+        }
+        NodeKind::Map(entries) => {
+            if seen.insert(Arc::as_ptr(entries) as usize) {
+                entries
+                    .iter()
+                    .for_each(|(_, v)| register_secrets_once(v, seen));
+            }
+        }
         NodeKind::Null | NodeKind::Bool(_) | NodeKind::Vault(_) => {}
     }
 }
