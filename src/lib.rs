@@ -6,7 +6,6 @@
 //! [`modules`] that reach hosts only through [`connection`]; it emits events that [`output`]
 //! prints.
 
-pub mod adhoc;
 pub mod cli;
 pub mod config;
 pub mod connection;
@@ -17,7 +16,6 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod template;
-pub mod template_command;
 pub mod text;
 pub mod value;
 pub mod vars;

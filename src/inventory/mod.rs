@@ -14,7 +14,6 @@
 //! `InventoryData` methods and fail the way those do.
 
 pub mod address;
-pub mod command;
 pub mod ini;
 pub mod literal;
 pub mod pattern;

@@ -30,14 +30,12 @@
 //! Errors: a wrong password or modified data is one line naming the file (or `file:line:col` of
 //! an inline value) and the vault id; nothing is written and no plaintext is shown.
 
-pub mod command;
 pub mod format;
 pub mod keyring;
 pub mod mask;
-mod prompt;
+pub(crate) mod prompt;
 pub mod value;
 
-pub use command::{VaultArgs, VaultPasswordArgs};
 pub use keyring::Keyring;
 pub use mask::mask;
 

@@ -20,8 +20,8 @@
 //!
 //! [`VaultPasswordArgs`] are the password flags, shared with `baton play`.
 
-use super::format;
-use super::keyring::{Keyring, Purpose, Secret, Sources, vault_error};
+use crate::vault::format;
+use crate::vault::keyring::{Keyring, Purpose, Secret, Sources, vault_error};
 use crate::diagnostics::{Error, ErrorKind};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read, Write};
@@ -400,16 +400,16 @@ fn encrypt_string(
     // (plaintext, where it came from, variable name)
     let mut items: Vec<(Vec<u8>, &str, Option<String>)> = Vec::new();
     if input.prompt {
-        let name = super::prompt::read_visible("Variable name (enter for no name): ")?;
+        let name = crate::vault::prompt::read_visible("Variable name (enter for no name): ")?;
         let msg = if input.show_input {
             "String to encrypt: "
         } else {
             "String to encrypt (hidden): "
         };
         let text = if input.show_input {
-            super::prompt::read_visible(msg)?
+            crate::vault::prompt::read_visible(msg)?
         } else {
-            super::prompt::read_hidden(msg)?
+            crate::vault::prompt::read_hidden(msg)?
         };
         if text.is_empty() {
             return Err(usage(

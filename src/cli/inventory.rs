@@ -9,7 +9,7 @@
 //! playbook would be in (`--playbook-dir`, else the current directory) contributes its
 //! `group_vars/` and `host_vars/`.
 
-use super::Inventory;
+use crate::inventory::Inventory;
 use crate::diagnostics::{Error, ErrorKind};
 use crate::text::json::{self, Style, ToJson, Writer};
 use crate::value::{Value, Vars};
@@ -57,7 +57,7 @@ pub struct InventoryArgs {
     pub yaml: bool,
     /// Vault passwords, for vault-encrypted inventory and variable files.
     #[command(flatten)]
-    pub vault: crate::vault::VaultPasswordArgs,
+    pub vault: crate::cli::vault::VaultPasswordArgs,
 }
 
 /// Variables Ansible sets itself; `ansible-inventory` leaves them out of what it shows.

@@ -6,9 +6,9 @@
 //! output differs: [`crate::output::adhoc::Adhoc`] prints `host | CHANGED | rc=0 >>` and
 //! `host | SUCCESS => {...}` like ansible's minimal (or, with `-o`, oneline) callback.
 
-use crate::cli::{OutputFormat, SecretArgs, parse_extra_vars};
+use super::{OutputFormat, parse_extra_vars};
 use crate::diagnostics::{Error, ErrorKind};
-use crate::exec::{self, Options};
+use crate::exec;
 use crate::inventory::Inventory;
 use crate::output::adhoc::{Adhoc, Origin};
 use crate::output::json::JsonLines;
@@ -17,74 +17,32 @@ use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// `baton run`: ansible's command line.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Hosts to run on: a host pattern (`all`, `web:&prod`, `db[0]`, ...).
     pub pattern: String,
-    /// Inventory source: a file or a comma-separated host list. May be repeated.
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Vec<String>,
+    #[command(flatten)]
+    pub flags: super::RunFlags,
     /// The module to run.
     #[arg(short = 'm', long = "module-name", default_value = "command")]
     pub module: String,
     /// The module's arguments: `key=value ...`, free text for command/shell/raw, or JSON.
     #[arg(short = 'a', long = "args", allow_hyphen_values = true)]
     pub args: Option<String>,
-    /// Limit to hosts matching this pattern too.
-    #[arg(short = 'l', long = "limit")]
-    pub limit: Option<String>,
-    /// Extra variables: key=value pairs, JSON/YAML, or @file. May be repeated.
-    #[arg(short = 'e', long = "extra-vars")]
-    pub extra_vars: Vec<String>,
-    /// How many hosts to work on at once.
-    #[arg(short = 'f', long = "forks")]
-    pub forks: Option<usize>,
-    /// Predict changes without making them.
-    #[arg(short = 'C', long = "check")]
-    pub check: bool,
-    /// Show the differences in changed files.
-    #[arg(short = 'D', long = "diff")]
-    pub diff: bool,
-    /// Connection type to use (ssh, local).
-    #[arg(short = 'c', long = "connection", env = "ANSIBLE_TRANSPORT")]
-    pub connection: Option<String>,
-    /// Connect as this user.
-    #[arg(short = 'u', long = "user")]
-    pub user: Option<String>,
-    /// Use this private key file.
-    #[arg(long = "private-key", alias = "key-file")]
-    pub private_key: Option<PathBuf>,
-    /// Run with become (sudo).
-    #[arg(short = 'b', long = "become")]
-    pub become_: bool,
-    /// Become this user (default root).
-    #[arg(long = "become-user")]
-    pub become_user: Option<String>,
     /// How to become: sudo (default) or su.
     #[arg(long = "become-method")]
     pub become_method: Option<String>,
-    /// Connection timeout in seconds.
-    #[arg(short = 'T', long = "timeout")]
-    pub timeout: Option<u64>,
     /// Stop the module after this many seconds.
     #[arg(long = "task-timeout")]
     pub task_timeout: Option<u64>,
     /// One line per host.
     #[arg(short = 'o', long = "one-line")]
     pub one_line: bool,
-    /// More output (-v, -vv, -vvv, -vvvv).
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
-    #[command(flatten)]
-    pub secrets: SecretArgs,
-    #[command(flatten)]
-    pub vault: crate::vault::VaultPasswordArgs,
 }
 
 /// The one-play playbook of an ad-hoc command, as YAML (JSON flow style, so every value is
@@ -146,7 +104,7 @@ fn origin(args: &RunArgs, short: &str) -> Origin {
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let config = crate::config::Config::load_for_command()?;
     // Vault passwords before the inventory: its vars files may be encrypted.
-    crate::vault::install(args.vault.keyring_for_play()?);
+    crate::vault::install(args.flags.vault.keyring_for_play()?);
     let short = playbook::load::short_module_name(&args.module).to_string();
     if !crate::modules::is_known(&short) {
         return Err(Error::new(
@@ -166,46 +124,12 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
             format!("No argument passed to {short} module"),
         ));
     }
-    let sources = if !args.inventory.is_empty() {
-        args.inventory.clone()
-    } else if !config.inventory.is_empty() {
-        config.inventory.clone()
-    } else if std::path::Path::new("/etc/ansible/hosts").exists() {
-        vec!["/etc/ansible/hosts".to_string()]
-    } else {
-        Vec::new()
-    };
+    let sources = args.flags.inventory_sources(&config);
     let inventory = Arc::new(Inventory::load(&sources)?);
-    let extra = parse_extra_vars(&args.extra_vars)?;
+    let extra = parse_extra_vars(&args.flags.extra_vars)?;
     let book = load_in_memory(&playbook_text(&args), &config)?;
-    let opts = Options {
-        forks: args.forks.or(config.forks).unwrap_or(5),
-        check: args.check,
-        diff: args.diff,
-        limit: args.limit.clone(),
-        remote_user: args.user.clone().or(config.remote_user.clone()),
-        connection: args.connection.clone(),
-        private_key: args.private_key.clone().or(config.private_key_file.clone()),
-        become_: args.become_ || config.become_.unwrap_or(false),
-        become_user: args.become_user.clone().or(config.become_user.clone()),
-        connect_timeout: Duration::from_secs(args.timeout.or(config.timeout).unwrap_or(10)),
-        host_key_checking: config.host_key_checking.unwrap_or(true),
-        verbosity: args.verbose,
-        conn: args
-            .secrets
-            .conn_defaults(args.timeout.or(config.timeout).is_some())?,
-        ..Options::default()
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(crate::cli::WORKER_STACK_BYTES)
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot start the runtime: {e}"),
-            )
-        })?;
+    let opts = args.flags.options(&config)?;
+    let runtime = super::runtime()?;
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
@@ -221,17 +145,38 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
 /// Loads the generated play through the normal playbook loader (so module arguments are read
 /// exactly as in a playbook), from a private temporary file removed at once.
 fn load_in_memory(text: &str, config: &crate::config::Config) -> Result<playbook::Playbook, Error> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let path = std::env::temp_dir().join(format!("baton-adhoc-{}-{nanos}.yml", std::process::id()));
-    std::fs::write(&path, text).map_err(|e| {
+    // A name nobody can predict, created only if nothing is there (no link is followed), and
+    // readable by this user alone: the play holds the module's arguments.
+    let mut rand = [0u8; 16];
+    getrandom::fill(&mut rand).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("no randomness for a temporary file: {e}"),
+        )
+    })?;
+    let name: String = rand.iter().map(|b| format!("{b:02x}")).collect();
+    let path = std::env::temp_dir().join(format!("baton-adhoc-{name}.yml"));
+    let fail = |e: std::io::Error| {
         Error::new(
             ErrorKind::Internal,
             format!("cannot write {}: {e}", path.display()),
         )
-    })?;
+    };
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(fail)?
+    };
+    if let Err(e) = std::io::Write::write_all(&mut file, text.as_bytes()) {
+        // Ours: created just now.
+        let _ = std::fs::remove_file(&path);
+        return Err(fail(e));
+    }
+    drop(file);
     // Ansible's ad-hoc playbook_dir is the current directory.
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut loader = playbook::Loader::for_playbook(&cwd.join("adhoc.yml"));

@@ -1,11 +1,21 @@
-//! The command line: parsing flags (compatible with ansible-playbook's) and dispatching to the
-//! library. Nothing here does work of its own beyond reading options and printing errors.
+//! The command line: every subcommand and its flags (compatible with ansible-playbook's,
+//! ansible's, ansible-inventory's and ansible-vault's), one file each, with the flags they share
+//! declared once here ([`RunFlags`], [`SecretArgs`]). Nothing here does the work: it reads
+//! options, hands them to the library, and prints what the library could not (errors).
+//!
+//! `play` (play.rs) and `run` (run.rs) drive the executor; `inventory`, `vault` and `template`
+//! are the inspection and file tools.
 
+pub mod inventory;
+pub mod play;
+pub mod run;
+pub mod template;
+pub mod vault;
+
+use crate::config::Config;
 use crate::connection::ConnDefaults;
 use crate::diagnostics::{Error, ErrorKind, Source};
-use crate::exec::{self, Options};
-use crate::inventory::Inventory;
-use crate::output::{human::Human, json::JsonLines};
+use crate::exec::Options;
 use crate::playbook;
 use crate::value::{self, Value, Vars};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -25,16 +35,16 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a playbook (like ansible-playbook).
-    Play(Box<PlayArgs>),
+    Play(Box<play::PlayArgs>),
     /// Show an inventory as baton reads it (like ansible-inventory).
-    Inventory(crate::inventory::command::InventoryArgs),
+    Inventory(crate::cli::inventory::InventoryArgs),
     /// Encrypt, decrypt and edit Ansible Vault files (like ansible-vault).
-    Vault(crate::vault::VaultArgs),
+    Vault(crate::cli::vault::VaultArgs),
     /// Run one module on hosts, ad hoc (like ansible): baton run web -m shell -a uptime
-    Run(Box<crate::adhoc::RunArgs>),
+    Run(Box<crate::cli::run::RunArgs>),
     /// Render a template with one host's variables to stdout:
     /// baton template nginx.conf.j2 -i inventories/production --host lb1
-    Template(crate::template_command::TemplateArgs),
+    Template(crate::cli::template::TemplateArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -43,11 +53,12 @@ pub enum OutputFormat {
     Json,
 }
 
+
+/// The flags `play` and `run` share, as ansible-playbook and ansible share them: what to run
+/// on, how to connect and escalate, passwords and vault secrets. Declared once, flattened into
+/// both commands.
 #[derive(Args, Debug)]
-pub struct PlayArgs {
-    /// The playbook file(s) to run, in order.
-    #[arg(required = true)]
-    pub playbooks: Vec<PathBuf>,
+pub struct RunFlags {
     /// Inventory source: a file or a comma-separated host list. May be repeated.
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<String>,
@@ -87,40 +98,62 @@ pub struct PlayArgs {
     /// More output (-v, -vv, -vvv, -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only run tasks with these tags (comma-separated; may be repeated).
-    #[arg(short = 't', long = "tags", value_delimiter = ',')]
-    pub tags: Vec<String>,
-    /// Skip tasks with these tags (comma-separated; may be repeated).
-    #[arg(long = "skip-tags", value_delimiter = ',')]
-    pub skip_tags: Vec<String>,
-    /// Start the playbook at the task with this name (or glob).
-    #[arg(long = "start-at-task")]
-    pub start_at_task: Option<String>,
-    /// Confirm each task before running it.
-    #[arg(long = "step")]
-    pub step: bool,
-    /// Only check the playbook's syntax.
-    #[arg(long = "syntax-check")]
-    pub syntax_check: bool,
-    /// Clear the fact cache of every host in the inventory before running.
-    #[arg(long = "flush-cache")]
-    pub flush_cache: bool,
-    /// List the hosts each play would run on, and stop.
-    #[arg(long = "list-hosts")]
-    pub list_hosts: bool,
-    /// List the tasks each play would run, and stop.
-    #[arg(long = "list-tasks")]
-    pub list_tasks: bool,
-    /// List the tags of the tasks, and stop.
-    #[arg(long = "list-tags")]
-    pub list_tags: bool,
-    /// Output format.
-    #[arg(long = "output", value_enum, default_value = "human")]
-    pub output: OutputFormat,
     #[command(flatten)]
-    pub vault: crate::vault::VaultPasswordArgs,
+    pub vault: crate::cli::vault::VaultPasswordArgs,
     #[command(flatten)]
     pub secrets: SecretArgs,
+}
+
+impl RunFlags {
+    /// Where hosts come from: `-i`, else ansible.cfg's `inventory`, else /etc/ansible/hosts.
+    pub fn inventory_sources(&self, config: &Config) -> Vec<String> {
+        if !self.inventory.is_empty() {
+            self.inventory.clone()
+        } else if !config.inventory.is_empty() {
+            config.inventory.clone()
+        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
+            vec!["/etc/ansible/hosts".to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The executor's options these flags give, over ansible.cfg's settings. Passwords are read
+    /// or asked for here, once, before anything connects.
+    pub fn options(&self, config: &Config) -> Result<Options, Error> {
+        Ok(Options {
+            forks: self.forks.or(config.forks).unwrap_or(5),
+            check: self.check,
+            diff: self.diff,
+            limit: self.limit.clone(),
+            remote_user: self.user.clone().or(config.remote_user.clone()),
+            connection: self.connection.clone(),
+            private_key: self.private_key.clone().or(config.private_key_file.clone()),
+            become_: self.become_ || config.become_.unwrap_or(false),
+            become_user: self.become_user.clone().or(config.become_user.clone()),
+            connect_timeout: Duration::from_secs(self.timeout.or(config.timeout).unwrap_or(10)),
+            host_key_checking: config.host_key_checking.unwrap_or(true),
+            verbosity: self.verbose,
+            conn: self
+                .secrets
+                .conn_defaults(self.timeout.or(config.timeout).is_some())?,
+            ..Options::default()
+        })
+    }
+}
+
+/// The multi-threaded runtime a command's hosts run on, with [`WORKER_STACK_BYTES`] stacks.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start the runtime: {e}"),
+            )
+        })
 }
 
 /// Passwords and ssh options, shared by `play` and `run`.
@@ -280,18 +313,18 @@ fn run() -> i32 {
     let console = crate::output::log::Console::stderr();
     init_tracing(
         match &cli.command {
-            Command::Play(a) => a.verbose,
+            Command::Play(a) => a.flags.verbose,
             Command::Inventory(_) | Command::Vault(_) | Command::Template(_) => 0,
-            Command::Run(a) => a.verbose,
+            Command::Run(a) => a.flags.verbose,
         },
         console.clone(),
     );
     let result = match cli.command {
-        Command::Play(args) => play(*args, console),
-        Command::Inventory(args) => crate::inventory::command::run(args),
-        Command::Vault(args) => crate::vault::command::run(args),
-        Command::Run(args) => crate::adhoc::run(*args),
-        Command::Template(args) => crate::template_command::run(args),
+        Command::Play(args) => play::play(*args, console),
+        Command::Inventory(args) => crate::cli::inventory::run(args),
+        Command::Vault(args) => crate::cli::vault::run(args),
+        Command::Run(args) => crate::cli::run::run(*args),
+        Command::Template(args) => crate::cli::template::run(args),
     };
     match result {
         Ok(code) => code,
@@ -317,202 +350,6 @@ fn init_tracing(verbosity: u8, console: Arc<crate::output::log::Console>) {
         .with_writer(crate::output::log::LogSink(console))
         .with_target(false)
         .try_init();
-}
-
-fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32, Error> {
-    let config = crate::config::Config::load_for_command()?;
-    // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
-    crate::vault::install(args.vault.keyring_for_play()?);
-    let mut books = Vec::new();
-    for path in &args.playbooks {
-        if !path.exists() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("the playbook: {} could not be found", path.display()),
-            ));
-        }
-        let mut loader = playbook::Loader::for_playbook(path);
-        if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
-            loader.roles_path = config.roles_path.clone();
-        }
-        books.push(playbook::load_with(path, loader)?);
-    }
-    let sources = if args.inventory.is_empty() {
-        if !config.inventory.is_empty() {
-            config.inventory.clone()
-        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
-            vec!["/etc/ansible/hosts".to_string()]
-        } else {
-            Vec::new()
-        }
-    } else {
-        args.inventory.clone()
-    };
-    // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
-    let inventory = Arc::new(Inventory::load_with_playbook_dir(
-        &sources,
-        books.first().map(|b| b.dir.as_path()),
-    )?);
-    let mut warnings = inventory.warnings.clone();
-    let extra = parse_extra_vars_warning(&args.extra_vars, &mut warnings)?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => {
-            Box::new(Human::new(stdout, args.verbose, color).with_diff(args.diff))
-        }
-        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
-    };
-    // On a terminal, a progress bar shows the batch, the task and the hosts done.
-    if matches!(args.output, OutputFormat::Human)
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("BATON_NO_PROGRESS").is_none()
-    {
-        reporter = Box::new(crate::output::progress::Progress::new(
-            reporter,
-            console.clone(),
-        ));
-    }
-    // What reading the inventory, the extra vars and the playbooks found worth a warning, in
-    // that order (ansible-playbook's), through the reporter like every warning of a run.
-    for b in &books {
-        warnings.extend(b.loader.take_warnings());
-    }
-    for w in &warnings {
-        reporter.event(&exec::events::Event::Warning(w));
-    }
-    let fact_cache = crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new);
-    if args.flush_cache {
-        flush_fact_cache(fact_cache.as_deref(), &inventory)?;
-    }
-    if args.syntax_check {
-        for b in &books {
-            println!("\nplaybook: {}", b.path.display());
-        }
-        return Ok(0);
-    }
-    if args.list_hosts || args.list_tasks || args.list_tags {
-        let listing = crate::output::listing::Listing {
-            inventory: &inventory,
-            limit: args.limit.as_deref(),
-            tags: &args.tags,
-            skip_tags: &args.skip_tags,
-        };
-        for b in &books {
-            let text = if args.list_hosts {
-                listing.list_hosts(b)
-            } else if args.list_tasks {
-                listing.list_tasks(b)
-            } else {
-                listing.list_tags(b)
-            };
-            print!("{text}");
-        }
-        return Ok(0);
-    }
-    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let opts = Options {
-        forks: args.forks.or(config.forks).unwrap_or(5),
-        check: args.check,
-        diff: args.diff,
-        limit: args.limit.clone(),
-        remote_user: args.user.clone().or(config.remote_user.clone()),
-        connection: args.connection.clone(),
-        private_key: args.private_key.clone().or(config.private_key_file.clone()),
-        become_: args.become_ || config.become_.unwrap_or(false),
-        become_user: args.become_user.clone().or(config.become_user.clone()),
-        connect_timeout: Duration::from_secs(args.timeout.or(config.timeout).unwrap_or(10)),
-        host_key_checking: config.host_key_checking.unwrap_or(true),
-        verbosity: args.verbose,
-        tags: args.tags.clone(),
-        skip_tags: args.skip_tags.clone(),
-        start_at_task: args.start_at_task.clone(),
-        step: args.step,
-        interrupted: interrupted.clone(),
-        gathering: config
-            .gathering
-            .clone()
-            .unwrap_or_else(|| "implicit".into()),
-        fact_cache,
-        strategy: config.strategy.clone().unwrap_or_else(|| "linear".into()),
-        ..Options::default()
-    };
-    // Passwords are asked for here, once, before anything connects.
-    let opts = Options {
-        conn: args
-            .secrets
-            .conn_defaults(args.timeout.or(config.timeout).is_some())?,
-        ..opts
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(WORKER_STACK_BYTES)
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot start the runtime: {e}"),
-            )
-        })?;
-    // Ctrl-C: no new task starts, running ones finish, the recap is shown, exit 99. A second
-    // Ctrl-C stops at once.
-    {
-        let flag = interrupted.clone();
-        let console = console.clone();
-        runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                console.write("\n[ERROR]: User interrupted execution\n");
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(99);
-                }
-            }
-        });
-    }
-    let mut code = 0;
-    for book in &books {
-        let outcome = runtime.block_on(exec::run(
-            book,
-            inventory.clone(),
-            extra.clone(),
-            opts.clone(),
-            reporter.as_mut(),
-        ))?;
-        code = outcome.exit_code;
-        if config.retry_files_enabled.unwrap_or(false) && !outcome.retry_hosts.is_empty() {
-            write_retry_file(book, &config, &outcome.retry_hosts);
-        }
-        if code != 0 {
-            break;
-        }
-    }
-    Ok(code)
-}
-
-/// `--flush-cache`, as ansible-playbook does it before anything else: the cached facts of every
-/// host of the inventory (whatever `--limit` says) and of `localhost` are forgotten.
-fn flush_fact_cache(
-    cache: Option<&crate::modules::fact_cache::FactCache>,
-    inventory: &Inventory,
-) -> Result<(), Error> {
-    let Some(cache) = cache else {
-        // Only the memory cache, which starts empty every run.
-        return Ok(());
-    };
-    for host in inventory
-        .hosts
-        .keys()
-        .map(String::as_str)
-        .chain(std::iter::once("localhost"))
-    {
-        cache.remove(host).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot clear the cached facts of {host}: {e}"),
-            )
-        })?;
-    }
-    Ok(())
 }
 
 /// `-e` values: `@file`, a JSON/YAML mapping, or `key=value` pairs; later ones win.
@@ -563,25 +400,3 @@ pub fn parse_extra_vars_warning(
     Ok(vars)
 }
 
-/// A retry file as ansible-playbook writes it: `PLAYBOOK.retry` beside the playbook (or in
-/// `retry_files_save_path`), one failed or unreachable host per line, for `--limit @FILE`.
-fn write_retry_file(book: &playbook::Playbook, config: &crate::config::Config, hosts: &[String]) {
-    let stem = book
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "playbook".to_string());
-    let dir = config
-        .retry_files_save_path
-        .clone()
-        .unwrap_or_else(|| book.dir.clone());
-    let file = dir.join(format!("{stem}.retry"));
-    let text: String = hosts.iter().map(|h| format!("{h}\n")).collect();
-    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, text)) {
-        Ok(()) => eprintln!("\tto retry, use: --limit @{}", file.display()),
-        Err(e) => eprintln!(
-            "[WARNING]: Could not create retry file '{}'. {e}",
-            file.display()
-        ),
-    }
-}

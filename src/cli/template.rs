@@ -34,7 +34,7 @@ pub struct TemplateArgs {
     #[arg(long = "playbook-dir")]
     pub playbook_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub vault: crate::vault::VaultPasswordArgs,
+    pub vault: crate::cli::vault::VaultPasswordArgs,
 }
 
 /// Renders the template to stdout; the exit status.

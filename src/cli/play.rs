@@ -1,0 +1,236 @@
+//! `baton play`: ansible-playbook. Loads the playbooks and the inventory, answers the listing
+//! and syntax-check flags, and otherwise runs each playbook through the executor with the
+//! human or JSON reporter, writing a retry file where ansible.cfg asks for one.
+
+use super::{OutputFormat, RunFlags, parse_extra_vars_warning};
+use crate::diagnostics::{Error, ErrorKind};
+use crate::exec::{self, Options};
+use crate::inventory::Inventory;
+use crate::output::{human::Human, json::JsonLines};
+use crate::playbook;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `baton play`: ansible-playbook's command line.
+#[derive(Args, Debug)]
+pub struct PlayArgs {
+    /// The playbook file(s) to run, in order.
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+    #[command(flatten)]
+    pub flags: RunFlags,
+    /// Only run tasks with these tags (comma-separated; may be repeated).
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma-separated; may be repeated).
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Start the playbook at the task with this name (or glob).
+    #[arg(long = "start-at-task")]
+    pub start_at_task: Option<String>,
+    /// Confirm each task before running it.
+    #[arg(long = "step")]
+    pub step: bool,
+    /// Only check the playbook's syntax.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Clear the fact cache of every host in the inventory before running.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+    /// List the hosts each play would run on, and stop.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List the tasks each play would run, and stop.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List the tags of the tasks, and stop.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Output format.
+    #[arg(long = "output", value_enum, default_value = "human")]
+    pub output: OutputFormat,
+}
+
+pub(super) fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32, Error> {
+    let config = crate::config::Config::load_for_command()?;
+    // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
+    crate::vault::install(args.flags.vault.keyring_for_play()?);
+    let mut books = Vec::new();
+    for path in &args.playbooks {
+        if !path.exists() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("the playbook: {} could not be found", path.display()),
+            ));
+        }
+        let mut loader = playbook::Loader::for_playbook(path);
+        if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
+            loader.roles_path = config.roles_path.clone();
+        }
+        books.push(playbook::load_with(path, loader)?);
+    }
+    let sources = args.flags.inventory_sources(&config);
+    // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
+    let inventory = Arc::new(Inventory::load_with_playbook_dir(
+        &sources,
+        books.first().map(|b| b.dir.as_path()),
+    )?);
+    let mut warnings = inventory.warnings.clone();
+    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
+        OutputFormat::Human => {
+            Box::new(Human::new(stdout, args.flags.verbose, color).with_diff(args.flags.diff))
+        }
+        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
+    };
+    // On a terminal, a progress bar shows the batch, the task and the hosts done.
+    if matches!(args.output, OutputFormat::Human)
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("BATON_NO_PROGRESS").is_none()
+    {
+        reporter = Box::new(crate::output::progress::Progress::new(
+            reporter,
+            console.clone(),
+        ));
+    }
+    // What reading the inventory, the extra vars and the playbooks found worth a warning, in
+    // that order (ansible-playbook's), through the reporter like every warning of a run.
+    for b in &books {
+        warnings.extend(b.loader.take_warnings());
+    }
+    for w in &warnings {
+        reporter.event(&exec::events::Event::Warning(w));
+    }
+    let fact_cache = crate::modules::fact_cache::FactCache::from_config(&config).map(Arc::new);
+    if args.flush_cache {
+        flush_fact_cache(fact_cache.as_deref(), &inventory)?;
+    }
+    if args.syntax_check {
+        for b in &books {
+            println!("\nplaybook: {}", b.path.display());
+        }
+        return Ok(0);
+    }
+    if args.list_hosts || args.list_tasks || args.list_tags {
+        let listing = crate::output::listing::Listing {
+            inventory: &inventory,
+            limit: args.flags.limit.as_deref(),
+            tags: &args.tags,
+            skip_tags: &args.skip_tags,
+        };
+        for b in &books {
+            let text = if args.list_hosts {
+                listing.list_hosts(b)
+            } else if args.list_tasks {
+                listing.list_tasks(b)
+            } else {
+                listing.list_tags(b)
+            };
+            print!("{text}");
+        }
+        return Ok(0);
+    }
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Passwords are asked for here, once, before anything connects.
+    let opts = Options {
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        start_at_task: args.start_at_task.clone(),
+        step: args.step,
+        interrupted: interrupted.clone(),
+        gathering: config
+            .gathering
+            .clone()
+            .unwrap_or_else(|| "implicit".into()),
+        fact_cache,
+        strategy: config.strategy.clone().unwrap_or_else(|| "linear".into()),
+        ..args.flags.options(&config)?
+    };
+    let runtime = super::runtime()?;
+    // Ctrl-C: no new task starts, running ones finish, the recap is shown, exit 99. A second
+    // Ctrl-C stops at once.
+    {
+        let flag = interrupted.clone();
+        let console = console.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                console.write("\n[ERROR]: User interrupted execution\n");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(99);
+                }
+            }
+        });
+    }
+    let mut code = 0;
+    for book in &books {
+        let outcome = runtime.block_on(exec::run(
+            book,
+            inventory.clone(),
+            extra.clone(),
+            opts.clone(),
+            reporter.as_mut(),
+        ))?;
+        code = outcome.exit_code;
+        if config.retry_files_enabled.unwrap_or(false) && !outcome.retry_hosts.is_empty() {
+            write_retry_file(book, &config, &outcome.retry_hosts);
+        }
+        if code != 0 {
+            break;
+        }
+    }
+    Ok(code)
+}
+
+/// `--flush-cache`, as ansible-playbook does it before anything else: the cached facts of every
+/// host of the inventory (whatever `--limit` says) and of `localhost` are forgotten.
+fn flush_fact_cache(
+    cache: Option<&crate::modules::fact_cache::FactCache>,
+    inventory: &Inventory,
+) -> Result<(), Error> {
+    let Some(cache) = cache else {
+        // Only the memory cache, which starts empty every run.
+        return Ok(());
+    };
+    for host in inventory
+        .hosts
+        .keys()
+        .map(String::as_str)
+        .chain(std::iter::once("localhost"))
+    {
+        cache.remove(host).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot clear the cached facts of {host}: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A retry file as ansible-playbook writes it: `PLAYBOOK.retry` beside the playbook (or in
+/// `retry_files_save_path`), one failed or unreachable host per line, for `--limit @FILE`.
+fn write_retry_file(book: &playbook::Playbook, config: &crate::config::Config, hosts: &[String]) {
+    let stem = book
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "playbook".to_string());
+    let dir = config
+        .retry_files_save_path
+        .clone()
+        .unwrap_or_else(|| book.dir.clone());
+    let file = dir.join(format!("{stem}.retry"));
+    let text: String = hosts.iter().map(|h| format!("{h}\n")).collect();
+    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, text)) {
+        Ok(()) => eprintln!("\tto retry, use: --limit @{}", file.display()),
+        Err(e) => eprintln!(
+            "[WARNING]: Could not create retry file '{}'. {e}",
+            file.display()
+        ),
+    }
+}
