@@ -29,44 +29,39 @@ impl Source {
         })
     }
 
-    /// Reads a file into a source; the error names the file and what went wrong. A file
-    /// encrypted with ansible-vault is read as its plaintext, with the run's vault keyring.
+    /// Reads a file into a source; the error names the file and what went wrong. The bytes
+    /// are taken as they are: reading a file that may be vault-encrypted is the vault's
+    /// (`crate::vault::read_source`), which decrypts and then calls [`Source::from_bytes`].
     pub fn read(path: &Path) -> Result<Arc<Source>, Error> {
-        let read = std::fs::read(path).map(|b| crate::vault::decrypt_if_vaulted(path, b));
-        match read {
-            Ok(Err(e)) => Err(e),
-            Ok(Ok((bytes, vaulted))) => match String::from_utf8(bytes) {
-                Ok(text) => Ok(Arc::new(Source {
+        Source::from_bytes(path, read_file(path)?, false)
+    }
+
+    /// A source from a file's bytes (`vaulted`: the plaintext of a vault-encrypted file); bytes
+    /// that are not UTF-8 are an error pointing at the first bad one.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>, vaulted: bool) -> Result<Arc<Source>, Error> {
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Arc::new(Source {
+                name: path.display().to_string(),
+                text,
+                vaulted,
+            })),
+            Err(e) => {
+                // Point at the first byte that is not UTF-8, quoting the text before it.
+                let good = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                let source = Arc::new(Source {
                     name: path.display().to_string(),
                     text,
                     vaulted,
-                })),
-                Err(e) => {
-                    // Point at the first byte that is not UTF-8, quoting the text before it.
-                    let good = e.utf8_error().valid_up_to();
-                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-                    let source = Arc::new(Source {
-                        name: path.display().to_string(),
-                        text,
-                        vaulted,
-                    });
-                    Err(Error::syntax(
-                        &Span::point(source, Pos { line, col }),
-                        "the file is not valid UTF-8",
-                    ))
-                }
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("the file {} could not be found", path.display()),
-            )),
-            Err(e) => Err(Error::new(
-                ErrorKind::Io,
-                format!("cannot read {}: {e}", path.display()),
-            )),
+                });
+                Err(Error::syntax(
+                    &Span::point(source, Pos { line, col }),
+                    "the file is not valid UTF-8",
+                ))
+            }
         }
     }
 
@@ -80,6 +75,23 @@ impl Source {
             .nth(line.checked_sub(1)?)
             .map(|l| l.trim_end_matches('\r'))
     }
+}
+
+/// A file's bytes; the error says which file could not be found or read.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("the file {} could not be found", path.display()),
+            )
+        } else {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        }
+    })
 }
 
 /// A position in a source: 1-based line and 1-based column counted in characters.

@@ -129,7 +129,7 @@ impl Node {
             NodeKind::Null => "None".to_string(),
             NodeKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
             NodeKind::Int(i) => i.to_string(),
-            NodeKind::Float(f) => crate::value::python_float(*f),
+            NodeKind::Float(f) => crate::text::python_float(*f),
             NodeKind::Str(s) | NodeKind::Unsafe(s) | NodeKind::Vault(s) => s.clone(),
             NodeKind::Seq(_) | NodeKind::Map(_) => return None,
         })

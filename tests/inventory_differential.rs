@@ -335,7 +335,7 @@ fn load_case(case: &Path) -> Inventory {
     // The corpus has one vault password; the keyring is the process's, installed once.
     if let Some(i) = a.iter().position(|x| x == "--vault-password-file") {
         let file = case.join(&a[i + 1]);
-        let vault = baton::vault::VaultPasswordArgs {
+        let vault = baton::cli::vault::VaultPasswordArgs {
             vault_password_files: vec![file],
             ..Default::default()
         };

@@ -9,8 +9,8 @@
 //! playbook would be in (`--playbook-dir`, else the current directory) contributes its
 //! `group_vars/` and `host_vars/`.
 
-use crate::inventory::Inventory;
 use crate::diagnostics::{Error, ErrorKind};
+use crate::inventory::Inventory;
 use crate::text::json::{self, Style, ToJson, Writer};
 use crate::value::{Value, Vars};
 use clap::Args;
@@ -409,7 +409,7 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
     for k in keys {
         let mut v = vars[k].clone();
         // Python's `str()` of a `!vault` value is its plaintext.
-        if let Some(plain) = crate::vault::value::reveal(&v) {
+        if let Some(plain) = crate::value::vaulted::reveal(&v) {
             v = plain.unwrap_or_else(|e| Value::from(format!("<{}>", e.message)));
         }
         let v = &v;
@@ -425,7 +425,7 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
 
 /// A value as JSON, for the graph's Python `repr()` of variables (no `!unsafe` marking there).
 fn graph_json(v: &Value) -> serde_json::Value {
-    if let Some(j) = crate::vault::value::to_json(v) {
+    if let Some(j) = crate::value::vaulted::to_json(v) {
         return j;
     }
     match v.kind() {
@@ -512,7 +512,7 @@ struct Listed<'a>(&'a Value);
 impl ToJson for Listed<'_> {
     fn write_json(&self, w: &mut Writer<'_>) {
         let v = self.0;
-        if let Some(j) = crate::vault::value::to_json(v) {
+        if let Some(j) = crate::value::vaulted::to_json(v) {
             w.value(&j);
             return;
         }

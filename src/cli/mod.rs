@@ -53,7 +53,6 @@ pub enum OutputFormat {
     Json,
 }
 
-
 /// The flags `play` and `run` share, as ansible-playbook and ansible share them: what to run
 /// on, how to connect and escalate, passwords and vault secrets. Declared once, flattened into
 /// both commands.
@@ -399,4 +398,3 @@ pub fn parse_extra_vars_warning(
     let _ = Value::from(());
     Ok(vars)
 }
-

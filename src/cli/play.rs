@@ -53,7 +53,10 @@ pub struct PlayArgs {
     pub output: OutputFormat,
 }
 
-pub(super) fn play(args: PlayArgs, console: Arc<crate::output::log::Console>) -> Result<i32, Error> {
+pub(super) fn play(
+    args: PlayArgs,
+    console: Arc<crate::output::log::Console>,
+) -> Result<i32, Error> {
     let config = crate::config::Config::load_for_command()?;
     // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
     crate::vault::install(args.flags.vault.keyring_for_play()?);

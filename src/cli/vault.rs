@@ -20,9 +20,9 @@
 //!
 //! [`VaultPasswordArgs`] are the password flags, shared with `baton play`.
 
+use crate::diagnostics::{Error, ErrorKind};
 use crate::vault::format;
 use crate::vault::keyring::{Keyring, Purpose, Secret, Sources, vault_error};
-use crate::diagnostics::{Error, ErrorKind};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};

@@ -15,7 +15,7 @@
 //! parser reads is skipped with a warning that carries the same error.
 
 use super::{Inventory, ini, script, yaml};
-use crate::diagnostics::{Error, ErrorKind, Source};
+use crate::diagnostics::{Error, ErrorKind};
 use std::path::{Component, Path, PathBuf};
 
 /// Names in an inventory directory that are never inventory files.
@@ -148,7 +148,7 @@ fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Erro
             }
         }
     }
-    let source = Source::read(shown)?;
+    let source = crate::vault::read_source(shown)?;
     let mut yaml_error = None;
     // A document that starts with `[` is a list, never a YAML inventory: the YAML parser would
     // decline it, after reading all of it (an INI file without extension).

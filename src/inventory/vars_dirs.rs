@@ -9,7 +9,7 @@
 //! group that no longer exists is never read, as in Ansible.
 
 use super::{Inventory, LOCALHOST, yaml};
-use crate::diagnostics::{Error, Source};
+use crate::diagnostics::Error;
 use crate::value::{self, Vars};
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -166,7 +166,7 @@ fn dir_vars_files(dir: &Path, found: &mut Vec<PathBuf>) {
 /// is a mapping, an error pointing into it otherwise. Its aliases stay shared; duplicate keys
 /// are added to `warnings`.
 pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Vars>, Error> {
-    let source = Source::read(path)?;
+    let source = crate::vault::read_source(path)?;
     let node = yaml::load_data(&source, crate::yaml::Aliases::Shared, warnings)?;
     if !yaml::truthy(&node) {
         return Ok(None);

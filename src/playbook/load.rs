@@ -265,7 +265,7 @@ fn load_into(
     plays: &mut Vec<Play>,
     depth: usize,
 ) -> Result<(), Error> {
-    let source = Source::read(path)?;
+    let source = crate::vault::read_source(path)?;
     parse_into(&source, path, loader, plays, depth)
 }
 
@@ -569,7 +569,7 @@ pub fn load_tasks_file(path: &Path, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
             ),
         ));
     }
-    let source = Source::read(path)?;
+    let source = crate::vault::read_source(path)?;
     let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
     ctx.loader.warn(loaded.warnings);
     let node = loaded.node;
@@ -1237,7 +1237,7 @@ fn unquote(v: &str) -> String {
 /// mapping at the top. Its aliases stay shared ([`yaml::Aliases::Shared`]); what reading it
 /// found worth a warning is added to `warnings`.
 pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Vars, Error> {
-    let source = Source::read(path)?;
+    let source = crate::vault::read_source(path)?;
     let loaded = yaml::load(&source, yaml::Aliases::Shared)?;
     warnings.extend(loaded.warnings);
     let node = loaded.node;

@@ -8,7 +8,7 @@
 
 use super::load::{ItemCtx, Loader, keywords, load_items, load_vars_file};
 use super::model::{Block, Item, Keywords, RoleCtx};
-use crate::diagnostics::{Error, ErrorKind, Source, Span};
+use crate::diagnostics::{Error, ErrorKind, Span};
 use crate::value::{self, Value, Vars};
 use crate::yaml::{self, Node, NodeKind};
 use std::path::{Path, PathBuf};
@@ -274,7 +274,7 @@ fn load_role_in(
     let vars = read_vars("vars", files.vars_from.as_deref())?;
     let meta = match role_file(&path, "meta", None) {
         Some(m) => {
-            let loaded = yaml::load(&Source::read(&m)?, yaml::Aliases::Budgeted)?;
+            let loaded = yaml::load(&crate::vault::read_source(&m)?, yaml::Aliases::Budgeted)?;
             loader.warn(loaded.warnings);
             Some(loaded.node)
         }
@@ -302,7 +302,7 @@ fn load_role_in(
     let read_items = |sub: &str, from: Option<&str>, handlers: bool| -> Result<Vec<Item>, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {
-                let source = Source::read(&f)?;
+                let source = crate::vault::read_source(&f)?;
                 let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
                 loader.warn(loaded.warnings);
                 let node = loaded.node;

@@ -406,7 +406,7 @@ fn first_undefined_name(expr: &str, ctx: &Value) -> String {
 /// Templates every string inside a value; `!unsafe` strings (marked safe) are left alone.
 pub fn render_value(v: &Value, ctx: &Value) -> Result<Value, Error> {
     // An inline `!vault` value is decrypted here, where it is first used (crate::vault::value).
-    if let Some(plain) = crate::vault::value::reveal(v) {
+    if let Some(plain) = crate::value::vaulted::reveal(v) {
         return plain;
     }
     match v.kind() {
@@ -452,7 +452,7 @@ pub fn needs_templating(v: &Value) -> bool {
 /// a "billion laughs" must cost its size in memory, not its size expanded. A collection met
 /// again is answered "no": had it held a template, the search would have stopped there.
 fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>) -> bool {
-    if crate::vault::value::is_vaulted(v) {
+    if crate::value::vaulted::is_vaulted(v) {
         return true;
     }
     let address = v

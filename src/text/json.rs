@@ -122,7 +122,7 @@ impl<'s> Writer<'s> {
             self.out
                 .push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
         } else {
-            self.out.push_str(&crate::value::python_float(f));
+            self.out.push_str(&crate::text::python_float(f));
         }
     }
 

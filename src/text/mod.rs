@@ -3,8 +3,12 @@
 //! implementation here, so that inventory patterns, lookups, modules, the SSH layer, filters
 //! and the inventory listing cannot disagree about them.
 //!
-//! This room uses nothing else of baton but [`crate::value::python_float`] (Python's `repr` of
-//! a float); nothing here knows about inventories, templates or hosts.
+//! Python's `repr` of a float ([`python_float`]) lives here too, for YAML, JSON and output.
+//! This room uses nothing else of baton; nothing here knows about inventories, templates or
+//! hosts.
 
 pub mod fnmatch;
 pub mod json;
+mod number;
+
+pub use number::python_float;

@@ -34,13 +34,11 @@ pub mod format;
 pub mod keyring;
 pub mod mask;
 pub(crate) mod prompt;
-pub mod value;
 
 pub use keyring::Keyring;
 pub use mask::mask;
 
 use crate::diagnostics::{Error, ErrorKind};
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -75,7 +73,15 @@ pub fn file_is_encrypted(path: &Path) -> bool {
         .is_ok_and(|_| is_encrypted(&head))
 }
 
-/// For `Source::read`: the plaintext of a vault-encrypted file and `true`, or the bytes as they
+/// Reads a file the user wrote (a playbook, a vars file, an inventory) into a source: the
+/// plaintext if it is vault-encrypted (the source then says so, and its lines are never
+/// quoted), the bytes as they are otherwise.
+pub fn read_source(path: &Path) -> Result<Arc<crate::diagnostics::Source>, Error> {
+    let (bytes, vaulted) = decrypt_if_vaulted(path, crate::diagnostics::read_file(path)?)?;
+    crate::diagnostics::Source::from_bytes(path, bytes, vaulted)
+}
+
+/// For [`read_source`]: the plaintext of a vault-encrypted file and `true`, or the bytes as they
 /// are and `false`. The file's values are registered for masking when they become variables
 /// (`value::vars_from_node`), not here, so that the lines of a vaulted playbook are not.
 pub fn decrypt_if_vaulted(path: &Path, bytes: Vec<u8>) -> Result<(Vec<u8>, bool), Error> {
@@ -104,34 +110,4 @@ pub fn read_maybe_encrypted(path: &Path) -> Result<Vec<u8>, Error> {
         mask::register(&String::from_utf8_lossy(&plain));
     }
     Ok(plain)
-}
-
-/// Registers the string and number values of a vaulted YAML node for masking (values, not
-/// keys: `password: x` must hide `x`, not every mention of the word `password`).
-pub fn register_node_secrets(node: &crate::yaml::Node) {
-    register_secrets_once(node, &mut HashSet::new());
-}
-
-/// Walks each collection once however many aliases share it (`seen` holds their addresses):
-/// an alias bomb in a vaulted vars file is as cheap to walk as to load.
-fn register_secrets_once(node: &crate::yaml::Node, seen: &mut HashSet<usize>) {
-    use crate::yaml::NodeKind;
-    match &node.kind {
-        NodeKind::Str(s) | NodeKind::Unsafe(s) => mask::register(s),
-        NodeKind::Int(i) => mask::register(&i.to_string()),
-        NodeKind::Float(f) => mask::register(&crate::value::python_float(*f)),
-        NodeKind::Seq(items) => {
-            if seen.insert(Arc::as_ptr(items) as usize) {
-                items.iter().for_each(|n| register_secrets_once(n, seen));
-            }
-        }
-        NodeKind::Map(entries) => {
-            if seen.insert(Arc::as_ptr(entries) as usize) {
-                entries
-                    .iter()
-                    .for_each(|(_, v)| register_secrets_once(v, seen));
-            }
-        }
-        NodeKind::Null | NodeKind::Bool(_) | NodeKind::Vault(_) => {}
-    }
 }

@@ -2,6 +2,8 @@
 //! templating needs no conversion. This module owns the conversions in and out (YAML nodes, JSON)
 //! and the small amount of Python-compatible formatting Ansible's output relies on.
 
+pub mod vaulted;
+
 use crate::yaml::{Node, NodeKind};
 use indexmap::IndexMap;
 pub use minijinja::Value;
@@ -176,7 +178,7 @@ fn from_node_shared(node: &Node, shared: &mut Shared) -> Value {
         NodeKind::Str(s) => Value::from(s.as_str()),
         NodeKind::Unsafe(s) => Value::from_safe_string(s.clone()),
         // Decrypted when templating uses it (crate::vault::value), not when read.
-        NodeKind::Vault(s) => crate::vault::value::vaulted(s, &node.span.location()),
+        NodeKind::Vault(s) => crate::value::vaulted::vaulted(s, &node.span.location()),
         NodeKind::Seq(items) => items.iter().map(|n| from_node_shared(n, shared)).collect(),
         NodeKind::Map(entries) => map(entries.iter().map(|(k, v)| {
             (
@@ -195,7 +197,7 @@ fn from_node_shared(node: &Node, shared: &mut Shared) -> Value {
 /// The values of a vault-encrypted file are registered as secrets for output masking.
 pub fn vars_from_node(node: &Node) -> Option<Vars> {
     if node.span.source.vaulted {
-        crate::vault::register_node_secrets(node);
+        register_node_secrets(node);
     }
     // One table for the whole file: its variables share what their aliases share.
     let mut shared = Shared::new();
@@ -210,6 +212,35 @@ pub fn vars_from_node(node: &Node) -> Option<Vars> {
             })
             .collect(),
     )
+}
+
+/// Registers the string and number values of a vaulted YAML node for masking (values, not
+/// keys: `password: x` must hide `x`, not every mention of the word `password`).
+fn register_node_secrets(node: &Node) {
+    register_secrets_once(node, &mut std::collections::HashSet::new());
+}
+
+/// Walks each collection once however many aliases share it (`seen` holds their addresses):
+/// an alias bomb in a vaulted vars file is as cheap to walk as to load.
+fn register_secrets_once(node: &Node, seen: &mut std::collections::HashSet<usize>) {
+    match &node.kind {
+        NodeKind::Str(s) | NodeKind::Unsafe(s) => crate::vault::mask::register(s),
+        NodeKind::Int(i) => crate::vault::mask::register(&i.to_string()),
+        NodeKind::Float(f) => crate::vault::mask::register(&crate::text::python_float(*f)),
+        NodeKind::Seq(items) => {
+            if seen.insert(std::sync::Arc::as_ptr(items) as usize) {
+                items.iter().for_each(|n| register_secrets_once(n, seen));
+            }
+        }
+        NodeKind::Map(entries) => {
+            if seen.insert(std::sync::Arc::as_ptr(entries) as usize) {
+                entries
+                    .iter()
+                    .for_each(|(_, v)| register_secrets_once(v, seen));
+            }
+        }
+        NodeKind::Null | NodeKind::Bool(_) | NodeKind::Vault(_) => {}
+    }
 }
 
 /// How many values `value` is made of, itself and the keys and items of its lists and
@@ -279,7 +310,7 @@ pub fn to_json(value: &Value) -> serde_json::Value {
             }
             serde_json::Value::Object(obj)
         }
-        _ => crate::vault::value::to_json(value)
+        _ => crate::value::vaulted::to_json(value)
             .unwrap_or_else(|| serde_json::Value::String(value.to_string())),
     }
 }
@@ -314,45 +345,7 @@ pub fn from_json(json: &serde_json::Value) -> Value {
     }
 }
 
-/// Python's `repr()` of a float, which is what Ansible prints: the shortest digits that read
-/// back the same, in positional notation unless the exponent is below -4 or above 15.
-pub fn python_float(f: f64) -> String {
-    if f.is_nan() {
-        return "nan".to_string();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let decpt = exp + 1;
-    let body = if -4 < decpt && decpt <= 16 {
-        let n = digits.len() as i32;
-        if decpt <= 0 {
-            format!("0.{}{digits}", "0".repeat((-decpt) as usize))
-        } else if decpt >= n {
-            format!("{digits}{}.0", "0".repeat((decpt - n) as usize))
-        } else {
-            format!(
-                "{}.{}",
-                &digits[..decpt as usize],
-                &digits[decpt as usize..]
-            )
-        }
-    } else {
-        let rest = if digits.len() > 1 {
-            format!(".{}", &digits[1..])
-        } else {
-            String::new()
-        };
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}{rest}e{sign}{:02}", &digits[..1], exp.abs())
-    };
-    if negative { format!("-{body}") } else { body }
-}
+pub use crate::text::python_float;
 
 /// Python's `repr()` of JSON-like data: `{'a': 1, 'b': [True, None]}`.
 pub fn python_repr(j: &serde_json::Value) -> String {
@@ -469,6 +462,15 @@ mod tests {
     }
 
     #[test]
+    fn ansible_json_sorts_and_indents_by_four() {
+        let json: serde_json::Value = serde_json::from_str(r#"{"msg":"hi","a":1}"#).unwrap();
+        assert_eq!(
+            ansible_json(&json),
+            "{\n    \"a\": 1,\n    \"msg\": \"hi\"\n}"
+        );
+    }
+
+    #[test]
     fn untrusted_marks_every_template_string_and_key_and_copies_nothing_else() {
         let plain = map([("a", Value::from("no braces")), ("n", Value::from(1))]);
         let same = untrusted(plain.clone());
@@ -562,34 +564,5 @@ mod tests {
         assert_eq!(inner(&first), inner(&vars["l4"]));
         assert_eq!(count_values(top, 100_000), 100_000);
         assert_eq!(count_values(&vars["l1"], 1_000_000), 1 + 9 * 10);
-    }
-
-    #[test]
-    fn floats_print_as_python_repr() {
-        let cases = [
-            (1.0, "1.0"),
-            (2.5, "2.5"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (1e21, "1e+21"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (-0.0, "-0.0"),
-            (100.0 / 3.0, "33.333333333333336"),
-            (1.5e-7, "1.5e-07"),
-        ];
-        for (f, want) in cases {
-            assert_eq!(python_float(f), want, "{f}");
-        }
-    }
-
-    #[test]
-    fn ansible_json_sorts_and_indents_by_four() {
-        let json: serde_json::Value = serde_json::from_str(r#"{"msg":"hi","a":1}"#).unwrap();
-        assert_eq!(
-            ansible_json(&json),
-            "{\n    \"a\": 1,\n    \"msg\": \"hi\"\n}"
-        );
     }
 }

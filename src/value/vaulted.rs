@@ -9,7 +9,7 @@
 //! module arguments and conditionals all go through) calls [`reveal`], which decrypts it with
 //! the run's keyring into a plain string. The plaintext is marked safe (never templated again:
 //! ansible-core 2.19 does not trust vaulted text as a template either) and registered with
-//! [`super::mask`], so that reporters print `********` where it shows up. Each value decrypts
+//! [`crate::vault::mask`], so that reporters print `********` where it shows up. Each value decrypts
 //! once; the plaintext is cached in the object.
 //!
 //! Printed without being templated (`baton inventory --list`), a vaulted value is shown as
@@ -53,13 +53,13 @@ impl VaultedString {
         if let Some(p) = self.plaintext.get() {
             return Ok(p);
         }
-        let keyring = super::keyring();
+        let keyring = crate::vault::keyring();
         let opened = keyring.decrypt(
             self.ciphertext.as_bytes(),
             &format!("the vaulted value at {}", self.origin),
         )?;
         let text = String::from_utf8_lossy(&opened.plaintext).into_owned();
-        super::mask::register(&text);
+        crate::vault::mask::register(&text);
         Ok(self.plaintext.get_or_init(|| text))
     }
 }
