@@ -366,7 +366,7 @@ pub fn parse_extra_vars_warning(
     for item in items {
         let item = item.trim();
         if let Some(file) = item.strip_prefix('@') {
-            let v = playbook::load::load_vars_file(std::path::Path::new(file), warnings)
+            let v = crate::value::load_vars_file(std::path::Path::new(file), warnings)
                 .map_err(|e| e.context(format!("while reading extra vars from {file}")))?;
             vars.extend(v);
         } else if item.starts_with('{') || item.starts_with('[') {

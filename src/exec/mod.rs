@@ -600,7 +600,7 @@ impl<'r> Runner<'r> {
                 ));
             };
             let mut warnings = Vec::new();
-            let vars = crate::playbook::load::load_vars_file(&path, &mut warnings)?;
+            let vars = crate::value::load_vars_file(&path, &mut warnings)?;
             self.loader.warn(warnings);
             out.push(Arc::new(vars));
         }

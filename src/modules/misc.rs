@@ -101,7 +101,7 @@ impl Module for IncludeVars {
             // Returned as the result's warnings, the way a module reports them.
             let mut warnings = Vec::new();
             for f in &files {
-                let vars = crate::playbook::load::load_vars_file(f, &mut warnings)
+                let vars = crate::value::load_vars_file(f, &mut warnings)
                     .map_err(|e| ModuleError::Failed(e.one_line()))?;
                 facts.extend(vars);
             }

@@ -1233,25 +1233,6 @@ fn unquote(v: &str) -> String {
     v.to_string()
 }
 
-/// Loads a vars file (`vars_files`, a role's vars and defaults, `include_vars`, `-e @file`): a
-/// mapping at the top. Its aliases stay shared ([`yaml::Aliases::Shared`]); what reading it
-/// found worth a warning is added to `warnings`.
-pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Vars, Error> {
-    let source = crate::vault::read_source(path)?;
-    let loaded = yaml::load(&source, yaml::Aliases::Shared)?;
-    warnings.extend(loaded.warnings);
-    let node = loaded.node;
-    if node.is_null() {
-        return Ok(Vars::new());
-    }
-    value::vars_from_node(&node).ok_or_else(|| {
-        node.error(format!(
-            "a vars file must be a mapping at its top, got {} instead",
-            node.type_name()
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

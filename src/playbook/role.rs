@@ -6,9 +6,10 @@
 //! with a slash is a path. A role with the same parameters runs once per play unless it allows
 //! duplicates; dependencies run before the role that needs them.
 
-use super::load::{ItemCtx, Loader, keywords, load_items, load_vars_file};
+use super::load::{ItemCtx, Loader, keywords, load_items};
 use super::model::{Block, Item, Keywords, RoleCtx};
 use crate::diagnostics::{Error, ErrorKind, Span};
+use crate::value::load_vars_file;
 use crate::value::{self, Value, Vars};
 use crate::yaml::{self, Node, NodeKind};
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 
 pub mod vaulted;
 
+use crate::diagnostics::Error;
 use crate::yaml::{Node, NodeKind};
 use indexmap::IndexMap;
 pub use minijinja::Value;
@@ -212,6 +213,25 @@ pub fn vars_from_node(node: &Node) -> Option<Vars> {
             })
             .collect(),
     )
+}
+
+/// Loads a vars file (`vars_files`, a role's vars and defaults, `include_vars`, `-e @file`): a
+/// mapping at the top. Its aliases stay shared ([`crate::yaml::Aliases::Shared`]); what reading it
+/// found worth a warning is added to `warnings`.
+pub fn load_vars_file(path: &std::path::Path, warnings: &mut Vec<String>) -> Result<Vars, Error> {
+    let source = crate::vault::read_source(path)?;
+    let loaded = crate::yaml::load(&source, crate::yaml::Aliases::Shared)?;
+    warnings.extend(loaded.warnings);
+    let node = loaded.node;
+    if node.is_null() {
+        return Ok(Vars::new());
+    }
+    vars_from_node(&node).ok_or_else(|| {
+        node.error(format!(
+            "a vars file must be a mapping at its top, got {} instead",
+            node.type_name()
+        ))
+    })
 }
 
 /// Registers the string and number values of a vaulted YAML node for masking (values, not
