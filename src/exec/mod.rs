@@ -21,6 +21,7 @@
 
 pub mod batches;
 pub mod events;
+mod failures;
 mod handlers;
 mod includes;
 mod meta;
@@ -219,19 +220,14 @@ pub async fn run(
     runner.reporter.event(&Event::Recap {
         stats: &runner.stats,
     });
-    let exit_code = if runner
-        .opts
-        .interrupted
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
-        99
-    } else if runner.stats.values().any(|s| s.unreachable > 0) {
-        4
-    } else if runner.stopped || runner.stats.values().any(|s| s.failed > 0) {
-        2
-    } else {
-        0
-    };
+    let exit_code = failures::exit_code(
+        runner
+            .opts
+            .interrupted
+            .load(std::sync::atomic::Ordering::SeqCst),
+        runner.stopped,
+        &runner.stats,
+    );
     let mut retry_hosts: Vec<String> = runner
         .failed
         .iter()
@@ -757,7 +753,7 @@ impl<'r> Runner<'r> {
             }
             let newly = (self.failed.len() + self.unreachable.len())
                 .saturating_sub(prev_failed + prev_unreachable);
-            if newly == batch.len() {
+            if failures::batch_all_failed(newly, batch.len()) {
                 break_play = true;
                 break;
             }
@@ -1167,63 +1163,6 @@ impl<'r> Runner<'r> {
             .into_iter()
             .filter(|h| survivors.contains(h))
             .collect())
-    }
-
-    /// After a task, ansible-core's linear strategy, step by step: `any_errors_fatal` (which
-    /// `run_once` implies) marks every host left failed when a host failed or went
-    /// unreachable; `max_fail_percentage` compares the batch's failed hosts with the batch size
-    /// (strictly greater), marks the rest failed and stops later plays; the batch then ends
-    /// when every host left has failed.
-    #[allow(clippy::too_many_arguments)]
-    fn apply_failure_policy(
-        &mut self,
-        state: &mut BatchState,
-        ctx: &Ctx,
-        run_once: bool,
-        failed_now: &[String],
-        unreachable_now: &[String],
-        hosts_left: &[String],
-        had_results: bool,
-    ) {
-        if state.free {
-            // ansible-core's free strategy applies no failure policy while a batch runs.
-            return;
-        }
-        let flag = |get: fn(&Keywords) -> &Option<Value>| {
-            ctx.chain
-                .iter()
-                .rev()
-                .find_map(|k| get(k).as_ref())
-                .is_some_and(template::truthy)
-        };
-        let any_errors_fatal =
-            (flag(|k| &k.any_errors_fatal) || run_once) && !flag(|k| &k.ignore_errors);
-        if any_errors_fatal && (!failed_now.is_empty() || !unreachable_now.is_empty()) {
-            for h in hosts_left {
-                if !failed_now.contains(h) {
-                    self.failed.insert(h.clone());
-                    state.batch_failed.insert(h.clone());
-                }
-            }
-        }
-        if let Some(pct) = state.max_fail_percentage.filter(|_| had_results) {
-            let size = state.batch.len().max(1) as f64;
-            if state.batch_failed.len() as f64 / size > pct / 100.0 {
-                for h in hosts_left {
-                    if !failed_now.contains(h) {
-                        self.failed.insert(h.clone());
-                        state.batch_failed.insert(h.clone());
-                    }
-                }
-                self.reporter.event(&Event::PlayAborted {
-                    reason: "NO MORE HOSTS LEFT",
-                });
-                state.break_play = true;
-            }
-        }
-        if state.break_play && state.batch_failed.len() >= hosts_left.len() {
-            state.over = true;
-        }
     }
 }
 
