@@ -27,6 +27,7 @@ mod includes;
 mod meta;
 mod pool;
 mod runner;
+mod strategy;
 mod task;
 pub mod unwind;
 
@@ -47,6 +48,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use strategy::LaneShared;
 use tokio::sync::Semaphore;
 
 /// How a run is to be done: the command line's options.
@@ -341,18 +343,6 @@ struct BatchState {
     shared: Option<Arc<LaneShared>>,
 }
 
-/// What the hosts of a batch under the `free` strategy share while each runs on its own.
-#[derive(Default)]
-struct LaneShared {
-    /// `meta: end_batch` / `end_play` on one host ends the batch for all.
-    end_batch: std::sync::atomic::AtomicBool,
-    end_play: std::sync::atomic::AtomicBool,
-    /// Hosts that failed or went unreachable: they leave `ansible_play_hosts`.
-    removed: std::sync::Mutex<HashSet<String>>,
-    /// A `run_once` task failed: every host of the batch has failed.
-    fail_all: std::sync::atomic::AtomicBool,
-}
-
 impl BatchState {
     /// The batch (or this host's part of it) is over: a policy tripped or a meta task ended it.
     fn stopping(&self) -> bool {
@@ -363,67 +353,6 @@ impl BatchState {
                     || s.fail_all.load(std::sync::atomic::Ordering::SeqCst)
             })
     }
-
-    /// A copy for one host's lane under the `free` strategy.
-    fn lane(&self, shared: &Arc<LaneShared>) -> BatchState {
-        BatchState {
-            batch: self.batch.clone(),
-            all_hosts: self.all_hosts.clone(),
-            batch_failed: HashSet::new(),
-            max_fail_percentage: None,
-            over: false,
-            break_play: false,
-            notified: HashMap::new(),
-            ended: HashSet::new(),
-            end_batch: false,
-            end_play: false,
-            force_handlers: self.force_handlers,
-            handlers: self.handlers.clone(),
-            free: true,
-            shared: Some(shared.clone()),
-        }
-    }
-}
-
-/// A reporter shared by the lanes of a `free` batch: each event goes to the run's reporter
-/// whole, under a lock, so lines of different hosts never mix.
-struct LaneReporter<'a, 'm, R: Reporter + ?Sized> {
-    shared: &'a std::sync::Mutex<&'m mut R>,
-}
-
-impl<R: Reporter + ?Sized> Reporter for LaneReporter<'_, '_, R> {
-    fn event(&mut self, event: &Event<'_>) {
-        let mut r = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        r.event(event);
-    }
-}
-
-/// Polls every future to completion on the current task; the outputs in order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
-        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all_done = true;
-        for (slot, out) in pending.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        *out = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all_done = false,
-                }
-            }
-        }
-        if all_done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 /// Ansible's tag selection: `always` runs unless skipped by name, `never` only when asked for,
@@ -676,20 +605,12 @@ impl<'r> Runner<'r> {
             Some(v) => play_level(self, v)?.to_string(),
             None => self.opts.strategy.clone(),
         };
-        let free = match strategy
-            .trim_start_matches("ansible.builtin.")
-            .trim_start_matches("ansible.legacy.")
-        {
-            "linear" => false,
-            // host_pinned is free with pinned workers: the same rules for what runs.
-            "free" | "host_pinned" => true,
-            other => {
-                return Err(Error::syntax(
-                    play.spans.get("strategy").unwrap_or(&play.span),
-                    format!("Invalid play strategy specified: {other}; baton runs linear and free"),
-                ));
-            }
-        };
+        let strategy = strategy::by_name(&strategy).map_err(|other| {
+            Error::syntax(
+                play.spans.get("strategy").unwrap_or(&play.span),
+                format!("Invalid play strategy specified: {other}; baton runs linear and free"),
+            )
+        })?;
         // The implicit fact gathering is one task for the whole play (one banner under free).
         let setup = Arc::new(setup_task(play));
         let base = Ctx {
@@ -717,7 +638,7 @@ impl<'r> Runner<'r> {
             // ansible-playbook shows the play's banner again for every batch.
             self.reporter.event(&Event::PlayStart {
                 name: &play.name,
-                strategy: if free { "free" } else { "linear" },
+                strategy: strategy.name(),
             });
             self.reporter.event(&Event::BatchStart {
                 number: i + 1,
@@ -740,13 +661,9 @@ impl<'r> Runner<'r> {
                 free: false,
                 shared: None,
             };
-            if free {
-                self.run_batch_free(play, &mut state, &base, gather, &setup)
-                    .await?;
-            } else {
-                self.run_batch(play, &mut state, &base, gather, &setup)
-                    .await?;
-            }
+            strategy
+                .run_batch(self, play, &mut state, &base, gather, &setup)
+                .await?;
             break_play |= state.break_play;
             if state.end_play {
                 break;
@@ -761,140 +678,6 @@ impl<'r> Runner<'r> {
         }
         if break_play {
             self.stopped = true;
-        }
-        Ok(())
-    }
-
-    async fn run_batch(
-        &mut self,
-        play: &Play,
-        state: &mut BatchState,
-        base: &Ctx,
-        gather: bool,
-        setup: &Arc<Task>,
-    ) -> Result<(), Error> {
-        let active: Vec<String> = state
-            .batch
-            .iter()
-            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
-            .cloned()
-            .collect();
-        self.run_batch_hosts(play, state, base, gather, setup, active)
-            .await
-    }
-
-    /// A batch under the `free` strategy, as ansible-core's free strategy runs it: each host
-    /// goes through the play (facts, sections, its own handlers) as fast as it can, without
-    /// waiting for the others; forks bound how many tasks run at once. Each host runs in a
-    /// lane of its own (a runner with its own counters, merged afterwards) and the lanes share
-    /// the reporter, the forks and the end of the batch. `max_fail_percentage`,
-    /// `any_errors_fatal` and `run_once` only warn; the whole-batch stop still applies.
-    async fn run_batch_free(
-        &mut self,
-        play: &Play,
-        state: &mut BatchState,
-        base: &Ctx,
-        gather: bool,
-        setup: &Arc<Task>,
-    ) -> Result<(), Error> {
-        if state.max_fail_percentage.is_some() {
-            self.warn_once(
-                "Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host",
-            );
-        }
-        let active: Vec<String> = state
-            .batch
-            .iter()
-            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
-            .cloned()
-            .collect();
-        if active.is_empty() {
-            return Ok(());
-        }
-        let shared = Arc::new(LaneShared::default());
-        let workers = Arc::new(Semaphore::new(self.opts.forks.max(1)));
-        let mut states: Vec<BatchState> = active.iter().map(|_| state.lane(&shared)).collect();
-        let reporter = std::sync::Mutex::new(&mut *self.reporter);
-        let mut lane_reporters: Vec<LaneReporter<'_, '_, _>> = active
-            .iter()
-            .map(|_| LaneReporter { shared: &reporter })
-            .collect();
-        let mut lanes: Vec<Runner<'_>> = lane_reporters
-            .iter_mut()
-            .map(|r| Runner {
-                opts: self.opts.clone(),
-                store: self.store.clone(),
-                pool: self.pool.clone(),
-                reporter: r,
-                stats: IndexMap::new(),
-                failed: self.failed.clone(),
-                unreachable: self.unreachable.clone(),
-                stopped: false,
-                loader: self.loader.clone(),
-                role_ran: self.role_ran.clone(),
-                started: self.started,
-                step_off: self.step_off,
-                play_dir: self.play_dir.clone(),
-                warned: self.warned.clone(),
-                template_warnings: self.template_warnings.clone(),
-                workers: Some(workers.clone()),
-            })
-            .collect();
-        let runs: Vec<_> = lanes
-            .iter_mut()
-            .zip(states.iter_mut())
-            .zip(active.iter())
-            .map(|((lane, st), host)| {
-                lane.run_batch_hosts(play, st, base, gather, setup, vec![host.clone()])
-            })
-            .collect();
-        let results = join_all(runs).await;
-        for lane in &lanes {
-            for (host, s) in &lane.stats {
-                let t = self.stats.entry(host.clone()).or_default();
-                t.ok += s.ok;
-                t.changed += s.changed;
-                t.unreachable += s.unreachable;
-                t.failed += s.failed;
-                t.skipped += s.skipped;
-                t.rescued += s.rescued;
-                t.ignored += s.ignored;
-            }
-            self.failed.extend(lane.failed.iter().cloned());
-            self.unreachable.extend(lane.unreachable.iter().cloned());
-            for (role, hosts) in &lane.role_ran {
-                self.role_ran
-                    .entry(role.clone())
-                    .or_default()
-                    .extend(hosts.iter().cloned());
-            }
-            self.started |= lane.started;
-            self.step_off |= lane.step_off;
-        }
-        drop(lanes);
-        drop(lane_reporters);
-        for st in &states {
-            state.batch_failed.extend(st.batch_failed.iter().cloned());
-            state.ended.extend(st.ended.iter().cloned());
-        }
-        state.end_play = shared.end_play.load(std::sync::atomic::Ordering::SeqCst);
-        state.end_batch = shared.end_batch.load(std::sync::atomic::Ordering::SeqCst);
-        if shared.fail_all.load(std::sync::atomic::Ordering::SeqCst) {
-            for h in &active {
-                if !self.unreachable.contains(h) {
-                    self.failed.insert(h.clone());
-                    state.batch_failed.insert(h.clone());
-                }
-            }
-        }
-        for r in results {
-            r?;
-        }
-        // Every host of the batch unreachable: ansible-core's free strategy finds no host left.
-        if active.iter().all(|h| self.unreachable.contains(h)) {
-            self.reporter.event(&Event::PlayAborted {
-                reason: "NO MORE HOSTS LEFT",
-            });
         }
         Ok(())
     }
