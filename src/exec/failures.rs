@@ -15,10 +15,8 @@
 //! `free` strategy no per-task policy applies (ansible-core's free strategy warns instead).
 
 use super::events::{Event, HostStats};
+use super::keywords::inherited_flag;
 use super::{BatchState, Ctx, Runner};
-use crate::playbook::Keywords;
-use crate::template;
-use crate::value::Value;
 use indexmap::IndexMap;
 use std::collections::HashSet;
 
@@ -109,18 +107,6 @@ pub(super) fn exit_code(
     } else {
         0
     }
-}
-
-/// A boolean keyword, the innermost that is set from the play down to the task.
-pub(super) fn inherited_flag(
-    chain: &[std::sync::Arc<Keywords>],
-    get: fn(&Keywords) -> &Option<Value>,
-) -> bool {
-    chain
-        .iter()
-        .rev()
-        .find_map(|k| get(k).as_ref())
-        .is_some_and(template::truthy)
 }
 
 impl Runner<'_> {
