@@ -164,14 +164,7 @@ impl Runner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hosts(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn set(names: &[&str]) -> HashSet<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::exec::testkit::{self, hosts, set};
 
     /// A task on a batch with nothing unreachable before it.
     fn task<'a>(
@@ -313,5 +306,100 @@ mod tests {
         stats.entry("b".into()).or_default().unreachable = 1;
         assert_eq!(exit_code(false, false, &stats), 4);
         assert_eq!(exit_code(true, false, &stats), 99);
+    }
+
+    fn failing(keywords: &str, failing: &str) -> String {
+        format!(
+            r#"
+- hosts: all
+  gather_facts: false
+  {keywords}
+  tasks:
+    - name: may fail
+      fail: msg=no
+      when: inventory_hostname in {failing}
+    - name: next
+      debug: msg=next
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: later play
+      debug: msg=later
+"#
+        )
+    }
+
+    #[test]
+    fn at_25_percent_of_four_hosts_one_failure_is_tolerated() {
+        let ran = testkit::play(&failing("max_fail_percentage: 25", "['h1']"), 4);
+        assert_eq!(ran.hosts("next", "ok").len(), 3);
+        assert!(ran.ran("later play"));
+        assert_eq!(ran.outcome.exit_code, 2);
+    }
+
+    #[test]
+    fn at_25_percent_of_four_hosts_the_second_failure_stops_the_run() {
+        let ran = testkit::play(&failing("max_fail_percentage: 25", "['h1', 'h2']"), 4);
+        assert!(
+            ran.lines
+                .contains(&"aborted NO MORE HOSTS LEFT".to_string())
+        );
+        assert!(!ran.ran("next"));
+        assert!(!ran.ran("later play"));
+        assert_eq!(ran.outcome.exit_code, 2);
+        assert_eq!(ran.outcome.retry_hosts, ["h1", "h2", "h3", "h4"]);
+    }
+
+    #[test]
+    fn with_serial_1_at_30_percent_the_first_failed_batch_is_the_last() {
+        let ran = testkit::play(
+            &failing("serial: 1\n  max_fail_percentage: 30", "['h1']"),
+            3,
+        );
+        let batches: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("batch "))
+            .collect();
+        assert_eq!(batches, ["batch h1"]);
+        assert!(!ran.ran("later play"));
+    }
+
+    #[test]
+    fn with_serial_the_failure_count_restarts_each_batch() {
+        // serial 2 at 50%: one failure per batch of two is tolerated, batch after batch.
+        let ran = testkit::play(
+            &failing("serial: 2\n  max_fail_percentage: 50", "['h1', 'h3']"),
+            4,
+        );
+        let batches: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("batch "))
+            .collect();
+        // Both batches of the first play ran; in the second, the failed hosts keep their
+        // places in the batch but run nothing.
+        assert_eq!(batches, ["batch h1,h2", "batch h3,h4", "batch h1,h2,h3,h4"]);
+        let mut later = ran.hosts("later play", "ok");
+        later.sort();
+        assert_eq!(later, ["h2", "h4"]);
+        assert_eq!(ran.hosts_all("next", "ok"), ["h2", "h4"]);
+        assert!(ran.ran("later play"));
+    }
+
+    #[test]
+    fn any_errors_fatal_stops_every_host_at_the_first_failure() {
+        let ran = testkit::play(&failing("any_errors_fatal: true", "['h2']"), 3);
+        assert!(!ran.ran("next"));
+        assert!(!ran.ran("later play"));
+        assert_eq!(ran.outcome.exit_code, 2);
+    }
+
+    #[test]
+    fn a_batch_that_wholly_failed_ends_the_run_whatever_the_policy() {
+        let ran = testkit::play(&failing("", "['h1', 'h2']"), 2);
+        assert!(!ran.ran("next"));
+        assert!(!ran.ran("later play"));
+        assert_eq!(ran.outcome.exit_code, 2);
     }
 }

@@ -148,14 +148,11 @@ impl Runner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hosts(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::exec::testkit::{self, hosts};
 
     #[test]
     fn a_notification_reaches_handlers_by_name_and_by_listen_topic_in_definition_order() {
-        let restart = vec!["restart web".to_string()];
+        let restart = ["restart web".to_string()];
         let none: Vec<String> = Vec::new();
         let list = [
             (Some("reload nginx"), &none[..]),
@@ -209,5 +206,61 @@ mod tests {
             hosts(&["b", "c"])
         );
         assert!(hosts_to_flush(&batch, &notified, 2, &batch, true).is_empty());
+    }
+
+    const HANDLERS: &str = r#"
+- hosts: all
+  gather_facts: false
+  FORCE
+  handlers:
+    - name: second
+      debug: msg=2
+    - name: first
+      debug: msg=1
+      listen: topic
+  tasks:
+    - name: change a
+      debug: msg=a
+      changed_when: true
+      notify: [first, topic]
+    - name: change b
+      debug: msg=b
+      changed_when: true
+      notify: second
+      when: inventory_hostname == 'h1'
+    - name: break h2
+      fail: msg=broken
+      when: inventory_hostname == 'h2' and break_h2 | default(false)
+"#;
+
+    #[test]
+    fn handlers_run_once_per_host_in_the_order_they_are_defined() {
+        let ran = testkit::play(&HANDLERS.replace("FORCE", ""), 2);
+        let second = ran.lines.iter().position(|l| l == "handler second");
+        let first = ran.lines.iter().position(|l| l == "handler first");
+        assert!(
+            second.is_some() && first.is_some() && second < first,
+            "{:?}",
+            ran.lines
+        );
+        assert_eq!(
+            ran.lines.iter().filter(|l| *l == "handler first").count(),
+            1
+        );
+        assert_eq!(ran.hosts("second", "ok"), ["h1"]);
+        let mut first_hosts = ran.hosts("first", "ok");
+        first_hosts.sort();
+        assert_eq!(first_hosts, ["h1", "h2"]);
+    }
+
+    #[test]
+    fn a_failed_host_runs_its_handlers_only_under_force_handlers() {
+        let book = HANDLERS.replace("break_h2 | default(false)", "true");
+        let ran = testkit::play(&book.replace("FORCE", ""), 2);
+        assert_eq!(ran.hosts("first", "ok"), ["h1"]);
+        let ran = testkit::play(&book.replace("FORCE", "force_handlers: true"), 2);
+        let mut hosts = ran.hosts("first", "ok");
+        hosts.sort();
+        assert_eq!(hosts, ["h1", "h2"]);
     }
 }

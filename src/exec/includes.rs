@@ -370,16 +370,13 @@ impl Runner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn chain(links: &[&str]) -> Vec<String> {
-        links.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::exec::testkit;
 
     #[test]
     fn a_too_deep_include_names_the_repeating_cycle_once_with_its_count() {
-        let e = include_too_deep(&chain(&["a", "a", "a"]), "a".into());
+        let e = include_too_deep(&testkit::hosts(&["a", "a", "a"]), "a".into());
         assert!(e.message.contains("4 times: a"), "{}", e.message);
-        let e = include_too_deep(&chain(&["top", "a", "b", "a", "b"]), "a".into());
+        let e = include_too_deep(&testkit::hosts(&["top", "a", "b", "a", "b"]), "a".into());
         assert!(
             e.message.ends_with(": top; 2 times: a, then b; a"),
             "{}",
@@ -405,5 +402,88 @@ mod tests {
         let plain =
             serde_role_files(&role_target(&value::map([("name", Value::from("db"))])).unwrap());
         assert_eq!(plain.tasks_from, None);
+    }
+
+    #[test]
+    fn each_distinct_include_runs_on_the_hosts_that_included_it() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: include
+      include_tasks: inc.yml
+      loop: [1, 2]
+      when: inventory_hostname != 'h3'
+"#;
+        let inc = "- name: included\n  debug: msg={{ item }}\n";
+        let ran = testkit::play_with(book, &[("inc.yml", inc)], 3, testkit::options());
+        let included: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("included "))
+            .collect();
+        assert_eq!(
+            included,
+            ["included inc.yml h1,h2", "included inc.yml h1,h2"]
+        );
+        assert_eq!(
+            ran.lines.iter().filter(|l| *l == "task included").count(),
+            2
+        );
+        assert_eq!(ran.stats("h3").skipped, 1);
+    }
+
+    #[test]
+    fn a_missing_include_is_a_host_failure_a_rescue_handles() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - name: include
+          include_tasks: "{{ 'missing.yml' if inventory_hostname == 'h1' else 'inc.yml' }}"
+      rescue:
+        - name: rescued
+          debug: msg=rescued
+    - name: unrescued
+      include_tasks: missing.yml
+      when: inventory_hostname == 'h2'
+    - name: last
+      debug: msg=last
+"#;
+        let inc = "- name: included\n  debug: msg=ok\n";
+        let ran = testkit::play_with(book, &[("inc.yml", inc)], 2, testkit::options());
+        assert_eq!(ran.hosts("include", "failed"), ["h1"]);
+        assert_eq!(ran.hosts("rescued", "ok"), ["h1"]);
+        assert_eq!(ran.hosts("included", "ok"), ["h2"]);
+        assert_eq!(ran.hosts("unrescued", "failed"), ["h2"]);
+        assert_eq!(ran.hosts("last", "ok"), ["h1"]);
+        assert_eq!(ran.stats("h1").rescued, 1);
+        assert_eq!(ran.stats("h2").failed, 1);
+    }
+
+    #[test]
+    fn an_include_that_includes_itself_until_a_condition_stops_it() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: again.yml
+"#;
+        let again = r#"
+- set_fact:
+    depth: "{{ depth | default(0) | int + 1 }}"
+- include_tasks: again.yml
+  when: depth | int < 5
+"#;
+        let ran = testkit::play_with(book, &[("again.yml", again)], 1, testkit::options());
+        assert_eq!(
+            ran.lines
+                .iter()
+                .filter(|l| l.starts_with("included again.yml"))
+                .count(),
+            5
+        );
+        assert_eq!(ran.outcome.exit_code, 0);
     }
 }

@@ -173,14 +173,7 @@ impl Runner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hosts(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn set(names: &[&str]) -> HashSet<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::exec::testkit::{self, hosts, set};
 
     #[test]
     fn hosts_that_failed_in_block_go_to_rescue_but_not_unreachable_or_ended_ones() {
@@ -207,5 +200,86 @@ mod tests {
         // The order is the order the hosts entered, whatever the survivors' order.
         let always = always_hosts(&entering, &hosts(&["e", "a"]), &[], &set(&[]), &set(&[]));
         assert_eq!(always, hosts(&["a", "e"]));
+    }
+
+    const BLOCK: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - name: boom
+          fail: msg=boom
+          when: inventory_hostname == 'h2'
+        - name: after boom
+          debug: msg=after
+      rescue:
+        - name: rescue
+          fail: msg=again
+          when: inventory_hostname == 'h3' and rescue_fails | default(false)
+      always:
+        - name: always
+          debug: msg=always
+    - name: end
+      debug: msg=end
+"#;
+
+    #[test]
+    fn a_host_that_fails_in_block_is_rescued_and_everyone_runs_always() {
+        let ran = testkit::play(BLOCK, 3);
+        assert_eq!(ran.hosts("boom", "failed"), ["h2"]);
+        assert_eq!(ran.hosts("after boom", "ok"), ["h1", "h3"]);
+        assert_eq!(ran.hosts("rescue", "skipped"), ["h2"]);
+        let mut always = ran.hosts("always", "ok");
+        always.sort();
+        assert_eq!(always, ["h1", "h2", "h3"]);
+        assert_eq!(ran.hosts("end", "ok").len(), 3);
+        assert_eq!(ran.stats("h2").rescued, 1);
+        assert_eq!(ran.stats("h2").failed, 0);
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+
+    #[test]
+    fn a_host_whose_rescue_fails_still_runs_always_and_then_stops() {
+        let book = BLOCK
+            .replace(
+                "when: inventory_hostname == 'h2'",
+                "when: inventory_hostname != 'h1'",
+            )
+            .replace("rescue_fails | default(false)", "true");
+        let ran = testkit::play(&book, 3);
+        assert_eq!(ran.hosts("rescue", "failed"), ["h3"]);
+        let mut always = ran.hosts("always", "ok");
+        always.sort();
+        assert_eq!(always, ["h1", "h2", "h3"]);
+        let mut end = ran.hosts("end", "ok");
+        end.sort();
+        assert_eq!(end, ["h1", "h2"]);
+        assert_eq!(ran.stats("h3").failed, 1);
+        assert_eq!(ran.outcome.exit_code, 2);
+    }
+
+    #[test]
+    fn tags_select_the_tasks_a_host_walks() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: tagged
+      debug: msg=a
+      tags: [web]
+    - name: untagged
+      debug: msg=b
+    - name: never
+      debug: msg=c
+      tags: [never]
+"#;
+        let opts = super::super::Options {
+            tags: vec!["web".into()],
+            ..testkit::options()
+        };
+        let ran = testkit::play_with(book, &[], 1, opts);
+        assert!(ran.ran("tagged"));
+        assert!(!ran.ran("untagged"));
+        assert!(!ran.ran("never"));
     }
 }

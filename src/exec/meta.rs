@@ -164,4 +164,56 @@ mod tests {
             assert_eq!(MetaAction::parse(name), None, "{name}");
         }
     }
+
+    use crate::exec::testkit;
+
+    #[test]
+    fn end_host_ends_the_play_for_that_host_alone() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - meta: end_host
+      when: inventory_hostname == 'h1'
+    - name: after
+      debug: msg=after
+"#;
+        let ran = testkit::play(book, 2);
+        assert_eq!(ran.hosts("after", "ok"), ["h2"]);
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+
+    #[test]
+    fn end_play_ends_later_batches_too_and_clear_host_errors_brings_hosts_back() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  serial: 1
+  tasks:
+    - meta: end_play
+    - name: never
+      debug: msg=never
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fail h1
+      fail: msg=no
+      when: inventory_hostname == 'h1'
+      ignore_errors: "{{ false }}"
+    - meta: clear_host_errors
+    - name: back
+      debug: msg=back
+"#;
+        let ran = testkit::play(book, 2);
+        assert!(!ran.ran("never"));
+        let batches = ran.lines.iter().filter(|l| l.starts_with("batch ")).count();
+        assert_eq!(
+            batches, 2,
+            "one batch of the first play, one of the second: {:?}",
+            ran.lines
+        );
+        let mut back = ran.hosts("back", "ok");
+        back.sort();
+        assert_eq!(back, ["h1", "h2"]);
+    }
 }

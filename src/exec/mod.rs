@@ -42,6 +42,8 @@ mod pool;
 mod runner;
 mod strategy;
 mod task;
+#[cfg(test)]
+mod testkit;
 pub mod unwind;
 
 use crate::diagnostics::Error;
@@ -356,6 +358,32 @@ struct BatchState {
 }
 
 impl BatchState {
+    /// A batch's state before it runs (under the `linear` strategy).
+    fn new(
+        batch: Vec<String>,
+        all_hosts: Vec<String>,
+        max_fail_percentage: Option<f64>,
+        force_handlers: bool,
+        handlers: Arc<Vec<Handler>>,
+    ) -> BatchState {
+        BatchState {
+            batch,
+            all_hosts,
+            batch_failed: HashSet::new(),
+            max_fail_percentage,
+            over: false,
+            break_play: false,
+            notified: HashMap::new(),
+            ended: HashSet::new(),
+            end_batch: false,
+            end_play: false,
+            force_handlers,
+            handlers,
+            free: false,
+            shared: None,
+        }
+    }
+
     /// The batch (or this host's part of it) is over: a policy tripped or a meta task ended it.
     fn stopping(&self) -> bool {
         self.over
@@ -392,6 +420,16 @@ pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
 }
 
 impl<'r> Runner<'r> {
+    /// The hosts of the batch that have not failed or gone unreachable (in this play or before).
+    fn hosts_going(&self, state: &BatchState) -> Vec<String> {
+        state
+            .batch
+            .iter()
+            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
+            .cloned()
+            .collect()
+    }
+
     /// Shows what reading files found worth a warning (duplicate keys), kept by the loader
     /// since the last time: after the playbook was read, after vars files and includes.
     fn show_load_warnings(&mut self) {

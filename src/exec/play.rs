@@ -10,12 +10,13 @@
 
 use super::events::Event;
 use super::handlers::flatten_handlers;
+use super::strategy::PlayPlan;
 use super::{BatchState, Ctx, Runner, failures, keywords, tags_select, unwind};
 use crate::diagnostics::Error;
 use crate::playbook::{Item, Keywords, Play, Playbook, Task};
 use crate::value::{self, Value, Vars};
 use crate::vars::Layers;
-use std::collections::{HashMap, HashSet};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -250,6 +251,12 @@ impl Runner<'_> {
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &base, &mut handlers);
         let handlers = Arc::new(handlers);
+        let plan = PlayPlan {
+            play,
+            base,
+            gather,
+            setup,
+        };
 
         let total = sizes.len();
         let mut offset = 0;
@@ -271,25 +278,14 @@ impl Runner<'_> {
                 total,
                 hosts: &batch,
             });
-            let mut state = BatchState {
-                batch: batch.clone(),
-                all_hosts: inventory_order.clone(),
-                batch_failed: HashSet::new(),
+            let mut state = BatchState::new(
+                batch.clone(),
+                inventory_order.clone(),
                 max_fail_percentage,
-                over: false,
-                break_play: false,
-                notified: HashMap::new(),
-                ended: HashSet::new(),
-                end_batch: false,
-                end_play: false,
                 force_handlers,
-                handlers: handlers.clone(),
-                free: false,
-                shared: None,
-            };
-            strategy
-                .run_batch(self, play, &mut state, &base, gather, &setup)
-                .await?;
+                handlers.clone(),
+            );
+            strategy.run_batch(self, &plan, &mut state).await?;
             break_play |= state.break_play;
             if state.end_play {
                 break;
@@ -311,18 +307,21 @@ impl Runner<'_> {
     /// One batch's play on the given hosts: facts, the sections with their handlers.
     pub(super) async fn run_batch_hosts(
         &mut self,
-        play: &Play,
+        plan: &PlayPlan<'_>,
         state: &mut BatchState,
-        base: &Ctx,
-        gather: bool,
-        setup: &Arc<Task>,
         active: Vec<String>,
     ) -> Result<(), Error> {
+        let PlayPlan {
+            play,
+            base,
+            gather,
+            setup,
+        } = plan;
         let mut active = active;
         if active.is_empty() {
             return Ok(());
         }
-        if gather
+        if *gather
             && tags_select(
                 &["always".to_string()],
                 &self.opts.tags,
@@ -409,5 +408,85 @@ impl Runner<'_> {
             }
             _ => false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::exec::testkit;
+
+    #[test]
+    fn serial_cuts_the_hosts_into_batches_in_the_plays_order() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  serial: [1, 2]
+  order: reverse_inventory
+  tasks:
+    - debug: msg=x
+"#;
+        let ran = testkit::play(book, 5);
+        let batches: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("batch "))
+            .collect();
+        assert_eq!(batches, ["batch h5", "batch h4,h3", "batch h2,h1"]);
+    }
+
+    #[test]
+    fn vars_files_and_play_keywords_are_templated_with_play_vars() {
+        let book = r#"
+- hosts: "{{ target }}"
+  gather_facts: false
+  vars:
+    target: h2
+    file: vars.yml
+  vars_files:
+    - "{{ file }}"
+  tasks:
+    - name: check
+      fail: msg=wrong
+      when: from_file != 42
+"#;
+        let ran = testkit::play_with(
+            book,
+            &[("vars.yml", "from_file: 42\n")],
+            2,
+            testkit::options(),
+        );
+        assert_eq!(ran.hosts("check", "skipped"), ["h2"]);
+    }
+
+    #[test]
+    fn start_at_task_passes_over_the_tasks_before_it() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: first
+      debug: msg=1
+    - name: second
+      debug: msg=2
+"#;
+        let opts = super::super::Options {
+            start_at_task: Some("sec*".into()),
+            ..testkit::options()
+        };
+        let ran = testkit::play_with(book, &[], 1, opts);
+        assert!(!ran.ran("first"));
+        assert!(ran.ran("second"));
+    }
+
+    #[test]
+    fn a_play_with_no_hosts_says_so() {
+        let ran = testkit::play("- hosts: nothere\n  tasks:\n    - debug: msg=x\n", 1);
+        assert!(
+            ran.lines
+                .iter()
+                .any(|l| l.starts_with("warning Could not match"))
+        );
+        assert_eq!(ran.outcome.exit_code, 0);
     }
 }

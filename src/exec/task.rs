@@ -517,3 +517,55 @@ impl Runner<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+
+    use crate::exec::testkit;
+
+    #[test]
+    fn run_once_runs_on_one_host_and_registers_its_result_on_every_host() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: once
+      debug: msg=hello
+      run_once: true
+      register: r
+    - name: check
+      fail: msg="{{ r }}"
+      when: r.msg != 'hello'
+"#;
+        let ran = testkit::play(book, 3);
+        assert_eq!(ran.hosts("once", "ok"), ["h1"]);
+        assert_eq!(ran.hosts("check", "skipped").len(), 3);
+        assert_eq!(ran.stats("h2").ok, 0);
+    }
+
+    #[test]
+    fn results_are_counted_and_facts_set_per_host() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fact
+      set_fact:
+        mine: "{{ inventory_hostname }}"
+    - name: changed
+      debug: msg=x
+      changed_when: mine == 'h1'
+    - name: ignored
+      fail: msg=no
+      when: mine == 'h2'
+      ignore_errors: true
+"#;
+        let ran = testkit::play(book, 2);
+        assert_eq!(ran.hosts("changed", "changed"), ["h1"]);
+        assert_eq!(ran.hosts("ignored", "ignored"), ["h2"]);
+        let (h1, h2) = (ran.stats("h1"), ran.stats("h2"));
+        assert_eq!((h1.ok, h1.changed, h1.skipped, h1.ignored), (2, 1, 1, 0));
+        assert_eq!((h2.ok, h2.changed, h2.skipped, h2.ignored), (3, 0, 0, 1));
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+}

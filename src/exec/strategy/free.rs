@@ -10,13 +10,13 @@
 //! `any_errors_fatal` and `run_once` only warn here; the whole-batch stop still applies.
 
 use super::super::events::{Event, Reporter};
-use super::super::{BatchState, Ctx, Runner};
-use super::Strategy;
+use super::super::{BatchState, Runner};
+use super::{PlayPlan, Strategy};
 use crate::connection::BoxFuture;
 use crate::diagnostics::Error;
-use crate::playbook::{Play, Task};
+
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -31,13 +31,10 @@ impl Strategy for Free {
     fn run_batch<'a>(
         &'a self,
         runner: &'a mut Runner<'_>,
-        play: &'a Play,
+        plan: &'a PlayPlan<'a>,
         state: &'a mut BatchState,
-        base: &'a Ctx,
-        gather: bool,
-        setup: &'a Arc<Task>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(runner.run_batch_free(play, state, base, gather, setup))
+        Box::pin(runner.run_batch_free(plan, state))
     }
 }
 
@@ -98,20 +95,15 @@ impl BatchState {
     /// A copy for one host's lane under the `free` strategy.
     pub(super) fn lane(&self, shared: &Arc<LaneShared>) -> BatchState {
         BatchState {
-            batch: self.batch.clone(),
-            all_hosts: self.all_hosts.clone(),
-            batch_failed: HashSet::new(),
-            max_fail_percentage: None,
-            over: false,
-            break_play: false,
-            notified: HashMap::new(),
-            ended: HashSet::new(),
-            end_batch: false,
-            end_play: false,
-            force_handlers: self.force_handlers,
-            handlers: self.handlers.clone(),
             free: true,
             shared: Some(shared.clone()),
+            ..BatchState::new(
+                self.batch.clone(),
+                self.all_hosts.clone(),
+                None,
+                self.force_handlers,
+                self.handlers.clone(),
+            )
         }
     }
 }
@@ -125,23 +117,15 @@ impl Runner<'_> {
     /// `any_errors_fatal` and `run_once` only warn; the whole-batch stop still applies.
     pub(super) async fn run_batch_free(
         &mut self,
-        play: &Play,
+        plan: &PlayPlan<'_>,
         state: &mut BatchState,
-        base: &Ctx,
-        gather: bool,
-        setup: &Arc<Task>,
     ) -> Result<(), Error> {
         if state.max_fail_percentage.is_some() {
             self.warn_once(
                 "Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host",
             );
         }
-        let active: Vec<String> = state
-            .batch
-            .iter()
-            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
-            .cloned()
-            .collect();
+        let active = self.hosts_going(state);
         if active.is_empty() {
             return Ok(());
         }
@@ -178,9 +162,7 @@ impl Runner<'_> {
             .iter_mut()
             .zip(states.iter_mut())
             .zip(active.iter())
-            .map(|((lane, st), host)| {
-                lane.run_batch_hosts(play, st, base, gather, setup, vec![host.clone()])
-            })
+            .map(|((lane, st), host)| lane.run_batch_hosts(plan, st, vec![host.clone()]))
             .collect();
         let results = join_all(runs).await;
         for lane in &lanes {

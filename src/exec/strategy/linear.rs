@@ -2,12 +2,10 @@
 //! batch at once (bounded by forks), and the next task starts when all have answered. The
 //! failure policy ([`super::super::failures`]) is judged after each task.
 
-use super::super::{BatchState, Ctx, Runner};
-use super::Strategy;
+use super::super::{BatchState, Runner};
+use super::{PlayPlan, Strategy};
 use crate::connection::BoxFuture;
 use crate::diagnostics::Error;
-use crate::playbook::{Play, Task};
-use std::sync::Arc;
 
 /// Lockstep per task.
 pub(in crate::exec) struct Linear;
@@ -20,32 +18,12 @@ impl Strategy for Linear {
     fn run_batch<'a>(
         &'a self,
         runner: &'a mut Runner<'_>,
-        play: &'a Play,
+        plan: &'a PlayPlan<'a>,
         state: &'a mut BatchState,
-        base: &'a Ctx,
-        gather: bool,
-        setup: &'a Arc<Task>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(runner.run_batch(play, state, base, gather, setup))
-    }
-}
-
-impl Runner<'_> {
-    pub(super) async fn run_batch(
-        &mut self,
-        play: &Play,
-        state: &mut BatchState,
-        base: &Ctx,
-        gather: bool,
-        setup: &Arc<Task>,
-    ) -> Result<(), Error> {
-        let active: Vec<String> = state
-            .batch
-            .iter()
-            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
-            .cloned()
-            .collect();
-        self.run_batch_hosts(play, state, base, gather, setup, active)
-            .await
+        Box::pin(async move {
+            let active = runner.hosts_going(state);
+            runner.run_batch_hosts(plan, state, active).await
+        })
     }
 }
