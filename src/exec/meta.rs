@@ -1,0 +1,219 @@
+//! The meta room: `meta:` tasks (`flush_handlers`, `end_host`, `end_batch`, `end_play`,
+//! `clear_host_errors`, `clear_facts`, `noop`, ...).
+//!
+//! Owns which meta actions exist ([`MetaAction`]) and what each does to the batch: a meta task
+//! runs host by host as ansible-core 2.19 runs it (the banner per host, `when` per host, a skip
+//! shown but not counted) and changes the batch's state rather than calling a module.
+
+use super::events::{self, Event};
+use super::{BatchState, Ctx, Runner};
+use crate::diagnostics::Error;
+use crate::playbook::Task;
+use crate::value::Vars;
+use std::sync::Arc;
+
+/// The meta actions ansible-core 2.19 knows. Those that change nothing here (`noop`,
+/// `refresh_inventory`, `reset_connection`, `role_complete`) are accepted and do nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MetaAction {
+    FlushHandlers,
+    Noop,
+    RefreshInventory,
+    ClearFacts,
+    ClearHostErrors,
+    EndPlay,
+    EndBatch,
+    EndHost,
+    ResetConnection,
+    RoleComplete,
+}
+
+impl MetaAction {
+    /// The action a `meta:` task names; `None` for one that does not exist.
+    pub(super) fn parse(name: &str) -> Option<MetaAction> {
+        Some(match name {
+            "flush_handlers" => MetaAction::FlushHandlers,
+            "noop" => MetaAction::Noop,
+            "refresh_inventory" => MetaAction::RefreshInventory,
+            "clear_facts" => MetaAction::ClearFacts,
+            "clear_host_errors" => MetaAction::ClearHostErrors,
+            "end_play" => MetaAction::EndPlay,
+            "end_batch" => MetaAction::EndBatch,
+            "end_host" => MetaAction::EndHost,
+            "reset_connection" => MetaAction::ResetConnection,
+            "role_complete" => MetaAction::RoleComplete,
+            _ => return None,
+        })
+    }
+}
+
+impl Runner<'_> {
+    /// `meta` tasks, as ansible-core 2.19 runs them: each host takes the task in turn (so its
+    /// banner shows once per host), its `when` decides for that host (a skip is shown, not
+    /// counted), and `end_play` stops at the first host that reaches it.
+    pub(super) async fn run_meta(
+        &mut self,
+        state: &mut BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        hosts: Vec<String>,
+    ) -> Result<Vec<String>, Error> {
+        let action = task
+            .args
+            .get_attr("_raw_params")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let Some(meta) = MetaAction::parse(&action) else {
+            return Err(Error::syntax(
+                &task.span,
+                format!("invalid meta action requested: {action}"),
+            ));
+        };
+        let name = self.banner_name(task, ctx, false);
+        let mut flush_for = Vec::new();
+        let mut active = hosts.clone();
+        for host in &hosts {
+            self.reporter.event(&Event::TaskStart {
+                name: &name,
+                handler: false,
+                id: events::task_id(task),
+            });
+            let job = self.job(state, task, ctx, host, &hosts);
+            if !job.when_holds()? {
+                let outcome = job.skipped_outcome();
+                self.reporter.event(&Event::HostResult {
+                    result: &outcome.result,
+                    item: false,
+                });
+                continue;
+            }
+            match meta {
+                MetaAction::FlushHandlers => flush_for.push(host.clone()),
+                MetaAction::EndHost => {
+                    state.ended.insert(host.clone());
+                    active.retain(|h| h != host);
+                }
+                MetaAction::EndBatch | MetaAction::EndPlay => {
+                    state.end_batch = true;
+                    state.end_play |= meta == MetaAction::EndPlay;
+                    if let Some(shared) = &state.shared {
+                        shared
+                            .end_batch
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                        if meta == MetaAction::EndPlay {
+                            shared
+                                .end_play
+                                .store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                    return Ok(Vec::new());
+                }
+                MetaAction::ClearHostErrors => {
+                    self.failed.remove(host);
+                }
+                MetaAction::ClearFacts => self.store.set_facts(host, Vars::new()),
+                _ => {}
+            }
+        }
+        if meta == MetaAction::ClearHostErrors {
+            // Hosts that failed earlier in the batch take part again.
+            for h in &state.batch {
+                if !self.unreachable.contains(h) && !active.contains(h) && !state.ended.contains(h)
+                {
+                    active.push(h.clone());
+                }
+            }
+            active = state
+                .batch
+                .iter()
+                .filter(|h| active.contains(h))
+                .cloned()
+                .collect();
+        }
+        if !flush_for.is_empty() {
+            let flushed = self.flush_handlers(state, flush_for.clone()).await?;
+            active.retain(|h| !flush_for.contains(h) || flushed.contains(h));
+        }
+        Ok(active)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_meta_actions_of_ansible_core_parse_and_others_do_not() {
+        for name in [
+            "flush_handlers",
+            "noop",
+            "refresh_inventory",
+            "clear_facts",
+            "clear_host_errors",
+            "end_play",
+            "end_batch",
+            "end_host",
+            "reset_connection",
+            "role_complete",
+        ] {
+            assert!(MetaAction::parse(name).is_some(), "{name}");
+        }
+        assert_eq!(MetaAction::parse("end_play"), Some(MetaAction::EndPlay));
+        for name in ["", "end_role", "flush", "END_PLAY", "ansible.builtin.noop"] {
+            assert_eq!(MetaAction::parse(name), None, "{name}");
+        }
+    }
+
+    use crate::exec::testkit;
+
+    #[test]
+    fn end_host_ends_the_play_for_that_host_alone() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - meta: end_host
+      when: inventory_hostname == 'h1'
+    - name: after
+      debug: msg=after
+"#;
+        let ran = testkit::play(book, 2);
+        assert_eq!(ran.hosts("after", "ok"), ["h2"]);
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+
+    #[test]
+    fn end_play_ends_later_batches_too_and_clear_host_errors_brings_hosts_back() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  serial: 1
+  tasks:
+    - meta: end_play
+    - name: never
+      debug: msg=never
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fail h1
+      fail: msg=no
+      when: inventory_hostname == 'h1'
+      ignore_errors: "{{ false }}"
+    - meta: clear_host_errors
+    - name: back
+      debug: msg=back
+"#;
+        let ran = testkit::play(book, 2);
+        assert!(!ran.ran("never"));
+        let batches = ran.lines.iter().filter(|l| l.starts_with("batch ")).count();
+        assert_eq!(
+            batches, 2,
+            "one batch of the first play, one of the second: {:?}",
+            ran.lines
+        );
+        let mut back = ran.hosts("back", "ok");
+        back.sort();
+        assert_eq!(back, ["h1", "h2"]);
+    }
+}

@@ -1,0 +1,492 @@
+//! The play room: one play from its hosts to its last batch.
+//!
+//! Owns the play's hosts (the pattern, `--limit`, `order`), `vars_files` and `vars_prompt`,
+//! the variable layers of the play, the `serial` batches loop (sizes from [`super::batches`],
+//! the whole-batch stop between batches), and one batch's walk through the play on the hosts a
+//! strategy gives it ([`Runner::run_batch_hosts`]): fact gathering (`gathering`, smart), the
+//! sections (pre_tasks, roles + tasks, post_tasks) each followed by its handlers. Also the
+//! run-wide passes over tasks: `--start-at-task` and `--step`.
+//! The play's keywords are templated in [`super::keywords`].
+
+use super::events::Event;
+use super::handlers::flatten_handlers;
+use super::strategy::PlayPlan;
+use super::{BatchState, Ctx, Runner, failures, keywords, tags_select, unwind};
+use crate::diagnostics::Error;
+use crate::playbook::{Item, Keywords, Play, Playbook, Task};
+use crate::value::{self, Value, Vars};
+use crate::vars::Layers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The implicit "Gathering Facts" task.
+pub(super) fn setup_task(play: &Play) -> Task {
+    Task {
+        name: Some("Gathering Facts".to_string()),
+        // Ansible's gather_facts action (which marks the facts `_ansible_facts_gathered`).
+        action: "gather_facts".to_string(),
+        args: match &play.gather_subset {
+            Some(s) => value::map([("gather_subset", s.clone())]),
+            None => value::map(Vec::<(&str, Value)>::new()),
+        },
+        span: play.span.clone(),
+        kw: Keywords::default(),
+        register: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        changed_when: Vec::new(),
+        failed_when: Vec::new(),
+        loop_: None,
+        loop_control: Default::default(),
+        until: Vec::new(),
+        retries: None,
+        delay: None,
+    }
+}
+
+/// `order: shuffle`: a random order from the clock and the process, no crate needed.
+pub(super) fn shuffle(hosts: &mut [String]) {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ u64::from(std::process::id());
+    for i in (1..hosts.len()).rev() {
+        // xorshift64
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        hosts.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+}
+
+impl Runner<'_> {
+    pub(super) async fn run_playbook(&mut self, playbook: &Playbook) -> Result<(), Error> {
+        self.show_load_warnings();
+        for play in &playbook.plays {
+            if self.stopped {
+                break;
+            }
+            self.run_play(play).await?;
+        }
+        Ok(())
+    }
+
+    /// `vars_files`: each entry a file (or a list of candidates, the first that exists).
+    pub(super) fn load_vars_files(&self, play: &Play) -> Result<Vec<Arc<Vars>>, Error> {
+        let mut out = Vec::new();
+        let base = [play.kw.vars.clone()];
+        for entry in &play.vars_files {
+            let entry = self
+                .template_play_level(entry, &base)
+                .map_err(|e| e.at(play.spans.get("vars_files").unwrap_or(&play.span)))?;
+            let candidates: Vec<String> = if entry.kind() == minijinja::value::ValueKind::Seq {
+                entry
+                    .try_iter()
+                    .map(|i| i.map(|v| v.to_string()).collect())
+                    .unwrap_or_default()
+            } else {
+                vec![entry.to_string()]
+            };
+            let found = candidates
+                .iter()
+                .map(|c| {
+                    let p = PathBuf::from(c);
+                    if p.is_absolute() {
+                        p
+                    } else {
+                        self.loader.playbook_dir.join(p)
+                    }
+                })
+                .find(|p| p.is_file());
+            let Some(path) = found else {
+                return Err(Error::syntax(
+                    play.spans.get("vars_files").unwrap_or(&play.span),
+                    format!("vars file {} was not found", candidates.join(", ")),
+                ));
+            };
+            let mut warnings = Vec::new();
+            let vars = crate::value::load_vars_file(&path, &mut warnings)?;
+            self.loader.warn(warnings);
+            out.push(Arc::new(vars));
+        }
+        Ok(out)
+    }
+
+    /// `vars_prompt`: asked through the reporter (which asks on a terminal); without an
+    /// answer, the default, or the `-e` value.
+    pub(super) fn prompt_vars(&mut self, play: &Play) -> Result<Vars, Error> {
+        let mut out = Vars::new();
+        for p in &play.vars_prompt {
+            if self.store.extra.contains_key(&p.name) {
+                continue;
+            }
+            let default = p
+                .default
+                .as_ref()
+                .map(|d| format!(" [{d}]"))
+                .unwrap_or_default();
+            let answer = std::sync::Mutex::new(None);
+            self.reporter.event(&Event::Prompt {
+                prompt: &format!("{}{default}: ", p.prompt),
+                private: p.private,
+                answer: &answer,
+            });
+            let answer = answer.into_inner().unwrap_or_else(|e| e.into_inner());
+            match (answer, &p.default) {
+                (Some(a), Some(d)) if a.is_empty() => {
+                    out.insert(p.name.clone(), d.clone());
+                }
+                (Some(a), _) => {
+                    out.insert(p.name.clone(), Value::from(a));
+                }
+                (None, Some(d)) => {
+                    out.insert(p.name.clone(), d.clone());
+                }
+                (None, None) => {
+                    return Err(Error::syntax(
+                        &p.span,
+                        format!(
+                            "vars_prompt: '{}' has no default and there is no terminal to ask on; pass it with -e {}=VALUE",
+                            p.name, p.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
+        unwind::fault("play", &play.name);
+        self.role_ran.clear();
+        self.play_dir = Some(play.dir.clone());
+        let play_vars = play.kw.vars.clone();
+        let pattern = self
+            .template_play_level(&play.hosts, std::slice::from_ref(&play_vars))
+            .map_err(|e| e.at(&play.span))?
+            .to_string();
+        let selection = self
+            .store
+            .inventory()
+            .get_hosts(&pattern, self.opts.limit.as_deref())
+            .map_err(|e| e.at(play.spans.get("hosts").unwrap_or(&play.span)))?;
+        for term in &selection.unmatched {
+            self.reporter.event(&Event::Warning(&format!(
+                "Could not match supplied host pattern, ignoring: {term}"
+            )));
+        }
+        let mut hosts = selection.hosts;
+        // `ansible_play_hosts_all` keeps inventory order whatever `order:` says.
+        let inventory_order = hosts.clone();
+        if let Some(order) = &play.order {
+            let order = self
+                .template_play_level(order, std::slice::from_ref(&play_vars))?
+                .to_string();
+            match order.as_str() {
+                "inventory" => {}
+                "reverse_inventory" => hosts.reverse(),
+                "sorted" => hosts.sort(),
+                "reverse_sorted" => {
+                    hosts.sort();
+                    hosts.reverse();
+                }
+                "shuffle" => shuffle(&mut hosts),
+                other => {
+                    return Err(Error::syntax(
+                        play.spans.get("order").unwrap_or(&play.span),
+                        format!(
+                            "'{other}' is not a valid order; use inventory, reverse_inventory, sorted, reverse_sorted or shuffle"
+                        ),
+                    ));
+                }
+            }
+        }
+        // Hosts that failed earlier keep their places in this play's batches but run nothing
+        // (Ansible marks them failed in each batch's iterator).
+        if hosts.is_empty() {
+            self.reporter.event(&Event::PlayStart {
+                name: &play.name,
+                strategy: "linear",
+            });
+            self.reporter.event(&Event::NoHosts);
+            return Ok(());
+        }
+        // The variable layers of the play: role defaults below inventory; play vars, prompts,
+        // vars_files and role vars above it.
+        let mut mid = vec![play_vars.clone()];
+        let prompted = self.prompt_vars(play)?;
+        if !prompted.is_empty() {
+            mid.push(Arc::new(prompted));
+        }
+        let vars_files = self.load_vars_files(play);
+        self.show_load_warnings();
+        mid.extend(vars_files?);
+        if !play.role_vars.is_empty() {
+            mid.push(play.role_vars.clone());
+        }
+        let layers = Layers {
+            low: vec![play.role_defaults.clone()],
+            mid,
+            high: Vec::new(),
+        };
+        let keywords::PlayKeywords {
+            batch_sizes: sizes,
+            max_fail_percentage,
+            force_handlers,
+            gather,
+            strategy,
+        } = self.play_keywords(play, &layers.mid, hosts.len())?;
+        // The implicit fact gathering is one task for the whole play (one banner under free).
+        let setup = Arc::new(setup_task(play));
+        let base = Ctx {
+            chain: vec![Arc::new(play.kw.clone())],
+            layers,
+            role: None,
+            rescuable: false,
+            tags: play.kw.tags.clone(),
+            includes: Arc::default(),
+        };
+        let mut handlers = Vec::new();
+        flatten_handlers(&play.handlers, &base, &mut handlers);
+        let handlers = Arc::new(handlers);
+        let plan = PlayPlan {
+            play,
+            base,
+            gather,
+            setup,
+        };
+
+        let total = sizes.len();
+        let mut offset = 0;
+        // ansible-playbook's PlaybookExecutor: after each batch, if the hosts newly failed or
+        // unreachable (counted as Ansible counts them, a host in both sets twice) are exactly
+        // the batch, no later batch or play runs.
+        let (mut prev_failed, mut prev_unreachable) = (self.failed.len(), self.unreachable.len());
+        let mut break_play = false;
+        for (i, size) in sizes.into_iter().enumerate() {
+            let batch: Vec<String> = hosts[offset..offset + size].to_vec();
+            offset += size;
+            // ansible-playbook shows the play's banner again for every batch.
+            self.reporter.event(&Event::PlayStart {
+                name: &play.name,
+                strategy: strategy.name(),
+            });
+            self.reporter.event(&Event::BatchStart {
+                number: i + 1,
+                total,
+                hosts: &batch,
+            });
+            let mut state = BatchState::new(
+                batch.clone(),
+                inventory_order.clone(),
+                max_fail_percentage,
+                force_handlers,
+                handlers.clone(),
+            );
+            strategy.run_batch(self, &plan, &mut state).await?;
+            break_play |= state.break_play;
+            if state.end_play {
+                break;
+            }
+            let newly = (self.failed.len() + self.unreachable.len())
+                .saturating_sub(prev_failed + prev_unreachable);
+            if failures::batch_all_failed(newly, batch.len()) {
+                break_play = true;
+                break;
+            }
+            (prev_failed, prev_unreachable) = (self.failed.len(), self.unreachable.len());
+        }
+        if break_play {
+            self.stopped = true;
+        }
+        Ok(())
+    }
+
+    /// One batch's play on the given hosts: facts, the sections with their handlers.
+    pub(super) async fn run_batch_hosts(
+        &mut self,
+        plan: &PlayPlan<'_>,
+        state: &mut BatchState,
+        active: Vec<String>,
+    ) -> Result<(), Error> {
+        let PlayPlan {
+            play,
+            base,
+            gather,
+            setup,
+        } = plan;
+        let mut active = active;
+        if active.is_empty() {
+            return Ok(());
+        }
+        if *gather
+            && tags_select(
+                &["always".to_string()],
+                &self.opts.tags,
+                &self.opts.skip_tags,
+            )
+        {
+            // gathering=smart: hosts whose facts are known (this run, or the cache) skip it.
+            let smart = self.opts.gathering == "smart";
+            let need: Vec<String> = active
+                .iter()
+                .filter(|h| {
+                    !smart
+                        || !crate::modules::fact_cache::FactCache::gathered(&self.store.facts_of(h))
+                })
+                .cloned()
+                .collect();
+            if !need.is_empty() {
+                let done = self
+                    .run_task(state, setup, base, need.clone(), false)
+                    .await?;
+                active.retain(|h| !need.contains(h) || done.contains(h));
+            }
+        }
+        let sections: [(&[Item], &[Item]); 3] = [
+            (&play.pre_tasks, &[]),
+            (&play.roles, &play.tasks),
+            (&play.post_tasks, &[]),
+        ];
+        for (first, second) in sections {
+            if state.stopping() {
+                break;
+            }
+            active = self.run_items(state, first, base.clone(), active).await?;
+            if !state.stopping() {
+                active = self.run_items(state, second, base.clone(), active).await?;
+            }
+            // The section's implicit `meta: flush_handlers` is tagged `always`, like Ansible's.
+            if self.implicit_meta() {
+                active = self.flush_handlers(state, active).await?;
+            }
+        }
+        if state.break_play && state.force_handlers {
+            let _ = self.flush_handlers(state, active).await?;
+        }
+        Ok(())
+    }
+
+    /// `--start-at-task`: the task's name, or `role : name`, equals the wanted name or matches
+    /// it as a glob.
+    pub(super) fn is_start_task(&self, task: &Task, ctx: &Ctx) -> bool {
+        let Some(want) = &self.opts.start_at_task else {
+            return true;
+        };
+        let Some(name) = &task.name else {
+            return false;
+        };
+        let full = match &ctx.role {
+            Some(r) => format!("{} : {name}", r.name),
+            None => name.clone(),
+        };
+        let glob = regex::Regex::new(&crate::inventory::pattern::fnmatch_translate(want)).ok();
+        [name, &full]
+            .iter()
+            .any(|n| *n == want || glob.as_ref().is_some_and(|g| g.is_match(n)))
+    }
+
+    /// `--step`: "Perform task: NAME (N)o/(y)es/(c)ontinue:", as ansible-playbook asks; the
+    /// reporter asks, the answer comes back here. No answer (end of input) is "no".
+    pub(super) fn ask_step(&mut self, task: &Task) -> Result<bool, Error> {
+        let answer = std::sync::Mutex::new(None);
+        self.reporter.event(&Event::StepPrompt {
+            name: &task.display_name(),
+            answer: &answer,
+        });
+        let line = answer
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_default();
+        Ok(match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.step_off = true;
+                true
+            }
+            _ => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::exec::testkit;
+
+    #[test]
+    fn serial_cuts_the_hosts_into_batches_in_the_plays_order() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  serial: [1, 2]
+  order: reverse_inventory
+  tasks:
+    - debug: msg=x
+"#;
+        let ran = testkit::play(book, 5);
+        let batches: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("batch "))
+            .collect();
+        assert_eq!(batches, ["batch h5", "batch h4,h3", "batch h2,h1"]);
+    }
+
+    #[test]
+    fn vars_files_and_play_keywords_are_templated_with_play_vars() {
+        let book = r#"
+- hosts: "{{ target }}"
+  gather_facts: false
+  vars:
+    target: h2
+    file: vars.yml
+  vars_files:
+    - "{{ file }}"
+  tasks:
+    - name: check
+      fail: msg=wrong
+      when: from_file != 42
+"#;
+        let ran = testkit::play_with(
+            book,
+            &[("vars.yml", "from_file: 42\n")],
+            2,
+            testkit::options(),
+        );
+        assert_eq!(ran.hosts("check", "skipped"), ["h2"]);
+    }
+
+    #[test]
+    fn start_at_task_passes_over_the_tasks_before_it() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: first
+      debug: msg=1
+    - name: second
+      debug: msg=2
+"#;
+        let opts = super::super::Options {
+            start_at_task: Some("sec*".into()),
+            ..testkit::options()
+        };
+        let ran = testkit::play_with(book, &[], 1, opts);
+        assert!(!ran.ran("first"));
+        assert!(ran.ran("second"));
+    }
+
+    #[test]
+    fn a_play_with_no_hosts_says_so() {
+        let ran = testkit::play("- hosts: nothere\n  tasks:\n    - debug: msg=x\n", 1);
+        assert!(
+            ran.lines
+                .iter()
+                .any(|l| l.starts_with("warning Could not match"))
+        );
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+}

@@ -1,0 +1,571 @@
+//! The task room: one task fanned out over the active hosts of a batch, and what comes back.
+//!
+//! Owns [`Runner::run_task`] (the banner, `run_once`, `throttle`, the host jobs run under the
+//! forks, `run_once` results registered on every host, failures counted and handed to the
+//! failure policy), [`Runner::apply_outcome`] (events, stats, `register`, facts, `notify`),
+//! the host job of the include and meta machinery ([`Runner::job`]) and the magic variables a
+//! job sees. What one task does on one host (loops, `until`, delegation, conditions, the
+//! module call) is `runner.rs`'s.
+//!
+//! `run_task`, `apply_outcome`, `set_fact_var` and `job` moved here unchanged from `mod.rs`:
+//! keep their bodies as they are while the typed module results land (issue 17, item 1).
+
+use super::events::{self, Event, Status};
+use super::runner::{self, HostJob};
+use super::unwind;
+use super::{BatchState, Ctx, Runner};
+use crate::diagnostics::{Error, ErrorKind};
+use crate::playbook::Task;
+use crate::playbook::role::role_task_args;
+use crate::template;
+use crate::value::{self, Value, Vars};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Runs one host's task; a panic while it runs (a bug in baton) fails the task on that host
+/// with the panic's message, as ansible-core fails a task whose module raised, and the run
+/// goes on.
+pub(super) async fn run_job(job: HostJob) -> runner::HostOutcome {
+    let fallback = job.clone();
+    let run = async move {
+        unwind::fault("task", job.task.name.as_deref().unwrap_or(""));
+        job.run().await
+    };
+    match unwind::CatchUnwind::new(run).await {
+        Ok(outcome) => outcome,
+        Err(panic) => fallback.failure(Error::new(
+            ErrorKind::Internal,
+            format!("baton hit an internal error (a bug) running this task: {panic}"),
+        )),
+    }
+}
+
+/// A registered result with `failed: false` added when it has no `failed` key.
+pub(super) fn with_failed_false(v: &Value) -> Value {
+    if v.get_attr("failed").is_ok_and(|f| !f.is_undefined()) {
+        return v.clone();
+    }
+    let mut pairs: Vec<(Value, Value)> = v
+        .try_iter()
+        .map(|keys| {
+            keys.map(|k| (k.clone(), v.get_item(&k).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.push((Value::from("failed"), Value::from(false)));
+    value::map(pairs)
+}
+
+impl Runner<'_> {
+    /// The name in a task's banner, as ansible-playbook shows it: the name templated with
+    /// play-level variables (or the action), `role : ` before it inside a role, and
+    /// `include_role : NAME` for an unnamed include_role.
+    pub(super) fn banner_name(&self, task: &Task, ctx: &Ctx, handler: bool) -> String {
+        let name = match (&task.name, task.action.as_str()) {
+            (Some(n), _) => self
+                .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| n.clone()),
+            (None, "include_role") => match role_task_args(&task.args) {
+                Ok((role, _, _)) => format!("include_role : {role}"),
+                Err(_) => "include_role".to_string(),
+            },
+            (None, action) => action.to_string(),
+        };
+        match &ctx.role {
+            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
+            _ => name,
+        }
+    }
+
+    /// A job for one host, for the include machinery.
+    pub(super) fn job(
+        &self,
+        state: &BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        host: &str,
+        hosts: &[String],
+    ) -> HostJob {
+        HostJob {
+            host: host.to_string(),
+            task: task.clone(),
+            chain: ctx.job_chain(),
+            layers: Arc::new(ctx.layers.clone()),
+            magic: self.magic(state, ctx, hosts),
+            store: self.store.clone(),
+            pool: self.pool.clone(),
+            opts: self.opts.clone(),
+            delegate: None,
+        }
+    }
+
+    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx, hosts: &[String]) -> Vars {
+        let play_hosts: Value = match &state.shared {
+            // Under free, a lane runs one host; the play's hosts are the batch's still going.
+            Some(shared) => {
+                let removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
+                state
+                    .batch
+                    .iter()
+                    .filter(|h| !removed.contains(*h) && !self.failed.contains(*h))
+                    .map(|h| Value::from(h.as_str()))
+                    .collect()
+            }
+            None => hosts.iter().map(|h| Value::from(h.as_str())).collect(),
+        };
+        let mut magic = Vars::new();
+        magic.insert("play_hosts".into(), play_hosts.clone());
+        magic.insert("ansible_play_hosts".into(), play_hosts);
+        magic.insert(
+            "ansible_play_batch".into(),
+            state
+                .batch
+                .iter()
+                .map(|h| Value::from(h.as_str()))
+                .collect(),
+        );
+        magic.insert(
+            "ansible_play_hosts_all".into(),
+            state
+                .all_hosts
+                .iter()
+                .map(|h| Value::from(h.as_str()))
+                .collect(),
+        );
+        if let Some(dir) = &self.play_dir {
+            magic.insert(
+                "playbook_dir".into(),
+                Value::from(dir.display().to_string()),
+            );
+        }
+        if let Some(r) = &ctx.role {
+            // Where lookups (file, template, first_found) look first: the role, then the play.
+            let mut search = vec![Value::from(r.path.display().to_string())];
+            if let Some(dir) = &self.play_dir {
+                search.push(Value::from(dir.display().to_string()));
+            }
+            magic.insert("ansible_search_path".into(), Value::from(search));
+            magic.insert("role_name".into(), Value::from(r.name.as_str()));
+            magic.insert(
+                "role_path".into(),
+                Value::from(r.path.display().to_string()),
+            );
+        }
+        magic
+    }
+
+    /// Runs one task on the active hosts and applies the results and the failure policy.
+    pub(super) async fn run_task(
+        &mut self,
+        state: &mut BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        active: Vec<String>,
+        handler: bool,
+    ) -> Result<Vec<String>, Error> {
+        let hosts: Vec<String> = active
+            .iter()
+            .filter(|h| !state.ended.contains(*h))
+            .cloned()
+            .collect();
+        if hosts.is_empty() {
+            return Ok(active);
+        }
+        if task.action == "meta" {
+            return self.run_meta(state, task, ctx, hosts).await;
+        }
+        let name = self.banner_name(task, ctx, handler);
+        self.reporter.event(&Event::TaskStart {
+            name: &name,
+            handler,
+            id: events::task_id(task),
+        });
+
+        let mut run_once = ctx
+            .chain
+            .iter()
+            .rev()
+            .find_map(|k| k.run_once.as_ref())
+            .is_some_and(template::truthy);
+        // add_host bypasses the host loop: it runs once for the batch, like run_once.
+        let bypass = task
+            .action
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.")
+            == "add_host";
+        if bypass && state.free {
+            let mut e = Error::syntax(
+                &task.span,
+                format!(
+                    "The '{}' module bypasses the host loop, which is currently not supported in the free strategy and would instead execute for every host in the inventory list.",
+                    task.action
+                ),
+            );
+            e.kind = ErrorKind::Unsupported;
+            return Err(e);
+        }
+        run_once |= bypass;
+        let run_once_kw = run_once;
+        if state.free {
+            if run_once {
+                self.warn_once(
+                    "Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.",
+                );
+                run_once = false;
+            }
+            let fatal = ctx
+                .chain
+                .iter()
+                .rev()
+                .find_map(|k| k.any_errors_fatal.as_ref())
+                .is_some_and(template::truthy);
+            if fatal {
+                self.warn_once(
+                    "Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host",
+                );
+            }
+        }
+        // Ansible's `hosts_left`: the batch less the unreachable, taken before the task runs.
+        let hosts_left: Vec<String> = state
+            .batch
+            .iter()
+            .filter(|h| !self.unreachable.contains(*h))
+            .cloned()
+            .collect();
+        let targets: Vec<String> = if run_once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.clone()
+        };
+
+        // Ansible marks a role complete with an implicit `meta: role_complete` task tagged
+        // `always`; `--skip-tags always` skips it, and the role may then run again.
+        if let Some(r) = ctx.role.as_ref().filter(|_| self.implicit_meta()) {
+            self.role_ran
+                .entry(r.identity.clone())
+                .or_default()
+                .extend(hosts.iter().cloned());
+        }
+        let chain = ctx.job_chain();
+        let layers = Arc::new(ctx.layers.clone());
+        // `throttle` caps how many hosts run this task at once, below forks.
+        let throttle = ctx
+            .chain
+            .iter()
+            .rev()
+            .find_map(|k| k.throttle.as_ref())
+            .and_then(|t| t.as_i64().or_else(|| t.to_string().parse().ok()))
+            .filter(|t| *t > 0)
+            .map(|t| t as usize);
+        let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
+        let semaphore = Arc::new(Semaphore::new(width.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        let magic = self.magic(state, ctx, &hosts);
+        // group_by changes the inventory host by host: one at a time, in the batch's order, so
+        // groups list their hosts as Ansible's (which takes the results in turn) do.
+        let one_by_one = task
+            .action
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.")
+            == "group_by";
+        let mut in_order: std::collections::VecDeque<HostJob> = Default::default();
+        for host in &targets {
+            let job = HostJob {
+                host: host.clone(),
+                task: task.clone(),
+                chain: chain.clone(),
+                layers: layers.clone(),
+                magic: magic.clone(),
+                store: self.store.clone(),
+                pool: self.pool.clone(),
+                opts: self.opts.clone(),
+                delegate: None,
+            };
+            if one_by_one {
+                in_order.push_back(job);
+                continue;
+            }
+            let permit = semaphore.clone();
+            let worker = self.workers.clone();
+            set.spawn(self.template_warnings.scope(async move {
+                let _permit = permit.acquire_owned().await;
+                // Under free, the forks are shared by every host's lane.
+                let _worker = match worker {
+                    Some(w) => w.acquire_owned().await.ok(),
+                    None => None,
+                };
+                run_job(job).await
+            }));
+        }
+
+        let mut survivors: Vec<String> = Vec::new();
+        // Hosts whose result failed (ignored failures aside), and hosts that went unreachable.
+        let mut failed_now: Vec<String> = Vec::new();
+        let mut unreachable_now: Vec<String> = Vec::new();
+        let mut run_once_result: Option<runner::HostOutcome> = None;
+        loop {
+            let outcome = match in_order.pop_front() {
+                Some(job) => run_job(job).await,
+                None => match set.join_next().await {
+                    Some(joined) => joined.map_err(|e| {
+                        Error::new(
+                            ErrorKind::Internal,
+                            format!("a task panicked or was cancelled: {e}"),
+                        )
+                    })?,
+                    None => break,
+                },
+            };
+            self.apply_outcome(state, task, &outcome)?;
+            let host = outcome.result.host.clone();
+            match outcome.result.status {
+                Status::Failed if !outcome.result.ignored => failed_now.push(host),
+                Status::Unreachable => unreachable_now.push(host),
+                _ => survivors.push(host),
+            }
+            if run_once {
+                run_once_result = Some(outcome);
+            }
+        }
+        // run_once: the one result is registered for every host of the batch; only the host
+        // that ran it is counted (a failure stops the others through any_errors_fatal). A task
+        // that bypasses the host loop (add_host) registers on its one host alone, as Ansible.
+        if let Some(outcome) = run_once_result {
+            for host in hosts.iter().skip(1) {
+                if bypass {
+                    survivors.push(host.clone());
+                    continue;
+                }
+                if let Some(name) = &task.register {
+                    self.store
+                        .set_host_var(host, name, outcome.registered.clone());
+                }
+                // delegate_facts gave the facts to the delegated host alone.
+                let delegated_facts = task
+                    .kw
+                    .delegate_facts
+                    .as_ref()
+                    .is_some_and(template::truthy)
+                    && outcome.result.delegated_to.is_some();
+                if let Some(facts) = outcome.facts.as_ref().filter(|_| !delegated_facts) {
+                    for (k, v) in facts {
+                        self.set_fact_var(task, host, k, v);
+                    }
+                }
+                survivors.push(host.clone());
+            }
+        }
+        if !ctx.rescuable {
+            // A failure inside a block with `rescue` is the rescue's to handle, not counted.
+            for host in &failed_now {
+                self.failed.insert(host.clone());
+                state.batch_failed.insert(host.clone());
+                self.stats.entry(host.clone()).or_default().failed += 1;
+            }
+        }
+        if let Some(shared) = &state.shared {
+            // A failed run_once task fails every host of the play, under free too (ansible-core
+            // marks them all failed in the iterator).
+            if run_once_kw && !ctx.rescuable && failed_now.iter().any(|h| self.failed.contains(h)) {
+                shared
+                    .fail_all
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
+            removed.extend(
+                failed_now
+                    .iter()
+                    .filter(|h| self.failed.contains(*h))
+                    .chain(unreachable_now.iter())
+                    .cloned(),
+            );
+        }
+        self.apply_failure_policy(
+            state,
+            ctx,
+            run_once,
+            &failed_now,
+            &unreachable_now,
+            &hosts_left,
+            !targets.is_empty(),
+        );
+        let keep: Vec<String> = active
+            .into_iter()
+            .filter(|h| {
+                (survivors.contains(h) || state.ended.contains(h))
+                    && !self.failed.contains(h)
+                    && !self.unreachable.contains(h)
+            })
+            .collect();
+        Ok(keep)
+    }
+
+    /// Shows what templating warned about since the last time, before the result it belongs to.
+    pub(super) fn show_template_warnings(&mut self) {
+        for w in self.template_warnings.take() {
+            self.warn_once(&w);
+        }
+    }
+
+    pub(super) fn apply_outcome(
+        &mut self,
+        state: &mut BatchState,
+        task: &Task,
+        outcome: &runner::HostOutcome,
+    ) -> Result<(), Error> {
+        self.show_template_warnings();
+        let host = &outcome.result.host;
+        for item in &outcome.items {
+            self.reporter.event(&Event::HostResult {
+                result: item,
+                item: true,
+            });
+        }
+        self.reporter.event(&Event::HostResult {
+            result: &outcome.result,
+            item: false,
+        });
+        let stats = self.stats.entry(host.clone()).or_default();
+        match outcome.result.status {
+            Status::Ok => stats.ok += 1,
+            Status::Changed => {
+                stats.ok += 1;
+                stats.changed += 1;
+            }
+            Status::Skipped => stats.skipped += 1,
+            Status::Failed if outcome.result.ignored => {
+                stats.ok += 1;
+                stats.ignored += 1;
+                if outcome
+                    .result
+                    .result
+                    .get("changed")
+                    .is_some_and(|c| c.is_true())
+                {
+                    stats.changed += 1;
+                }
+            }
+            Status::Failed => {}
+            Status::Unreachable => {
+                stats.unreachable += 1;
+                self.unreachable.insert(host.clone());
+            }
+        }
+        if let Some(spec) = &outcome.broken {
+            self.pool.invalidate(spec);
+        }
+        if let Some(name) = &task.register {
+            // Ansible's registered results say `failed: false` when the task did not fail.
+            let registered = match outcome.result.status {
+                Status::Ok | Status::Changed => with_failed_false(&outcome.registered),
+                _ => outcome.registered.clone(),
+            };
+            self.store.set_host_var(host, name, registered);
+        }
+        if let Some(facts) = &outcome.facts {
+            // delegate_facts: the facts belong to the host the task was delegated to.
+            let delegate = outcome
+                .result
+                .delegated_to
+                .as_deref()
+                .map(|d| d.split('(').next().unwrap_or(d));
+            let owner = match delegate {
+                Some(d)
+                    if task
+                        .kw
+                        .delegate_facts
+                        .as_ref()
+                        .is_some_and(template::truthy) =>
+                {
+                    d
+                }
+                _ => host.as_str(),
+            };
+            if matches!(task.action.as_str(), "setup" | "gather_facts") {
+                // The module's `ansible_*` names become ansible_facts' names; later gathering
+                // adds to what is known (and goes to the fact cache).
+                let mut facts = crate::modules::fact_cache::namespace_facts(facts);
+                if task.action == "gather_facts" {
+                    facts.insert("_ansible_facts_gathered".into(), Value::from(true));
+                }
+                let merged = self.store.merge_facts(owner, facts);
+                if let Some(cache) = &self.opts.fact_cache
+                    && let Err(e) = cache.store(owner, &merged)
+                {
+                    tracing::warn!("cannot write the fact cache for {owner}: {e}");
+                }
+            } else {
+                for (k, v) in facts {
+                    self.set_fact_var(task, owner, k, v);
+                }
+            }
+        }
+        if outcome.result.status == Status::Changed && !task.notify.is_empty() {
+            self.notify(state, task, host)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a variable a task set on a host (`set_fact`, `include_vars`). What `include_vars`
+    /// read is the user's own text, templated when used; everything else is data.
+    pub(super) fn set_fact_var(&self, task: &Task, host: &str, key: &str, value: &Value) {
+        if task.action == "include_vars" {
+            self.store.set_host_var_from_file(host, key, value.clone());
+        } else {
+            self.store.set_host_var(host, key, value.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::exec::testkit;
+
+    #[test]
+    fn run_once_runs_on_one_host_and_registers_its_result_on_every_host() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: once
+      debug: msg=hello
+      run_once: true
+      register: r
+    - name: check
+      fail: msg="{{ r }}"
+      when: r.msg != 'hello'
+"#;
+        let ran = testkit::play(book, 3);
+        assert_eq!(ran.hosts("once", "ok"), ["h1"]);
+        assert_eq!(ran.hosts("check", "skipped").len(), 3);
+        assert_eq!(ran.stats("h2").ok, 0);
+    }
+
+    #[test]
+    fn results_are_counted_and_facts_set_per_host() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fact
+      set_fact:
+        mine: "{{ inventory_hostname }}"
+    - name: changed
+      debug: msg=x
+      changed_when: mine == 'h1'
+    - name: ignored
+      fail: msg=no
+      when: mine == 'h2'
+      ignore_errors: true
+"#;
+        let ran = testkit::play(book, 2);
+        assert_eq!(ran.hosts("changed", "changed"), ["h1"]);
+        assert_eq!(ran.hosts("ignored", "ignored"), ["h2"]);
+        let (h1, h2) = (ran.stats("h1"), ran.stats("h2"));
+        assert_eq!((h1.ok, h1.changed, h1.skipped, h1.ignored), (2, 1, 1, 0));
+        assert_eq!((h2.ok, h2.changed, h2.skipped, h2.ignored), (3, 0, 0, 1));
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+}
