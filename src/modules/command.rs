@@ -4,7 +4,10 @@
 //! one); `shell` runs the text with `/bin/sh`; `raw` sends the text as it is. The `creates` and
 //! `removes` checks are folded into the same round trip as the command.
 
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote, text};
+use super::{
+    Args, FreeForm, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Output, Param, Spec,
+    shell_quote, text,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use std::time::SystemTime;
@@ -13,28 +16,82 @@ pub struct Command;
 pub struct Shell;
 pub struct Raw;
 
+/// The options command and shell share.
+const COMMON: &[Param] = &[
+    Param::str("_raw_params"),
+    Param::str("cmd"),
+    Param::str("chdir"),
+    Param::str("creates"),
+    Param::str("removes"),
+    Param::str("stdin"),
+    Param::bool("stdin_add_newline").default_bool(true),
+    Param::bool("strip_empty_ends").default_bool(true),
+    Param::bool("warn"),
+];
+
+static COMMAND: Spec = Spec {
+    names: &["command"],
+    free_form: FreeForm::Command,
+    output: Output::Text,
+    params: &[
+        COMMON,
+        &[Param::list("argv"), Param::bool("expand_argument_vars")],
+    ],
+    ..Spec::BASE
+};
+
+static SHELL: Spec = Spec {
+    names: &["shell"],
+    free_form: FreeForm::Command,
+    output: Output::Text,
+    params: &[COMMON, &[Param::str("executable")]],
+    ..Spec::BASE
+};
+
+static RAW: Spec = Spec {
+    names: &["raw"],
+    free_form: FreeForm::Command,
+    output: Output::Text,
+    params: &[&[
+        Param::str("_raw_params").required(),
+        Param::str("executable"),
+    ]],
+    ..Spec::BASE
+};
+
 /// What the host prints when `creates` (or `removes`) says the command must not run.
 const SKIP_CREATES: &str = "__baton_not_run_creates_7f3a__";
 const SKIP_REMOVES: &str = "__baton_not_run_removes_7f3a__";
 
 impl Module for Command {
+    fn spec(&self) -> &'static Spec {
+        &COMMAND
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_command(args, ctx, false))
+        super::from_map(run_command(args, ctx, false))
     }
 }
 
 impl Module for Shell {
+    fn spec(&self) -> &'static Spec {
+        &SHELL
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_command(args, ctx, true))
+        super::from_map(run_command(args, ctx, true))
     }
 }
 
 impl Module for Raw {
+    fn spec(&self) -> &'static Spec {
+        &RAW
+    }
+
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move {
+        super::from_map(async move {
             let cmd = args.required_str("_raw_params")?;
             let executable = args.str("executable")?.filter(|e| !e.is_empty());
-            args.finish()?;
             if ctx.check_mode {
                 return Ok(check_mode_skip());
             }
@@ -76,7 +133,7 @@ fn check_mode_skip() -> Vars {
     ])
 }
 
-async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResult {
+async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> MapResult {
     let raw = args.str("_raw_params")?;
     let cmd_arg = args.str("cmd")?;
     let argv = if shell { None } else { args.list("argv")? };
@@ -91,7 +148,6 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
     if !shell {
         let _ = args.bool("expand_argument_vars")?;
     }
-    args.finish()?;
 
     // What runs, and what `cmd` reports: a list of words for command, the text for shell.
     let (line, cmd_value) = match (raw.or(cmd_arg), argv) {
