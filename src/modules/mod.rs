@@ -51,6 +51,7 @@ mod script;
 mod service;
 mod set_fact;
 mod setup;
+mod slurp;
 mod stat;
 mod sysutil;
 pub mod transfer;
@@ -189,6 +190,7 @@ static MODULES: &[&dyn Module] = &[
     &net::Uri,
     &waitfor::WaitFor,
     &waitfor::WaitForConnection,
+    &slurp::Slurp,
 ];
 
 /// Actions the executor carries out itself rather than through a module; their free-form
