@@ -1855,6 +1855,13 @@ impl<'r> Runner<'r> {
             };
             let kind = crate::modules::spec_of(&task.action).map(|s| s.facts);
             if kind == Some(crate::modules::Facts::Host) {
+                // Facts named without `ansible_` (getent's `getent_passwd`, setup's
+                // `module_setup`) are also variables of that name, as Ansible injects them.
+                for (k, v) in facts.iter().filter(|(k, _)| !k.starts_with("ansible_")) {
+                    if !k.starts_with('_') {
+                        self.store.set_host_var(owner, k, v.clone());
+                    }
+                }
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).
                 let mut facts = crate::modules::fact_cache::namespace_facts(facts);

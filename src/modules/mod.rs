@@ -37,6 +37,7 @@ mod fail;
 mod fetch;
 mod file;
 pub mod fileutil;
+mod getent;
 mod git;
 mod group_by;
 pub mod hosttmp;
@@ -191,6 +192,7 @@ static MODULES: &[&dyn Module] = &[
     &waitfor::WaitFor,
     &waitfor::WaitForConnection,
     &slurp::Slurp,
+    &getent::Getent,
 ];
 
 /// Actions the executor carries out itself rather than through a module; their free-form
