@@ -169,8 +169,10 @@ fn normalize(v: &Json, host: &str) -> Json {
         Json::Array(a) => Json::Array(a.iter().map(|x| normalize(x, host)).collect()),
         Json::Object(m) => Json::Object(
             m.iter()
+                // `failed: false` is what Ansible adds to a registered result that did not fail.
                 .filter(|(k, x)| {
-                    !IGNORED.contains(&k.as_str()) && !(*k == "failed" && **x == Json::Bool(false))
+                    let not_failed = *k == "failed" && **x == Json::Bool(false);
+                    !IGNORED.contains(&k.as_str()) && !not_failed
                 })
                 .map(|(k, x)| (k.clone(), normalize(x, host)))
                 .collect(),

@@ -5,11 +5,11 @@
 //! `removes` checks are folded into the same round trip as the command.
 
 use super::{
-    Args, FreeForm, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Output, Param, Spec,
+    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, Output, Param, Spec,
     shell_quote, text,
 };
 use crate::connection::BoxFuture;
-use crate::value::{Value, Vars};
+use crate::value::Value;
 use std::time::SystemTime;
 
 pub struct Command;
@@ -69,7 +69,7 @@ impl Module for Command {
     }
 
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        super::from_map(run_command(args, ctx, false))
+        Box::pin(run_command(args, ctx, false))
     }
 }
 
@@ -79,7 +79,7 @@ impl Module for Shell {
     }
 
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        super::from_map(run_command(args, ctx, true))
+        Box::pin(run_command(args, ctx, true))
     }
 }
 
@@ -89,7 +89,7 @@ impl Module for Raw {
     }
 
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        super::from_map(async move {
+        Box::pin(async move {
             let cmd = args.required_str("_raw_params")?;
             let executable = args.str("executable")?.filter(|e| !e.is_empty());
             if ctx.check_mode {
@@ -105,35 +105,31 @@ impl Module for Raw {
                 None => ctx.exec_login_shell(&cmd).await?,
             };
             let rc = out.rc.unwrap_or(-1);
-            let mut r = Vars::new();
-            r.insert("changed".into(), Value::from(true));
-            r.insert("rc".into(), Value::from(rc));
             let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-            r.insert("stdout_lines".into(), lines(&stdout));
-            r.insert("stdout".into(), Value::from(stdout));
-            r.insert("stderr_lines".into(), lines(&stderr));
-            r.insert("stderr".into(), Value::from(stderr));
-            if rc != 0 {
-                r.insert("failed".into(), Value::from(true));
-                r.insert("msg".into(), Value::from("non-zero return code"));
+            Ok(Outcome {
+                changed: true,
+                failed: rc != 0,
+                msg: (rc != 0).then(|| Value::from("non-zero return code")),
+                ..Outcome::ok()
             }
-            Ok(r)
+            .with("rc", Value::from(rc))
+            .with("stdout_lines", lines(&stdout))
+            .with("stdout", Value::from(stdout))
+            .with("stderr_lines", lines(&stderr))
+            .with("stderr", Value::from(stderr)))
         })
     }
 }
 
-fn check_mode_skip() -> Vars {
-    super::result([
-        ("changed", Value::from(false)),
-        ("skipped", Value::from(true)),
-        (
-            "msg",
-            Value::from("Command would have run if not in check mode"),
-        ),
-    ])
+fn check_mode_skip() -> Outcome {
+    Outcome {
+        skipped: true,
+        msg: Some(Value::from("Command would have run if not in check mode")),
+        ..Outcome::ok()
+    }
 }
 
-async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> MapResult {
+async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResult {
     let raw = args.str("_raw_params")?;
     let cmd_arg = args.str("cmd")?;
     let argv = if shell { None } else { args.list("argv")? };
@@ -246,16 +242,16 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> MapResult 
         None
     };
     if let Some(msg) = skipped {
-        return Ok(super::result([
-            ("changed", Value::from(false)),
-            ("cmd", cmd_value),
-            ("rc", Value::from(0)),
-            ("stdout", Value::from(msg.clone())),
-            ("stdout_lines", Value::from(vec![Value::from(msg.clone())])),
-            ("stderr", Value::from("")),
-            ("stderr_lines", Value::from(Vec::<Value>::new())),
-            ("msg", Value::from(msg)),
-        ]));
+        return Ok(Outcome {
+            msg: Some(Value::from(msg.clone())),
+            ..Outcome::ok()
+        }
+        .with("cmd", cmd_value)
+        .with("rc", Value::from(0))
+        .with("stdout", Value::from(msg.clone()))
+        .with("stdout_lines", Value::from(vec![Value::from(msg)]))
+        .with("stderr", Value::from(""))
+        .with("stderr_lines", Value::from(Vec::<Value>::new())));
     }
     if ctx.check_mode {
         return Ok(check_mode_skip());
@@ -273,27 +269,28 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> MapResult 
     } else {
         (stdout, stderr)
     };
-    let mut r = Vars::new();
-    r.insert("changed".into(), Value::from(true));
-    r.insert("cmd".into(), cmd_value);
-    r.insert("start".into(), Value::from(timestamp(start)));
-    r.insert("end".into(), Value::from(timestamp(end)));
-    r.insert(
-        "delta".into(),
-        Value::from(delta(end.duration_since(start).unwrap_or_default())),
-    );
-    r.insert("rc".into(), Value::from(rc));
-    r.insert("stdout_lines".into(), lines(&stdout));
-    r.insert("stdout".into(), Value::from(stdout));
-    r.insert("stderr_lines".into(), lines(&stderr));
-    r.insert("stderr".into(), Value::from(stderr));
-    if rc != 0 {
-        r.insert("failed".into(), Value::from(true));
-        r.insert("msg".into(), Value::from("non-zero return code"));
-    } else {
-        r.insert("msg".into(), Value::from(""));
+    Ok(Outcome {
+        changed: true,
+        failed: rc != 0,
+        msg: Some(Value::from(if rc != 0 {
+            "non-zero return code"
+        } else {
+            ""
+        })),
+        ..Outcome::ok()
     }
-    Ok(r)
+    .with("cmd", cmd_value)
+    .with("start", Value::from(timestamp(start)))
+    .with("end", Value::from(timestamp(end)))
+    .with(
+        "delta",
+        Value::from(delta(end.duration_since(start).unwrap_or_default())),
+    )
+    .with("rc", Value::from(rc))
+    .with("stdout_lines", lines(&stdout))
+    .with("stdout", Value::from(stdout))
+    .with("stderr_lines", lines(&stderr))
+    .with("stderr", Value::from(stderr)))
 }
 
 fn quote_words(words: &[String]) -> String {
