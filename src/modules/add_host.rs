@@ -4,9 +4,7 @@
 //! for the batch) and asks for the change; the executor applies it and says whether the
 //! inventory changed.
 
-use super::{
-    Args, FreeForm, Inventory, InventoryChange, Module, ModuleCtx, ModuleResult, Outcome, Spec,
-};
+use super::{Args, Inventory, InventoryChange, Module, ModuleCtx, ModuleResult, Outcome, Spec};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 use minijinja::value::ValueKind;
@@ -15,7 +13,6 @@ pub struct AddHost;
 
 static SPEC: Spec = Spec {
     names: &["add_host"],
-    free_form: FreeForm::Params,
     connection: false,
     inventory: Inventory::Once,
     // Every argument but the names and groups is a variable of the host.
@@ -99,31 +96,23 @@ fn add_host(mut args: Vars) -> Outcome {
     .with("add_host", shown)
 }
 
-/// `k=v` text given to add_host or group_by (`group_by: key=x`) as arguments; lower than the
-/// arguments given as a mapping. Text that is not `k=v` is refused, as Ansible refuses it.
+/// Arguments given as a mapping in `_raw_params` (`add_host: "{{ spec }}"`), lower than the
+/// others. Free-form `k=v` text was split into arguments when the task was read, as Ansible's
+/// parse_kv does; free text that is not `k=v` is refused, as Ansible refuses it.
 pub fn raw_args(args: &mut Vars) -> Result<(), String> {
     let Some(raw) = args.shift_remove("_raw_params") else {
         return Ok(());
     };
-    let pairs: Vec<(String, Value)> = if raw.kind() == ValueKind::Map {
-        raw.try_iter()
-            .map(|keys| {
-                keys.map(|k| (k.to_string(), raw.get_item(&k).unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        let parsed = crate::playbook::load::parse_free_form("", &raw.to_string());
-        if parsed.iter().any(|(k, _)| k == "_raw_params") {
-            return Err(
-                "Invalid raw parameters passed, requires a dictionary/mapping got a  <class 'str'>"
-                    .into(),
-            );
-        }
-        parsed
-    };
-    for (k, v) in pairs {
-        args.entry(k).or_insert(v);
+    if raw.kind() != ValueKind::Map {
+        return Err(format!(
+            "Invalid raw parameters passed, requires a dictionary/mapping got a  <class '{}'>",
+            super::python_type(&raw)
+        ));
+    }
+    let keys: Vec<Value> = raw.try_iter().map(|k| k.collect()).unwrap_or_default();
+    for k in keys {
+        let v = raw.get_item(&k).unwrap_or_default();
+        args.entry(k.to_string()).or_insert(v);
     }
     Ok(())
 }
@@ -160,7 +149,8 @@ mod tests {
     #[test]
     fn asks_for_the_host_with_its_port_groups_and_variables() {
         let o = add_host(args(&[
-            ("_raw_params", Value::from("name=web9:2222 groups=web,new")),
+            ("name", Value::from("web9:2222")),
+            ("groups", Value::from("web,new")),
             ("colour", Value::from("blue")),
         ]));
         assert!(!o.failed && !o.changed);
@@ -182,6 +172,28 @@ mod tests {
     fn refuses_what_ansible_refuses() {
         let o = add_host(args(&[("_raw_params", Value::from("web9"))]));
         assert!(o.failed && o.inventory.is_empty());
+        assert_eq!(
+            o.msg.unwrap().as_str(),
+            Some(
+                "Invalid raw parameters passed, requires a dictionary/mapping got a  <class 'str'>"
+            )
+        );
+        // A mapping there is arguments, lower than the others.
+        let spec = crate::value::map([
+            ("name", Value::from("web9")),
+            ("colour", Value::from("red")),
+        ]);
+        let o = add_host(args(&[
+            ("_raw_params", spec),
+            ("colour", Value::from("blue")),
+        ]));
+        let InventoryChange::AddHost { name, vars, .. } = &o.inventory[0] else {
+            panic!("{o:?}")
+        };
+        assert_eq!(
+            (name.as_str(), &vars["colour"]),
+            ("web9", &Value::from("blue"))
+        );
         let o = add_host(args(&[("groups", Value::from("web"))]));
         assert_eq!(
             o.msg.unwrap().as_str(),

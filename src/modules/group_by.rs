@@ -4,9 +4,7 @@
 //! hosts as Ansible's do), and says whether the inventory changed.
 
 use super::add_host::raw_args;
-use super::{
-    Args, FreeForm, Inventory, InventoryChange, Module, ModuleCtx, ModuleResult, Outcome, Spec,
-};
+use super::{Args, Inventory, InventoryChange, Module, ModuleCtx, ModuleResult, Outcome, Spec};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use minijinja::value::ValueKind;
@@ -15,7 +13,6 @@ pub struct GroupBy;
 
 static SPEC: Spec = Spec {
     names: &["group_by"],
-    free_form: FreeForm::Params,
     connection: false,
     inventory: Inventory::PerHost,
     // The action checks its own options (`key`, `parents`), with its own message.
@@ -82,10 +79,8 @@ mod tests {
     #[test]
     fn the_host_joins_the_key_group_under_its_parents() {
         let mut args = Vars::new();
-        args.insert(
-            "_raw_params".into(),
-            Value::from("key='os debian' parents=linux"),
-        );
+        args.insert("key".into(), Value::from("os debian"));
+        args.insert("parents".into(), Value::from("linux"));
         let o = group_by("web1", args);
         assert_eq!(
             o.inventory,

@@ -412,7 +412,8 @@ mod tests {
         assert_eq!(canonical("import_playbook"), None);
         assert_eq!(free_form("copy"), FreeForm::No);
         assert_eq!(free_form("ansible.builtin.shell"), FreeForm::Command);
-        assert_eq!(free_form("add_host"), FreeForm::Params);
+        assert_eq!(free_form("add_host"), FreeForm::No);
+        assert_eq!(free_form("include_vars"), FreeForm::Params);
     }
 
     #[test]
