@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{Fleet, describe, play_on_host};
+use common::{Fleet, describe, play_on_host, recap};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -354,20 +354,6 @@ fn run(
     flags: &[&str],
 ) -> std::process::Output {
     play_on_host(tool, dir, inventory, host, flags, &[])
-}
-
-/// The recap line's counts for the host.
-fn recap(out: &str, host: &str) -> String {
-    out.lines()
-        .skip_while(|l| !l.starts_with("PLAY RECAP"))
-        .find(|l| l.starts_with(host))
-        .map(|l| {
-            l[host.len()..]
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|| format!("no recap line for {host} in:\n{out}"))
 }
 
 /// Replaces the host's name and drops what cannot be compared.

@@ -83,7 +83,7 @@ fn origin(args: &RunArgs, short: &str) -> Origin {
                 .collect(),
         ),
     };
-    let on_host = crate::modules::get(short).is_some_and(|(_, m)| m.needs_connection());
+    let on_host = crate::modules::spec_of(short).is_some_and(|s| s.connection);
     Origin {
         module: args.module.clone(),
         task_repr: format!(
@@ -105,18 +105,14 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     let config = crate::config::Config::load_for_command()?;
     // Vault passwords before the inventory: its vars files may be encrypted.
     crate::vault::install(args.flags.vault.keyring_for_play()?);
-    let short = playbook::load::short_module_name(&args.module).to_string();
-    if !crate::modules::is_known(&short) {
+    let Some(short) = crate::modules::canonical(&args.module) else {
         return Err(Error::new(
             ErrorKind::Syntax,
-            format!(
-                "couldn't resolve module/action '{}'. This often indicates a misspelling, \
-                 missing collection, or incorrect module path.",
-                args.module
-            ),
+            crate::modules::unknown_action(&args.module),
         ));
-    }
-    if matches!(short.as_str(), "command" | "shell" | "raw")
+    };
+    // Ansible's MODULE_REQUIRE_ARGS: the command-line modules.
+    if crate::modules::free_form(short) == crate::modules::FreeForm::Command
         && args.args.as_deref().is_none_or(|a| a.trim().is_empty())
     {
         return Err(Error::new(
@@ -134,7 +130,13 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
         OutputFormat::Human => Box::new(
-            Adhoc::new(stdout, &short, args.one_line, color).with_origin(origin(&args, &short)),
+            Adhoc::new(
+                stdout,
+                crate::modules::spec_of(short).map_or(crate::modules::Output::Json, |s| s.output),
+                args.one_line,
+                color,
+            )
+            .with_origin(origin(&args, short)),
         ),
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
     };

@@ -10,7 +10,7 @@ use super::events::{Status, TaskResult};
 use super::pool::Pool;
 use crate::connection::{ConnectSpec, Transport};
 use crate::diagnostics::Error;
-use crate::modules::{self, Args, Become, ModuleCtx, ModuleError};
+use crate::modules::{self, Become, Facts, InventoryChange, ModuleCtx, ModuleError, Outcome};
 use crate::playbook::{Keywords, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
@@ -356,7 +356,8 @@ impl HostJob {
             }
             if let Some(f) = facts {
                 // Each item sees the facts the items before it set (a loop can accumulate).
-                if self.task.action == "set_fact" {
+                if modules::spec_of(&self.task.action).is_some_and(|s| s.facts == Facts::Variables)
+                {
                     for (k, v) in &f {
                         self.store.set_host_var(&self.host, k, v.clone());
                     }
@@ -610,35 +611,14 @@ impl HostJob {
         &self,
         scope: &Value,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
-        // add_host and group_by change the run's inventory: the executor's own actions.
-        let short = self
-            .task
-            .action
-            .trim_start_matches("ansible.builtin.")
-            .trim_start_matches("ansible.legacy.");
-        if matches!(short, "add_host" | "group_by") {
-            let args = self.templated_args(scope)?;
-            let result = if short == "add_host" {
-                add_host(&self.store, args)
-            } else {
-                group_by(&self.store, &self.host, args)
-            };
-            let status = if result.get("failed").is_some_and(|f| f.is_true()) {
-                Status::Failed
-            } else if result.get("changed").is_some_and(|c| c.is_true()) {
-                Status::Changed
-            } else {
-                Status::Ok
-            };
-            return Ok((status, result, None, None));
-        }
-        let (name, module) = modules::get(&self.task.action).ok_or_else(|| {
+        let found = modules::resolve(&self.task.action).ok_or_else(|| {
             Error::new(
                 crate::diagnostics::ErrorKind::Syntax,
-                format!("couldn't resolve module/action '{}'", self.task.action),
+                modules::unknown_action(&self.task.action),
             )
             .at(&self.task.span)
         })?;
+        let module_spec = found.module.spec();
         let args = self.templated_args(scope)?;
         let check_mode = match self.kw(|k| &k.check_mode) {
             Some(v) => template::truthy(&template::render_value(v, scope)?),
@@ -658,7 +638,7 @@ impl HostJob {
             None => None,
         };
         let mut spec = None;
-        let conn = if module.needs_connection() {
+        let conn = if module_spec.connection {
             // Per item: a loop may delegate each item to another host.
             let delegate = match self.task.loop_ {
                 Some(_) => self.delegate_target(scope)?,
@@ -688,49 +668,39 @@ impl HostJob {
             environment,
             timeout,
         };
-        let outcome = module.run(Args::new(name, args), &ctx).await;
-        // What a module returns is data from the host (or the controller's side of a module):
-        // never a template (`value::untrusted`), whatever reads it next.
-        let mut result = match outcome {
-            // include_vars is the exception: it reads the user's own vars files.
-            Ok(r) if self.task.action == "include_vars" => r,
-            Ok(r) => value::untrusted_vars(r),
+        let mut outcome = match modules::invoke(found, args, &ctx).await {
+            Ok(o) => o,
             Err(ModuleError::Unreachable(msg)) => return Ok(unreachable(&msg, spec)),
-            Err(ModuleError::Failed(msg)) => {
-                let mut r = Vars::new();
-                r.insert("changed".into(), Value::from(false));
-                r.insert("failed".into(), Value::from(true));
-                r.insert("msg".into(), Value::from(msg));
-                r
+            Err(ModuleError::Failed(msg)) => Outcome::failed(msg),
+        };
+        // add_host, group_by: the executor applies the change the module asks for, and the
+        // task changed when the inventory did.
+        if !outcome.inventory.is_empty() {
+            match apply_inventory(&self.store, &outcome.inventory) {
+                Ok(changed) => outcome.changed = changed,
+                Err(m) => outcome = Outcome::failed(m),
             }
-        };
-        let facts = if matches!(
-            self.task.action.as_str(),
-            "set_fact" | "setup" | "gather_facts" | "include_vars"
-        ) {
-            result.get("ansible_facts").map(|f| {
-                f.try_iter()
-                    .map(|keys| {
-                        keys.map(|k| (k.to_string(), f.get_item(&k).unwrap_or_default()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
-        } else {
-            None
-        };
+        }
+        // What a module returns is data from the host (or the controller's side of a module):
+        // never a template (`value::untrusted`), whatever reads it next. Variables read from
+        // the user's own files (include_vars) are the exception.
+        let trusted = module_spec.facts == Facts::Files;
+        let data = |v: Vars| if trusted { v } else { value::untrusted_vars(v) };
+        let facts = outcome.facts.clone().map(data);
+        let (mut changed, mut failed, skipped) = (outcome.changed, outcome.failed, outcome.skipped);
+        let mut result = data(outcome.into_result());
         // changed_when / failed_when see the result under the register name.
         if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
             let check_scope = self.with_registered(&result);
             if !self.task.changed_when.is_empty() {
-                let mut changed = true;
+                changed = true;
                 for c in &self.task.changed_when {
                     changed &= template::eval_condition(c, &check_scope)?;
                 }
                 result.insert("changed".into(), Value::from(changed));
             }
             if !self.task.failed_when.is_empty() {
-                let mut failed = true;
+                failed = true;
                 for c in &self.task.failed_when {
                     failed &= template::eval_condition(c, &check_scope)?;
                 }
@@ -742,9 +712,6 @@ impl HostJob {
                 }
             }
         }
-        let failed = result.get("failed").is_some_and(|f| f.is_true());
-        let changed = result.get("changed").is_some_and(|c| c.is_true());
-        let skipped = result.get("skipped").is_some_and(|s| s.is_true());
         let status = if failed {
             Status::Failed
         } else if skipped {
@@ -916,227 +883,68 @@ impl HostJob {
     }
 }
 
-/// Ansible's censored result (`censor_result` in ansible-core's task_result.py): only the keys
-/// that say how the task went, and a loop's per-item results censored alike.
-/// A failed result with a message, as an action plugin's `AnsibleActionFail` gives.
-fn action_failed(msg: impl Into<String>) -> Vars {
-    let mut r = Vars::new();
-    r.insert("changed".into(), Value::from(false));
-    r.insert("failed".into(), Value::from(true));
-    r.insert("msg".into(), Value::from(msg.into()));
-    r
-}
-
-/// `k=v` text given to add_host or group_by (`group_by: key=x`) as arguments; lower than the
-/// arguments given as a mapping. Text that is not `k=v` is refused, as Ansible refuses it.
-fn raw_args(args: &mut Vars) -> Result<(), String> {
-    let Some(raw) = args.shift_remove("_raw_params") else {
-        return Ok(());
-    };
-    let pairs: Vec<(String, Value)> = if raw.kind() == ValueKind::Map {
-        raw.try_iter()
-            .map(|keys| {
-                keys.map(|k| (k.to_string(), raw.get_item(&k).unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        let parsed = crate::playbook::load::parse_free_form("", &raw.to_string());
-        if parsed.iter().any(|(k, _)| k == "_raw_params") {
-            return Err(
-                "Invalid raw parameters passed, requires a dictionary/mapping got a  <class 'str'>"
-                    .into(),
-            );
-        }
-        parsed
-    };
-    for (k, v) in pairs {
-        args.entry(k).or_insert(v);
-    }
-    Ok(())
-}
-
-/// A list argument given as a list or a comma-separated string.
-fn name_list(v: &Value) -> Result<Vec<String>, String> {
-    match v.kind() {
-        ValueKind::Seq => Ok(v
-            .try_iter()
-            .map(|i| i.map(|x| x.to_string()).collect())
-            .unwrap_or_default()),
-        ValueKind::String => Ok(v
-            .as_str()
-            .unwrap_or("")
-            .split(',')
-            .map(str::to_string)
-            .collect()),
-        ValueKind::None | ValueKind::Undefined => Ok(Vec::new()),
-        _ => Err("Groups must be specified as a list.".into()),
-    }
-}
-
-/// `add_host`, as ansible-core's action and its strategy's `_add_host`: the host (with a
-/// `:port`, which becomes `ansible_ssh_port`) is added to the inventory for the rest of the
-/// run, in the groups named (created if new), with the other arguments as its variables;
-/// `changed` when the inventory changed.
-fn add_host(store: &VarStore, mut args: Vars) -> Vars {
-    if let Err(m) = raw_args(&mut args) {
-        return action_failed(m);
-    }
-    let Some(new_name) = ["name", "hostname", "host"]
-        .iter()
-        .find_map(|k| args.get(*k).filter(|v| !v.is_none()))
-        .map(|v| v.to_string())
-    else {
-        return action_failed("name, host or hostname needs to be provided");
-    };
-    let (name, port) = match crate::inventory::address::parse_address(&new_name, false) {
-        Ok(p) => p,
-        Err(_) => (new_name.clone(), None),
-    };
-    if let Some(p) = port {
-        args.insert("ansible_ssh_port".into(), Value::from(p));
-    }
-    let groups_arg = ["groupname", "groups", "group"]
-        .iter()
-        .find_map(|k| args.get(*k))
-        .cloned();
-    let mut groups: Vec<String> = Vec::new();
-    if let Some(g) = groups_arg.filter(template::truthy) {
-        match name_list(&g) {
-            Ok(list) => {
-                for n in list {
-                    let n = n.trim().to_string();
-                    if !groups.contains(&n) {
-                        groups.push(n);
+/// Applies the inventory changes a module asked for (add_host, group_by), as ansible-core's
+/// strategy does (`_add_host`, `_add_group`): hosts and groups are created as needed; whether
+/// the inventory changed.
+fn apply_inventory(store: &VarStore, changes: &[InventoryChange]) -> Result<bool, String> {
+    store.update_inventory(|inv| -> Result<bool, String> {
+        let mut changed = false;
+        for change in changes {
+            match change {
+                InventoryChange::AddHost { name, groups, vars } => {
+                    if !inv.hosts.contains_key(name) {
+                        inv.add_host_in(name, Some("all"), None)?;
+                        changed = true;
+                    }
+                    for (k, v) in vars {
+                        if inv.hosts[name].vars.get(k) != Some(v) {
+                            // Templated arguments: data, not text the user wrote.
+                            inv.set_host_var(name, k, value::untrusted(v.clone()));
+                            changed = true;
+                        }
+                    }
+                    for g in groups {
+                        if !inv.groups.contains_key(g) {
+                            inv.add_group(g)?;
+                            changed = true;
+                        }
+                        if !inv.hosts[name].groups.contains(g) {
+                            inv.add_host_in(name, Some(g), None)?;
+                            changed = true;
+                        }
+                    }
+                }
+                InventoryChange::AddGroup {
+                    host,
+                    group,
+                    parents,
+                } => {
+                    inv.add_group(group)?;
+                    for p in parents {
+                        if !inv.groups.contains_key(p) {
+                            inv.add_group(p)?;
+                            changed = true;
+                        }
+                    }
+                    for p in parents {
+                        if !inv.groups[p].children.contains(group) {
+                            inv.add_child(p, group).map_err(|e| e.to_string())?;
+                            changed = true;
+                        }
+                    }
+                    if inv.hosts.contains_key(host) && !inv.hosts[host].groups.contains(group) {
+                        inv.add_host_in(host, Some(group), None)?;
+                        changed = true;
                     }
                 }
             }
-            Err(m) => return action_failed(m),
-        }
-    }
-    // Ansible leaves `host` and `group` among the variables.
-    let host_vars: Vars = args
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "name" | "hostname" | "groupname" | "groups"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let applied = store.update_inventory(|inv| -> Result<bool, String> {
-        let mut changed = false;
-        if !inv.hosts.contains_key(&name) {
-            inv.add_host_in(&name, Some("all"), None)?;
-            changed = true;
-        }
-        for (k, v) in &host_vars {
-            if inv.hosts[&name].vars.get(k) != Some(v) {
-                // Templated arguments: data, not text the user wrote.
-                inv.set_host_var(&name, k, value::untrusted(v.clone()));
-                changed = true;
-            }
-        }
-        for g in &groups {
-            if !inv.groups.contains_key(g) {
-                inv.add_group(g)?;
-                changed = true;
-            }
-            if !inv.hosts[&name].groups.contains(g) {
-                inv.add_host_in(&name, Some(g), None)?;
-                changed = true;
-            }
         }
         Ok(changed)
-    });
-    let changed = match applied {
-        Ok(c) => c,
-        Err(m) => return action_failed(m),
-    };
-    let mut r = Vars::new();
-    r.insert("changed".into(), Value::from(changed));
-    r.insert(
-        "add_host".into(),
-        value::map([
-            ("host_name", Value::from(name.as_str())),
-            (
-                "groups",
-                Value::from(
-                    groups
-                        .iter()
-                        .map(|g| Value::from(g.as_str()))
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            ("host_vars", value::from_vars(&host_vars)),
-        ]),
-    );
-    r
+    })
 }
 
-/// `group_by`, as ansible-core's action and its strategy's `_add_group`: the host joins the
-/// group `key` (spaces become dashes), which goes under `parents` (default `all`), all created
-/// as needed; `changed` when the inventory changed.
-fn group_by(store: &VarStore, host: &str, mut args: Vars) -> Vars {
-    if let Err(m) = raw_args(&mut args) {
-        return action_failed(m);
-    }
-    let bad: Vec<&str> = args
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !matches!(*k, "key" | "parents"))
-        .collect();
-    if !bad.is_empty() {
-        return action_failed(format!("Invalid options for group_by: {}", bad.join(",")));
-    }
-    let Some(key) = args.get("key").filter(|v| !v.is_undefined()) else {
-        return action_failed("the 'key' param is required when using group_by");
-    };
-    let group = key.to_string().replace(' ', "-");
-    let parents: Vec<String> = match args.get("parents") {
-        None => vec!["all".to_string()],
-        Some(p) if p.kind() == ValueKind::Seq => p
-            .try_iter()
-            .map(|i| i.map(|x| x.to_string().replace(' ', "-")).collect())
-            .unwrap_or_default(),
-        Some(p) => vec![p.to_string().replace(' ', "-")],
-    };
-    let applied = store.update_inventory(|inv| -> Result<bool, String> {
-        let mut changed = false;
-        inv.add_group(&group)?;
-        for p in &parents {
-            if !inv.groups.contains_key(p) {
-                inv.add_group(p)?;
-                changed = true;
-            }
-        }
-        for p in &parents {
-            if !inv.groups[p].children.contains(&group) {
-                inv.add_child(p, &group).map_err(|e| e.to_string())?;
-                changed = true;
-            }
-        }
-        if inv.hosts.contains_key(host) && !inv.hosts[host].groups.contains(&group) {
-            inv.add_host_in(host, Some(&group), None)?;
-            changed = true;
-        }
-        Ok(changed)
-    });
-    let changed = match applied {
-        Ok(c) => c,
-        Err(m) => return action_failed(m),
-    };
-    let mut r = Vars::new();
-    r.insert("changed".into(), Value::from(changed));
-    r.insert("add_group".into(), Value::from(group.as_str()));
-    r.insert(
-        "parent_groups".into(),
-        Value::from(
-            parents
-                .iter()
-                .map(|p| Value::from(p.as_str()))
-                .collect::<Vec<_>>(),
-        ),
-    );
-    r
-}
-
+/// Ansible's censored result (`censor_result` in ansible-core's task_result.py): only the keys
+/// that say how the task went, and a loop's per-item results censored alike.
 fn censor(result: &Vars) -> Vars {
     const PRESERVE: &[&str] = &[
         "attempts",

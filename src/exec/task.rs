@@ -189,11 +189,8 @@ impl Runner<'_> {
             .find_map(|k| k.run_once.as_ref())
             .is_some_and(template::truthy);
         // add_host bypasses the host loop: it runs once for the batch, like run_once.
-        let bypass = task
-            .action
-            .trim_start_matches("ansible.builtin.")
-            .trim_start_matches("ansible.legacy.")
-            == "add_host";
+        let inventory = crate::modules::spec_of(&task.action).map(|s| s.inventory);
+        let bypass = inventory == Some(crate::modules::Inventory::Once);
         if bypass && state.free {
             let mut e = Error::syntax(
                 &task.span,
@@ -264,11 +261,7 @@ impl Runner<'_> {
         let magic = self.magic(state, ctx, &hosts);
         // group_by changes the inventory host by host: one at a time, in the batch's order, so
         // groups list their hosts as Ansible's (which takes the results in turn) do.
-        let one_by_one = task
-            .action
-            .trim_start_matches("ansible.builtin.")
-            .trim_start_matches("ansible.legacy.")
-            == "group_by";
+        let one_by_one = inventory == Some(crate::modules::Inventory::PerHost);
         let mut in_order: std::collections::VecDeque<HostJob> = Default::default();
         for host in &targets {
             let job = HostJob {
@@ -482,7 +475,15 @@ impl Runner<'_> {
                 }
                 _ => host.as_str(),
             };
-            if matches!(task.action.as_str(), "setup" | "gather_facts") {
+            let kind = crate::modules::spec_of(&task.action).map(|s| s.facts);
+            if kind == Some(crate::modules::Facts::Host) {
+                // Facts named without `ansible_` (getent's `getent_passwd`, setup's
+                // `module_setup`) are also variables of that name, as Ansible injects them.
+                for (k, v) in facts.iter().filter(|(k, _)| !k.starts_with("ansible_")) {
+                    if !k.starts_with('_') {
+                        self.store.set_host_var(owner, k, v.clone());
+                    }
+                }
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).
                 let mut facts = crate::modules::fact_cache::namespace_facts(facts);
@@ -510,7 +511,9 @@ impl Runner<'_> {
     /// Keeps a variable a task set on a host (`set_fact`, `include_vars`). What `include_vars`
     /// read is the user's own text, templated when used; everything else is data.
     pub(super) fn set_fact_var(&self, task: &Task, host: &str, key: &str, value: &Value) {
-        if task.action == "include_vars" {
+        if crate::modules::spec_of(&task.action)
+            .is_some_and(|s| s.facts == crate::modules::Facts::Files)
+        {
             self.store.set_host_var_from_file(host, key, value.clone());
         } else {
             self.store.set_host_var(host, key, value.clone());

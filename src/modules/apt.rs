@@ -10,15 +10,61 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, Run, argv, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 
 pub struct Apt;
 
+static SPEC: Spec = Spec {
+    names: &["apt"],
+    diff: true,
+    params: &[&[
+        Param::str("state")
+            .choices(&["absent", "build-dep", "fixed", "latest", "present"])
+            .default_str("present"),
+        Param::list("package").aliases(&["pkg", "name"]),
+        Param::str("deb"),
+        Param::str("upgrade").choices(&["dist", "full", "no", "safe", "yes"]),
+        Param::bool("update_cache").aliases(&["update-cache"]),
+        Param::bool("autoremove").default_bool(false),
+        Param::int("update_cache_retries").default_int(5),
+        Param::int("update_cache_retry_max_delay").default_int(12),
+        Param::int("cache_valid_time").default_int(0),
+        Param::bool("purge").default_bool(false),
+        Param::str("default_release").aliases(&["default-release"]),
+        Param::bool("install_recommends").aliases(&["install-recommends"]),
+        Param::bool("force").default_bool(false),
+        Param::str("dpkg_options").default_str("force-confdef,force-confold"),
+        Param::bool("autoclean").default_bool(false),
+        Param::bool("fail_on_autoremove").default_bool(false),
+        Param::int("policy_rc_d"),
+        Param::bool("only_upgrade").default_bool(false),
+        Param::bool("clean").default_bool(false),
+        Param::bool("allow_unauthenticated")
+            .aliases(&["allow-unauthenticated"])
+            .default_bool(false),
+        Param::bool("allow_downgrade")
+            .aliases(&["allow-downgrade", "allow_downgrades", "allow-downgrades"])
+            .default_bool(false),
+        Param::bool("allow_change_held_packages").default_bool(false),
+        Param::int("lock_timeout").default_int(60),
+        Param::bool("force_apt_get"),
+        Param::bool("auto_install_module_deps"),
+    ]],
+    mutually_exclusive: &[&["deb", "package", "upgrade"]],
+    ..Spec::BASE
+};
+
 impl Module for Apt {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_apt(args, ctx))
+        super::from_map(run_apt(args, ctx))
     }
 }
 
@@ -61,24 +107,10 @@ pub(crate) struct AptParams {
 }
 
 fn read_params(mut args: Args) -> Result<AptParams, ModuleError> {
-    args.alias("update_cache", &["update-cache"]);
-    args.alias("package", &["pkg", "name"]);
-    args.alias("default_release", &["default-release"]);
-    args.alias("install_recommends", &["install-recommends"]);
-    args.alias("allow_unauthenticated", &["allow-unauthenticated"]);
-    args.alias(
-        "allow_downgrade",
-        &["allow-downgrade", "allow_downgrades", "allow-downgrades"],
-    );
-    let state = args
-        .choice(
-            "state",
-            &["absent", "build-dep", "fixed", "latest", "present"],
-        )?
-        .unwrap_or_else(|| "present".into());
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let packages = args.list("package")?.map(|l| sysutil::strings(&l));
     let deb = args.str("deb")?;
-    let upgrade_given = args.choice("upgrade", &["dist", "full", "no", "safe", "yes"])?;
+    let upgrade_given = args.str("upgrade")?;
     let update_cache = args.bool("update_cache")?;
     let autoremove = args.bool("autoremove")?.unwrap_or(false);
     let p = AptParams {
@@ -110,17 +142,6 @@ fn read_params(mut args: Args) -> Result<AptParams, ModuleError> {
     };
     let _ = args.bool("force_apt_get")?;
     let _ = args.bool("auto_install_module_deps")?;
-    args.finish()?;
-    let given = [
-        ("deb", deb.is_some()),
-        ("package", packages.is_some()),
-        ("upgrade", upgrade_given.is_some()),
-    ];
-    if given.iter().filter(|(_, g)| *g).count() > 1 {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: deb|package|upgrade".into(),
-        ));
-    }
     // The module's required_one_of (autoremove, deb, package, update_cache, upgrade) never
     // fails: autoremove has a default, so it always counts as given. `apt: state=present`
     // alone installs nothing and is ok.
@@ -509,7 +530,7 @@ fn res(pairs: Vec<(&str, Value)>) -> Vars {
     sysutil::result(pairs)
 }
 
-async fn run_apt(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run_apt(args: Args, ctx: &ModuleCtx) -> MapResult {
     let p = read_params(args)?;
     let dpkg_options = format!(
         "{} -o DPkg::Lock::Timeout={}",
@@ -987,7 +1008,7 @@ async fn install_deb(
     deb: &str,
     dpkg_options: &str,
     simulate: &str,
-) -> ModuleResult {
+) -> MapResult {
     let mut fetch = String::new();
     let files: Vec<String> = deb.split(',').map(String::from).collect();
     let mut paths = Vec::new();

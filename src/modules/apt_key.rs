@@ -8,15 +8,37 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{Args, MapResult, Module, ModuleCtx, ModuleResult, Param, Spec, shell_quote};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 
 pub struct AptKey;
 
+static SPEC: Spec = Spec {
+    names: &["apt_key"],
+    params: &[&[
+        Param::str("id"),
+        Param::str("url"),
+        Param::str("data"),
+        Param::str("file"),
+        Param::str("keyring"),
+        Param::bool("validate_certs").default_bool(true),
+        Param::str("keyserver"),
+        Param::str("state")
+            .choices(&["absent", "present"])
+            .default_str("present"),
+    ]],
+    mutually_exclusive: &[&["data", "file", "keyserver", "url"]],
+    ..Spec::BASE
+};
+
 impl Module for AptKey {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -74,7 +96,7 @@ pub(crate) fn parse_key_id(id: &str) -> Option<(String, String, String)> {
     Some((short, fp, key))
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let id = args.str("id")?;
     let url = args.str("url")?;
     let data = args.str("data")?;
@@ -82,25 +104,7 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let keyring = args.str("keyring")?;
     let validate_certs = args.bool("validate_certs")?.unwrap_or(true);
     let keyserver = args.str("keyserver")?;
-    let state = args
-        .choice("state", &["absent", "present"])?
-        .unwrap_or_else(|| "present".into());
-    args.finish()?;
-    let given: Vec<&str> = [
-        ("data", data.is_some()),
-        ("file", file.is_some()),
-        ("keyserver", keyserver.is_some()),
-        ("url", url.is_some()),
-    ]
-    .iter()
-    .filter(|(_, g)| *g)
-    .map(|(n, _)| *n)
-    .collect();
-    if given.len() > 1 {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: data|file|keyserver|url".into(),
-        ));
-    }
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let q = shell_quote;
     let apt_key = match &keyring {
         Some(k) => format!("apt-key --keyring {}", q(k)),

@@ -10,16 +10,44 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 use indexmap::IndexMap;
 
 pub struct AptRepository;
 
+static SPEC: Spec = Spec {
+    names: &["apt_repository"],
+    diff: true,
+    params: &[&[
+        Param::str("repo").required(),
+        Param::str("state")
+            .choices(&["absent", "present"])
+            .default_str("present"),
+        Param::any("mode"),
+        Param::bool("update_cache")
+            .aliases(&["update-cache"])
+            .default_bool(true),
+        Param::int("update_cache_retries").default_int(5),
+        Param::int("update_cache_retry_max_delay").default_int(12),
+        Param::str("filename"),
+        Param::bool("install_python_apt"),
+        Param::bool("validate_certs"),
+        Param::str("codename"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for AptRepository {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -155,12 +183,9 @@ impl Sources {
     }
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    args.alias("update_cache", &["update-cache"]);
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let repo = args.required_str("repo")?;
-    let state = args
-        .choice("state", &["absent", "present"])?
-        .unwrap_or_else(|| "present".into());
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let mode = super::transfer::mode_arg(args.raw("mode").as_ref())?;
     let update_cache = args.bool("update_cache")?.unwrap_or(true);
     let retries = args.int("update_cache_retries")?.unwrap_or(5);
@@ -169,7 +194,6 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let _ = args.bool("install_python_apt")?;
     let _ = args.bool("validate_certs")?;
     let _ = args.str("codename")?;
-    args.finish()?;
     if repo.is_empty() {
         return Ok(sysutil::failed(
             "Please set argument 'repo' to a non-empty value",

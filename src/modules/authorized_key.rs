@@ -9,16 +9,40 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleResult, shell_quote};
+use super::{Args, MapResult, Module, ModuleCtx, ModuleResult, Param, Spec, shell_quote};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 use std::collections::BTreeMap;
 
 pub struct AuthorizedKey;
 
+static SPEC: Spec = Spec {
+    names: &["authorized_key", "ansible.posix.authorized_key"],
+    diff: true,
+    params: &[&[
+        Param::str("user").required(),
+        Param::str("key").required(),
+        Param::str("path"),
+        Param::bool("manage_dir").default_bool(true),
+        Param::str("state")
+            .choices(&["absent", "present"])
+            .default_str("present"),
+        Param::str("key_options"),
+        Param::bool("exclusive").default_bool(false),
+        Param::str("comment"),
+        Param::bool("validate_certs").default_bool(true),
+        Param::bool("follow").default_bool(false),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for AuthorizedKey {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -266,20 +290,17 @@ pub(crate) fn enforce(
     Ok(write.then(|| serialize(&keys)))
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let user = args.required_str("user")?;
     let key = args.required_str("key")?;
     let path = args.str("path")?;
     let manage_dir = args.bool("manage_dir")?.unwrap_or(true);
-    let state = args
-        .choice("state", &["absent", "present"])?
-        .unwrap_or_else(|| "present".into());
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let key_options = args.str("key_options")?;
     let exclusive = args.bool("exclusive")?.unwrap_or(false);
     let comment = args.str("comment")?;
     let validate_certs = args.bool("validate_certs")?.unwrap_or(true);
     let follow = args.bool("follow")?.unwrap_or(false);
-    args.finish()?;
 
     // --- Round trip 1: the key source, the user, the file.
     let q = shell_quote;

@@ -4,37 +4,94 @@
 //! one); `shell` runs the text with `/bin/sh`; `raw` sends the text as it is. The `creates` and
 //! `removes` checks are folded into the same round trip as the command.
 
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote, text};
+use super::{
+    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, Output, Param, Spec,
+    shell_quote, text,
+};
 use crate::connection::BoxFuture;
-use crate::value::{Value, Vars};
+use crate::value::Value;
 use std::time::SystemTime;
 
 pub struct Command;
 pub struct Shell;
 pub struct Raw;
 
+/// The options command and shell share.
+const COMMON: &[Param] = &[
+    Param::str("_raw_params"),
+    Param::str("cmd"),
+    Param::str("chdir"),
+    Param::str("creates"),
+    Param::str("removes"),
+    Param::str("stdin"),
+    Param::bool("stdin_add_newline").default_bool(true),
+    Param::bool("strip_empty_ends").default_bool(true),
+    Param::bool("warn"),
+];
+
+static COMMAND: Spec = Spec {
+    names: &["command"],
+    free_form: FreeForm::Command,
+    output: Output::Text,
+    params: &[
+        COMMON,
+        &[Param::list("argv"), Param::bool("expand_argument_vars")],
+    ],
+    ..Spec::BASE
+};
+
+static SHELL: Spec = Spec {
+    names: &["shell"],
+    free_form: FreeForm::Command,
+    output: Output::Text,
+    params: &[COMMON, &[Param::str("executable")]],
+    ..Spec::BASE
+};
+
+static RAW: Spec = Spec {
+    names: &["raw"],
+    free_form: FreeForm::Command,
+    output: Output::Text,
+    params: &[&[
+        Param::str("_raw_params").required(),
+        Param::str("executable"),
+    ]],
+    ..Spec::BASE
+};
+
 /// What the host prints when `creates` (or `removes`) says the command must not run.
 const SKIP_CREATES: &str = "__baton_not_run_creates_7f3a__";
 const SKIP_REMOVES: &str = "__baton_not_run_removes_7f3a__";
 
 impl Module for Command {
+    fn spec(&self) -> &'static Spec {
+        &COMMAND
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(run_command(args, ctx, false))
     }
 }
 
 impl Module for Shell {
+    fn spec(&self) -> &'static Spec {
+        &SHELL
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(run_command(args, ctx, true))
     }
 }
 
 impl Module for Raw {
+    fn spec(&self) -> &'static Spec {
+        &RAW
+    }
+
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
             let cmd = args.required_str("_raw_params")?;
             let executable = args.str("executable")?.filter(|e| !e.is_empty());
-            args.finish()?;
             if ctx.check_mode {
                 return Ok(check_mode_skip());
             }
@@ -48,32 +105,28 @@ impl Module for Raw {
                 None => ctx.exec_login_shell(&cmd).await?,
             };
             let rc = out.rc.unwrap_or(-1);
-            let mut r = Vars::new();
-            r.insert("changed".into(), Value::from(true));
-            r.insert("rc".into(), Value::from(rc));
             let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-            r.insert("stdout_lines".into(), lines(&stdout));
-            r.insert("stdout".into(), Value::from(stdout));
-            r.insert("stderr_lines".into(), lines(&stderr));
-            r.insert("stderr".into(), Value::from(stderr));
-            if rc != 0 {
-                r.insert("failed".into(), Value::from(true));
-                r.insert("msg".into(), Value::from("non-zero return code"));
+            Ok(Outcome {
+                changed: true,
+                failed: rc != 0,
+                msg: (rc != 0).then(|| Value::from("non-zero return code")),
+                ..Outcome::ok()
             }
-            Ok(r)
+            .with("rc", Value::from(rc))
+            .with("stdout_lines", lines(&stdout))
+            .with("stdout", Value::from(stdout))
+            .with("stderr_lines", lines(&stderr))
+            .with("stderr", Value::from(stderr)))
         })
     }
 }
 
-fn check_mode_skip() -> Vars {
-    super::result([
-        ("changed", Value::from(false)),
-        ("skipped", Value::from(true)),
-        (
-            "msg",
-            Value::from("Command would have run if not in check mode"),
-        ),
-    ])
+fn check_mode_skip() -> Outcome {
+    Outcome {
+        skipped: true,
+        msg: Some(Value::from("Command would have run if not in check mode")),
+        ..Outcome::ok()
+    }
 }
 
 async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResult {
@@ -91,7 +144,6 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
     if !shell {
         let _ = args.bool("expand_argument_vars")?;
     }
-    args.finish()?;
 
     // What runs, and what `cmd` reports: a list of words for command, the text for shell.
     let (line, cmd_value) = match (raw.or(cmd_arg), argv) {
@@ -190,16 +242,16 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
         None
     };
     if let Some(msg) = skipped {
-        return Ok(super::result([
-            ("changed", Value::from(false)),
-            ("cmd", cmd_value),
-            ("rc", Value::from(0)),
-            ("stdout", Value::from(msg.clone())),
-            ("stdout_lines", Value::from(vec![Value::from(msg.clone())])),
-            ("stderr", Value::from("")),
-            ("stderr_lines", Value::from(Vec::<Value>::new())),
-            ("msg", Value::from(msg)),
-        ]));
+        return Ok(Outcome {
+            msg: Some(Value::from(msg.clone())),
+            ..Outcome::ok()
+        }
+        .with("cmd", cmd_value)
+        .with("rc", Value::from(0))
+        .with("stdout", Value::from(msg.clone()))
+        .with("stdout_lines", Value::from(vec![Value::from(msg)]))
+        .with("stderr", Value::from(""))
+        .with("stderr_lines", Value::from(Vec::<Value>::new())));
     }
     if ctx.check_mode {
         return Ok(check_mode_skip());
@@ -217,27 +269,28 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
     } else {
         (stdout, stderr)
     };
-    let mut r = Vars::new();
-    r.insert("changed".into(), Value::from(true));
-    r.insert("cmd".into(), cmd_value);
-    r.insert("start".into(), Value::from(timestamp(start)));
-    r.insert("end".into(), Value::from(timestamp(end)));
-    r.insert(
-        "delta".into(),
-        Value::from(delta(end.duration_since(start).unwrap_or_default())),
-    );
-    r.insert("rc".into(), Value::from(rc));
-    r.insert("stdout_lines".into(), lines(&stdout));
-    r.insert("stdout".into(), Value::from(stdout));
-    r.insert("stderr_lines".into(), lines(&stderr));
-    r.insert("stderr".into(), Value::from(stderr));
-    if rc != 0 {
-        r.insert("failed".into(), Value::from(true));
-        r.insert("msg".into(), Value::from("non-zero return code"));
-    } else {
-        r.insert("msg".into(), Value::from(""));
+    Ok(Outcome {
+        changed: true,
+        failed: rc != 0,
+        msg: Some(Value::from(if rc != 0 {
+            "non-zero return code"
+        } else {
+            ""
+        })),
+        ..Outcome::ok()
     }
-    Ok(r)
+    .with("cmd", cmd_value)
+    .with("start", Value::from(timestamp(start)))
+    .with("end", Value::from(timestamp(end)))
+    .with(
+        "delta",
+        Value::from(delta(end.duration_since(start).unwrap_or_default())),
+    )
+    .with("rc", Value::from(rc))
+    .with("stdout_lines", lines(&stdout))
+    .with("stdout", Value::from(stdout))
+    .with("stderr_lines", lines(&stderr))
+    .with("stderr", Value::from(stderr)))
 }
 
 fn quote_words(words: &[String]) -> String {

@@ -10,7 +10,9 @@
 use super::fileutil::{self, Attrs};
 use super::hosttmp::{self, Cleanup, Place};
 use super::transfer::{PutOptions, PutOutcome, Source};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use std::path::{Path, PathBuf};
@@ -18,15 +20,65 @@ use std::path::{Path, PathBuf};
 pub struct Copy;
 pub struct Template;
 
+static COPY: Spec = Spec {
+    names: &["copy"],
+    diff: true,
+    params: &[
+        &[
+            Param::str("src"),
+            Param::any("content"),
+            Param::bool("remote_src").default_bool(false),
+            Param::any("directory_mode"),
+        ],
+        COMMON_DEST,
+        fileutil::ATTRS,
+        COMMON,
+    ],
+    ..Spec::BASE
+};
+
+static TEMPLATE: Spec = Spec {
+    names: &["template"],
+    diff: true,
+    params: &[
+        &[
+            Param::str("src"),
+            Param::str("newline_sequence").choices(&["\\n", "\\r", "\\r\\n"]),
+            Param::bool("trim_blocks").default_bool(true),
+            Param::bool("lstrip_blocks").default_bool(false),
+            Param::str("variable_start_string"),
+            Param::str("variable_end_string"),
+            Param::str("block_start_string"),
+            Param::str("block_end_string"),
+            Param::str("comment_start_string"),
+            Param::str("comment_end_string"),
+            Param::str("output_encoding"),
+            Param::str("mode_on_create"),
+        ],
+        COMMON_DEST,
+        fileutil::ATTRS,
+        COMMON,
+    ],
+    ..Spec::BASE
+};
+
 impl Module for Copy {
+    fn spec(&self) -> &'static Spec {
+        &COPY
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(copy(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(copy(args, ctx).await) })
     }
 }
 
 impl Module for Template {
+    fn spec(&self) -> &'static Spec {
+        &TEMPLATE
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(template(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(template(args, ctx).await) })
     }
 }
 
@@ -41,6 +93,21 @@ struct Common {
     force: bool,
     validate: Option<String>,
 }
+
+/// `dest`, first of the parameters copy and template share.
+const COMMON_DEST: &[Param] = &[Param::str("dest")];
+
+/// The rest of the parameters copy and template share ([`Common::read`]), after the file
+/// attributes.
+const COMMON: &[Param] = &[
+    Param::bool("backup").default_bool(false),
+    Param::bool("force").default_bool(true),
+    Param::str("validate"),
+    Param::bool("follow"),
+    Param::bool("local_follow"),
+    Param::any("checksum"),
+    Param::bool("decrypt"),
+];
 
 impl Common {
     /// `dest` is checked by the caller, whose message Ansible words differently.
@@ -76,13 +143,12 @@ impl Common {
     }
 }
 
-async fn copy(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn copy(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let src = args.str("src")?;
     let content = args.raw("content");
     let remote_src = args.bool("remote_src")?.unwrap_or(false);
     let directory_mode = fileutil::mode_param(&mut args, "directory_mode")?;
     let common = Common::read(&mut args)?;
-    args.finish()?;
     if common.dest.is_empty() {
         return Err(ModuleError::Failed("dest is required".into()));
     }
@@ -180,7 +246,7 @@ async fn put_one(
     common: &Common,
     after_header: &str,
     template: bool,
-) -> ModuleResult {
+) -> MapResult {
     let opts = common.put_options(ctx);
     let mut dest = dest.to_string();
     let before = if ctx.diff {
@@ -405,7 +471,7 @@ async fn copy_dir(
     found: &Path,
     common: &Common,
     directory_mode: Option<&fileutil::Mode>,
-) -> ModuleResult {
+) -> MapResult {
     let mut base = common.dest.trim_end_matches('/').to_string();
     if !src.ends_with('/') {
         base = format!("{base}/{}", fileutil::basename(src.trim_end_matches('/')));
@@ -498,7 +564,7 @@ fn walk(
 }
 
 /// `copy: remote_src=yes`: both files on the host; one command compares and copies.
-async fn remote_copy(ctx: &ModuleCtx, src: &str, common: &Common) -> ModuleResult {
+async fn remote_copy(ctx: &ModuleCtx, src: &str, common: &Common) -> MapResult {
     let mut script = common.attrs.shell_vars(ctx.check_mode);
     script.push_str(&format!(
         "S={}; D={}; FORCE={}; BACKUP={}\n",
@@ -704,9 +770,9 @@ fn remote_dir_result(report: &fileutil::Report, src: &str) -> Vars {
     r
 }
 
-async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let src = args.str("src")?.unwrap_or_default();
-    let newline_sequence = args.choice("newline_sequence", &["\\n", "\\r", "\\r\\n"])?;
+    let newline_sequence = args.str("newline_sequence")?;
     let trim_blocks = args.bool("trim_blocks")?.unwrap_or(true);
     let lstrip_blocks = args.bool("lstrip_blocks")?.unwrap_or(false);
     let mut delimiters = Vec::new();
@@ -724,7 +790,6 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let _ = args.str("output_encoding")?;
     let _ = args.str("mode_on_create")?;
     let common = Common::read(&mut args)?;
-    args.finish()?;
     if src.is_empty() || common.dest.is_empty() {
         return Err(ModuleError::Failed("src and dest are required".into()));
     }

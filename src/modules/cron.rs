@@ -8,15 +8,50 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 
 pub struct Cron;
 
+static SPEC: Spec = Spec {
+    names: &["cron"],
+    diff: true,
+    params: &[&[
+        Param::str("name").required(),
+        Param::str("user"),
+        Param::str("job").aliases(&["value"]),
+        Param::str("cron_file"),
+        Param::str("state")
+            .choices(&["present", "absent"])
+            .default_str("present"),
+        Param::bool("backup").default_bool(false),
+        Param::str("minute").default_str("*"),
+        Param::str("hour").default_str("*"),
+        Param::str("day").aliases(&["dom"]).default_str("*"),
+        Param::str("month").default_str("*"),
+        Param::str("weekday").aliases(&["dow"]).default_str("*"),
+        Param::str("special_time").choices(&[
+            "reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly",
+        ]),
+        Param::bool("disabled").default_bool(false),
+        Param::bool("env").default_bool(false),
+        Param::str("insertafter"),
+        Param::str("insertbefore"),
+    ]],
+    mutually_exclusive: &[&["insertafter", "insertbefore"]],
+    ..Spec::BASE
+};
+
 impl Module for Cron {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -319,40 +354,24 @@ pub(crate) fn edit(p: &CronParams, tab: &mut CronTab) -> Result<Outcome, String>
 }
 
 fn read_params(mut args: Args) -> Result<CronParams, ModuleError> {
-    args.alias("job", &["value"]);
-    args.alias("day", &["dom"]);
-    args.alias("weekday", &["dow"]);
     let p = CronParams {
         name: args.required_str("name")?,
         user: args.str("user")?,
         job: args.str("job")?,
         cron_file: args.str("cron_file")?,
-        state: args
-            .choice("state", &["present", "absent"])?
-            .unwrap_or_else(|| "present".into()),
+        state: args.str("state")?.unwrap_or_else(|| "present".into()),
         backup: args.bool("backup")?.unwrap_or(false),
         minute: args.str("minute")?.unwrap_or_else(|| "*".into()),
         hour: args.str("hour")?.unwrap_or_else(|| "*".into()),
         day: args.str("day")?.unwrap_or_else(|| "*".into()),
         month: args.str("month")?.unwrap_or_else(|| "*".into()),
         weekday: args.str("weekday")?.unwrap_or_else(|| "*".into()),
-        special_time: args.choice(
-            "special_time",
-            &[
-                "reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly",
-            ],
-        )?,
+        special_time: args.str("special_time")?,
         disabled: args.bool("disabled")?.unwrap_or(false),
         env: args.bool("env")?.unwrap_or(false),
         insertafter: args.str("insertafter")?,
         insertbefore: args.str("insertbefore")?,
     };
-    args.finish()?;
-    if p.insertafter.is_some() && p.insertbefore.is_some() {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: insertafter|insertbefore".into(),
-        ));
-    }
     Ok(p)
 }
 
@@ -386,7 +405,7 @@ fn validate(p: &CronParams) -> Result<(), String> {
     Ok(())
 }
 
-async fn run(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(args: Args, ctx: &ModuleCtx) -> MapResult {
     let p = read_params(args)?;
     let cron_file = p.cron_file.as_ref().map(|f| {
         if f.starts_with('/') {

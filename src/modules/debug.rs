@@ -1,14 +1,26 @@
 //! `debug`: print a message or a variable, on the controller.
 
-use super::{Args, Module, ModuleCtx, ModuleResult};
+use super::{Args, Kind, Module, ModuleCtx, ModuleResult, Outcome, Output, Param, Spec};
 use crate::connection::BoxFuture;
-use crate::value::{Value, Vars};
+use crate::value::Value;
 
 pub struct Debug;
 
+static SPEC: Spec = Spec {
+    names: &["debug"],
+    connection: false,
+    output: Output::Debug,
+    params: &[&[
+        Param::new("msg", Kind::Nullable),
+        Param::str("var"),
+        Param::int("verbosity"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Debug {
-    fn needs_connection(&self) -> bool {
-        false
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
@@ -16,8 +28,11 @@ impl Module for Debug {
             let msg = args.raw_with_null("msg");
             let var = args.str("var")?;
             let verbosity = args.int("verbosity")?.unwrap_or(0);
-            args.finish()?;
-            let mut r = Vars::new();
+            let mut r = Outcome {
+                // Shown without -v: debug's whole point.
+                verbose_always: true,
+                ..Outcome::ok()
+            };
             let current = ctx
                 .vars
                 .get_attr("ansible_verbosity")
@@ -25,13 +40,14 @@ impl Module for Debug {
                 .and_then(|v| v.as_i64())
                 .unwrap_or(0);
             if verbosity > current {
-                r.insert(
-                    "skipped_reason".into(),
+                return Ok(Outcome {
+                    skipped: true,
+                    ..Outcome::ok()
+                }
+                .with(
+                    "skipped_reason",
                     Value::from("Verbosity threshold not met."),
-                );
-                r.insert("skipped".into(), Value::from(true));
-                r.insert("changed".into(), Value::from(false));
-                return Ok(r);
+                ));
             }
             match (msg, var) {
                 (Some(_), Some(_)) => {
@@ -53,18 +69,12 @@ impl Module for Debug {
                         }
                         Err(e) => return Err(super::ModuleError::Failed(e.message)),
                     };
-                    r.insert(var, value);
+                    r.rest.insert(var, value);
                 }
                 (msg, None) => {
-                    r.insert(
-                        "msg".into(),
-                        msg.unwrap_or_else(|| Value::from("Hello world!")),
-                    );
+                    r.msg = Some(msg.unwrap_or_else(|| Value::from("Hello world!")));
                 }
             }
-            r.insert("changed".into(), Value::from(false));
-            // Shown without -v: debug's whole point.
-            r.insert("_ansible_verbose_always".into(), Value::from(true));
             Ok(r)
         })
     }

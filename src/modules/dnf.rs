@@ -13,16 +13,64 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, argv, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use std::collections::BTreeSet;
 
 pub struct Dnf;
 
+static SPEC: Spec = Spec {
+    names: &["dnf", "dnf5", "yum"],
+    params: &[&[
+        Param::bool("allow_downgrade"),
+        Param::bool("allowerasing"),
+        Param::bool("autoremove"),
+        Param::bool("best"),
+        Param::bool("nobest"),
+        Param::bool("bugfix"),
+        Param::bool("cacheonly"),
+        Param::str("conf_file"),
+        Param::str("disable_excludes"),
+        Param::bool("disable_gpg_check"),
+        Param::list("disable_plugin"),
+        Param::list("disablerepo"),
+        Param::list("enable_plugin"),
+        Param::list("enablerepo"),
+        Param::list("exclude"),
+        Param::bool("download_only"),
+        Param::str("download_dir"),
+        Param::str("installroot"),
+        Param::bool("install_repoquery"),
+        Param::bool("install_weak_deps"),
+        Param::str("list"),
+        Param::list("name").aliases(&["pkg"]),
+        Param::str("releasever"),
+        Param::bool("security"),
+        Param::bool("skip_broken"),
+        Param::str("state").choices(&["absent", "installed", "latest", "present", "removed"]),
+        Param::bool("update_cache").aliases(&["expire-cache"]),
+        Param::bool("update_only"),
+        Param::bool("validate_certs"),
+        Param::bool("sslverify"),
+        Param::int("lock_timeout"),
+        Param::str("use_backend")
+            .choices(&["auto", "dnf", "yum", "yum4", "dnf4", "dnf5"])
+            .default_str("auto"),
+    ]],
+    mutually_exclusive: &[&["best", "nobest"]],
+    ..Spec::BASE
+};
+
 impl Module for Dnf {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_dnf(args, ctx))
+        super::from_map(run_dnf(args, ctx))
     }
 }
 
@@ -46,8 +94,6 @@ pub(crate) struct DnfParams {
 }
 
 fn read_params(mut args: Args) -> Result<DnfParams, ModuleError> {
-    args.alias("name", &["pkg"]);
-    args.alias("update_cache", &["expire-cache"]);
     let mut o = Vec::new();
     let flag = |args: &mut Args, name: &'static str| -> Result<bool, ModuleError> {
         Ok(args.bool(name)?.unwrap_or(false))
@@ -59,11 +105,6 @@ fn read_params(mut args: Args) -> Result<DnfParams, ModuleError> {
     let autoremove = flag(&mut args, "autoremove")?;
     let best = args.bool("best")?;
     let nobest = args.bool("nobest")?;
-    if best.is_some() && nobest.is_some() {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: best|nobest".into(),
-        ));
-    }
     match (best, nobest) {
         (Some(true), _) | (_, Some(false)) => o.push("--best".into()),
         (Some(false), _) | (_, Some(true)) => o.push("--nobest".into()),
@@ -122,10 +163,7 @@ fn read_params(mut args: Args) -> Result<DnfParams, ModuleError> {
     if flag(&mut args, "skip_broken")? {
         o.push("--skip-broken".into());
     }
-    let state = args.choice(
-        "state",
-        &["absent", "installed", "latest", "present", "removed"],
-    )?;
+    let state = args.str("state")?;
     let update_cache = flag(&mut args, "update_cache")?;
     let update_only = flag(&mut args, "update_only")?;
     let _ = args.bool("validate_certs")?;
@@ -133,13 +171,7 @@ fn read_params(mut args: Args) -> Result<DnfParams, ModuleError> {
         o.push("--setopt=sslverify=False".into());
     }
     let _ = args.int("lock_timeout")?;
-    let use_backend = args
-        .choice(
-            "use_backend",
-            &["auto", "dnf", "yum", "yum4", "dnf4", "dnf5"],
-        )?
-        .unwrap_or_else(|| "auto".into());
-    args.finish()?;
+    let use_backend = args.str("use_backend")?.unwrap_or_else(|| "auto".into());
     if !names.is_empty() && list.is_some() {
         return Err(ModuleError::Failed(
             "parameters are mutually exclusive: name|list".into(),
@@ -301,7 +333,7 @@ pub(crate) fn parse_transaction(out: &str) -> Vec<(&'static str, String)> {
     items
 }
 
-async fn run_dnf(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run_dnf(args: Args, ctx: &ModuleCtx) -> MapResult {
     let p = read_params(args)?;
     if p.update_cache && p.names.is_empty() && p.list.is_none() {
         let dnf = dnf_program(&p);
@@ -453,7 +485,7 @@ pub(crate) fn interpret(p: &DnfParams, stdout: &str, check: bool) -> Vars {
 
 /// `list=installed|updates|available|repos|<spec>`: package dictionaries as the module lists
 /// them (name, epoch, version, release, arch, repo, yumstate, nevra).
-async fn list_items(ctx: &ModuleCtx, p: &DnfParams, list: &str) -> ModuleResult {
+async fn list_items(ctx: &ModuleCtx, p: &DnfParams, list: &str) -> MapResult {
     let dnf = dnf_program(p);
     let opts = argv(&p.options);
     let cmd = match list {

@@ -9,7 +9,9 @@
 
 use super::fileutil::{self, Attrs, Target};
 use super::transfer::{PutOptions, Source};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 
@@ -17,21 +19,100 @@ pub struct LineInFile;
 pub struct BlockInFile;
 pub struct Replace;
 
+static LINEINFILE: Spec = Spec {
+    names: &["lineinfile"],
+    diff: true,
+    params: &[
+        COMMON_PATH,
+        fileutil::ATTRS,
+        COMMON,
+        &[
+            Param::str("state")
+                .choices(&["absent", "present"])
+                .default_str("present"),
+            Param::str("regexp").aliases(&["regex"]),
+            Param::str("search_string"),
+            Param::str("line").aliases(&["value"]),
+            Param::bool("backrefs").default_bool(false),
+            Param::str("insertafter"),
+            Param::str("insertbefore"),
+            Param::bool("create").default_bool(false),
+            Param::bool("firstmatch").default_bool(false),
+        ],
+    ],
+    ..Spec::BASE
+};
+
+static BLOCKINFILE: Spec = Spec {
+    names: &["blockinfile"],
+    diff: true,
+    params: &[
+        COMMON_PATH,
+        fileutil::ATTRS,
+        COMMON,
+        &[
+            Param::str("state")
+                .choices(&["absent", "present"])
+                .default_str("present"),
+            Param::str("marker").default_str("# {mark} ANSIBLE MANAGED BLOCK"),
+            Param::str("block").aliases(&["content"]),
+            Param::str("insertafter"),
+            Param::str("insertbefore"),
+            Param::bool("create").default_bool(false),
+            Param::str("marker_begin").default_str("BEGIN"),
+            Param::str("marker_end").default_str("END"),
+            Param::bool("append_newline").default_bool(false),
+            Param::bool("prepend_newline").default_bool(false),
+        ],
+    ],
+    mutually_exclusive: &[&["insertbefore", "insertafter"]],
+    ..Spec::BASE
+};
+
+static REPLACE: Spec = Spec {
+    names: &["replace"],
+    diff: true,
+    params: &[
+        COMMON_PATH,
+        fileutil::ATTRS,
+        COMMON,
+        &[
+            Param::str("regexp").required(),
+            Param::str("replace"),
+            Param::str("after"),
+            Param::str("before"),
+        ],
+    ],
+    ..Spec::BASE
+};
+
 impl Module for LineInFile {
+    fn spec(&self) -> &'static Spec {
+        &LINEINFILE
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(lineinfile(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(lineinfile(args, ctx).await) })
     }
 }
 
 impl Module for BlockInFile {
+    fn spec(&self) -> &'static Spec {
+        &BLOCKINFILE
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(blockinfile(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(blockinfile(args, ctx).await) })
     }
 }
 
 impl Module for Replace {
+    fn spec(&self) -> &'static Spec {
+        &REPLACE
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(replace(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(replace(args, ctx).await) })
     }
 }
 
@@ -43,9 +124,21 @@ struct Common {
     validate: Option<String>,
 }
 
+/// The path the three modules edit, first of the parameters they share.
+const COMMON_PATH: &[Param] = &[Param::str("path")
+    .required()
+    .aliases(&["dest", "destfile", "name"])];
+
+/// The rest of the parameters they share ([`Common::read`]), after the file attributes.
+const COMMON: &[Param] = &[
+    Param::bool("backup").default_bool(false),
+    Param::str("validate"),
+    Param::str("encoding"),
+    Param::bool("follow"),
+];
+
 impl Common {
     fn read(args: &mut Args) -> Result<Common, ModuleError> {
-        args.alias("path", &["dest", "destfile", "name"]);
         let path = args.required_str("path")?;
         let attrs = Attrs::from_args(args)?;
         let backup = args.bool("backup")?.unwrap_or(false);
@@ -166,22 +259,17 @@ fn strip_eol(s: &str) -> &str {
     s.trim_end_matches(['\r', '\n'])
 }
 
-async fn lineinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn lineinfile(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let c = Common::read(&mut args)?;
-    let state = args
-        .choice("state", &["absent", "present"])?
-        .unwrap_or_else(|| "present".into());
-    args.alias("regexp", &["regex"]);
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let regexp = args.str("regexp")?;
     let search_string = args.str("search_string")?;
-    args.alias("line", &["value"]);
     let line = args.str("line")?;
     let backrefs = args.bool("backrefs")?.unwrap_or(false);
     let insertafter = args.str("insertafter")?;
     let insertbefore = args.str("insertbefore")?;
     let create = args.bool("create")?.unwrap_or(false);
     let firstmatch = args.bool("firstmatch")?.unwrap_or(false);
-    args.finish()?;
     for (a, b, both) in [
         (
             "insertbefore",
@@ -461,15 +549,12 @@ fn present(
     added()
 }
 
-async fn blockinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn blockinfile(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let c = Common::read(&mut args)?;
-    let state = args
-        .choice("state", &["absent", "present"])?
-        .unwrap_or_else(|| "present".into());
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let marker = args
         .str("marker")?
         .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
-    args.alias("block", &["content"]);
     let block = args.str("block")?.unwrap_or_default();
     let insertafter = args.str("insertafter")?;
     let insertbefore = args.str("insertbefore")?;
@@ -478,12 +563,6 @@ async fn blockinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let marker_end = args.str("marker_end")?.unwrap_or_else(|| "END".into());
     let append_newline = args.bool("append_newline")?.unwrap_or(false);
     let prepend_newline = args.bool("prepend_newline")?.unwrap_or(false);
-    args.finish()?;
-    if insertafter.is_some() && insertbefore.is_some() {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: insertbefore|insertafter".into(),
-        ));
-    }
     let (insertafter, insertbefore) = match (insertafter, insertbefore) {
         (None, None) => (Some("EOF".to_string()), None),
         other => other,
@@ -607,13 +686,12 @@ async fn blockinfile(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     Ok(r)
 }
 
-async fn replace(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn replace(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let c = Common::read(&mut args)?;
     let regexp = args.required_str("regexp")?;
     let replacement = args.str("replace")?.unwrap_or_default();
     let after = args.str("after")?;
     let before = args.str("before")?;
-    args.finish()?;
     let mre = fileutil::python_regex(&regexp, true)?;
     let target = fileutil::read_target(ctx, &c.path, &c.attrs).await?;
     let path = c.path.clone();

@@ -5,26 +5,41 @@
 
 use super::fileutil;
 use super::transfer::sha1_hex;
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult};
+use super::{Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use std::path::PathBuf;
 
 pub struct Fetch;
 
+static SPEC: Spec = Spec {
+    names: &["fetch"],
+    params: &[&[
+        Param::str("src").required(),
+        Param::str("dest").required(),
+        Param::bool("flat").default_bool(false),
+        Param::bool("fail_on_missing").default_bool(true),
+        Param::bool("validate_checksum").default_bool(true),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Fetch {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let src = args.required_str("src")?;
     let dest = args.required_str("dest")?;
     let flat = args.bool("flat")?.unwrap_or(false);
     let fail_on_missing = args.bool("fail_on_missing")?.unwrap_or(true);
     let validate_checksum = args.bool("validate_checksum")?.unwrap_or(true);
-    args.finish()?;
     let _ = validate_checksum; // the bytes are hashed as received; nothing to compare twice
     if ctx.check_mode {
         return Ok(super::result([

@@ -8,7 +8,9 @@
 
 use super::fileutil::{self, Attrs, Report};
 use super::hosttmp::{self, Cleanup, Place};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 
@@ -16,16 +18,41 @@ pub struct File;
 
 const STATES: &[&str] = &["absent", "directory", "file", "hard", "link", "touch"];
 
+static SPEC: Spec = Spec {
+    names: &["file"],
+    diff: true,
+    params: &[
+        &[
+            Param::str("path").required().aliases(&["dest", "name"]),
+            Param::str("state").choices(STATES),
+            Param::str("src"),
+            Param::bool("recurse").default_bool(false),
+            Param::bool("force").default_bool(false),
+            Param::bool("follow").default_bool(true),
+            Param::str("access_time"),
+            Param::str("modification_time"),
+            Param::str("access_time_format"),
+            Param::str("modification_time_format"),
+        ],
+        fileutil::ATTRS,
+        &[Param::any("_original_basename"), Param::any("_diff_peek")],
+    ],
+    ..Spec::BASE
+};
+
 impl Module for File {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(run(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(run(args, ctx).await) })
     }
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    args.alias("path", &["dest", "name"]);
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let path = args.required_str("path")?;
-    let state = args.choice("state", STATES)?;
+    let state = args.str("state")?;
     let src = args.str("src")?;
     let recurse = args.bool("recurse")?.unwrap_or(false);
     let force = args.bool("force")?.unwrap_or(false);
@@ -37,7 +64,6 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let attrs = Attrs::from_args(&mut args)?;
     let _ = args.raw("_original_basename");
     let _ = args.raw("_diff_peek");
-    args.finish()?;
 
     if recurse && state.as_deref().is_some_and(|s| s != "directory") {
         return Err(ModuleError::Failed(

@@ -16,7 +16,7 @@
 //! Everything the host runs needs only a POSIX shell and GNU coreutils (`stat -c`); its
 //! scratch files are in a private directory from [`super::hosttmp`].
 
-use super::{Args, ModuleCtx, ModuleError, shell_quote, text};
+use super::{Args, ModuleCtx, ModuleError, Param, shell_quote, text};
 use crate::connection::ExecOutput;
 use crate::value::{Value, Vars};
 use minijinja::value::{Object, ValueKind};
@@ -67,7 +67,7 @@ pub fn mode_error(shown: &str) -> ModuleError {
 
 /// Turns errors that carry `details` (a bad mode) into the failed result Ansible returns,
 /// `msg` and `details`; other results pass through. Wrap a module's result in it.
-pub fn with_details(r: super::ModuleResult) -> super::ModuleResult {
+pub fn with_details(r: super::MapResult) -> super::MapResult {
     match r {
         Err(ModuleError::Failed(m)) if m.contains(DETAILS_SEP) => {
             let (msg, details) = m.split_once(DETAILS_SEP).unwrap_or((&m, ""));
@@ -137,6 +137,20 @@ pub fn ansible_mode(stat_a: &str) -> String {
     format!("0{n:03o}")
 }
 
+/// The parameters of the common file attributes ([`Attrs::from_args`] reads them), and the
+/// SELinux and `attributes` parameters Ansible's file modules share, accepted and ignored.
+pub const ATTRS: &[Param] = &[
+    Param::any("mode"),
+    Param::any("attributes").aliases(&["attr"]),
+    Param::str("owner"),
+    Param::str("group"),
+    Param::any("seuser"),
+    Param::any("serole"),
+    Param::any("setype"),
+    Param::any("selevel"),
+    Param::any("unsafe_writes"),
+];
+
 /// The common file attributes a task may ask for.
 #[derive(Debug, Clone, Default)]
 pub struct Attrs {
@@ -150,7 +164,6 @@ impl Attrs {
     /// Ansible's file modules share, which do not apply to these hosts).
     pub fn from_args(args: &mut Args) -> Result<Attrs, ModuleError> {
         let mode = mode_param(args, "mode")?;
-        args.alias("attributes", &["attr"]);
         let owner = args.str("owner")?;
         let group = args.str("group")?;
         for ignored in [

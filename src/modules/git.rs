@@ -10,15 +10,54 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 
 pub struct Git;
 
+static SPEC: Spec = Spec {
+    names: &["git"],
+    diff: true,
+    params: &[&[
+        Param::str("dest"),
+        Param::str("repo").required().aliases(&["name"]),
+        Param::str("version").default_str("HEAD"),
+        Param::str("remote").default_str("origin"),
+        Param::str("refspec"),
+        Param::str("reference"),
+        Param::bool("force").default_bool(false),
+        Param::int("depth"),
+        Param::bool("clone").default_bool(true),
+        Param::bool("update").default_bool(true),
+        Param::bool("verify_commit").default_bool(false),
+        Param::list("gpg_allowlist").aliases(&["gpg_whitelist"]),
+        Param::bool("accept_hostkey").default_bool(false),
+        Param::bool("accept_newhostkey").default_bool(false),
+        Param::str("key_file"),
+        Param::str("ssh_opts"),
+        Param::str("executable"),
+        Param::bool("bare").default_bool(false),
+        Param::bool("recursive").default_bool(true),
+        Param::bool("single_branch").default_bool(false),
+        Param::bool("track_submodules").default_bool(false),
+        Param::any("umask"),
+        Param::str("archive"),
+        Param::str("archive_prefix"),
+        Param::str("separate_git_dir"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Git {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -257,9 +296,7 @@ echo "BEFORE=$BEFORE"; echo "AFTER=$AFTER"; [ -n "$RUC" ] && echo "RUC=$RUC"
 if [ "$BEFORE" != "$AFTER" ] || [ $LOCAL = 1 ] || [ $SUB = 1 ] || [ "$RUC" = 1 ]; then echo CHANGED=1; show_diff; else echo CHANGED=$CHANGED; fi
 "#;
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    args.alias("repo", &["name"]);
-    args.alias("gpg_allowlist", &["gpg_whitelist"]);
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let dest = args.str("dest")?;
     let repo = args.required_str("repo")?;
     let version = args.str("version")?.unwrap_or_else(|| "HEAD".into());
@@ -285,7 +322,6 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let archive = args.str("archive")?;
     let archive_prefix = args.str("archive_prefix")?;
     let separate_git_dir = args.str("separate_git_dir")?;
-    args.finish()?;
     if separate_git_dir.is_some() && bare {
         return Err(ModuleError::Failed(
             "parameters are mutually exclusive: separate_git_dir|bare".into(),

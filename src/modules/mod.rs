@@ -1,15 +1,30 @@
 //! Modules: what a task does on a host, as shell commands over a [`Connection`].
 //!
-//! This module owns the [`Module`] trait, the registry of modules by name, and [`Args`], the
-//! strict reader of module arguments (an unknown, missing or mistyped parameter fails the task
-//! with Ansible's wording before anything on the host is touched). Modules reach a host only
+//! A module is one file: a [`Spec`] (its names, how it takes free-form text, whether it needs a
+//! connection, supports check and diff mode, returns facts or changes the inventory, and its
+//! arguments) next to its `run`, which gets [`Args`] already checked against that spec (an
+//! unknown, missing or mistyped parameter fails the task with Ansible's wording before anything
+//! on the host is touched) and returns a typed [`Outcome`]. This file owns the [`Module`]
+//! trait and the registry, the one place a name a task uses (`copy`, `ansible.builtin.copy`,
+//! `ansible.posix.authorized_key`) is resolved: adding a module is a new file and a line in
+//! [`MODULES`]. Modules reach a host only
 //! through [`ModuleCtx::exec`], which applies `become` and `environment`; they never see the
 //! transport, so a target needs nothing but a POSIX shell. Every temporary path a module's
 //! script uses on a host comes from [`hosttmp`].
 
+mod outcome;
+mod spec;
+
+pub use outcome::{InventoryChange, Outcome};
+pub use spec::{
+    Args, Facts, FreeForm, Inventory, Kind, Output, Param, ParamDefault, Spec, python_type,
+};
+
+mod add_host;
 mod apt;
 mod apt_key;
 mod apt_repository;
+mod assert;
 mod authorized_key;
 mod command;
 mod copy;
@@ -18,20 +33,26 @@ mod debug;
 mod dnf;
 mod edit;
 pub mod fact_cache;
+mod fail;
 mod fetch;
 mod file;
 pub mod fileutil;
+mod getent;
 mod git;
+mod group_by;
 pub mod hosttmp;
-mod misc;
+mod include_vars;
 mod net;
 mod npm;
 mod package;
 mod pause;
+mod ping;
 mod pip;
 mod script;
 mod service;
+mod set_fact;
 mod setup;
+mod slurp;
 mod stat;
 mod sysutil;
 pub mod transfer;
@@ -42,7 +63,6 @@ mod yum_repository;
 
 use crate::connection::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Stdin};
 use crate::value::{Value, Vars};
-use minijinja::value::ValueKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,89 +103,178 @@ impl From<ConnError> for ModuleError {
     }
 }
 
-pub type ModuleResult = Result<Vars, ModuleError>;
+/// What a module returns, or why it could not.
+pub type ModuleResult = Result<Outcome, ModuleError>;
 
-/// A module.
-pub trait Module: Send + Sync {
-    /// Whether the module runs on the host (most) or only on the controller (`debug`, `set_fact`).
-    fn needs_connection(&self) -> bool {
-        true
+/// What a module body that builds its result as a map returns (see [`from_map`]).
+pub type MapResult = Result<Vars, ModuleError>;
+
+/// Runs a module body that builds its result as a map of return values; the result is typed
+/// on the way out (`impl From<Vars> for Outcome`).
+pub fn from_map<'a>(
+    body: impl std::future::Future<Output = MapResult> + Send + 'a,
+) -> BoxFuture<'a, ModuleResult> {
+    Box::pin(async move { body.await.map(Outcome::from) })
+}
+
+/// Runs a module: its arguments checked against its spec first (a bad one fails the task with
+/// Ansible's message before the host is touched), and a module that does not support check
+/// mode skipped under `--check`, as AnsibleModule does.
+pub async fn invoke(found: Resolved, args: Vars, ctx: &ModuleCtx) -> ModuleResult {
+    let spec = found.module.spec();
+    let args = Args::parse(found.name, spec, args)?;
+    if ctx.check_mode && !spec.check_mode {
+        return Ok(Outcome {
+            skipped: true,
+            msg: Some(Value::from(format!(
+                "remote module ({}) does not support check mode",
+                found.name
+            ))),
+            ..Outcome::ok()
+        });
     }
+    found.module.run(args, ctx).await
+}
 
-    /// Runs the module. `args` are templated already.
+/// A module: its [`Spec`] and its `run`.
+pub trait Module: Send + Sync {
+    /// What the module declares about itself: names, arguments, what it needs and returns.
+    fn spec(&self) -> &'static Spec;
+
+    /// Runs the module with its arguments, templated and checked against its spec.
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult>;
 }
 
-/// Every module, by its short name.
-static MODULES: &[(&str, &dyn Module)] = &[
-    ("command", &command::Command),
-    ("shell", &command::Shell),
-    ("raw", &command::Raw),
-    ("debug", &debug::Debug),
-    ("set_fact", &misc::SetFact),
-    ("fail", &misc::Fail),
-    ("assert", &misc::Assert),
-    ("ping", &misc::Ping),
-    ("setup", &setup::Setup),
-    ("include_vars", &misc::IncludeVars),
-    ("gather_facts", &setup::Setup),
+/// Every module: one line each. Its names come from its spec.
+static MODULES: &[&dyn Module] = &[
+    &command::Command,
+    &command::Shell,
+    &command::Raw,
+    &debug::Debug,
+    &set_fact::SetFact,
+    &fail::Fail,
+    &assert::Assert,
+    &ping::Ping,
+    &setup::Setup,
+    &include_vars::IncludeVars,
+    &add_host::AddHost,
+    &group_by::GroupBy,
     // System modules (users.rs, apt.rs, service.rs, ...; helpers in sysutil.rs).
-    ("user", &users::User),
-    ("group", &users::Group),
-    ("apt", &apt::Apt),
-    ("dnf", &dnf::Dnf),
-    ("dnf5", &dnf::Dnf),
-    ("yum", &dnf::Dnf),
-    ("package", &package::Package),
-    ("systemd", &service::Systemd),
-    ("systemd_service", &service::Systemd),
-    ("service", &service::Service),
-    ("npm", &npm::Npm),
-    ("yum_repository", &yum_repository::YumRepository),
-    ("cron", &cron::Cron),
-    ("git", &git::Git),
-    ("pip", &pip::Pip),
-    ("authorized_key", &authorized_key::AuthorizedKey),
-    ("apt_key", &apt_key::AptKey),
-    ("apt_repository", &apt_repository::AptRepository),
-    ("pause", &pause::Pause),
+    &users::User,
+    &users::Group,
+    &apt::Apt,
+    &dnf::Dnf,
+    &package::Package,
+    &service::Systemd,
+    &service::Service,
+    &npm::Npm,
+    &yum_repository::YumRepository,
+    &cron::Cron,
+    &git::Git,
+    &pip::Pip,
+    &authorized_key::AuthorizedKey,
+    &apt_key::AptKey,
+    &apt_repository::AptRepository,
+    &pause::Pause,
     // File and network modules (file.rs, copy.rs, ...; helpers in fileutil.rs).
-    ("file", &file::File),
-    ("copy", &copy::Copy),
-    ("template", &copy::Template),
-    ("stat", &stat::Stat),
-    ("lineinfile", &edit::LineInFile),
-    ("blockinfile", &edit::BlockInFile),
-    ("replace", &edit::Replace),
-    ("fetch", &fetch::Fetch),
-    ("script", &script::Script),
-    ("unarchive", &unarchive::Unarchive),
-    ("get_url", &net::GetUrl),
-    ("uri", &net::Uri),
-    ("wait_for", &waitfor::WaitFor),
-    ("wait_for_connection", &waitfor::WaitForConnection),
+    &file::File,
+    &copy::Copy,
+    &copy::Template,
+    &stat::Stat,
+    &edit::LineInFile,
+    &edit::BlockInFile,
+    &edit::Replace,
+    &fetch::Fetch,
+    &script::Script,
+    &unarchive::Unarchive,
+    &net::GetUrl,
+    &net::Uri,
+    &waitfor::WaitFor,
+    &waitfor::WaitForConnection,
+    &slurp::Slurp,
+    &getent::Getent,
 ];
 
-/// Looks a module up by its short name; gives the registry's own (static) name with it.
-pub fn get(name: &str) -> Option<(&'static str, &'static dyn Module)> {
-    MODULES.iter().find(|(n, _)| *n == name).copied()
-}
-
-/// Actions the executor carries out itself rather than through a module.
-pub const EXECUTOR_ACTIONS: &[&str] = &[
+/// Actions the executor carries out itself rather than through a module; their free-form
+/// text is read as [`FreeForm::Params`].
+const EXECUTOR_ACTIONS: &[&str] = &[
     "meta",
     "import_tasks",
     "include_tasks",
     "import_role",
     "include_role",
-    // They change the run's inventory (exec/runner.rs).
-    "add_host",
-    "group_by",
 ];
 
-/// Whether a task may name this action.
-pub fn is_known(name: &str) -> bool {
-    get(name).is_some() || EXECUTOR_ACTIONS.contains(&name)
+/// A module found by the name a task used.
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    /// The module's short name as the task used it (`yum` for `ansible.builtin.yum`, the
+    /// first name for a collection's FQCN): what messages call it.
+    pub name: &'static str,
+    pub module: &'static dyn Module,
+}
+
+/// The short name a builtin FQCN stands for: `ansible.builtin.copy` and
+/// `ansible.legacy.copy` are `copy`.
+fn builtin_short(name: &str) -> Option<&str> {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+}
+
+/// Finds the module a task names: by a short name, `ansible.builtin.`/`ansible.legacy.` and
+/// the short name, or a full name the module's spec lists (`ansible.posix.authorized_key`).
+pub fn resolve(name: &str) -> Option<Resolved> {
+    let short = builtin_short(name);
+    MODULES.iter().find_map(|m| {
+        let names = m.spec().names;
+        names.iter().find_map(|n| {
+            let found = if n.contains('.') {
+                *n == name
+            } else {
+                *n == name || Some(*n) == short
+            };
+            found.then(|| Resolved {
+                name: if n.contains('.') { names[0] } else { n },
+                module: *m,
+            })
+        })
+    })
+}
+
+/// The name a task's action goes by from here on (a module's short name, or one of the
+/// executor's own actions), or `None` for a name nothing answers to.
+pub fn canonical(name: &str) -> Option<&'static str> {
+    if let Some(r) = resolve(name) {
+        return Some(r.name);
+    }
+    let short = builtin_short(name).unwrap_or(name);
+    EXECUTOR_ACTIONS.iter().find(|a| **a == short).copied()
+}
+
+/// The spec of the module a task names (`None` for the executor's own actions).
+pub fn spec_of(name: &str) -> Option<&'static Spec> {
+    resolve(name).map(|r| r.module.spec())
+}
+
+/// How the free-form text of an action is read (`import_playbook` and the executor's actions
+/// read theirs as parameters).
+pub fn free_form(action: &str) -> FreeForm {
+    match spec_of(action) {
+        Some(s) => s.free_form,
+        None if canonical(action).is_some()
+            || builtin_short(action).unwrap_or(action) == "import_playbook" =>
+        {
+            FreeForm::Params
+        }
+        None => FreeForm::No,
+    }
+}
+
+/// Ansible's message for an action nothing answers to.
+pub fn unknown_action(name: &str) -> String {
+    format!(
+        "couldn't resolve module/action '{name}'. This often indicates a misspelling, missing collection, or incorrect module path."
+    )
 }
 
 impl ModuleCtx {
@@ -244,245 +353,6 @@ pub fn shell_quote(s: &str) -> String {
     crate::template::filters::shell_quote(s)
 }
 
-/// A module's arguments, read strictly: every read marks the parameter as known, and
-/// [`Args::finish`] refuses any the module did not read, as Ansible does.
-pub struct Args {
-    module: &'static str,
-    values: Vars,
-    known: Vec<&'static str>,
-    /// Aliases declared with [`Args::alias`], for the "Supported parameters" message.
-    aliases: Vec<&'static str>,
-}
-
-impl Args {
-    pub fn new(module: &'static str, values: Vars) -> Args {
-        Args {
-            module,
-            values,
-            known: Vec::new(),
-            aliases: Vec::new(),
-        }
-    }
-
-    /// Ansible's `aliases`: a value given under one of `aliases` is read as `name` (call this
-    /// before reading `name`). When both are given the alias wins, as in Ansible (which warns).
-    pub fn alias(&mut self, name: &'static str, aliases: &[&'static str]) {
-        for a in aliases {
-            self.aliases.push(a);
-            self.known.push(a);
-            if let Some(v) = self.values.shift_remove(*a) {
-                self.values.insert(name.to_string(), v);
-            }
-        }
-    }
-
-    fn take(&mut self, name: &'static str) -> Option<Value> {
-        self.known.push(name);
-        self.values
-            .get(name)
-            .filter(|v| !v.is_none() && v.as_str() != Some(crate::vars::OMIT))
-            .cloned()
-    }
-
-    fn type_error(&self, name: &str, v: &Value, want: &str) -> ModuleError {
-        ModuleError::Failed(format!(
-            "argument '{name}' is of type {} and we were unable to convert to {want}",
-            python_type(v)
-        ))
-    }
-
-    /// A string parameter (numbers and booleans are turned into text, as Ansible does).
-    pub fn str(&mut self, name: &'static str) -> Result<Option<String>, ModuleError> {
-        let Some(v) = self.take(name) else {
-            return Ok(None);
-        };
-        match v.kind() {
-            ValueKind::String => Ok(Some(v.as_str().unwrap_or("").to_string())),
-            ValueKind::Number => Ok(Some(v.to_string())),
-            ValueKind::Bool => Ok(Some(if v.is_true() { "True" } else { "False" }.into())),
-            _ => Err(self.type_error(name, &v, "str")),
-        }
-    }
-
-    pub fn required_str(&mut self, name: &'static str) -> Result<String, ModuleError> {
-        self.str(name)?
-            .ok_or_else(|| ModuleError::Failed(format!("missing required arguments: {name}")))
-    }
-
-    /// A boolean parameter, with Ansible's spellings (yes/no/on/off/1/0/true/false).
-    pub fn bool(&mut self, name: &'static str) -> Result<Option<bool>, ModuleError> {
-        let Some(v) = self.take(name) else {
-            return Ok(None);
-        };
-        match v.kind() {
-            ValueKind::Bool => Ok(Some(v.is_true())),
-            ValueKind::Number => match v.as_i64() {
-                Some(1) => Ok(Some(true)),
-                Some(0) => Ok(Some(false)),
-                _ => Err(self.type_error(name, &v, "bool")),
-            },
-            ValueKind::String => match v.as_str().unwrap_or("").to_ascii_lowercase().as_str() {
-                "yes" | "on" | "1" | "true" | "y" | "t" => Ok(Some(true)),
-                "no" | "off" | "0" | "false" | "n" | "f" => Ok(Some(false)),
-                _ => Err(self.type_error(name, &v, "bool")),
-            },
-            _ => Err(self.type_error(name, &v, "bool")),
-        }
-    }
-
-    /// An integer parameter.
-    pub fn int(&mut self, name: &'static str) -> Result<Option<i64>, ModuleError> {
-        let Some(v) = self.take(name) else {
-            return Ok(None);
-        };
-        if let Some(i) = v.as_i64() {
-            return Ok(Some(i));
-        }
-        // check_type_int: a bool is an int in Python; the rest goes through Decimal, so "3.0"
-        // and 3.0 are 3 but 3.5 is refused.
-        if v.kind() == ValueKind::Bool {
-            return Ok(Some(v.is_true() as i64));
-        }
-        let text = v.to_string();
-        let as_float = match v.kind() {
-            ValueKind::Number | ValueKind::String => text.trim().parse::<f64>().ok(),
-            _ => None,
-        };
-        if let Some(i) = text.trim().parse::<i64>().ok().or_else(|| {
-            as_float
-                .filter(|f| f.fract() == 0.0 && f.is_finite())
-                .map(|f| f as i64)
-        }) {
-            return Ok(Some(i));
-        }
-        let shown = crate::value::python_repr(&crate::value::to_json(&v));
-        Err(ModuleError::Failed(format!(
-            "argument '{name}' is of type {} and we were unable to convert to int: \"{shown}\" cannot be converted to an int",
-            python_type(&v)
-        )))
-    }
-
-    /// A list parameter; a string becomes a list split on commas, as Ansible's `type='list'`.
-    pub fn list(&mut self, name: &'static str) -> Result<Option<Vec<Value>>, ModuleError> {
-        let Some(v) = self.take(name) else {
-            return Ok(None);
-        };
-        match v.kind() {
-            // Iterable: a lazily computed sequence (minijinja's `list + list`).
-            ValueKind::Seq | ValueKind::Iterable => {
-                Ok(Some(v.try_iter().map(|i| i.collect()).unwrap_or_default()))
-            }
-            ValueKind::String => Ok(Some(
-                v.as_str()
-                    .unwrap_or("")
-                    .split(',')
-                    .map(|s| Value::from(s.trim()))
-                    .collect(),
-            )),
-            // check_type_list: numbers (and so booleans) become their text; the rest fails.
-            ValueKind::Number | ValueKind::Bool => Ok(Some(vec![v])),
-            _ => Err(ModuleError::Failed(format!(
-                "argument '{name}' is of type {} and we were unable to convert to list: <class '{}'> cannot be converted to a list",
-                python_type(&v),
-                python_type(&v)
-            ))),
-        }
-    }
-
-    /// Any value, as given.
-    pub fn raw(&mut self, name: &'static str) -> Option<Value> {
-        self.take(name)
-    }
-
-    /// Any value as given, null included (`Some(None)`): for parameters where an explicit
-    /// null differs from leaving it out (`debug: msg: null` prints null).
-    pub fn raw_with_null(&mut self, name: &'static str) -> Option<Value> {
-        self.known.push(name);
-        self.values
-            .get(name)
-            .filter(|v| v.as_str() != Some(crate::vars::OMIT))
-            .cloned()
-    }
-
-    /// One of a fixed set of strings.
-    pub fn choice(
-        &mut self,
-        name: &'static str,
-        choices: &[&str],
-    ) -> Result<Option<String>, ModuleError> {
-        let Some(s) = self.str(name)? else {
-            return Ok(None);
-        };
-        if !choices.contains(&s.as_str()) {
-            return Err(ModuleError::Failed(format!(
-                "value of {name} must be one of: {}, got: {s}",
-                choices.join(", ")
-            )));
-        }
-        Ok(Some(s))
-    }
-
-    /// Refuses parameters the module did not read.
-    pub fn finish(self) -> Result<(), ModuleError> {
-        let mut unknown: Vec<&str> = self
-            .values
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !self.known.contains(k) && !k.starts_with("_ansible"))
-            .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        unknown.sort();
-        let mut supported: Vec<&str> = self
-            .known
-            .iter()
-            .copied()
-            .filter(|k| !k.starts_with('_') && !self.aliases.contains(k))
-            .collect();
-        supported.sort();
-        supported.dedup();
-        let mut aliases = self.aliases.clone();
-        aliases.sort();
-        aliases.dedup();
-        let aliases = if aliases.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", aliases.join(", "))
-        };
-        Err(ModuleError::Failed(format!(
-            "Unsupported parameters for ({}) module: {}. Supported parameters include: {}{aliases}.",
-            self.module,
-            unknown.join(", "),
-            supported.join(", ")
-        )))
-    }
-
-    /// All values, for modules that take free-form keys (`set_fact`).
-    pub fn into_values(self) -> Vars {
-        self.values
-    }
-}
-
-/// Python's name for a value's type, as Ansible's messages use it.
-pub fn python_type(v: &Value) -> &'static str {
-    match v.kind() {
-        ValueKind::None | ValueKind::Undefined => "NoneType",
-        ValueKind::Bool => "bool",
-        ValueKind::Number => {
-            if v.as_i64().is_some() {
-                "int"
-            } else {
-                "float"
-            }
-        }
-        ValueKind::String => "str",
-        ValueKind::Seq => "list",
-        ValueKind::Map => "dict",
-        _ => "object",
-    }
-}
-
 /// Turns bytes from a host into text, replacing what is not UTF-8.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -498,50 +368,119 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_parameters_are_named() {
-        let mut values = Vars::new();
-        values.insert("msg".into(), Value::from("x"));
-        values.insert("colour".into(), Value::from("red"));
-        let mut args = Args::new("debug", values);
-        args.str("msg").unwrap();
-        args.str("var").unwrap();
-        let err = args.finish().unwrap_err();
-        let ModuleError::Failed(m) = err else {
-            panic!()
-        };
-        assert_eq!(
-            m,
-            "Unsupported parameters for (debug) module: colour. Supported parameters include: msg, var."
-        );
+    fn names_resolve_in_one_place() {
+        for (name, short) in [
+            ("copy", "copy"),
+            ("ansible.builtin.copy", "copy"),
+            ("ansible.legacy.copy", "copy"),
+            ("yum", "yum"),
+            ("ansible.builtin.dnf5", "dnf5"),
+            ("ansible.posix.authorized_key", "authorized_key"),
+            ("ansible.builtin.authorized_key", "authorized_key"),
+            ("community.general.npm", "npm"),
+            ("gather_facts", "gather_facts"),
+            ("ansible.builtin.add_host", "add_host"),
+        ] {
+            let found = resolve(name).unwrap_or_else(|| panic!("{name} does not resolve"));
+            assert_eq!(found.name, short, "{name}");
+            assert_eq!(canonical(name), Some(short), "{name}");
+        }
+        assert_eq!(resolve("dnf").unwrap().module.spec().name(), "dnf");
+        assert_eq!(resolve("yum").unwrap().module.spec().name(), "dnf");
+        // A collection's name is only its own: no builtin prefix before it, no other
+        // collection.
+        for name in [
+            "ansible.builtin.ansible.posix.authorized_key",
+            "community.general.copy",
+            "ansible.posix.npm",
+            "nosuchmodule",
+            "ansible.builtin.nosuchmodule",
+        ] {
+            assert!(resolve(name).is_none(), "{name}");
+        }
     }
 
     #[test]
-    fn aliases_are_read_under_their_name_and_listed_apart() {
-        let mut values = Vars::new();
-        values.insert("user".into(), Value::from("app"));
-        values.insert("colour".into(), Value::from("red"));
-        let mut args = Args::new("user", values);
-        args.alias("name", &["user"]);
-        assert_eq!(args.str("name").unwrap().as_deref(), Some("app"));
-        args.str("state").unwrap();
-        let ModuleError::Failed(m) = args.finish().unwrap_err() else {
-            panic!()
-        };
+    fn the_executor_actions_are_known_but_not_modules() {
         assert_eq!(
-            m,
-            "Unsupported parameters for (user) module: colour. Supported parameters include: name, state (user)."
+            canonical("ansible.builtin.include_tasks"),
+            Some("include_tasks")
         );
+        assert!(spec_of("include_tasks").is_none());
+        assert_eq!(free_form("include_role"), FreeForm::Params);
+        assert_eq!(free_form("import_playbook"), FreeForm::Params);
+        assert_eq!(canonical("import_playbook"), None);
+        assert_eq!(free_form("copy"), FreeForm::No);
+        assert_eq!(free_form("ansible.builtin.shell"), FreeForm::Command);
+        assert_eq!(free_form("add_host"), FreeForm::No);
+        assert_eq!(free_form("include_vars"), FreeForm::Params);
     }
 
     #[test]
-    fn booleans_and_ints_are_converted_or_refused() {
-        let mut values = Vars::new();
-        values.insert("a".into(), Value::from("yes"));
-        values.insert("b".into(), Value::from("maybe"));
-        values.insert("n".into(), Value::from("12"));
-        let mut args = Args::new("m", values);
-        assert_eq!(args.bool("a").unwrap(), Some(true));
-        assert!(args.bool("b").is_err());
-        assert_eq!(args.int("n").unwrap(), Some(12));
+    fn an_unknown_action_gets_ansible_message() {
+        assert_eq!(
+            unknown_action("copyy"),
+            "couldn't resolve module/action 'copyy'. This often indicates a misspelling, missing collection, or incorrect module path."
+        );
+    }
+
+    /// Every spec in the registry holds together: names unique across modules, parameter
+    /// names and aliases unique within a module, choices only on text and lists, defaults
+    /// of the parameter's type and never on a required parameter.
+    #[test]
+    fn every_spec_is_consistent() {
+        let mut names: Vec<&str> = Vec::new();
+        for m in MODULES {
+            let spec = m.spec();
+            assert!(!spec.names.is_empty());
+            assert!(!spec.names[0].contains('.'), "{:?}", spec.names);
+            for n in spec.names {
+                assert!(!names.contains(n), "{n} is registered twice");
+                names.push(n);
+            }
+            let mut seen: Vec<&str> = Vec::new();
+            for p in spec.all_params() {
+                for n in std::iter::once(&p.name).chain(p.aliases.iter()) {
+                    assert!(!seen.contains(n), "{}: {n} twice", spec.name());
+                    seen.push(n);
+                }
+                if !p.choices.is_empty() {
+                    assert!(
+                        matches!(p.kind, Kind::Str | Kind::List),
+                        "{}: choices on {}",
+                        spec.name(),
+                        p.name
+                    );
+                }
+                let ok = match p.default {
+                    ParamDefault::None => true,
+                    ParamDefault::Str(s) => {
+                        p.kind == Kind::Str && (p.choices.is_empty() || p.choices.contains(&s))
+                    }
+                    ParamDefault::Bool(_) => p.kind == Kind::Bool,
+                    ParamDefault::Int(_) => p.kind == Kind::Int,
+                };
+                assert!(
+                    ok,
+                    "{}: the default of {} is not of its type",
+                    spec.name(),
+                    p.name
+                );
+                assert!(
+                    !(p.required && p.default != ParamDefault::None),
+                    "{}: {} is required and has a default",
+                    spec.name(),
+                    p.name
+                );
+            }
+            for group in spec.mutually_exclusive.iter().chain(spec.required_one_of) {
+                for n in *group {
+                    assert!(spec.param(n).is_some(), "{}: {n} in a group", spec.name());
+                }
+            }
+            if spec.inventory != Inventory::None || spec.output == Output::Debug {
+                assert!(!spec.connection, "{}", spec.name());
+            }
+        }
     }
 }

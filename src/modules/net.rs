@@ -10,7 +10,9 @@
 
 use super::fileutil::{self, Attrs, Report};
 use super::hosttmp::{self, Cleanup, Place};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use minijinja::value::ValueKind;
@@ -19,21 +21,85 @@ use std::time::Instant;
 pub struct GetUrl;
 pub struct Uri;
 
+static GET_URL: Spec = Spec {
+    names: &["get_url"],
+    params: &[
+        REQUEST,
+        &[
+            Param::str("dest").required(),
+            Param::str("checksum"),
+            Param::bool("force").default_bool(false),
+            Param::bool("backup").default_bool(false),
+            Param::str("tmp_dest"),
+            Param::str("sha256sum"),
+        ],
+        fileutil::ATTRS,
+    ],
+    ..Spec::BASE
+};
+
+static URI: Spec = Spec {
+    names: &["uri"],
+    params: &[
+        REQUEST,
+        &[
+            Param::str("method").default_str("GET"),
+            Param::any("body"),
+            Param::str("body_format")
+                .choices(&["form-urlencoded", "json", "raw", "form-multipart"])
+                .default_str("raw"),
+            Param::list("status_code"),
+            Param::bool("return_content").default_bool(false),
+            Param::str("follow_redirects").default_str("safe"),
+        ],
+    ],
+    ..Spec::BASE
+};
+
 impl Module for GetUrl {
+    fn spec(&self) -> &'static Spec {
+        &GET_URL
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(get_url(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(get_url(args, ctx).await) })
     }
 }
 
 impl Module for Uri {
+    fn spec(&self) -> &'static Spec {
+        &URI
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(uri(args, ctx))
+        super::from_map(uri(args, ctx))
     }
 }
 
 /// Fails the script when the host has no curl.
 const NEED_CURL: &str = r#"command -v curl >/dev/null 2>&1 || die "MODULE needs curl on the host (baton makes HTTP requests there with curl, as Ansible makes them there with Python); install curl on the host"
 "#;
+
+/// The request options both modules share ([`Request::read`]).
+const REQUEST: &[Param] = &[
+    Param::str("url").required(),
+    Param::any("headers"),
+    Param::int("timeout"),
+    Param::bool("validate_certs").default_bool(true),
+    Param::str("url_username"),
+    Param::str("url_password"),
+    Param::bool("force_basic_auth"),
+    Param::bool("use_proxy"),
+    Param::str("http_agent"),
+    Param::bool("use_gssapi"),
+    Param::bool("use_netrc"),
+    Param::str("client_cert"),
+    Param::str("client_key"),
+    Param::str("ca_path"),
+    Param::list("unredirected_headers"),
+    Param::list("ciphers"),
+    Param::bool("decompress"),
+];
 
 /// Request options both modules share.
 struct Request {
@@ -177,7 +243,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-async fn get_url(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn get_url(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let mut req = Request::read(&mut args, 10)?;
     let dest = args.required_str("dest")?;
     let checksum = args.str("checksum")?.unwrap_or_default();
@@ -186,7 +252,6 @@ async fn get_url(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let _ = args.str("tmp_dest")?;
     let _ = args.str("sha256sum")?;
     let attrs = Attrs::from_args(&mut args)?;
-    args.finish()?;
     req.follow = true;
     let (algo, want) = if checksum.is_empty() {
         (String::new(), String::new())
@@ -438,19 +503,14 @@ fn codes_repr(codes: &[i64]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-async fn uri(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn uri(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let mut req = Request::read(&mut args, 30)?;
     let method = args
         .str("method")?
         .unwrap_or_else(|| "GET".into())
         .to_uppercase();
     let body = args.raw("body");
-    let body_format = args
-        .choice(
-            "body_format",
-            &["form-urlencoded", "json", "raw", "form-multipart"],
-        )?
-        .unwrap_or_else(|| "raw".into());
+    let body_format = args.str("body_format")?.unwrap_or_else(|| "raw".into());
     let codes = match args.list("status_code")? {
         None => vec![200],
         Some(items) => items
@@ -471,7 +531,6 @@ async fn uri(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let follow_redirects = args
         .str("follow_redirects")?
         .unwrap_or_else(|| "safe".into());
-    args.finish()?;
     if ctx.check_mode {
         return Ok(super::result([
             ("skipped", Value::from(true)),

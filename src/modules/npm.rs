@@ -8,15 +8,44 @@
 //! The listing is one round trip; a change costs a second.
 
 use super::sysutil::{self, argv};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::Value;
 
 pub struct Npm;
 
+static SPEC: Spec = Spec {
+    names: &["npm", "community.general.npm"],
+    params: &[&[
+        Param::str("name"),
+        Param::str("path"),
+        Param::str("version"),
+        Param::bool("production").default_bool(false),
+        Param::str("executable"),
+        Param::str("registry"),
+        Param::str("state")
+            .choices(&["present", "absent", "latest"])
+            .default_str("present"),
+        Param::bool("ignore_scripts").default_bool(false),
+        Param::bool("unsafe_perm").default_bool(false),
+        Param::bool("ci").default_bool(false),
+        Param::bool("no_optional").default_bool(false),
+        Param::bool("no_bin_links").default_bool(false),
+        Param::bool("force").default_bool(false),
+        Param::bool("global").default_bool(false),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Npm {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_npm(args, ctx))
+        super::from_map(run_npm(args, ctx))
     }
 }
 
@@ -143,9 +172,7 @@ fn read_params(mut args: Args) -> Result<NpmParams, ModuleError> {
         production: args.bool("production")?.unwrap_or(false),
         executable: args.str("executable")?,
         registry: args.str("registry")?,
-        state: args
-            .choice("state", &["present", "absent", "latest"])?
-            .unwrap_or_else(|| "present".into()),
+        state: args.str("state")?.unwrap_or_else(|| "present".into()),
         ignore_scripts: args.bool("ignore_scripts")?.unwrap_or(false),
         unsafe_perm: args.bool("unsafe_perm")?.unwrap_or(false),
         ci: args.bool("ci")?.unwrap_or(false),
@@ -154,7 +181,6 @@ fn read_params(mut args: Args) -> Result<NpmParams, ModuleError> {
         force: args.bool("force")?.unwrap_or(false),
         global: args.bool("global")?.unwrap_or(false),
     };
-    args.finish()?;
     if p.state == "absent" && p.name.is_none() {
         return Err(ModuleError::Failed(
             "state is absent but all of the following are missing: name".into(),
@@ -181,7 +207,7 @@ fn prefix(p: &NpmParams) -> String {
     s
 }
 
-async fn run_npm(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run_npm(args: Args, ctx: &ModuleCtx) -> MapResult {
     let p = read_params(args)?;
     let notdir = || {
         Ok(sysutil::failed(

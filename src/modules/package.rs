@@ -3,7 +3,7 @@
 //! else a one-line probe of the host) and runs it with the same arguments.
 
 use super::sysutil;
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec};
 use crate::connection::BoxFuture;
 
 pub struct Package;
@@ -20,7 +20,19 @@ pub fn pkg_mgr_of(program: &str) -> &str {
     }
 }
 
+static SPEC: Spec = Spec {
+    names: &["package"],
+    // The package manager's module checks the arguments.
+    open: true,
+    params: &[&[Param::any("use")]],
+    ..Spec::BASE
+};
+
 impl Module for Package {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
             let mut values = args.into_values();
@@ -46,12 +58,12 @@ impl Module for Package {
                     "Could not detect which package manager to use. Try gathering facts or setting the \"use\" option.".into(),
                 ));
             }
-            let Some((name, m)) = super::get(&module) else {
+            let Some(found) = super::resolve(&module) else {
                 return Err(ModuleError::Failed(format!(
                     "Could not find a matching action for the \"{module}\" package manager."
                 )));
             };
-            m.run(Args::new(name, values), ctx).await
+            super::invoke(found, values, ctx).await
         })
     }
 }

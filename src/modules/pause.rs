@@ -6,7 +6,7 @@
 //! Ansible runs pause once for the whole batch (BYPASS_HOST_LOOP); here each host runs it,
 //! concurrently, so the wall time is the same.
 
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, python_type};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, python_type};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use minijinja::value::ValueKind;
@@ -42,23 +42,30 @@ fn round2(x: f64) -> String {
     crate::value::python_float((x * 100.0).round() / 100.0)
 }
 
+static SPEC: Spec = Spec {
+    names: &["pause"],
+    connection: false,
+    params: &[&[
+        Param::bool("echo").default_bool(true),
+        Param::any("minutes"),
+        Param::any("seconds"),
+        Param::str("prompt"),
+    ]],
+    mutually_exclusive: &[&["minutes", "seconds"]],
+    ..Spec::BASE
+};
+
 impl Module for Pause {
-    fn needs_connection(&self) -> bool {
-        false
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move {
+        super::from_map(async move {
             let echo = args.bool("echo")?.unwrap_or(true);
             let minutes = int_callable(&mut args, "minutes")?;
             let seconds_arg = int_callable(&mut args, "seconds")?;
             let prompt = args.str("prompt")?.filter(|p| !p.is_empty());
-            args.finish()?;
-            if minutes.is_some() && seconds_arg.is_some() {
-                return Err(ModuleError::Failed(
-                    "parameters are mutually exclusive: minutes|seconds".into(),
-                ));
-            }
             let (seconds, unit) = match (minutes, seconds_arg) {
                 (Some(m), _) => (Some(m * 60), "minutes"),
                 (None, Some(s)) => (Some(s), "seconds"),

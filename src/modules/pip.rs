@@ -10,15 +10,46 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, argv, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 
 pub struct Pip;
 
+static SPEC: Spec = Spec {
+    names: &["pip"],
+    params: &[&[
+        Param::str("state")
+            .choices(&["present", "absent", "latest", "forcereinstall"])
+            .default_str("present"),
+        Param::list("name"),
+        Param::str("version"),
+        Param::str("requirements"),
+        Param::str("virtualenv"),
+        Param::bool("virtualenv_site_packages").default_bool(false),
+        Param::str("virtualenv_command").default_str("virtualenv"),
+        Param::str("virtualenv_python"),
+        Param::str("extra_args"),
+        Param::bool("editable").default_bool(false),
+        Param::str("chdir"),
+        Param::str("executable"),
+        Param::str("umask"),
+        Param::bool("break_system_packages").default_bool(false),
+    ]],
+    mutually_exclusive: &[&["name", "requirements"], &["executable", "virtualenv"]],
+    required_one_of: &[&["name", "requirements"]],
+    ..Spec::BASE
+};
+
 impl Module for Pip {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -200,10 +231,8 @@ fn is_vcs(name: &str) -> bool {
         .is_match(name)
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    let state = args
-        .choice("state", &["present", "absent", "latest", "forcereinstall"])?
-        .unwrap_or_else(|| "present".into());
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let name = args.list("name")?.map(|l| sysutil::strings(&l));
     let version = args.str("version")?;
     let requirements = args.str("requirements")?;
@@ -219,22 +248,6 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let executable = args.str("executable")?;
     let umask = args.str("umask")?;
     let break_system = args.bool("break_system_packages")?.unwrap_or(false);
-    args.finish()?;
-    if name.is_none() && requirements.is_none() {
-        return Err(ModuleError::Failed(
-            "one of the following is required: name, requirements".into(),
-        ));
-    }
-    if name.is_some() && requirements.is_some() {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: name|requirements".into(),
-        ));
-    }
-    if executable.is_some() && virtualenv.is_some() {
-        return Err(ModuleError::Failed(
-            "parameters are mutually exclusive: executable|virtualenv".into(),
-        ));
-    }
     if let Some(u) = &umask
         && u32::from_str_radix(u, 8).is_err()
     {

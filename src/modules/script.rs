@@ -8,21 +8,43 @@
 use super::command::lines;
 use super::fileutil;
 use super::hosttmp::{self, Cleanup, Place};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote, text};
+use super::{
+    Args, FreeForm, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec,
+    shell_quote, text,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 
 pub struct Script;
 
+static SPEC: Spec = Spec {
+    names: &["script"],
+    free_form: FreeForm::Command,
+    params: &[&[
+        Param::str("_raw_params"),
+        Param::str("cmd"),
+        Param::str("creates"),
+        Param::str("removes"),
+        Param::str("chdir"),
+        Param::str("executable"),
+        Param::bool("decrypt"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Script {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
 const SKIP: &str = "__baton_script_skip__";
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let raw = args.str("_raw_params")?;
     let cmd = args.str("cmd")?;
     let creates = args.str("creates")?;
@@ -30,7 +52,6 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let chdir = args.str("chdir")?;
     let executable = args.str("executable")?;
     let _ = args.bool("decrypt")?;
-    args.finish()?;
     let line = match (raw, cmd) {
         (Some(_), Some(_)) => {
             return Err(ModuleError::Failed(

@@ -10,7 +10,9 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 use indexmap::IndexMap;
@@ -18,15 +20,69 @@ use indexmap::IndexMap;
 pub struct Systemd;
 pub struct Service;
 
+static SYSTEMD: Spec = Spec {
+    names: &["systemd", "systemd_service"],
+    params: &[&[
+        Param::str("name").aliases(&["service", "unit"]),
+        Param::str("state").choices(&["reloaded", "restarted", "started", "stopped"]),
+        Param::bool("enabled"),
+        Param::bool("force").default_bool(false),
+        Param::bool("masked"),
+        Param::bool("daemon_reload")
+            .aliases(&["daemon-reload"])
+            .default_bool(false),
+        Param::bool("daemon_reexec")
+            .aliases(&["daemon-reexec"])
+            .default_bool(false),
+        Param::str("scope")
+            .choices(&["system", "user", "global"])
+            .default_str("system"),
+        Param::bool("no_block").default_bool(false),
+    ]],
+    ..Spec::BASE
+};
+
+static SERVICE: Spec = Spec {
+    names: &["service"],
+    // The service manager's module checks the arguments.
+    open: true,
+    params: &[&[Param::any("use")]],
+    ..Spec::BASE
+};
+
+/// The `service` module proper, for hosts without systemd ([`run_sysv`]).
+static SYSV: Spec = Spec {
+    names: &["service"],
+    params: &[&[
+        Param::str("name").required(),
+        Param::str("state").choices(&["started", "stopped", "reloaded", "restarted"]),
+        Param::int("sleep"),
+        Param::str("pattern"),
+        Param::bool("enabled"),
+        Param::str("runlevel"),
+        Param::str("arguments").aliases(&["args"]),
+    ]],
+    required_one_of: &[&["state", "enabled"]],
+    ..Spec::BASE
+};
+
 impl Module for Systemd {
+    fn spec(&self) -> &'static Spec {
+        &SYSTEMD
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_systemd(args, ctx))
+        super::from_map(run_systemd(args, ctx))
     }
 }
 
 impl Module for Service {
+    fn spec(&self) -> &'static Spec {
+        &SERVICE
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_service(args, ctx))
+        super::from_map(run_service(args, ctx))
     }
 }
 
@@ -82,22 +138,16 @@ fn request_was_ignored(out: &str) -> bool {
     !out.contains('=') && (out.contains("ignoring request") || out.contains("ignoring command"))
 }
 
-async fn run_systemd(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    args.alias("name", &["service", "unit"]);
-    args.alias("daemon_reload", &["daemon-reload"]);
-    args.alias("daemon_reexec", &["daemon-reexec"]);
+async fn run_systemd(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let unit = args.str("name")?;
-    let state = args.choice("state", &["reloaded", "restarted", "started", "stopped"])?;
+    let state = args.str("state")?;
     let enabled = args.bool("enabled")?;
     let force = args.bool("force")?.unwrap_or(false);
     let masked = args.bool("masked")?;
     let daemon_reload = args.bool("daemon_reload")?.unwrap_or(false);
     let daemon_reexec = args.bool("daemon_reexec")?.unwrap_or(false);
-    let scope = args
-        .choice("scope", &["system", "user", "global"])?
-        .unwrap_or_else(|| "system".into());
+    let scope = args.str("scope")?.unwrap_or_else(|| "system".into());
     let no_block = args.bool("no_block")?.unwrap_or(false);
-    args.finish()?;
     if state.is_none() && enabled.is_none() && masked.is_none() && !daemon_reload && !daemon_reexec
     {
         return Err(ModuleError::Failed(
@@ -396,7 +446,7 @@ fn status_value(status: &IndexMap<String, String>) -> Value {
 const PROBE: &str = "if command -v systemctl >/dev/null 2>&1 && { [ -e /run/systemd/system/ ] || [ -e /dev/.run/systemd/ ] || [ -e /dev/.systemd/ ] || [ \"$(cat /proc/1/comm 2>/dev/null)\" = systemd ]; }; then echo systemd; \
 elif command -v rc-service >/dev/null 2>&1; then echo openrc; else echo service; fi";
 
-async fn run_service(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run_service(args: Args, ctx: &ModuleCtx) -> MapResult {
     let mut values = args.into_values();
     let used = values
         .shift_remove("use")
@@ -411,28 +461,21 @@ async fn run_service(args: Args, ctx: &ModuleCtx) -> ModuleResult {
         for unused in ["pattern", "runlevel", "sleep", "arguments", "args"] {
             values.shift_remove(unused);
         }
-        return run_systemd(Args::new("systemd", values), ctx).await;
+        return run_systemd(Args::parse("systemd", &SYSTEMD, values)?, ctx).await;
     }
-    run_sysv(Args::new("service", values), ctx).await
+    run_sysv(Args::parse("service", &SYSV, values)?, ctx).await
 }
 
 /// The `service` module proper (ansible.legacy.service) for hosts without systemd: the
 /// `service` command, its `status` telling whether the service runs.
-async fn run_sysv(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    args.alias("arguments", &["args"]);
+async fn run_sysv(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let name = args.required_str("name")?;
-    let state = args.choice("state", &["started", "stopped", "reloaded", "restarted"])?;
+    let state = args.str("state")?;
     let sleep = args.int("sleep")?;
     let pattern = args.str("pattern")?;
     let enabled = args.bool("enabled")?;
     let _ = args.str("runlevel")?;
     let arguments = args.str("arguments")?.unwrap_or_default();
-    args.finish()?;
-    if state.is_none() && enabled.is_none() {
-        return Err(ModuleError::Failed(
-            "one of the following is required: state, enabled".into(),
-        ));
-    }
     let n = shell_quote(&name);
     let running_check = match &pattern {
         Some(p) => format!("ps auxww | grep -v grep | grep -q -- {}", shell_quote(p)),

@@ -13,7 +13,9 @@
 //! and LVM (`devices`, `mounts`, `lvm`), and `ethtool` features.
 
 use super::sysutil::{self, kv, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, text};
+use super::{
+    Args, Facts, Module, ModuleCtx, ModuleError, ModuleResult, Outcome, Param, Spec, text,
+};
 use crate::connection::BoxFuture;
 use crate::value::{self, Value, Vars};
 use indexmap::IndexMap;
@@ -418,7 +420,23 @@ fn script(c: &BTreeSet<String>) -> String {
     s
 }
 
+static SPEC: Spec = Spec {
+    names: &["setup", "gather_facts"],
+    facts: Facts::Host,
+    params: &[&[
+        Param::list("gather_subset"),
+        Param::int("gather_timeout"),
+        Param::list("filter"),
+        Param::str("fact_path"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Setup {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
             let subset = args
@@ -431,7 +449,6 @@ impl Module for Setup {
                 .map(|l| sysutil::strings(&l))
                 .unwrap_or_default();
             let _ = args.str("fact_path")?;
-            args.finish()?;
             let collectors = collectors(&subset).map_err(ModuleError::Failed)?;
             let out = ctx.exec(&script(&collectors), None).await?;
             if out.rc != Some(0) && out.stdout.is_empty() {
@@ -456,13 +473,10 @@ impl Module for Setup {
                     filter.iter().any(|f| super::apt::fnmatch(&name, f))
                 });
             }
-            let mut r = Vars::new();
-            r.insert(
-                "ansible_facts".into(),
-                value::from_vars(&super::fact_cache::prefix_facts(&facts)),
-            );
-            r.insert("changed".into(), Value::from(false));
-            Ok(r)
+            Ok(Outcome {
+                facts: Some(super::fact_cache::prefix_facts(&facts)),
+                ..Outcome::ok()
+            })
         })
     }
 }

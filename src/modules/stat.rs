@@ -3,15 +3,36 @@
 //! GNU `stat -c`, `sha1sum` (or the asked algorithm), `lsattr` and `file` when present.
 
 use super::fileutil::{self, Report};
-use super::{Args, Module, ModuleCtx, ModuleResult, shell_quote};
+use super::{Args, MapResult, Module, ModuleCtx, ModuleResult, Param, Spec, shell_quote};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 
 pub struct Stat;
 
+static SPEC: Spec = Spec {
+    names: &["stat"],
+    params: &[&[
+        Param::str("path").required().aliases(&["dest", "name"]),
+        Param::bool("follow").default_bool(false),
+        Param::bool("get_checksum").default_bool(true),
+        Param::str("checksum_algorithm")
+            .aliases(&["checksum", "checksum_algo"])
+            .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"])
+            .default_str("sha1"),
+        Param::bool("get_mime").default_bool(true),
+        Param::bool("get_attributes").default_bool(true),
+        Param::bool("get_md5"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for Stat {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -25,20 +46,16 @@ const ALGORITHMS: &[(&str, &str)] = &[
     ("sha512", "sha512sum"),
 ];
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    args.alias("path", &["dest", "name"]);
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let path = args.required_str("path")?;
     let follow = args.bool("follow")?.unwrap_or(false);
     let get_checksum = args.bool("get_checksum")?.unwrap_or(true);
-    args.alias("checksum_algorithm", &["checksum", "checksum_algo"]);
-    let names: Vec<&str> = ALGORITHMS.iter().map(|(n, _)| *n).collect();
     let algo = args
-        .choice("checksum_algorithm", &names)?
+        .str("checksum_algorithm")?
         .unwrap_or_else(|| "sha1".into());
     let get_mime = args.bool("get_mime")?.unwrap_or(true);
     let get_attributes = args.bool("get_attributes")?.unwrap_or(true);
     let _ = args.bool("get_md5")?;
-    args.finish()?;
     let prog = ALGORITHMS
         .iter()
         .find(|(n, _)| *n == algo)

@@ -11,15 +11,44 @@
 
 use super::fileutil::{self, Attrs};
 use super::hosttmp::{self, Cleanup, Place};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::{BoxFuture, Stdin};
 use crate::value::{Value, Vars};
 
 pub struct Unarchive;
 
+static SPEC: Spec = Spec {
+    names: &["unarchive"],
+    params: &[
+        &[
+            Param::str("src").required(),
+            Param::str("dest").required(),
+            Param::bool("remote_src").default_bool(false),
+            Param::str("creates"),
+            Param::bool("list_files").default_bool(false),
+            Param::list("extra_opts"),
+            Param::list("exclude"),
+            Param::list("include"),
+            Param::bool("keep_newer").default_bool(false),
+            Param::bool("copy"),
+            Param::bool("decrypt"),
+            Param::bool("validate_certs"),
+            Param::any("io_buffer_size"),
+        ],
+        fileutil::ATTRS,
+    ],
+    ..Spec::BASE
+};
+
 impl Module for Unarchive {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(async move { fileutil::with_details(run(args, ctx).await) })
+        super::from_map(async move { fileutil::with_details(run(args, ctx).await) })
     }
 }
 
@@ -41,7 +70,7 @@ fn handler(name: &str) -> (&'static str, &'static str) {
     }
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let src = args.required_str("src")?;
     let dest = args.required_str("dest")?;
     let remote_src = args.bool("remote_src")?.unwrap_or(false);
@@ -56,7 +85,6 @@ async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let _ = args.bool("validate_certs")?;
     let _ = args.raw("io_buffer_size");
     let attrs = Attrs::from_args(&mut args)?;
-    args.finish()?;
 
     let (handler, zflag) = handler(&src);
     // The archive on the host: where it is already, or (from the controller) sent on the

@@ -9,7 +9,10 @@
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::sysutil::{self, Run, argv, kv, section, sections};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, python_type, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, python_type,
+    shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use minijinja::value::ValueKind;
@@ -18,15 +21,94 @@ use std::collections::BTreeSet;
 pub struct User;
 pub struct Group;
 
+static USER: Spec = Spec {
+    names: &["user"],
+    params: &[&[
+        Param::str("state")
+            .choices(&["absent", "present"])
+            .default_str("present"),
+        Param::str("name").required().aliases(&["user"]),
+        Param::int("uid"),
+        Param::bool("non_unique").default_bool(false),
+        Param::str("group"),
+        Param::list("groups"),
+        Param::str("comment"),
+        Param::str("home"),
+        Param::str("shell"),
+        Param::str("password"),
+        Param::int("password_expire_max"),
+        Param::int("password_expire_min"),
+        Param::int("password_expire_warn"),
+        Param::str("seuser"),
+        Param::bool("force").default_bool(false),
+        Param::bool("remove").default_bool(false),
+        Param::bool("create_home")
+            .aliases(&["createhome"])
+            .default_bool(true),
+        Param::str("skeleton"),
+        Param::bool("system").default_bool(false),
+        Param::bool("move_home").default_bool(false),
+        Param::bool("append").default_bool(false),
+        Param::bool("generate_ssh_key").default_bool(false),
+        Param::int("ssh_key_bits").default_int(0),
+        Param::str("ssh_key_type").default_str("rsa"),
+        Param::str("ssh_key_file"),
+        Param::str("ssh_key_comment"),
+        Param::str("ssh_key_passphrase"),
+        Param::str("update_password")
+            .choices(&["always", "on_create"])
+            .default_str("always"),
+        Param::any("expires"),
+        Param::bool("password_lock"),
+        Param::str("umask"),
+        Param::int("password_expire_account_disable"),
+        Param::int("uid_min"),
+        Param::int("uid_max"),
+        Param::bool("local").default_bool(false),
+        Param::str("login_class"),
+        Param::bool("hidden"),
+        Param::str("profile"),
+        Param::str("authorization"),
+        Param::str("role"),
+    ]],
+    ..Spec::BASE
+};
+
+static GROUP: Spec = Spec {
+    names: &["group"],
+    params: &[&[
+        Param::str("state")
+            .choices(&["absent", "present"])
+            .default_str("present"),
+        Param::str("name").required(),
+        Param::bool("force").default_bool(false),
+        Param::int("gid"),
+        Param::bool("system").default_bool(false),
+        Param::bool("local").default_bool(false),
+        Param::bool("non_unique").default_bool(false),
+        Param::int("gid_min"),
+        Param::int("gid_max"),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for User {
+    fn spec(&self) -> &'static Spec {
+        &USER
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_user(args, ctx))
+        super::from_map(run_user(args, ctx))
     }
 }
 
 impl Module for Group {
+    fn spec(&self) -> &'static Spec {
+        &GROUP
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run_group(args, ctx))
+        super::from_map(run_group(args, ctx))
     }
 }
 
@@ -157,12 +239,8 @@ fn float_arg(args: &mut Args, name: &'static str) -> Result<Option<f64>, ModuleE
 }
 
 fn read_user_params(mut args: Args) -> Result<UserParams, ModuleError> {
-    args.alias("name", &["user"]);
-    args.alias("create_home", &["createhome"]);
     let p = UserParams {
-        state: args
-            .choice("state", &["absent", "present"])?
-            .unwrap_or_else(|| "present".into()),
+        state: args.str("state")?.unwrap_or_else(|| "present".into()),
         name: args.required_str("name")?,
         uid: args.int("uid")?,
         non_unique: args.bool("non_unique")?.unwrap_or(false),
@@ -190,7 +268,7 @@ fn read_user_params(mut args: Args) -> Result<UserParams, ModuleError> {
         ssh_key_comment: args.str("ssh_key_comment")?,
         ssh_key_passphrase: args.str("ssh_key_passphrase")?,
         update_password: args
-            .choice("update_password", &["always", "on_create"])?
+            .str("update_password")?
             .unwrap_or_else(|| "always".into()),
         expires: float_arg(&mut args, "expires")?,
         password_lock: args.bool("password_lock")?,
@@ -207,7 +285,6 @@ fn read_user_params(mut args: Args) -> Result<UserParams, ModuleError> {
     let _ = args.str("profile")?;
     let _ = args.str("authorization")?;
     let _ = args.str("role")?;
-    args.finish()?;
     if local {
         if p.umask.is_some() {
             return Err(ModuleError::Failed(
@@ -773,7 +850,7 @@ fn info_into(r: &mut Vars, pw: &Passwd) {
     r.insert("shell".into(), Value::from(pw.shell.as_str()));
 }
 
-async fn run_user(args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run_user(args: Args, ctx: &ModuleCtx) -> MapResult {
     let p = read_user_params(args)?;
     let q = sysutil::run(ctx, &query_script(&p)).await?;
     if q.rc != 0 && q.stdout.is_empty() {
@@ -1051,10 +1128,8 @@ fn std_into(r: &mut Vars, run: &Run) {
 // ---------------------------------------------------------------------------------------------
 // group
 
-async fn run_group(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
-    let state = args
-        .choice("state", &["absent", "present"])?
-        .unwrap_or_else(|| "present".into());
+async fn run_group(mut args: Args, ctx: &ModuleCtx) -> MapResult {
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let name = args.required_str("name")?;
     let force = args.bool("force")?.unwrap_or(false);
     let gid = args.int("gid")?;
@@ -1063,7 +1138,6 @@ async fn run_group(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let non_unique = args.bool("non_unique")?.unwrap_or(false);
     let gid_min = args.int("gid_min")?;
     let gid_max = args.int("gid_max")?;
-    args.finish()?;
     if non_unique && gid.is_none() {
         return Err(ModuleError::Failed(
             "non_unique is True but all of the following are missing: gid".into(),

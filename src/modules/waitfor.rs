@@ -9,7 +9,9 @@
 
 use super::fileutil::{self, Report};
 use super::hosttmp::{self, Cleanup, Place};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use std::time::{Duration, Instant};
@@ -17,29 +19,66 @@ use std::time::{Duration, Instant};
 pub struct WaitFor;
 pub struct WaitForConnection;
 
+static WAIT_FOR: Spec = Spec {
+    names: &["wait_for"],
+    // Ansible's module skips itself under --check ("does not support check mode").
+    check_mode: false,
+    params: &[&[
+        Param::str("host").default_str("127.0.0.1"),
+        Param::int("port"),
+        Param::str("path").aliases(&["dest"]),
+        Param::str("search_regex"),
+        Param::str("state").choices(STATES).default_str("started"),
+        Param::int("delay").default_int(0),
+        Param::int("timeout").default_int(300),
+        Param::int("sleep").default_int(1),
+        Param::int("connect_timeout").default_int(5),
+        Param::str("msg"),
+        Param::list("exclude_hosts"),
+        Param::list("active_connection_states"),
+    ]],
+    ..Spec::BASE
+};
+
+static WAIT_FOR_CONNECTION: Spec = Spec {
+    names: &["wait_for_connection"],
+    params: &[&[
+        Param::int("delay").default_int(0),
+        Param::int("sleep").default_int(1),
+        Param::int("timeout").default_int(600),
+        Param::int("connect_timeout").default_int(5),
+    ]],
+    ..Spec::BASE
+};
+
 impl Module for WaitFor {
+    fn spec(&self) -> &'static Spec {
+        &WAIT_FOR
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(wait_for(args, ctx))
+        super::from_map(wait_for(args, ctx))
     }
 }
 
 impl Module for WaitForConnection {
+    fn spec(&self) -> &'static Spec {
+        &WAIT_FOR_CONNECTION
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(wait_for_connection(args, ctx))
+        super::from_map(wait_for_connection(args, ctx))
     }
 }
 
 const STATES: &[&str] = &["absent", "drained", "present", "started", "stopped"];
 
-async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let host = args.str("host")?.unwrap_or_else(|| "127.0.0.1".into());
     let port = args.int("port")?;
-    args.alias("path", &["dest"]);
     let path = args.str("path")?;
     let search_regex = args.str("search_regex")?;
-    let state = args
-        .choice("state", STATES)?
-        .unwrap_or_else(|| "started".into());
+    let state = args.str("state")?.unwrap_or_else(|| "started".into());
     let delay = args.int("delay")?.unwrap_or(0);
     let timeout = args.int("timeout")?.unwrap_or(300);
     let sleep = args.int("sleep")?.unwrap_or(1).max(1);
@@ -47,17 +86,6 @@ async fn wait_for(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
     let msg = args.str("msg")?;
     let _ = args.list("exclude_hosts")?;
     let _ = args.list("active_connection_states")?;
-    args.finish()?;
-    if ctx.check_mode {
-        return Ok(super::result([
-            ("skipped", Value::from(true)),
-            (
-                "msg",
-                Value::from("remote module (wait_for) does not support check mode"),
-            ),
-            ("changed", Value::from(false)),
-        ]));
-    }
 
     if port.is_some() && path.is_some() {
         return Err(ModuleError::Failed(
@@ -238,12 +266,11 @@ done
     Ok(r)
 }
 
-async fn wait_for_connection(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn wait_for_connection(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let delay = args.int("delay")?.unwrap_or(0);
     let sleep = args.int("sleep")?.unwrap_or(1).max(1);
     let timeout = args.int("timeout")?.unwrap_or(600);
     let connect_timeout = args.int("connect_timeout")?.unwrap_or(5).max(1);
-    args.finish()?;
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(delay.max(0) as u64)).await;
     let deadline = start + Duration::from_secs(timeout.max(0) as u64);

@@ -9,16 +9,41 @@
 use super::fileutil::{self, Attrs};
 use super::sysutil;
 use super::transfer::{PutOptions, Source};
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, shell_quote};
+use super::{
+    Args, Kind, MapResult, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, shell_quote,
+};
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use indexmap::IndexMap;
 
 pub struct YumRepository;
 
+static SPEC: Spec = Spec {
+    names: &["yum_repository"],
+    diff: true,
+    params: &[
+        &[
+            Param::str("name").required(),
+            Param::str("state")
+                .choices(&["present", "absent"])
+                .default_str("present"),
+            Param::str("description"),
+            Param::str("file"),
+            Param::str("reposdir").default_str("/etc/yum.repos.d"),
+        ],
+        REPO_PARAMS,
+        fileutil::ATTRS,
+    ],
+    ..Spec::BASE
+};
+
 impl Module for YumRepository {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
     fn run<'a>(&'a self, args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
-        Box::pin(run(args, ctx))
+        super::from_map(run(args, ctx))
     }
 }
 
@@ -133,64 +158,62 @@ impl Ini {
     }
 }
 
-/// Parameters written into the section, as (name, kind): `b` bool, `l` newline list, `s`
-/// space list, plain text otherwise; `choices` where the module restricts them.
-const REPO_PARAMS: &[(&str, char, &[&str])] = &[
-    ("async", 'b', &[]),
-    ("bandwidth", 't', &[]),
-    ("baseurl", 'l', &[]),
-    ("cost", 't', &[]),
-    ("countme", 'b', &[]),
-    ("deltarpm_metadata_percentage", 't', &[]),
-    ("deltarpm_percentage", 't', &[]),
-    ("enabled", 'b', &[]),
-    ("enablegroups", 'b', &[]),
-    ("exclude", 's', &[]),
-    ("failovermethod", 't', &["roundrobin", "priority"]),
-    ("gpgcakey", 't', &[]),
-    ("gpgcheck", 'b', &[]),
-    ("gpgkey", 'l', &[]),
-    ("module_hotfixes", 'b', &[]),
-    ("http_caching", 't', &["all", "packages", "none"]),
-    ("include", 't', &[]),
-    ("includepkgs", 's', &[]),
-    ("ip_resolve", 't', &["4", "6", "IPv4", "IPv6", "whatever"]),
-    ("keepalive", 'b', &[]),
-    ("keepcache", 't', &["0", "1"]),
-    ("metadata_expire", 't', &[]),
-    (
-        "metadata_expire_filter",
-        't',
-        &[
-            "never",
-            "read-only:past",
-            "read-only:present",
-            "read-only:future",
-        ],
-    ),
-    ("metalink", 't', &[]),
-    ("mirrorlist", 't', &[]),
-    ("mirrorlist_expire", 't', &[]),
-    ("password", 't', &[]),
-    ("priority", 't', &[]),
-    ("protect", 'b', &[]),
-    ("proxy", 't', &[]),
-    ("proxy_password", 't', &[]),
-    ("proxy_username", 't', &[]),
-    ("repo_gpgcheck", 'b', &[]),
-    ("retries", 't', &[]),
-    ("s3_enabled", 'b', &[]),
-    ("skip_if_unavailable", 'b', &[]),
-    ("sslcacert", 't', &[]),
-    ("ssl_check_cert_permissions", 'b', &[]),
-    ("sslclientcert", 't', &[]),
-    ("sslclientkey", 't', &[]),
-    ("sslverify", 'b', &[]),
-    ("throttle", 't', &[]),
-    ("timeout", 't', &[]),
-    ("ui_repoid_vars", 't', &[]),
-    ("username", 't', &[]),
+/// Parameters written into the section: booleans as `1`/`0`, lists joined by newlines
+/// ([`NEWLINE_LISTS`]) or spaces, text as given.
+const REPO_PARAMS: &[Param] = &[
+    Param::bool("async"),
+    Param::str("bandwidth"),
+    Param::list("baseurl"),
+    Param::str("cost"),
+    Param::bool("countme"),
+    Param::str("deltarpm_metadata_percentage"),
+    Param::str("deltarpm_percentage"),
+    Param::bool("enabled"),
+    Param::bool("enablegroups"),
+    Param::list("exclude").aliases(&["excludepkgs"]),
+    Param::str("failovermethod").choices(&["roundrobin", "priority"]),
+    Param::str("gpgcakey"),
+    Param::bool("gpgcheck"),
+    Param::list("gpgkey"),
+    Param::bool("module_hotfixes"),
+    Param::str("http_caching").choices(&["all", "packages", "none"]),
+    Param::str("include"),
+    Param::list("includepkgs"),
+    Param::str("ip_resolve").choices(&["4", "6", "IPv4", "IPv6", "whatever"]),
+    Param::bool("keepalive"),
+    Param::str("keepcache").choices(&["0", "1"]),
+    Param::str("metadata_expire"),
+    Param::str("metadata_expire_filter").choices(&[
+        "never",
+        "read-only:past",
+        "read-only:present",
+        "read-only:future",
+    ]),
+    Param::str("metalink"),
+    Param::str("mirrorlist"),
+    Param::str("mirrorlist_expire"),
+    Param::str("password"),
+    Param::str("priority"),
+    Param::bool("protect"),
+    Param::str("proxy"),
+    Param::str("proxy_password"),
+    Param::str("proxy_username"),
+    Param::bool("repo_gpgcheck"),
+    Param::str("retries"),
+    Param::bool("skip_if_unavailable"),
+    Param::str("sslcacert").aliases(&["ca_cert"]),
+    Param::bool("ssl_check_cert_permissions"),
+    Param::str("sslclientcert").aliases(&["client_cert"]),
+    Param::str("sslclientkey").aliases(&["client_key"]),
+    Param::bool("sslverify").aliases(&["validate_certs"]),
+    Param::str("throttle"),
+    Param::str("timeout"),
+    Param::str("ui_repoid_vars"),
+    Param::str("username"),
 ];
+
+/// The list parameters written one item a line; the others are joined by spaces.
+const NEWLINE_LISTS: &[&str] = &["baseurl", "gpgkey"];
 
 /// Reads the parameters: (repo id, state, file name, repos dir, the section's items).
 #[allow(clippy::type_complexity)]
@@ -206,29 +229,28 @@ fn read_params(
     ),
     ModuleError,
 > {
-    args.alias("exclude", &["excludepkgs"]);
-    args.alias("sslcacert", &["ca_cert"]);
-    args.alias("sslclientcert", &["client_cert"]);
-    args.alias("sslclientkey", &["client_key"]);
-    args.alias("sslverify", &["validate_certs"]);
     let name = args.required_str("name")?;
-    let state = args
-        .choice("state", &["present", "absent"])?
-        .unwrap_or_else(|| "present".into());
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
     let description = args.str("description")?;
     let file = args.str("file")?;
     let reposdir = args
         .str("reposdir")?
         .unwrap_or_else(|| "/etc/yum.repos.d".into());
     let mut items: Vec<(String, String)> = Vec::new();
-    for (key, kind, choices) in REPO_PARAMS {
-        let v = match kind {
-            'b' => args
+    for p in REPO_PARAMS {
+        let key = p.name;
+        let v = match p.kind {
+            Kind::Bool => args
                 .bool(key)?
                 .map(|b| if b { "1" } else { "0" }.to_string()),
-            'l' => args.list(key)?.map(|l| sysutil::strings(&l).join("\n")),
-            's' => args.list(key)?.map(|l| sysutil::strings(&l).join(" ")),
-            _ if !choices.is_empty() => args.choice(key, choices)?,
+            Kind::List => {
+                let sep = if NEWLINE_LISTS.contains(&key) {
+                    "\n"
+                } else {
+                    " "
+                };
+                args.list(key)?.map(|l| sysutil::strings(&l).join(sep))
+            }
             _ => args.str(key)?,
         };
         if let Some(v) = v {
@@ -256,10 +278,9 @@ fn read_params(
     Ok((name, state, file, reposdir, items))
 }
 
-async fn run(mut args: Args, ctx: &ModuleCtx) -> ModuleResult {
+async fn run(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let (name, state, file, reposdir, items) = read_params(&mut args)?;
     let attrs = Attrs::from_args(&mut args)?;
-    args.finish()?;
     let dest = format!(
         "{}/{}.repo",
         reposdir.trim_end_matches('/'),

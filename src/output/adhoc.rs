@@ -19,17 +19,15 @@
 //! as indented JSON with sorted keys. Warnings go to stderr.
 
 use crate::exec::events::{Event, Reporter, Status, TaskResult};
+use crate::modules::Output;
 use crate::value;
 use std::io::Write;
-
-/// Modules whose output is shown as text (Ansible's `MODULE_NO_JSON`).
-const NO_JSON: &[&str] = &["command", "shell", "raw"];
 
 /// Writes ad-hoc results.
 pub struct Adhoc<W: Write + Send> {
     /// Vault secrets are masked in everything written (crate::vault::mask).
     out: crate::vault::mask::Masked<W>,
-    /// Whether the module prints text (`NO_JSON`).
+    /// Whether the module's output is shown as text (its spec's [`Output::Text`]).
     text_module: bool,
     one_line: bool,
     color: bool,
@@ -50,11 +48,11 @@ pub struct Origin {
 }
 
 impl<W: Write + Send> Adhoc<W> {
-    /// `module` is the module's short name.
-    pub fn new(out: W, module: &str, one_line: bool, color: bool) -> Self {
+    /// `output` is how the module's spec says its result is shown.
+    pub fn new(out: W, output: Output, one_line: bool, color: bool) -> Self {
         Adhoc {
             out: crate::vault::mask::Masked::new(out),
-            text_module: NO_JSON.contains(&module),
+            text_module: output == Output::Text,
             one_line,
             color,
             origin: None,
@@ -234,7 +232,8 @@ mod tests {
     fn render(module: &str, one_line: bool, r: &TaskResult) -> String {
         let mut buf = Vec::new();
         {
-            let mut a = Adhoc::new(&mut buf, module, one_line, false);
+            let output = crate::modules::spec_of(module).map_or(Output::Json, |s| s.output);
+            let mut a = Adhoc::new(&mut buf, output, one_line, false);
             a.event(&Event::HostResult {
                 result: r,
                 item: false,

@@ -5,6 +5,7 @@
 //! results shown with `-v` (or always, for `debug`), and the recap's column layout.
 
 use crate::exec::events::{Event, Reporter, Status, TaskResult};
+use crate::modules::Output;
 use crate::value;
 use std::io::Write;
 
@@ -174,10 +175,7 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
             o.remove("failed");
         }
         // The default callback's `_clean_results`: debug shows only what it was asked to.
-        if matches!(
-            r.action.as_str(),
-            "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
-        ) {
+        if crate::modules::spec_of(&r.action).is_some_and(|s| s.output == Output::Debug) {
             if o.contains_key("msg") {
                 o.retain(|k, _| {
                     matches!(

@@ -137,23 +137,6 @@ const BLOCK_KEYWORDS: &[&str] = &[
     "notify",
 ];
 
-/// Modules whose free-form text is a command line, not `k=v` arguments.
-const RAW_PARAM_MODULES: &[&str] = &[
-    "command",
-    "shell",
-    "raw",
-    "script",
-    "include_tasks",
-    "import_tasks",
-    "include_vars",
-    "import_playbook",
-    "meta",
-    "include_role",
-    "import_role",
-    "add_host",
-    "group_by",
-];
-
 /// `k=v` options that command-like modules accept inside their free-form text.
 const RAW_PARAM_OPTIONS: &[&str] = &[
     "creates",
@@ -773,13 +756,6 @@ fn string_list(node: Option<&Node>, split_commas: bool) -> Result<Vec<String>, E
     Ok(out)
 }
 
-/// Strips the collection prefix of builtin modules: `ansible.builtin.copy` is `copy`.
-pub fn short_module_name(name: &str) -> &str {
-    name.strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name)
-}
-
 fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
     let map = node.as_map().unwrap_or(&[]);
     let mut action: Option<(&Node, &Node)> = None;
@@ -906,23 +882,20 @@ fn finish_task(
     handler: bool,
     name: Option<String>,
 ) -> Result<Task, Error> {
-    let action = short_module_name(&module).to_string();
     let at = node
         .as_map()
         .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(module.as_str())))
         .map(|(k, _)| k.span.clone())
         .unwrap_or_else(|| node.span.clone());
-    if !crate::modules::is_known(&action) {
+    // The registry resolves the name (`copy`, `ansible.builtin.copy`,
+    // `ansible.posix.authorized_key`): the task goes by the module's short name from here on.
+    let Some(action) = crate::modules::canonical(&module).map(str::to_string) else {
         let who = match &name {
             Some(n) => format!("in the task '{n}'"),
             None => "in a task with no name".to_string(),
         };
-        return Err(Error::syntax(
-            &at,
-            format!("couldn't resolve module/action '{module}'. This often indicates a misspelling, missing collection, or incorrect module path."),
-        )
-        .context(who));
-    }
+        return Err(Error::syntax(&at, crate::modules::unknown_action(&module)).context(who));
+    };
     let mut args = match args_node {
         None => Vec::new(),
         Some(a) => module_args(&action, a)?,
@@ -1024,7 +997,7 @@ fn module_args(action: &str, node: &Node) -> Result<Vec<(String, Value)>, Error>
 /// backslash escapes (`\n`, `\t`, `\"`, `\x41`, `\u00e9`...) are decoded before it is split at
 /// its first `=` not escaped by a backslash; words kept in the command line are kept as written.
 pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
-    let raw_module = RAW_PARAM_MODULES.contains(&action);
+    let raw_module = crate::modules::free_form(action) != crate::modules::FreeForm::No;
     let mut args = Vec::new();
     let mut raw = Vec::new();
     for token in split_args(text) {

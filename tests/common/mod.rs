@@ -327,6 +327,21 @@ impl Drop for Fleet {
     }
 }
 
+/// The counts of `host`'s line in the PLAY RECAP of `out` (`ok=3 changed=1 ...`), or a
+/// text saying there is none (so two of them compare unequal and the message shows the output).
+pub fn recap(out: &str, host: &str) -> String {
+    out.lines()
+        .skip_while(|l| !l.starts_with("PLAY RECAP"))
+        .find(|l| l.starts_with(host))
+        .map(|l| {
+            l[host.len()..]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| format!("no recap line for {host} in:\n{out}"))
+}
+
 /// `ansible-playbook` on PATH; failing (never skipping) when it is not there.
 pub fn ansible_playbook() -> PathBuf {
     std::env::var_os("PATH")
