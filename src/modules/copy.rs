@@ -879,5 +879,5 @@ fn template_scope(ctx: &ModuleCtx, path: &Path, src: &str, dest: &str) -> Value 
             Value::from("Ansible managed"),
         );
     }
-    fileutil::Overlay::value(extra, ctx.vars.clone())
+    crate::template::Overlay::value(extra, ctx.vars.clone())
 }

@@ -19,9 +19,8 @@
 use super::{Args, ModuleCtx, ModuleError, Param, shell_quote, text};
 use crate::connection::ExecOutput;
 use crate::value::{Value, Vars};
-use minijinja::value::{Object, ValueKind};
+use minijinja::value::ValueKind;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The message Ansible fails with for a mode it cannot read; `details` names the value.
 pub const MODE_MSG: &str = "mode must be in octal or symbolic form";
@@ -524,37 +523,6 @@ pub fn dirname(p: &str) -> &str {
         Some(0) => "/",
         Some(i) => &p[..i],
         None => "",
-    }
-}
-
-/// A variable scope with a few variables on top (they win over the scope's own).
-#[derive(Debug)]
-pub struct Overlay {
-    pub extra: indexmap::IndexMap<String, Value>,
-    pub base: Value,
-}
-
-impl Overlay {
-    pub fn value(extra: indexmap::IndexMap<String, Value>, base: Value) -> Value {
-        Value::from_object(Overlay { extra, base })
-    }
-}
-
-impl Object for Overlay {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        if let Some(v) = key.as_str().and_then(|k| self.extra.get(k)) {
-            return Some(v.clone());
-        }
-        let v = self.base.get_item(key).ok()?;
-        (!v.is_undefined()).then_some(v)
-    }
-
-    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
-        let mut keys: Vec<Value> = self.extra.keys().map(|k| Value::from(k.as_str())).collect();
-        if let Ok(it) = self.base.try_iter() {
-            keys.extend(it);
-        }
-        minijinja::value::Enumerator::Values(keys)
     }
 }
 
