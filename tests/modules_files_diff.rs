@@ -399,15 +399,7 @@ fn files(fleet: &Fleet, host: &str) -> String {
 }
 
 fn results(fleet: &Fleet, host: &str) -> BTreeMap<String, Json> {
-    let out = fleet.exec(host, "cat /tmp/bmfd-results.json");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Json = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("results of {host} are not JSON ({e}): {text}"));
-    v.as_object()
-        .expect("a mapping of results")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    common::json_results(fleet, host, "/tmp/bmfd-results.json")
 }
 
 #[test]

@@ -168,15 +168,7 @@ fn normalize(v: &Json, host: &str) -> Json {
 }
 
 fn results(fleet: &Fleet, host: &str) -> BTreeMap<String, Json> {
-    let out = fleet.exec(host, "cat /tmp/bmid-results.json");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Json = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("results of {host} are not JSON ({e}): {text}"));
-    v.as_object()
-        .expect("a mapping of results")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    common::json_results(fleet, host, "/tmp/bmid-results.json")
 }
 
 fn run(

@@ -2,7 +2,8 @@
 //!
 //! Hosts are Debian containers with a real sshd, published on 127.0.0.1 ports by
 //! `tests/fleet/fleet.sh`. This module only drives that script and reads the state it writes
-//! (`.fleet/PREFIX/{hosts.tsv,inventory.ini,id_ed25519,known_hosts}`); it uses std only.
+//! (`.fleet/PREFIX/{hosts.tsv,inventory.ini,id_ed25519,known_hosts}`); it uses std (and serde_json to read
+//! results the test playbooks leave on a host).
 //!
 //! Two kinds of fleet:
 //! - [`Fleet::shared`]: one per test process, never modified by tests. `tests/run.sh` brings it up
@@ -325,6 +326,24 @@ impl Drop for Fleet {
             eprintln!("warning: tearing down fleet {}: {e}", self.prefix);
         }
     }
+}
+
+/// The JSON mapping a differential test's playbook left on `host` at `path` (each task's
+/// registered result under its name), read through docker exec.
+pub fn json_results(
+    fleet: &Fleet,
+    host: &str,
+    path: &str,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let out = fleet.exec(host, &format!("cat {path}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("results of {host} are not JSON ({e}): {text}"));
+    v.as_object()
+        .expect("a mapping of results")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The counts of `host`'s line in the PLAY RECAP of `out` (`ok=3 changed=1 ...`), or a
