@@ -144,7 +144,7 @@ fn write_err(_: std::fmt::Error) -> minijinja::Error {
 
 /// Whether a string has any Jinja in it at all.
 pub fn is_template(s: &str) -> bool {
-    s.contains("{{") || s.contains("{%") || s.contains("{#")
+    crate::value::looks_like_template(s)
 }
 
 /// If the whole string is a single `{{ expression }}`, the expression.

@@ -75,7 +75,9 @@ fn identity(v: &Value) -> Option<usize> {
         })
 }
 
-fn looks_like_template(s: &str) -> bool {
+/// Whether a string has any Jinja in it at all: what templating would render
+/// (`template::is_template` is this test).
+pub fn looks_like_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
