@@ -686,7 +686,10 @@ impl HostJob {
         // the user's own files (include_vars) are the exception.
         let trusted = module_spec.facts == Facts::Files;
         let data = |v: Vars| if trusted { v } else { value::untrusted_vars(v) };
-        let facts = outcome.facts.clone().map(data);
+        // Marked once, before the result is built around them: the result's `ansible_facts`
+        // then holds the marked values, and marking the result copies none of them again.
+        outcome.facts = outcome.facts.take().map(data);
+        let facts = outcome.facts.clone();
         let (mut changed, mut failed, skipped) = (outcome.changed, outcome.failed, outcome.skipped);
         let mut result = data(outcome.into_result());
         // changed_when / failed_when see the result under the register name.
