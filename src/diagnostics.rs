@@ -66,7 +66,7 @@ impl Source {
     }
 
     /// The text of line `line` (1-based), without its line ending.
-    fn line_text(&self, line: usize) -> Option<&str> {
+    pub fn line_text(&self, line: usize) -> Option<&str> {
         if self.vaulted {
             return None;
         }

@@ -115,6 +115,25 @@ impl Runner<'_> {
     /// unreachable; `max_fail_percentage` compares the batch's failed hosts with the batch size
     /// (strictly greater), marks the rest failed and stops later plays; the batch then ends
     /// when every host left has failed.
+    /// A host fails for good in this play: a failure no `rescue` catches. It leaves the play's
+    /// hosts (`ansible_play_hosts`), counts for `max_fail_percentage`, and later plays leave it
+    /// out.
+    pub(super) fn fail_host(&mut self, state: &mut BatchState, host: &str) {
+        self.failed.insert(host.to_string());
+        state.batch_failed.insert(host.to_string());
+        self.removed.insert(host.to_string());
+    }
+
+    /// After a task, ansible-core's linear strategy, step by step: `any_errors_fatal` (which
+    /// `run_once` implies) marks every host left failed when a host failed or went
+    /// unreachable; `max_fail_percentage` compares the batch's failed hosts with the batch size
+    /// (strictly greater), marks the rest failed and stops later plays; the batch then ends
+    /// when every host left has failed.
+    ///
+    /// Returns the hosts the policy marked failed: they leave the task's active hosts. Like
+    /// ansible-core's `mark_host_failed`, a mark inside a block with `rescue` sends the host to
+    /// that rescue (not counted as rescued: it had no failed result) and it may go on from
+    /// there; elsewhere the host has failed for good.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_failure_policy(
         &mut self,
@@ -125,10 +144,10 @@ impl Runner<'_> {
         unreachable_now: &[String],
         hosts_left: &[String],
         had_results: bool,
-    ) {
+    ) -> Vec<String> {
         if state.free {
             // ansible-core's free strategy applies no failure policy while a batch runs.
-            return;
+            return Vec::new();
         }
         let any_errors_fatal = (inherited_flag(&ctx.chain, |k| &k.any_errors_fatal) || run_once)
             && !inherited_flag(&ctx.chain, |k| &k.ignore_errors);
@@ -145,9 +164,14 @@ impl Runner<'_> {
             },
             &state.batch_failed,
         );
-        for h in verdict.mark_failed {
-            self.failed.insert(h.clone());
-            state.batch_failed.insert(h);
+        for h in &verdict.mark_failed {
+            if ctx.rescuable {
+                state.batch_failed.insert(h.clone());
+                self.removed.insert(h.clone());
+                state.policy_marked.insert(h.clone());
+            } else {
+                self.fail_host(state, h);
+            }
         }
         if verdict.max_fail_tripped {
             self.reporter.event(&Event::PlayAborted {
@@ -158,6 +182,7 @@ impl Runner<'_> {
         if verdict.batch_over {
             state.over = true;
         }
+        verdict.mark_failed
     }
 }
 
@@ -400,6 +425,56 @@ mod tests {
         let ran = testkit::play(&failing("", "['h1', 'h2']"), 2);
         assert!(!ran.ran("next"));
         assert!(!ran.ran("later play"));
+        assert_eq!(ran.outcome.exit_code, 2);
+    }
+
+    #[test]
+    fn any_errors_fatal_sends_the_other_hosts_to_the_rescue_without_counting_them_rescued() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - name: boom
+          fail: msg=boom
+          when: inventory_hostname == 'h1'
+        - name: never
+          debug: msg=never
+      rescue:
+        - name: rescue
+          debug: msg=rescued
+    - name: recovered
+      debug: msg=recovered
+"#;
+        let ran = testkit::play(book, 2);
+        assert!(!ran.ran("never"));
+        let mut rescued = ran.hosts("rescue", "ok");
+        rescued.sort();
+        assert_eq!(rescued, ["h1", "h2"]);
+        let mut recovered = ran.hosts("recovered", "ok");
+        recovered.sort();
+        assert_eq!(recovered, ["h1", "h2"]);
+        assert_eq!(ran.stats("h1").rescued, 1);
+        assert_eq!(ran.stats("h2").rescued, 0);
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+
+    #[test]
+    fn a_failing_include_under_any_errors_fatal_stops_the_other_hosts_first() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - name: include
+      include_tasks: does-not-exist.yml
+      when: inventory_hostname == 'h2'
+    - name: never
+      debug: msg=never
+"#;
+        let ran = testkit::play(book, 2);
+        assert!(!ran.ran("never"));
         assert_eq!(ran.outcome.exit_code, 2);
     }
 }

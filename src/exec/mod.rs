@@ -206,6 +206,7 @@ pub async fn run(
         stats: IndexMap::new(),
         failed: HashSet::new(),
         unreachable: HashSet::new(),
+        removed: HashSet::new(),
         stopped: false,
         loader: playbook.loader.clone(),
         role_ran: HashMap::new(),
@@ -268,6 +269,11 @@ struct Runner<'r> {
     /// Hosts that failed in this run; later plays leave them out.
     failed: HashSet<String>,
     unreachable: HashSet<String>,
+    /// The running play's removed hosts (ansible-core's `play._removed_hosts`): failed (a
+    /// failure no `rescue` catches, or marked by a policy), unreachable or ended. What
+    /// `ansible_play_hosts` and `ansible_play_batch` leave out; `clear_host_errors` does not
+    /// bring a host back into them, as in ansible-core.
+    removed: HashSet<String>,
     /// A failure policy stopped the run: no later batch or play runs.
     stopped: bool,
     loader: Arc<crate::playbook::Loader>,
@@ -336,6 +342,12 @@ struct BatchState {
     /// Hosts failed in this batch (Ansible's per-batch `_failed_hosts`): what
     /// max_fail_percentage counts.
     batch_failed: HashSet<String>,
+    /// Hosts a failure policy marked failed inside a block with `rescue`: they go to the rescue
+    /// without counting as rescued (they had no failed result of their own).
+    policy_marked: HashSet<String>,
+    /// Hosts whose failed state `meta: clear_host_errors` cleared: a block whose `always` they
+    /// are running lets them go on.
+    cleared: HashSet<String>,
     max_fail_percentage: Option<f64>,
     /// The batch ended early: every host left has failed after a policy tripped.
     over: bool,
@@ -355,6 +367,9 @@ struct BatchState {
     free: bool,
     /// What the lanes of a `free` batch share.
     shared: Option<Arc<LaneShared>>,
+    /// Under `free`: this lane's own failed `run_once` task failed every host of the play.
+    /// The other lanes stop; this one goes on through its block's `rescue` / `always`.
+    failed_all_here: bool,
 }
 
 impl BatchState {
@@ -370,6 +385,8 @@ impl BatchState {
             batch,
             all_hosts,
             batch_failed: HashSet::new(),
+            policy_marked: HashSet::new(),
+            cleared: HashSet::new(),
             max_fail_percentage,
             over: false,
             break_play: false,
@@ -381,6 +398,7 @@ impl BatchState {
             handlers,
             free: false,
             shared: None,
+            failed_all_here: false,
         }
     }
 
@@ -390,7 +408,8 @@ impl BatchState {
             || self.end_batch
             || self.shared.as_ref().is_some_and(|s| {
                 s.end_batch.load(std::sync::atomic::Ordering::SeqCst)
-                    || s.fail_all.load(std::sync::atomic::Ordering::SeqCst)
+                    || (s.fail_all.load(std::sync::atomic::Ordering::SeqCst)
+                        && !self.failed_all_here)
             })
     }
 }

@@ -85,14 +85,13 @@ impl Runner<'_> {
         task: &Arc<Task>,
         ctx: &Ctx,
         host: &str,
-        hosts: &[String],
     ) -> HostJob {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
             chain: ctx.job_chain(),
             layers: Arc::new(ctx.layers.clone()),
-            magic: self.magic(state, ctx, hosts),
+            magic: self.magic(state, ctx),
             store: self.store.clone(),
             pool: self.pool.clone(),
             opts: self.opts.clone(),
@@ -100,31 +99,25 @@ impl Runner<'_> {
         }
     }
 
-    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx, hosts: &[String]) -> Vars {
-        let play_hosts: Value = match &state.shared {
-            // Under free, a lane runs one host; the play's hosts are the batch's still going.
-            Some(shared) => {
-                let removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
-                state
-                    .batch
-                    .iter()
-                    .filter(|h| !removed.contains(*h) && !self.failed.contains(*h))
-                    .map(|h| Value::from(h.as_str()))
-                    .collect()
-            }
-            None => hosts.iter().map(|h| Value::from(h.as_str())).collect(),
-        };
-        let mut magic = Vars::new();
-        magic.insert("play_hosts".into(), play_hosts.clone());
-        magic.insert("ansible_play_hosts".into(), play_hosts);
-        magic.insert(
-            "ansible_play_batch".into(),
-            state
-                .batch
-                .iter()
+    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx) -> Vars {
+        // ansible-core: the play's hosts and the batch, less the play's removed hosts (failed,
+        // unreachable, ended); under free, also what the other lanes removed so far.
+        let lanes_removed = state
+            .shared
+            .as_ref()
+            .map(|s| s.removed.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
+        let going = |list: &[String]| -> Value {
+            list.iter()
+                .filter(|h| !self.removed.contains(*h) && !lanes_removed.contains(*h))
                 .map(|h| Value::from(h.as_str()))
-                .collect(),
-        );
+                .collect()
+        };
+        let play_hosts = going(&state.all_hosts);
+        let mut magic = Vars::new();
+        magic.insert("play_hosts".into(), going(&state.batch));
+        magic.insert("ansible_play_hosts".into(), play_hosts);
+        magic.insert("ansible_play_batch".into(), going(&state.batch));
         magic.insert(
             "ansible_play_hosts_all".into(),
             state
@@ -180,6 +173,7 @@ impl Runner<'_> {
             name: &name,
             handler,
             id: events::task_id(task),
+            origin: &task.span,
         });
 
         let mut run_once = ctx
@@ -258,7 +252,7 @@ impl Runner<'_> {
         let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
         let semaphore = Arc::new(Semaphore::new(width.max(1)));
         let mut set = tokio::task::JoinSet::new();
-        let magic = self.magic(state, ctx, &hosts);
+        let magic = self.magic(state, ctx);
         // group_by changes the inventory host by host: one at a time, in the batch's order, so
         // groups list their hosts as Ansible's (which takes the results in turn) do.
         let one_by_one = inventory == Some(crate::modules::Inventory::PerHost);
@@ -313,7 +307,12 @@ impl Runner<'_> {
             self.apply_outcome(state, task, &outcome)?;
             let host = outcome.result.host.clone();
             match outcome.result.status {
-                Status::Failed if !outcome.result.ignored => failed_now.push(host),
+                Status::Failed if !outcome.result.ignored => {
+                    if ctx.rescuable {
+                        self.note_rescued_failure(&host, task, outcome.registered.clone());
+                    }
+                    failed_now.push(host)
+                }
                 Status::Unreachable => unreachable_now.push(host),
                 _ => survivors.push(host),
             }
@@ -352,8 +351,7 @@ impl Runner<'_> {
         if !ctx.rescuable {
             // A failure inside a block with `rescue` is the rescue's to handle, not counted.
             for host in &failed_now {
-                self.failed.insert(host.clone());
-                state.batch_failed.insert(host.clone());
+                self.fail_host(state, host);
                 self.stats.entry(host.clone()).or_default().failed += 1;
             }
         }
@@ -364,6 +362,7 @@ impl Runner<'_> {
                 shared
                     .fail_all
                     .store(true, std::sync::atomic::Ordering::SeqCst);
+                state.failed_all_here = true;
             }
             let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
             removed.extend(
@@ -374,7 +373,7 @@ impl Runner<'_> {
                     .cloned(),
             );
         }
-        self.apply_failure_policy(
+        let marked = self.apply_failure_policy(
             state,
             ctx,
             run_once,
@@ -383,15 +382,33 @@ impl Runner<'_> {
             &hosts_left,
             !targets.is_empty(),
         );
+        // The hosts that go on: not those this task failed or a policy marked. A host that
+        // failed earlier and runs an `always` section goes on through all of it.
         let keep: Vec<String> = active
             .into_iter()
             .filter(|h| {
                 (survivors.contains(h) || state.ended.contains(h))
-                    && !self.failed.contains(h)
+                    && !marked.contains(h)
                     && !self.unreachable.contains(h)
             })
             .collect();
         Ok(keep)
+    }
+
+    /// A failure a `rescue` will handle: the rescue and always sections see the task and its
+    /// result as `ansible_failed_task` and `ansible_failed_result`, as ansible-core sets them.
+    pub(super) fn note_rescued_failure(&self, host: &str, task: &Task, result: Value) {
+        let mut t = Vars::new();
+        t.insert(
+            "name".into(),
+            Value::from(task.name.clone().unwrap_or_default()),
+        );
+        t.insert("action".into(), Value::from(task.action.as_str()));
+        t.insert("args".into(), task.args.clone());
+        self.store
+            .set_host_var(host, "ansible_failed_task", value::from_vars(&t));
+        self.store
+            .set_host_var(host, "ansible_failed_result", result);
     }
 
     /// Shows what templating warned about since the last time, before the result it belongs to.
@@ -443,6 +460,7 @@ impl Runner<'_> {
             Status::Unreachable => {
                 stats.unreachable += 1;
                 self.unreachable.insert(host.clone());
+                self.removed.insert(host.clone());
             }
         }
         if let Some(spec) = &outcome.broken {

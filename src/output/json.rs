@@ -31,6 +31,9 @@ fn status_word(s: Status) -> &'static str {
 impl<W: Write + Send> Reporter for JsonLines<W> {
     fn event(&mut self, event: &Event<'_>) {
         let line = match event {
+            Event::PlaybookStart { path, plays } => {
+                json!({"event": "playbook_start", "path": path.display().to_string(), "plays": plays})
+            }
             Event::PlayStart { name, strategy } => {
                 json!({"event": "play_start", "name": name, "strategy": strategy})
             }

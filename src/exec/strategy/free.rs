@@ -147,6 +147,7 @@ impl Runner<'_> {
                 stats: IndexMap::new(),
                 failed: self.failed.clone(),
                 unreachable: self.unreachable.clone(),
+                removed: self.removed.clone(),
                 stopped: false,
                 loader: self.loader.clone(),
                 role_ran: self.role_ran.clone(),
@@ -178,6 +179,7 @@ impl Runner<'_> {
             }
             self.failed.extend(lane.failed.iter().cloned());
             self.unreachable.extend(lane.unreachable.iter().cloned());
+            self.removed.extend(lane.removed.iter().cloned());
             for (role, hosts) in &lane.role_ran {
                 self.role_ran
                     .entry(role.clone())
