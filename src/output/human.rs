@@ -188,10 +188,10 @@ impl<W: Write + Send> Human<W> {
                 self.paint(&line, "36")
             }
             Status::Failed => {
-                if item || !is_loop_summary(r) {
-                    if let Some(block) = self.failure_block(r) {
-                        let _ = writeln!(self.out, "{block}");
-                    }
+                if (item || !is_loop_summary(r))
+                    && let Some(block) = self.failure_block(r)
+                {
+                    let _ = writeln!(self.out, "{block}");
                 }
                 let line = if item {
                     format!("failed: {host}{item_part} => {}", dump(self.verbosity < 3))
