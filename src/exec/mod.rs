@@ -243,7 +243,8 @@ pub async fn run(
             .interrupted
             .load(std::sync::atomic::Ordering::SeqCst),
         runner.stopped,
-        &runner.stats,
+        !runner.unreachable.is_empty(),
+        !runner.failed.is_empty(),
     );
     let mut retry_hosts: Vec<String> = runner
         .failed

@@ -644,7 +644,7 @@ fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
             None => Ok(Vec::new()),
         }
     };
-    Ok(Block {
+    let mut block = Block {
         name: node.get("name").and_then(Node::scalar_text),
         span: node.span.clone(),
         kw: keywords(node)?,
@@ -652,7 +652,33 @@ fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
         block: part("block")?,
         rescue: part("rescue")?,
         always: part("always")?,
-    })
+    };
+    // `notify` on a block is inherited by the tasks inside that notify nothing themselves.
+    let notify = string_list(node.get("notify"), false)?;
+    if !notify.is_empty() {
+        for items in [&mut block.block, &mut block.rescue, &mut block.always] {
+            inherit_notify(items, &notify);
+        }
+    }
+    Ok(block)
+}
+
+/// Gives `notify` to the tasks (in nested blocks too) that have none of their own.
+fn inherit_notify(items: &mut [Item], notify: &[String]) {
+    for item in items {
+        match item {
+            Item::Task(t) if t.notify.is_empty() => {
+                Arc::make_mut(t).notify = notify.to_vec();
+            }
+            Item::Task(_) => {}
+            Item::Block(b) => {
+                let b = Arc::make_mut(b);
+                for part in [&mut b.block, &mut b.rescue, &mut b.always] {
+                    inherit_notify(part, notify);
+                }
+            }
+        }
+    }
 }
 
 /// The keywords plays, blocks and tasks share.
