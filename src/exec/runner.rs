@@ -51,6 +51,8 @@ pub struct HostOutcome {
     pub facts: Option<Vars>,
     /// The connection broke: forget it.
     pub broken: Option<ConnectSpec>,
+    /// `delegate_facts` held for this host: facts go to the host the task was delegated to.
+    pub delegate_facts: bool,
 }
 
 impl HostJob {
@@ -58,7 +60,7 @@ impl HostJob {
         self.chain.iter().rev().find_map(|k| get(k).as_ref())
     }
 
-    fn scope(&self, extra: Option<Vars>) -> Value {
+    pub(super) fn scope(&self, extra: Option<Vars>) -> Value {
         match extra {
             Some(e) => {
                 let layers = self.layers.with_mid(&Arc::new(e));
@@ -84,6 +86,7 @@ impl HostJob {
             registered,
             facts: None,
             broken: None,
+            delegate_facts: false,
         }
     }
 
@@ -170,7 +173,10 @@ impl HostJob {
             Err(e) => return self.failure(e),
         }
         match self.run_inner(&scope).await {
-            Ok(outcome) => outcome,
+            Ok(mut outcome) => {
+                outcome.delegate_facts = self.delegate_facts().unwrap_or(false);
+                outcome
+            }
             Err(e) => {
                 let e = e.at(&self.task.span);
                 let mut r = Vars::new();
@@ -187,6 +193,7 @@ impl HostJob {
                     registered,
                     facts: None,
                     broken: None,
+                    delegate_facts: false,
                 }
             }
         }
@@ -289,6 +296,7 @@ impl HostJob {
                 registered,
                 facts,
                 broken,
+                delegate_facts: false,
             });
         };
 
@@ -427,6 +435,7 @@ impl HostJob {
             registered,
             facts: facts_all,
             broken,
+            delegate_facts: false,
         })
     }
 
@@ -438,6 +447,7 @@ impl HostJob {
             registered,
             facts: None,
             broken: None,
+            delegate_facts: false,
         }
     }
 
@@ -611,10 +621,16 @@ impl HostJob {
         &self,
         scope: &Value,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
-        let found = modules::resolve(&self.task.action).ok_or_else(|| {
+        // A templated module name is resolved now, with this host's variables.
+        let action = if crate::value::looks_like_template(&self.task.action) {
+            template::render_value(&Value::from(self.task.action.as_str()), scope)?.to_string()
+        } else {
+            self.task.action.clone()
+        };
+        let found = modules::resolve(&action).ok_or_else(|| {
             Error::new(
                 crate::diagnostics::ErrorKind::Syntax,
-                modules::unknown_action(&self.task.action),
+                modules::unknown_action(&action),
             )
             .at(&self.task.span)
         })?;

@@ -176,12 +176,8 @@ impl Runner<'_> {
             origin: &task.span,
         });
 
-        let mut run_once = ctx
-            .chain
-            .iter()
-            .rev()
-            .find_map(|k| k.run_once.as_ref())
-            .is_some_and(template::truthy);
+        let fan = self.fan_out(state, task, ctx, &hosts)?;
+        let mut run_once = fan.run_once;
         // add_host bypasses the host loop: it runs once for the batch, like run_once.
         let inventory = crate::modules::spec_of(&task.action).map(|s| s.inventory);
         let bypass = inventory == Some(crate::modules::Inventory::Once);
@@ -224,10 +220,12 @@ impl Runner<'_> {
             .filter(|h| !self.unreachable.contains(*h))
             .cloned()
             .collect();
-        let targets: Vec<String> = if run_once {
+        let targets: Vec<String> = if bypass {
             hosts.iter().take(1).cloned().collect()
-        } else {
+        } else if state.free {
             hosts.clone()
+        } else {
+            fan.targets
         };
 
         // Ansible marks a role complete with an implicit `meta: role_complete` task tagged
@@ -241,16 +239,19 @@ impl Runner<'_> {
         let chain = ctx.job_chain();
         let layers = Arc::new(ctx.layers.clone());
         // `throttle` caps how many hosts run this task at once, below forks.
-        let throttle = ctx
-            .chain
-            .iter()
-            .rev()
-            .find_map(|k| k.throttle.as_ref())
-            .and_then(|t| t.as_i64().or_else(|| t.to_string().parse().ok()))
-            .filter(|t| *t > 0)
-            .map(|t| t as usize);
+        let throttle = fan.throttle;
         let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
-        let semaphore = Arc::new(Semaphore::new(width.max(1)));
+        // Under free, a throttled task's slots are shared by every host's lane.
+        let semaphore = match (&state.shared, throttle) {
+            (Some(shared), Some(_)) => shared
+                .throttles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(events::task_id(task))
+                .or_insert_with(|| Arc::new(Semaphore::new(width.max(1))))
+                .clone(),
+            _ => Arc::new(Semaphore::new(width.max(1))),
+        };
         let mut set = tokio::task::JoinSet::new();
         let magic = self.magic(state, ctx);
         // group_by changes the inventory host by host: one at a time, in the batch's order, so
@@ -316,7 +317,7 @@ impl Runner<'_> {
                 Status::Unreachable => unreachable_now.push(host),
                 _ => survivors.push(host),
             }
-            if run_once {
+            if run_once && targets.last() == Some(&outcome.result.host) {
                 run_once_result = Some(outcome);
             }
         }
@@ -324,7 +325,7 @@ impl Runner<'_> {
         // that ran it is counted (a failure stops the others through any_errors_fatal). A task
         // that bypasses the host loop (add_host) registers on its one host alone, as Ansible.
         if let Some(outcome) = run_once_result {
-            for host in hosts.iter().skip(1) {
+            for host in hosts.iter().filter(|h| !targets.contains(h)) {
                 if bypass {
                     survivors.push(host.clone());
                     continue;
@@ -334,12 +335,8 @@ impl Runner<'_> {
                         .set_host_var(host, name, outcome.registered.clone());
                 }
                 // delegate_facts gave the facts to the delegated host alone.
-                let delegated_facts = task
-                    .kw
-                    .delegate_facts
-                    .as_ref()
-                    .is_some_and(template::truthy)
-                    && outcome.result.delegated_to.is_some();
+                let delegated_facts =
+                    outcome.delegate_facts && outcome.result.delegated_to.is_some();
                 if let Some(facts) = outcome.facts.as_ref().filter(|_| !delegated_facts) {
                     for (k, v) in facts {
                         self.set_fact_var(task, host, k, v);
@@ -482,15 +479,7 @@ impl Runner<'_> {
                 .as_deref()
                 .map(|d| d.split('(').next().unwrap_or(d));
             let owner = match delegate {
-                Some(d)
-                    if task
-                        .kw
-                        .delegate_facts
-                        .as_ref()
-                        .is_some_and(template::truthy) =>
-                {
-                    d
-                }
+                Some(d) if outcome.delegate_facts => d,
                 _ => host.as_str(),
             };
             let kind = crate::modules::spec_of(&task.action).map(|s| s.facts);

@@ -915,7 +915,13 @@ fn finish_task(
         .unwrap_or_else(|| node.span.clone());
     // The registry resolves the name (`copy`, `ansible.builtin.copy`,
     // `ansible.posix.authorized_key`): the task goes by the module's short name from here on.
-    let Some(action) = crate::modules::canonical(&module).map(str::to_string) else {
+    // A templated module name (`action: {module: "{{ m }}"}`) is resolved per host when the
+    // task runs, as ansible-core does.
+    let templated = value::looks_like_template(&module);
+    let Some(action) = crate::modules::canonical(&module)
+        .map(str::to_string)
+        .or_else(|| templated.then(|| module.clone()))
+    else {
         let who = match &name {
             Some(n) => format!("in the task '{n}'"),
             None => "in a task with no name".to_string(),

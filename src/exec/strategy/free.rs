@@ -48,6 +48,9 @@ pub(in crate::exec) struct LaneShared {
     pub(in crate::exec) removed: std::sync::Mutex<HashSet<String>>,
     /// A `run_once` task failed: every host of the batch has failed.
     pub(in crate::exec) fail_all: std::sync::atomic::AtomicBool,
+    /// `throttle`: per task (by id), the slots its hosts share across the lanes.
+    pub(in crate::exec) throttles:
+        std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// A reporter shared by the lanes of a `free` batch: each event goes to the run's reporter
