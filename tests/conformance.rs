@@ -60,6 +60,7 @@ macro_rules! cases {
 }
 
 cases! {
+    result_conditions,
     filters_default,
     filters_bool_int_float_string,
     filters_json_yaml,

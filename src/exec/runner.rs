@@ -23,6 +23,9 @@ use std::time::Duration;
 /// item's variables.
 pub type Inclusion = (String, Option<Vars>);
 
+/// What ansible-core 2.19 puts in a failed result's `exception` when it has no traceback.
+const NO_TRACEBACK: &str = "(traceback unavailable)";
+
 /// Everything one host needs to run one task.
 #[derive(Clone)]
 pub struct HostJob {
@@ -182,6 +185,7 @@ impl HostJob {
                 let mut r = Vars::new();
                 r.insert("failed".into(), Value::from(true));
                 r.insert("msg".into(), Value::from(task_error_text(&e)));
+                r.insert("exception".into(), Value::from(NO_TRACEBACK));
                 r.insert("changed".into(), Value::from(false));
                 let ignored = self
                     .flag(self.kw(|k| &k.ignore_errors), &scope)
@@ -579,7 +583,7 @@ impl HostJob {
                 return Ok((status, result, facts, broken));
             }
             result.insert("attempts".into(), Value::from(attempt));
-            let check_scope = self.with_registered(&result);
+            let check_scope = self.with_registered(&result, scope);
             let mut done = true;
             for cond in &self.task.until {
                 if !template::eval_condition(cond, &check_scope)? {
@@ -608,13 +612,14 @@ impl HostJob {
         Ok((Status::Failed, result, facts, broken))
     }
 
-    /// A scope in which the task's own result is visible under its `register` name.
-    fn with_registered(&self, result: &Vars) -> Value {
-        let mut layer = Vars::new();
+    /// `scope` (the host's, with the loop item's variables) in which the task's own result is
+    /// visible under its `register` name.
+    fn with_registered(&self, result: &Vars, scope: &Value) -> Value {
+        let mut extra = indexmap::IndexMap::new();
         if let Some(name) = &self.task.register {
-            layer.insert(name.clone(), value::from_vars(result));
+            extra.insert(name.clone(), value::from_vars(result));
         }
-        self.scope(Some(layer))
+        template::Overlay::value(extra, scope.clone())
     }
 
     async fn attempt(
@@ -708,28 +713,68 @@ impl HostJob {
         let facts = outcome.facts.clone();
         let (mut changed, mut failed, skipped) = (outcome.changed, outcome.failed, outcome.skipped);
         let mut result = data(outcome.into_result());
-        // changed_when / failed_when see the result under the register name.
+        // changed_when / failed_when see the result under the register name. A condition that
+        // cannot be evaluated fails the task, and the module's output stays in the result
+        // with the error under `changed_when_result` / `failed_when_result`, as in ansible-core.
+        let module_failed = failed;
         if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
-            let check_scope = self.with_registered(&result);
+            let check_scope = self.with_registered(&result, scope);
+            let all_hold = |conds: &[Value]| -> Result<bool, Error> {
+                let mut all = true;
+                for c in conds {
+                    all &= template::eval_condition(c, &check_scope)?;
+                }
+                Ok(all)
+            };
+            let broken = |e: Error| {
+                let msg = e.message.split(", while templating").next().unwrap_or("");
+                let msg = msg
+                    .strip_prefix("Error while evaluating conditional: ")
+                    .unwrap_or(msg);
+                Value::from(format!("Error while evaluating conditional: {msg}"))
+            };
             if !self.task.changed_when.is_empty() {
-                changed = true;
-                for c in &self.task.changed_when {
-                    changed &= template::eval_condition(c, &check_scope)?;
-                }
-                result.insert("changed".into(), Value::from(changed));
-            }
-            if !self.task.failed_when.is_empty() {
-                failed = true;
-                for c in &self.task.failed_when {
-                    failed &= template::eval_condition(c, &check_scope)?;
-                }
-                result.insert("failed_when_result".into(), Value::from(failed));
-                if failed {
-                    result.insert("failed".into(), Value::from(true));
-                } else {
-                    result.shift_remove("failed");
+                match all_hold(&self.task.changed_when) {
+                    Ok(c) => {
+                        changed = c;
+                        result.insert("changed".into(), Value::from(changed));
+                    }
+                    Err(e) => {
+                        result.insert("changed_when_result".into(), broken(e));
+                        failed = true;
+                    }
                 }
             }
+            if !self.task.failed_when.is_empty() && !result.contains_key("changed_when_result") {
+                match all_hold(&self.task.failed_when) {
+                    Ok(f) => {
+                        failed = f;
+                        result.insert("failed_when_result".into(), Value::from(failed));
+                    }
+                    Err(e) => {
+                        result.insert("failed_when_result".into(), broken(e));
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                result.insert("failed".into(), Value::from(true));
+            } else {
+                result.shift_remove("failed");
+            }
+        }
+        // ansible-core 2.19 gives a failed result an `exception` (its traceback, which baton's
+        // modules do not have); a failure failed_when suppressed keeps it under another name.
+        if failed {
+            result
+                .entry("exception".into())
+                .or_insert_with(|| Value::from(NO_TRACEBACK));
+        } else if module_failed {
+            result.shift_remove("exception");
+            result.insert(
+                "failed_when_suppressed_exception".into(),
+                Value::from(NO_TRACEBACK),
+            );
         }
         let status = if failed {
             Status::Failed

@@ -224,6 +224,8 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
         o.retain(|k, _| !k.starts_with("_ansible"));
         if matches!(r.status, Status::Failed | Status::Unreachable) {
             o.remove("failed");
+            // The default callback shows the exception as the error block above, not here.
+            o.remove("exception");
         }
         // The default callback's `_clean_results`: debug shows only what it was asked to.
         if crate::modules::spec_of(&r.action).is_some_and(|s| s.output == Output::Debug) {
