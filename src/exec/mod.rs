@@ -141,6 +141,17 @@ pub struct Outcome {
     pub retry_hosts: Vec<String>,
 }
 
+/// The controller's `python3` (the first on PATH), else `/usr/bin/python3`.
+fn controller_python() -> String {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("python3"))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "/usr/bin/python3".to_string())
+}
+
 /// Runs a playbook.
 pub async fn run(
     playbook: &Playbook,
@@ -167,6 +178,9 @@ pub async fn run(
         Value::from(playbook.dir.display().to_string()),
     );
     store.set_global("ansible_check_mode", Value::from(opts.check));
+    // The Python that runs ansible-playbook, in ansible-core; baton's is the controller's
+    // python3, for the inventories that set `ansible_python_interpreter` from it.
+    store.set_global("ansible_playbook_python", Value::from(controller_python()));
     store.set_global("ansible_diff_mode", Value::from(opts.diff));
     store.set_global("ansible_verbosity", Value::from(opts.verbosity));
     // The run's settings Ansible's magic variables give (they show in a whole `hostvars`).

@@ -23,6 +23,9 @@ use std::time::Duration;
 /// item's variables.
 pub type Inclusion = (String, Option<Vars>);
 
+/// The variable a loop item's scope keeps its templated `delegate_to` under.
+const ITEM_DELEGATE: &str = "_baton_item_delegate_to";
+
 /// What ansible-core 2.19 puts in a failed result's `exception` when it has no traceback.
 const NO_TRACEBACK: &str = "(traceback unavailable)";
 
@@ -168,9 +171,24 @@ impl HostJob {
 
     /// Runs the task on the host.
     pub async fn run(mut self) -> HostOutcome {
-        let scope = self.scope(None);
+        let mut scope = self.scope(None);
         match self.delegate_target(&scope) {
-            Ok(d) => self.delegate = d,
+            Ok(d) => {
+                if let Some(d) = d.as_ref().filter(|_| self.task.loop_.is_none()) {
+                    let dv = self.delegated_vars(d, &scope);
+                    // The task's connection variables are the delegated host's.
+                    let address = dv
+                        .get_item(&Value::from(d.as_str()))
+                        .and_then(|v| v.get_attr("ansible_host"))
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|_| d.clone());
+                    self.magic.insert("ansible_delegated_vars".into(), dv);
+                    self.magic
+                        .insert("ansible_host".into(), Value::from(address));
+                    scope = self.scope(None);
+                }
+                self.delegate = d;
+            }
             // `delegate_to: "{{ item }}"`: templated again for each item (run_once).
             Err(_) if self.task.loop_.is_some() => {}
             Err(e) => return self.failure(e),
@@ -203,11 +221,46 @@ impl HostJob {
         }
     }
 
+    /// `ansible_delegated_vars`: the delegated host's variables under its name, with
+    /// `inventory_hostname` still this host's, as ansible-core gives them.
+    fn delegated_vars(&self, delegate: &str, scope: &Value) -> Value {
+        let theirs = scope
+            .get_attr("hostvars")
+            .and_then(|h| h.get_item(&Value::from(delegate)))
+            .unwrap_or_default();
+        let mut mine = indexmap::IndexMap::new();
+        mine.insert(
+            "inventory_hostname".to_string(),
+            Value::from(self.host.as_str()),
+        );
+        mine.insert(
+            "ansible_host".to_string(),
+            Value::from(self.delegated_address(delegate, &theirs)),
+        );
+        value::map([(delegate, template::Overlay::value(mine, theirs))])
+    }
+
+    /// The address a delegated host is reached at: its `ansible_host`, else its name.
+    fn delegated_address(&self, delegate: &str, theirs: &Value) -> String {
+        theirs
+            .get_attr("ansible_host")
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| delegate.to_string())
+    }
+
     /// `delegate_to`, templated with this host's variables; `None` when the task runs here.
     fn delegate_target(&self, scope: &Value) -> Result<Option<String>, Error> {
         let Some(d) = self.kw(|k| &k.delegate_to) else {
             return Ok(None);
         };
+        // A loop item's target is templated once (it may be random) and kept in its scope.
+        if let Ok(chosen) = scope.get_attr(ITEM_DELEGATE)
+            && let Some(name) = chosen.as_str()
+        {
+            return Ok((name != self.host).then(|| name.to_string()));
+        }
         let name = template::render_value(d, scope)?.to_string();
         Ok((!name.is_empty() && name != self.host).then_some(name))
     }
@@ -336,7 +389,23 @@ impl HostJob {
                     ]),
                 );
             }
-            let item_scope = self.scope(Some(layer.clone()));
+            let mut item_scope = self.scope(Some(layer.clone()));
+            let mut item_delegate = None;
+            if self.kw(|k| &k.delegate_to).is_some()
+                && let Ok(Some(d)) = self.delegate_target(&item_scope)
+            {
+                item_delegate = Some(self.delegate_label(&d));
+                let dv = self.delegated_vars(&d, &item_scope);
+                let address = dv
+                    .get_item(&Value::from(d.as_str()))
+                    .and_then(|v| v.get_attr("ansible_host"))
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| d.clone());
+                layer.insert("ansible_delegated_vars".into(), dv);
+                layer.insert("ansible_host".into(), Value::from(address));
+                layer.insert(ITEM_DELEGATE.into(), Value::from(d.as_str()));
+                item_scope = self.scope(Some(layer.clone()));
+            }
             let label = match &lc.label {
                 Some(l) => template::render_value(l, &item_scope)?,
                 None => item.clone(),
@@ -366,7 +435,26 @@ impl HostJob {
             if status != Status::Skipped {
                 all_skipped = false;
             }
-            if let Some(f) = facts {
+            // delegate_facts with `delegate_to: "{{ item }}"`: each item's facts belong to the
+            // host that item was delegated to.
+            let item_owner = match (&facts, self.task.loop_.is_some()) {
+                (Some(_), true) if self.delegate_facts().unwrap_or(false) => {
+                    self.delegate_target(&item_scope).ok().flatten()
+                }
+                _ => None,
+            };
+            if let (Some(f), Some(owner)) = (&facts, &item_owner) {
+                match modules::spec_of(&self.task.action).map(|s| s.facts) {
+                    Some(Facts::Variables) | Some(Facts::Files) => {
+                        for (k, v) in f {
+                            self.store.set_host_var(owner, k, v.clone());
+                        }
+                    }
+                    _ => {
+                        self.store.merge_facts(owner, f.clone());
+                    }
+                }
+            } else if let Some(f) = facts {
                 // Each item sees the facts the items before it set (a loop can accumulate).
                 if modules::spec_of(&self.task.action).is_some_and(|s| s.facts == Facts::Variables)
                 {
@@ -383,12 +471,16 @@ impl HostJob {
                 result.insert("ansible_index_var".into(), Value::from(iv.as_str()));
             }
             results.push(value::from_vars(&result));
-            item_results.push(self.result(
+            let mut item_result = self.result(
                 status,
                 result,
                 ignore_errors && status == Status::Failed,
                 Some(label_text),
-            ));
+            );
+            if item_delegate.is_some() {
+                item_result.delegated_to = item_delegate;
+            }
+            item_results.push(item_result);
             if unreachable {
                 break;
             }
