@@ -137,6 +137,9 @@ impl Runner<'_> {
                 Err(e) => {
                     let outcome = job.failure(e);
                     self.apply_outcome(state, task, &outcome)?;
+                    if outcome.result.ignored {
+                        continue;
+                    }
                     if ctx.rescuable {
                         self.note_rescued_failure(host, task, outcome.registered.clone());
                     }
@@ -220,6 +223,9 @@ impl Runner<'_> {
                         let job = self.job(state, task, ctx, h);
                         let outcome = job.failure(e.clone());
                         self.apply_outcome(state, task, &outcome)?;
+                        if outcome.result.ignored && !too_deep {
+                            continue;
+                        }
                         if ctx.rescuable {
                             self.note_rescued_failure(h, task, outcome.registered.clone());
                         }

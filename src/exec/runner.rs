@@ -85,9 +85,15 @@ impl HostJob {
         r.insert("failed".into(), Value::from(true));
         r.insert("msg".into(), Value::from(task_error_text(&e)));
         r.insert("changed".into(), Value::from(false));
+        r.insert("exception".into(), Value::from(NO_TRACEBACK));
         let registered = value::from_vars(&r);
+        let ignored = self
+            .keyword(|k| &k.ignore_errors)
+            .ok()
+            .flatten()
+            .is_some_and(|v| template::truthy(&v));
         HostOutcome {
-            result: self.result(Status::Failed, r, false, None),
+            result: self.result(Status::Failed, r, ignored, None),
             items: Vec::new(),
             registered,
             facts: None,
