@@ -248,7 +248,7 @@ fn load_into(
     plays: &mut Vec<Play>,
     depth: usize,
 ) -> Result<(), Error> {
-    let source = crate::vault::read_source(path)?;
+    let source = crate::value::read_source(path)?;
     parse_into(&source, path, loader, plays, depth)
 }
 
@@ -552,7 +552,7 @@ pub fn load_tasks_file(path: &Path, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
             ),
         ));
     }
-    let source = crate::vault::read_source(path)?;
+    let source = crate::value::read_source(path)?;
     let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
     ctx.loader.warn(loaded.warnings);
     let node = loaded.node;
