@@ -263,6 +263,8 @@ impl Runner<'_> {
         // groups list their hosts as Ansible's (which takes the results in turn) do.
         let one_by_one = inventory == Some(crate::modules::Inventory::PerHost);
         let mut in_order: std::collections::VecDeque<HostJob> = Default::default();
+        // What modules ask the operator (pause) comes back here to be asked (questions.rs).
+        let (asker, mut questions) = crate::modules::ask::Asker::channel(&name);
         for host in &targets {
             let job = HostJob {
                 host: host.clone(),
@@ -281,16 +283,21 @@ impl Runner<'_> {
             }
             let permit = semaphore.clone();
             let worker = self.workers.clone();
-            set.spawn(self.template_warnings.scope(async move {
-                let _permit = permit.acquire_owned().await;
-                // Under free, the forks are shared by every host's lane.
-                let _worker = match worker {
-                    Some(w) => w.acquire_owned().await.ok(),
-                    None => None,
-                };
-                run_job(job).await
-            }));
+            set.spawn(
+                self.template_warnings
+                    .scope(asker.clone().scope(async move {
+                        let _permit = permit.acquire_owned().await;
+                        // Under free, the forks are shared by every host's lane.
+                        let _worker = match worker {
+                            Some(w) => w.acquire_owned().await.ok(),
+                            None => None,
+                        };
+                        run_job(job).await
+                    })),
+            );
         }
+        drop(asker);
+        let mut answered = super::questions::Answered::default();
 
         let mut survivors: Vec<String> = Vec::new();
         // Hosts whose result failed (ignored failures aside), and hosts that went unreachable.
@@ -300,7 +307,13 @@ impl Runner<'_> {
         loop {
             let outcome = match in_order.pop_front() {
                 Some(job) => run_job(job).await,
-                None => match set.join_next().await {
+                None => match tokio::select! {
+                    Some(q) = questions.recv() => {
+                        self.answer(q, &mut answered);
+                        continue;
+                    }
+                    joined = set.join_next() => joined,
+                } {
                     Some(joined) => joined.map_err(|e| {
                         Error::new(
                             ErrorKind::Internal,

@@ -207,6 +207,10 @@ impl<W: Write + Send> Reporter for Adhoc<W> {
                 super::warn_stderr(self.out.masker(), "No hosts matched, nothing to do");
             }
             Event::Warning(w) => super::warn_stderr(self.out.masker(), w),
+            // A module's question (pause): asked on the terminal, as a play asks it.
+            Event::Prompt { .. } => {
+                super::prompt::handle(event);
+            }
             Event::PlayAborted { reason } => {
                 eprintln!("[ERROR]: {}", self.out.masker().mask(reason));
             }
