@@ -18,8 +18,8 @@ mod args;
 pub use args::{decode_escapes, join_args, parse_free_form, split_args};
 
 mod task;
-pub use task::{keywords, vars_of};
 use task::*;
+pub use task::{keywords, vars_of};
 
 /// Where playbooks, task files and roles are looked for.
 #[derive(Debug, Clone)]
