@@ -31,7 +31,7 @@ impl Source {
 
     /// Reads a file into a source; the error names the file and what went wrong. The bytes
     /// are taken as they are: reading a file that may be vault-encrypted is the vault's
-    /// (`crate::vault::read_source`), which decrypts and then calls [`Source::from_bytes`].
+    /// (`crate::value::read_source`), which decrypts and then calls [`Source::from_bytes`].
     pub fn read(path: &Path) -> Result<Arc<Source>, Error> {
         Source::from_bytes(path, read_file(path)?, false)
     }

@@ -221,9 +221,11 @@ impl Runner<'_> {
                     let too_deep = ctx.includes.len() >= MAX_INCLUDE_DEPTH;
                     for h in &group_hosts {
                         let job = self.job(state, task, ctx, h);
-                        let outcome = job.failure(e.clone());
+                        let mut outcome = job.failure(e.clone());
+                        // Nesting too deep stops the run: no ignore_errors lets it pass.
+                        outcome.result.ignored &= !too_deep;
                         self.apply_outcome(state, task, &outcome)?;
-                        if outcome.result.ignored && !too_deep {
+                        if outcome.result.ignored {
                             continue;
                         }
                         if ctx.rescuable {

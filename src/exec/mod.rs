@@ -39,6 +39,7 @@ mod keywords;
 mod meta;
 mod play;
 mod pool;
+mod questions;
 mod runner;
 mod strategy;
 mod task;

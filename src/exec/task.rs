@@ -101,23 +101,48 @@ impl Runner<'_> {
 
     pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx) -> Vars {
         // ansible-core: the play's hosts and the batch, less the play's removed hosts (failed,
-        // unreachable, ended); under free, also what the other lanes removed so far.
-        let lanes_removed = state
-            .shared
-            .as_ref()
-            .map(|s| s.removed.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .unwrap_or_default();
-        let going = |list: &[String]| -> Value {
+        // unreachable, ended).
+        let going = |list: &[String], also: &dyn Fn(&String) -> bool| -> Value {
             list.iter()
-                .filter(|h| !self.removed.contains(*h) && !lanes_removed.contains(*h))
+                .filter(|h| !self.removed.contains(*h) && !also(h))
                 .map(|h| Value::from(h.as_str()))
                 .collect()
         };
-        let play_hosts = going(&state.all_hosts);
         let mut magic = Vars::new();
-        magic.insert("play_hosts".into(), going(&state.batch));
-        magic.insert("ansible_play_hosts".into(), play_hosts);
-        magic.insert("ansible_play_batch".into(), going(&state.batch));
+        match &state.shared {
+            // Under free a lane runs one host: its play's hosts are the batch's still going by
+            // what the lanes removed so far; the batch is the batch (the lanes race, and
+            // ansible-core's free strategy queues a host's next task before it hears of the
+            // others' failures).
+            Some(shared) => {
+                let lanes_removed = shared
+                    .removed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                let play_hosts = going(&state.batch, &|h| {
+                    lanes_removed.contains(h) || self.failed.contains(h)
+                });
+                magic.insert("play_hosts".into(), play_hosts.clone());
+                magic.insert("ansible_play_hosts".into(), play_hosts);
+                magic.insert(
+                    "ansible_play_batch".into(),
+                    state
+                        .batch
+                        .iter()
+                        .map(|h| Value::from(h.as_str()))
+                        .collect(),
+                );
+            }
+            None => {
+                magic.insert("play_hosts".into(), going(&state.batch, &|_| false));
+                magic.insert(
+                    "ansible_play_hosts".into(),
+                    going(&state.all_hosts, &|_| false),
+                );
+                magic.insert("ansible_play_batch".into(), going(&state.batch, &|_| false));
+            }
+        }
         magic.insert(
             "ansible_play_hosts_all".into(),
             state
@@ -258,6 +283,8 @@ impl Runner<'_> {
         // groups list their hosts as Ansible's (which takes the results in turn) do.
         let one_by_one = inventory == Some(crate::modules::Inventory::PerHost);
         let mut in_order: std::collections::VecDeque<HostJob> = Default::default();
+        // What modules ask the operator (pause) comes back here to be asked (questions.rs).
+        let (asker, mut questions) = crate::modules::ask::Asker::channel(&name);
         for host in &targets {
             let job = HostJob {
                 host: host.clone(),
@@ -276,16 +303,21 @@ impl Runner<'_> {
             }
             let permit = semaphore.clone();
             let worker = self.workers.clone();
-            set.spawn(self.template_warnings.scope(async move {
-                let _permit = permit.acquire_owned().await;
-                // Under free, the forks are shared by every host's lane.
-                let _worker = match worker {
-                    Some(w) => w.acquire_owned().await.ok(),
-                    None => None,
-                };
-                run_job(job).await
-            }));
+            set.spawn(
+                self.template_warnings
+                    .scope(asker.clone().scope(async move {
+                        let _permit = permit.acquire_owned().await;
+                        // Under free, the forks are shared by every host's lane.
+                        let _worker = match worker {
+                            Some(w) => w.acquire_owned().await.ok(),
+                            None => None,
+                        };
+                        run_job(job).await
+                    })),
+            );
         }
+        drop(asker);
+        let mut answered = super::questions::Answered::default();
 
         let mut survivors: Vec<String> = Vec::new();
         // Hosts whose result failed (ignored failures aside), and hosts that went unreachable.
@@ -295,7 +327,13 @@ impl Runner<'_> {
         loop {
             let outcome = match in_order.pop_front() {
                 Some(job) => run_job(job).await,
-                None => match set.join_next().await {
+                None => match tokio::select! {
+                    Some(q) = questions.recv() => {
+                        self.answer(q, &mut answered);
+                        continue;
+                    }
+                    joined = set.join_next() => joined,
+                } {
                     Some(joined) => joined.map_err(|e| {
                         Error::new(
                             ErrorKind::Internal,

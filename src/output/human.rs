@@ -11,7 +11,7 @@ use std::io::Write;
 
 /// Writes Ansible-style text to a writer (stdout in the CLI).
 pub struct Human<W: Write + Send> {
-    /// Vault secrets are masked in everything written (crate::vault::mask).
+    /// Vault secrets are masked in everything written (with the run's masker).
     out: crate::vault::mask::Masked<W>,
     verbosity: u8,
     color: bool,
@@ -30,9 +30,14 @@ pub struct Human<W: Write + Send> {
 }
 
 impl<W: Write + Send> Human<W> {
-    pub fn new(out: W, verbosity: u8, color: bool) -> Self {
+    pub fn new(
+        out: W,
+        masker: std::sync::Arc<crate::vault::Masker>,
+        verbosity: u8,
+        color: bool,
+    ) -> Self {
         Human {
-            out: crate::vault::mask::Masked::new(out),
+            out: crate::vault::mask::Masked::new(out, masker),
             verbosity,
             color,
             diff: false,
@@ -389,7 +394,7 @@ mod tests {
     fn recap_lines_match_ansible_layout() {
         let mut out = Vec::new();
         {
-            let mut h = Human::new(&mut out, 0, false);
+            let mut h = Human::new(&mut out, crate::vault::Masker::new(), 0, false);
             let mut stats = IndexMap::new();
             stats.insert(
                 "web1".to_string(),

@@ -6,14 +6,14 @@ use serde_json::json;
 use std::io::Write;
 
 pub struct JsonLines<W: Write + Send> {
-    /// Vault secrets are masked in everything written (crate::vault::mask).
+    /// Vault secrets are masked in everything written (with the run's masker).
     out: crate::vault::mask::Masked<W>,
 }
 
 impl<W: Write + Send> JsonLines<W> {
-    pub fn new(out: W) -> Self {
+    pub fn new(out: W, masker: std::sync::Arc<crate::vault::Masker>) -> Self {
         JsonLines {
-            out: crate::vault::mask::Masked::new(out),
+            out: crate::vault::mask::Masked::new(out, masker),
         }
     }
 }
