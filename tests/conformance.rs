@@ -123,6 +123,9 @@ cases! {
     lazy_variables,
     start_at_task,
     order_sorted,
+    forks_one_order,
+    handlers_force_flag,
+    handlers_notify_resolution,
     // The free strategy.
     free_strategy,
     free_serial,

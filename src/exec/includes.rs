@@ -135,7 +135,7 @@ impl Runner<'_> {
             match decisions {
                 Err(e) => {
                     let outcome = job.failure(e);
-                    self.apply_outcome(state, task, &outcome)?;
+                    self.apply_outcome(task, &outcome)?;
                     failed_now.push(host.clone());
                     if !ctx.rescuable {
                         self.failed.insert(host.clone());
@@ -145,7 +145,7 @@ impl Runner<'_> {
                 }
                 Ok(None) => {
                     let outcome = job.skipped_outcome();
-                    self.apply_outcome(state, task, &outcome)?;
+                    self.apply_outcome(task, &outcome)?;
                 }
                 Ok(Some(list)) => {
                     for (target, item_vars) in list {
@@ -216,7 +216,7 @@ impl Runner<'_> {
                     for h in &group_hosts {
                         let job = self.job(state, task, ctx, h, &hosts);
                         let outcome = job.failure(e.clone());
-                        self.apply_outcome(state, task, &outcome)?;
+                        self.apply_outcome(task, &outcome)?;
                         survivors.retain(|s| s != h);
                         failed_now.push(h.clone());
                         if !ctx.rescuable || too_deep {

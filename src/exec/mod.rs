@@ -101,6 +101,12 @@ pub struct Options {
     /// The strategy of plays that name none (`ANSIBLE_STRATEGY`, ansible.cfg `strategy`):
     /// `linear` or `free`.
     pub strategy: String,
+    /// `--force-handlers` / `force_handlers` in configuration: the default of plays that do
+    /// not say (a play's `force_handlers` wins).
+    pub force_handlers: bool,
+    /// `error_on_missing_handler`: a notify that reaches no handler fails the host (true, the
+    /// default) or warns.
+    pub error_on_missing_handler: bool,
 }
 
 impl Default for Options {
@@ -127,6 +133,8 @@ impl Default for Options {
             interrupted: Arc::default(),
             conn: Default::default(),
             strategy: "linear".into(),
+            force_handlers: false,
+            error_on_missing_handler: true,
         }
     }
 }
