@@ -159,6 +159,16 @@ fn notifications(
     Ok(out)
 }
 
+/// The action a `meta` task names.
+fn meta_action(task: &Task) -> String {
+    task.args
+        .get_attr("_raw_params")
+        .ok()
+        .filter(|v| !v.is_undefined())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
 impl Runner<'_> {
     /// Runs the notified handlers, in the order they are defined, once per host.
     pub(super) fn flush_handlers<'a>(
@@ -185,9 +195,25 @@ impl Runner<'_> {
                             n.retain(|i| *i != idx);
                         }
                     }
-                    let survivors = self
-                        .run_task(state, &h.task, &h.ctx, hosts.clone(), true)
-                        .await?;
+                    let survivors = match h.task.action.as_str() {
+                        // An included tasks file runs as handlers, on the notified hosts.
+                        "include_tasks" => {
+                            let mut ctx = h.ctx.clone();
+                            ctx.handler = true;
+                            self.run_include(state, &h.task, &ctx, hosts.clone())
+                                .await?
+                        }
+                        "meta" if meta_action(&h.task) == "flush_handlers" => {
+                            return Err(Error::syntax(
+                                &h.task.span,
+                                "flush_handlers cannot be used as a handler",
+                            ));
+                        }
+                        _ => {
+                            self.run_task(state, &h.task, &h.ctx, hosts.clone(), true)
+                                .await?
+                        }
+                    };
                     active.retain(|a| !hosts.contains(a) || survivors.contains(a));
                 }
                 idx += 1;

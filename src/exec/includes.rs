@@ -120,10 +120,10 @@ impl Runner<'_> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = self.banner_name(task, ctx, false);
+        let name = self.banner_name(task, ctx, ctx.handler);
         self.reporter.event(&Event::TaskStart {
             name: &name,
-            handler: false,
+            handler: ctx.handler,
             id: events::task_id(task),
         });
         // Per host: the included target and the loop item's variables, or a skip/failure.

@@ -311,6 +311,9 @@ struct Ctx {
     /// The dynamic includes this item runs under, outermost first: each one's place and the
     /// file or role it brought in ([`MAX_INCLUDE_DEPTH`]).
     includes: Arc<Vec<String>>,
+    /// Running a handler (and what a handler's include_tasks brought in): banners say
+    /// `RUNNING HANDLER`.
+    handler: bool,
 }
 
 impl Ctx {

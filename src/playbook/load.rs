@@ -159,6 +159,9 @@ pub struct Loader {
     /// Defaults and vars of the roles `import_role` brought into the play being loaded: Ansible
     /// exposes them to the whole play at parse time, as for `roles:`.
     pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
+    /// Handlers of the roles `import_role` brought into the play being loaded: they join the
+    /// play's handlers, as in Ansible.
+    pub imported_role_handlers: std::sync::Arc<std::sync::Mutex<Vec<Item>>>,
     /// Warnings from reading files (duplicate keys), until the run shows them: loading
     /// happens before the run starts and again while it runs (includes, vars files), and the
     /// run's reporter is the one place warnings are shown.
@@ -184,6 +187,7 @@ impl Loader {
             playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
             roles_path,
             imported_role_vars: Default::default(),
+            imported_role_handlers: Default::default(),
             warnings: Default::default(),
         }
     }
@@ -371,6 +375,9 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     if let Ok(mut exposed) = loader.imported_role_vars.lock() {
         *exposed = Default::default();
     }
+    if let Ok(mut imported) = loader.imported_role_handlers.lock() {
+        imported.clear();
+    }
     let mut handlers = list("handlers", true)?;
     let mut roles = Vec::new();
     let mut role_defaults = Vars::new();
@@ -394,6 +401,9 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let pre_tasks = list("pre_tasks", false)?;
     let tasks = list("tasks", false)?;
     let post_tasks = list("post_tasks", false)?;
+    if let Ok(mut imported) = loader.imported_role_handlers.lock() {
+        handlers.append(&mut imported);
+    }
     if let Ok(mut exposed) = loader.imported_role_vars.lock() {
         let (defaults, vars) = std::mem::take(&mut *exposed);
         for (k, v) in defaults {
@@ -501,9 +511,18 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
         )));
     }
     if node.get("block").is_some() {
+        if ctx.handler {
+            return Err(node.error("Using a block as a handler is not supported."));
+        }
         return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
     let task = load_task(node, ctx.handler)?;
+    if ctx.handler && matches!(task.action.as_str(), "include_role" | "import_role") {
+        return Err(Error::syntax(
+            &task.span,
+            format!("Using '{}' as a handler is not supported.", task.action),
+        ));
+    }
     match task.action.as_str() {
         "import_tasks" => import_tasks(task, ctx),
         "import_role" => import_role(task, ctx),
@@ -601,7 +620,7 @@ fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     })))
 }
 
-/// `import_role`: the role's tasks in place (its handlers are not added: use `roles:` for that).
+/// `import_role`: the role's tasks in place; its handlers join the play's (after its own).
 fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     let (name, files, _allow) =
         role::role_task_args(&task.args).map_err(|m| Error::syntax(&task.span, m))?;
@@ -620,6 +639,11 @@ fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     }
     let mut handlers = Vec::new();
     let items = loaded.into_items(&mut handlers);
+    if !ctx.handler
+        && let Ok(mut imported) = ctx.loader.imported_role_handlers.lock()
+    {
+        imported.extend(handlers);
+    }
     Ok(Item::Block(Arc::new(Block {
         name: task.name.clone(),
         span: task.span.clone(),
