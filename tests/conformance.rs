@@ -126,6 +126,7 @@ cases! {
     forks_one_order,
     handlers_force_flag,
     handlers_notify_resolution,
+    handlers_include_and_import,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -1043,7 +1043,9 @@ pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
             continue;
         };
         let (k, v) = (&x[..pos], &x[pos + 1..]);
-        if raw_module && !RAW_PARAM_OPTIONS.contains(&k) {
+        // An '=' inside a template (`{{ a if x == 1 else b }}`) makes no key: the word stays
+        // the raw parameter (ansible-core would reject the odd key it made).
+        if (raw_module && !RAW_PARAM_OPTIONS.contains(&k)) || k.contains("{{") || k.contains("{%") {
             raw.push(token);
         } else {
             args.push((k.trim().to_string(), Value::from(unquote(v.trim()))));
@@ -1285,6 +1287,35 @@ mod tests {
         assert!(
             err.message.contains("conflicting action statements"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_executor_actions_read_k_v_words_as_arguments() {
+        let get = |action: &str, text: &str| -> Vec<(String, String)> {
+            parse_free_form(action, text)
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        };
+        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            get("import_role", "name=r handlers_from=alt.yml"),
+            kv(&[("name", "r"), ("handlers_from", "alt.yml")])
+        );
+        assert_eq!(
+            get("include_tasks", "file.yml"),
+            kv(&[("_raw_params", "file.yml")])
+        );
+        // An '=' inside a template is no key.
+        assert_eq!(
+            get("include_tasks", "{{ 'a.yml' if x == 1 else 'b.yml' }}"),
+            kv(&[("_raw_params", "{{ 'a.yml' if x == 1 else 'b.yml' }}")])
         );
     }
 
