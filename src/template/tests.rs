@@ -78,7 +78,7 @@ pub fn register(env: &mut Environment<'static>) {
         "version_compare" => version,
         "subset" => |a: Value, b: Value| -> Result<bool, Error> { let b = items(&b)?; Ok(items(&a)?.iter().all(|x| b.contains(x))) },
         "superset" => |a: Value, b: Value| -> Result<bool, Error> { let a = items(&a)?; Ok(items(&b)?.iter().all(|x| a.contains(x))) },
-        "contains" => |a: Value, x: Value| -> Result<bool, Error> { Ok(items(&a)?.contains(&x)) },
+        "contains" => |a: Value, x: Value| contains(&a, &x),
         "any" => |a: Value| -> Result<bool, Error> { Ok(items(&a)?.iter().any(|x| x.is_true())) },
         "all" => |a: Value| -> Result<bool, Error> { Ok(items(&a)?.iter().all(|x| x.is_true())) },
         "file" => |p: Value| std::fs::metadata(py_str(&p)).is_ok_and(|m| m.is_file()),
