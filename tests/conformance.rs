@@ -127,6 +127,7 @@ cases! {
     handlers_force_flag,
     handlers_notify_resolution,
     handlers_include_and_import,
+    meta_skip_reasons,
     // The free strategy.
     free_strategy,
     free_serial,

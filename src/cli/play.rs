@@ -155,6 +155,11 @@ pub(super) fn play(
         fact_cache,
         strategy: config.strategy.clone().unwrap_or_else(|| "linear".into()),
         force_handlers: args.force_handlers || config.force_handlers.unwrap_or(false),
+        reload_inventory: Some(exec::InventoryReload({
+            let sources = sources.clone();
+            let dir = books.first().map(|b| b.dir.clone());
+            Arc::new(move || Inventory::load_with_playbook_dir(&sources, dir.as_deref()))
+        })),
         error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
         ..args.flags.options(&config)?
     };

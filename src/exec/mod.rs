@@ -107,6 +107,19 @@ pub struct Options {
     /// `error_on_missing_handler`: a notify that reaches no handler fails the host (true, the
     /// default) or warns.
     pub error_on_missing_handler: bool,
+    /// How to read the inventory's sources again, for `meta: refresh_inventory` (without it,
+    /// the inventory stays as it is).
+    pub reload_inventory: Option<InventoryReload>,
+}
+
+/// Reads the run's inventory sources afresh (`meta: refresh_inventory`).
+#[derive(Clone)]
+pub struct InventoryReload(pub Arc<dyn Fn() -> Result<Inventory, Error> + Send + Sync>);
+
+impl std::fmt::Debug for InventoryReload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InventoryReload")
+    }
 }
 
 impl Default for Options {
@@ -135,6 +148,7 @@ impl Default for Options {
             strategy: "linear".into(),
             force_handlers: false,
             error_on_missing_handler: true,
+            reload_inventory: None,
         }
     }
 }
