@@ -956,6 +956,8 @@ fn edit_inventory(
             }
         }
     }
+    // group_vars/ and host_vars/ files of the new groups and hosts apply from now on.
+    inv.load_vars_of_new_names().map_err(|e| e.to_string())?;
     Ok(changed)
 }
 
