@@ -128,6 +128,7 @@ cases! {
     handlers_notify_resolution,
     handlers_include_and_import,
     meta_skip_reasons,
+    until_retries,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -549,40 +549,43 @@ impl HostJob {
         &self,
         scope: &Value,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
+        // As ansible-core counts: the first run, then `retries` more (3 when only `until` is
+        // given). `retries` without `until` retries until the task does not fail; with one
+        // run in all (`retries: 0`), nothing is checked and no `attempts` is recorded.
         let retries = match &self.task.retries {
-            Some(r) => template::render_value(r, scope)?.as_i64().unwrap_or(3),
-            None => 3,
+            Some(r) => Some(template::render_value(r, scope)?.as_i64().unwrap_or(3)),
+            None => None,
         };
         let delay = match &self.task.delay {
             Some(d) => template::render_value(d, scope)?.as_i64().unwrap_or(5),
             None => 5,
         };
-        let attempts = if self.task.until.is_empty() {
-            1
-        } else {
-            retries.max(0) + 1
+        let attempts = match retries {
+            Some(r) => r.max(0) + 1,
+            None if !self.task.until.is_empty() => 4,
+            None => 1,
         };
         let mut last = None;
         for attempt in 1..=attempts {
             let (status, mut result, facts, broken) = self.attempt(scope).await?;
-            if self.task.until.is_empty() || matches!(status, Status::Unreachable) {
+            if attempts == 1 || matches!(status, Status::Unreachable) {
                 return Ok((status, result, facts, broken));
             }
             result.insert("attempts".into(), Value::from(attempt));
-            let check_scope = self.with_registered(&result);
-            let mut done = true;
-            for cond in &self.task.until {
-                if !template::eval_condition(cond, &check_scope)? {
-                    done = false;
+            let done = if self.task.until.is_empty() {
+                status != Status::Failed
+            } else {
+                let check_scope = self.with_registered(&result);
+                let mut done = true;
+                for cond in &self.task.until {
+                    if !template::eval_condition(cond, &check_scope)? {
+                        done = false;
+                    }
                 }
-            }
+                done
+            };
             if done {
-                result.shift_remove("failed");
-                let status = if result.get("changed").is_some_and(|c| c.is_true()) {
-                    Status::Changed
-                } else {
-                    Status::Ok
-                };
+                // The result stands as it is: a failed run that `until` accepts still failed.
                 return Ok((status, result, facts, broken));
             }
             last = Some((result, facts, broken));
@@ -591,6 +594,8 @@ impl HostJob {
             }
         }
         let (mut result, facts, broken) = last.unwrap_or_default();
+        // Retries exhausted: ansible-core records the retries, not the runs (3 of 4).
+        result.insert("attempts".into(), Value::from(attempts - 1));
         result.insert("failed".into(), Value::from(true));
         result
             .entry("msg".into())
