@@ -181,6 +181,8 @@ impl Runner<'_> {
             let mut idx = 0;
             // The list can grow while running (include_role adds handlers).
             while idx < state.handlers.len() {
+                // What was notified so far (handlers notify too) reaches its handlers now.
+                self.match_notifications(state);
                 let h = state.handlers[idx].clone();
                 let hosts = hosts_to_flush(
                     &state.batch,
@@ -274,6 +276,30 @@ impl Runner<'_> {
             .collect()
     }
 
+    /// Matches the notifications waiting, per host, to the handlers they reach now, and queues
+    /// those.
+    fn match_notifications(&mut self, state: &mut BatchState) {
+        if state.notifications.values().all(Vec::is_empty) {
+            return;
+        }
+        let table = self.handler_candidates(state);
+        let candidates: Vec<Candidate<'_>> = table
+            .iter()
+            .map(|(names, listen, block)| Candidate {
+                names: names.clone(),
+                listen,
+                block: *block,
+            })
+            .collect();
+        let waiting = std::mem::take(&mut state.notifications);
+        for (host, names) in waiting {
+            let queued = state.notified.entry(host).or_default();
+            for name in names {
+                queue_notified(queued, &matching_handlers(&candidates, &name));
+            }
+        }
+    }
+
     /// Queues the handlers a changed task notifies on `host`, by name or by `listen` topic.
     /// `notify` entries that are templates are rendered in `scope` (the host's variables).
     pub(super) fn notify(
@@ -305,10 +331,11 @@ impl Runner<'_> {
                 self.warn_once(&msg);
                 continue;
             }
-            queue_notified(
-                state.notified.entry(host.to_string()).or_default(),
-                &matches,
-            );
+            // Matched again when handlers are flushed (see match_notifications).
+            let waiting = state.notifications.entry(host.to_string()).or_default();
+            if !waiting.contains(wanted) {
+                waiting.push(wanted.clone());
+            }
         }
         Ok(())
     }

@@ -368,6 +368,9 @@ struct BatchState {
     break_play: bool,
     /// Handlers notified, per host, by index in the handler list.
     notified: HashMap<String, Vec<usize>>,
+    /// Notifications not yet matched to handlers, per host, by name: matched when handlers
+    /// are flushed, so that the handler defined last by then (a role included again) answers.
+    notifications: HashMap<String, Vec<String>>,
     /// Hosts that finished the play early (`meta: end_host`).
     ended: HashSet<String>,
     end_batch: bool,
@@ -399,6 +402,7 @@ impl BatchState {
             over: false,
             break_play: false,
             notified: HashMap::new(),
+            notifications: HashMap::new(),
             ended: HashSet::new(),
             end_batch: false,
             end_play: false,

@@ -511,9 +511,6 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
         )));
     }
     if node.get("block").is_some() {
-        if ctx.handler {
-            return Err(node.error("Using a block as a handler is not supported."));
-        }
         return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
     let task = load_task(node, ctx.handler)?;
@@ -660,6 +657,16 @@ fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
         let key = key_str(k)?;
         if !BLOCK_KEYWORDS.contains(&key) {
             return Err(k.error(format!("'{key}' is not a valid attribute for a Block")));
+        }
+    }
+    // A block at the top of a handler list is a group of handlers (an implicit block); one
+    // inside it would be a block as a handler, which ansible-core refuses.
+    if ctx.handler {
+        for key in ["block", "rescue", "always"] {
+            let inner = node.get(key).and_then(Node::as_seq).unwrap_or(&[]);
+            if let Some(nested) = inner.iter().find(|n| n.get("block").is_some()) {
+                return Err(nested.error("Using a block as a handler is not supported."));
+            }
         }
     }
     let part = |key: &str| -> Result<Vec<Item>, Error> {
