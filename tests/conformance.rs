@@ -129,6 +129,7 @@ cases! {
     handlers_include_and_import,
     meta_skip_reasons,
     until_retries,
+    loop_conditions_item,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -575,7 +575,7 @@ impl HostJob {
             let done = if self.task.until.is_empty() {
                 status != Status::Failed
             } else {
-                let check_scope = self.with_registered(&result);
+                let check_scope = self.with_registered(&result, scope);
                 let mut done = true;
                 for cond in &self.task.until {
                     if !template::eval_condition(cond, &check_scope)? {
@@ -603,13 +603,17 @@ impl HostJob {
         Ok((Status::Failed, result, facts, broken))
     }
 
-    /// A scope in which the task's own result is visible under its `register` name.
-    fn with_registered(&self, result: &Vars) -> Value {
-        let mut layer = Vars::new();
-        if let Some(name) = &self.task.register {
-            layer.insert(name.clone(), value::from_vars(result));
+    /// `scope` (the item's, in a loop) with the task's own result visible under its
+    /// `register` name: what `changed_when`, `failed_when` and `until` see.
+    fn with_registered(&self, result: &Vars, scope: &Value) -> Value {
+        match &self.task.register {
+            Some(name) => {
+                let mut extra = indexmap::IndexMap::new();
+                extra.insert(name.clone(), value::from_vars(result));
+                crate::template::Overlay::value(extra, scope.clone())
+            }
+            None => scope.clone(),
         }
-        self.scope(Some(layer))
     }
 
     async fn attempt(
@@ -699,7 +703,7 @@ impl HostJob {
         let mut result = data(outcome.into_result());
         // changed_when / failed_when see the result under the register name.
         if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
-            let check_scope = self.with_registered(&result);
+            let check_scope = self.with_registered(&result, scope);
             if !self.task.changed_when.is_empty() {
                 changed = true;
                 for c in &self.task.changed_when {
