@@ -54,7 +54,10 @@ fn flatten_into(items: &[Item], ctx: &Ctx, block: usize, out: &mut Vec<Handler>)
         match item {
             Item::Task(t) => out.push(Handler {
                 task: t.clone(),
-                ctx: ctx.enter(&t.kw, None),
+                ctx: Ctx {
+                    handler: true,
+                    ..ctx.enter(&t.kw, None)
+                },
                 name: None,
                 block,
             }),
@@ -200,9 +203,7 @@ impl Runner<'_> {
                     let survivors = match h.task.action.as_str() {
                         // An included tasks file runs as handlers, on the notified hosts.
                         "include_tasks" => {
-                            let mut ctx = h.ctx.clone();
-                            ctx.handler = true;
-                            self.run_include(state, &h.task, &ctx, hosts.clone())
+                            self.run_include(state, &h.task, &h.ctx, hosts.clone())
                                 .await?
                         }
                         "meta" if meta_action(&h.task) == "flush_handlers" => {

@@ -92,7 +92,7 @@ impl Runner<'_> {
                 format!("invalid meta action requested: {action}"),
             ));
         };
-        let name = self.banner_name(task, ctx, false);
+        let name = self.banner_name(task, ctx, ctx.handler);
         let mut flush_for = Vec::new();
         let mut refreshed = false;
         let mut active = hosts.clone();
@@ -108,7 +108,7 @@ impl Runner<'_> {
         for host in &hosts {
             self.reporter.event(&Event::TaskStart {
                 name: &name,
-                handler: false,
+                handler: ctx.handler,
                 id: events::task_id(task),
             });
             let job = self.job(state, task, ctx, host, &hosts);
