@@ -130,6 +130,7 @@ cases! {
     meta_skip_reasons,
     until_retries,
     loop_conditions_item,
+    facts_python,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -52,6 +52,7 @@ mod script;
 mod service;
 mod set_fact;
 mod setup;
+mod setup_python;
 mod slurp;
 mod stat;
 mod sysutil;
