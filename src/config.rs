@@ -35,6 +35,11 @@ pub struct Config {
     pub fact_caching_connection: Option<PathBuf>,
     pub fact_caching_timeout: Option<u64>,
     pub fact_caching_prefix: Option<String>,
+    /// `[defaults] force_handlers` (`ANSIBLE_FORCE_HANDLERS`): handlers run on failed hosts too.
+    pub force_handlers: Option<bool>,
+    /// `[defaults] error_on_missing_handler` (`ANSIBLE_ERROR_ON_MISSING_HANDLER`): notifying a
+    /// handler that does not exist is an error (the default) or a warning.
+    pub error_on_missing_handler: Option<bool>,
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
@@ -164,6 +169,10 @@ impl Config {
                 ("defaults", "fact_caching_prefix") => {
                     cfg.fact_caching_prefix = Some(v.to_string())
                 }
+                ("defaults", "force_handlers") => cfg.force_handlers = parse_bool(v),
+                ("defaults", "error_on_missing_handler") => {
+                    cfg.error_on_missing_handler = parse_bool(v)
+                }
                 ("defaults", "retry_files_enabled") => cfg.retry_files_enabled = parse_bool(v),
                 ("defaults", "retry_files_save_path") => cfg.retry_files_save_path = Some(path(v)),
                 ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),
@@ -234,6 +243,12 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_RETRY_FILES_SAVE_PATH") {
             self.retry_files_save_path = Some(expand_home(&v));
+        }
+        if let Some(v) = env("ANSIBLE_FORCE_HANDLERS") {
+            self.force_handlers = parse_bool(&v).or(self.force_handlers);
+        }
+        if let Some(v) = env("ANSIBLE_ERROR_ON_MISSING_HANDLER") {
+            self.error_on_missing_handler = parse_bool(&v).or(self.error_on_missing_handler);
         }
         if let Some(v) = env("ANSIBLE_BECOME_METHOD") {
             self.become_method = Some(v);

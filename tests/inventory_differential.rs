@@ -255,6 +255,21 @@ fn export_matches_ansible_inventory() {
     compare_inventory_cli(&["--list", "--export"], same_json);
 }
 
+/// At -v both say which configuration file they use, on its own first line, then the JSON.
+fn config_line_then_same_json(want: &str, got: &str) -> Result<(), String> {
+    let (w1, wrest) = want.split_once('\n').unwrap_or((want, ""));
+    let (g1, grest) = got.split_once('\n').unwrap_or((got, ""));
+    if w1 != g1 {
+        return Err(format!("  first line: ansible {w1:?}, baton {g1:?}"));
+    }
+    same_json(wrest, grest)
+}
+
+#[test]
+fn list_at_verbosity_one_matches_ansible_inventory() {
+    compare_inventory_cli(&["-v", "--list"], config_line_then_same_json);
+}
+
 #[test]
 fn graph_matches_ansible_inventory() {
     compare_inventory_cli(&["--graph"], same_text);

@@ -58,6 +58,10 @@ pub struct InventoryArgs {
     /// YAML output (not supported yet; the JSON of --list is the same data).
     #[arg(short = 'y', long = "yaml")]
     pub yaml: bool,
+    /// More output (-v, -vv, ...), accepted as ansible-inventory accepts it: the output of
+    /// --list, --host and --graph is the same at every verbosity.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Vault passwords, for vault-encrypted inventory and variable files.
     #[command(flatten)]
     pub vault: crate::cli::vault::VaultPasswordArgs,
@@ -124,6 +128,17 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
             "--yaml output is not supported yet; --list prints the same data as JSON",
         ));
     }
+    let config = crate::config::Config::load()?;
+    for w in &config.warnings {
+        warn_stderr(masker, w);
+    }
+    if args.verbose > 0 {
+        // What ansible-inventory says first at -v, on standard output.
+        match &config.file {
+            Some(f) => println!("Using {} as config file", f.display()),
+            None => println!("No config file found; using defaults"),
+        }
+    }
     // Vault passwords first: reading the inventory decrypts vault-encrypted files.
     let keyring = args
         .vault
@@ -132,12 +147,8 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     let sources = if !args.inventory.is_empty() {
         args.inventory.clone()
     } else {
-        let config = crate::config::Config::load()?;
-        for w in &config.warnings {
-            warn_stderr(masker, w);
-        }
         if !config.inventory.is_empty() {
-            config.inventory
+            config.inventory.clone()
         } else if std::path::Path::new("/etc/ansible/hosts").exists() {
             vec!["/etc/ansible/hosts".to_string()]
         } else {

@@ -33,6 +33,9 @@ pub struct PlayArgs {
     /// Confirm each task before running it.
     #[arg(long = "step")]
     pub step: bool,
+    /// Run handlers even on hosts that failed.
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
     /// Only check the playbook's syntax.
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
@@ -161,6 +164,13 @@ pub(super) fn play(
             .unwrap_or_else(|| "implicit".into()),
         fact_cache,
         strategy: config.strategy.clone().unwrap_or_else(|| "linear".into()),
+        force_handlers: args.force_handlers || config.force_handlers.unwrap_or(false),
+        reload_inventory: Some(exec::InventoryReload({
+            let sources = sources.clone();
+            let dir = books.first().map(|b| b.dir.clone());
+            Arc::new(move || Inventory::load_with_playbook_dir(&sources, dir.as_deref()))
+        })),
+        error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
         ..args.flags.options(&config)?
     };
     let runtime = super::runtime()?;

@@ -103,6 +103,11 @@ pub enum Event<'a> {
         task: u64,
     },
     Warning(&'a str),
+    /// A line ansible-playbook shows from verbosity `level` on (`-vv`: "META: ending play").
+    Verbose {
+        level: u8,
+        text: &'a str,
+    },
     /// `vars_prompt` wants an answer: the output layer asks on the terminal (stopping any
     /// progress display) and writes the answer into `answer`; `None` when it cannot ask.
     Prompt {

@@ -11,6 +11,8 @@ use super::{BatchState, Ctx, Runner};
 use crate::connection::BoxFuture;
 use crate::diagnostics::Error;
 use crate::playbook::{Item, Task};
+use crate::template;
+use crate::value::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -19,32 +21,93 @@ use std::sync::Arc;
 pub(super) struct Handler {
     task: Arc<Task>,
     ctx: Ctx,
+    /// The name templated with play-level variables, once it has been needed: `Some(None)`
+    /// when it could not be templated (the handler is then reachable by `listen` alone).
+    name: Option<Option<String>>,
+    /// The block of the handler list it belongs to ([`flatten_handlers`]).
+    block: usize,
 }
 
 /// Handlers in definition order (blocks in the handler list flattened, roles' with their role).
+/// Each is numbered with the block it belongs to, as ansible-core groups them: a run of
+/// handlers written one after the other is one block, every `block:` and every role's (or
+/// included role's) handlers another.
 pub(super) fn flatten_handlers(items: &[Item], ctx: &Ctx, out: &mut Vec<Handler>) {
+    let mut next = out.last().map_or(0, |h| h.block + 1);
+    let mut current = next;
+    let mut in_run = false;
+    for item in items {
+        match item {
+            Item::Task(_) if in_run => {}
+            _ => {
+                current = next;
+                next += 1;
+            }
+        }
+        in_run = matches!(item, Item::Task(_));
+        flatten_into(std::slice::from_ref(item), ctx, current, out);
+    }
+}
+
+fn flatten_into(items: &[Item], ctx: &Ctx, block: usize, out: &mut Vec<Handler>) {
     for item in items {
         match item {
             Item::Task(t) => out.push(Handler {
                 task: t.clone(),
-                ctx: ctx.enter(&t.kw, None),
+                ctx: Ctx {
+                    handler: true,
+                    ..ctx.enter(&t.kw, None)
+                },
+                name: None,
+                block,
             }),
-            Item::Block(b) => flatten_handlers(&b.block, &ctx.enter(&b.kw, b.role.as_ref()), out),
+            Item::Block(b) => {
+                flatten_into(&b.block, &ctx.enter(&b.kw, b.role.as_ref()), block, out)
+            }
         }
     }
 }
 
-/// The handlers a notification reaches, by index in definition order: those named `wanted`
-/// and those that `listen` to it.
-pub(super) fn matching_handlers<'h>(
-    handlers: impl Iterator<Item = (Option<&'h str>, &'h [String])>,
-    wanted: &str,
-) -> Vec<usize> {
-    handlers
-        .enumerate()
-        .filter(|(_, (name, listen))| *name == Some(wanted) || listen.iter().any(|l| l == wanted))
-        .map(|(i, _)| i)
-        .collect()
+/// What a notification is matched against, per handler in definition order: the names it
+/// answers to (none when it has no usable name), its `listen` topics and its block.
+pub(super) struct Candidate<'h> {
+    pub names: Vec<String>,
+    pub listen: &'h [String],
+    pub block: usize,
+}
+
+/// The handlers a notification reaches, by index in definition order, as ansible-core looks
+/// them up: blocks from the last to the first, handlers in a block in order; by name (its plain
+/// name, or `role : name` for a role's) the first handler found, then every handler that
+/// `listen`s to it, one per handler name.
+pub(super) fn matching_handlers(handlers: &[Candidate<'_>], wanted: &str) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..handlers.len()).collect();
+    order.sort_by_key(|i| (std::cmp::Reverse(handlers[*i].block), *i));
+    let mut found = Vec::new();
+    if let Some(i) = order
+        .iter()
+        .find(|i| handlers[**i].names.iter().any(|n| n == wanted))
+    {
+        found.push(*i);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for i in order {
+        let h = &handlers[i];
+        if !h.listen.iter().any(|l| l == wanted) {
+            continue;
+        }
+        if let Some(name) = h.names.first() {
+            if seen.contains(&name.as_str()) {
+                continue;
+            }
+            seen.push(name);
+        }
+        if !found.contains(&i) {
+            found.push(i);
+        }
+    }
+    found.sort_unstable();
+    found
 }
 
 /// Queues handlers for a host: each once, however often notified, in the order first notified
@@ -76,6 +139,39 @@ pub(super) fn hosts_to_flush(
         .collect()
 }
 
+/// The notifications of a task: each entry of `notify`, templated for the host when it is a
+/// template; one that renders to a list gives each of its items.
+fn notifications(
+    entries: &[String],
+    render: impl Fn(&str) -> Result<Value, Error>,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for entry in entries {
+        if !template::is_template(entry) {
+            out.push(entry.clone());
+            continue;
+        }
+        let v = render(entry)?;
+        match v.try_iter() {
+            Ok(items) if v.kind() == minijinja::value::ValueKind::Seq => {
+                out.extend(items.map(|i| i.to_string()))
+            }
+            _ => out.push(v.to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// The action a `meta` task names.
+fn meta_action(task: &Task) -> String {
+    task.args
+        .get_attr("_raw_params")
+        .ok()
+        .filter(|v| !v.is_undefined())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
 impl Runner<'_> {
     /// Runs the notified handlers, in the order they are defined, once per host.
     pub(super) fn flush_handlers<'a>(
@@ -88,6 +184,8 @@ impl Runner<'_> {
             let mut idx = 0;
             // The list can grow while running (include_role adds handlers).
             while idx < state.handlers.len() {
+                // What was notified so far (handlers notify too) reaches its handlers now.
+                self.match_notifications(state);
                 let h = state.handlers[idx].clone();
                 let hosts = hosts_to_flush(
                     &state.batch,
@@ -102,9 +200,23 @@ impl Runner<'_> {
                             n.retain(|i| *i != idx);
                         }
                     }
-                    let survivors = self
-                        .run_task(state, &h.task, &h.ctx, hosts.clone(), true)
-                        .await?;
+                    let survivors = match h.task.action.as_str() {
+                        // An included tasks file runs as handlers, on the notified hosts.
+                        "include_tasks" => {
+                            self.run_include(state, &h.task, &h.ctx, hosts.clone())
+                                .await?
+                        }
+                        "meta" if meta_action(&h.task) == "flush_handlers" => {
+                            return Err(Error::syntax(
+                                &h.task.span,
+                                "flush_handlers cannot be used as a handler",
+                            ));
+                        }
+                        _ => {
+                            self.run_task(state, &h.task, &h.ctx, hosts.clone(), true)
+                                .await?
+                        }
+                    };
                     active.retain(|a| !hosts.contains(a) || survivors.contains(a));
                 }
                 idx += 1;
@@ -113,33 +225,118 @@ impl Runner<'_> {
         })
     }
 
-    /// Queues the handlers a changed task notifies, by name or by `listen` topic.
+    /// The names each handler answers to, templating (once) those not yet templated. A name
+    /// that cannot be templated leaves the handler to its `listen` topics, with a warning
+    /// when it has none.
+    fn handler_candidates(
+        &mut self,
+        state: &mut BatchState,
+    ) -> Vec<(Vec<String>, Vec<String>, usize)> {
+        let pending: Vec<usize> = (0..state.handlers.len())
+            .filter(|i| state.handlers[*i].name.is_none())
+            .collect();
+        if !pending.is_empty() {
+            let list = Arc::make_mut(&mut state.handlers);
+            for i in pending {
+                let h = &list[i];
+                let name = match &h.task.name {
+                    None => None,
+                    Some(n) if !template::is_template(n) => Some(n.clone()),
+                    Some(n) => match self
+                        .template_play_level(&Value::from(n.as_str()), &h.ctx.layers.mid)
+                    {
+                        Ok(v) => Some(v.to_string()),
+                        Err(e) => {
+                            if h.task.listen.is_empty() {
+                                let text = format!(
+                                    "Handler '{n}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {}",
+                                    e.message
+                                );
+                                self.warn_once(&text);
+                            }
+                            None
+                        }
+                    },
+                };
+                list[i].name = Some(name);
+            }
+        }
+        state
+            .handlers
+            .iter()
+            .map(|h| {
+                let mut names = Vec::new();
+                if let Some(Some(n)) = &h.name {
+                    names.push(n.clone());
+                    if let Some(r) = &h.ctx.role {
+                        names.push(format!("{} : {n}", r.name));
+                    }
+                }
+                (names, h.task.listen.clone(), h.block)
+            })
+            .collect()
+    }
+
+    /// Matches the notifications waiting, per host, to the handlers they reach now, and queues
+    /// those.
+    fn match_notifications(&mut self, state: &mut BatchState) {
+        if state.notifications.values().all(Vec::is_empty) {
+            return;
+        }
+        let table = self.handler_candidates(state);
+        let candidates: Vec<Candidate<'_>> = table
+            .iter()
+            .map(|(names, listen, block)| Candidate {
+                names: names.clone(),
+                listen,
+                block: *block,
+            })
+            .collect();
+        let waiting = std::mem::take(&mut state.notifications);
+        for (host, names) in waiting {
+            let queued = state.notified.entry(host).or_default();
+            for name in names {
+                queue_notified(queued, &matching_handlers(&candidates, &name));
+            }
+        }
+    }
+
+    /// Queues the handlers a changed task notifies on `host`, by name or by `listen` topic.
+    /// `notify` entries that are templates are rendered in `scope` (the host's variables).
     pub(super) fn notify(
         &mut self,
         state: &mut BatchState,
         task: &Task,
         host: &str,
+        render: impl Fn(&str) -> Result<Value, Error>,
     ) -> Result<(), Error> {
-        for wanted in &task.notify {
-            let matches = matching_handlers(
-                state
-                    .handlers
-                    .iter()
-                    .map(|h| (h.task.name.as_deref(), &h.task.listen[..])),
-                wanted,
-            );
+        let wanted_all = notifications(&task.notify, render)?;
+        let table = self.handler_candidates(state);
+        let candidates: Vec<Candidate<'_>> = table
+            .iter()
+            .map(|(names, listen, block)| Candidate {
+                names: names.clone(),
+                listen,
+                block: *block,
+            })
+            .collect();
+        for wanted in &wanted_all {
+            let matches = matching_handlers(&candidates, wanted);
             if matches.is_empty() {
-                return Err(Error::syntax(
-                    &task.span,
-                    format!(
-                        "The requested handler '{wanted}' was not found in either the main handlers list nor in the listening handlers list"
-                    ),
-                ));
+                let msg = format!(
+                    "The requested handler '{wanted}' was not found in either the main handlers list nor in the listening handlers list"
+                );
+                if self.opts.error_on_missing_handler {
+                    return Err(Error::syntax(&task.span, msg));
+                }
+                self.warn_once(&msg);
+                continue;
             }
-            queue_notified(
-                state.notified.entry(host.to_string()).or_default(),
-                &matches,
-            );
+            // Matched again when handlers are flushed (see match_notifications).
+            let waiting = state.notifications.entry(host.to_string()).or_default();
+            if !waiting.contains(wanted) {
+                waiting.push(wanted.clone());
+            }
         }
         Ok(())
     }
@@ -150,25 +347,35 @@ mod tests {
     use super::*;
     use crate::exec::testkit::{self, hosts};
 
+    fn cand<'a>(names: &[&str], listen: &'a [String], block: usize) -> Candidate<'a> {
+        Candidate {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            listen,
+            block,
+        }
+    }
+
     #[test]
-    fn a_notification_reaches_handlers_by_name_and_by_listen_topic_in_definition_order() {
+    fn a_notification_reaches_one_handler_of_its_name_and_its_listeners_as_ansible_searches() {
         let restart = ["restart web".to_string()];
         let none: Vec<String> = Vec::new();
         let list = [
-            (Some("reload nginx"), &none[..]),
-            (Some("restart nginx"), &restart[..]),
-            (None, &restart[..]),
-            (Some("restart web"), &none[..]),
+            cand(&["reload nginx"], &none, 0),
+            cand(&["restart nginx"], &restart, 0),
+            cand(&[], &restart, 0),
+            cand(&["restart web"], &none, 0),
+            cand(&["reload nginx"], &none, 0),
+            cand(&["reload nginx"], &none, 1),
+            cand(&["restart nginx", "web : restart nginx"], &restart, 2),
         ];
-        assert_eq!(
-            matching_handlers(list.iter().copied(), "restart web"),
-            vec![1, 2, 3]
-        );
-        assert_eq!(
-            matching_handlers(list.iter().copied(), "reload nginx"),
-            vec![0]
-        );
-        assert!(matching_handlers(list.iter().copied(), "nothing").is_empty());
+        // Listeners: one per handler name, the one in the last block.
+        assert_eq!(matching_handlers(&list, "restart web"), vec![2, 3, 6]);
+        // By name: the last block first, and in a block its first handler of that name.
+        assert_eq!(matching_handlers(&list, "reload nginx"), vec![5]);
+        let first_block = &list[..5];
+        assert_eq!(matching_handlers(first_block, "reload nginx"), vec![0]);
+        assert_eq!(matching_handlers(&list, "web : restart nginx"), vec![6]);
+        assert!(matching_handlers(&list, "nothing").is_empty());
     }
 
     #[test]

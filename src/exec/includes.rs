@@ -120,10 +120,10 @@ impl Runner<'_> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = self.banner_name(task, ctx, false);
+        let name = self.banner_name(task, ctx, ctx.handler);
         self.reporter.event(&Event::TaskStart {
             name: &name,
-            handler: false,
+            handler: ctx.handler,
             id: events::task_id(task),
             origin: &task.span,
         });
@@ -136,7 +136,7 @@ impl Runner<'_> {
             match decisions {
                 Err(e) => {
                     let outcome = job.failure(e);
-                    self.apply_outcome(state, task, &outcome)?;
+                    self.apply_outcome(task, &outcome)?;
                     if outcome.result.ignored {
                         continue;
                     }
@@ -151,7 +151,7 @@ impl Runner<'_> {
                 }
                 Ok(None) => {
                     let outcome = job.skipped_outcome();
-                    self.apply_outcome(state, task, &outcome)?;
+                    self.apply_outcome(task, &outcome)?;
                 }
                 Ok(Some(list)) => {
                     for (target, item_vars) in list {
@@ -224,7 +224,7 @@ impl Runner<'_> {
                         let mut outcome = job.failure(e.clone());
                         // Nesting too deep stops the run: no ignore_errors lets it pass.
                         outcome.result.ignored &= !too_deep;
-                        self.apply_outcome(state, task, &outcome)?;
+                        self.apply_outcome(task, &outcome)?;
                         if outcome.result.ignored {
                             continue;
                         }
@@ -324,6 +324,16 @@ impl Runner<'_> {
         }
     }
 
+    /// The handlers of the roles `import_role` brought in while a file was being loaded (and
+    /// the list emptied): they join the handlers, as for a play's imports.
+    fn imported_role_handlers(&self) -> Vec<Item> {
+        self.loader
+            .imported_role_handlers
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default()
+    }
+
     /// The items of an included tasks file, or of an included role (its blocks carry it) with
     /// the role's name and its handlers.
     pub(super) fn load_included(
@@ -341,21 +351,25 @@ impl Runner<'_> {
                 loader: &self.loader,
                 dir: dir.clone(),
                 role: ctx.role.clone(),
-                handler: false,
+                // A handler's include_tasks reads its file as handlers.
+                handler: ctx.handler,
                 depth: 1,
             };
             let path = resolve_tasks_file(target, &dir, ctx.role.as_deref(), &self.loader)
                 .ok_or_else(|| {
                     Error::syntax(&task.span, format!("could not find or access '{target}'"))
                 })?;
+            self.imported_role_handlers();
+            let items = load_tasks_file(&path, &ictx)?;
             return Ok(IncludedFile {
-                items: load_tasks_file(&path, &ictx)?,
+                items,
                 role: None,
-                handlers: Vec::new(),
+                handlers: self.imported_role_handlers(),
             });
         }
         let files: RoleFiles = serde_role_files(target);
         let name = target.split('\u{1f}').next().unwrap_or(target);
+        self.imported_role_handlers();
         let mut loaded = load_role(
             name,
             &task.span,
@@ -377,6 +391,7 @@ impl Runner<'_> {
         let role_name = loaded.ctx.name.clone();
         let mut new_handlers = Vec::new();
         let items = loaded.into_items(&mut new_handlers);
+        new_handlers.extend(self.imported_role_handlers());
         Ok(IncludedFile {
             items,
             role: Some(role_name),

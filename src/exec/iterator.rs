@@ -90,7 +90,10 @@ impl Runner<'_> {
                             "include_tasks" | "include_role" => {
                                 self.run_include(state, task, &tctx, active).await?
                             }
-                            _ => self.run_task(state, task, &tctx, active, false).await?,
+                            _ => {
+                                let handler = tctx.handler;
+                                self.run_task(state, task, &tctx, active, handler).await?
+                            }
                         };
                     }
                     Item::Block(block) => {

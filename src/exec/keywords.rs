@@ -210,7 +210,7 @@ impl Runner<'_> {
         };
         let force_handlers = match &play.force_handlers {
             Some(v) => template::truthy(&play_level(v)?),
-            None => false,
+            None => self.opts.force_handlers,
         };
         let gather = match &play.gather_facts {
             Some(v) => template::truthy(&play_level(v)?),

@@ -9,7 +9,7 @@ use super::events::{self, Event};
 use super::{BatchState, Ctx, Runner};
 use crate::diagnostics::Error;
 use crate::playbook::Task;
-use crate::value::Vars;
+use crate::value::{Value, Vars};
 use std::sync::Arc;
 
 /// The meta actions ansible-core 2.19 knows. Those that change nothing here (`noop`,
@@ -47,6 +47,28 @@ impl MetaAction {
     }
 }
 
+/// What a meta task whose `when` is false says, as ansible-core words it: the result's `msg`
+/// and its `skip_reason`.
+fn meta_skip(meta: MetaAction, action: &str, host: &str) -> (String, String) {
+    let reason = format!("{action} conditional evaluated to False");
+    let suffix = match meta {
+        MetaAction::FlushHandlers => format!(", not running handlers for {host}"),
+        MetaAction::ClearFacts => format!(", not clearing facts and fact cache for {host}"),
+        MetaAction::ClearHostErrors => format!(", not clearing host error state for {host}"),
+        MetaAction::EndBatch => ", continuing current batch".to_string(),
+        MetaAction::EndPlay => ", continuing play".to_string(),
+        MetaAction::EndHost => format!(", continuing execution for {host}"),
+        _ => String::new(),
+    };
+    let msg = match meta {
+        MetaAction::EndHost => {
+            format!("end_host conditional evaluated to false, continuing execution for {host}")
+        }
+        _ => action.to_string(),
+    };
+    (msg, format!("{reason}{suffix}"))
+}
+
 impl Runner<'_> {
     /// `meta` tasks, as ansible-core 2.19 runs them: each host takes the task in turn (so its
     /// banner shows once per host), its `when` decides for that host (a skip is shown, not
@@ -70,8 +92,9 @@ impl Runner<'_> {
                 format!("invalid meta action requested: {action}"),
             ));
         };
-        let name = self.banner_name(task, ctx, false);
+        let name = self.banner_name(task, ctx, ctx.handler);
         let mut flush_for = Vec::new();
+        let mut refreshed = false;
         let mut active = hosts.clone();
         // ansible-core's linear strategy runs a meta task that acts on the play (all but
         // `noop`, `reset_connection`, `end_host`, `role_complete`, `flush_handlers`) once, for
@@ -90,22 +113,56 @@ impl Runner<'_> {
         } else {
             hosts.clone()
         };
+        // These run whatever their `when` says (ansible-core warns that it is ignored).
+        let unconditional = matches!(
+            meta,
+            MetaAction::Noop | MetaAction::RefreshInventory | MetaAction::ResetConnection
+        );
+        let has_when = ctx.chain.iter().any(|k| !k.when.is_empty());
+        if unconditional && has_when {
+            self.warn_once(&format!("{action} task does not support when conditional"));
+        }
         for host in &runs_on {
             self.reporter.event(&Event::TaskStart {
                 name: &name,
-                handler: false,
+                handler: ctx.handler,
                 id: events::task_id(task),
                 origin: &task.span,
             });
             let job = self.job(state, task, ctx, host);
-            if !job.when_holds()? {
-                let outcome = job.skipped_outcome();
+            if !unconditional && !job.when_holds()? {
+                let mut outcome = job.skipped_outcome();
+                let (msg, reason) = meta_skip(meta, &action, host);
+                let mut r = Vars::new();
+                r.insert("msg".into(), Value::from(msg));
+                r.insert("skip_reason".into(), Value::from(reason.as_str()));
+                outcome.result.result = r;
+                self.reporter.event(&Event::Verbose {
+                    level: 2,
+                    text: &format!("META: {reason}"),
+                });
                 self.reporter.event(&Event::HostResult {
                     result: &outcome.result,
                     item: false,
                 });
                 continue;
             }
+            let msg = match meta {
+                MetaAction::Noop => "noop".to_string(),
+                MetaAction::FlushHandlers => format!("triggered running handlers for {host}"),
+                MetaAction::RefreshInventory => "inventory successfully refreshed".to_string(),
+                MetaAction::ClearFacts => "facts cleared".to_string(),
+                MetaAction::ClearHostErrors => "cleared host errors".to_string(),
+                MetaAction::EndBatch => "ending batch".to_string(),
+                MetaAction::EndPlay => "ending play".to_string(),
+                MetaAction::EndHost => format!("ending play for {host}"),
+                MetaAction::ResetConnection => "reset connection".to_string(),
+                MetaAction::RoleComplete => format!("role_complete for {host}"),
+            };
+            self.reporter.event(&Event::Verbose {
+                level: 2,
+                text: &format!("META: {msg}"),
+            });
             match meta {
                 MetaAction::FlushHandlers => flush_for.push(host.clone()),
                 MetaAction::EndHost => {
@@ -157,6 +214,17 @@ impl Runner<'_> {
                     }
                 }
                 MetaAction::ClearFacts => self.store.set_facts(host, Vars::new()),
+                // Read once for the task, as ansible-core runs it once for all hosts.
+                MetaAction::RefreshInventory if !refreshed => {
+                    refreshed = true;
+                    if let Some(reload) = &self.opts.reload_inventory {
+                        let fresh = (reload.0)().map_err(|e| e.at(&task.span))?;
+                        for w in &fresh.warnings {
+                            self.warn_once(w);
+                        }
+                        self.store.replace_inventory(fresh);
+                    }
+                }
                 _ => {}
             }
         }
@@ -288,5 +356,68 @@ mod tests {
         let mut after = ran.hosts("after", "ok");
         after.sort();
         assert_eq!(after, ["h1", "h2", "h3"]);
+    }
+
+    #[test]
+    fn meta_tasks_say_what_they_did_or_why_not_at_vv() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: end one
+      meta: end_host
+      when: inventory_hostname == 'h2'
+    - name: nothing
+      meta: noop
+      when: false
+"#;
+        let ran = testkit::play(book, 2);
+        for line in [
+            "verbose2 META: end_host conditional evaluated to False, continuing execution for h1",
+            "verbose2 META: ending play for h2",
+            "verbose2 META: noop",
+            "warning noop task does not support when conditional",
+        ] {
+            assert!(
+                ran.lines.iter().any(|l| l == line),
+                "{line}: {:?}",
+                ran.lines
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_inventory_reads_the_sources_again_and_keeps_what_the_run_added() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: add
+      add_host:
+        name: added
+        groups: extra
+        ansible_connection: local
+    - name: refresh
+      meta: refresh_inventory
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: after
+      debug:
+        msg: "{{ groups['extra'] }}"
+"#;
+        let opts = crate::exec::Options {
+            reload_inventory: Some(crate::exec::InventoryReload(std::sync::Arc::new(|| {
+                crate::inventory::Inventory::from_ini(
+                    "fresh",
+                    "h2 ansible_connection=local\nh9 ansible_connection=local\n",
+                )
+            }))),
+            ..testkit::options()
+        };
+        let ran = testkit::play_with(book, &[], 2, opts);
+        let mut after = ran.hosts("after", "ok");
+        after.sort();
+        assert_eq!(after, ["added", "h2", "h9"], "{:?}", ran.lines);
     }
 }

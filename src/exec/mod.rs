@@ -102,6 +102,25 @@ pub struct Options {
     /// The strategy of plays that name none (`ANSIBLE_STRATEGY`, ansible.cfg `strategy`):
     /// `linear` or `free`.
     pub strategy: String,
+    /// `--force-handlers` / `force_handlers` in configuration: the default of plays that do
+    /// not say (a play's `force_handlers` wins).
+    pub force_handlers: bool,
+    /// `error_on_missing_handler`: a notify that reaches no handler fails the host (true, the
+    /// default) or warns.
+    pub error_on_missing_handler: bool,
+    /// How to read the inventory's sources again, for `meta: refresh_inventory` (without it,
+    /// the inventory stays as it is).
+    pub reload_inventory: Option<InventoryReload>,
+}
+
+/// Reads the run's inventory sources afresh (`meta: refresh_inventory`).
+#[derive(Clone)]
+pub struct InventoryReload(pub Arc<dyn Fn() -> Result<Inventory, Error> + Send + Sync>);
+
+impl std::fmt::Debug for InventoryReload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InventoryReload")
+    }
 }
 
 impl Default for Options {
@@ -128,6 +147,9 @@ impl Default for Options {
             interrupted: Arc::default(),
             conn: Default::default(),
             strategy: "linear".into(),
+            force_handlers: false,
+            error_on_missing_handler: true,
+            reload_inventory: None,
         }
     }
 }
@@ -325,6 +347,9 @@ struct Ctx {
     /// The dynamic includes this item runs under, outermost first: each one's place and the
     /// file or role it brought in ([`MAX_INCLUDE_DEPTH`]).
     includes: Arc<Vec<String>>,
+    /// Running a handler (and what a handler's include_tasks brought in): banners say
+    /// `RUNNING HANDLER`.
+    handler: bool,
 }
 
 impl Ctx {
@@ -371,6 +396,9 @@ struct BatchState {
     break_play: bool,
     /// Handlers notified, per host, by index in the handler list.
     notified: HashMap<String, Vec<usize>>,
+    /// Notifications not yet matched to handlers, per host, by name: matched when handlers
+    /// are flushed, so that the handler defined last by then (a role included again) answers.
+    notifications: HashMap<String, Vec<String>>,
     /// Hosts that finished the play early (`meta: end_host`).
     ended: HashSet<String>,
     end_batch: bool,
@@ -407,6 +435,7 @@ impl BatchState {
             over: false,
             break_play: false,
             notified: HashMap::new(),
+            notifications: HashMap::new(),
             ended: HashSet::new(),
             end_batch: false,
             end_play: false,

@@ -254,6 +254,7 @@ impl Runner<'_> {
             rescuable: false,
             tags: play.kw.tags.clone(),
             includes: Arc::default(),
+            handler: false,
         };
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &base, &mut handlers);

@@ -661,40 +661,43 @@ impl HostJob {
         &self,
         scope: &Value,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
+        // As ansible-core counts: the first run, then `retries` more (3 when only `until` is
+        // given). `retries` without `until` retries until the task does not fail; with one
+        // run in all (`retries: 0`), nothing is checked and no `attempts` is recorded.
         let retries = match &self.task.retries {
-            Some(r) => template::render_value(r, scope)?.as_i64().unwrap_or(3),
-            None => 3,
+            Some(r) => Some(template::render_value(r, scope)?.as_i64().unwrap_or(3)),
+            None => None,
         };
         let delay = match &self.task.delay {
             Some(d) => template::render_value(d, scope)?.as_i64().unwrap_or(5),
             None => 5,
         };
-        let attempts = if self.task.until.is_empty() {
-            1
-        } else {
-            retries.max(0) + 1
+        let attempts = match retries {
+            Some(r) => r.max(0) + 1,
+            None if !self.task.until.is_empty() => 4,
+            None => 1,
         };
         let mut last = None;
         for attempt in 1..=attempts {
             let (status, mut result, facts, broken) = self.attempt(scope).await?;
-            if self.task.until.is_empty() || matches!(status, Status::Unreachable) {
+            if attempts == 1 || matches!(status, Status::Unreachable) {
                 return Ok((status, result, facts, broken));
             }
             result.insert("attempts".into(), Value::from(attempt));
-            let check_scope = self.with_registered(&result, scope);
-            let mut done = true;
-            for cond in &self.task.until {
-                if !template::eval_condition(cond, &check_scope)? {
-                    done = false;
+            let done = if self.task.until.is_empty() {
+                status != Status::Failed
+            } else {
+                let check_scope = self.with_registered(&result, scope);
+                let mut done = true;
+                for cond in &self.task.until {
+                    if !template::eval_condition(cond, &check_scope)? {
+                        done = false;
+                    }
                 }
-            }
+                done
+            };
             if done {
-                result.shift_remove("failed");
-                let status = if result.get("changed").is_some_and(|c| c.is_true()) {
-                    Status::Changed
-                } else {
-                    Status::Ok
-                };
+                // The result stands as it is: a failed run that `until` accepts still failed.
                 return Ok((status, result, facts, broken));
             }
             last = Some((result, facts, broken));
@@ -703,6 +706,8 @@ impl HostJob {
             }
         }
         let (mut result, facts, broken) = last.unwrap_or_default();
+        // Retries exhausted: ansible-core records the retries, not the runs (3 of 4).
+        result.insert("attempts".into(), Value::from(attempts - 1));
         result.insert("failed".into(), Value::from(true));
         result
             .entry("msg".into())
@@ -710,14 +715,17 @@ impl HostJob {
         Ok((Status::Failed, result, facts, broken))
     }
 
-    /// `scope` (the host's, with the loop item's variables) in which the task's own result is
-    /// visible under its `register` name.
+    /// `scope` (the item's, in a loop) with the task's own result visible under its
+    /// `register` name: what `changed_when`, `failed_when` and `until` see.
     fn with_registered(&self, result: &Vars, scope: &Value) -> Value {
-        let mut extra = indexmap::IndexMap::new();
-        if let Some(name) = &self.task.register {
-            extra.insert(name.clone(), value::from_vars(result));
+        match &self.task.register {
+            Some(name) => {
+                let mut extra = indexmap::IndexMap::new();
+                extra.insert(name.clone(), value::from_vars(result));
+                crate::template::Overlay::value(extra, scope.clone())
+            }
+            None => scope.clone(),
         }
-        template::Overlay::value(extra, scope.clone())
     }
 
     async fn attempt(
@@ -1049,60 +1057,75 @@ impl HostJob {
 /// strategy does (`_add_host`, `_add_group`): hosts and groups are created as needed; whether
 /// the inventory changed.
 fn apply_inventory(store: &VarStore, changes: &[InventoryChange]) -> Result<bool, String> {
-    store.update_inventory(|inv| -> Result<bool, String> {
-        let mut changed = false;
-        for change in changes {
-            match change {
-                InventoryChange::AddHost { name, groups, vars } => {
-                    if !inv.hosts.contains_key(name) {
-                        inv.add_host_in(name, Some("all"), None)?;
+    let result = store.update_inventory(|inv| edit_inventory(inv, changes));
+    if result.is_ok() {
+        // Kept, to be made again if `meta: refresh_inventory` reads the sources afresh.
+        let kept = changes.to_vec();
+        store.keep_inventory_edit(Arc::new(move |inv| {
+            let _ = edit_inventory(inv, &kept);
+        }));
+    }
+    result
+}
+
+fn edit_inventory(
+    inv: &mut crate::inventory::Inventory,
+    changes: &[InventoryChange],
+) -> Result<bool, String> {
+    let mut changed = false;
+    for change in changes {
+        match change {
+            InventoryChange::AddHost { name, groups, vars } => {
+                if !inv.hosts.contains_key(name) {
+                    inv.add_host_in(name, Some("all"), None)?;
+                    changed = true;
+                }
+                for (k, v) in vars {
+                    if inv.hosts[name].vars.get(k) != Some(v) {
+                        // Templated arguments: data, not text the user wrote.
+                        inv.set_host_var(name, k, value::untrusted(v.clone()));
                         changed = true;
                     }
-                    for (k, v) in vars {
-                        if inv.hosts[name].vars.get(k) != Some(v) {
-                            // Templated arguments: data, not text the user wrote.
-                            inv.set_host_var(name, k, value::untrusted(v.clone()));
-                            changed = true;
-                        }
-                    }
-                    for g in groups {
-                        if !inv.groups.contains_key(g) {
-                            inv.add_group(g)?;
-                            changed = true;
-                        }
-                        if !inv.hosts[name].groups.contains(g) {
-                            inv.add_host_in(name, Some(g), None)?;
-                            changed = true;
-                        }
-                    }
                 }
-                InventoryChange::AddGroup {
-                    host,
-                    group,
-                    parents,
-                } => {
-                    inv.add_group(group)?;
-                    for p in parents {
-                        if !inv.groups.contains_key(p) {
-                            inv.add_group(p)?;
-                            changed = true;
-                        }
+                for g in groups {
+                    if !inv.groups.contains_key(g) {
+                        inv.add_group(g)?;
+                        changed = true;
                     }
-                    for p in parents {
-                        if !inv.groups[p].children.contains(group) {
-                            inv.add_child(p, group).map_err(|e| e.to_string())?;
-                            changed = true;
-                        }
-                    }
-                    if inv.hosts.contains_key(host) && !inv.hosts[host].groups.contains(group) {
-                        inv.add_host_in(host, Some(group), None)?;
+                    if !inv.hosts[name].groups.contains(g) {
+                        inv.add_host_in(name, Some(g), None)?;
                         changed = true;
                     }
                 }
             }
+            InventoryChange::AddGroup {
+                host,
+                group,
+                parents,
+            } => {
+                inv.add_group(group)?;
+                for p in parents {
+                    if !inv.groups.contains_key(p) {
+                        inv.add_group(p)?;
+                        changed = true;
+                    }
+                }
+                for p in parents {
+                    if !inv.groups[p].children.contains(group) {
+                        inv.add_child(p, group).map_err(|e| e.to_string())?;
+                        changed = true;
+                    }
+                }
+                if inv.hosts.contains_key(host) && !inv.hosts[host].groups.contains(group) {
+                    inv.add_host_in(host, Some(group), None)?;
+                    changed = true;
+                }
+            }
         }
-        Ok(changed)
-    })
+    }
+    // group_vars/ and host_vars/ files of the new groups and hosts apply from now on.
+    inv.load_vars_of_new_names().map_err(|e| e.to_string())?;
+    Ok(changed)
 }
 
 /// Ansible's censored result (`censor_result` in ansible-core's task_result.py): only the keys

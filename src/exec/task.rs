@@ -301,12 +301,15 @@ impl Runner<'_> {
                 in_order.push_back(job);
                 continue;
             }
-            let permit = semaphore.clone();
+            // The permit is taken here, in the batch's order, before the host's job starts:
+            // at most `forks` hosts run at once, and they start in order (one after the other
+            // with forks 1), as Ansible's workers take hosts in turn.
+            let permit = semaphore.clone().acquire_owned().await.ok();
             let worker = self.workers.clone();
             set.spawn(
                 self.template_warnings
                     .scope(asker.clone().scope(async move {
-                        let _permit = permit.acquire_owned().await;
+                        let _permit = permit;
                         // Under free, the forks are shared by every host's lane.
                         let _worker = match worker {
                             Some(w) => w.acquire_owned().await.ok(),
@@ -343,8 +346,12 @@ impl Runner<'_> {
                     None => break,
                 },
             };
-            self.apply_outcome(state, task, &outcome)?;
+            self.apply_outcome(task, &outcome)?;
             let host = outcome.result.host.clone();
+            if outcome.result.status == Status::Changed && !task.notify.is_empty() {
+                let scope = self.store.scope(&host, &layers, magic.clone());
+                self.notify(state, task, &host, |t| template::render_str(t, &scope))?;
+            }
             match outcome.result.status {
                 Status::Failed if !outcome.result.ignored => {
                     if ctx.rescuable {
@@ -455,7 +462,6 @@ impl Runner<'_> {
 
     pub(super) fn apply_outcome(
         &mut self,
-        state: &mut BatchState,
         task: &Task,
         outcome: &runner::HostOutcome,
     ) -> Result<(), Error> {
@@ -546,9 +552,6 @@ impl Runner<'_> {
                     self.set_fact_var(task, owner, k, v);
                 }
             }
-        }
-        if outcome.result.status == Status::Changed && !task.notify.is_empty() {
-            self.notify(state, task, host)?;
         }
         Ok(())
     }

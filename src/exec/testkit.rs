@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Events as one line each: `play NAME`, `task NAME`, `handler NAME`, `ok HOST`,
 /// `changed HOST`, `failed HOST`, `ignored HOST`, `skipped HOST`, `unreachable HOST`,
-/// `included FILE HOSTS`, `warning TEXT`, `aborted REASON`, `batch HOSTS`.
+/// `included FILE HOSTS`, `warning TEXT`, `aborted REASON`, `batch HOSTS`, `verbose2 TEXT` (a
+/// line shown from -vv on).
 #[derive(Default)]
 pub(super) struct Recorder {
     pub lines: Vec<String>,
@@ -50,6 +51,7 @@ impl Reporter for Recorder {
                 format!("included {file} {}", hosts.join(","))
             }
             Event::Warning(text) => format!("warning {text}"),
+            Event::Verbose { level, text } => format!("verbose{level} {text}"),
             Event::PlayAborted { reason } => format!("aborted {reason}"),
             _ => return,
         };

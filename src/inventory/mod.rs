@@ -164,6 +164,22 @@ impl Inventory {
         Ok(())
     }
 
+    /// Reads the `group_vars/` and `host_vars/` files of groups and hosts that were added since
+    /// the inventory was read (`add_host`, `group_by`), beside the sources and the playbook.
+    pub fn load_vars_of_new_names(&mut self) -> Result<(), Error> {
+        let mut dirs = std::mem::take(&mut self.inventory_vars);
+        let mut pdirs = std::mem::take(&mut self.playbook_vars);
+        let mut result = Ok(());
+        for vd in dirs.iter_mut().chain(pdirs.iter_mut()) {
+            if result.is_ok() && vd.has_new(self) {
+                result = Arc::make_mut(vd).load_new(self);
+            }
+        }
+        self.inventory_vars = dirs;
+        self.playbook_vars = pdirs;
+        result
+    }
+
     /// Reads `group_vars/` and `host_vars/` next to every inventory source, for the groups and
     /// hosts that exist. A directory used by several sources is read once and applied for each,
     /// as Ansible applies it once per source.

@@ -18,11 +18,15 @@ use std::path::{Path, PathBuf};
 const EXTENSIONS: [&str; 4] = ["", ".yml", ".yaml", ".json"];
 
 /// The variable files of one directory, loaded for the inventory's groups and hosts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct VarsDir {
     pub root: PathBuf,
     groups: HashMap<String, Vars>,
     hosts: HashMap<String, Vars>,
+    /// The names looked up so far (found or not): groups and hosts added later by the run
+    /// (`add_host`, `group_by`) are looked up when they appear ([`VarsDir::load_new`]).
+    seen_groups: std::collections::HashSet<String>,
+    seen_hosts: std::collections::HashSet<String>,
     /// What Ansible would warn about (a `group_vars` that is a file).
     pub warnings: Vec<String>,
 }
@@ -44,9 +48,52 @@ impl VarsDir {
                 .copied()
                 .filter(|h| !inv.hosts.contains_key(*h)),
         );
-        vd.hosts = load_entities(dir, "host_vars", hosts, &mut warnings)?;
+        vd.hosts = load_entities(dir, "host_vars", hosts.clone(), &mut warnings)?;
+        vd.seen_groups = inv.groups.keys().cloned().collect();
+        vd.seen_hosts = hosts.map(str::to_string).collect();
         vd.warnings = warnings;
         Ok(vd)
+    }
+
+    /// Whether `inv` has groups or hosts not looked up here yet.
+    pub fn has_new(&self, inv: &Inventory) -> bool {
+        inv.groups.keys().any(|g| !self.seen_groups.contains(g))
+            || inv.hosts.keys().any(|h| !self.seen_hosts.contains(h))
+    }
+
+    /// Looks up the groups and hosts of `inv` that are new since the last look, as Ansible's
+    /// vars plugin reads the files of a group `group_by` made when the group is first used.
+    pub fn load_new(&mut self, inv: &Inventory) -> Result<(), Error> {
+        let groups: Vec<String> = inv
+            .groups
+            .keys()
+            .filter(|g| !self.seen_groups.contains(*g))
+            .cloned()
+            .collect();
+        let hosts: Vec<String> = inv
+            .hosts
+            .keys()
+            .filter(|h| !self.seen_hosts.contains(*h))
+            .cloned()
+            .collect();
+        let mut warnings = Vec::new();
+        let found = load_entities(
+            &self.root,
+            "group_vars",
+            groups.iter().map(String::as_str),
+            &mut warnings,
+        )?;
+        self.groups.extend(found);
+        let found = load_entities(
+            &self.root,
+            "host_vars",
+            hosts.iter().map(String::as_str),
+            &mut warnings,
+        )?;
+        self.hosts.extend(found);
+        self.seen_groups.extend(groups);
+        self.seen_hosts.extend(hosts);
+        Ok(())
     }
 
     pub fn group(&self, name: &str) -> Option<&Vars> {
@@ -180,5 +227,29 @@ pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Option<
                 node.type_name()
             ))
             .with_help("write it as `name: value` lines")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_added_during_the_run_gets_its_group_vars_files() {
+        let dir = std::env::temp_dir().join(format!("baton-vars-dirs-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+        std::fs::write(dir.join("group_vars/made_later.yml"), "flavour: late\n").unwrap();
+        std::fs::write(dir.join("group_vars/all.yml"), "flavour: all\n").unwrap();
+        let mut inv = Inventory::from_ini("hosts.ini", "h1\nh2\n").unwrap();
+        inv.set_playbook_dir(Some(&dir)).unwrap();
+        assert_eq!(inv.host_vars("h1")["flavour"].to_string(), "all");
+        // group_by / add_host make the group, then its files are read.
+        inv.add_group("made_later").unwrap();
+        inv.add_host_in("h1", Some("made_later"), None).unwrap();
+        inv.finish();
+        inv.load_vars_of_new_names().unwrap();
+        assert_eq!(inv.host_vars("h1")["flavour"].to_string(), "late");
+        assert_eq!(inv.host_vars("h2")["flavour"].to_string(), "all");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -53,6 +53,7 @@ mod script;
 mod service;
 mod set_fact;
 mod setup;
+mod setup_python;
 mod slurp;
 mod stat;
 mod sysutil;
@@ -197,7 +198,7 @@ static MODULES: &[&dyn Module] = &[
 ];
 
 /// Actions the executor carries out itself rather than through a module; their free-form
-/// text is read as [`FreeForm::Params`].
+/// text is read as [`FreeForm::No`] (`k=v` words are arguments).
 const EXECUTOR_ACTIONS: &[&str] = &[
     "meta",
     "import_tasks",
@@ -260,13 +261,11 @@ pub fn spec_of(name: &str) -> Option<&'static Spec> {
 /// How the free-form text of an action is read (`import_playbook` and the executor's actions
 /// read theirs as parameters).
 pub fn free_form(action: &str) -> FreeForm {
+    // The executor's own actions (and import_playbook) read `k=v` words as their arguments
+    // and the other words as `_raw_params`, as ansible-core's parse_kv without check_raw:
+    // `import_role: name=x handlers_from=y`.
     match spec_of(action) {
         Some(s) => s.free_form,
-        None if canonical(action).is_some()
-            || builtin_short(action).unwrap_or(action) == "import_playbook" =>
-        {
-            FreeForm::Params
-        }
         None => FreeForm::No,
     }
 }
@@ -408,8 +407,8 @@ mod tests {
             Some("include_tasks")
         );
         assert!(spec_of("include_tasks").is_none());
-        assert_eq!(free_form("include_role"), FreeForm::Params);
-        assert_eq!(free_form("import_playbook"), FreeForm::Params);
+        assert_eq!(free_form("include_role"), FreeForm::No);
+        assert_eq!(free_form("import_playbook"), FreeForm::No);
         assert_eq!(canonical("import_playbook"), None);
         assert_eq!(free_form("copy"), FreeForm::No);
         assert_eq!(free_form("ansible.builtin.shell"), FreeForm::Command);

@@ -9,7 +9,8 @@
 //! `hardware`, `network`, `virtual`, single collectors, `!` to exclude) and `filter` keeps only
 //! the facts matching its patterns.
 //!
-//! What is not gathered: `python` (baton needs no Python on the host), block devices, mounts
+//! `python` comes from the host's Python when it has one (`setup_python`). What is not
+//! gathered: block devices, mounts
 //! and LVM (`devices`, `mounts`, `lvm`), and `ethtool` features.
 
 use super::sysutil::{self, kv, sections};
@@ -65,14 +66,29 @@ impl Module for Setup {
                 .unwrap_or_default();
             let _ = args.str("fact_path")?;
             let collectors = collectors(&subset).map_err(ModuleError::Failed)?;
-            let out = ctx.exec(&script(&collectors), None).await?;
+            // The python collector is in every subset (Ansible's `min`).
+            let interpreter = ctx
+                .vars
+                .get_attr("ansible_python_interpreter")
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_none())
+                .map(|v| v.to_string());
+            let probe = super::setup_python::probe(interpreter.as_deref());
+            let out = ctx.exec(&script(&collectors, &probe), None).await?;
             if out.rc != Some(0) && out.stdout.is_empty() {
                 return Err(ModuleError::Failed(format!(
                     "gathering facts failed: {}",
                     text(&out.stderr).trim()
                 )));
             }
-            let mut facts = parse_facts(&text(&out.stdout), &collectors);
+            let stdout = text(&out.stdout);
+            let mut facts = parse_facts(&stdout, &collectors);
+            if let Some(python) = sections(&stdout)
+                .get("python")
+                .and_then(|s| super::setup_python::fact(s))
+            {
+                facts.insert("python".into(), python);
+            }
             facts.insert(
                 "gather_subset".into(),
                 subset.iter().map(|s| Value::from(s.as_str())).collect(),

@@ -331,6 +331,11 @@ impl<W: Write + Send> Reporter for Human<W> {
             Event::Warning(w) => {
                 let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));
             }
+            Event::Verbose { level, text } => {
+                if self.verbosity >= *level {
+                    let _ = writeln!(self.out, "{text}");
+                }
+            }
             Event::PlayAborted { reason } => {
                 let _ = writeln!(self.out, "\n{}", self.paint(reason, "31"));
             }

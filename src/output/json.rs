@@ -70,6 +70,9 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 json!({"event": "step_prompt", "task": name})
             }
             Event::Warning(w) => json!({"event": "warning", "message": w}),
+            Event::Verbose { level, text } => {
+                json!({"event": "verbose", "level": level, "message": text})
+            }
             Event::PlayAborted { reason } => json!({"event": "play_aborted", "reason": reason}),
             Event::Recap { stats } => {
                 let hosts: serde_json::Map<String, serde_json::Value> = stats

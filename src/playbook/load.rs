@@ -31,6 +31,9 @@ pub struct Loader {
     /// Defaults and vars of the roles `import_role` brought into the play being loaded: Ansible
     /// exposes them to the whole play at parse time, as for `roles:`.
     pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
+    /// Handlers of the roles `import_role` brought into the play being loaded: they join the
+    /// play's handlers, as in Ansible.
+    pub imported_role_handlers: std::sync::Arc<std::sync::Mutex<Vec<Item>>>,
     /// Warnings from reading files (duplicate keys), until the run shows them: loading
     /// happens before the run starts and again while it runs (includes, vars files), and the
     /// run's reporter is the one place warnings are shown.
@@ -56,6 +59,7 @@ impl Loader {
             playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
             roles_path,
             imported_role_vars: Default::default(),
+            imported_role_handlers: Default::default(),
             warnings: Default::default(),
         }
     }
@@ -243,6 +247,9 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     if let Ok(mut exposed) = loader.imported_role_vars.lock() {
         *exposed = Default::default();
     }
+    if let Ok(mut imported) = loader.imported_role_handlers.lock() {
+        imported.clear();
+    }
     let mut handlers = list("handlers", true)?;
     let mut roles = Vec::new();
     let mut role_defaults = Vars::new();
@@ -266,6 +273,9 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let pre_tasks = list("pre_tasks", false)?;
     let tasks = list("tasks", false)?;
     let post_tasks = list("post_tasks", false)?;
+    if let Ok(mut imported) = loader.imported_role_handlers.lock() {
+        handlers.append(&mut imported);
+    }
     if let Ok(mut exposed) = loader.imported_role_vars.lock() {
         let (defaults, vars) = std::mem::take(&mut *exposed);
         for (k, v) in defaults {
@@ -376,6 +386,12 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
         return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
     let task = load_task(node, ctx.handler)?;
+    if ctx.handler && matches!(task.action.as_str(), "include_role" | "import_role") {
+        return Err(Error::syntax(
+            &task.span,
+            format!("Using '{}' as a handler is not supported.", task.action),
+        ));
+    }
     match task.action.as_str() {
         "import_tasks" => import_tasks(task, ctx),
         "import_role" => import_role(task, ctx),
@@ -473,7 +489,7 @@ fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     })))
 }
 
-/// `import_role`: the role's tasks in place (its handlers are not added: use `roles:` for that).
+/// `import_role`: the role's tasks in place; its handlers join the play's (after its own).
 fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     let (name, files, _allow) =
         role::role_task_args(&task.args).map_err(|m| Error::syntax(&task.span, m))?;
@@ -492,6 +508,11 @@ fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     }
     let mut handlers = Vec::new();
     let items = loaded.into_items(&mut handlers);
+    if !ctx.handler
+        && let Ok(mut imported) = ctx.loader.imported_role_handlers.lock()
+    {
+        imported.extend(handlers);
+    }
     Ok(Item::Block(Arc::new(Block {
         name: task.name.clone(),
         span: task.span.clone(),
@@ -508,6 +529,16 @@ fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
         let key = key_str(k)?;
         if !BLOCK_KEYWORDS.contains(&key) {
             return Err(k.error(format!("'{key}' is not a valid attribute for a Block")));
+        }
+    }
+    // A block at the top of a handler list is a group of handlers (an implicit block); one
+    // inside it would be a block as a handler, which ansible-core refuses.
+    if ctx.handler {
+        for key in ["block", "rescue", "always"] {
+            let inner = node.get(key).and_then(Node::as_seq).unwrap_or(&[]);
+            if let Some(nested) = inner.iter().find(|n| n.get("block").is_some()) {
+                return Err(nested.error("Using a block as a handler is not supported."));
+            }
         }
     }
     let part = |key: &str| -> Result<Vec<Item>, Error> {
@@ -608,6 +639,53 @@ mod tests {
         assert!(
             err.message.contains("conflicting action statements"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn register_must_be_a_variable_name() {
+        let book =
+            |r: &str| format!("- hosts: all\n  tasks:\n    - debug: msg=x\n      register: {r}\n");
+        assert!(load_str(&book("result_1")).is_ok());
+        assert!(load_str(&book("_r")).is_ok());
+        for bad in ["200", "1abc", "a-b", "None", "[a]"] {
+            let err = load_str(&book(bad)).unwrap_err();
+            assert!(
+                err.message.contains("Invalid variable name"),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains(":4:17"), "{bad}: {err}");
+        }
+        let err = load_str(&book("200")).unwrap_err();
+        assert!(err.message.contains("name '200' of type 'int'"), "{err}");
+    }
+
+    #[test]
+    fn the_executor_actions_read_k_v_words_as_arguments() {
+        let get = |action: &str, text: &str| -> Vec<(String, String)> {
+            parse_free_form(action, text)
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        };
+        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            get("import_role", "name=r handlers_from=alt.yml"),
+            kv(&[("name", "r"), ("handlers_from", "alt.yml")])
+        );
+        assert_eq!(
+            get("include_tasks", "file.yml"),
+            kv(&[("_raw_params", "file.yml")])
+        );
+        // An '=' inside a template is no key.
+        assert_eq!(
+            get("include_tasks", "{{ 'a.yml' if x == 1 else 'b.yml' }}"),
+            kv(&[("_raw_params", "{{ 'a.yml' if x == 1 else 'b.yml' }}")])
         );
     }
 

@@ -78,16 +78,7 @@ pub fn register(env: &mut Environment<'static>) {
         "version_compare" => version,
         "subset" => |a: Value, b: Value| -> Result<bool, Error> { let b = items(&b)?; Ok(items(&a)?.iter().all(|x| b.contains(x))) },
         "superset" => |a: Value, b: Value| -> Result<bool, Error> { let a = items(&a)?; Ok(items(&b)?.iter().all(|x| a.contains(x))) },
-        // Python's `in`: a substring of a string, a key of a mapping, an item of a list.
-        "contains" => |a: Value, x: Value| -> Result<bool, Error> {
-            match (a.as_str(), x.as_str()) {
-                (Some(hay), Some(needle)) => Ok(hay.contains(needle)),
-                _ if a.kind() == minijinja::value::ValueKind::Map => {
-                    Ok(a.get_item(&x).is_ok_and(|v| !v.is_undefined()))
-                }
-                _ => Ok(items(&a)?.contains(&x)),
-            }
-        },
+        "contains" => |a: Value, x: Value| contains(&a, &x),
         "any" => |a: Value| -> Result<bool, Error> { Ok(items(&a)?.iter().any(|x| x.is_true())) },
         "all" => |a: Value| -> Result<bool, Error> { Ok(items(&a)?.iter().all(|x| x.is_true())) },
         "file" => |p: Value| std::fs::metadata(py_str(&p)).is_ok_and(|m| m.is_file()),
@@ -198,9 +189,11 @@ fn items(v: &Value) -> Result<Vec<Value>, Error> {
     })
 }
 
+/// Python's `in`: a substring of a string, a key of a mapping, an item of a list.
 fn contains(seq: &Value, v: &Value) -> Result<bool, Error> {
     match (seq.as_str(), v.as_str()) {
         (Some(s), Some(x)) => Ok(s.contains(x)),
+        _ if seq.kind() == ValueKind::Map => Ok(seq.get_item(v).is_ok_and(|x| !x.is_undefined())),
         _ => Ok(items(seq)?.contains(v)),
     }
 }

@@ -52,6 +52,23 @@ pub struct VarStore {
     groups: RwLock<Value>,
     /// Variables every scope gets (playbook_dir, ansible_check_mode, ...).
     pub globals: RwLock<Arc<Vars>>,
+    /// The changes `add_host` and `group_by` made, in order: made again on the inventory
+    /// `meta: refresh_inventory` reads afresh, as ansible-core replays its dynamic hosts and
+    /// groups.
+    dynamic: std::sync::Mutex<DynamicChanges>,
+}
+
+/// One change to the inventory, kept to be made again.
+pub type InventoryEdit = Arc<dyn Fn(&mut Inventory) + Send + Sync>;
+
+/// The inventory changes a run made ([`VarStore::update_inventory_kept`]).
+#[derive(Default)]
+struct DynamicChanges(Vec<InventoryEdit>);
+
+impl std::fmt::Debug for DynamicChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} inventory changes", self.0.len())
+    }
 }
 
 impl VarStore {
@@ -70,7 +87,39 @@ impl VarStore {
             extra: Arc::new(extra),
             groups: RwLock::new(groups),
             globals: RwLock::default(),
+            dynamic: Default::default(),
         })
+    }
+
+    /// Keeps a change the run made to the inventory (`add_host`, `group_by`, already made
+    /// through [`VarStore::update_inventory`]), to be made again on a refreshed inventory
+    /// ([`VarStore::replace_inventory`]).
+    pub fn keep_inventory_edit(&self, edit: InventoryEdit) {
+        self.dynamic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .push(edit);
+    }
+
+    /// `meta: refresh_inventory`: the inventory read afresh from its sources replaces the one
+    /// in use, and the changes the run made to it are made again.
+    pub fn replace_inventory(&self, fresh: Inventory) {
+        let edits = self
+            .dynamic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone();
+        {
+            let mut guard = self.inventory.write().unwrap_or_else(|e| e.into_inner());
+            *guard = Arc::new(fresh);
+        }
+        self.update_inventory(|inv| {
+            for edit in &edits {
+                edit(inv);
+            }
+        });
     }
 
     /// The inventory as it is now.

@@ -202,8 +202,9 @@ pub fn collectors(subset: &[String]) -> Result<BTreeSet<String>, String> {
     Ok(out)
 }
 
-/// The host script for the selected collectors: `key=value` lines first, then sections.
-pub(super) fn script(c: &BTreeSet<String>) -> String {
+/// The host script for the selected collectors: `key=value` lines first, then sections
+/// (`more` among them, before the environment's, which ends the script).
+pub(super) fn script(c: &BTreeSet<String>, more: &str) -> String {
     let has = |n: &str| c.contains(n);
     let sec = |n: &str| sysutil::section(n);
     // Every program started costs the host a fork and an exec (milliseconds each, where a
@@ -389,6 +390,7 @@ pub(super) fn script(c: &BTreeSet<String>) -> String {
             sec("date")
         ));
     }
+    s.push_str(more);
     // Last: the environment a module would see (the login shell exec'ing /bin/sh, as with
     // Ansible's `/bin/sh -c ...`).
     if has("env") {

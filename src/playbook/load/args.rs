@@ -30,7 +30,9 @@ pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
             continue;
         };
         let (k, v) = (&x[..pos], &x[pos + 1..]);
-        if raw_module && !RAW_PARAM_OPTIONS.contains(&k) {
+        // An '=' inside a template (`{{ a if x == 1 else b }}`) makes no key: the word stays
+        // the raw parameter (ansible-core would reject the odd key it made).
+        if (raw_module && !RAW_PARAM_OPTIONS.contains(&k)) || k.contains("{{") || k.contains("{%") {
             raw.push(token);
         } else {
             args.push((k.trim().to_string(), Value::from(unquote(v.trim()))));

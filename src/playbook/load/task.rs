@@ -315,7 +315,7 @@ pub(super) fn finish_task(
         args: value::map(args.into_iter().map(|(k, v)| (Value::from(k), v))),
         span: node.span.clone(),
         kw,
-        register: node.get("register").and_then(Node::scalar_text),
+        register: register_name(node.get("register"))?,
         notify: string_list(node.get("notify"), false)?,
         listen: string_list(node.get("listen"), false)?,
         changed_when: conditions(node.get("changed_when")),
@@ -344,4 +344,56 @@ pub(super) fn module_args(action: &str, node: &Node) -> Result<Vec<(String, Valu
             Ok(parse_free_form(action, &text))
         }
     }
+}
+
+/// `register`: a variable name, as ansible-core's `validate_variable_name` allows them (ASCII
+/// letters, digits and underscores, not starting with a digit, not a Jinja constant).
+fn register_name(node: Option<&Node>) -> Result<Option<String>, Error> {
+    let Some(node) = node else {
+        return Ok(None);
+    };
+    let (name, type_name) = match &node.kind {
+        NodeKind::Null => return Ok(None),
+        NodeKind::Str(s) => (Some(s.clone()), None),
+        NodeKind::Int(i) => (Some(i.to_string()), Some("int")),
+        NodeKind::Float(_) => (node.scalar_text(), Some("float")),
+        NodeKind::Bool(b) => (
+            Some(if *b { "True" } else { "False" }.to_string()),
+            Some("bool"),
+        ),
+        NodeKind::Seq(_) => (None, Some("list")),
+        NodeKind::Map(_) => (None, Some("dict")),
+        _ => (node.scalar_text(), None),
+    };
+    if let (Some(n), None) = (&name, type_name)
+        && is_variable_name(n)
+    {
+        return Ok(name);
+    }
+    let mut what = match &name {
+        Some(n) => format!("name '{n}'"),
+        None => "name".to_string(),
+    };
+    if let Some(t) = type_name {
+        what.push_str(&format!(" of type '{t}'"));
+    }
+    Err(node.error(format!(
+        "Invalid 'register' specified: Invalid variable {what}. Variable names must be strings \
+         starting with a letter or underscore character, and contain only letters, numbers and \
+         underscores."
+    )))
+}
+
+/// Python's `str.isidentifier()` for ASCII text, less the names Jinja reserves.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    first_ok
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !matches!(
+            name,
+            "true" | "false" | "none" | "True" | "False" | "None" | "not"
+        )
 }
