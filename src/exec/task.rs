@@ -283,16 +283,18 @@ impl Runner<'_> {
             }
             let permit = semaphore.clone();
             let worker = self.workers.clone();
-            let asker = asker.clone();
-            set.spawn(self.template_warnings.scope(async move {
-                let _permit = permit.acquire_owned().await;
-                // Under free, the forks are shared by every host's lane.
-                let _worker = match worker {
-                    Some(w) => w.acquire_owned().await.ok(),
-                    None => None,
-                };
-                asker.scope(run_job(job)).await
-            }));
+            set.spawn(
+                self.template_warnings
+                    .scope(asker.clone().scope(async move {
+                        let _permit = permit.acquire_owned().await;
+                        // Under free, the forks are shared by every host's lane.
+                        let _worker = match worker {
+                            Some(w) => w.acquire_owned().await.ok(),
+                            None => None,
+                        };
+                        run_job(job).await
+                    })),
+            );
         }
         drop(asker);
         let mut answered = super::questions::Answered::default();
