@@ -52,9 +52,14 @@ impl LocalConnection {
             false,
         );
         let stdin = input;
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&command)
+        // The plain case (no become, no framing) is a shell that reads its program on stdin:
+        // start it directly rather than through `sh -c 'exec /bin/sh'`, which costs a second
+        // exec of the shell for every command.
+        let mut shell = Command::new("/bin/sh");
+        if command != "exec /bin/sh" {
+            shell.arg("-c").arg(&command);
+        }
+        let mut child = shell
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

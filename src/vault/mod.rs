@@ -5,7 +5,6 @@
 //!   AES-256-CTR, HMAC-SHA256), byte-compatible with ansible-vault.
 //! - [`keyring`]: vault passwords from prompts, files, scripts and `--vault-id label@source`, and
 //!   which one opens what.
-//! - [`value`]: inline `!vault` values, decrypted lazily when templating uses them.
 //! - [`mask`]: the [`Masker`], where every decrypted secret is registered, and which printers
 //!   use to replace it by `********`.
 //! - [`error`]: this room's own error (vault imports no other room of baton).
@@ -19,10 +18,13 @@
 //!
 //! # The run's keyring
 //!
-//! Decryption needs the passwords deep inside loaders (`Source::read` is called from a dozen
-//! places that have no run context) and in values that live in variable scopes. Threading a
-//! keyring through every loader and every `Value` would touch most of the crate for one datum
-//! that never changes during a run. So the CLI [`install`]s the keyring once, at startup, after
+//! Decryption needs the passwords deep inside loaders (`value::read_source`, called from the
+//! playbook, role, inventory and vars-file loaders), in inline `!vault` values that
+//! `value::from_node` creates (about 30 call sites: inventories, playbooks, vars files, `-e`,
+//! the `from_yaml` filter), and in files that modules (`copy`, `template`) and lookups read.
+//! Threading a keyring to all of them would mean a keyring parameter on `from_node` and every
+//! loader, a slot in the template environment, and one in `ModuleCtx`, for one datum that never
+//! changes during a run. So the CLI [`install`]s the keyring once, at startup, after
 //! reading the password flags and before loading anything; everything else reads it with
 //! [`keyring`]. It is set once and never mutated (a `OnceLock`), which keeps the spirit of "no
 //! global mutable state": it is configuration, like the process's arguments. Code that has a
