@@ -131,6 +131,7 @@ cases! {
     until_retries,
     loop_conditions_item,
     facts_python,
+    roles_collection_handlers,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -162,6 +162,14 @@ fn notifications(
     Ok(out)
 }
 
+/// A role's name without its collection (`ns.col.web` is `web`; other names as they are).
+fn short_role_name(name: &str) -> &str {
+    match name.split('.').collect::<Vec<_>>()[..] {
+        [_, _, short] if !name.contains('/') => short,
+        _ => name,
+    }
+}
+
 /// The action a `meta` task names.
 fn meta_action(task: &Task) -> String {
     task.args
@@ -265,14 +273,29 @@ impl Runner<'_> {
             .handlers
             .iter()
             .map(|h| {
+                // A role's handler also answers to `role : name`, and its topics to
+                // `role : topic`, by the role's full name and by its short one.
+                let prefixes: Vec<String> = match &h.ctx.role {
+                    Some(r) => {
+                        let mut p = vec![r.name.clone()];
+                        let short = short_role_name(&r.name);
+                        if short != r.name {
+                            p.push(short.to_string());
+                        }
+                        p
+                    }
+                    None => Vec::new(),
+                };
                 let mut names = Vec::new();
                 if let Some(Some(n)) = &h.name {
                     names.push(n.clone());
-                    if let Some(r) = &h.ctx.role {
-                        names.push(format!("{} : {n}", r.name));
-                    }
+                    names.extend(prefixes.iter().map(|p| format!("{p} : {n}")));
                 }
-                (names, h.task.listen.clone(), h.block)
+                let mut listen = h.task.listen.clone();
+                for t in &h.task.listen {
+                    listen.extend(prefixes.iter().map(|p| format!("{p} : {t}")));
+                }
+                (names, listen, h.block)
             })
             .collect()
     }
@@ -376,6 +399,14 @@ mod tests {
         assert_eq!(matching_handlers(first_block, "reload nginx"), vec![0]);
         assert_eq!(matching_handlers(&list, "web : restart nginx"), vec![6]);
         assert!(matching_handlers(&list, "nothing").is_empty());
+    }
+
+    #[test]
+    fn a_collection_role_has_a_short_name_too() {
+        assert_eq!(short_role_name("ns.col.web"), "web");
+        assert_eq!(short_role_name("web"), "web");
+        assert_eq!(short_role_name("lang/roles/app"), "lang/roles/app");
+        assert_eq!(short_role_name("a.b"), "a.b");
     }
 
     #[test]
