@@ -95,6 +95,7 @@ impl Runner<'_> {
         let name = self.banner_name(task, ctx, ctx.handler);
         let mut flush_for = Vec::new();
         let mut refreshed = false;
+        let mut cleared = false;
         let mut active = hosts.clone();
         // These run whatever their `when` says (ansible-core warns that it is ignored).
         let unconditional = matches!(
@@ -168,6 +169,7 @@ impl Runner<'_> {
                 }
                 MetaAction::ClearHostErrors => {
                     self.failed.remove(host);
+                    cleared = true;
                 }
                 MetaAction::ClearFacts => self.store.set_facts(host, Vars::new()),
                 // Read once for the task, as ansible-core runs it once for all hosts.
@@ -184,7 +186,8 @@ impl Runner<'_> {
                 _ => {}
             }
         }
-        if meta == MetaAction::ClearHostErrors {
+        // Only a clear_host_errors that ran (its `when` held somewhere) brings hosts back.
+        if cleared {
             // Hosts that failed earlier in the batch take part again.
             for h in &state.batch {
                 if !self.unreachable.contains(h) && !active.contains(h) && !state.ended.contains(h)

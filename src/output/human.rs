@@ -171,9 +171,10 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
     let mut j = value::to_json(&value::from_vars(&r.result));
     if let serde_json::Value::Object(o) = &mut j {
         o.retain(|k, _| !k.starts_with("_ansible"));
-        if matches!(r.status, Status::Failed | Status::Unreachable) {
-            o.remove("failed");
-        }
+        // The status is the line's own word: ansible-core's TaskResult leaves `failed` and
+        // `skipped` out of what callbacks show.
+        o.remove("failed");
+        o.remove("skipped");
         // The default callback's `_clean_results`: debug shows only what it was asked to.
         if crate::modules::spec_of(&r.action).is_some_and(|s| s.output == Output::Debug) {
             if o.contains_key("msg") {
