@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 
-TOOLS = ["baton", "ansible", "pyinfra", "jetp", "openssh"]
+TOOLS = ["baton", "baton-old", "ansible", "pyinfra", "jetp", "openssh"]
 HOSTS = {"fanout": 100, "deep": 10, "facts": 50, "template": 20}
 WORKLOADS = ["fanout", "deep", "facts", "template", "controller"]
 # The controller workload's --check run: this many hosts of the 10,000 (ansible-playbook
@@ -435,8 +435,8 @@ control_path_dir = {cp}
     def command(self, tool, workload, n):
         w = self.work
         inv = f"{w}/inv/{n}.ini"
-        if tool == "baton":
-            return [self.args.baton, "play", f"{w}/ansible/{workload}.yml", "-i", inv,
+        if tool in ("baton", "baton-old"):
+            return [self.baton_bin(tool), "play", f"{w}/ansible/{workload}.yml", "-i", inv,
                     "-f", str(n)]  # fmt: skip
         if tool == "ansible":
             return [f"{self.venv}/bin/ansible-playbook", f"{w}/ansible/{workload}.yml", "-i", inv,
@@ -453,6 +453,11 @@ control_path_dir = {cp}
             return ["bash", f"{os.path.dirname(os.path.abspath(__file__))}/openssh_floor.sh",
                     f"{w}/inv/{n}.hosts", self.key, self.per_host_script(workload)]  # fmt: skip
         raise ValueError(tool)
+
+    def baton_bin(self, tool):
+        """`baton` is the binary measured; `baton-old` another build of it (`--baton-old`),
+        run on the same files, to compare two versions in one interleaved run."""
+        return self.args.baton if tool == "baton" else self.args.baton_old
 
     def per_host_script(self, workload):
         if workload == "template":
@@ -491,7 +496,7 @@ control_path_dir = {cp}
     def check_output(self, tool, workload, log):
         """A run that printed a failure is not a valid measurement."""
         text = open(log, errors="replace").read()
-        if tool in ("baton", "ansible"):
+        if tool in ("baton", "baton-old", "ansible"):
             for line in text.splitlines():
                 if ": ok=" in line and ("failed=0" not in line or "unreachable=0" not in line):
                     return False
@@ -525,12 +530,12 @@ control_path_dir = {cp}
         inv, pb = f"{w}/inventory.ini", f"{w}/playbook.yml"
         limit = f"all[0:{CHECK_HOSTS - 1}]"
         for rnd in range(1, rounds + 1):
-            for tool in [t for t in tools if t in ("baton", "ansible")]:
+            for tool in [t for t in tools if t in ("baton", "baton-old", "ansible")]:
                 for phase in ("list", "check", "check100"):
-                    if phase == "check100" and tool != "baton":
+                    if phase == "check100" and tool == "ansible":
                         continue  # ansible-playbook: minutes per run; baton alone
-                    if tool == "baton":
-                        argv = [self.args.baton, "play", pb, "-i", inv]
+                    if tool in ("baton", "baton-old"):
+                        argv = [self.baton_bin(tool), "play", pb, "-i", inv]
                     else:
                         argv = [f"{self.venv}/bin/ansible-playbook", pb, "-i", inv]
                     if phase == "list":
@@ -610,6 +615,8 @@ def versions(args):
     }
     if args.jetp:
         v["jetp"] = "jetp 0.1.1 (crates.io, built from source)"
+    if args.baton_old:
+        v["baton-old"] = first_line([args.baton_old, "--version"]) + f" ({args.baton_old})"
     return v
 
 
@@ -621,6 +628,10 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--baton", required=True)
     ap.add_argument("--jetp", default="")
+    ap.add_argument(
+        "--baton-old", default="",
+        help="another baton binary, measured as the tool `baton-old` beside `baton`",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ansible-check-rounds", type=int, default=1)
     ap.add_argument(
@@ -637,6 +648,8 @@ def main():
     tools = [t for t in args.tools.split(",") if t]
     if not args.jetp and "jetp" in tools:
         tools.remove("jetp")
+    if not args.baton_old and "baton-old" in tools:
+        tools.remove("baton-old")
     b = Bench(args)
     b.prepare(args.workloads)
     remote = [w for w in args.workloads if w != "controller"]

@@ -9,6 +9,8 @@
 #   RECORD=1 bash bench/run.sh              # also append the summary to bench/RESULTS.md
 #   KEEP_FLEET=1 bash bench/run.sh ...      # leave the fleet up for the next run
 #   BATON=path/to/baton bash bench/run.sh   # measure that binary (no build)
+#   BATON_OLD=path/to/old/baton TOOLS=baton,baton-old,ansible bash bench/run.sh
+#                                           # two builds of baton side by side (before/after)
 #
 # Sets up what it needs: the fleet (tests/fleet, 100 hosts, prefix baton-bench, sshd as init),
 # a virtualenv bench/.venv with ansible-core 2.19.14 and pyinfra from PyPI, a release build of
@@ -94,4 +96,4 @@ record=()
 [ -n "${RECORD:-}" ] && record=(--record "$ROOT/bench/RESULTS.md")
 rm -rf "$WORK"
 python3 bench/bench.py "$@" --fleet "$FLEET" --work "$WORK" --venv "$VENV" --baton "$BATON" \
-  --jetp "$JETP" --rounds "$ROUNDS" --ansible-rounds "$ANSIBLE_ROUNDS" --tools "$TOOLS" "${record[@]}"
+  --jetp "$JETP" --baton-old "${BATON_OLD:-}" --rounds "$ROUNDS" --ansible-rounds "$ANSIBLE_ROUNDS" --tools "$TOOLS" "${record[@]}"

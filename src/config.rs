@@ -110,16 +110,6 @@ impl Config {
         Ok(cfg)
     }
 
-    /// [`Config::load`] for a command about to start: its warnings go to stderr first, the way
-    /// ansible's CLI shows them before anything else.
-    pub fn load_for_command() -> Result<Config, Error> {
-        let cfg = Config::load()?;
-        for w in &cfg.warnings {
-            eprintln!("[WARNING]: {w}");
-        }
-        Ok(cfg)
-    }
-
     /// Reads one file.
     pub fn read(path: &Path) -> Result<Config, Error> {
         let source = Source::read(path)?;

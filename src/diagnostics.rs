@@ -31,7 +31,7 @@ impl Source {
 
     /// Reads a file into a source; the error names the file and what went wrong. The bytes
     /// are taken as they are: reading a file that may be vault-encrypted is the vault's
-    /// (`crate::vault::read_source`), which decrypts and then calls [`Source::from_bytes`].
+    /// (`crate::value::read_source`), which decrypts and then calls [`Source::from_bytes`].
     pub fn read(path: &Path) -> Result<Arc<Source>, Error> {
         Source::from_bytes(path, read_file(path)?, false)
     }
@@ -66,7 +66,7 @@ impl Source {
     }
 
     /// The text of line `line` (1-based), without its line ending.
-    fn line_text(&self, line: usize) -> Option<&str> {
+    pub fn line_text(&self, line: usize) -> Option<&str> {
         if self.vaulted {
             return None;
         }

@@ -163,3 +163,13 @@ fn the_circle_finder_finds_a_circle() {
             .collect()
     );
 }
+
+/// vault is a leaf: it imports no other room (not even diagnostics: it has its own error,
+/// turned into the one error type where vault meets the rest, and the masking registry is a
+/// value the CLI hands it, not a global it shares with the printers).
+#[test]
+fn vault_imports_no_other_room() {
+    let graph = graph();
+    let used = graph.get("vault").expect("the vault room");
+    assert!(used.is_empty(), "vault imports {used:?}");
+}

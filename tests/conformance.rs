@@ -60,6 +60,8 @@ macro_rules! cases {
 }
 
 cases! {
+    result_conditions,
+    delegation_vars,
     filters_default,
     filters_bool_int_float_string,
     filters_json_yaml,

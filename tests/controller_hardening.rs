@@ -53,15 +53,16 @@ fn an_ansible_cfg_in_a_world_writable_directory_is_ignored_with_ansibles_warning
         "- hosts: all\n  gather_facts: false\n  tasks: []\n",
     )
     .unwrap();
-    let list = || {
+    let list_as = |output: &str| {
         std::process::Command::new(common::baton_bin())
-            .args(["play", "play.yml", "--list-hosts"])
+            .args(["play", "play.yml", "--list-hosts", "--output", output])
             .current_dir(d)
             .env_remove("ANSIBLE_CONFIG")
             .env("HOME", d.join("no-home"))
             .output()
             .unwrap()
     };
+    let list = || list_as("human");
 
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = list();
@@ -75,8 +76,30 @@ fn an_ansible_cfg_in_a_world_writable_directory_is_ignored_with_ansibles_warning
         "[WARNING]: Ansible is being run in a world writable directory ({}), ignoring it as an ansible.cfg source.",
         d.display()
     );
+    // A warning like every other of a run: through the reporter, which prints it with the
+    // others (on stdout, as baton's human output does) ...
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(&want),
+        String::from_utf8_lossy(&out.stdout).contains(&want),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("world writable"),
+        "printed beside the event stream:\n{}",
+        describe(&out)
+    );
+    // ... or writes it as a warning event in JSON lines.
+    let out = list_as("json");
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let message = want.trim_start_matches("[WARNING]: ");
+    assert!(
+        events.iter().any(|e| e["event"] == "warning"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(message))),
         "{}",
         describe(&out)
     );

@@ -354,7 +354,11 @@ fn load_case(case: &Path) -> Inventory {
             vault_password_files: vec![file],
             ..Default::default()
         };
-        baton::vault::install(vault.keyring_for_play().expect("the corpus vault password"));
+        baton::vault::install(
+            vault
+                .keyring_for_play(&mut |w| panic!("{w}"))
+                .expect("the corpus vault password"),
+        );
     }
     Inventory::load(&sources).unwrap_or_else(|e| panic!("{}: {e}", name(case)))
 }

@@ -11,11 +11,14 @@
 
 use crate::diagnostics::{Error, ErrorKind};
 use crate::inventory::Inventory;
+use crate::output::warn_stderr;
 use crate::text::json::{self, Style, ToJson, Writer};
 use crate::value::{Value, Vars};
+use crate::vault::Masker;
 use clap::Args;
 use minijinja::value::ValueKind;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
@@ -102,7 +105,7 @@ const INTERNAL_VARS: &[&str] = &[
 ];
 
 /// Runs the subcommand; returns the exit status.
-pub fn run(args: InventoryArgs) -> Result<i32, Error> {
+pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     let actions = [args.list, args.host.is_some(), args.graph]
         .iter()
         .filter(|a| **a)
@@ -125,7 +128,10 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
             "--yaml output is not supported yet; --list prints the same data as JSON",
         ));
     }
-    let config = crate::config::Config::load_for_command()?;
+    let config = crate::config::Config::load()?;
+    for w in &config.warnings {
+        warn_stderr(masker, w);
+    }
     if args.verbose > 0 {
         // What ansible-inventory says first at -v, on standard output.
         match &config.file {
@@ -134,7 +140,10 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
         }
     }
     // Vault passwords first: reading the inventory decrypts vault-encrypted files.
-    crate::vault::install(args.vault.keyring_for_play()?);
+    let keyring = args
+        .vault
+        .keyring_for_play(&mut |w| warn_stderr(masker, &w))?;
+    crate::vault::install(keyring.with_masker(masker.clone()));
     let sources = if !args.inventory.is_empty() {
         args.inventory.clone()
     } else {
@@ -152,7 +161,7 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     };
     let inv = Inventory::load_with_playbook_dir(&sources, playbook_dir.as_deref())?;
     for w in &inv.warnings {
-        eprintln!("[WARNING]: {w}");
+        warn_stderr(masker, w);
     }
     // A graph without `--vars` writes no variable.
     if !args.graph || args.vars {
@@ -189,7 +198,10 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     } else {
         let sel = inv.get_hosts("all", args.limit.as_deref())?;
         for u in &sel.unmatched {
-            eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {u}");
+            warn_stderr(
+                masker,
+                &format!("Could not match supplied host pattern, ignoring: {u}"),
+            );
         }
         view.list(&sel.hosts)
     };

@@ -308,8 +308,10 @@ fn run() -> i32 {
             return e.exit_code();
         }
     };
+    // The run's secrets: the keyring registers what it decrypts, every printer masks it.
+    let masker = crate::vault::Masker::new();
     // Log lines and the progress bar share stderr through one console (crate::output::log).
-    let console = crate::output::log::Console::stderr();
+    let console = crate::output::log::Console::stderr(masker.clone());
     init_tracing(
         match &cli.command {
             Command::Play(a) => a.flags.verbose,
@@ -320,16 +322,16 @@ fn run() -> i32 {
     );
     let result = match cli.command {
         Command::Play(args) => play::play(*args, console),
-        Command::Inventory(args) => crate::cli::inventory::run(args),
+        Command::Inventory(args) => crate::cli::inventory::run(args, &masker),
         Command::Vault(args) => crate::cli::vault::run(args),
-        Command::Run(args) => crate::cli::run::run(*args),
-        Command::Template(args) => crate::cli::template::run(args),
+        Command::Run(args) => crate::cli::run::run(*args, &masker),
+        Command::Template(args) => crate::cli::template::run(args, &masker),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             // An error may quote a templated value: vault secrets are masked.
-            eprintln!("ERROR! {}", crate::vault::mask(&e.to_string()));
+            eprintln!("ERROR! {}", masker.mask(&e.to_string()));
             e.exit_code()
         }
     }

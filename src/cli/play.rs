@@ -60,9 +60,27 @@ pub(super) fn play(
     args: PlayArgs,
     console: Arc<crate::output::log::Console>,
 ) -> Result<i32, Error> {
-    let config = crate::config::Config::load_for_command()?;
-    // Vault passwords first: loading playbooks and inventory decrypts vaulted files.
-    crate::vault::install(args.flags.vault.keyring_for_play()?);
+    let masker = console.masker().clone();
+    // The reporter comes first: every warning, from ansible.cfg's on, goes through it.
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
+        OutputFormat::Human => Box::new(
+            Human::new(stdout, masker.clone(), args.flags.verbose, color)
+                .with_diff(args.flags.diff),
+        ),
+        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
+    };
+    let config = crate::config::Config::load()?;
+    for w in &config.warnings {
+        reporter.event(&exec::events::Event::Warning(w));
+    }
+    // Vault passwords next: loading playbooks and inventory decrypts vaulted files.
+    let keyring = args
+        .flags
+        .vault
+        .keyring_for_play(&mut |w| reporter.event(&exec::events::Event::Warning(&w)))?;
+    crate::vault::install(keyring.with_masker(masker));
     let mut books = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -85,14 +103,6 @@ pub(super) fn play(
     )?);
     let mut warnings = inventory.warnings.clone();
     let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => {
-            Box::new(Human::new(stdout, args.flags.verbose, color).with_diff(args.flags.diff))
-        }
-        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
-    };
     // On a terminal, a progress bar shows the batch, the task and the hosts done.
     if matches!(args.output, OutputFormat::Human)
         && std::io::stderr().is_terminal()
@@ -190,7 +200,7 @@ pub(super) fn play(
         ))?;
         code = outcome.exit_code;
         if config.retry_files_enabled.unwrap_or(false) && !outcome.retry_hosts.is_empty() {
-            write_retry_file(book, &config, &outcome.retry_hosts);
+            write_retry_file(book, &config, &outcome.retry_hosts, reporter.as_mut());
         }
         if code != 0 {
             break;
@@ -227,7 +237,12 @@ fn flush_fact_cache(
 
 /// A retry file as ansible-playbook writes it: `PLAYBOOK.retry` beside the playbook (or in
 /// `retry_files_save_path`), one failed or unreachable host per line, for `--limit @FILE`.
-fn write_retry_file(book: &playbook::Playbook, config: &crate::config::Config, hosts: &[String]) {
+fn write_retry_file(
+    book: &playbook::Playbook,
+    config: &crate::config::Config,
+    hosts: &[String],
+    reporter: &mut dyn exec::events::Reporter,
+) {
     let stem = book
         .path
         .file_stem()
@@ -241,9 +256,9 @@ fn write_retry_file(book: &playbook::Playbook, config: &crate::config::Config, h
     let text: String = hosts.iter().map(|h| format!("{h}\n")).collect();
     match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, text)) {
         Ok(()) => eprintln!("\tto retry, use: --limit @{}", file.display()),
-        Err(e) => eprintln!(
-            "[WARNING]: Could not create retry file '{}'. {e}",
+        Err(e) => reporter.event(&exec::events::Event::Warning(&format!(
+            "Could not create retry file '{}'. {e}",
             file.display()
-        ),
+        ))),
     }
 }

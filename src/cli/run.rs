@@ -13,6 +13,7 @@ use crate::inventory::Inventory;
 use crate::output::adhoc::{Adhoc, Origin};
 use crate::output::json::JsonLines;
 use crate::playbook;
+use crate::vault::Masker;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -101,11 +102,37 @@ fn origin(args: &RunArgs, short: &str) -> Origin {
 }
 
 /// Runs `baton run`; returns the exit status (ansible's: 0, 2 failed, 4 unreachable).
-pub fn run(args: RunArgs) -> Result<i32, Error> {
-    let config = crate::config::Config::load_for_command()?;
+pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
+    let short = crate::modules::canonical(&args.module);
+    // The reporter comes first: every warning, from ansible.cfg's on, goes through it.
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
+        OutputFormat::Human => Box::new(
+            Adhoc::new(
+                stdout,
+                masker.clone(),
+                short
+                    .and_then(crate::modules::spec_of)
+                    .map_or(crate::modules::Output::Json, |s| s.output),
+                args.one_line,
+                color,
+            )
+            .with_origin(origin(&args, short.unwrap_or(&args.module))),
+        ),
+        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
+    };
+    let config = crate::config::Config::load()?;
+    for w in &config.warnings {
+        reporter.event(&exec::events::Event::Warning(w));
+    }
     // Vault passwords before the inventory: its vars files may be encrypted.
-    crate::vault::install(args.flags.vault.keyring_for_play()?);
-    let Some(short) = crate::modules::canonical(&args.module) else {
+    let keyring = args
+        .flags
+        .vault
+        .keyring_for_play(&mut |w| reporter.event(&exec::events::Event::Warning(&w)))?;
+    crate::vault::install(keyring.with_masker(masker.clone()));
+    let Some(short) = short else {
         return Err(Error::new(
             ErrorKind::Syntax,
             crate::modules::unknown_action(&args.module),
@@ -126,20 +153,6 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     let book = load_in_memory(&playbook_text(&args), &config)?;
     let opts = args.flags.options(&config)?;
     let runtime = super::runtime()?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
-        OutputFormat::Human => Box::new(
-            Adhoc::new(
-                stdout,
-                crate::modules::spec_of(short).map_or(crate::modules::Output::Json, |s| s.output),
-                args.one_line,
-                color,
-            )
-            .with_origin(origin(&args, short)),
-        ),
-        OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout())),
-    };
     let outcome = runtime.block_on(exec::run(&book, inventory, extra, opts, reporter.as_mut()))?;
     Ok(outcome.exit_code)
 }

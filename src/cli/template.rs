@@ -11,8 +11,10 @@
 
 use crate::diagnostics::{Error, ErrorKind, Source};
 use crate::inventory::Inventory;
+use crate::output::warn_stderr;
 use crate::value::{Value, Vars};
 use crate::vars::{Layers, VarStore};
+use crate::vault::Masker;
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,9 +40,15 @@ pub struct TemplateArgs {
 }
 
 /// Renders the template to stdout; the exit status.
-pub fn run(args: TemplateArgs) -> Result<i32, Error> {
-    let config = crate::config::Config::load_for_command()?;
-    crate::vault::install(args.vault.keyring_for_play()?);
+pub fn run(args: TemplateArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
+    let config = crate::config::Config::load()?;
+    for w in &config.warnings {
+        warn_stderr(masker, w);
+    }
+    let keyring = args
+        .vault
+        .keyring_for_play(&mut |w| warn_stderr(masker, &w))?;
+    crate::vault::install(keyring.with_masker(masker.clone()));
     let sources = if !args.inventory.is_empty() {
         args.inventory.clone()
     } else if !config.inventory.is_empty() {
@@ -108,7 +116,7 @@ pub fn run(args: TemplateArgs) -> Result<i32, Error> {
     let warnings = crate::template::Warnings::new();
     let rendered = warnings.collect(|| crate::template::render_file(&source, &scope));
     for w in warnings.take() {
-        eprintln!("[WARNING]: {w}");
+        warn_stderr(masker, &w);
     }
     print!("{}", rendered?);
     Ok(0)

@@ -22,7 +22,7 @@
 
 use crate::diagnostics::{Error, ErrorKind};
 use crate::vault::format;
-use crate::vault::keyring::{Keyring, Purpose, Secret, Sources, vault_error};
+use crate::vault::keyring::{Keyring, Purpose, Secret, Sources};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -59,9 +59,9 @@ impl VaultPasswordArgs {
     }
 
     /// The keyring for a run that only decrypts (`baton play`): no prompt unless asked for.
-    pub fn keyring_for_play(&self) -> Result<Keyring, Error> {
-        self.sources()
-            .load(Purpose::Open, false, &mut |w| eprintln!("[WARNING]: {w}"))
+    /// A password source that failed while another worked is a warning, given to `warn`.
+    pub fn keyring_for_play(&self, warn: &mut dyn FnMut(String)) -> Result<Keyring, Error> {
+        Ok(self.sources().load(Purpose::Open, false, warn)?)
     }
 }
 
@@ -184,8 +184,15 @@ pub struct Output {
     pub output: Option<PathBuf>,
 }
 
+/// `baton vault` shows plaintext by design (view, decrypt): it registers no secret, so its
+/// warnings go out through an empty masker.
 fn warn(w: String) {
-    eprintln!("[WARNING]: {w}");
+    crate::output::warn_stderr(&crate::vault::Masker::default(), &w);
+}
+
+/// A vault failure as the one error type.
+fn vault_error(message: impl Into<String>) -> Error {
+    crate::vault::keyring::vault_error(message).into()
 }
 
 fn open_keyring(common: &Common, purpose: Purpose) -> Result<Keyring, Error> {
@@ -328,7 +335,7 @@ pub fn run(args: VaultArgs) -> Result<i32, Error> {
                 match new_ring.encrypt_secret(encrypt.encrypt_vault_id.as_deref()) {
                     Ok(s) => s,
                     Err(_) if new_ring.secrets.len() == 1 => &new_ring.secrets[0],
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
             let mut results = Vec::new();
             for f in &files {

@@ -60,6 +60,12 @@ pub struct HostStats {
 /// Everything that happens during a run, in order.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// A playbook file starts: its path as given, and how many plays it holds (ansible-playbook
+    /// shows both at `-vv`).
+    PlaybookStart {
+        path: &'a std::path::Path,
+        plays: usize,
+    },
     PlayStart {
         name: &'a str,
         /// The play's strategy (`linear` or `free`): under `free`, a task's banner is shown
@@ -79,6 +85,8 @@ pub enum Event<'a> {
         handler: bool,
         /// The task's [`task_id`].
         id: u64,
+        /// Where the task is written: a failed result's `Origin:`.
+        origin: &'a crate::diagnostics::Span,
     },
     /// One host's result for the current task; per item first, then the whole.
     HostResult {

@@ -14,10 +14,9 @@
 //! here; [`Runner::apply_failure_policy`] applies their verdict to the run's state. Under the
 //! `free` strategy no per-task policy applies (ansible-core's free strategy warns instead).
 
-use super::events::{Event, HostStats};
+use super::events::Event;
 use super::keywords::inherited_flag;
 use super::{BatchState, Ctx, Runner};
-use indexmap::IndexMap;
 use std::collections::HashSet;
 
 /// What a task left behind in a batch, for the policy to judge.
@@ -91,18 +90,20 @@ pub(super) fn batch_all_failed(newly_failed_or_unreachable: usize, batch_size: u
     newly_failed_or_unreachable == batch_size
 }
 
-/// ansible-playbook's exit status: 99 interrupted, 4 any host unreachable (even when others
-/// failed), 2 a host failed or a policy stopped the run, else 0.
+/// ansible-playbook's exit status: 99 interrupted, 4 a host is unreachable (even when others
+/// failed), 2 a host is failed or a policy stopped the run, else 0. Like ansible-core, it is
+/// the hosts' state at the end that counts, not the recap: `meta: clear_host_errors` forgives.
 pub(super) fn exit_code(
     interrupted: bool,
     stopped: bool,
-    stats: &IndexMap<String, HostStats>,
+    any_unreachable: bool,
+    any_failed: bool,
 ) -> i32 {
     if interrupted {
         99
-    } else if stats.values().any(|s| s.unreachable > 0) {
+    } else if any_unreachable {
         4
-    } else if stopped || stats.values().any(|s| s.failed > 0) {
+    } else if stopped || any_failed {
         2
     } else {
         0
@@ -115,6 +116,25 @@ impl Runner<'_> {
     /// unreachable; `max_fail_percentage` compares the batch's failed hosts with the batch size
     /// (strictly greater), marks the rest failed and stops later plays; the batch then ends
     /// when every host left has failed.
+    /// A host fails for good in this play: a failure no `rescue` catches. It leaves the play's
+    /// hosts (`ansible_play_hosts`), counts for `max_fail_percentage`, and later plays leave it
+    /// out.
+    pub(super) fn fail_host(&mut self, state: &mut BatchState, host: &str) {
+        self.failed.insert(host.to_string());
+        state.batch_failed.insert(host.to_string());
+        self.removed.insert(host.to_string());
+    }
+
+    /// After a task, ansible-core's linear strategy, step by step: `any_errors_fatal` (which
+    /// `run_once` implies) marks every host left failed when a host failed or went
+    /// unreachable; `max_fail_percentage` compares the batch's failed hosts with the batch size
+    /// (strictly greater), marks the rest failed and stops later plays; the batch then ends
+    /// when every host left has failed.
+    ///
+    /// Returns the hosts the policy marked failed: they leave the task's active hosts. Like
+    /// ansible-core's `mark_host_failed`, a mark inside a block with `rescue` sends the host to
+    /// that rescue (not counted as rescued: it had no failed result) and it may go on from
+    /// there; elsewhere the host has failed for good.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_failure_policy(
         &mut self,
@@ -125,10 +145,10 @@ impl Runner<'_> {
         unreachable_now: &[String],
         hosts_left: &[String],
         had_results: bool,
-    ) {
+    ) -> Vec<String> {
         if state.free {
             // ansible-core's free strategy applies no failure policy while a batch runs.
-            return;
+            return Vec::new();
         }
         let any_errors_fatal = (inherited_flag(&ctx.chain, |k| &k.any_errors_fatal) || run_once)
             && !inherited_flag(&ctx.chain, |k| &k.ignore_errors);
@@ -145,9 +165,14 @@ impl Runner<'_> {
             },
             &state.batch_failed,
         );
-        for h in verdict.mark_failed {
-            self.failed.insert(h.clone());
-            state.batch_failed.insert(h);
+        for h in &verdict.mark_failed {
+            if ctx.rescuable {
+                state.batch_failed.insert(h.clone());
+                self.removed.insert(h.clone());
+                state.policy_marked.insert(h.clone());
+            } else {
+                self.fail_host(state, h);
+            }
         }
         if verdict.max_fail_tripped {
             self.reporter.event(&Event::PlayAborted {
@@ -158,6 +183,7 @@ impl Runner<'_> {
         if verdict.batch_over {
             state.over = true;
         }
+        verdict.mark_failed
     }
 }
 
@@ -298,14 +324,11 @@ mod tests {
 
     #[test]
     fn the_exit_status_puts_interrupted_then_unreachable_then_failed() {
-        let mut stats: IndexMap<String, HostStats> = IndexMap::new();
-        assert_eq!(exit_code(false, false, &stats), 0);
-        assert_eq!(exit_code(false, true, &stats), 2);
-        stats.entry("a".into()).or_default().failed = 1;
-        assert_eq!(exit_code(false, false, &stats), 2);
-        stats.entry("b".into()).or_default().unreachable = 1;
-        assert_eq!(exit_code(false, false, &stats), 4);
-        assert_eq!(exit_code(true, false, &stats), 99);
+        assert_eq!(exit_code(false, false, false, false), 0);
+        assert_eq!(exit_code(false, true, false, false), 2);
+        assert_eq!(exit_code(false, false, false, true), 2);
+        assert_eq!(exit_code(false, false, true, true), 4);
+        assert_eq!(exit_code(true, false, true, true), 99);
     }
 
     fn failing(keywords: &str, failing: &str) -> String {
@@ -400,6 +423,56 @@ mod tests {
         let ran = testkit::play(&failing("", "['h1', 'h2']"), 2);
         assert!(!ran.ran("next"));
         assert!(!ran.ran("later play"));
+        assert_eq!(ran.outcome.exit_code, 2);
+    }
+
+    #[test]
+    fn any_errors_fatal_sends_the_other_hosts_to_the_rescue_without_counting_them_rescued() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - name: boom
+          fail: msg=boom
+          when: inventory_hostname == 'h1'
+        - name: never
+          debug: msg=never
+      rescue:
+        - name: rescue
+          debug: msg=rescued
+    - name: recovered
+      debug: msg=recovered
+"#;
+        let ran = testkit::play(book, 2);
+        assert!(!ran.ran("never"));
+        let mut rescued = ran.hosts("rescue", "ok");
+        rescued.sort();
+        assert_eq!(rescued, ["h1", "h2"]);
+        let mut recovered = ran.hosts("recovered", "ok");
+        recovered.sort();
+        assert_eq!(recovered, ["h1", "h2"]);
+        assert_eq!(ran.stats("h1").rescued, 1);
+        assert_eq!(ran.stats("h2").rescued, 0);
+        assert_eq!(ran.outcome.exit_code, 0);
+    }
+
+    #[test]
+    fn a_failing_include_under_any_errors_fatal_stops_the_other_hosts_first() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - name: include
+      include_tasks: does-not-exist.yml
+      when: inventory_hostname == 'h2'
+    - name: never
+      debug: msg=never
+"#;
+        let ran = testkit::play(book, 2);
+        assert!(!ran.ran("never"));
         assert_eq!(ran.outcome.exit_code, 2);
     }
 }

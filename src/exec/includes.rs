@@ -125,22 +125,28 @@ impl Runner<'_> {
             name: &name,
             handler: ctx.handler,
             id: events::task_id(task),
+            origin: &task.span,
         });
         // Per host: the included target and the loop item's variables, or a skip/failure.
         let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
         let mut failed_now: Vec<String> = Vec::new();
         for host in &hosts {
-            let job = self.job(state, task, ctx, host, &hosts);
+            let job = self.job(state, task, ctx, host);
             let decisions = job.include_decisions();
             match decisions {
                 Err(e) => {
                     let outcome = job.failure(e);
                     self.apply_outcome(task, &outcome)?;
+                    if outcome.result.ignored {
+                        continue;
+                    }
+                    if ctx.rescuable {
+                        self.note_rescued_failure(host, task, outcome.registered.clone());
+                    }
                     failed_now.push(host.clone());
                     if !ctx.rescuable {
-                        self.failed.insert(host.clone());
+                        self.fail_host(state, host);
                         self.stats.entry(host.clone()).or_default().failed += 1;
-                        state.batch_failed.insert(host.clone());
                     }
                 }
                 Ok(None) => {
@@ -214,15 +220,22 @@ impl Runner<'_> {
                 Err(e) => {
                     let too_deep = ctx.includes.len() >= MAX_INCLUDE_DEPTH;
                     for h in &group_hosts {
-                        let job = self.job(state, task, ctx, h, &hosts);
-                        let outcome = job.failure(e.clone());
+                        let job = self.job(state, task, ctx, h);
+                        let mut outcome = job.failure(e.clone());
+                        // Nesting too deep stops the run: no ignore_errors lets it pass.
+                        outcome.result.ignored &= !too_deep;
                         self.apply_outcome(task, &outcome)?;
+                        if outcome.result.ignored {
+                            continue;
+                        }
+                        if ctx.rescuable {
+                            self.note_rescued_failure(h, task, outcome.registered.clone());
+                        }
                         survivors.retain(|s| s != h);
                         failed_now.push(h.clone());
                         if !ctx.rescuable || too_deep {
-                            self.failed.insert(h.clone());
+                            self.fail_host(state, h);
                             self.stats.entry(h.clone()).or_default().failed += 1;
-                            state.batch_failed.insert(h.clone());
                         }
                     }
                     if too_deep {
@@ -230,6 +243,27 @@ impl Runner<'_> {
                     }
                 }
             }
+        }
+        // The include's own failures (a condition, a missing file or role) go through the
+        // failure policy before any included task runs, as ansible-core processes the include's
+        // results before the included blocks join the hosts' task lists.
+        let hosts_left: Vec<String> = state
+            .batch
+            .iter()
+            .filter(|h| !self.unreachable.contains(*h))
+            .cloned()
+            .collect();
+        let marked =
+            self.apply_failure_policy(state, ctx, false, &failed_now, &[], &hosts_left, true);
+        survivors.retain(|h| !marked.contains(h));
+        if let Some(shared) = &state.shared {
+            let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
+            removed.extend(
+                failed_now
+                    .iter()
+                    .filter(|h| self.failed.contains(*h))
+                    .cloned(),
+            );
         }
         for (items, _role, role_handlers, item_vars, group_hosts, link) in ready {
             let group_hosts: Vec<String> = group_hosts
@@ -262,22 +296,6 @@ impl Runner<'_> {
                 .run_items(state, &items, ictx, group_hosts.clone())
                 .await?;
             survivors.retain(|h| !group_hosts.contains(h) || after.contains(h));
-        }
-        let hosts_left: Vec<String> = state
-            .batch
-            .iter()
-            .filter(|h| !self.unreachable.contains(*h))
-            .cloned()
-            .collect();
-        self.apply_failure_policy(state, ctx, false, &failed_now, &[], &hosts_left, true);
-        if let Some(shared) = &state.shared {
-            let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
-            removed.extend(
-                failed_now
-                    .iter()
-                    .filter(|h| self.failed.contains(*h))
-                    .cloned(),
-            );
         }
         Ok(active
             .into_iter()

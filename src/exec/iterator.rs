@@ -146,7 +146,9 @@ impl Runner<'_> {
         let mut survivors = after_block;
         if has_rescue && !failed.is_empty() && !state.over {
             for h in &failed {
-                self.stats.entry(h.clone()).or_default().rescued += 1;
+                if !state.policy_marked.remove(h) {
+                    self.stats.entry(h.clone()).or_default().rescued += 1;
+                }
             }
             let rescued = self
                 .run_items(state, &block.rescue, ctx.clone(), failed.clone())
@@ -161,10 +163,19 @@ impl Runner<'_> {
                 &self.unreachable,
                 &state.ended,
             );
+            // `meta: clear_host_errors` while `always` runs: the hosts it cleared leave the
+            // block alive. What was cleared before stays known to the blocks around this one.
+            let cleared_before = std::mem::take(&mut state.cleared);
             let after_always = self
                 .run_items(state, &block.always, ctx.clone(), always_hosts)
                 .await?;
             survivors.retain(|h| after_always.contains(h));
+            for h in &after_always {
+                if state.cleared.contains(h) && !survivors.contains(h) {
+                    survivors.push(h.clone());
+                }
+            }
+            state.cleared.extend(cleared_before);
         }
         Ok(entering
             .into_iter()
@@ -284,5 +295,60 @@ mod tests {
         assert!(ran.ran("tagged"));
         assert!(!ran.ran("untagged"));
         assert!(!ran.ran("never"));
+    }
+
+    #[test]
+    fn a_host_that_failed_in_rescue_runs_every_task_of_always() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - name: boom
+          fail: msg=boom
+      rescue:
+        - name: rescue fails
+          fail: msg=again
+      always:
+        - name: always 1
+          debug: msg=1
+        - name: always 2
+          debug: msg=2
+        - name: always 3
+          debug: msg=3
+    - name: after
+      debug: msg=after
+"#;
+        let ran = testkit::play(book, 2);
+        for t in ["always 1", "always 2", "always 3"] {
+            let mut hosts = ran.hosts(t, "ok");
+            hosts.sort();
+            assert_eq!(hosts, ["h1", "h2"], "{t}");
+        }
+        assert!(!ran.ran("after"));
+    }
+
+    #[test]
+    fn the_play_hosts_leave_out_failed_hosts_but_not_those_being_rescued() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - name: boom
+          fail: msg=boom
+          when: inventory_hostname == 'h1'
+      rescue:
+        - name: in rescue
+          debug: msg="{{ ansible_play_hosts | join(',') }}"
+    - name: fail h2
+      fail: msg=no
+      when: inventory_hostname == 'h2'
+    - name: later
+      debug: msg="{{ ansible_play_hosts | join(',') }}/{{ ansible_play_batch | join(',') }}"
+"#;
+        let ran = testkit::play(book, 3);
+        assert_eq!(ran.msg("in rescue", "h1"), "h1,h2,h3");
+        assert_eq!(ran.msg("later", "h3"), "h1,h3/h1,h3");
     }
 }

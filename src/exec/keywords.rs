@@ -7,15 +7,18 @@
 //! the play down to a task (`any_errors_fatal`, `ignore_errors`, ...) are read with
 //! [`inherited_flag`].
 //!
-//! Not here yet (issue 17, item 2): the per-host templating of task keywords (`when`,
-//! `loop`, `until`/`retries`/`delay`, `delegate_to`, `become*`, `changed_when`/`failed_when`,
-//! the module's arguments) stays in `runner.rs`, and `run_task` reads `run_once`, `throttle`
-//! and `delegate_facts` itself; both are being changed for typed module results and move here
-//! after that lands.
+//! Task keywords come in two kinds. Those that decide how a task fans out over the hosts
+//! (`run_once`, `throttle`) are templated here, per host in the order the hosts take the task,
+//! as ansible-core's linear strategy does ([`Runner::fan_out`]); `delegate_facts` is templated
+//! here per host ([`HostJob::delegate_facts`]). The per-host keywords a host's run reads
+//! (`when`, `loop`, `until`/`retries`/`delay`, `delegate_to`, `become*`, `environment`,
+//! `changed_when`/`failed_when`) are templated by the host's job in `runner.rs`, through
+//! [`HostJob::keyword`] where a keyword is inherited from the play down.
 
-use super::{Runner, batches, strategy};
+use super::runner::HostJob;
+use super::{BatchState, Ctx, Runner, batches, strategy};
 use crate::diagnostics::Error;
-use crate::playbook::{Keywords, Play};
+use crate::playbook::{Keywords, Play, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
 use std::sync::Arc;
@@ -48,7 +51,134 @@ pub(super) fn inherited_flag(
         .is_some_and(template::truthy)
 }
 
+/// How a task fans out over a batch's hosts.
+pub(super) struct FanOut {
+    /// The hosts that run the task, in order.
+    pub targets: Vec<String>,
+    /// `run_once` held (for the last target): one result stands for every host.
+    pub run_once: bool,
+    /// `throttle`: at most this many hosts run the task at once.
+    pub throttle: Option<usize>,
+}
+
+/// ansible-core's message when `throttle` is not an integer.
+fn throttle_error(task: &Task, why: &str) -> Error {
+    let mut e = Error::new(
+        crate::diagnostics::ErrorKind::Unsupported,
+        format!("Failed to convert the throttle value to an integer: {why}"),
+    );
+    e.span = Some(task.span.clone());
+    e
+}
+
+impl HostJob {
+    /// The innermost value of a keyword from the play down to the task, templated with this
+    /// host's variables.
+    pub(super) fn keyword(
+        &self,
+        get: fn(&Keywords) -> &Option<Value>,
+    ) -> Result<Option<Value>, Error> {
+        match self.chain.iter().rev().find_map(|k| get(k).as_ref()) {
+            Some(v) if v.as_str().is_some_and(value::looks_like_template) => {
+                Ok(Some(template::render_value(v, &self.scope(None))?))
+            }
+            Some(v) => Ok(Some(v.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// `delegate_facts` (inherited from blocks), templated for this host.
+    pub(super) fn delegate_facts(&self) -> Result<bool, Error> {
+        Ok(self
+            .keyword(|k| &k.delegate_facts)?
+            .is_some_and(|v| template::truthy(&v)))
+    }
+}
+
 impl Runner<'_> {
+    /// `run_once` and `throttle`, templated host by host in the order the hosts take the
+    /// task: the first host for which `run_once` holds is the last to run it (ansible-core's
+    /// linear strategy stops queueing there), and `throttle` is read as an integer.
+    pub(super) fn fan_out(
+        &self,
+        state: &BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        hosts: &[String],
+    ) -> Result<FanOut, Error> {
+        let innermost = |get: fn(&Keywords) -> &Option<Value>| {
+            ctx.chain
+                .iter()
+                .rev()
+                .find_map(|k| get(k).as_ref())
+                .cloned()
+        };
+        let templated = |v: &Option<Value>| {
+            v.as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(value::looks_like_template)
+        };
+        let run_once_raw = innermost(|k| &k.run_once);
+        let throttle_raw = innermost(|k| &k.throttle);
+        let per_host = templated(&run_once_raw) || templated(&throttle_raw);
+        let as_width = |w: Value| -> Result<Option<usize>, Error> {
+            let n = w
+                .as_i64()
+                .or_else(|| w.to_string().trim().parse().ok())
+                .ok_or_else(|| {
+                    throttle_error(
+                        task,
+                        &format!("invalid literal for int() with base 10: '{w}'"),
+                    )
+                })?;
+            Ok((n > 0).then_some(n as usize))
+        };
+        if !per_host {
+            let run_once = run_once_raw.as_ref().is_some_and(template::truthy);
+            let throttle = match throttle_raw {
+                Some(w) => as_width(w)?,
+                None => None,
+            };
+            let targets = if run_once {
+                hosts.iter().take(1).cloned().collect()
+            } else {
+                hosts.to_vec()
+            };
+            return Ok(FanOut {
+                targets,
+                run_once,
+                throttle,
+            });
+        }
+        let mut targets = Vec::new();
+        let mut run_once = false;
+        let mut throttle = None;
+        for host in hosts {
+            let job = self.job(state, task, ctx, host);
+            if throttle.is_none()
+                && let Some(w) = job
+                    .keyword(|k| &k.throttle)
+                    .map_err(|e| throttle_error(task, &e.message))?
+            {
+                throttle = as_width(w)?;
+            }
+            targets.push(host.clone());
+            if job
+                .keyword(|k| &k.run_once)?
+                .as_ref()
+                .is_some_and(template::truthy)
+            {
+                run_once = true;
+                break;
+            }
+        }
+        Ok(FanOut {
+            targets,
+            run_once,
+            throttle,
+        })
+    }
+
     /// The play's keywords templated with its variables (`play_vars`: the play's own, prompts,
     /// vars_files, role vars), in the order ansible-playbook reads them, so the first bad one
     /// is the one reported.

@@ -95,8 +95,24 @@ impl Runner<'_> {
         let name = self.banner_name(task, ctx, ctx.handler);
         let mut flush_for = Vec::new();
         let mut refreshed = false;
-        let mut cleared = false;
         let mut active = hosts.clone();
+        // ansible-core's linear strategy runs a meta task that acts on the play (all but
+        // `noop`, `reset_connection`, `end_host`, `role_complete`, `flush_handlers`) once, for
+        // the first host: its `when` decides for everyone.
+        let once = !state.free
+            && !matches!(
+                meta,
+                MetaAction::Noop
+                    | MetaAction::ResetConnection
+                    | MetaAction::EndHost
+                    | MetaAction::RoleComplete
+                    | MetaAction::FlushHandlers
+            );
+        let runs_on: Vec<String> = if once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.clone()
+        };
         // These run whatever their `when` says (ansible-core warns that it is ignored).
         let unconditional = matches!(
             meta,
@@ -106,13 +122,14 @@ impl Runner<'_> {
         if unconditional && has_when {
             self.warn_once(&format!("{action} task does not support when conditional"));
         }
-        for host in &hosts {
+        for host in &runs_on {
             self.reporter.event(&Event::TaskStart {
                 name: &name,
                 handler: ctx.handler,
                 id: events::task_id(task),
+                origin: &task.span,
             });
-            let job = self.job(state, task, ctx, host, &hosts);
+            let job = self.job(state, task, ctx, host);
             if !unconditional && !job.when_holds()? {
                 let mut outcome = job.skipped_outcome();
                 let (msg, reason) = meta_skip(meta, &action, host);
@@ -150,6 +167,7 @@ impl Runner<'_> {
                 MetaAction::FlushHandlers => flush_for.push(host.clone()),
                 MetaAction::EndHost => {
                     state.ended.insert(host.clone());
+                    self.removed.insert(host.clone());
                     active.retain(|h| h != host);
                 }
                 MetaAction::EndBatch | MetaAction::EndPlay => {
@@ -168,8 +186,32 @@ impl Runner<'_> {
                     return Ok(Vec::new());
                 }
                 MetaAction::ClearHostErrors => {
-                    self.failed.remove(host);
-                    cleared = true;
+                    // Every host of the play: failed and unreachable hosts are forgotten (later
+                    // plays take them again), and a host failed inside a block that is now
+                    // running its `always` leaves the block alive. A host that failed outside
+                    // any block has finished this play and stays finished.
+                    for h in state.all_hosts.clone() {
+                        self.failed.remove(&h);
+                        self.unreachable.remove(&h);
+                        state.batch_failed.remove(&h);
+                        state.cleared.insert(h);
+                    }
+                    if let Some(shared) = &state.shared {
+                        shared
+                            .fail_all
+                            .store(false, std::sync::atomic::Ordering::SeqCst);
+                        shared
+                            .removed
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .clear();
+                    }
+                    state.failed_all_here = false;
+                }
+                MetaAction::ClearFacts if once => {
+                    for h in &state.all_hosts {
+                        self.store.set_facts(h, Vars::new());
+                    }
                 }
                 MetaAction::ClearFacts => self.store.set_facts(host, Vars::new()),
                 // Read once for the task, as ansible-core runs it once for all hosts.
@@ -185,22 +227,6 @@ impl Runner<'_> {
                 }
                 _ => {}
             }
-        }
-        // Only a clear_host_errors that ran (its `when` held somewhere) brings hosts back.
-        if cleared {
-            // Hosts that failed earlier in the batch take part again.
-            for h in &state.batch {
-                if !self.unreachable.contains(h) && !active.contains(h) && !state.ended.contains(h)
-                {
-                    active.push(h.clone());
-                }
-            }
-            active = state
-                .batch
-                .iter()
-                .filter(|h| active.contains(h))
-                .cloned()
-                .collect();
         }
         if !flush_for.is_empty() {
             let flushed = self.flush_handlers(state, flush_for.clone()).await?;
@@ -255,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn end_play_ends_later_batches_too_and_clear_host_errors_brings_hosts_back() {
+    fn end_play_ends_later_batches_too_and_clear_host_errors_forgives_for_later_plays() {
         let book = r#"
 - hosts: all
   gather_facts: false
@@ -272,6 +298,11 @@ mod tests {
       when: inventory_hostname == 'h1'
       ignore_errors: "{{ false }}"
     - meta: clear_host_errors
+    - name: still out
+      debug: msg=back
+- hosts: all
+  gather_facts: false
+  tasks:
     - name: back
       debug: msg=back
 "#;
@@ -279,13 +310,52 @@ mod tests {
         assert!(!ran.ran("never"));
         let batches = ran.lines.iter().filter(|l| l.starts_with("batch ")).count();
         assert_eq!(
-            batches, 2,
-            "one batch of the first play, one of the second: {:?}",
+            batches, 3,
+            "one batch of the first play, one of each later one: {:?}",
             ran.lines
         );
+        // As in ansible-core: a host that failed outside any block has finished its play; the
+        // cleared error lets it take part in later plays.
+        assert_eq!(ran.hosts("still out", "ok"), ["h2"]);
         let mut back = ran.hosts("back", "ok");
         back.sort();
         assert_eq!(back, ["h1", "h2"]);
+    }
+
+    #[test]
+    fn clear_host_errors_runs_once_for_the_first_host_and_revives_hosts_in_always() {
+        let book = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - name: boom
+          fail: msg=boom
+          when: inventory_hostname != 'h1'
+      always:
+        - name: first always
+          debug: msg=a
+        - meta: clear_host_errors
+          when: inventory_hostname == WHO
+        - name: second always
+          debug: msg=b
+    - name: after
+      debug: msg=after
+"#;
+        // h1 is the first host to run the meta task, and its condition decides for everyone.
+        let ran = testkit::play(&book.replace("WHO", "'h2'"), 3);
+        let mut second = ran.hosts("second always", "ok");
+        second.sort();
+        assert_eq!(
+            second,
+            ["h1", "h2", "h3"],
+            "always runs through for failed hosts"
+        );
+        assert_eq!(ran.hosts("after", "ok"), ["h1"]);
+        let ran = testkit::play(&book.replace("WHO", "'h1'"), 3);
+        let mut after = ran.hosts("after", "ok");
+        after.sort();
+        assert_eq!(after, ["h1", "h2", "h3"]);
     }
 
     #[test]

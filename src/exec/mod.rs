@@ -39,6 +39,7 @@ mod keywords;
 mod meta;
 mod play;
 mod pool;
+mod questions;
 mod runner;
 mod strategy;
 mod task;
@@ -163,6 +164,17 @@ pub struct Outcome {
     pub retry_hosts: Vec<String>,
 }
 
+/// The controller's `python3` (the first on PATH), else `/usr/bin/python3`.
+fn controller_python() -> String {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("python3"))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "/usr/bin/python3".to_string())
+}
+
 /// Runs a playbook.
 pub async fn run(
     playbook: &Playbook,
@@ -198,6 +210,9 @@ pub async fn run(
         Value::from(playbook.dir.display().to_string()),
     );
     store.set_global("ansible_check_mode", Value::from(opts.check));
+    // The Python that runs ansible-playbook, in ansible-core; baton's is the controller's
+    // python3, for the inventories that set `ansible_python_interpreter` from it.
+    store.set_global("ansible_playbook_python", Value::from(controller_python()));
     store.set_global("ansible_diff_mode", Value::from(opts.diff));
     store.set_global("ansible_verbosity", Value::from(opts.verbosity));
     // The run's settings Ansible's magic variables give (they show in a whole `hostvars`).
@@ -237,6 +252,7 @@ pub async fn run(
         stats: IndexMap::new(),
         failed: HashSet::new(),
         unreachable: HashSet::new(),
+        removed: HashSet::new(),
         stopped: false,
         loader: playbook.loader.clone(),
         role_ran: HashMap::new(),
@@ -273,7 +289,8 @@ pub async fn run(
             .interrupted
             .load(std::sync::atomic::Ordering::SeqCst),
         runner.stopped,
-        &runner.stats,
+        !runner.unreachable.is_empty(),
+        !runner.failed.is_empty(),
     );
     let mut retry_hosts: Vec<String> = runner
         .failed
@@ -299,6 +316,11 @@ struct Runner<'r> {
     /// Hosts that failed in this run; later plays leave them out.
     failed: HashSet<String>,
     unreachable: HashSet<String>,
+    /// The running play's removed hosts (ansible-core's `play._removed_hosts`): failed (a
+    /// failure no `rescue` catches, or marked by a policy), unreachable or ended. What
+    /// `ansible_play_hosts` and `ansible_play_batch` leave out; `clear_host_errors` does not
+    /// bring a host back into them, as in ansible-core.
+    removed: HashSet<String>,
     /// A failure policy stopped the run: no later batch or play runs.
     stopped: bool,
     loader: Arc<crate::playbook::Loader>,
@@ -370,6 +392,12 @@ struct BatchState {
     /// Hosts failed in this batch (Ansible's per-batch `_failed_hosts`): what
     /// max_fail_percentage counts.
     batch_failed: HashSet<String>,
+    /// Hosts a failure policy marked failed inside a block with `rescue`: they go to the rescue
+    /// without counting as rescued (they had no failed result of their own).
+    policy_marked: HashSet<String>,
+    /// Hosts whose failed state `meta: clear_host_errors` cleared: a block whose `always` they
+    /// are running lets them go on.
+    cleared: HashSet<String>,
     max_fail_percentage: Option<f64>,
     /// The batch ended early: every host left has failed after a policy tripped.
     over: bool,
@@ -392,6 +420,9 @@ struct BatchState {
     free: bool,
     /// What the lanes of a `free` batch share.
     shared: Option<Arc<LaneShared>>,
+    /// Under `free`: this lane's own failed `run_once` task failed every host of the play.
+    /// The other lanes stop; this one goes on through its block's `rescue` / `always`.
+    failed_all_here: bool,
 }
 
 impl BatchState {
@@ -407,6 +438,8 @@ impl BatchState {
             batch,
             all_hosts,
             batch_failed: HashSet::new(),
+            policy_marked: HashSet::new(),
+            cleared: HashSet::new(),
             max_fail_percentage,
             over: false,
             break_play: false,
@@ -419,6 +452,7 @@ impl BatchState {
             handlers,
             free: false,
             shared: None,
+            failed_all_here: false,
         }
     }
 
@@ -428,7 +462,8 @@ impl BatchState {
             || self.end_batch
             || self.shared.as_ref().is_some_and(|s| {
                 s.end_batch.load(std::sync::atomic::Ordering::SeqCst)
-                    || s.fail_all.load(std::sync::atomic::Ordering::SeqCst)
+                    || (s.fail_all.load(std::sync::atomic::Ordering::SeqCst)
+                        && !self.failed_all_here)
             })
     }
 }

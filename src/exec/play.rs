@@ -64,6 +64,10 @@ pub(super) fn shuffle(hosts: &mut [String]) {
 impl Runner<'_> {
     pub(super) async fn run_playbook(&mut self, playbook: &Playbook) -> Result<(), Error> {
         self.show_load_warnings();
+        self.reporter.event(&Event::PlaybookStart {
+            path: &playbook.path,
+            plays: playbook.plays.len(),
+        });
         for play in &playbook.plays {
             if self.stopped {
                 break;
@@ -161,6 +165,9 @@ impl Runner<'_> {
     pub(super) async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
         unwind::fault("play", &play.name);
         self.role_ran.clear();
+        // ansible-core's TaskQueueManager marks the hosts that failed in earlier plays failed
+        // again, and the unreachable ones removed, before a play starts.
+        self.removed = self.failed.union(&self.unreachable).cloned().collect();
         self.play_dir = Some(play.dir.clone());
         let play_vars = play.kw.vars.clone();
         let pattern = self

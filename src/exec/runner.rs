@@ -23,6 +23,12 @@ use std::time::Duration;
 /// item's variables.
 pub type Inclusion = (String, Option<Vars>);
 
+/// The variable a loop item's scope keeps its templated `delegate_to` under.
+const ITEM_DELEGATE: &str = "_baton_item_delegate_to";
+
+/// What ansible-core 2.19 puts in a failed result's `exception` when it has no traceback.
+const NO_TRACEBACK: &str = "(traceback unavailable)";
+
 /// Everything one host needs to run one task.
 #[derive(Clone)]
 pub struct HostJob {
@@ -51,6 +57,8 @@ pub struct HostOutcome {
     pub facts: Option<Vars>,
     /// The connection broke: forget it.
     pub broken: Option<ConnectSpec>,
+    /// `delegate_facts` held for this host: facts go to the host the task was delegated to.
+    pub delegate_facts: bool,
 }
 
 impl HostJob {
@@ -58,7 +66,7 @@ impl HostJob {
         self.chain.iter().rev().find_map(|k| get(k).as_ref())
     }
 
-    fn scope(&self, extra: Option<Vars>) -> Value {
+    pub(super) fn scope(&self, extra: Option<Vars>) -> Value {
         match extra {
             Some(e) => {
                 let layers = self.layers.with_mid(&Arc::new(e));
@@ -77,13 +85,20 @@ impl HostJob {
         r.insert("failed".into(), Value::from(true));
         r.insert("msg".into(), Value::from(task_error_text(&e)));
         r.insert("changed".into(), Value::from(false));
+        r.insert("exception".into(), Value::from(NO_TRACEBACK));
         let registered = value::from_vars(&r);
+        let ignored = self
+            .keyword(|k| &k.ignore_errors)
+            .ok()
+            .flatten()
+            .is_some_and(|v| template::truthy(&v));
         HostOutcome {
-            result: self.result(Status::Failed, r, false, None),
+            result: self.result(Status::Failed, r, ignored, None),
             items: Vec::new(),
             registered,
             facts: None,
             broken: None,
+            delegate_facts: false,
         }
     }
 
@@ -162,20 +177,39 @@ impl HostJob {
 
     /// Runs the task on the host.
     pub async fn run(mut self) -> HostOutcome {
-        let scope = self.scope(None);
+        let mut scope = self.scope(None);
         match self.delegate_target(&scope) {
-            Ok(d) => self.delegate = d,
+            Ok(d) => {
+                if let Some(d) = d.as_ref().filter(|_| self.task.loop_.is_none()) {
+                    let dv = self.delegated_vars(d, &scope);
+                    // The task's connection variables are the delegated host's.
+                    let address = dv
+                        .get_item(&Value::from(d.as_str()))
+                        .and_then(|v| v.get_attr("ansible_host"))
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|_| d.clone());
+                    self.magic.insert("ansible_delegated_vars".into(), dv);
+                    self.magic
+                        .insert("ansible_host".into(), Value::from(address));
+                    scope = self.scope(None);
+                }
+                self.delegate = d;
+            }
             // `delegate_to: "{{ item }}"`: templated again for each item (run_once).
             Err(_) if self.task.loop_.is_some() => {}
             Err(e) => return self.failure(e),
         }
         match self.run_inner(&scope).await {
-            Ok(outcome) => outcome,
+            Ok(mut outcome) => {
+                outcome.delegate_facts = self.delegate_facts().unwrap_or(false);
+                outcome
+            }
             Err(e) => {
                 let e = e.at(&self.task.span);
                 let mut r = Vars::new();
                 r.insert("failed".into(), Value::from(true));
                 r.insert("msg".into(), Value::from(task_error_text(&e)));
+                r.insert("exception".into(), Value::from(NO_TRACEBACK));
                 r.insert("changed".into(), Value::from(false));
                 let ignored = self
                     .flag(self.kw(|k| &k.ignore_errors), &scope)
@@ -187,9 +221,39 @@ impl HostJob {
                     registered,
                     facts: None,
                     broken: None,
+                    delegate_facts: false,
                 }
             }
         }
+    }
+
+    /// `ansible_delegated_vars`: the delegated host's variables under its name, with
+    /// `inventory_hostname` still this host's, as ansible-core gives them.
+    fn delegated_vars(&self, delegate: &str, scope: &Value) -> Value {
+        let theirs = scope
+            .get_attr("hostvars")
+            .and_then(|h| h.get_item(&Value::from(delegate)))
+            .unwrap_or_default();
+        let mut mine = indexmap::IndexMap::new();
+        mine.insert(
+            "inventory_hostname".to_string(),
+            Value::from(self.host.as_str()),
+        );
+        mine.insert(
+            "ansible_host".to_string(),
+            Value::from(self.delegated_address(delegate, &theirs)),
+        );
+        value::map([(delegate, template::Overlay::value(mine, theirs))])
+    }
+
+    /// The address a delegated host is reached at: its `ansible_host`, else its name.
+    fn delegated_address(&self, delegate: &str, theirs: &Value) -> String {
+        theirs
+            .get_attr("ansible_host")
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| delegate.to_string())
     }
 
     /// `delegate_to`, templated with this host's variables; `None` when the task runs here.
@@ -197,6 +261,12 @@ impl HostJob {
         let Some(d) = self.kw(|k| &k.delegate_to) else {
             return Ok(None);
         };
+        // A loop item's target is templated once (it may be random) and kept in its scope.
+        if let Ok(chosen) = scope.get_attr(ITEM_DELEGATE)
+            && let Some(name) = chosen.as_str()
+        {
+            return Ok((name != self.host).then(|| name.to_string()));
+        }
         let name = template::render_value(d, scope)?.to_string();
         Ok((!name.is_empty() && name != self.host).then_some(name))
     }
@@ -289,6 +359,7 @@ impl HostJob {
                 registered,
                 facts,
                 broken,
+                delegate_facts: false,
             });
         };
 
@@ -324,7 +395,23 @@ impl HostJob {
                     ]),
                 );
             }
-            let item_scope = self.scope(Some(layer.clone()));
+            let mut item_scope = self.scope(Some(layer.clone()));
+            let mut item_delegate = None;
+            if self.kw(|k| &k.delegate_to).is_some()
+                && let Ok(Some(d)) = self.delegate_target(&item_scope)
+            {
+                item_delegate = Some(self.delegate_label(&d));
+                let dv = self.delegated_vars(&d, &item_scope);
+                let address = dv
+                    .get_item(&Value::from(d.as_str()))
+                    .and_then(|v| v.get_attr("ansible_host"))
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| d.clone());
+                layer.insert("ansible_delegated_vars".into(), dv);
+                layer.insert("ansible_host".into(), Value::from(address));
+                layer.insert(ITEM_DELEGATE.into(), Value::from(d.as_str()));
+                item_scope = self.scope(Some(layer.clone()));
+            }
             let label = match &lc.label {
                 Some(l) => template::render_value(l, &item_scope)?,
                 None => item.clone(),
@@ -354,7 +441,26 @@ impl HostJob {
             if status != Status::Skipped {
                 all_skipped = false;
             }
-            if let Some(f) = facts {
+            // delegate_facts with `delegate_to: "{{ item }}"`: each item's facts belong to the
+            // host that item was delegated to.
+            let item_owner = match (&facts, self.task.loop_.is_some()) {
+                (Some(_), true) if self.delegate_facts().unwrap_or(false) => {
+                    self.delegate_target(&item_scope).ok().flatten()
+                }
+                _ => None,
+            };
+            if let (Some(f), Some(owner)) = (&facts, &item_owner) {
+                match modules::spec_of(&self.task.action).map(|s| s.facts) {
+                    Some(Facts::Variables) | Some(Facts::Files) => {
+                        for (k, v) in f {
+                            self.store.set_host_var(owner, k, v.clone());
+                        }
+                    }
+                    _ => {
+                        self.store.merge_facts(owner, f.clone());
+                    }
+                }
+            } else if let Some(f) = facts {
                 // Each item sees the facts the items before it set (a loop can accumulate).
                 if modules::spec_of(&self.task.action).is_some_and(|s| s.facts == Facts::Variables)
                 {
@@ -371,12 +477,16 @@ impl HostJob {
                 result.insert("ansible_index_var".into(), Value::from(iv.as_str()));
             }
             results.push(value::from_vars(&result));
-            item_results.push(self.result(
+            let mut item_result = self.result(
                 status,
                 result,
                 ignore_errors && status == Status::Failed,
                 Some(label_text),
-            ));
+            );
+            if item_delegate.is_some() {
+                item_result.delegated_to = item_delegate;
+            }
+            item_results.push(item_result);
             if unreachable {
                 break;
             }
@@ -427,6 +537,7 @@ impl HostJob {
             registered,
             facts: facts_all,
             broken,
+            delegate_facts: false,
         })
     }
 
@@ -438,6 +549,7 @@ impl HostJob {
             registered,
             facts: None,
             broken: None,
+            delegate_facts: false,
         }
     }
 
@@ -620,10 +732,16 @@ impl HostJob {
         &self,
         scope: &Value,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
-        let found = modules::resolve(&self.task.action).ok_or_else(|| {
+        // A templated module name is resolved now, with this host's variables.
+        let action = if crate::value::looks_like_template(&self.task.action) {
+            template::render_value(&Value::from(self.task.action.as_str()), scope)?.to_string()
+        } else {
+            self.task.action.clone()
+        };
+        let found = modules::resolve(&action).ok_or_else(|| {
             Error::new(
                 crate::diagnostics::ErrorKind::Syntax,
-                modules::unknown_action(&self.task.action),
+                modules::unknown_action(&action),
             )
             .at(&self.task.span)
         })?;
@@ -701,28 +819,68 @@ impl HostJob {
         let facts = outcome.facts.clone();
         let (mut changed, mut failed, skipped) = (outcome.changed, outcome.failed, outcome.skipped);
         let mut result = data(outcome.into_result());
-        // changed_when / failed_when see the result under the register name.
+        // changed_when / failed_when see the result under the register name. A condition that
+        // cannot be evaluated fails the task, and the module's output stays in the result
+        // with the error under `changed_when_result` / `failed_when_result`, as in ansible-core.
+        let module_failed = failed;
         if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
             let check_scope = self.with_registered(&result, scope);
+            let all_hold = |conds: &[Value]| -> Result<bool, Error> {
+                let mut all = true;
+                for c in conds {
+                    all &= template::eval_condition(c, &check_scope)?;
+                }
+                Ok(all)
+            };
+            let broken = |e: Error| {
+                let msg = e.message.split(", while templating").next().unwrap_or("");
+                let msg = msg
+                    .strip_prefix("Error while evaluating conditional: ")
+                    .unwrap_or(msg);
+                Value::from(format!("Error while evaluating conditional: {msg}"))
+            };
             if !self.task.changed_when.is_empty() {
-                changed = true;
-                for c in &self.task.changed_when {
-                    changed &= template::eval_condition(c, &check_scope)?;
-                }
-                result.insert("changed".into(), Value::from(changed));
-            }
-            if !self.task.failed_when.is_empty() {
-                failed = true;
-                for c in &self.task.failed_when {
-                    failed &= template::eval_condition(c, &check_scope)?;
-                }
-                result.insert("failed_when_result".into(), Value::from(failed));
-                if failed {
-                    result.insert("failed".into(), Value::from(true));
-                } else {
-                    result.shift_remove("failed");
+                match all_hold(&self.task.changed_when) {
+                    Ok(c) => {
+                        changed = c;
+                        result.insert("changed".into(), Value::from(changed));
+                    }
+                    Err(e) => {
+                        result.insert("changed_when_result".into(), broken(e));
+                        failed = true;
+                    }
                 }
             }
+            if !self.task.failed_when.is_empty() && !result.contains_key("changed_when_result") {
+                match all_hold(&self.task.failed_when) {
+                    Ok(f) => {
+                        failed = f;
+                        result.insert("failed_when_result".into(), Value::from(failed));
+                    }
+                    Err(e) => {
+                        result.insert("failed_when_result".into(), broken(e));
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                result.insert("failed".into(), Value::from(true));
+            } else {
+                result.shift_remove("failed");
+            }
+        }
+        // ansible-core 2.19 gives a failed result an `exception` (its traceback, which baton's
+        // modules do not have); a failure failed_when suppressed keeps it under another name.
+        if failed {
+            result
+                .entry("exception".into())
+                .or_insert_with(|| Value::from(NO_TRACEBACK));
+        } else if module_failed {
+            result.shift_remove("exception");
+            result.insert(
+                "failed_when_suppressed_exception".into(),
+                Value::from(NO_TRACEBACK),
+            );
         }
         let status = if failed {
             Status::Failed

@@ -85,14 +85,13 @@ impl Runner<'_> {
         task: &Arc<Task>,
         ctx: &Ctx,
         host: &str,
-        hosts: &[String],
     ) -> HostJob {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
             chain: ctx.job_chain(),
             layers: Arc::new(ctx.layers.clone()),
-            magic: self.magic(state, ctx, hosts),
+            magic: self.magic(state, ctx),
             store: self.store.clone(),
             pool: self.pool.clone(),
             opts: self.opts.clone(),
@@ -100,31 +99,50 @@ impl Runner<'_> {
         }
     }
 
-    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx, hosts: &[String]) -> Vars {
-        let play_hosts: Value = match &state.shared {
-            // Under free, a lane runs one host; the play's hosts are the batch's still going.
-            Some(shared) => {
-                let removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
-                state
-                    .batch
-                    .iter()
-                    .filter(|h| !removed.contains(*h) && !self.failed.contains(*h))
-                    .map(|h| Value::from(h.as_str()))
-                    .collect()
-            }
-            None => hosts.iter().map(|h| Value::from(h.as_str())).collect(),
+    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx) -> Vars {
+        // ansible-core: the play's hosts and the batch, less the play's removed hosts (failed,
+        // unreachable, ended).
+        let going = |list: &[String], also: &dyn Fn(&String) -> bool| -> Value {
+            list.iter()
+                .filter(|h| !self.removed.contains(*h) && !also(h))
+                .map(|h| Value::from(h.as_str()))
+                .collect()
         };
         let mut magic = Vars::new();
-        magic.insert("play_hosts".into(), play_hosts.clone());
-        magic.insert("ansible_play_hosts".into(), play_hosts);
-        magic.insert(
-            "ansible_play_batch".into(),
-            state
-                .batch
-                .iter()
-                .map(|h| Value::from(h.as_str()))
-                .collect(),
-        );
+        match &state.shared {
+            // Under free a lane runs one host: its play's hosts are the batch's still going by
+            // what the lanes removed so far; the batch is the batch (the lanes race, and
+            // ansible-core's free strategy queues a host's next task before it hears of the
+            // others' failures).
+            Some(shared) => {
+                let lanes_removed = shared
+                    .removed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                let play_hosts = going(&state.batch, &|h| {
+                    lanes_removed.contains(h) || self.failed.contains(h)
+                });
+                magic.insert("play_hosts".into(), play_hosts.clone());
+                magic.insert("ansible_play_hosts".into(), play_hosts);
+                magic.insert(
+                    "ansible_play_batch".into(),
+                    state
+                        .batch
+                        .iter()
+                        .map(|h| Value::from(h.as_str()))
+                        .collect(),
+                );
+            }
+            None => {
+                magic.insert("play_hosts".into(), going(&state.batch, &|_| false));
+                magic.insert(
+                    "ansible_play_hosts".into(),
+                    going(&state.all_hosts, &|_| false),
+                );
+                magic.insert("ansible_play_batch".into(), going(&state.batch, &|_| false));
+            }
+        }
         magic.insert(
             "ansible_play_hosts_all".into(),
             state
@@ -180,14 +198,11 @@ impl Runner<'_> {
             name: &name,
             handler,
             id: events::task_id(task),
+            origin: &task.span,
         });
 
-        let mut run_once = ctx
-            .chain
-            .iter()
-            .rev()
-            .find_map(|k| k.run_once.as_ref())
-            .is_some_and(template::truthy);
+        let fan = self.fan_out(state, task, ctx, &hosts)?;
+        let mut run_once = fan.run_once;
         // add_host bypasses the host loop: it runs once for the batch, like run_once.
         let inventory = crate::modules::spec_of(&task.action).map(|s| s.inventory);
         let bypass = inventory == Some(crate::modules::Inventory::Once);
@@ -230,10 +245,12 @@ impl Runner<'_> {
             .filter(|h| !self.unreachable.contains(*h))
             .cloned()
             .collect();
-        let targets: Vec<String> = if run_once {
+        let targets: Vec<String> = if bypass {
             hosts.iter().take(1).cloned().collect()
-        } else {
+        } else if state.free {
             hosts.clone()
+        } else {
+            fan.targets
         };
 
         // Ansible marks a role complete with an implicit `meta: role_complete` task tagged
@@ -247,22 +264,27 @@ impl Runner<'_> {
         let chain = ctx.job_chain();
         let layers = Arc::new(ctx.layers.clone());
         // `throttle` caps how many hosts run this task at once, below forks.
-        let throttle = ctx
-            .chain
-            .iter()
-            .rev()
-            .find_map(|k| k.throttle.as_ref())
-            .and_then(|t| t.as_i64().or_else(|| t.to_string().parse().ok()))
-            .filter(|t| *t > 0)
-            .map(|t| t as usize);
+        let throttle = fan.throttle;
         let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
-        let semaphore = Arc::new(Semaphore::new(width.max(1)));
+        // Under free, a throttled task's slots are shared by every host's lane.
+        let semaphore = match (&state.shared, throttle) {
+            (Some(shared), Some(_)) => shared
+                .throttles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(events::task_id(task))
+                .or_insert_with(|| Arc::new(Semaphore::new(width.max(1))))
+                .clone(),
+            _ => Arc::new(Semaphore::new(width.max(1))),
+        };
         let mut set = tokio::task::JoinSet::new();
-        let magic = self.magic(state, ctx, &hosts);
+        let magic = self.magic(state, ctx);
         // group_by changes the inventory host by host: one at a time, in the batch's order, so
         // groups list their hosts as Ansible's (which takes the results in turn) do.
         let one_by_one = inventory == Some(crate::modules::Inventory::PerHost);
         let mut in_order: std::collections::VecDeque<HostJob> = Default::default();
+        // What modules ask the operator (pause) comes back here to be asked (questions.rs).
+        let (asker, mut questions) = crate::modules::ask::Asker::channel(&name);
         for host in &targets {
             let job = HostJob {
                 host: host.clone(),
@@ -284,16 +306,21 @@ impl Runner<'_> {
             // with forks 1), as Ansible's workers take hosts in turn.
             let permit = semaphore.clone().acquire_owned().await.ok();
             let worker = self.workers.clone();
-            set.spawn(self.template_warnings.scope(async move {
-                let _permit = permit;
-                // Under free, the forks are shared by every host's lane.
-                let _worker = match worker {
-                    Some(w) => w.acquire_owned().await.ok(),
-                    None => None,
-                };
-                run_job(job).await
-            }));
+            set.spawn(
+                self.template_warnings
+                    .scope(asker.clone().scope(async move {
+                        let _permit = permit;
+                        // Under free, the forks are shared by every host's lane.
+                        let _worker = match worker {
+                            Some(w) => w.acquire_owned().await.ok(),
+                            None => None,
+                        };
+                        run_job(job).await
+                    })),
+            );
         }
+        drop(asker);
+        let mut answered = super::questions::Answered::default();
 
         let mut survivors: Vec<String> = Vec::new();
         // Hosts whose result failed (ignored failures aside), and hosts that went unreachable.
@@ -303,7 +330,13 @@ impl Runner<'_> {
         loop {
             let outcome = match in_order.pop_front() {
                 Some(job) => run_job(job).await,
-                None => match set.join_next().await {
+                None => match tokio::select! {
+                    Some(q) = questions.recv() => {
+                        self.answer(q, &mut answered);
+                        continue;
+                    }
+                    joined = set.join_next() => joined,
+                } {
                     Some(joined) => joined.map_err(|e| {
                         Error::new(
                             ErrorKind::Internal,
@@ -320,11 +353,16 @@ impl Runner<'_> {
                 self.notify(state, task, &host, |t| template::render_str(t, &scope))?;
             }
             match outcome.result.status {
-                Status::Failed if !outcome.result.ignored => failed_now.push(host),
+                Status::Failed if !outcome.result.ignored => {
+                    if ctx.rescuable {
+                        self.note_rescued_failure(&host, task, outcome.registered.clone());
+                    }
+                    failed_now.push(host)
+                }
                 Status::Unreachable => unreachable_now.push(host),
                 _ => survivors.push(host),
             }
-            if run_once {
+            if run_once && targets.last() == Some(&outcome.result.host) {
                 run_once_result = Some(outcome);
             }
         }
@@ -332,7 +370,7 @@ impl Runner<'_> {
         // that ran it is counted (a failure stops the others through any_errors_fatal). A task
         // that bypasses the host loop (add_host) registers on its one host alone, as Ansible.
         if let Some(outcome) = run_once_result {
-            for host in hosts.iter().skip(1) {
+            for host in hosts.iter().filter(|h| !targets.contains(h)) {
                 if bypass {
                     survivors.push(host.clone());
                     continue;
@@ -342,12 +380,8 @@ impl Runner<'_> {
                         .set_host_var(host, name, outcome.registered.clone());
                 }
                 // delegate_facts gave the facts to the delegated host alone.
-                let delegated_facts = task
-                    .kw
-                    .delegate_facts
-                    .as_ref()
-                    .is_some_and(template::truthy)
-                    && outcome.result.delegated_to.is_some();
+                let delegated_facts =
+                    outcome.delegate_facts && outcome.result.delegated_to.is_some();
                 if let Some(facts) = outcome.facts.as_ref().filter(|_| !delegated_facts) {
                     for (k, v) in facts {
                         self.set_fact_var(task, host, k, v);
@@ -359,8 +393,7 @@ impl Runner<'_> {
         if !ctx.rescuable {
             // A failure inside a block with `rescue` is the rescue's to handle, not counted.
             for host in &failed_now {
-                self.failed.insert(host.clone());
-                state.batch_failed.insert(host.clone());
+                self.fail_host(state, host);
                 self.stats.entry(host.clone()).or_default().failed += 1;
             }
         }
@@ -371,6 +404,7 @@ impl Runner<'_> {
                 shared
                     .fail_all
                     .store(true, std::sync::atomic::Ordering::SeqCst);
+                state.failed_all_here = true;
             }
             let mut removed = shared.removed.lock().unwrap_or_else(|e| e.into_inner());
             removed.extend(
@@ -381,7 +415,7 @@ impl Runner<'_> {
                     .cloned(),
             );
         }
-        self.apply_failure_policy(
+        let marked = self.apply_failure_policy(
             state,
             ctx,
             run_once,
@@ -390,15 +424,33 @@ impl Runner<'_> {
             &hosts_left,
             !targets.is_empty(),
         );
+        // The hosts that go on: not those this task failed or a policy marked. A host that
+        // failed earlier and runs an `always` section goes on through all of it.
         let keep: Vec<String> = active
             .into_iter()
             .filter(|h| {
                 (survivors.contains(h) || state.ended.contains(h))
-                    && !self.failed.contains(h)
+                    && !marked.contains(h)
                     && !self.unreachable.contains(h)
             })
             .collect();
         Ok(keep)
+    }
+
+    /// A failure a `rescue` will handle: the rescue and always sections see the task and its
+    /// result as `ansible_failed_task` and `ansible_failed_result`, as ansible-core sets them.
+    pub(super) fn note_rescued_failure(&self, host: &str, task: &Task, result: Value) {
+        let mut t = Vars::new();
+        t.insert(
+            "name".into(),
+            Value::from(task.name.clone().unwrap_or_default()),
+        );
+        t.insert("action".into(), Value::from(task.action.as_str()));
+        t.insert("args".into(), task.args.clone());
+        self.store
+            .set_host_var(host, "ansible_failed_task", value::from_vars(&t));
+        self.store
+            .set_host_var(host, "ansible_failed_result", result);
     }
 
     /// Shows what templating warned about since the last time, before the result it belongs to.
@@ -449,6 +501,7 @@ impl Runner<'_> {
             Status::Unreachable => {
                 stats.unreachable += 1;
                 self.unreachable.insert(host.clone());
+                self.removed.insert(host.clone());
             }
         }
         if let Some(spec) = &outcome.broken {
@@ -470,15 +523,7 @@ impl Runner<'_> {
                 .as_deref()
                 .map(|d| d.split('(').next().unwrap_or(d));
             let owner = match delegate {
-                Some(d)
-                    if task
-                        .kw
-                        .delegate_facts
-                        .as_ref()
-                        .is_some_and(template::truthy) =>
-                {
-                    d
-                }
+                Some(d) if outcome.delegate_facts => d,
                 _ => host.as_str(),
             };
             let kind = crate::modules::spec_of(&task.action).map(|s| s.facts);

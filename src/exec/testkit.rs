@@ -39,7 +39,12 @@ impl Reporter for Recorder {
                     Status::Skipped => "skipped",
                     Status::Unreachable => "unreachable",
                 };
-                format!("{status} {}", result.host)
+                if let Some(msg) = result.result.get("msg").and_then(|m| m.as_str()) {
+                    self.lines.push(format!("{status} {}", result.host));
+                    format!("msg {} {msg}", result.host)
+                } else {
+                    format!("{status} {}", result.host)
+                }
             }
             Event::Included { path, hosts, .. } => {
                 let file = path.rsplit('/').next().unwrap_or(path);
@@ -91,6 +96,19 @@ impl Ran {
             }
         }
         out
+    }
+
+    /// The `msg` of `host`'s result for the (first) task named `task`; empty if none.
+    pub fn msg(&self, task: &str, host: &str) -> String {
+        let Some(start) = self.lines.iter().position(|l| l == &format!("task {task}")) else {
+            return String::new();
+        };
+        self.lines[start + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("task ") && !l.starts_with("handler "))
+            .find_map(|l| l.strip_prefix(&format!("msg {host} ")))
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Whether a task (or handler) of that name started.

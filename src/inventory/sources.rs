@@ -148,7 +148,7 @@ fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Erro
             }
         }
     }
-    let source = crate::vault::read_source(shown)?;
+    let source = crate::value::read_source(shown)?;
     let mut yaml_error = None;
     // A document that starts with `[` is a list, never a YAML inventory: the YAML parser would
     // decline it, after reading all of it (an INI file without extension).

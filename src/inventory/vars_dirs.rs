@@ -213,7 +213,7 @@ fn dir_vars_files(dir: &Path, found: &mut Vec<PathBuf>) {
 /// is a mapping, an error pointing into it otherwise. Its aliases stay shared; duplicate keys
 /// are added to `warnings`.
 pub fn load_vars_file(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Vars>, Error> {
-    let source = crate::vault::read_source(path)?;
+    let source = crate::value::read_source(path)?;
     let node = yaml::load_data(&source, crate::yaml::Aliases::Shared, warnings)?;
     if !yaml::truthy(&node) {
         return Ok(None);

@@ -458,7 +458,7 @@ fn put_failure(msg: &str, source: &Source) -> Vars {
 fn controller_file(path: PathBuf) -> Result<Source, ModuleError> {
     if crate::vault::file_is_encrypted(&path) {
         let plain = crate::vault::read_maybe_encrypted(&path)
-            .map_err(|e| ModuleError::Failed(e.one_line()))?;
+            .map_err(|e| ModuleError::Failed(e.message))?;
         return Ok(Source::Bytes(plain));
     }
     Ok(Source::File(path))
@@ -797,7 +797,7 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let path = fileutil::find_source(ctx, "templates", &src)?;
     // A vault-encrypted template is decrypted on the controller, as Ansible does.
     let source = crate::vault::read_maybe_encrypted(&path)
-        .map_err(|e| ModuleError::Failed(format!("could not read the template: {}", e.one_line())))
+        .map_err(|e| ModuleError::Failed(format!("could not read the template: {}", e.message)))
         .and_then(|b| {
             String::from_utf8(b).map_err(|e| {
                 ModuleError::Failed(format!(

@@ -24,6 +24,7 @@ mod add_host;
 mod apt;
 mod apt_key;
 mod apt_repository;
+pub mod ask;
 mod assert;
 mod authorized_key;
 mod command;

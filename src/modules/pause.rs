@@ -1,6 +1,8 @@
 //! `pause`: wait on the controller for a time, or for the operator to press enter, as
-//! ansible-core's pause action does (lib/ansible/plugins/action/pause.py). Without a terminal
-//! a prompt returns at once with Ansible's warning and empty `user_input`; a duration is
+//! ansible-core's pause action does (lib/ansible/plugins/action/pause.py). The prompt is a
+//! question to the operator ([`super::ask`]): the executor has the output layer ask it, once
+//! per task, and every host of the task gets the same answer. When nobody can answer (no
+//! terminal) it returns at once with Ansible's warning and empty `user_input`; a duration is
 //! always waited out.
 //!
 //! Ansible runs pause once for the whole batch (BYPASS_HOST_LOOP); here each host runs it,
@@ -10,7 +12,6 @@ use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, Param, Spec, pyt
 use crate::connection::BoxFuture;
 use crate::value::{Value, Vars};
 use minijinja::value::ValueKind;
-use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 pub struct Pause;
@@ -60,7 +61,7 @@ impl Module for Pause {
         &SPEC
     }
 
-    fn run<'a>(&'a self, mut args: Args, ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
+    fn run<'a>(&'a self, mut args: Args, _ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         super::from_map(async move {
             let echo = args.bool("echo")?.unwrap_or(true);
             let minutes = int_callable(&mut args, "minutes")?;
@@ -80,35 +81,20 @@ impl Module for Pause {
                     tokio::time::sleep(Duration::from_secs(s.max(1) as u64)).await;
                 }
                 None => {
-                    if std::io::stdin().is_terminal() {
-                        let task = ctx
-                            .vars
-                            .get_attr("ansible_task_name")
-                            .ok()
-                            .filter(|v| !v.is_undefined())
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "pause".into());
-                        let text = format!(
-                            "[{task}]\n{}{}:",
-                            prompt
-                                .as_deref()
-                                .unwrap_or("Press enter to continue, Ctrl+C to interrupt"),
-                            if echo { "" } else { " (output is hidden)" }
-                        );
-                        user_input = tokio::task::spawn_blocking(move || {
-                            let mut err = std::io::stderr();
-                            let _ = write!(err, "{text}");
-                            let _ = err.flush();
-                            let mut line = String::new();
-                            let _ = std::io::stdin().lock().read_line(&mut line);
-                            line.trim_end_matches(['\r', '\n']).to_string()
-                        })
-                        .await
-                        .unwrap_or_default();
-                    } else {
-                        warnings.push(Value::from(
+                    // The header is the task's name, as its banner shows it.
+                    let task = super::ask::task_name().unwrap_or_else(|| "pause".into());
+                    let text = format!(
+                        "[{task}]\n{}{}:",
+                        prompt
+                            .as_deref()
+                            .unwrap_or("Press enter to continue, Ctrl+C to interrupt"),
+                        if echo { "" } else { " (output is hidden)" }
+                    );
+                    match super::ask::ask(text, !echo).await {
+                        Some(line) => user_input = line,
+                        None => warnings.push(Value::from(
                             "Not waiting for response to prompt as stdin is not interactive",
-                        ));
+                        )),
                     }
                 }
             }

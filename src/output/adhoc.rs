@@ -25,7 +25,8 @@ use std::io::Write;
 
 /// Writes ad-hoc results.
 pub struct Adhoc<W: Write + Send> {
-    /// Vault secrets are masked in everything written (crate::vault::mask).
+    /// Vault secrets are masked in everything written (with the run's masker), warnings on
+    /// stderr too.
     out: crate::vault::mask::Masked<W>,
     /// Whether the module's output is shown as text (its spec's [`Output::Text`]).
     text_module: bool,
@@ -49,9 +50,15 @@ pub struct Origin {
 
 impl<W: Write + Send> Adhoc<W> {
     /// `output` is how the module's spec says its result is shown.
-    pub fn new(out: W, output: Output, one_line: bool, color: bool) -> Self {
+    pub fn new(
+        out: W,
+        masker: std::sync::Arc<crate::vault::Masker>,
+        output: Output,
+        one_line: bool,
+        color: bool,
+    ) -> Self {
         Adhoc {
-            out: crate::vault::mask::Masked::new(out),
+            out: crate::vault::mask::Masked::new(out, masker),
             text_module: output == Output::Text,
             one_line,
             color,
@@ -197,10 +204,16 @@ impl<W: Write + Send> Reporter for Adhoc<W> {
                 let _ = self.out.flush();
             }
             Event::NoHosts => {
-                eprintln!("[WARNING]: No hosts matched, nothing to do");
+                super::warn_stderr(self.out.masker(), "No hosts matched, nothing to do");
             }
-            Event::Warning(w) => eprintln!("[WARNING]: {w}"),
-            Event::PlayAborted { reason } => eprintln!("[ERROR]: {reason}"),
+            Event::Warning(w) => super::warn_stderr(self.out.masker(), w),
+            // A module's question (pause): asked on the terminal, as a play asks it.
+            Event::Prompt { .. } => {
+                super::prompt::handle(event);
+            }
+            Event::PlayAborted { reason } => {
+                eprintln!("[ERROR]: {}", self.out.masker().mask(reason));
+            }
             _ => {}
         }
     }
@@ -233,7 +246,13 @@ mod tests {
         let mut buf = Vec::new();
         {
             let output = crate::modules::spec_of(module).map_or(Output::Json, |s| s.output);
-            let mut a = Adhoc::new(&mut buf, output, one_line, false);
+            let mut a = Adhoc::new(
+                &mut buf,
+                crate::vault::Masker::new(),
+                output,
+                one_line,
+                false,
+            );
             a.event(&Event::HostResult {
                 result: r,
                 item: false,

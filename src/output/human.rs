@@ -11,7 +11,7 @@ use std::io::Write;
 
 /// Writes Ansible-style text to a writer (stdout in the CLI).
 pub struct Human<W: Write + Send> {
-    /// Vault secrets are masked in everything written (crate::vault::mask).
+    /// Vault secrets are masked in everything written (with the run's masker).
     out: crate::vault::mask::Masked<W>,
     verbosity: u8,
     color: bool,
@@ -25,19 +25,70 @@ pub struct Human<W: Write + Send> {
     last_banner: Option<u64>,
     /// Banners of started tasks not shown yet (free strategy), by task id.
     pending: std::collections::HashMap<u64, String>,
+    /// Where each task of the play is written, by task id: a failure's `Origin:`.
+    origins: std::collections::HashMap<u64, crate::diagnostics::Span>,
 }
 
 impl<W: Write + Send> Human<W> {
-    pub fn new(out: W, verbosity: u8, color: bool) -> Self {
+    pub fn new(
+        out: W,
+        masker: std::sync::Arc<crate::vault::Masker>,
+        verbosity: u8,
+        color: bool,
+    ) -> Self {
         Human {
-            out: crate::vault::mask::Masked::new(out),
+            out: crate::vault::mask::Masked::new(out, masker),
             verbosity,
             color,
             diff: false,
             free: false,
             last_banner: None,
             pending: std::collections::HashMap::new(),
+            origins: std::collections::HashMap::new(),
         }
+    }
+
+    /// ansible-core 2.19's error block above a failed result: what failed, where the task is
+    /// written, and the lines up to it with a caret under its column.
+    fn failure_block(&self, r: &TaskResult) -> Option<String> {
+        let origin = self.origins.get(&r.task_id)?;
+        let msg = match r.result.get("msg") {
+            Some(m) => m
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string()),
+            None => "Unknown error".to_string(),
+        };
+        // Controller-side actions (fail, assert, set_fact...) fail as actions; the rest as
+        // modules, as ansible-core words it.
+        let kind = match crate::modules::spec_of(&r.action) {
+            Some(spec) if !spec.connection => "Action",
+            _ => "Module",
+        };
+        let path = std::path::absolute(&origin.source.name)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| origin.source.name.clone());
+        let (line, col) = (origin.start.line, origin.start.col);
+        let mut text = format!(
+            "{}\nOrigin: {path}:{line}:{col}\n",
+            self.paint(&format!("[ERROR]: Task failed: {kind} failed: {msg}"), "31")
+        );
+        let first = line.saturating_sub(2).max(1);
+        let width = line.to_string().len();
+        let mut lines = String::new();
+        for n in first..=line {
+            let Some(t) = origin.source.line_text(n) else {
+                return Some(text);
+            };
+            lines.push_str(&format!("{n:>width$} {t}\n"));
+        }
+        text.push('\n');
+        text.push_str(&lines);
+        text.push_str(&format!(
+            "{}^ column {col}\n",
+            " ".repeat(width + 1 + col.saturating_sub(1))
+        ));
+        Some(text)
     }
 
     /// Under the free strategy: the banner of `task`, unless it was the last one shown.
@@ -142,6 +193,11 @@ impl<W: Write + Send> Human<W> {
                 self.paint(&line, "36")
             }
             Status::Failed => {
+                if (item || !is_loop_summary(r))
+                    && let Some(block) = self.failure_block(r)
+                {
+                    let _ = writeln!(self.out, "{block}");
+                }
                 let line = if item {
                     format!("failed: {host}{item_part} => {}", dump(self.verbosity < 3))
                 } else {
@@ -175,6 +231,10 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
         // `skipped` out of what callbacks show.
         o.remove("failed");
         o.remove("skipped");
+        if matches!(r.status, Status::Failed | Status::Unreachable) {
+            // The default callback shows the exception as the error block above, not here.
+            o.remove("exception");
+        }
         // The default callback's `_clean_results`: debug shows only what it was asked to.
         if crate::modules::spec_of(&r.action).is_some_and(|s| s.output == Output::Debug) {
             if o.contains_key("msg") {
@@ -206,10 +266,21 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
 impl<W: Write + Send> Reporter for Human<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
+            Event::PlaybookStart { path, plays } => {
+                if self.verbosity >= 2 {
+                    let base = path
+                        .file_name()
+                        .map(|b| b.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.banner(&format!("PLAYBOOK: {base}"));
+                    let _ = writeln!(self.out, "{plays} plays in {}", path.display());
+                }
+            }
             Event::PlayStart { name, strategy } => {
                 self.free = matches!(*strategy, "free" | "host_pinned");
                 self.last_banner = None;
                 self.pending.clear();
+                self.origins.clear();
                 self.banner(&format!("PLAY [{name}]"))
             }
             Event::NoHosts => {
@@ -220,7 +291,13 @@ impl<W: Write + Send> Reporter for Human<W> {
                 );
             }
             Event::BatchStart { .. } => {}
-            Event::TaskStart { name, handler, id } => {
+            Event::TaskStart {
+                name,
+                handler,
+                id,
+                origin,
+            } => {
+                self.origins.insert(*id, (*origin).clone());
                 let word = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 let text = format!("{word} [{name}]");
                 if self.free {
@@ -325,7 +402,7 @@ mod tests {
     fn recap_lines_match_ansible_layout() {
         let mut out = Vec::new();
         {
-            let mut h = Human::new(&mut out, 0, false);
+            let mut h = Human::new(&mut out, crate::vault::Masker::new(), 0, false);
             let mut stats = IndexMap::new();
             stats.insert(
                 "web1".to_string(),

@@ -6,14 +6,14 @@ use serde_json::json;
 use std::io::Write;
 
 pub struct JsonLines<W: Write + Send> {
-    /// Vault secrets are masked in everything written (crate::vault::mask).
+    /// Vault secrets are masked in everything written (with the run's masker).
     out: crate::vault::mask::Masked<W>,
 }
 
 impl<W: Write + Send> JsonLines<W> {
-    pub fn new(out: W) -> Self {
+    pub fn new(out: W, masker: std::sync::Arc<crate::vault::Masker>) -> Self {
         JsonLines {
-            out: crate::vault::mask::Masked::new(out),
+            out: crate::vault::mask::Masked::new(out, masker),
         }
     }
 }
@@ -31,6 +31,9 @@ fn status_word(s: Status) -> &'static str {
 impl<W: Write + Send> Reporter for JsonLines<W> {
     fn event(&mut self, event: &Event<'_>) {
         let line = match event {
+            Event::PlaybookStart { path, plays } => {
+                json!({"event": "playbook_start", "path": path.display().to_string(), "plays": plays})
+            }
             Event::PlayStart { name, strategy } => {
                 json!({"event": "play_start", "name": name, "strategy": strategy})
             }

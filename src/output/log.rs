@@ -4,8 +4,9 @@
 //!
 //! The CLI makes one [`Console`], hands a [`LogSink`] on it to the tracing subscriber, and the
 //! same console to [`super::progress::Progress`], which attaches its bar while it draws. Vault
-//! secrets are masked in everything written (crate::vault::mask).
+//! secrets are masked in everything written, with the run's [`Masker`].
 
+use crate::vault::Masker;
 use indicatif::ProgressBar;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -14,20 +15,27 @@ use std::sync::{Arc, Mutex};
 pub struct Console {
     bar: Mutex<Option<ProgressBar>>,
     out: Mutex<Box<dyn Write + Send>>,
+    masker: Arc<Masker>,
 }
 
 impl Console {
     /// A console on the process's stderr.
-    pub fn stderr() -> Arc<Console> {
-        Console::on(Box::new(std::io::stderr()))
+    pub fn stderr(masker: Arc<Masker>) -> Arc<Console> {
+        Console::on(Box::new(std::io::stderr()), masker)
     }
 
     /// A console on any writer (tests).
-    pub fn on(out: Box<dyn Write + Send>) -> Arc<Console> {
+    pub fn on(out: Box<dyn Write + Send>, masker: Arc<Masker>) -> Arc<Console> {
         Arc::new(Console {
             bar: Mutex::new(None),
             out: Mutex::new(out),
+            masker,
         })
+    }
+
+    /// The masker this console masks with.
+    pub fn masker(&self) -> &Arc<Masker> {
+        &self.masker
     }
 
     /// The bar to keep out of the way of lines, while it is drawn.
@@ -42,7 +50,7 @@ impl Console {
 
     /// Writes text (whole lines) with the bar suspended, secrets masked.
     pub fn write(&self, text: &str) {
-        let text = crate::vault::mask(text);
+        let text = self.masker.mask(text);
         let emit = || {
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = out.write_all(text.as_bytes());
@@ -117,10 +125,11 @@ mod tests {
     #[test]
     fn a_log_line_is_written_whole_with_the_bar_attached_and_secrets_masked() {
         let seen = Shared::default();
-        let console = Console::on(Box::new(seen.clone()));
+        let masker = Masker::new();
+        let console = Console::on(Box::new(seen.clone()), masker.clone());
         let bar = ProgressBar::hidden();
         console.attach(&bar);
-        crate::vault::mask::register("s3cret-in-log");
+        masker.register("s3cret-in-log");
         let sink = LogSink(console.clone());
         {
             let mut w = sink.make_writer();

@@ -14,3 +14,11 @@ pub mod listing;
 pub mod log;
 pub mod progress;
 pub mod prompt;
+
+/// A warning of a command without an event stream (`baton inventory`, `baton template`, what
+/// reading the vault passwords found) and of `baton run`'s output: `[WARNING]: ...` on
+/// stderr, as ansible's CLIs print it, with the run's secrets masked. A run's warnings are
+/// `Event::Warning`s, which each reporter renders; this is the same text for the rest.
+pub fn warn_stderr(masker: &crate::vault::Masker, text: &str) {
+    eprintln!("[WARNING]: {}", masker.mask(text));
+}

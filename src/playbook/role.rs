@@ -318,7 +318,7 @@ fn load_role_in(
     let vars = read_vars("vars", files.vars_from.as_deref())?;
     let meta = match role_file(&path, "meta", None) {
         Some(m) => {
-            let loaded = yaml::load(&crate::vault::read_source(&m)?, yaml::Aliases::Budgeted)?;
+            let loaded = yaml::load(&crate::value::read_source(&m)?, yaml::Aliases::Budgeted)?;
             loader.warn(loaded.warnings);
             Some(loaded.node)
         }
@@ -346,7 +346,7 @@ fn load_role_in(
     let read_items = |sub: &str, from: Option<&str>, handlers: bool| -> Result<Vec<Item>, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {
-                let source = crate::vault::read_source(&f)?;
+                let source = crate::value::read_source(&f)?;
                 let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
                 loader.warn(loaded.warnings);
                 let node = loaded.node;

@@ -189,9 +189,11 @@ fn items(v: &Value) -> Result<Vec<Value>, Error> {
     })
 }
 
+/// Python's `in`: a substring of a string, a key of a mapping, an item of a list.
 fn contains(seq: &Value, v: &Value) -> Result<bool, Error> {
     match (seq.as_str(), v.as_str()) {
         (Some(s), Some(x)) => Ok(s.contains(x)),
+        _ if seq.kind() == ValueKind::Map => Ok(seq.get_item(v).is_ok_and(|x| !x.is_undefined())),
         _ => Ok(items(seq)?.contains(v)),
     }
 }

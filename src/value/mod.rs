@@ -217,11 +217,22 @@ pub fn vars_from_node(node: &Node) -> Option<Vars> {
     )
 }
 
+/// Reads a file the user wrote (a playbook, a vars file, an inventory) into a source: the
+/// plaintext if it is vault-encrypted (the source then says so, and its lines are never
+/// quoted), the bytes as they are otherwise.
+pub fn read_source(
+    path: &std::path::Path,
+) -> Result<std::sync::Arc<crate::diagnostics::Source>, Error> {
+    let (bytes, vaulted) =
+        crate::vault::decrypt_if_vaulted(path, crate::diagnostics::read_file(path)?)?;
+    crate::diagnostics::Source::from_bytes(path, bytes, vaulted)
+}
+
 /// Loads a vars file (`vars_files`, a role's vars and defaults, `include_vars`, `-e @file`): a
 /// mapping at the top. Its aliases stay shared ([`crate::yaml::Aliases::Shared`]); what reading it
 /// found worth a warning is added to `warnings`.
 pub fn load_vars_file(path: &std::path::Path, warnings: &mut Vec<String>) -> Result<Vars, Error> {
-    let source = crate::vault::read_source(path)?;
+    let source = read_source(path)?;
     let loaded = crate::yaml::load(&source, crate::yaml::Aliases::Shared)?;
     warnings.extend(loaded.warnings);
     let node = loaded.node;
@@ -239,26 +250,37 @@ pub fn load_vars_file(path: &std::path::Path, warnings: &mut Vec<String>) -> Res
 /// Registers the string and number values of a vaulted YAML node for masking (values, not
 /// keys: `password: x` must hide `x`, not every mention of the word `password`).
 fn register_node_secrets(node: &Node) {
-    register_secrets_once(node, &mut std::collections::HashSet::new());
+    let keyring = crate::vault::keyring();
+    register_secrets_once(
+        keyring.masker(),
+        node,
+        &mut std::collections::HashSet::new(),
+    );
 }
 
 /// Walks each collection once however many aliases share it (`seen` holds their addresses):
 /// an alias bomb in a vaulted vars file is as cheap to walk as to load.
-fn register_secrets_once(node: &Node, seen: &mut std::collections::HashSet<usize>) {
+fn register_secrets_once(
+    masker: &crate::vault::Masker,
+    node: &Node,
+    seen: &mut std::collections::HashSet<usize>,
+) {
     match &node.kind {
-        NodeKind::Str(s) | NodeKind::Unsafe(s) => crate::vault::mask::register(s),
-        NodeKind::Int(i) => crate::vault::mask::register(&i.to_string()),
-        NodeKind::Float(f) => crate::vault::mask::register(&crate::text::python_float(*f)),
+        NodeKind::Str(s) | NodeKind::Unsafe(s) => masker.register(s),
+        NodeKind::Int(i) => masker.register(&i.to_string()),
+        NodeKind::Float(f) => masker.register(&crate::text::python_float(*f)),
         NodeKind::Seq(items) => {
             if seen.insert(std::sync::Arc::as_ptr(items) as usize) {
-                items.iter().for_each(|n| register_secrets_once(n, seen));
+                items
+                    .iter()
+                    .for_each(|n| register_secrets_once(masker, n, seen));
             }
         }
         NodeKind::Map(entries) => {
             if seen.insert(std::sync::Arc::as_ptr(entries) as usize) {
                 entries
                     .iter()
-                    .for_each(|(_, v)| register_secrets_once(v, seen));
+                    .for_each(|(_, v)| register_secrets_once(masker, v, seen));
             }
         }
         NodeKind::Null | NodeKind::Bool(_) | NodeKind::Vault(_) => {}

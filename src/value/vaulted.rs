@@ -8,8 +8,9 @@
 //! "Used" is when templating reaches the value: `template::render_value` (which variable scopes,
 //! module arguments and conditionals all go through) calls [`reveal`], which decrypts it with
 //! the run's keyring into a plain string. The plaintext is marked safe (never templated again:
-//! ansible-core 2.19 does not trust vaulted text as a template either) and registered with
-//! [`crate::vault::mask`], so that reporters print `********` where it shows up. Each value decrypts
+//! ansible-core 2.19 does not trust vaulted text as a template either) and registered with the
+//! keyring's masker ([`crate::vault::Keyring::reveal`]), so that reporters print `********`
+//! where it shows up. Each value decrypts
 //! once; the plaintext is cached in the object.
 //!
 //! Printed without being templated (`baton inventory --list`), a vaulted value is shown as
@@ -53,13 +54,10 @@ impl VaultedString {
         if let Some(p) = self.plaintext.get() {
             return Ok(p);
         }
-        let keyring = crate::vault::keyring();
-        let opened = keyring.decrypt(
+        let text = crate::vault::keyring().reveal(
             self.ciphertext.as_bytes(),
             &format!("the vaulted value at {}", self.origin),
         )?;
-        let text = String::from_utf8_lossy(&opened.plaintext).into_owned();
-        crate::vault::mask::register(&text);
         Ok(self.plaintext.get_or_init(|| text))
     }
 }
@@ -80,6 +78,21 @@ impl Object for VaultedString {
             Ok(p) => f.write_str(p),
             Err(_) => Err(std::fmt::Error),
         }
+    }
+}
+
+/// The vault room's error as the one error type, kind for kind (vault imports no other room,
+/// so the conversion lives here, where vault meets the rest).
+impl From<crate::vault::Error> for Error {
+    fn from(e: crate::vault::Error) -> Error {
+        use crate::diagnostics::ErrorKind;
+        let kind = match e.kind {
+            crate::vault::ErrorKind::Vault => ErrorKind::Vault,
+            crate::vault::ErrorKind::Usage => ErrorKind::Usage,
+            crate::vault::ErrorKind::NotFound => ErrorKind::NotFound,
+            crate::vault::ErrorKind::Io => ErrorKind::Io,
+        };
+        Error::new(kind, e.message)
     }
 }
 
@@ -107,4 +120,22 @@ pub fn reveal(v: &Value) -> Option<Result<Value, Error>> {
 pub fn to_json(v: &Value) -> Option<serde_json::Value> {
     let vs = v.downcast_object_ref::<VaultedString>()?;
     Some(serde_json::json!({ "__ansible_vault": vs.ciphertext() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostics::{Error, ErrorKind};
+
+    #[test]
+    fn a_vault_error_becomes_the_one_error_type_kind_for_kind() {
+        let e: Error = crate::vault::Error::new(crate::vault::ErrorKind::Vault, "no key").into();
+        assert_eq!(
+            (e.kind, e.message.as_str(), e.exit_code()),
+            (ErrorKind::Vault, "no key", 1)
+        );
+        let e: Error = crate::vault::Error::new(crate::vault::ErrorKind::Usage, "flags").into();
+        assert_eq!(e.kind, ErrorKind::Usage);
+        let e: Error = crate::vault::Error::new(crate::vault::ErrorKind::NotFound, "gone").into();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+    }
 }

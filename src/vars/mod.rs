@@ -349,6 +349,11 @@ impl Object for Scope {
         if let Some(v) = self.cache.lock().ok()?.get(key) {
             return Some(v.clone());
         }
+        // `vars`: every variable this scope sees, by name (ansible-core keeps it for backwards
+        // compatibility: `vars['name']`, `vars[some_name_in_a_var]`).
+        if key == "vars" && self.raw(key).is_none() {
+            return Some(Value::from_dyn_object(self.clone()));
+        }
         let raw = self.raw(key)?.clone();
         if !template::needs_templating(&raw) {
             return Some(raw);

@@ -14,8 +14,10 @@
 //! was being decrypted and the vault id, never the plaintext or a password.
 
 use super::format::{self, Envelope, FormatError};
-use crate::diagnostics::{Error, ErrorKind};
+use super::mask::Masker;
+use super::{Error, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The label of secrets given without one.
 pub const DEFAULT_ID: &str = "default";
@@ -55,10 +57,12 @@ impl Drop for Secret {
     }
 }
 
-/// Every vault password of a run, in the order they are tried.
+/// Every vault password of a run, in the order they are tried, and the masker that every
+/// plaintext it reveals is registered with (see [`Keyring::reveal`]).
 #[derive(Debug, Default)]
 pub struct Keyring {
     pub secrets: Vec<Secret>,
+    masker: Arc<Masker>,
 }
 
 /// What a vault text decrypted to, and with which secret.
@@ -71,7 +75,33 @@ pub struct Opened<'a> {
 
 impl Keyring {
     pub fn new(secrets: Vec<Secret>) -> Keyring {
-        Keyring { secrets }
+        Keyring {
+            secrets,
+            masker: Arc::default(),
+        }
+    }
+
+    /// This keyring, registering what it reveals with `masker` (the one the CLI made and
+    /// handed to the output as well).
+    pub fn with_masker(mut self, masker: Arc<Masker>) -> Keyring {
+        self.masker = masker;
+        self
+    }
+
+    /// The masker this keyring registers revealed secrets with.
+    pub fn masker(&self) -> &Arc<Masker> {
+        &self.masker
+    }
+
+    /// Decrypts vault text that is a secret in itself (an inline `!vault` value, a file that
+    /// `copy`/`template`/lookups read) and registers the plaintext for masking before anyone
+    /// can print it. Files whose text is structure (a vaulted playbook or vars file) are opened
+    /// with [`Keyring::decrypt`]; a vars file's values are registered as they become variables.
+    pub fn reveal(&self, data: &[u8], what: &str) -> Result<String, Error> {
+        let opened = self.decrypt(data, what)?;
+        let text = String::from_utf8_lossy(&opened.plaintext).into_owned();
+        self.masker.register(&text);
+        Ok(text)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -392,7 +422,7 @@ mod tests {
         assert!(shown.contains("group_vars/all.yml"), "{shown}");
         assert!(shown.contains("'prod'"), "{shown}");
         assert!(!shown.contains("plaintext"), "{shown}");
-        assert_eq!(e.exit_code(), 1);
+        assert_eq!(e.kind, crate::vault::ErrorKind::Vault);
     }
 
     #[test]

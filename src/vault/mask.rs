@@ -1,11 +1,11 @@
 //! Keeping secrets out of baton's own output.
 //!
-//! Every plaintext that comes out of a vault is [`register`]ed here the moment it is decrypted:
-//! an inline `!vault` value, the string values of a vault-encrypted vars file, an encrypted file
-//! read for `copy`/`template`/lookups. Everything baton prints about a run goes through
-//! [`mask`], which replaces each registered secret with `********`: the reporters (human and
-//! JSON lines, through [`Masked`]), the `-v...` tracing log (through [`MaskedStderr`]) and the
-//! final error line. A secret can only be printed after it was decrypted, so registering at
+//! Every plaintext that comes out of a vault is [`Masker::register`]ed the moment it is
+//! decrypted: an inline `!vault` value, the string values of a vault-encrypted vars file, an
+//! encrypted file read for `copy`/`template`/lookups. Everything baton prints about a run goes
+//! through [`Masker::mask`], which replaces each registered secret with `********`: the
+//! reporters (human, JSON lines and ad hoc, through [`Masked`]), warnings, the `-v...` tracing
+//! log (`output::log::Console`) and the final error line. A secret can only be printed after it was decrypted, so registering at
 //! decryption time is early enough.
 //!
 //! Text is matched as printed, so each secret is also registered in the spellings it takes
@@ -16,14 +16,15 @@
 //! Secrets shorter than [`MIN_LEN`] characters are not masked: replacing every `yes` or `80`
 //! in the output would make it unreadable while hiding nothing a guess would not find.
 //!
-//! This is process-wide state, deliberately: a secret can be decrypted anywhere (a loader, a
-//! template, a module) and must be hidden by every printer, including the tracing subscriber,
-//! which cannot be handed a run context. The set only grows, is append-only, and is behind a
-//! lock; nothing reads it except to mask.
+//! The registry is a value, a [`Masker`]: the CLI makes one per run and hands it to the
+//! keyring (which registers what it reveals, [`super::Keyring::reveal`]) and to every printer
+//! (the reporters through [`Masked`], the log console, the final error line). Nothing is
+//! process-wide: two runs in one process (tests) each mask their own secrets. The set only
+//! grows, is behind a lock, and nothing reads it except to mask.
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// What a secret becomes in output.
 pub const MASK: &str = "********";
@@ -31,16 +32,68 @@ pub const MASK: &str = "********";
 /// Shorter secrets are not masked (see the module docs).
 pub const MIN_LEN: usize = 4;
 
-/// The spellings to replace, longest first so that a longer spelling is not half-replaced by a
-/// shorter one contained in it.
-static PATTERNS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// The secrets of a run, in every spelling they take when printed. Share it as
+/// `Arc<Masker>`.
+#[derive(Default)]
+pub struct Masker {
+    /// The spellings to replace, longest first so that a longer spelling is not half-replaced
+    /// by a shorter one contained in it.
+    patterns: RwLock<Vec<String>>,
+}
 
-/// Remembers a plaintext that came from a vault, so that output never shows it.
-pub fn register(secret: &str) {
-    let secret = secret.trim_matches(['\n', '\r']);
-    if secret.chars().count() < MIN_LEN {
-        return;
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets.
+        write!(f, "Masker({} spellings)", self.read().len())
     }
+}
+
+impl Masker {
+    /// An empty registry, ready to share.
+    pub fn new() -> Arc<Masker> {
+        Arc::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<String>> {
+        self.patterns.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers a plaintext that came from a vault, so that output never shows it.
+    pub fn register(&self, secret: &str) {
+        let secret = secret.trim_matches(['\n', '\r']);
+        if secret.chars().count() < MIN_LEN {
+            return;
+        }
+        let spellings = spellings(secret);
+        let mut all = self.patterns.write().unwrap_or_else(|e| e.into_inner());
+        for s in spellings {
+            if s.chars().count() >= MIN_LEN && !all.contains(&s) {
+                all.push(s);
+            }
+        }
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// The text with every registered secret replaced by [`MASK`].
+    pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let all = self.read();
+        let mut out = Cow::Borrowed(text);
+        for p in all.iter() {
+            if out.contains(p.as_str()) {
+                out = Cow::Owned(out.replace(p.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// Whether nothing has been registered (lets printers skip work in the common case).
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+}
+
+/// The ways `secret` can appear in printed text.
+fn spellings(secret: &str) -> Vec<String> {
     let mut spellings = vec![secret.to_string()];
     // Inside a JSON string (serde_json keeps non-ASCII as is; ansible-inventory escapes it).
     let json = serde_json::Value::String(secret.to_string()).to_string();
@@ -65,33 +118,7 @@ pub fn register(secret: &str) {
                 .map(str::to_string),
         );
     }
-    let mut all = PATTERNS.write().unwrap_or_else(|e| e.into_inner());
-    for s in spellings {
-        if s.chars().count() >= MIN_LEN && !all.contains(&s) {
-            all.push(s);
-        }
-    }
-    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
-}
-
-/// The text with every registered secret replaced by [`MASK`].
-pub fn mask(text: &str) -> Cow<'_, str> {
-    let all = PATTERNS.read().unwrap_or_else(|e| e.into_inner());
-    let mut out = Cow::Borrowed(text);
-    for p in all.iter() {
-        if out.contains(p.as_str()) {
-            out = Cow::Owned(out.replace(p.as_str(), MASK));
-        }
-    }
-    out
-}
-
-/// Whether anything has been registered (lets printers skip work in the common case).
-pub fn any() -> bool {
-    !PATTERNS
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .is_empty()
+    spellings
 }
 
 fn ascii_json(s: &str) -> String {
@@ -139,14 +166,21 @@ fn py_escape(s: &str, quote: char) -> String {
 pub struct Masked<W: Write> {
     inner: W,
     pending: Vec<u8>,
+    masker: Arc<Masker>,
 }
 
 impl<W: Write> Masked<W> {
-    pub fn new(inner: W) -> Self {
+    pub fn new(inner: W, masker: Arc<Masker>) -> Self {
         Masked {
             inner,
             pending: Vec::new(),
+            masker,
         }
+    }
+
+    /// The masker this writer masks with.
+    pub fn masker(&self) -> &Arc<Masker> {
+        &self.masker
     }
 
     fn emit(&mut self) -> std::io::Result<()> {
@@ -155,10 +189,10 @@ impl<W: Write> Masked<W> {
         }
         let data = std::mem::take(&mut self.pending);
         match std::str::from_utf8(&data) {
-            Ok(text) => self.inner.write_all(mask(text).as_bytes()),
+            Ok(text) => self.inner.write_all(self.masker.mask(text).as_bytes()),
             Err(_) => self
                 .inner
-                .write_all(mask(&String::from_utf8_lossy(&data)).as_bytes()),
+                .write_all(self.masker.mask(&String::from_utf8_lossy(&data)).as_bytes()),
         }
     }
 }
@@ -186,50 +220,50 @@ impl<W: Write> Drop for Masked<W> {
     }
 }
 
-/// Standard error with secrets masked, for the tracing subscriber (`-vvv` and up): each log
-/// event is formatted whole and written through one of these.
-#[derive(Clone, Copy, Default)]
-pub struct MaskedStderr;
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedStderr {
-    type Writer = Masked<std::io::Stderr>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        Masked::new(std::io::stderr())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn registered_secrets_are_masked_in_every_spelling() {
-        register("pä\"ss'wörd\nline-two");
+        let m = Masker::new();
+        m.register("pä\"ss'wörd\nline-two");
         let text = r#"{"msg": "pä\"ss'wörd\nline-two"} 'pä"ss\'wörd\nline-two' pä\u00e4"#;
-        let out = mask(text);
+        let out = m.mask(text);
         assert!(!out.contains("wörd"), "{out}");
         assert!(out.contains(MASK));
         // Line by line, as a diff shows a multi-line secret.
-        assert_eq!(mask("+line-two"), format!("+{MASK}"));
+        assert_eq!(m.mask("+line-two"), format!("+{MASK}"));
     }
 
     #[test]
     fn short_values_are_not_masked() {
-        register("ok");
-        assert_eq!(mask("ok: [web1]"), "ok: [web1]");
+        let m = Masker::new();
+        m.register("ok");
+        assert_eq!(m.mask("ok: [web1]"), "ok: [web1]");
+        assert!(m.is_empty());
     }
 
     #[test]
     fn the_writer_masks_text_written_in_pieces() {
-        register("split-secret-42");
+        let m = Masker::new();
+        m.register("split-secret-42");
         let mut out = Vec::new();
         {
-            let mut w = Masked::new(&mut out);
+            let mut w = Masked::new(&mut out, m.clone());
             w.write_all(b"a split-").unwrap();
             w.write_all(b"secret-42 b\n").unwrap();
             w.flush().unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), format!("a {MASK} b\n"));
+    }
+
+    #[test]
+    fn each_masker_masks_only_its_own_secrets() {
+        let (a, b) = (Masker::new(), Masker::new());
+        a.register("secret-of-run-a");
+        assert_eq!(a.mask("x secret-of-run-a"), format!("x {MASK}"));
+        assert_eq!(b.mask("x secret-of-run-a"), "x secret-of-run-a");
+        assert!(!format!("{a:?}").contains("secret"));
     }
 }

@@ -6,15 +6,16 @@
 //! - [`keyring`]: vault passwords from prompts, files, scripts and `--vault-id label@source`, and
 //!   which one opens what.
 //! - [`value`]: inline `!vault` values, decrypted lazily when templating uses them.
-//! - [`mask`]: every decrypted secret is registered and replaced by `********` in output.
-//! - [`command`]: `baton vault create|encrypt|decrypt|view|edit|rekey|encrypt_string`, and the
-//!   password flags `baton play` shares.
+//! - [`mask`]: the [`Masker`], where every decrypted secret is registered, and which printers
+//!   use to replace it by `********`.
+//! - [`error`]: this room's own error (vault imports no other room of baton).
 //!
 //! Where decryption happens, as in ansible-core: every YAML file baton reads (vars files,
 //! `group_vars/`/`host_vars/`, `vars_files`, `include_vars`, even playbooks and task files) is
-//! decrypted by `diagnostics::Source::read` when it starts with `$ANSIBLE_VAULT;` (through
-//! [`decrypt_if_vaulted`]); inline `!vault` values when used; files that modules and lookups copy
-//! or render through [`read_maybe_encrypted`].
+//! decrypted by `value::read_source` when it starts with `$ANSIBLE_VAULT;` (through
+//! [`decrypt_if_vaulted`]); inline `!vault` values when used (`value::vaulted`); files that
+//! modules and lookups copy or render through [`read_maybe_encrypted`]. The `baton vault`
+//! command lives in `cli::vault`.
 //!
 //! # The run's keyring
 //!
@@ -27,18 +28,24 @@
 //! global mutable state": it is configuration, like the process's arguments. Code that has a
 //! keyring at hand (the `baton vault` command, tests) uses [`keyring::Keyring`] directly.
 //!
+//! The masking registry is *not* global: it is a [`Masker`] value that the CLI makes, gives to
+//! the keyring it installs (`Keyring::with_masker`) and to every printer. Whatever this keyring
+//! reveals is registered with it ([`Keyring::reveal`]); a vaulted vars file's values are
+//! registered through [`Keyring::masker`] as they become variables.
+//!
 //! Errors: a wrong password or modified data is one line naming the file (or `file:line:col` of
 //! an inline value) and the vault id; nothing is written and no plaintext is shown.
 
+pub mod error;
 pub mod format;
 pub mod keyring;
 pub mod mask;
 pub(crate) mod prompt;
 
+pub use error::{Error, ErrorKind};
 pub use keyring::Keyring;
-pub use mask::mask;
+pub use mask::Masker;
 
-use crate::diagnostics::{Error, ErrorKind};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -73,15 +80,7 @@ pub fn file_is_encrypted(path: &Path) -> bool {
         .is_ok_and(|_| is_encrypted(&head))
 }
 
-/// Reads a file the user wrote (a playbook, a vars file, an inventory) into a source: the
-/// plaintext if it is vault-encrypted (the source then says so, and its lines are never
-/// quoted), the bytes as they are otherwise.
-pub fn read_source(path: &Path) -> Result<Arc<crate::diagnostics::Source>, Error> {
-    let (bytes, vaulted) = decrypt_if_vaulted(path, crate::diagnostics::read_file(path)?)?;
-    crate::diagnostics::Source::from_bytes(path, bytes, vaulted)
-}
-
-/// For [`read_source`]: the plaintext of a vault-encrypted file and `true`, or the bytes as they
+/// For `value::read_source`: the plaintext of a vault-encrypted file and `true`, or the bytes as they
 /// are and `false`. The file's values are registered for masking when they become variables
 /// (`value::vars_from_node`), not here, so that the lines of a vaulted playbook are not.
 pub fn decrypt_if_vaulted(path: &Path, bytes: Vec<u8>) -> Result<(Vec<u8>, bool), Error> {
@@ -105,9 +104,13 @@ pub fn read_maybe_encrypted(path: &Path) -> Result<Vec<u8>, Error> {
         };
         Error::new(kind, format!("cannot read {}: {e}", path.display()))
     })?;
-    let (plain, vaulted) = decrypt_if_vaulted(path, bytes)?;
-    if vaulted {
-        mask::register(&String::from_utf8_lossy(&plain));
+    if !is_encrypted(&bytes) {
+        return Ok(bytes);
     }
-    Ok(plain)
+    let keyring = keyring();
+    let opened = keyring.decrypt(&bytes, &path.display().to_string())?;
+    keyring
+        .masker()
+        .register(&String::from_utf8_lossy(&opened.plaintext));
+    Ok(opened.plaintext)
 }

@@ -6,8 +6,8 @@
 //! prompt on standard error. Echo is switched with `stty`, which every POSIX system has, rather
 //! than by binding termios ourselves.
 
+use super::Error;
 use super::keyring::vault_error;
-use crate::diagnostics::Error;
 use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 

@@ -48,6 +48,9 @@ pub(in crate::exec) struct LaneShared {
     pub(in crate::exec) removed: std::sync::Mutex<HashSet<String>>,
     /// A `run_once` task failed: every host of the batch has failed.
     pub(in crate::exec) fail_all: std::sync::atomic::AtomicBool,
+    /// `throttle`: per task (by id), the slots its hosts share across the lanes.
+    pub(in crate::exec) throttles:
+        std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// A reporter shared by the lanes of a `free` batch: each event goes to the run's reporter
@@ -147,6 +150,7 @@ impl Runner<'_> {
                 stats: IndexMap::new(),
                 failed: self.failed.clone(),
                 unreachable: self.unreachable.clone(),
+                removed: self.removed.clone(),
                 stopped: false,
                 loader: self.loader.clone(),
                 role_ran: self.role_ran.clone(),
@@ -178,6 +182,7 @@ impl Runner<'_> {
             }
             self.failed.extend(lane.failed.iter().cloned());
             self.unreachable.extend(lane.unreachable.iter().cloned());
+            self.removed.extend(lane.removed.iter().cloned());
             for (role, hosts) in &lane.role_ran {
                 self.role_ran
                     .entry(role.clone())
