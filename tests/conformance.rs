@@ -134,6 +134,7 @@ cases! {
     loop_conditions_item,
     facts_python,
     roles_collection_handlers,
+    handlers_rescue_flush,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -187,6 +187,18 @@ impl Runner<'_> {
         state: &'a mut BatchState,
         active: Vec<String>,
     ) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        self.flush_handlers_in(state, active, false)
+    }
+
+    /// [`Runner::flush_handlers`] from a `meta: flush_handlers` inside a block with a
+    /// `rescue` (`rescuable`): a handler that fails there is the rescue's to handle, and the
+    /// rescue sees it as `ansible_failed_task`, as ansible-core routes it.
+    pub(super) fn flush_handlers_in<'a>(
+        &'a mut self,
+        state: &'a mut BatchState,
+        active: Vec<String>,
+        rescuable: bool,
+    ) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
             let mut active = active;
             let mut idx = 0;
@@ -194,7 +206,8 @@ impl Runner<'_> {
             while idx < state.handlers.len() {
                 // What was notified so far (handlers notify too) reaches its handlers now.
                 self.match_notifications(state);
-                let h = state.handlers[idx].clone();
+                let mut h = state.handlers[idx].clone();
+                h.ctx.rescuable |= rescuable;
                 let hosts = hosts_to_flush(
                     &state.batch,
                     &state.notified,

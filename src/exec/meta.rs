@@ -229,7 +229,9 @@ impl Runner<'_> {
             }
         }
         if !flush_for.is_empty() {
-            let flushed = self.flush_handlers(state, flush_for.clone()).await?;
+            let flushed = self
+                .flush_handlers_in(state, flush_for.clone(), ctx.rescuable)
+                .await?;
             active.retain(|h| !flush_for.contains(h) || flushed.contains(h));
         }
         Ok(active)
