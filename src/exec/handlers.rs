@@ -7,6 +7,7 @@
 //! ([`hosts_to_flush`]). When the flushes happen (end of each section, `meta: flush_handlers`)
 //! is the play's and the meta room's.
 
+use super::events::Event;
 use super::{BatchState, Ctx, Runner};
 use crate::connection::BoxFuture;
 use crate::diagnostics::Error;
@@ -244,6 +245,21 @@ impl Runner<'_> {
             }
             Ok(active)
         })
+    }
+
+    /// `ANSIBLE_DEBUG`: what ansible-core's debug output says of an implicit flush, for the
+    /// hosts that have handlers waiting.
+    pub(super) fn debug_implicit_flush(&mut self, state: &BatchState, active: &[String]) {
+        for host in active {
+            let waiting = state.notifications.get(host).is_some_and(|n| !n.is_empty())
+                || state.notified.get(host).is_some_and(|n| !n.is_empty());
+            if waiting {
+                self.reporter.event(&Event::Verbose {
+                    level: 0,
+                    text: &format!("META: triggered running handlers for {host}"),
+                });
+            }
+        }
     }
 
     /// The names each handler answers to, templating (once) those not yet templated. A name
@@ -513,5 +529,30 @@ mod tests {
         let mut hosts = ran.hosts("first", "ok");
         hosts.sort();
         assert_eq!(hosts, ["h1", "h2"]);
+    }
+
+    #[test]
+    fn ansible_debug_says_which_hosts_run_handlers_at_the_implicit_flush() {
+        let opts = crate::exec::Options {
+            debug: true,
+            ..testkit::options()
+        };
+        let ran = testkit::play_with(&HANDLERS.replace("FORCE", ""), &[], 2, opts);
+        let lines: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("verbose0 META: triggered running handlers"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "verbose0 META: triggered running handlers for h1",
+                "verbose0 META: triggered running handlers for h2"
+            ],
+            "{:?}",
+            ran.lines
+        );
+        let quiet = testkit::play(&HANDLERS.replace("FORCE", ""), 2);
+        assert!(!quiet.lines.iter().any(|l| l.contains("triggered running")));
     }
 }
