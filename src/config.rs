@@ -40,6 +40,8 @@ pub struct Config {
     /// `[defaults] error_on_missing_handler` (`ANSIBLE_ERROR_ON_MISSING_HANDLER`): notifying a
     /// handler that does not exist is an error (the default) or a warning.
     pub error_on_missing_handler: Option<bool>,
+    /// `[defaults] debug` (`ANSIBLE_DEBUG`): the executor's debug lines too.
+    pub debug: Option<bool>,
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
@@ -170,6 +172,7 @@ impl Config {
                     cfg.fact_caching_prefix = Some(v.to_string())
                 }
                 ("defaults", "force_handlers") => cfg.force_handlers = parse_bool(v),
+                ("defaults", "debug") => cfg.debug = parse_bool(v),
                 ("defaults", "error_on_missing_handler") => {
                     cfg.error_on_missing_handler = parse_bool(v)
                 }
@@ -243,6 +246,9 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_RETRY_FILES_SAVE_PATH") {
             self.retry_files_save_path = Some(expand_home(&v));
+        }
+        if let Some(v) = env("ANSIBLE_DEBUG") {
+            self.debug = parse_bool(&v).or(self.debug);
         }
         if let Some(v) = env("ANSIBLE_FORCE_HANDLERS") {
             self.force_handlers = parse_bool(&v).or(self.force_handlers);

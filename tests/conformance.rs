@@ -133,6 +133,8 @@ cases! {
     until_retries,
     loop_conditions_item,
     facts_python,
+    roles_collection_handlers,
+    handlers_rescue_flush,
     // The free strategy.
     free_strategy,
     free_serial,

@@ -171,6 +171,7 @@ pub(super) fn play(
             Arc::new(move || Inventory::load_with_playbook_dir(&sources, dir.as_deref()))
         })),
         error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
+        debug: config.debug.unwrap_or(false),
         ..args.flags.options(&config)?
     };
     let runtime = super::runtime()?;

@@ -7,6 +7,7 @@
 //! ([`hosts_to_flush`]). When the flushes happen (end of each section, `meta: flush_handlers`)
 //! is the play's and the meta room's.
 
+use super::events::Event;
 use super::{BatchState, Ctx, Runner};
 use crate::connection::BoxFuture;
 use crate::diagnostics::Error;
@@ -162,6 +163,14 @@ fn notifications(
     Ok(out)
 }
 
+/// A role's name without its collection (`ns.col.web` is `web`; other names as they are).
+fn short_role_name(name: &str) -> &str {
+    match name.split('.').collect::<Vec<_>>()[..] {
+        [_, _, short] if !name.contains('/') => short,
+        _ => name,
+    }
+}
+
 /// The action a `meta` task names.
 fn meta_action(task: &Task) -> String {
     task.args
@@ -179,6 +188,18 @@ impl Runner<'_> {
         state: &'a mut BatchState,
         active: Vec<String>,
     ) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        self.flush_handlers_in(state, active, false)
+    }
+
+    /// [`Runner::flush_handlers`] from a `meta: flush_handlers` inside a block with a
+    /// `rescue` (`rescuable`): a handler that fails there is the rescue's to handle, and the
+    /// rescue sees it as `ansible_failed_task`, as ansible-core routes it.
+    pub(super) fn flush_handlers_in<'a>(
+        &'a mut self,
+        state: &'a mut BatchState,
+        active: Vec<String>,
+        rescuable: bool,
+    ) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
             let mut active = active;
             let mut idx = 0;
@@ -186,7 +207,8 @@ impl Runner<'_> {
             while idx < state.handlers.len() {
                 // What was notified so far (handlers notify too) reaches its handlers now.
                 self.match_notifications(state);
-                let h = state.handlers[idx].clone();
+                let mut h = state.handlers[idx].clone();
+                h.ctx.rescuable |= rescuable;
                 let hosts = hosts_to_flush(
                     &state.batch,
                     &state.notified,
@@ -223,6 +245,21 @@ impl Runner<'_> {
             }
             Ok(active)
         })
+    }
+
+    /// `ANSIBLE_DEBUG`: what ansible-core's debug output says of an implicit flush, for the
+    /// hosts that have handlers waiting.
+    pub(super) fn debug_implicit_flush(&mut self, state: &BatchState, active: &[String]) {
+        for host in active {
+            let waiting = state.notifications.get(host).is_some_and(|n| !n.is_empty())
+                || state.notified.get(host).is_some_and(|n| !n.is_empty());
+            if waiting {
+                self.reporter.event(&Event::Verbose {
+                    level: 0,
+                    text: &format!("META: triggered running handlers for {host}"),
+                });
+            }
+        }
     }
 
     /// The names each handler answers to, templating (once) those not yet templated. A name
@@ -265,14 +302,29 @@ impl Runner<'_> {
             .handlers
             .iter()
             .map(|h| {
+                // A role's handler also answers to `role : name`, and its topics to
+                // `role : topic`, by the role's full name and by its short one.
+                let prefixes: Vec<String> = match &h.ctx.role {
+                    Some(r) => {
+                        let mut p = vec![r.name.clone()];
+                        let short = short_role_name(&r.name);
+                        if short != r.name {
+                            p.push(short.to_string());
+                        }
+                        p
+                    }
+                    None => Vec::new(),
+                };
                 let mut names = Vec::new();
                 if let Some(Some(n)) = &h.name {
                     names.push(n.clone());
-                    if let Some(r) = &h.ctx.role {
-                        names.push(format!("{} : {n}", r.name));
-                    }
+                    names.extend(prefixes.iter().map(|p| format!("{p} : {n}")));
                 }
-                (names, h.task.listen.clone(), h.block)
+                let mut listen = h.task.listen.clone();
+                for t in &h.task.listen {
+                    listen.extend(prefixes.iter().map(|p| format!("{p} : {t}")));
+                }
+                (names, listen, h.block)
             })
             .collect()
     }
@@ -379,6 +431,14 @@ mod tests {
     }
 
     #[test]
+    fn a_collection_role_has_a_short_name_too() {
+        assert_eq!(short_role_name("ns.col.web"), "web");
+        assert_eq!(short_role_name("web"), "web");
+        assert_eq!(short_role_name("lang/roles/app"), "lang/roles/app");
+        assert_eq!(short_role_name("a.b"), "a.b");
+    }
+
+    #[test]
     fn a_handler_is_queued_once_however_often_notified() {
         let mut queued = Vec::new();
         queue_notified(&mut queued, &[2]);
@@ -469,5 +529,30 @@ mod tests {
         let mut hosts = ran.hosts("first", "ok");
         hosts.sort();
         assert_eq!(hosts, ["h1", "h2"]);
+    }
+
+    #[test]
+    fn ansible_debug_says_which_hosts_run_handlers_at_the_implicit_flush() {
+        let opts = crate::exec::Options {
+            debug: true,
+            ..testkit::options()
+        };
+        let ran = testkit::play_with(&HANDLERS.replace("FORCE", ""), &[], 2, opts);
+        let lines: Vec<&String> = ran
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("verbose0 META: triggered running handlers"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "verbose0 META: triggered running handlers for h1",
+                "verbose0 META: triggered running handlers for h2"
+            ],
+            "{:?}",
+            ran.lines
+        );
+        let quiet = testkit::play(&HANDLERS.replace("FORCE", ""), 2);
+        assert!(!quiet.lines.iter().any(|l| l.contains("triggered running")));
     }
 }

@@ -229,7 +229,9 @@ impl Runner<'_> {
             }
         }
         if !flush_for.is_empty() {
-            let flushed = self.flush_handlers(state, flush_for.clone()).await?;
+            let flushed = self
+                .flush_handlers_in(state, flush_for.clone(), ctx.rescuable)
+                .await?;
             active.retain(|h| !flush_for.contains(h) || flushed.contains(h));
         }
         Ok(active)
@@ -372,6 +374,14 @@ mod tests {
       when: false
 "#;
         let ran = testkit::play(book, 2);
+        // ansible-playbook's count of plays comes first.
+        assert!(
+            ran.lines
+                .first()
+                .is_some_and(|l| l.starts_with("verbose2 1 plays in ") && l.ends_with("play.yml")),
+            "{:?}",
+            ran.lines
+        );
         for line in [
             "verbose2 META: end_host conditional evaluated to False, continuing execution for h1",
             "verbose2 META: ending play for h2",

@@ -111,6 +111,9 @@ pub struct Options {
     /// How to read the inventory's sources again, for `meta: refresh_inventory` (without it,
     /// the inventory stays as it is).
     pub reload_inventory: Option<InventoryReload>,
+    /// `ANSIBLE_DEBUG`: show the executor's debug lines that scripts look for (the implicit
+    /// handler flush's "META: triggered running handlers for HOST").
+    pub debug: bool,
 }
 
 /// Reads the run's inventory sources afresh (`meta: refresh_inventory`).
@@ -150,6 +153,7 @@ impl Default for Options {
             force_handlers: false,
             error_on_missing_handler: true,
             reload_inventory: None,
+            debug: false,
         }
     }
 }
@@ -183,6 +187,15 @@ pub async fn run(
     opts: Options,
     reporter: &mut dyn Reporter,
 ) -> Result<Outcome, Error> {
+    // ansible-playbook's -vv line, which scripts count plays by.
+    reporter.event(&Event::Verbose {
+        level: 2,
+        text: &format!(
+            "{} plays in {}",
+            playbook.plays.len(),
+            playbook.path.display()
+        ),
+    });
     // Facts cached by an earlier run (ansible-playbook's too) are known from the start.
     let cached: Vec<(String, Vars)> = match &opts.fact_cache {
         Some(cache) => inventory

@@ -368,6 +368,9 @@ impl Runner<'_> {
             }
             // The section's implicit `meta: flush_handlers` is tagged `always`, like Ansible's.
             if self.implicit_meta() {
+                if self.opts.debug {
+                    self.debug_implicit_flush(state, &active);
+                }
                 active = self.flush_handlers(state, active).await?;
             }
         }

@@ -227,8 +227,11 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
     let mut j = value::to_json(&value::from_vars(&r.result));
     if let serde_json::Value::Object(o) = &mut j {
         o.retain(|k, _| !k.starts_with("_ansible"));
+        // The status is the line's own word: ansible-core's TaskResult leaves `failed` and
+        // `skipped` out of what callbacks show.
+        o.remove("failed");
+        o.remove("skipped");
         if matches!(r.status, Status::Failed | Status::Unreachable) {
-            o.remove("failed");
             // The default callback shows the exception as the error block above, not here.
             o.remove("exception");
         }

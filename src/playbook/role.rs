@@ -3,7 +3,8 @@
 //!
 //! A role is looked for as Ansible looks: `roles/NAME` beside the playbook, then each directory of
 //! the roles path (`ANSIBLE_ROLES_PATH` / `roles_path`), then `NAME` beside the playbook; a name
-//! with a slash is a path. A role with the same parameters runs once per play unless it allows
+//! with a slash is a path; `ns.col.role` is a collection's role (in `collections/` beside the
+//! playbook or a collections path). A role with the same parameters runs once per play unless it allows
 //! duplicates; dependencies run before the role that needs them.
 
 use super::load::{ItemCtx, Loader, keywords, load_items};
@@ -184,6 +185,9 @@ pub fn find_role(name: &str, loader: &Loader, basedir: Option<&Path>) -> Option<
             return Some((name.to_string(), candidate));
         }
     }
+    if let Some(found) = collection_role(name, loader) {
+        return Some((name.to_string(), found));
+    }
     let p = Path::new(name);
     p.is_dir().then(|| {
         let short = p
@@ -192,6 +196,45 @@ pub fn find_role(name: &str, loader: &Loader, basedir: Option<&Path>) -> Option<
             .unwrap_or_else(|| name.to_string());
         (short, p.to_path_buf())
     })
+}
+
+/// A role named by its collection (`ns.col.role`): `ansible_collections/ns/col/roles/role` in
+/// the `collections/` beside the playbook, then in each collections path
+/// (`ANSIBLE_COLLECTIONS_PATH`, else `~/.ansible/collections:/usr/share/ansible/collections`),
+/// as ansible-core's collection loader looks.
+fn collection_role(name: &str, loader: &Loader) -> Option<PathBuf> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let plain = |p: &&str| {
+        !p.is_empty()
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !p.starts_with(|c: char| c.is_ascii_digit())
+    };
+    if parts.len() != 3 || !parts.iter().all(plain) {
+        return None;
+    }
+    let mut roots = vec![loader.playbook_dir.join("collections")];
+    let from_env = std::env::var("ANSIBLE_COLLECTIONS_PATH")
+        .or_else(|_| std::env::var("ANSIBLE_COLLECTIONS_PATHS"))
+        .ok();
+    match from_env {
+        Some(v) => roots.extend(v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from)),
+        None => {
+            if let Some(home) = std::env::var_os("HOME") {
+                roots.push(Path::new(&home).join(".ansible/collections"));
+            }
+            roots.push(PathBuf::from("/usr/share/ansible/collections"));
+        }
+    }
+    roots
+        .into_iter()
+        .map(|r| {
+            r.join("ansible_collections")
+                .join(parts[0])
+                .join(parts[1])
+                .join("roles")
+                .join(parts[2])
+        })
+        .find(|d| d.is_dir())
 }
 
 /// `main.yml`, `main.yaml`, `main` (or the `_from` name, with the same endings) in a role's
