@@ -103,7 +103,8 @@ fn ansible_runs_a_module_ad_hoc() {
 #[test]
 fn ansible_inventory_lists_the_inventory() {
     let dir = scratch("inventory");
-    let out = run(&dir, "ansible-inventory", &["-i", "hosts", "--list"]);
+    // -v as ansible-inventory takes it (runme.sh scripts pass it).
+    let out = run(&dir, "ansible-inventory", &["-v", "-i", "hosts", "--list"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let list: serde_json::Value = serde_json::from_str(&text(&out)).unwrap_or_else(|e| {
         panic!(

@@ -55,6 +55,10 @@ pub struct InventoryArgs {
     /// YAML output (not supported yet; the JSON of --list is the same data).
     #[arg(short = 'y', long = "yaml")]
     pub yaml: bool,
+    /// More output (-v, -vv, ...): accepted as ansible-inventory accepts it; the output is the
+    /// same at every level.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Vault passwords, for vault-encrypted inventory and variable files.
     #[command(flatten)]
     pub vault: crate::cli::vault::VaultPasswordArgs,

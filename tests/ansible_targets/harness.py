@@ -1,0 +1,634 @@
+#!/usr/bin/env python3
+"""ansible-core's own integration targets, run under ansible-core and under baton.
+
+This file owns the conformance tier on ansible-core's integration tests: it fetches the
+ansible-core sdist of the oracle's version from PyPI (cached), and runs integration targets
+from its test/integration/targets the way `ansible-test integration` (posix, controller as the
+target) runs them, once with ansible-core's commands first on PATH and once with baton's
+multi-call links (ansible-playbook, ansible, ansible-inventory, ansible-vault -> baton) first.
+It writes the results as JSON and, when asked, docs/COMPATIBILITY.md. It judges nothing:
+tests/ansible_targets.rs compares the results with known_failures.txt.
+
+What it reproduces of ansible-test (test/lib/ansible_test/_internal/commands/integration/):
+- each target runs in a private copy of the targets tree under a temporary directory whose
+  name ends in ansible-test's unicode suffix (unless the target has `no/temp_unicode/`), as
+  TMP/test/integration/{inventory,integration.cfg,targets/...};
+- the inventory is ansible-test's for the controller: `testhost` in `testgroup`, local
+  connection, pipelining, the controller's Python;
+- the environment is ansible-test's: a clean one (LC_ALL, PATH, HOME) plus ANSIBLE_* settings
+  (force handlers, host pattern mismatch is an error, no inventory by default, no retry files,
+  ...), OUTPUT_DIR, INVENTORY_PATH, JUNIT_*, the `env/set/K/V` aliases;
+- a script target (runme.sh) runs as `./runme.sh -v` in its own directory; a role target
+  (tasks/main.yml) runs through a generated playbook `hosts: testhost`, gather_facts unless
+  `gather_facts/no`, `vars: {output_dir: ...}`, with ANSIBLE_ROLES_PATH = the targets tree;
+- `setup/once/X` and `setup/always/X` targets run first, each with a fresh output dir.
+
+The one command that regenerates docs/COMPATIBILITY.md (from the repository root; builds
+baton with cargo first):
+
+    .venv-test/bin/python tests/ansible_targets/harness.py --all --write-docs
+
+Run it with the Python of the ansible-core oracle (.venv-test): it also provides pip for the
+download and `python` for the scripts. Other options: --help.
+"""
+
+import argparse
+import concurrent.futures
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+ANSIBLE_CORE_VERSION = '2.19.14'
+SDIST_SHA256 = '1e7612788eaa6b3c87a3670ce86c64b830eba0ae2b3fcb25a772f276704163b4'
+UNICODE_SUFFIX = '-\u00c5\u00d1\u015a\u00cc\u03b2\u0141\u00c8'
+CLI_NAMES = ('ansible-playbook', 'ansible', 'ansible-inventory', 'ansible-vault')
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+# Aliases of targets this harness cannot run as ansible-test would here: they need a second
+# machine, root changes to this one, a network service, containers, or another platform.
+EXPENSIVE_ALIASES = (
+    'destructive', 'needs/root', 'needs/privileged', 'needs/httptester', 'needs/ssh',
+    'disabled', 'unsupported', 'hidden', 'windows', 'network', 'non_local', 'needs/target/ansible-test',
+)
+EXPENSIVE_PREFIXES = ('cloud/', 'shippable/windows', 'shippable/galaxy', 'shippable/ios',
+                      'shippable/vyos', 'skip/docker', 'needs/file/', 'skip/python3')
+
+
+def cache_dir():
+    """Where the sdist is kept between runs (CI keeps ~/.cache when it keeps anything)."""
+    base = (os.environ.get('BATON_CACHE_DIR')
+            or os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'baton'))
+    return os.path.join(base, 'ansible-core-sdist')
+
+
+def fetch_sdist(log):
+    """The unpacked test/ tree of the sdist: downloaded with pip once, checked, cached."""
+    root = os.path.join(cache_dir(), ANSIBLE_CORE_VERSION)
+    done = os.path.join(root, '.complete')
+    tree = os.path.join(root, 'test')
+    if os.path.exists(done):
+        return tree
+    os.makedirs(cache_dir(), exist_ok=True)
+    work = tempfile.mkdtemp(prefix='sdist-', dir=cache_dir())
+    try:
+        log(f'downloading the ansible-core {ANSIBLE_CORE_VERSION} sdist with pip into {cache_dir()}')
+        subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-binary', ':all:',
+                        '--disable-pip-version-check', '-q', f'ansible-core=={ANSIBLE_CORE_VERSION}',
+                        '-d', work], check=True, stdin=subprocess.DEVNULL)
+        archive = os.path.join(work, f'ansible_core-{ANSIBLE_CORE_VERSION}.tar.gz')
+        with open(archive, 'rb') as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if digest != SDIST_SHA256:
+            raise SystemExit(f'{archive}: sha256 {digest}, expected {SDIST_SHA256}')
+        prefix = f'ansible_core-{ANSIBLE_CORE_VERSION}/'
+        wanted = (prefix + 'test/integration/', prefix + 'test/support/integration/')
+        unpacked = os.path.join(work, 'unpacked')
+        with tarfile.open(archive) as tar:
+            members = []
+            for m in tar.getmembers():
+                if m.name.startswith(wanted):
+                    m.name = m.name[len(prefix):]
+                    members.append(m)
+            tar.extractall(unpacked, members=members, filter='tar')
+        shutil.rmtree(root, ignore_errors=True)
+        os.makedirs(root)
+        os.rename(os.path.join(unpacked, 'test'), tree)
+        open(done, 'w').close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return tree
+
+
+class Target:
+    """One directory of test/integration/targets and what its aliases say."""
+
+    def __init__(self, targets_dir, name):
+        self.name = name
+        self.path = os.path.join(targets_dir, name)
+        aliases_path = os.path.join(self.path, 'aliases')
+        self.aliases = []
+        if os.path.exists(aliases_path):
+            with open(aliases_path, encoding='utf-8') as f:
+                for line in f:
+                    line = line.split('#', 1)[0].strip()
+                    if line:
+                        self.aliases.append(line)
+        self.script = os.path.exists(os.path.join(self.path, 'runme.sh'))
+        self.groups = [a + '/' for a in self.aliases]
+
+    def has(self, alias):
+        """An alias or an alias prefix (`needs/root`, `setup/once/`) ansible-test would see."""
+        return any(g.startswith(alias.rstrip('/') + '/') for g in self.groups)
+
+    def setup_targets(self):
+        once = sorted({a.split('/')[2] for a in self.aliases if a.startswith('setup/once/')})
+        always = sorted({a.split('/')[2] for a in self.aliases if a.startswith('setup/always/')})
+        return once + [t for t in always if t not in once]
+
+    def env_set(self):
+        out = {}
+        for a in self.aliases:
+            m = re.match(r'env/set/(?P<key>[^/]+)/(?P<value>.*)', a)
+            if m:
+                out[m.group('key')] = m.group('value')
+        return out
+
+    def python_plugins(self):
+        """Directories of the target holding its own Python modules or plugins (`library/`,
+        `action_plugins/`, a collection...): what baton can run only through issue 15."""
+        found = []
+        for root, dirs, files in os.walk(self.path):
+            dirs.sort()
+            base = os.path.basename(root)
+            if (base == 'library' or base == 'module_utils' or base.endswith('_plugins')
+                    or base == 'ansible_collections') and any(
+                    f.endswith('.py') for _, _, fs in os.walk(root) for f in fs):
+                found.append(os.path.relpath(root, self.path))
+                dirs.clear()
+        # Plugin directories a runme.sh names under another name (ANSIBLE_*_PLUGINS=./dir).
+        if self.script:
+            with open(os.path.join(self.path, 'runme.sh'), encoding='utf-8', errors='replace') as f:
+                for m in re.finditer(r'ANSIBLE_(?:\w+_PLUGINS|LIBRARY|MODULE_UTILS)=["\']?\.?/?([\w./-]+)', f.read()):
+                    d = m.group(1).rstrip('/')
+                    if d not in found and os.path.isdir(os.path.join(self.path, d)):
+                        found.append(d)
+        return found
+
+    def cheap(self):
+        """Runnable here: a posix target that needs no root changes, network, or other host."""
+        if self.name.startswith(('setup_', 'prepare_')) or not any(
+                a.startswith(('shippable/posix', 'shippable/generic')) for a in self.aliases):
+            return False
+        if any(self.has(a) for a in EXPENSIVE_ALIASES):
+            return False
+        return not any(a.startswith(EXPENSIVE_PREFIXES) for a in self.aliases)
+
+
+def all_targets(targets_dir):
+    return sorted(n for n in os.listdir(targets_dir)
+                  if os.path.isdir(os.path.join(targets_dir, n)) and os.listdir(os.path.join(targets_dir, n)))
+
+
+def inventory_text(python):
+    # ansible-test writes each value with Python's repr.
+    return ("[testgroup]\n"
+            f"testhost ansible_connection='local' ansible_pipelining='yes' ansible_python_interpreter={python!r}\n")
+
+
+def environment(tool_path, run_root, inventory, config, output_dir, target, python_bin):
+    """ansible-test's environment for one target: a clean one plus its ANSIBLE_* settings."""
+    env = {
+        'LC_ALL': os.environ.get('BATON_TARGETS_LOCALE', 'C.UTF-8'),
+        'PATH': tool_path + os.pathsep + python_bin + os.pathsep + os.environ.get('PATH', os.defpath),
+        'HOME': os.environ.get('HOME', '/root'),
+        'ANSIBLE_PYTHON_MODULE_RLIMIT_NOFILE': '1024',
+        'ANSIBLE_FORCE_COLOR': 'false',
+        'ANSIBLE_FORCE_HANDLERS': 'true',
+        'ANSIBLE_HOST_PATTERN_MISMATCH': 'error',
+        'ANSIBLE_INVENTORY': '/dev/null',
+        'ANSIBLE_DEPRECATION_WARNINGS': 'false',
+        'ANSIBLE_HOST_KEY_CHECKING': 'false',
+        'ANSIBLE_RETRY_FILES_ENABLED': 'false',
+        'ANSIBLE_DISPLAY_TRACEBACK': 'never',
+        'ANSIBLE_CONFIG': config,
+        'ANSIBLE_LIBRARY': '/dev/null',
+        'ANSIBLE_DEVEL_WARNING': 'false',
+        'PAGER': '/bin/cat',
+        'ANSIBLE_WORKER_SHUTDOWN_POLL_COUNT': '100',
+        'ANSIBLE_WORKER_SHUTDOWN_POLL_DELAY': '0.1',
+        'ANSIBLE_PYTHON_INTERPRETER': '/set/ansible_python_interpreter/in/inventory',
+        'JUNIT_OUTPUT_DIR': os.path.join(run_root, 'junit'),
+        'JUNIT_TASK_RELATIVE_PATH': run_root,
+        'JUNIT_REPLACE_OUT_OF_TREE_PATH': 'out-of-tree:',
+        'ANSIBLE_CALLBACKS_ENABLED': 'junit',
+        'ANSIBLE_TEST_CI': 'local',
+        'ANSIBLE_TEST_COVERAGE': '',
+        'ANSIBLE_TEST_ANSIBLE_VERSION': ANSIBLE_CORE_VERSION,
+        'OUTPUT_DIR': output_dir,
+        'INVENTORY_PATH': os.path.abspath(inventory),
+    }
+    # The private copies of plugins ansible-test provides (test/support/integration/plugins).
+    plugins = os.path.join(run_root, 'test', 'support', 'integration', 'plugins')
+    for var, sub in (('ANSIBLE_LIBRARY', 'modules'), ('ANSIBLE_MODULE_UTILS', 'module_utils'),
+                     ('ANSIBLE_FILTER_PLUGINS', 'filter'), ('ANSIBLE_LOOKUP_PLUGINS', 'lookup'),
+                     ('ANSIBLE_ACTION_PLUGINS', 'action'), ('ANSIBLE_CALLBACK_PLUGINS', 'callback'),
+                     ('ANSIBLE_CONNECTION_PLUGINS', 'connection'), ('ANSIBLE_TEST_PLUGINS', 'test'),
+                     ('ANSIBLE_INVENTORY_PLUGINS', 'inventory'), ('ANSIBLE_VARS_PLUGINS', 'vars')):
+        if os.path.isdir(os.path.join(plugins, sub)):
+            env[var] = os.path.join(plugins, sub)
+    env.update(target.env_set())
+    return env
+
+
+def run_command(cmd, cwd, env, timeout, log_file):
+    """Runs cmd in its own process group, output (stdout and stderr, interleaved) to log_file;
+    kills the whole group at the timeout. Gives the exit status, or None on a timeout."""
+    with open(log_file, 'ab') as out:
+        out.write(('$ cd %s && %s\n' % (cwd, ' '.join(cmd))).encode())
+        out.flush()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            return None
+
+
+def run_target(tree, target, tool, opts):
+    """One run of `target` (and its setup targets) with `tool` ('ansible' or 'baton').
+    Gives {status, rc, seconds, log}."""
+    targets_dir = os.path.join(tree, 'integration', 'targets')
+    suffix = '-ansible' if target.has('no/temp_unicode') else UNICODE_SUFFIX
+    run_root = tempfile.mkdtemp(prefix=f'{target.name}-{tool}-', suffix=suffix, dir=opts.work_dir)
+    log_file = os.path.join(opts.logs_dir, f'{target.name}.{tool}.log')
+    if os.path.exists(log_file):
+        os.remove(log_file)
+    started = time.monotonic()
+    try:
+        integration_dir = os.path.join(run_root, 'test', 'integration')
+        copy_targets = os.path.join(integration_dir, 'targets')
+        # The whole targets tree: a superset of the target and its dependencies that
+        # ansible-test copies (setup_* roles, needs/target/*, symlinks into other targets).
+        shutil.copytree(targets_dir, copy_targets, symlinks=True)
+        support = os.path.join(tree, 'support', 'integration')
+        if os.path.isdir(support):
+            shutil.copytree(support, os.path.join(run_root, 'test', 'support', 'integration'), symlinks=True)
+        inventory = os.path.join(integration_dir, 'inventory')
+        with open(inventory, 'w', encoding='utf-8') as f:
+            f.write(inventory_text(opts.python))
+        config = os.path.join(integration_dir, 'integration.cfg')
+        open(config, 'w').close()
+        output_dir = os.path.join(run_root, 'output_dir')
+        tool_path = opts.baton_links if tool == 'baton' else opts.ansible_bin
+        deadline = started + opts.timeout
+        by_name = {}
+        for name in target.setup_targets() + [target.name]:
+            step = by_name.get(name) or Target(copy_targets, name)
+            shutil.rmtree(output_dir, ignore_errors=True)
+            os.makedirs(output_dir)
+            env = environment(tool_path, run_root, inventory, config, output_dir, step, opts.python_bin)
+            if step.script:
+                cwd = os.path.join(copy_targets, name)
+                cmd = ['./runme.sh', '-v']
+            else:
+                cwd = integration_dir
+                gather = not step.has('gather_facts/no')
+                if step.has('gather_facts/yes'):
+                    gather = True
+                play = [{'gather_facts': gather, 'hosts': 'testhost', 'roles': [name],
+                         'vars': {'output_dir': output_dir}, 'vars_files': []}]
+                # ansible-test's name has a random part; a fixed one keeps the report stable.
+                playbook = os.path.join(integration_dir, f'{name}-play.yml')
+                with open(playbook, 'w', encoding='utf-8') as f:
+                    f.write(json.dumps(play, indent=4, sort_keys=True))
+                cmd = ['ansible-playbook', os.path.basename(playbook), '-i', 'inventory', '-v']
+                env['ANSIBLE_ROLES_PATH'] = copy_targets
+            env['ANSIBLE_PLAYBOOK_DIR'] = cwd
+            remaining = deadline - time.monotonic()
+            rc = run_command(cmd, cwd, env, max(remaining, 1), log_file) if remaining > 0 else None
+            if rc is None:
+                return {'status': 'timeout', 'rc': None, 'seconds': round(time.monotonic() - started, 1),
+                        'step': name, 'log': log_file}
+            if rc != 0:
+                return {'status': 'fail', 'rc': rc, 'seconds': round(time.monotonic() - started, 1),
+                        'step': name, 'log': log_file}
+        return {'status': 'pass', 'rc': 0, 'seconds': round(time.monotonic() - started, 1), 'log': log_file}
+    finally:
+        if not opts.keep:
+            shutil.rmtree(run_root, ignore_errors=True)
+
+
+ANSI = re.compile(r'\x1b\[[0-9;]*[mK]')
+ERROR_LINE = re.compile(r'^(fatal: |failed: |ERROR!|\[ERROR\]|error: |Traceback |.*internal error|'
+                        r'.*Timeout \(|ERROR: |.*No such file or directory)')
+TRACE = re.compile(r'^\++ ')
+TOOL_COMMAND = re.compile(r'(ansible|ansible-playbook|ansible-inventory|ansible-vault) ')
+BANNER = re.compile(r'^(TASK|RUNNING HANDLER|PLAY) \[(.*)\]')
+
+
+def read_log(path):
+    try:
+        with open(path, 'rb') as f:
+            return ANSI.sub('', f.read().decode('utf-8', 'replace')).splitlines()
+    except OSError:
+        return []
+
+
+def error_events(lines):
+    """(banner, line, command) for each error line; the key that compares two runs is the
+    banner and the line up to its JSON body."""
+    out, banner, command = [], '', ''
+    for line in lines:
+        if TRACE.match(line) or line.startswith('$ cd '):
+            command, banner = TRACE.sub('', line.split(' && ', 1)[-1]), ''
+            continue
+        m = BANNER.match(line)
+        if m:
+            banner = f'{m.group(1)} [{m.group(2)}]'
+            continue
+        if ERROR_LINE.match(line) and '...ignoring' not in line:
+            out.append((banner, line, command))
+    return out
+
+
+def trim(text, n=220):
+    text = ' '.join(text.split())
+    return text if len(text) <= n else text[:n - 1] + '\u2026'
+
+
+def first_divergence(result, other):
+    """What went wrong in `result`'s log, ignoring errors the other tool's run shows too (the
+    targets provoke failures on purpose): the command it was in, the task, the error line."""
+    lines = read_log(result['log'])
+    seen = set()
+    if other:
+        seen = {(b, l.split('=>', 1)[0].strip()) for b, l, _ in error_events(read_log(other['log']))}
+    events = [e for e in error_events(lines) if (e[0], e[1].split('=>', 1)[0].strip()) not in seen]
+    where = ''
+    if events:
+        banner, line, command = events[0]
+        where = (f'`{trim(command, 90)}`: ' if command else '') + \
+            (f'{banner}: ' if banner else '') + line
+    else:
+        # No error of its own: a check of the script's failed (a grep, a count). Say after
+        # which ansible command, and the script's last commands (bash -x traces them).
+        commands = [TRACE.sub('', l) for l in lines if TRACE.match(l)]
+        tools = [c for c in commands if TOOL_COMMAND.match(c)]
+        if commands:
+            where = (f'after `{trim(tools[-1], 90)}`: ' if tools else '') + \
+                'script stopped at: ' + '; '.join(f'`{trim(c, 70)}`' for c in commands[-2:])
+        else:
+            tail = [l for l in lines if l.strip()][-1:]
+            where = tail[0] if tail else 'no output'
+    if result['status'] == 'timeout':
+        where = f'timed out; last: {where}'
+    return trim(where)
+
+
+def tree_digest(targets_dir, names):
+    """A digest of what decides an ansible-core run: this harness, the ansible-core version,
+    and the files of the target and its setup targets."""
+    h = hashlib.sha256(ANSIBLE_CORE_VERSION.encode())
+    with open(os.path.abspath(__file__), 'rb') as f:
+        h.update(f.read())
+    for name in names:
+        for root, dirs, files in os.walk(os.path.join(targets_dir, name)):
+            dirs.sort()
+            for fname in sorted(files):
+                path = os.path.join(root, fname)
+                h.update(os.path.relpath(path, targets_dir).encode())
+                if os.path.islink(path):
+                    h.update(os.readlink(path).encode())
+                else:
+                    with open(path, 'rb') as f:
+                        h.update(f.read())
+    return h.hexdigest()[:20]
+
+
+def run_ansible_cached(tree, target, opts):
+    """ansible-core's run of a target, or its remembered pass: ansible-core's result does not
+    change while the target, the harness and the version do not, and it dominates the cost
+    (minutes against seconds). Only passes are remembered; a failure is run again each time."""
+    targets_dir = os.path.join(tree, 'integration', 'targets')
+    key = tree_digest(targets_dir, target.setup_targets() + [target.name])
+    cached = os.path.join(cache_dir(), 'ansible-passes', f'{target.name}-{key}.json')
+    cached_log = cached[:-len('.json')] + '.log'
+    if opts.cache and os.path.exists(cached) and os.path.exists(cached_log):
+        with open(cached, encoding='utf-8') as f:
+            result = json.load(f)
+        # Its log too: the baton run's report leaves out the errors ansible-core's run shows.
+        result['log'] = os.path.join(opts.logs_dir, f'{target.name}.ansible.log')
+        shutil.copyfile(cached_log, result['log'])
+        result['cached'] = True
+        return result
+    result = run_target(tree, target, 'ansible', opts)
+    if result['status'] == 'pass':
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        shutil.copyfile(result['log'], cached_log)
+        with open(cached + '.tmp', 'w', encoding='utf-8') as f:
+            json.dump(result, f)
+        os.replace(cached + '.tmp', cached)
+    return result
+
+
+def run_one(tree, name, opts):
+    targets_dir = os.path.join(tree, 'integration', 'targets')
+    target = Target(targets_dir, name)
+    record = {'target': name, 'python_plugins': target.python_plugins()}
+    if opts.tools in ('both', 'ansible'):
+        record['ansible'] = run_ansible_cached(tree, target, opts)
+    if opts.tools in ('both', 'baton'):
+        record['baton'] = run_target(tree, target, 'baton', opts)
+    a, b = record.get('ansible'), record.get('baton')
+    if a and a['status'] != 'pass':
+        record['ansible_reason'] = first_divergence(a, None)
+    if b and b['status'] != 'pass':
+        record['divergence'] = first_divergence(b, a if a and a['status'] == 'pass' else None)
+    return record
+
+
+def verdict(rec, tool):
+    r = rec.get(tool)
+    return r['status'] if r else 'not run'
+
+
+def md_cell(text):
+    return (text or '').replace('|', '\\|').replace('\n', ' ')
+
+
+def write_docs(path, listed, results, opts):
+    by_name = {r['target']: r for r in results}
+
+    def rows(names):
+        out = ['| target | ansible-core | baton | own Python plugins (issue 15) | first divergence (baton\'s '
+               'first failure not in ansible-core\'s run) |', '|---|---|---|---|---|']
+        for n in names:
+            r = by_name.get(n)
+            if not r:
+                continue
+            a, b = verdict(r, 'ansible'), verdict(r, 'baton')
+            if a != 'pass':
+                note = 'not applicable here: ansible-core fails: ' + r.get('ansible_reason', '')
+                b_cell = b if b == 'pass' else f'({b})'
+            else:
+                note = r.get('divergence', '') if b != 'pass' else ''
+                b_cell = b
+            plugins = ', '.join(f'`{p}/`' for p in r.get('python_plugins', []))
+            out.append(f'| {n} | {a} | {b_cell} | {plugins} | {md_cell(note)} |')
+        return out
+
+    def summary(names):
+        rs = [by_name[n] for n in names if n in by_name]
+        applicable = [r for r in rs if verdict(r, 'ansible') == 'pass']
+        passing = [r for r in applicable if verdict(r, 'baton') == 'pass']
+        return (f'{len(passing)} of {len(applicable)} targets that pass under ansible-core pass under baton '
+                f'({len(rs) - len(applicable)} not applicable here).')
+
+    others = sorted(n for n in by_name if n not in listed)
+    known = load_known_failures()
+    lines = [
+        '# Compatibility with ansible-core\'s own integration tests',
+        '',
+        'Generated by `tests/ansible_targets/harness.py`; regenerate with (from the repository root):',
+        '',
+        '```',
+        '.venv-test/bin/python tests/ansible_targets/harness.py --all --write-docs',
+        '```',
+        '',
+        f'Each target of ansible-core {ANSIBLE_CORE_VERSION}\'s test/integration/targets (from its sdist on '
+        'PyPI) runs as `ansible-test integration` runs it on the controller (a `testhost` inventory with '
+        'the local connection, ansible-test\'s environment, `./runme.sh -v`, or a generated play for a role '
+        'target), once with ansible-core\'s commands on PATH and once with baton answering to '
+        '`ansible-playbook`, `ansible`, `ansible-inventory` and `ansible-vault`. A target that fails under '
+        'ansible-core on this machine is not applicable; the reason is ansible-core\'s first error. '
+        'Modules baton does not have natively fail under baton for now (issue 20 is the Python fallback). '
+        'The full output of every run is in target/ansible-targets/logs/ after a run.',
+        '',
+        f'Run of {datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, '
+        f'{opts.jobs} at a time, {opts.timeout} s per target and tool.',
+        '',
+        '## The executor targets (issue 18)',
+        '',
+        'CI runs these (`cargo test --features oracle --test ansible_targets`) and fails when one that passes '
+        'under ansible-core fails under baton, unless it is in tests/ansible_targets/known_failures.txt.',
+        '',
+        summary(listed),
+        '',
+    ] + rows(listed)
+    if known:
+        lines += ['', 'Known failures (tests/ansible_targets/known_failures.txt):', '']
+        lines += [f'- {n}: {reason}' for n, reason in sorted(known.items())]
+    if others:
+        lines += ['', '## Other targets', '',
+                  'The other posix targets that are cheap to run here: no root changes to this machine '
+                  '(`destructive`, `needs/root`), no second host (`needs/ssh`), no network services, '
+                  'containers or other platforms. Not checked by CI.', '',
+                  summary(others), ''] + rows(others)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def load_list(path):
+    names = []
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                names.append(line.split()[0])
+    return names
+
+
+def load_known_failures():
+    out = {}
+    with open(os.path.join(HERE, 'known_failures.txt'), encoding='utf-8') as f:
+        for line in f:
+            if line.strip() and not line.lstrip().startswith('#'):
+                name, _, reason = line.strip().partition(' ')
+                out[name] = reason.strip()
+    return out
+
+
+def build_baton(log):
+    log('building baton (cargo build --bin baton)')
+    subprocess.run(['cargo', 'build', '--quiet', '--bin', 'baton'], cwd=REPO, check=True)
+    target_dir = os.environ.get('CARGO_TARGET_DIR', os.path.join(REPO, 'target'))
+    return os.path.join(target_dir, 'debug', 'baton')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('targets', nargs='*', help='target names (default: the listed executor targets)')
+    p.add_argument('--all', action='store_true', help='the listed targets and every other cheap one')
+    p.add_argument('--baton', help='the baton binary (default: cargo build, then target/debug/baton)')
+    p.add_argument('--jobs', type=int, default=int(os.environ.get('BATON_TARGETS_JOBS', os.cpu_count() or 2)))
+    p.add_argument('--timeout', type=int, default=int(os.environ.get('BATON_TARGETS_TIMEOUT', 420)),
+                   help='seconds per target and tool')
+    p.add_argument('--tools', choices=('both', 'ansible', 'baton'), default='both')
+    p.add_argument('--results', default=os.path.join(REPO, 'target', 'ansible-targets', 'results.json'))
+    p.add_argument('--logs', default=os.path.join(REPO, 'target', 'ansible-targets', 'logs'),
+                   help='where the output of each run goes, as TARGET.TOOL.log')
+    p.add_argument('--write-docs', action='store_true', help='write docs/COMPATIBILITY.md')
+    p.add_argument('--keep', action='store_true', help='keep the temporary copies (for debugging)')
+    p.add_argument('--no-cache', dest='cache', action='store_false',
+                   help='run ansible-core even where it passed before (its passes are cached in '
+                        '~/.cache/baton/ansible-core-sdist/ansible-passes)')
+    opts = p.parse_args()
+
+    def log(msg):
+        print(f'[targets] {msg}', file=sys.stderr, flush=True)
+
+    tree = fetch_sdist(log)
+    targets_dir = os.path.join(tree, 'integration', 'targets')
+    listed = load_list(os.path.join(HERE, 'listed.txt'))
+    if opts.targets:
+        names = opts.targets
+    elif opts.all:
+        names = listed + [n for n in all_targets(targets_dir)
+                          if n not in listed and Target(targets_dir, n).cheap()]
+    else:
+        names = listed
+    unknown = [n for n in names if not os.path.isdir(os.path.join(targets_dir, n))]
+    if unknown:
+        raise SystemExit(f'no such target in ansible-core {ANSIBLE_CORE_VERSION}: {", ".join(unknown)}')
+
+    # The ansible-core oracle: the commands next to this Python (the .venv-test virtualenv).
+    opts.python = sys.executable
+    opts.python_bin = os.path.dirname(sys.executable)
+    opts.ansible_bin = opts.python_bin
+    if not os.path.exists(os.path.join(opts.ansible_bin, 'ansible-playbook')):
+        raise SystemExit(f'no ansible-playbook next to {sys.executable}: run this with the Python of the '
+                         f'ansible-core {ANSIBLE_CORE_VERSION} virtualenv (.venv-test/bin/python; '
+                         'tests/run.sh creates it)')
+    baton = os.path.abspath(opts.baton) if opts.baton else build_baton(log)
+    out_root = os.path.dirname(os.path.abspath(opts.results))
+    opts.logs_dir = os.path.abspath(opts.logs)
+    os.makedirs(opts.logs_dir, exist_ok=True)
+    opts.work_dir = tempfile.mkdtemp(prefix='baton-targets-')
+    opts.baton_links = os.path.join(opts.work_dir, 'bin')
+    os.makedirs(opts.baton_links)
+    for name in CLI_NAMES:
+        os.symlink(baton, os.path.join(opts.baton_links, name))
+
+    log(f'{len(names)} targets, {opts.jobs} at a time, {opts.timeout} s each per tool; logs in {opts.logs_dir}')
+    results = []
+    started = time.monotonic()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+            futures = {pool.submit(run_one, tree, n, opts): n for n in names}
+            for fut in concurrent.futures.as_completed(futures):
+                rec = fut.result()
+                results.append(rec)
+                detail = rec.get('divergence') or rec.get('ansible_reason') or ''
+                log(f'{rec["target"]}: ansible-core {verdict(rec, "ansible")}, baton {verdict(rec, "baton")}'
+                    + (f' -- {detail}' if detail else ''))
+    finally:
+        shutil.rmtree(opts.work_dir, ignore_errors=True)
+    order = {n: i for i, n in enumerate(names)}
+    results.sort(key=lambda r: order[r['target']])
+    os.makedirs(out_root, exist_ok=True)
+    with open(opts.results, 'w', encoding='utf-8') as f:
+        json.dump({'ansible_core': ANSIBLE_CORE_VERSION, 'listed': listed, 'results': results}, f, indent=2)
+    log(f'done in {time.monotonic() - started:.0f} s; results in {opts.results}')
+    if opts.write_docs:
+        write_docs(os.path.join(REPO, 'docs', 'COMPATIBILITY.md'), listed, results, opts)
+        log('wrote docs/COMPATIBILITY.md')
+
+
+if __name__ == '__main__':
+    main()
