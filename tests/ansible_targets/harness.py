@@ -36,6 +36,7 @@ import argparse
 import concurrent.futures
 import datetime
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -61,6 +62,10 @@ EXPENSIVE_ALIASES = (
     'destructive', 'needs/root', 'needs/privileged', 'needs/httptester', 'needs/ssh',
     'disabled', 'unsupported', 'hidden', 'windows', 'network', 'non_local', 'needs/target/ansible-test',
 )
+# Targets that reach the internet (git clones from GitHub), and the tests of ansible-test
+# itself (they run ansible-test, which says nothing about baton).
+NOT_CHEAP_NAMES = ('git',)
+NOT_CHEAP_NAME_PREFIXES = ('ansible-test',)
 EXPENSIVE_PREFIXES = ('cloud/', 'shippable/windows', 'shippable/galaxy', 'shippable/ios',
                       'shippable/vyos', 'skip/docker', 'needs/file/', 'skip/python3')
 
@@ -167,6 +172,8 @@ class Target:
 
     def cheap(self):
         """Runnable here: a posix target that needs no root changes, network, or other host."""
+        if self.name in NOT_CHEAP_NAMES or self.name.startswith(NOT_CHEAP_NAME_PREFIXES):
+            return False
         if self.name.startswith(('setup_', 'prepare_')) or not any(
                 a.startswith(('shippable/posix', 'shippable/generic')) for a in self.aliases):
             return False
@@ -277,9 +284,8 @@ def run_target(tree, target, tool, opts):
         output_dir = os.path.join(run_root, 'output_dir')
         tool_path = opts.baton_links if tool == 'baton' else opts.ansible_bin
         deadline = started + opts.timeout
-        by_name = {}
         for name in target.setup_targets() + [target.name]:
-            step = by_name.get(name) or Target(copy_targets, name)
+            step = Target(copy_targets, name)
             shutil.rmtree(output_dir, ignore_errors=True)
             os.makedirs(output_dir)
             env = environment(tool_path, run_root, inventory, config, output_dir, step, opts.python_bin)
@@ -382,11 +388,11 @@ def first_divergence(result, other):
 
 
 def tree_digest(targets_dir, names):
-    """A digest of what decides an ansible-core run: this harness, the ansible-core version,
-    and the files of the target and its setup targets."""
+    """A digest of what decides an ansible-core run: the ansible-core version, the code of this
+    harness that prepares and runs a target, and the files of the target and its setup targets."""
     h = hashlib.sha256(ANSIBLE_CORE_VERSION.encode())
-    with open(os.path.abspath(__file__), 'rb') as f:
-        h.update(f.read())
+    for recipe in (run_target, run_command, environment, inventory_text, Target):
+        h.update(inspect.getsource(recipe).encode())
     for name in names:
         for root, dirs, files in os.walk(os.path.join(targets_dir, name)):
             dirs.sort()
