@@ -80,7 +80,7 @@ def cache_dir():
 def fetch_sdist(log):
     """The unpacked test/ tree of the sdist: downloaded with pip once, checked, cached."""
     root = os.path.join(cache_dir(), ANSIBLE_CORE_VERSION)
-    done = os.path.join(root, '.complete')
+    done = os.path.join(root, '.complete-2')  # bumped when what is unpacked changes
     tree = os.path.join(root, 'test')
     if os.path.exists(done):
         return tree
@@ -97,7 +97,8 @@ def fetch_sdist(log):
         if digest != SDIST_SHA256:
             raise SystemExit(f'{archive}: sha256 {digest}, expected {SDIST_SHA256}')
         prefix = f'ansible_core-{ANSIBLE_CORE_VERSION}/'
-        wanted = (prefix + 'test/integration/', prefix + 'test/support/integration/')
+        wanted = (prefix + 'test/integration/', prefix + 'test/support/integration/',
+                  prefix + 'test/lib/ansible_test/_util/target/injector/')
         unpacked = os.path.join(work, 'unpacked')
         with tarfile.open(archive) as tar:
             members = []
@@ -193,11 +194,16 @@ def inventory_text(python):
             f"testhost ansible_connection='local' ansible_pipelining='yes' ansible_python_interpreter={python!r}\n")
 
 
-def environment(tool_path, run_root, inventory, config, output_dir, target, python_bin):
-    """ansible-test's environment for one target: a clean one plus its ANSIBLE_* settings."""
+def environment(tool_path, run_root, inventory, config, output_dir, target, opts):
+    """ansible-test's environment for one target: a clean one plus its ANSIBLE_* settings.
+    PATH: the injector directory (virtualenv.sh), the tool's commands, the oracle's Python."""
     env = {
         'LC_ALL': os.environ.get('BATON_TARGETS_LOCALE', 'C.UTF-8'),
-        'PATH': tool_path + os.pathsep + python_bin + os.pathsep + os.environ.get('PATH', os.defpath),
+        'PATH': os.pathsep.join([opts.injector, tool_path, opts.python_bin,
+                                 os.environ.get('PATH', os.defpath)]),
+        'PYTHONPATH': opts.python_path,
+        'ANSIBLE_TEST_PYTHON_VERSION': '%d.%d' % sys.version_info[:2],
+        'ANSIBLE_TEST_PYTHON_INTERPRETER': opts.python,
         'HOME': os.environ.get('HOME', '/root'),
         'ANSIBLE_PYTHON_MODULE_RLIMIT_NOFILE': '1024',
         'ANSIBLE_FORCE_COLOR': 'false',
@@ -238,14 +244,56 @@ def environment(tool_path, run_root, inventory, config, output_dir, target, pyth
     return env
 
 
+def prepare_injector_and_python_path(tree, opts):
+    """What ansible-test puts before the commands on PATH and in PYTHONPATH: a directory with
+    its `virtualenv.sh` (runme.sh scripts `source` it), and a directory holding only the
+    `ansible` package (with its dist-info). ansible-test's injector also wraps the ansible-*
+    commands in its python.py, for code coverage; that would run baton's links with Python, so
+    the commands stay the tool's own."""
+    import ansible
+    opts.injector = os.path.join(opts.work_dir, 'injector')
+    os.makedirs(opts.injector)
+    src = os.path.join(tree, 'lib', 'ansible_test', '_util', 'target', 'injector', 'virtualenv.sh')
+    with open(src, encoding='utf-8') as f:
+        script = f.read()
+    with open(os.path.join(opts.injector, 'virtualenv.sh'), 'w', encoding='utf-8') as f:
+        f.write(script)
+    opts.python_path = os.path.join(opts.work_dir, 'python')
+    os.makedirs(opts.python_path)
+    os.symlink(os.path.dirname(ansible.__file__), os.path.join(opts.python_path, 'ansible'))
+    dist_info = os.path.join(opts.python_path, f'ansible_core-{ANSIBLE_CORE_VERSION}.dist-info')
+    os.makedirs(dist_info)
+    with open(os.path.join(dist_info, 'METADATA'), 'w', encoding='utf-8') as f:
+        f.write(f'Metadata-Version: 2.1\nName: ansible-core\nVersion: {ANSIBLE_CORE_VERSION}\n')
+
+
+RUNNING = set()
+STOPPING = []
+
+
+def stop_running(signum, _frame):
+    """On SIGTERM/SIGINT: end the process groups of the runs in progress, then exit (the
+    temporary copies are removed on the way out)."""
+    STOPPING.append(signum)
+    for proc in list(RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    raise SystemExit(128 + signum)
+
+
 def run_command(cmd, cwd, env, timeout, log_file):
     """Runs cmd in its own process group, output (stdout and stderr, interleaved) to log_file;
     kills the whole group at the timeout. Gives the exit status, or None on a timeout."""
+    if STOPPING:
+        return None
     with open(log_file, 'ab') as out:
         out.write(('$ cd %s && %s\n' % (cwd, ' '.join(cmd))).encode())
         out.flush()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+        RUNNING.add(proc)
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -255,6 +303,8 @@ def run_command(cmd, cwd, env, timeout, log_file):
                 pass
             proc.wait()
             return None
+        finally:
+            RUNNING.discard(proc)
 
 
 def run_target(tree, target, tool, opts):
@@ -288,7 +338,7 @@ def run_target(tree, target, tool, opts):
             step = Target(copy_targets, name)
             shutil.rmtree(output_dir, ignore_errors=True)
             os.makedirs(output_dir)
-            env = environment(tool_path, run_root, inventory, config, output_dir, step, opts.python_bin)
+            env = environment(tool_path, run_root, inventory, config, output_dir, step, opts)
             if step.script:
                 cwd = os.path.join(copy_targets, name)
                 cmd = ['./runme.sh', '-v']
@@ -579,6 +629,8 @@ def main():
     def log(msg):
         print(f'[targets] {msg}', file=sys.stderr, flush=True)
 
+    signal.signal(signal.SIGTERM, stop_running)
+    signal.signal(signal.SIGINT, stop_running)
     tree = fetch_sdist(log)
     targets_dir = os.path.join(tree, 'integration', 'targets')
     listed = load_list(os.path.join(HERE, 'listed.txt'))
@@ -610,12 +662,14 @@ def main():
     os.makedirs(opts.baton_links)
     for name in CLI_NAMES:
         os.symlink(baton, os.path.join(opts.baton_links, name))
+    prepare_injector_and_python_path(tree, opts)
 
     log(f'{len(names)} targets, {opts.jobs} at a time, {opts.timeout} s each per tool; logs in {opts.logs_dir}')
     results = []
     started = time.monotonic()
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs))
+        try:
             futures = {pool.submit(run_one, tree, n, opts): n for n in names}
             for fut in concurrent.futures.as_completed(futures):
                 rec = fut.result()
@@ -623,6 +677,9 @@ def main():
                 detail = rec.get('divergence') or rec.get('ansible_reason') or ''
                 log(f'{rec["target"]}: ansible-core {verdict(rec, "ansible")}, baton {verdict(rec, "baton")}'
                     + (f' -- {detail}' if detail else ''))
+        finally:
+            # On an interruption: no new target starts; the running ones were killed.
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         shutil.rmtree(opts.work_dir, ignore_errors=True)
     order = {n: i for i, n in enumerate(names)}
