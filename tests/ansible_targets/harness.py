@@ -202,6 +202,10 @@ def environment(tool_path, run_root, inventory, config, output_dir, target, opts
         'PATH': os.pathsep.join([opts.injector, tool_path, opts.python_bin,
                                  os.environ.get('PATH', os.defpath)]),
         'PYTHONPATH': opts.python_path,
+        # This virtualenv's cryptography warns about DSA whenever ansible-core starts, on
+        # stderr, which targets that compare stderr with a recorded one take for a failure.
+        # ansible-test's own virtualenvs pin a cryptography that does not.
+        'PYTHONWARNINGS': 'ignore:DSA is deprecated',
         'ANSIBLE_TEST_PYTHON_VERSION': '%d.%d' % sys.version_info[:2],
         'ANSIBLE_TEST_PYTHON_INTERPRETER': opts.python,
         'HOME': os.environ.get('HOME', '/root'),
@@ -372,7 +376,7 @@ def run_target(tree, target, tool, opts):
 
 ANSI = re.compile(r'\x1b\[[0-9;]*[mK]')
 ERROR_LINE = re.compile(r'^(fatal: |failed: |ERROR!|\[ERROR\]|error: |Traceback |.*internal error|'
-                        r'.*Timeout \(|ERROR: |.*No such file or directory)')
+                        r'.*Timeout \(|ERROR: |.*No such file or directory|.*: command not found)')
 TRACE = re.compile(r'^\++ ')
 TOOL_COMMAND = re.compile(r'(ansible|ansible-playbook|ansible-inventory|ansible-vault) ')
 BANNER = re.compile(r'^(TASK|RUNNING HANDLER|PLAY) \[(.*)\]')
@@ -387,19 +391,23 @@ def read_log(path):
 
 
 def error_events(lines):
-    """(banner, line, command) for each error line; the key that compares two runs is the
-    banner and the line up to its JSON body."""
+    """(banner, line, command, index) for each error line; the key that compares two runs is
+    the banner and the line up to its JSON body."""
     out, banner, command = [], '', ''
-    for line in lines:
+    for index, line in enumerate(lines):
         if TRACE.match(line) or line.startswith('$ cd '):
-            command, banner = TRACE.sub('', line.split(' && ', 1)[-1]), ''
+            traced = TRACE.sub('', line.split(' && ', 1)[-1])
+            # `out="$(ansible-playbook ...)"`: bash traces the command, then the assignment
+            # with the output in it; that output is the command's.
+            if not (re.match(r"^\w+='", traced) and TOOL_COMMAND.match(command)):
+                command, banner = traced, ''
             continue
         m = BANNER.match(line)
         if m:
             banner = f'{m.group(1)} [{m.group(2)}]'
             continue
         if ERROR_LINE.match(line) and '...ignoring' not in line:
-            out.append((banner, line, command))
+            out.append((banner, line, command, index))
     return out
 
 
@@ -414,27 +422,65 @@ def first_divergence(result, other):
     lines = read_log(result['log'])
     seen = set()
     if other:
-        seen = {(b, l.split('=>', 1)[0].strip()) for b, l, _ in error_events(read_log(other['log']))}
+        seen = {(e[0], e[1].split('=>', 1)[0].strip()) for e in error_events(read_log(other['log']))}
     events = [e for e in error_events(lines) if (e[0], e[1].split('=>', 1)[0].strip()) not in seen]
-    where = ''
-    if events:
-        banner, line, command = events[0]
-        where = (f'`{trim(command, 90)}`: ' if command else '') + \
-            (f'{banner}: ' if banner else '') + line
-    else:
-        # No error of its own: a check of the script's failed (a grep, a count). Say after
-        # which ansible command, and the script's last commands (bash -x traces them).
-        commands = [TRACE.sub('', l) for l in lines if TRACE.match(l)]
-        tools = [c for c in commands if TOOL_COMMAND.match(c)]
-        if commands:
-            where = (f'after `{trim(tools[-1], 90)}`: ' if tools else '') + \
-                'script stopped at: ' + '; '.join(f'`{trim(c, 70)}`' for c in commands[-2:])
-        else:
-            tail = [l for l in lines if l.strip()][-1:]
-            where = tail[0] if tail else 'no output'
+    where = describe_event(events[0]) if events else script_stop(lines)
     if result['status'] == 'timeout':
         where = f'timed out; last: {where}'
     return trim(where)
+
+
+def describe_event(event):
+    banner, line, command, _ = event
+    return (f'`{trim(command, 90)}`: ' if command else '') + (f'{banner}: ' if banner else '') + line
+
+
+def script_stop(lines):
+    """Where a script stopped without an error of its own (a grep, a count failed): after
+    which ansible command, and its last commands (bash -x traces them)."""
+    commands = [TRACE.sub('', l) for l in lines if TRACE.match(l)]
+    # Not the assignments of captured output (`out='...`): the commands that made it.
+    commands = [c for c in commands if not re.match(r"^\w+='", c)]
+    tools = [c for c in commands if TOOL_COMMAND.match(c)]
+    if commands:
+        return (f'after `{trim(tools[-1], 90)}`: ' if tools else '') + \
+            'script stopped at: ' + '; '.join(f'`{trim(c, 70)}`' for c in commands[-2:])
+    tail = [l for l in lines if l.strip()][-1:]
+    return tail[0] if tail else 'no output'
+
+
+def failure_reason(result):
+    """Why a run failed when there is nothing to compare it with (ansible-core's own failure
+    here): its last error, or where its script stopped when that came after the last error."""
+    lines = read_log(result['log'])
+    events = error_events(lines)
+    traces = [i for i, l in enumerate(lines) if TRACE.match(l)]
+    # A script's own `exit N` comes before its cleanup trap's commands: stop there.
+    exits = [i for i in traces if re.match(r'^\++ exit [1-9]', lines[i])]
+    if exits:
+        lines = lines[:exits[-1] + 1]
+        traces = [i for i in traces if i <= exits[-1]]
+    if events and (not traces or events[-1][3] > traces[-1]):
+        where = describe_event(events[-1])
+    else:
+        where = script_stop(lines)
+        if events:
+            where += '; last error: ' + describe_event(events[-1])
+    if result['status'] == 'timeout':
+        where = f'timed out; last: {where}'
+    return trim(where)
+
+
+def explain(record):
+    """Adds to a record why ansible-core failed (not applicable) or where baton diverged."""
+    a, b = record.get('ansible'), record.get('baton')
+    record.pop('ansible_reason', None)
+    record.pop('divergence', None)
+    if a and a['status'] != 'pass':
+        record['ansible_reason'] = failure_reason(a)
+    if b and b['status'] != 'pass':
+        record['divergence'] = first_divergence(b, a if a and a['status'] == 'pass' else None)
+    return record
 
 
 def tree_digest(targets_dir, names):
@@ -491,12 +537,7 @@ def run_one(tree, name, opts):
         record['ansible'] = run_ansible_cached(tree, target, opts)
     if opts.tools in ('both', 'baton'):
         record['baton'] = run_target(tree, target, 'baton', opts)
-    a, b = record.get('ansible'), record.get('baton')
-    if a and a['status'] != 'pass':
-        record['ansible_reason'] = first_divergence(a, None)
-    if b and b['status'] != 'pass':
-        record['divergence'] = first_divergence(b, a if a and a['status'] == 'pass' else None)
-    return record
+    return explain(record)
 
 
 def verdict(rec, tool):
@@ -600,6 +641,19 @@ def load_known_failures():
     return out
 
 
+def write_results(path, listed, results, opts):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump({'ansible_core': ANSIBLE_CORE_VERSION, 'listed': listed, 'jobs': opts.jobs,
+                   'timeout': opts.timeout, 'results': results}, f, indent=2)
+
+
+def previous_run_settings(path, opts):
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    return data.get('jobs', opts.jobs), data.get('timeout', opts.timeout)
+
+
 def build_baton(log):
     log('building baton (cargo build --bin baton)')
     subprocess.run(['cargo', 'build', '--quiet', '--bin', 'baton'], cwd=REPO, check=True)
@@ -621,6 +675,11 @@ def main():
                    help='where the output of each run goes, as TARGET.TOOL.log')
     p.add_argument('--write-docs', action='store_true', help='write docs/COMPATIBILITY.md')
     p.add_argument('--keep', action='store_true', help='keep the temporary copies (for debugging)')
+    p.add_argument('--merge', action='store_true',
+                   help='merge the results of these targets into the existing results file')
+    p.add_argument('--report-only', action='store_true',
+                   help='run nothing: explain the results file again from its logs (with --write-docs, '
+                        'rewrite docs/COMPATIBILITY.md)')
     p.add_argument('--no-cache', dest='cache', action='store_false',
                    help='run ansible-core even where it passed before (its passes are cached in '
                         '~/.cache/baton/ansible-core-sdist/ansible-passes)')
@@ -631,9 +690,19 @@ def main():
 
     signal.signal(signal.SIGTERM, stop_running)
     signal.signal(signal.SIGINT, stop_running)
+    listed = load_list(os.path.join(HERE, 'listed.txt'))
+    if opts.report_only:
+        # The report again, from the results and logs of the last run.
+        with open(opts.results, encoding='utf-8') as f:
+            results = [explain(r) for r in json.load(f)['results']]
+        opts.jobs, opts.timeout = previous_run_settings(opts.results, opts)
+        write_results(opts.results, listed, results, opts)
+        if opts.write_docs:
+            write_docs(os.path.join(REPO, 'docs', 'COMPATIBILITY.md'), listed, results, opts)
+            log('wrote docs/COMPATIBILITY.md')
+        return
     tree = fetch_sdist(log)
     targets_dir = os.path.join(tree, 'integration', 'targets')
-    listed = load_list(os.path.join(HERE, 'listed.txt'))
     if opts.targets:
         names = opts.targets
     elif opts.all:
@@ -682,11 +751,18 @@ def main():
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
         shutil.rmtree(opts.work_dir, ignore_errors=True)
+    if opts.merge and os.path.exists(opts.results):
+        # Runs of some targets again, into the results of a whole run.
+        with open(opts.results, encoding='utf-8') as f:
+            earlier = json.load(f)['results']
+        fresh = {r['target'] for r in results}
+        names = [r['target'] for r in earlier] + [n for n in names if n not in
+                                                   {r['target'] for r in earlier}]
+        results += [r for r in earlier if r['target'] not in fresh]
     order = {n: i for i, n in enumerate(names)}
     results.sort(key=lambda r: order[r['target']])
     os.makedirs(out_root, exist_ok=True)
-    with open(opts.results, 'w', encoding='utf-8') as f:
-        json.dump({'ansible_core': ANSIBLE_CORE_VERSION, 'listed': listed, 'results': results}, f, indent=2)
+    write_results(opts.results, listed, results, opts)
     log(f'done in {time.monotonic() - started:.0f} s; results in {opts.results}')
     if opts.write_docs:
         write_docs(os.path.join(REPO, 'docs', 'COMPATIBILITY.md'), listed, results, opts)
