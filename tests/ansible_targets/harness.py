@@ -460,7 +460,11 @@ def failure_reason(result):
     if exits:
         lines = lines[:exits[-1] + 1]
         traces = [i for i in traces if i <= exits[-1]]
-    if events and (not traces or events[-1][3] > traces[-1]):
+    # The last error is the reason unless an ansible command ran after it (the script went on:
+    # that error was expected); a cleanup trap's commands after it do not count.
+    later_tools = [i for i in traces if TOOL_COMMAND.match(TRACE.sub('', lines[i]))
+                   and events and i > events[-1][3]]
+    if events and not later_tools:
         where = describe_event(events[-1])
     else:
         where = script_stop(lines)
@@ -746,6 +750,8 @@ def main():
                 detail = rec.get('divergence') or rec.get('ansible_reason') or ''
                 log(f'{rec["target"]}: ansible-core {verdict(rec, "ansible")}, baton {verdict(rec, "baton")}'
                     + (f' -- {detail}' if detail else ''))
+                # What is done so far, for a long run that is stopped (see --report-only).
+                write_results(opts.results + '.partial', listed, results, opts)
         finally:
             # On an interruption: no new target starts; the running ones were killed.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -763,6 +769,8 @@ def main():
     results.sort(key=lambda r: order[r['target']])
     os.makedirs(out_root, exist_ok=True)
     write_results(opts.results, listed, results, opts)
+    if os.path.exists(opts.results + '.partial'):
+        os.remove(opts.results + '.partial')
     log(f'done in {time.monotonic() - started:.0f} s; results in {opts.results}')
     if opts.write_docs:
         write_docs(os.path.join(REPO, 'docs', 'COMPATIBILITY.md'), listed, results, opts)
