@@ -39,6 +39,7 @@ import inspect
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -252,7 +253,7 @@ def environment(tool_path, run_root, inventory, config, output_dir, target, opts
 
 def prepare_injector_and_python_path(tree, opts):
     """What ansible-test puts before the commands on PATH and in PYTHONPATH: a directory with
-    its `virtualenv.sh` (runme.sh scripts `source` it), and a directory holding only the
+    its `virtualenv.sh` (runme.sh scripts `source` it) and `python.py`, and one holding only the
     `ansible` package (with its dist-info). ansible-test's injector also wraps the ansible-*
     commands in its python.py, for code coverage; that would run baton's links with Python, so
     the commands stay the tool's own."""
@@ -264,6 +265,12 @@ def prepare_injector_and_python_path(tree, opts):
         script = f.read()
     with open(os.path.join(opts.injector, 'virtualenv.sh'), 'w', encoding='utf-8') as f:
         f.write(script)
+    # `python.py SCRIPT ARGS`: the controller's Python runs a script (ansible-test's runs it
+    # under code coverage).
+    python_py = os.path.join(opts.injector, 'python.py')
+    with open(python_py, 'w', encoding='utf-8') as f:
+        f.write(f'#!/bin/sh\nexec {shlex.quote(opts.python)} "$@"\n')
+    os.chmod(python_py, 0o755)
     opts.python_path = os.path.join(opts.work_dir, 'python')
     os.makedirs(opts.python_path)
     os.symlink(os.path.dirname(ansible.__file__), os.path.join(opts.python_path, 'ansible'))
@@ -380,7 +387,8 @@ def tree_digest(targets_dir, names):
     """A digest of what decides an ansible-core run: the ansible-core version, the code of this
     harness that prepares and runs a target, and the files of the target and its setup targets."""
     h = hashlib.sha256(ANSIBLE_CORE_VERSION.encode())
-    for recipe in (run_target, run_command, environment, inventory_text, Target):
+    for recipe in (run_target, run_command, environment, prepare_injector_and_python_path,
+                   inventory_text, Target):
         h.update(inspect.getsource(recipe).encode())
     for name in names:
         for root, dirs, files in os.walk(os.path.join(targets_dir, name)):
@@ -546,7 +554,7 @@ def main():
             for fut in concurrent.futures.as_completed(futures):
                 rec = fut.result()
                 results.append(rec)
-                detail = rec.get('divergence') or rec.get('ansible_reason') or ''
+                detail = rec.get('ansible_reason') or rec.get('divergence') or ''
                 log(f'{rec["target"]}: ansible-core {verdict(rec, "ansible")}, baton {verdict(rec, "baton")}'
                     + (f' -- {detail}' if detail else ''))
                 # What is done so far, for a long run that is stopped (see --report-only).

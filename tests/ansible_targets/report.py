@@ -179,8 +179,13 @@ def write_docs(path, listed, results, version, jobs, timeout):
         'the local connection, ansible-test\'s environment, `./runme.sh -v`, or a generated play for a role '
         'target), once with ansible-core\'s commands on PATH and once with baton answering to '
         '`ansible-playbook`, `ansible`, `ansible-inventory` and `ansible-vault`. A target that fails under '
-        'ansible-core on this machine is not applicable; the reason is ansible-core\'s first error. '
-        'Modules baton does not have natively fail under baton for now (issue 20 is the Python fallback). '
+        'ansible-core on this machine is not applicable; the reason is ansible-core\'s last error, or where its script stopped. '
+        'Modules baton does not have natively fail under baton for now (issue 20 is the Python fallback); '
+        'so do Python plugins from a target\'s own folder (issue 15; the column names those folders). '
+        'The commands baton does not provide (ansible-config, ansible-doc, ansible-galaxy, ansible-console, '
+        'ansible-pull, ansible-test) are ansible-core\'s in both runs. '
+        'Differences from ansible-test: no code coverage wrappers, and this virtualenv\'s cryptography '
+        'warning about DSA is silenced (it would pollute the stderr some targets compare). '
         'The full output of every run is in target/ansible-targets/logs/ after a run.',
         '',
         f'Run of {datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, '
