@@ -7,6 +7,7 @@
 //! are the inspection and file tools.
 
 pub mod inventory;
+pub mod multicall;
 pub mod play;
 pub mod run;
 pub mod template;
@@ -300,7 +301,15 @@ fn install_panic_hook() {
 
 fn run() -> i32 {
     crate::exec::unwind::fault("cli", "load");
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv = match multicall::argv(argv) {
+        multicall::Invocation::Baton(argv) => argv,
+        multicall::Invocation::Version(name) => {
+            print!("{}", multicall::version_text(&name));
+            return 0;
+        }
+    };
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
