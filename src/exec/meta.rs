@@ -378,7 +378,7 @@ mod tests {
         assert!(
             ran.lines
                 .first()
-                .is_some_and(|l| l.starts_with("verbose2 1 plays in ") && l.ends_with("play.yml")),
+                .is_some_and(|l| l.starts_with("playbook 1 plays in ") && l.ends_with("play.yml")),
             "{:?}",
             ran.lines
         );

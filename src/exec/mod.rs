@@ -187,15 +187,6 @@ pub async fn run(
     opts: Options,
     reporter: &mut dyn Reporter,
 ) -> Result<Outcome, Error> {
-    // ansible-playbook's -vv line, which scripts count plays by.
-    reporter.event(&Event::Verbose {
-        level: 2,
-        text: &format!(
-            "{} plays in {}",
-            playbook.plays.len(),
-            playbook.path.display()
-        ),
-    });
     // Facts cached by an earlier run (ansible-playbook's too) are known from the start.
     let cached: Vec<(String, Vars)> = match &opts.fact_cache {
         Some(cache) => inventory

@@ -22,6 +22,9 @@ pub(super) struct Recorder {
 impl Reporter for Recorder {
     fn event(&mut self, event: &Event<'_>) {
         let line = match event {
+            Event::PlaybookStart { path, plays } => {
+                format!("playbook {plays} plays in {}", path.display())
+            }
             Event::PlayStart { name, strategy } => format!("play {name} ({strategy})"),
             Event::BatchStart { hosts, .. } => format!("batch {}", hosts.join(",")),
             Event::TaskStart { name, handler, .. } => {

@@ -157,6 +157,9 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
     if !is_template(s) {
         return Ok(Value::from(s));
     }
+    // Jinja drops one trailing newline of a template (keep_trailing_newline is off), so a
+    // folded `>` scalar `"{{ expr }}\n"` is still one expression and keeps its type.
+    let s = s.strip_suffix('\n').unwrap_or(s);
     if let Some(expr) = single_expression(s) {
         return eval_in_source(&prepare::prepare_expression(expr, true), ctx, s);
     }
@@ -614,6 +617,21 @@ mod rendering_tests {
             ),
             ("name", Value::from("web")),
         ])
+    }
+
+    #[test]
+    fn a_single_expression_with_a_trailing_newline_keeps_its_type() {
+        let ctx = crate::value::map([("xs", Value::from(vec![Value::from(1)]))]);
+        let v = render_str("{{ xs + [2] }}\n", &ctx).unwrap();
+        assert!(
+            matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable),
+            "{v:?}"
+        );
+        assert_eq!(v.len(), Some(2), "{v:?}");
+        assert_eq!(
+            render_str("a {{ 1 }}\n", &ctx).unwrap().as_str(),
+            Some("a 1")
+        );
     }
 
     #[test]
