@@ -485,6 +485,7 @@ def main():
                    help='where the output of each run goes, as TARGET.TOOL.log')
     p.add_argument('--write-docs', action='store_true', help='write docs/COMPATIBILITY.md')
     p.add_argument('--keep', action='store_true', help='keep the temporary copies (for debugging)')
+    p.add_argument('--note', default='', help='a sentence for the run line of docs/COMPATIBILITY.md')
     p.add_argument('--merge', action='store_true',
                    help='merge the results of these targets into the existing results file')
     p.add_argument('--report-only', action='store_true',
@@ -509,7 +510,7 @@ def main():
         write_results(opts.results, listed, results, opts)
         if opts.write_docs:
             report.write_docs(os.path.join(REPO, 'docs', 'COMPATIBILITY.md'), listed, results,
-                          ANSIBLE_CORE_VERSION, opts.jobs, opts.timeout)
+                          ANSIBLE_CORE_VERSION, opts.jobs, opts.timeout, opts.note)
             log('wrote docs/COMPATIBILITY.md')
         return
     tree = fetch_sdist(log)
@@ -581,7 +582,7 @@ def main():
     log(f'done in {time.monotonic() - started:.0f} s; results in {opts.results}')
     if opts.write_docs:
         report.write_docs(os.path.join(REPO, 'docs', 'COMPATIBILITY.md'), listed, results,
-                          ANSIBLE_CORE_VERSION, opts.jobs, opts.timeout)
+                          ANSIBLE_CORE_VERSION, opts.jobs, opts.timeout, opts.note)
         log('wrote docs/COMPATIBILITY.md')
 
 

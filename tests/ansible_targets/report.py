@@ -56,16 +56,33 @@ def trim(text, n=220):
 
 def first_divergence(result, other):
     """What went wrong in `result`'s log, ignoring errors the other tool's run shows too (the
-    targets provoke failures on purpose): the command it was in, the task, the error line."""
+    targets provoke failures on purpose): the command it was in, the task, the error line. When
+    the run failed at another task later (the first divergence was survivable), that one too."""
     lines = read_log(result['log'])
     seen = set()
     if other:
-        seen = {(e[0], e[1].split('=>', 1)[0].strip()) for e in error_events(read_log(other['log']))}
-    events = [e for e in error_events(lines) if (e[0], e[1].split('=>', 1)[0].strip()) not in seen]
-    where = describe_event(events[0]) if events else script_stop(lines)
+        seen = {event_key(e) for e in error_events(read_log(other['log']))}
+    events = [e for e in error_events(lines) if event_key(e) not in seen]
+    if events:
+        where = trim(describe_event(events[0]), 200)
+        last = events[-1]
+        if (last[2], last[0]) != (events[0][2], events[0][0]):
+            where += ' \u2192 last: ' + trim(describe_event(last), 160)
+    else:
+        where = script_stop(lines)
     if result['status'] == 'timeout':
         where = f'timed out; last: {where}'
-    return trim(where)
+    return trim(where, 380)
+
+
+def event_key(event):
+    """What makes two tools' errors the same error: the task, and the line up to its body or
+    item (`failed: [h] (item=x) => {...}`); a `[ERROR]: Task failed: ...` line by its task only
+    (the wording after it is each tool's own)."""
+    line = re.split(r' =>| \(item=', event[1], maxsplit=1)[0].strip()
+    if line.startswith('[ERROR]: Task failed'):
+        line = '[ERROR]: Task failed'
+    return event[0], line
 
 
 def describe_event(event):
@@ -134,7 +151,7 @@ def md_cell(text):
     return (text or '').replace('|', '\\|').replace('\n', ' ')
 
 
-def write_docs(path, listed, results, version, jobs, timeout):
+def write_docs(path, listed, results, version, jobs, timeout, note=''):
     """docs/COMPATIBILITY.md: the listed targets, then the others, from a run's results."""
     by_name = {r['target']: r for r in results}
 
@@ -190,7 +207,7 @@ def write_docs(path, listed, results, version, jobs, timeout):
         'The full output of every run is in target/ansible-targets/logs/ after a run.',
         '',
         f'Run of {datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, '
-        f'{jobs} at a time, {timeout} s per target and tool.',
+        f'{jobs} at a time, {timeout} s per target and tool.' + (f' {note}' if note else ''),
         '',
         '## The executor targets (issue 18)',
         '',
