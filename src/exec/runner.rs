@@ -477,9 +477,17 @@ impl HostJob {
             Some(r) => Some(template::render_value(r, scope)?.as_i64().unwrap_or(3)),
             None => None,
         };
+        // Seconds, a fraction allowed (`delay: 0.5`).
         let delay = match &self.task.delay {
-            Some(d) => template::render_value(d, scope)?.as_i64().unwrap_or(5),
-            None => 5,
+            Some(d) => {
+                let v = template::render_value(d, scope)?;
+                v.as_i64()
+                    .map(|i| i as f64)
+                    .or_else(|| f64::try_from(v.clone()).ok())
+                    .or_else(|| v.to_string().trim().parse().ok())
+                    .unwrap_or(5.0)
+            }
+            None => 5.0,
         };
         let attempts = match retries {
             Some(r) => r.max(0) + 1,
@@ -488,7 +496,8 @@ impl HostJob {
         };
         let mut last = None;
         for attempt in 1..=attempts {
-            let (status, mut result, facts, broken) = self.attempt(scope).await?;
+            let numbered = (attempts > 1).then_some(attempt);
+            let (status, mut result, facts, broken) = self.attempt(scope, numbered).await?;
             if attempts == 1 || matches!(status, Status::Unreachable) {
                 return Ok((status, result, facts, broken));
             }
@@ -509,14 +518,21 @@ impl HostJob {
                 // The result stands as it is: a failed run that `until` accepts still failed.
                 return Ok((status, result, facts, broken));
             }
-            last = Some((result, facts, broken));
+            last = Some((status, result, facts, broken));
             if attempt < attempts {
-                tokio::time::sleep(Duration::from_secs(delay.max(0) as u64)).await;
+                tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
             }
         }
-        let (mut result, facts, broken) = last.unwrap_or_default();
+        let (status, mut result, facts, broken) =
+            last.unwrap_or((Status::Failed, Vars::new(), None, None));
         // Retries exhausted: ansible-core records the retries, not the runs (3 of 4).
         result.insert("attempts".into(), Value::from(attempts - 1));
+        if !self.task.failed_when.is_empty() {
+            // The result says failed, but its failed_when_result decides how the task went,
+            // as ansible-core's TaskResult.is_failed reads it.
+            result.insert("failed".into(), Value::from(true));
+            return Ok((status, result, facts, broken));
+        }
         result.insert("failed".into(), Value::from(true));
         result
             .entry("msg".into())
@@ -537,9 +553,12 @@ impl HostJob {
         }
     }
 
+    /// One run of the module; `attempt` is the run's number when `until`/`retries` repeat it
+    /// (the result's `attempts`, which changed_when and failed_when see).
     async fn attempt(
         &self,
         scope: &Value,
+        attempt: Option<i64>,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
         // A templated module name is resolved now, with this host's variables.
         let action = if crate::value::looks_like_template(&self.task.action) {
@@ -632,6 +651,9 @@ impl HostJob {
         // cannot be evaluated fails the task, and the module's output stays in the result
         // with the error under `changed_when_result` / `failed_when_result`, as in ansible-core.
         let module_failed = failed;
+        if let Some(n) = attempt {
+            result.insert("attempts".into(), Value::from(n));
+        }
         if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
             let check_scope = self.with_registered(&result, scope);
             let all_hold = |conds: &[Value]| -> Result<bool, Error> {
