@@ -119,6 +119,7 @@ impl<W: Write + Send> Adhoc<W> {
                 o.retain(|k, _| !k.starts_with("_ansible"));
                 if r.status == Status::Failed {
                     o.remove("failed");
+                    o.remove("exception");
                 }
                 if r.status == Status::Ok && r.verbose_always {
                     o.remove("changed");

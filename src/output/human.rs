@@ -51,6 +51,12 @@ impl<W: Write + Send> Human<W> {
     /// ansible-core 2.19's error block above a failed result: what failed, where the task is
     /// written, and the lines up to it with a caret under its column.
     fn failure_block(&self, r: &TaskResult) -> Option<String> {
+        // Only a result with its `exception`, and never for a no_log task: ansible-core
+        // 2.19 prints the message and the task's source lines even then, which can show what
+        // no_log is there to hide; baton keeps the censored result alone.
+        if !r.result.contains_key("exception") || r.result.contains_key("censored") {
+            return None;
+        }
         let origin = self.origins.get(&r.task_id)?;
         let msg = match r.result.get("msg") {
             Some(m) => m

@@ -157,10 +157,10 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
     if !is_template(s) {
         return Ok(Value::from(s));
     }
-    // Jinja drops one trailing newline of a template (keep_trailing_newline is off), so a
-    // folded `>` scalar `"{{ expr }}\n"` is still one expression and keeps its type.
-    let s = s.strip_suffix('\n').unwrap_or(s);
-    if let Some(expr) = single_expression(s) {
+    // A folded `>` scalar `"{{ expr }}\n"` is still one expression and keeps its type, as in
+    // ansible-core (a longer template keeps its trailing newline).
+    let one = single_expression(s).or_else(|| s.strip_suffix('\n').and_then(single_expression));
+    if let Some(expr) = one {
         return eval_in_source(&prepare::prepare_expression(expr, true), ctx, s);
     }
     render_template(&prepare::prepare_template(s), ctx, s).map(Value::from)
@@ -630,7 +630,7 @@ mod rendering_tests {
         assert_eq!(v.len(), Some(2), "{v:?}");
         assert_eq!(
             render_str("a {{ 1 }}\n", &ctx).unwrap().as_str(),
-            Some("a 1")
+            Some("a 1\n")
         );
     }
 
