@@ -188,16 +188,7 @@ impl HostJob {
         match self.delegate_target(&scope) {
             Ok(d) => {
                 if let Some(d) = d.as_ref().filter(|_| self.task.loop_.is_none()) {
-                    let dv = self.delegated_vars(d, &scope);
-                    // The task's connection variables are the delegated host's.
-                    let address = dv
-                        .get_item(&Value::from(d.as_str()))
-                        .and_then(|v| v.get_attr("ansible_host"))
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|_| d.clone());
-                    self.magic.insert("ansible_delegated_vars".into(), dv);
-                    self.magic
-                        .insert("ansible_host".into(), Value::from(address));
+                    self.magic.extend(self.delegated_layer(d, &scope));
                     scope = self.scope(None);
                 }
                 self.delegate = d;
@@ -291,14 +282,7 @@ impl HostJob {
                 && let Ok(Some(d)) = self.delegate_target(&item_scope)
             {
                 item_delegate = Some(self.delegate_label(&d));
-                let dv = self.delegated_vars(&d, &item_scope);
-                let address = dv
-                    .get_item(&Value::from(d.as_str()))
-                    .and_then(|v| v.get_attr("ansible_host"))
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|_| d.clone());
-                layer.insert("ansible_delegated_vars".into(), dv);
-                layer.insert("ansible_host".into(), Value::from(address));
+                layer.extend(self.delegated_layer(&d, &item_scope));
                 layer.insert(ITEM_DELEGATE.into(), Value::from(d.as_str()));
                 item_scope = self.scope(Some(layer.clone()));
             }

@@ -4,23 +4,29 @@
 use super::*;
 
 impl HostJob {
-    /// `ansible_delegated_vars`: the delegated host's variables under its name, with
-    /// `inventory_hostname` still this host's, as ansible-core gives them.
-    pub(super) fn delegated_vars(&self, delegate: &str, scope: &Value) -> Value {
+    /// The variables a task delegated to `delegate` sees on top of this host's:
+    /// `ansible_delegated_vars` (the delegated host's variables under its name, with
+    /// `inventory_hostname` still this host's, as ansible-core gives them) and `ansible_host`,
+    /// the delegated host's address, since the task's connection variables are its.
+    pub(super) fn delegated_layer(&self, delegate: &str, scope: &Value) -> [(String, Value); 2] {
         let theirs = scope
             .get_attr("hostvars")
             .and_then(|h| h.get_item(&Value::from(delegate)))
             .unwrap_or_default();
+        let address = Value::from(self.delegated_address(delegate, &theirs));
         let mut mine = indexmap::IndexMap::new();
         mine.insert(
             "inventory_hostname".to_string(),
             Value::from(self.host.as_str()),
         );
-        mine.insert(
-            "ansible_host".to_string(),
-            Value::from(self.delegated_address(delegate, &theirs)),
-        );
-        value::map([(delegate, template::Overlay::value(mine, theirs))])
+        mine.insert("ansible_host".to_string(), address.clone());
+        [
+            (
+                "ansible_delegated_vars".to_string(),
+                value::map([(delegate, template::Overlay::value(mine, theirs))]),
+            ),
+            ("ansible_host".to_string(), address),
+        ]
     }
 
     /// The address a delegated host is reached at: its `ansible_host`, else its name.
