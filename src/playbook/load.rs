@@ -660,20 +660,23 @@ mod tests {
         assert!(err.message.contains("name '200' of type 'int'"), "{err}");
     }
 
+    /// parse_free_form's arguments as (key, text) pairs.
+    fn get(action: &str, text: &str) -> Vec<(String, String)> {
+        parse_free_form(action, text)
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+            .collect()
+    }
+
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn the_executor_actions_read_k_v_words_as_arguments() {
-        let get = |action: &str, text: &str| -> Vec<(String, String)> {
-            parse_free_form(action, text)
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        };
-        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         assert_eq!(
             get("import_role", "name=r handlers_from=alt.yml"),
             kv(&[("name", "r"), ("handlers_from", "alt.yml")])
@@ -692,18 +695,6 @@ mod tests {
     #[test]
     fn free_form_arguments_decode_escapes_as_parse_kv() {
         // Expected values printed by ansible-core 2.19's parse_kv on the same text.
-        let get = |action: &str, text: &str| -> Vec<(String, String)> {
-            parse_free_form(action, text)
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        };
-        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         assert_eq!(
             get("lineinfile", r#"line="a\nb" path=/tmp/x"#),
             kv(&[("line", "a\nb"), ("path", "/tmp/x")])
