@@ -23,7 +23,8 @@ pub struct TaskResult {
     pub status: Status,
     /// The module's result (`rc`, `stdout`, `msg`...), without the `no_log`-hidden parts.
     pub result: Vars,
-    /// A failure that `ignore_errors` let pass.
+    /// A failure that `ignore_errors` let pass, or an unreachable result that
+    /// `ignore_unreachable` let the host go on from.
     pub ignored: bool,
     /// `delegate_to` target, when the task ran elsewhere.
     pub delegated_to: Option<String>,

@@ -151,7 +151,7 @@ def md_cell(text):
     return (text or '').replace('|', '\\|').replace('\n', ' ')
 
 
-def write_docs(path, listed, results, version, jobs, timeout, note=''):
+def write_docs(path, listed, results, version, jobs, timeout, note='', cuts=None):
     """docs/COMPATIBILITY.md: the listed targets, then the others, from a run's results."""
     by_name = {r['target']: r for r in results}
 
@@ -220,6 +220,10 @@ def write_docs(path, listed, results, version, jobs, timeout, note=''):
     if known:
         lines += ['', 'Known failures (tests/ansible_targets/known_failures.txt):', '']
         lines += [f'- {n}: {reason}' for n, reason in sorted(known.items())]
+    if cuts:
+        lines += ['', 'Steps taken out of a target\'s runme.sh, under both tools (`SCRIPT_CUTS` in '
+                  'harness.py); the rest of the target runs:', '']
+        lines += [f'- {t}: `{p}`: {why}' for t, steps in sorted(cuts.items()) for p, why in steps.items()]
     if others:
         lines += ['', '## Other targets', '',
                   'The other posix targets that are cheap to run here: no root changes to this machine '

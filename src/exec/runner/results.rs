@@ -11,6 +11,16 @@ impl HostJob {
         ignored: bool,
         item: Option<String>,
     ) -> TaskResult {
+        // `ignore_unreachable`: an unreachable result that lets the host go on (counted ok and
+        // ignored, not dark), as ansible-core's strategy does; `ignored` carries it.
+        let ignored = match status {
+            Status::Unreachable => self
+                .keyword(|k| &k.ignore_unreachable)
+                .ok()
+                .flatten()
+                .is_some_and(|v| template::truthy(&v)),
+            _ => ignored,
+        };
         let verbose_always = result
             .get("_ansible_verbose_always")
             .is_some_and(|v| v.is_true());
