@@ -504,6 +504,8 @@ impl Runner<'_> {
             }
             Status::Unreachable => {
                 stats.unreachable += 1;
+                self.unreachable_at
+                    .insert(host.clone(), super::events::task_id(task));
                 self.unreachable.insert(host.clone());
                 self.removed.insert(host.clone());
             }

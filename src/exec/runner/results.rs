@@ -4,6 +4,14 @@
 use super::*;
 
 impl HostJob {
+    /// `ignore_unreachable`, templated with `scope` (a loop item's, for that item): whether an
+    /// unreachable result lets the host go on (counted ok and ignored, not dark), as
+    /// ansible-core's strategy does. An error in the template counts as not ignored.
+    pub(super) fn unreachable_ignored(&self, scope: &Value) -> bool {
+        self.flag(self.kw(|k| &k.ignore_unreachable), scope)
+            .unwrap_or(false)
+    }
+
     pub(super) fn result(
         &self,
         status: Status,
@@ -11,16 +19,6 @@ impl HostJob {
         ignored: bool,
         item: Option<String>,
     ) -> TaskResult {
-        // `ignore_unreachable`: an unreachable result that lets the host go on (counted ok and
-        // ignored, not dark), as ansible-core's strategy does; `ignored` carries it.
-        let ignored = match status {
-            Status::Unreachable => self
-                .keyword(|k| &k.ignore_unreachable)
-                .ok()
-                .flatten()
-                .is_some_and(|v| template::truthy(&v)),
-            _ => ignored,
-        };
         let verbose_always = result
             .get("_ansible_verbose_always")
             .is_some_and(|v| v.is_true());
