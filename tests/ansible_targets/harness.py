@@ -173,7 +173,7 @@ class Target:
 
     def python_plugins(self):
         """Directories of the target holding its own Python modules or plugins (`library/`,
-        `action_plugins/`, a collection...): what baton can run only through issue 15."""
+        `action_plugins/`, a collection...): what baton can run only through issue 20 (Python modules and plugins)."""
         found = []
         for root, dirs, files in os.walk(self.path):
             dirs.sort()

@@ -156,7 +156,7 @@ def write_docs(path, listed, results, version, jobs, timeout, note='', cuts=None
     by_name = {r['target']: r for r in results}
 
     def rows(names):
-        out = ['| target | ansible-core | baton | own Python plugins (issue 15) | first divergence (baton\'s '
+        out = ['| target | ansible-core | baton | own Python plugins (issue 20) | first divergence (baton\'s '
                'first failure not in ansible-core\'s run) |', '|---|---|---|---|---|']
         for n in names:
             r = by_name.get(n)
@@ -199,7 +199,7 @@ def write_docs(path, listed, results, version, jobs, timeout, note='', cuts=None
         'ansible-core on this machine is not applicable; the reason is ansible-core\'s last error, or '
         'where its script stopped. '
         'Modules baton does not have natively fail under baton for now (issue 20 is the Python fallback); '
-        'so do Python plugins from a target\'s own folder (issue 15; the column names those folders). '
+        'so do Python plugins from a target\'s own folder (issue 20; the column names those folders). '
         'The commands baton does not provide (ansible-config, ansible-doc, ansible-galaxy, ansible-console, '
         'ansible-pull, ansible-test) are ansible-core\'s in both runs. '
         'Differences from ansible-test: no code coverage wrappers, and this virtualenv\'s cryptography '
@@ -209,14 +209,15 @@ def write_docs(path, listed, results, version, jobs, timeout, note='', cuts=None
         f'Run of {datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, '
         f'{jobs} at a time, {timeout} s per target and tool.' + (f' {note}' if note else ''),
         '',
-        '## The executor targets (issue 18)',
-        '',
-        'CI runs these (`cargo test --features oracle --test ansible_targets`) and fails when one that passes '
-        'under ansible-core fails under baton, unless it is in tests/ansible_targets/known_failures.txt.',
-        '',
-        summary(listed),
-        '',
-    ] + rows(listed)
+    ]
+    for title, names in load_sections():
+        lines += [f'## {title}', '',
+                  'CI runs these (`cargo test --features oracle --test ansible_targets`) and fails when one '
+                  'that passes under ansible-core fails under baton, unless it is in '
+                  'tests/ansible_targets/known_failures.txt.', '',
+                  summary(names), ''] + rows(names) + ['']
+    lines.pop()
+
     if known:
         lines += ['', 'Known failures (tests/ansible_targets/known_failures.txt):', '']
         lines += [f'- {n}: {reason}' for n, reason in sorted(known.items())]
@@ -232,6 +233,22 @@ def write_docs(path, listed, results, version, jobs, timeout, note='', cuts=None
                   summary(others), ''] + rows(others)
     with open(path, 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def load_sections():
+    """listed.txt's sections: a `## Title` line starts one; the names under it are its targets."""
+    sections = []
+    with open(os.path.join(HERE, 'listed.txt'), encoding='utf-8') as f:
+        for line in f:
+            if line.startswith('## '):
+                sections.append((line[3:].strip(), []))
+                continue
+            name = line.split('#', 1)[0].strip()
+            if name:
+                if not sections:
+                    sections.append(('Listed targets', []))
+                sections[-1][1].append(name.split()[0])
+    return sections
 
 
 def load_known_failures():
