@@ -101,7 +101,7 @@ pub fn run(args: TemplateArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
             format!("the template {} is not UTF-8 text", path.display()),
         )
     })?;
-    let source = Source::new(path.display().to_string(), text);
+    let source = Source::new(role::shown(&path), text);
     let the_role = role_dir.map(|d| role::load(&d, &loader)).transpose()?;
     for w in loader.take_warnings() {
         warn_stderr(masker, &w);
