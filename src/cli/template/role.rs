@@ -179,3 +179,30 @@ pub fn shown(path: &Path) -> String {
         _ => path.display().to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_role_of_a_template_is_the_nearest_role_above_its_templates_dir() {
+        let root = std::env::temp_dir().join(format!("baton-tplrole-{}", std::process::id()));
+        let web = root.join("roles/web");
+        std::fs::create_dir_all(web.join("templates/etc/nginx")).unwrap();
+        std::fs::create_dir_all(web.join("defaults")).unwrap();
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        for f in ["templates/etc/nginx/site.j2", "templates/top.j2"] {
+            std::fs::write(web.join(f), "x").unwrap();
+        }
+        std::fs::write(root.join("templates/plain.j2"), "x").unwrap();
+        let web = std::fs::canonicalize(&web).unwrap();
+        let found = owning_role(&root.join("roles/web/templates/etc/nginx/site.j2"));
+        assert_eq!(found.as_deref(), Some(web.as_path()));
+        let found = owning_role(&root.join("roles/web/templates/top.j2"));
+        assert_eq!(found.as_deref(), Some(web.as_path()));
+        // A templates/ directory whose parent is no role, and a missing file: no role.
+        assert_eq!(owning_role(&root.join("templates/plain.j2")), None);
+        assert_eq!(owning_role(&root.join("roles/web/templates/nope.j2")), None);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
