@@ -473,3 +473,59 @@ fn nginx_lb_template_needs_the_lb_os_family_and_reads_facts_from_the_cache() {
     assert!(text.contains(" max_fails=7 "), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gather_asks_the_host_for_its_facts_first() {
+    let dir = scratch("gather");
+    std::fs::write(
+        dir.join("facts.j2"),
+        "{{ ansible_os_family }}|{{ ansible_facts.os_family }}|{{ ansible_hostname }}\n",
+    )
+    .unwrap();
+    // lb1 is reached with the local connection: its facts are this machine's.
+    let out = template(
+        &dir,
+        &["facts.j2", "-i", "hosts.ini", "--host", "lb1", "--gather"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let parts: Vec<&str> = text.trim_end().split('|').collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    assert!(!parts[0].is_empty() && parts[0] == parts[1], "{text}");
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let hostname = hostname.trim().split('.').next().unwrap().to_string();
+    assert_eq!(parts[2], hostname, "{text}");
+
+    // A host that does not answer: the error names it, nothing is rendered.
+    std::fs::write(
+        dir.join("down.ini"),
+        "[lb]\nlb1 ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody\n",
+    )
+    .unwrap();
+    let out = template(
+        &dir,
+        &[
+            "facts.j2", "-i", "down.ini", "--host", "lb1", "--gather", "-T", "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--gather: cannot gather the facts of lb1: "),
+        "{err}"
+    );
+    let out = template(
+        &dir,
+        &[
+            "facts.j2",
+            "-i",
+            "hosts.ini",
+            "--host",
+            "lb1",
+            "--gather=nomatch",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
