@@ -66,7 +66,7 @@ pub fn explain(err: Error, source: &Arc<Source>, known: &Known) -> Error {
         if named.is_some_and(|n| !from_scope.contains(n)) {
             let mut out = err.clone();
             out.message = match text[..tag_start].ends_with("{{") {
-                true => format!("'{}' is undefined", tag.trim()),
+                true => format!("'{}' is undefined", tag.trim().trim_matches('-').trim()),
                 false => format!("a value used in '{{%{tag}%}}' is undefined"),
             };
             return out;
