@@ -292,7 +292,10 @@ pub(super) fn finish_task(
                     "label" => out.label = Some(value::from_node(v)),
                     "extended" => out.extended = matches!(v.kind, NodeKind::Bool(true)),
                     "pause" => out.pause = Some(value::from_node(v)),
-                    "extended_allitems" | "break_when" => {}
+                    "extended_allitems" => {
+                        out.extended_allitems = !matches!(v.kind, NodeKind::Bool(false))
+                    }
+                    "break_when" => out.break_when = conditions(Some(v)),
                     other => {
                         return Err(k.error(format!(
                             "'{other}' is not a valid attribute for loop_control"
