@@ -30,6 +30,9 @@ use inventory_edit::apply_inventory;
 /// item's variables.
 pub type Inclusion = (String, Option<Vars>);
 
+/// The variable an included file's loop item keeps its label under (ansible-core's name).
+pub const ITEM_LABEL: &str = "_ansible_item_label";
+
 /// The variable a loop item's scope keeps its templated `delegate_to` under.
 const ITEM_DELEGATE: &str = "_baton_item_delegate_to";
 
@@ -155,11 +158,17 @@ impl HostJob {
         };
         let mut out = Vec::new();
         for i in 0..items.len() {
-            let layer = self.item_layer(&items, i);
+            let mut layer = self.item_layer(&items, i);
             let item_scope = self.scope(Some(layer.clone()));
             if self.skip_reason(&item_scope)?.is_some() {
                 continue;
             }
+            // What the `included:` line shows after `item=`, as ansible-core passes it on.
+            let label = match &self.task.loop_control.label {
+                Some(l) => template::render_value(l, &item_scope)?,
+                None => items[i].clone(),
+            };
+            layer.insert(ITEM_LABEL.into(), label);
             out.push((target(&item_scope)?, Some(layer)));
         }
         Ok(if out.is_empty() { None } else { Some(out) })

@@ -20,10 +20,10 @@ impl HostJob {
     /// and `ansible_index_var` (with `index_var`), and `ansible_loop` (with `extended`).
     pub(super) fn item_layer(&self, items: &[Value], i: usize) -> Vars {
         let lc = &self.task.loop_control;
-        let loop_var = lc.loop_var.as_deref().unwrap_or("item");
+        let loop_var = self.loop_var();
         let n = items.len();
         let mut layer = Vars::new();
-        layer.insert(loop_var.to_string(), items[i].clone());
+        layer.insert(loop_var.clone(), items[i].clone());
         layer.insert("ansible_loop_var".into(), Value::from(loop_var));
         if let Some(iv) = &lc.index_var {
             layer.insert(iv.clone(), Value::from(i));
@@ -51,6 +51,19 @@ impl HostJob {
             layer.insert("ansible_loop".into(), value::map(lp));
         }
         layer
+    }
+
+    /// `loop_control.loop_var` (templated: `loop_var: "{{ name }}"`), `item` by default.
+    pub(super) fn loop_var(&self) -> String {
+        match self.task.loop_control.loop_var.as_deref() {
+            None => "item".to_string(),
+            Some(v) if value::looks_like_template(v) => {
+                template::render_value(&Value::from(v), &self.scope(None))
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| v.to_string())
+            }
+            Some(v) => v.to_string(),
+        }
     }
 
     /// Runs the task once per item, as ansible-core's `_run_loop`: an item's failure does not
