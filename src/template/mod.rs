@@ -532,6 +532,14 @@ pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
             }
             match value.kind() {
                 ValueKind::Bool => Ok(value.is_true()),
+                _ if crate::config::allow_broken_conditionals() => {
+                    warnings::warn(format!(
+                        "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+                        if value.is_true() { "True" } else { "False" },
+                        filters::py_type(&value)
+                    ));
+                    Ok(value.is_true())
+                }
                 _ => Err(Error::new(
                     ErrorKind::Template,
                     format!(
