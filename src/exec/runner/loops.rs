@@ -100,10 +100,7 @@ impl HostJob {
             let mut layer = self.item_layer(&items, i);
             // ansible-core keeps each item's result in the task's variables under the
             // `register` name: the next item's conditions see it.
-            if let (Some(name), Some(prev)) = (&self.task.register, &previous) {
-                layer.insert(name.clone(), prev.clone());
-            }
-            let mut item_scope = self.scope(Some(layer.clone()));
+            let mut item_scope = self.with_result(self.scope(Some(layer.clone())), &previous);
             let mut item_delegate = None;
             if self.kw(|k| &k.delegate_to).is_some()
                 && let Ok(Some(d)) = self.delegate_target(&item_scope)
@@ -111,7 +108,7 @@ impl HostJob {
                 item_delegate = Some(self.delegate_label(&d));
                 layer.extend(self.delegated_layer(&d, &item_scope));
                 layer.insert(ITEM_DELEGATE.into(), Value::from(d.as_str()));
-                item_scope = self.scope(Some(layer.clone()));
+                item_scope = self.with_result(self.scope(Some(layer.clone())), &previous);
             }
             let skip = self.skip_reason(&item_scope);
             let mut retried = Vec::new();
@@ -160,14 +157,7 @@ impl HostJob {
             }
             let registered = registered_value(&result);
             // The label is templated last, with this item's registered result in sight.
-            let label_scope = match &self.task.register {
-                Some(name) => {
-                    let mut with_result = layer.clone();
-                    with_result.insert(name.clone(), registered.clone());
-                    self.scope(Some(with_result))
-                }
-                None => item_scope.clone(),
-            };
+            let label_scope = self.with_result(item_scope.clone(), &Some(registered));
             let (status, label) = match &lc.label {
                 Some(l) => match template::render_value(l, &label_scope) {
                     Ok(v) => (status, label_text(&v)),
@@ -205,13 +195,7 @@ impl HostJob {
                 break;
             }
             if !lc.break_when.is_empty() {
-                let check_scope = self.scope(Some({
-                    let mut l = layer.clone();
-                    if let (Some(name), Some(prev)) = (&self.task.register, &previous) {
-                        l.insert(name.clone(), prev.clone());
-                    }
-                    l
-                }));
+                let check_scope = self.with_result(item_scope.clone(), &previous);
                 let mut stop = true;
                 for cond in &lc.break_when {
                     stop &= template::eval_condition(cond, &check_scope)?;
@@ -222,6 +206,19 @@ impl HostJob {
             }
         }
         Ok(self.loop_outcome(results, item_results, tally, facts_all, broken))
+    }
+
+    /// `scope` with an item's registered result under the task's `register` name, above
+    /// every other variable (as ansible-core sets it in the task's variables).
+    fn with_result(&self, scope: Value, result: &Option<Value>) -> Value {
+        match (&self.task.register, result) {
+            (Some(name), Some(r)) => {
+                let mut extra = indexmap::IndexMap::new();
+                extra.insert(name.clone(), r.clone());
+                crate::template::Overlay::value(extra, scope)
+            }
+            _ => scope,
+        }
     }
 
     /// The loop's own result from its items', as ansible-core's `TaskExecutor.run` builds it.
