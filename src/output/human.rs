@@ -221,11 +221,26 @@ impl<W: Write + Send> Human<W> {
             }
             Status::Skipped => {
                 let mut line = format!("skipping: {host}{item_part}");
-                if self.verbosity > 0 {
-                    line.push_str(&format!(" => {}", dump(true)));
-                } else if item {
+                if item {
                     // ansible-playbook leaves a space after a skipped item; scripts may match it.
                     line.push(' ');
+                }
+                if self.verbosity > 0 {
+                    // A loop's items were shown one by one: its own result leaves them out.
+                    let mut shown = shown.clone();
+                    if !item
+                        && let serde_json::Value::Object(o) = &mut shown
+                        && o.get("results").is_some_and(|v| {
+                            v.as_array()
+                                .is_some_and(|a| a.iter().all(|x| x.is_object()))
+                        })
+                    {
+                        o.remove("results");
+                    }
+                    line.push_str(&format!(
+                        " => {}",
+                        value::python_json(&value::sort_keys(&shown))
+                    ));
                 }
                 self.paint(&line, "36")
             }
