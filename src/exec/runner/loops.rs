@@ -97,7 +97,8 @@ impl HostJob {
             if i > 0 && pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(pause)).await;
             }
-            let mut layer = self.item_layer(&items, i);
+            let item_vars = self.item_layer(&items, i);
+            let mut layer = item_vars.clone();
             // ansible-core keeps each item's result in the task's variables under the
             // `register` name: the next item's conditions see it.
             let mut item_scope = self.with_result(self.scope(Some(layer.clone())), &previous);
@@ -150,11 +151,7 @@ impl HostJob {
                 tally.all_skipped = false;
             }
             // The result names its item as the item's variables do.
-            for (k, v) in self.item_layer(&items, i) {
-                if k != "ansible_loop" || lc.extended {
-                    result.insert(k, v);
-                }
-            }
+            result.extend(item_vars);
             let registered = registered_value(&result);
             // The label is templated last, with this item's registered result in sight.
             let label_scope = self.with_result(item_scope.clone(), &Some(registered));
