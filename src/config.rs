@@ -55,6 +55,27 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// `ALLOW_BROKEN_CONDITIONALS` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`, default no): a
+/// conditional whose result is no boolean is read for its truth, with a deprecation warning,
+/// instead of failing. Read once; templating asks for it where it evaluates conditionals.
+pub fn allow_broken_conditionals() -> bool {
+    static ALLOW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOW.get_or_init(|| {
+        std::env::var("ANSIBLE_ALLOW_BROKEN_CONDITIONALS")
+            .ok()
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(false)
+    })
+}
+
+/// A setting by its ansible-core name, for the `config` lookup: the ones baton knows.
+pub fn setting(name: &str) -> Option<minijinja::Value> {
+    match name {
+        "ALLOW_BROKEN_CONDITIONALS" => Some(minijinja::Value::from(allow_broken_conditionals())),
+        _ => None,
+    }
+}
+
 /// The config file Ansible would use, and the warnings finding it gave.
 ///
 /// As ansible-core's `find_ini_config_file`: `./ansible.cfg` is skipped when the current

@@ -7,6 +7,8 @@
 //!   body each `ok`/`changed`/`skipping` result prints (debug's values), compared as JSON with the
 //!   key order and whitespace normalised. A failure's body is not compared (its message is the
 //!   tool's own prose), only that it failed, and where;
+//! - `FAILED - RETRYING: ...` lines (until/retries), and the lines of `--list-tasks` /
+//!   `--list-tags` listings (each with `TAGS: [..]`);
 //! - the PLAY RECAP counts per host;
 //! - the exit status.
 //!
@@ -133,7 +135,11 @@ cases! {
     handlers_include_and_import,
     meta_skip_reasons,
     until_retries,
+    until_retry_lines,
     loop_conditions_item,
+    loop_item_results,
+    loops_ordering_and_pause,
+    list_tasks_and_tags,
     facts_python,
     roles_collection_handlers,
     handlers_rescue_flush,
@@ -433,6 +439,14 @@ fn parse(out: &Output) -> Parsed {
             });
             continue;
         }
+        // Retry lines of until/retries, and the listings of --list-tasks / --list-tags.
+        if line.starts_with("FAILED - RETRYING: ") || line.contains("TAGS: [") {
+            transcript.push(Entry {
+                head: line.trim().to_string(),
+                body: None,
+            });
+            continue;
+        }
         if !is_result_line(line) {
             continue;
         }
@@ -674,9 +688,10 @@ fn run_case(name: &str) {
             show("baton", &baton_out)
         );
     }
-    // An oracle that printed nothing is a broken setup, not agreement.
+    // An oracle that printed nothing is a broken setup, not agreement (a listing has no
+    // recap, but lines of its own).
     assert!(
-        !ansible.recap.is_empty() || ansible.status != Some(0),
+        !ansible.recap.is_empty() || !ansible.transcript.is_empty() || ansible.status != Some(0),
         "ansible-playbook printed no PLAY RECAP for {name}; see its output above"
     );
     assert!(

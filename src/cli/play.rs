@@ -139,14 +139,10 @@ pub(super) fn play(
             skip_tags: &args.skip_tags,
         };
         for b in &books {
-            let text = if args.list_hosts {
-                listing.list_hosts(b)
-            } else if args.list_tasks {
-                listing.list_tasks(b)
-            } else {
-                listing.list_tags(b)
-            };
-            print!("{text}");
+            print!(
+                "{}",
+                listing.list(b, args.list_hosts, args.list_tasks, args.list_tags)
+            );
         }
         return Ok(0);
     }

@@ -209,7 +209,7 @@ impl Runner<'_> {
                         hosts: &group_hosts,
                         item: item_vars
                             .as_ref()
-                            .and_then(|v| v.get("item"))
+                            .and_then(|v| v.get(runner::ITEM_LABEL).or_else(|| v.get("item")))
                             .map(runner::label_text),
                         task: events::task_id(task),
                     });

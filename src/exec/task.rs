@@ -91,13 +91,7 @@ impl Runner<'_> {
 
     /// A host's job with the task's magic variables built once for all its hosts (they are
     /// the same for every host of the task: building them per host is quadratic).
-    pub(super) fn job_with(
-        &self,
-        task: &Arc<Task>,
-        ctx: &Ctx,
-        host: &str,
-        magic: Vars,
-    ) -> HostJob {
+    pub(super) fn job_with(&self, task: &Arc<Task>, ctx: &Ctx, host: &str, magic: Vars) -> HostJob {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
@@ -526,9 +520,12 @@ impl Runner<'_> {
             self.pool.invalidate(spec);
         }
         if let Some(name) = &task.register {
-            // Ansible's registered results say `failed: false` when the task did not fail.
+            // Ansible's registered results say `failed: false` when the task did not fail
+            // (a loop's own result does not: its items' do).
             let registered = match outcome.result.status {
-                Status::Ok | Status::Changed => with_failed_false(&outcome.registered),
+                Status::Ok | Status::Changed if task.loop_.is_none() => {
+                    with_failed_false(&outcome.registered)
+                }
                 _ => outcome.registered.clone(),
             };
             self.store.set_host_var(host, name, registered);

@@ -63,7 +63,8 @@ impl Module for Debug {
                         // ansible-core 2.19 shows the undefined marker's text in place.
                         Err(e)
                             if e.message.contains("is undefined")
-                                || e.message.contains("has no attribute") =>
+                                || e.message.contains("has no attribute")
+                                || e.message.contains("has no element") =>
                         {
                             Value::from(format!("<< error 1 - {} >>", e.message))
                         }

@@ -690,6 +690,11 @@ mod tests {
             get("include_tasks", "{{ 'a.yml' if x == 1 else 'b.yml' }}"),
             kv(&[("_raw_params", "{{ 'a.yml' if x == 1 else 'b.yml' }}")])
         );
+        // A whole template before the '=' is a key (templated when the task runs).
+        assert_eq!(
+            get("set_fact", "{{ item }}=set"),
+            kv(&[("{{ item }}", "set")])
+        );
     }
 
     #[test]

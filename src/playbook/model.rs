@@ -172,11 +172,30 @@ pub struct Loop {
     pub value: Value,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoopControl {
     pub loop_var: Option<String>,
     pub index_var: Option<String>,
     pub label: Option<Value>,
     pub extended: bool,
+    /// With `extended`: whether `ansible_loop.allitems` is set (ansible-core's default: yes).
+    pub extended_allitems: bool,
+    /// Seconds between two items (a fraction allowed).
     pub pause: Option<Value>,
+    /// Conditions checked after each item: when all hold, the loop stops there.
+    pub break_when: Vec<Value>,
+}
+
+impl Default for LoopControl {
+    fn default() -> Self {
+        LoopControl {
+            loop_var: None,
+            index_var: None,
+            label: None,
+            extended: false,
+            extended_allitems: true,
+            pause: None,
+            break_when: Vec::new(),
+        }
+    }
 }

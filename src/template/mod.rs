@@ -18,6 +18,7 @@
 //! Templating never prints: a warning it raises (a lookup with `errors='warn'`) goes to the
 //! [`Warnings`] collector its caller installed, and the caller shows it.
 
+mod conditionals;
 mod crypt;
 pub mod filters;
 mod ipaddr;
@@ -28,6 +29,7 @@ mod pyrandom;
 mod pyyaml;
 pub mod tests;
 mod warnings;
+pub use conditionals::eval_condition;
 
 pub use lookups::Overlay;
 pub use warnings::{Scoped, Warnings};
@@ -483,48 +485,6 @@ fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>)
             })
             .unwrap_or(false),
         _ => false,
-    }
-}
-
-/// Evaluates a `when`/`changed_when`/`failed_when` condition: a bare expression (or a
-/// boolean). As in ansible-core 2.19, the result must be a boolean: a string, number, list or
-/// `None` result is an error, and so are an empty expression and a non-string condition.
-pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
-    match cond.kind() {
-        ValueKind::Bool => Ok(cond.is_true()),
-        ValueKind::None | ValueKind::Undefined => Ok(true),
-        ValueKind::String => {
-            let text = cond.as_str().unwrap_or("").trim();
-            if text.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::Template,
-                    "Empty conditional expressions are not allowed.",
-                ));
-            }
-            // Ansible accepts `when: "{{ x }}"` (with a warning): the expression is inside.
-            let expr = single_expression(text).unwrap_or(text);
-            let value = eval_in_source(&prepare::prepare_expression(expr, false), ctx, text)
-                .map_err(|mut e| {
-                    e.message = format!("Error while evaluating conditional: {}", e.message);
-                    e
-                })?;
-            match value.kind() {
-                ValueKind::Bool => Ok(value.is_true()),
-                _ => Err(Error::new(
-                    ErrorKind::Template,
-                    format!(
-                        "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
-                        if value.is_true() { "True" } else { "False" },
-                        filters::py_type(&value)
-                    ),
-                )
-                .context(format!("while evaluating the conditional '{text}'"))),
-            }
-        }
-        _ => Err(Error::new(
-            ErrorKind::Template,
-            "Conditional expressions must be strings.",
-        )),
     }
 }
 

@@ -191,7 +191,23 @@ pub(super) fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
                         };
                         let mut rest = a.clone();
                         if let NodeKind::Map(entries) = &mut rest.kind {
-                            Arc::make_mut(entries).retain(|(k, _)| k.as_str() != Some("module"));
+                            let entries = Arc::make_mut(entries);
+                            entries.retain(|(k, _)| k.as_str() != Some("module"));
+                            // `args:` inside the mapping merges into it, as ansible-core's
+                            // mod_args does for the old-style form.
+                            let nested = entries
+                                .iter()
+                                .position(|(k, v)| {
+                                    k.as_str() == Some("args") && matches!(v.kind, NodeKind::Map(_))
+                                })
+                                .map(|i| entries.remove(i).1);
+                            if let Some(Node {
+                                kind: NodeKind::Map(inner),
+                                ..
+                            }) = nested
+                            {
+                                entries.extend(inner.iter().cloned());
+                            }
                         }
                         return finish_task(
                             node,
@@ -292,7 +308,10 @@ pub(super) fn finish_task(
                     "label" => out.label = Some(value::from_node(v)),
                     "extended" => out.extended = matches!(v.kind, NodeKind::Bool(true)),
                     "pause" => out.pause = Some(value::from_node(v)),
-                    "extended_allitems" | "break_when" => {}
+                    "extended_allitems" => {
+                        out.extended_allitems = !matches!(v.kind, NodeKind::Bool(false))
+                    }
+                    "break_when" => out.break_when = conditions(Some(v)),
                     other => {
                         return Err(k.error(format!(
                             "'{other}' is not a valid attribute for loop_control"
