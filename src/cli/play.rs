@@ -102,6 +102,7 @@ pub(super) fn play(
         books.first().map(|b| b.dir.as_path()),
     )?);
     let mut warnings = inventory.warnings.clone();
+    warnings.extend(inventory.empty_warning("all", &config));
     let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
     // On a terminal, a progress bar shows the batch, the task and the hosts done.
     if matches!(args.output, OutputFormat::Human)

@@ -149,6 +149,14 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     }
     let sources = args.flags.inventory_sources(&config);
     let inventory = Arc::new(Inventory::load(&sources)?);
+    for w in inventory
+        .warnings
+        .iter()
+        .cloned()
+        .chain(inventory.empty_warning(&args.pattern, &config))
+    {
+        reporter.event(&exec::events::Event::Warning(&w));
+    }
     let extra = parse_extra_vars(&args.flags.extra_vars)?;
     let book = load_in_memory(&playbook_text(&args), &config)?;
     let opts = args.flags.options(&config)?;
