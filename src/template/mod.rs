@@ -25,7 +25,7 @@ pub mod lookups;
 mod prepare;
 mod pycompat;
 mod pyrandom;
-mod pyyaml;
+pub mod pyyaml;
 pub mod tests;
 mod warnings;
 

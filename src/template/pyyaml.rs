@@ -51,9 +51,15 @@ enum Node {
         pairs: Vec<(Node, Node)>,
         flow: bool,
     },
+    /// A still-encrypted `!vault` value: Ansible's dumper writes its ciphertext as a literal
+    /// block with the `!vault` tag.
+    Vault(String),
 }
 
 fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
+    if let Some(ciphertext) = crate::value::vaulted::ciphertext(v) {
+        return Ok(Node::Vault(ciphertext));
+    }
     Ok(match v.kind() {
         ValueKind::None | ValueKind::Undefined => scalar("null", true),
         ValueKind::Bool => scalar(if v.is_true() { "true" } else { "false" }, true),
@@ -388,6 +394,12 @@ impl Emitter {
                 self.scalar(text, *implicit);
                 self.pop_indent();
             }
+            Node::Vault(text) => {
+                self.increase_indent(true, false);
+                self.write_indicator("!vault", true, false, false);
+                self.write_literal(text);
+                self.pop_indent();
+            }
             Node::Seq { items, flow } => {
                 if self.flow_level > 0 || *flow || items.is_empty() {
                     self.flow_sequence(items);
@@ -496,6 +508,52 @@ impl Emitter {
             Style::Plain => self.write_plain(text, split),
             Style::Single => self.write_single_quoted(text, split),
             Style::Double => self.write_double_quoted(text, split),
+        }
+    }
+
+    /// A literal block scalar (`|`), with libyaml's indentation and chomping hints.
+    fn write_literal(&mut self, text: &str) {
+        let chars: Vec<char> = text.chars().collect();
+        let mut hints = String::new();
+        if let Some(first) = chars.first() {
+            if *first == ' ' || is_break(*first) {
+                hints.push_str(&self.opts.indent.to_string());
+            }
+            let last = chars[chars.len() - 1];
+            if !is_break(last) {
+                hints.push('-');
+            } else if chars.len() == 1 || is_break(chars[chars.len() - 2]) {
+                hints.push('+');
+            }
+        }
+        self.write_indicator(&format!("|{hints}"), true, false, false);
+        self.write_line_break();
+        let mut breaks = true;
+        let (mut start, mut end) = (0, 0);
+        while end <= chars.len() {
+            let ch = chars.get(end).copied();
+            if breaks {
+                if ch.is_none_or(|c| !is_break(c)) {
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    if ch.is_some() {
+                        self.write_indent();
+                    }
+                    start = end;
+                }
+            } else if ch.is_none_or(is_break) {
+                let line: String = chars[start..end].iter().collect();
+                self.write(&line);
+                if ch.is_none() {
+                    self.write_line_break();
+                }
+                start = end;
+            }
+            if let Some(c) = ch {
+                breaks = is_break(c);
+            }
+            end += 1;
         }
     }
 
@@ -678,6 +736,7 @@ fn is_simple_key(n: &Node) -> bool {
         }
         Node::Seq { items, .. } => items.is_empty(),
         Node::Map { pairs, .. } => pairs.is_empty(),
+        Node::Vault(_) => false,
     }
 }
 
@@ -715,71 +774,5 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn y(json: &str, flow: Option<bool>, indent: usize) -> String {
-        let j: serde_json::Value = serde_json::from_str(json).unwrap();
-        dump(
-            &crate::value::from_json(&j),
-            DumpOptions {
-                default_flow_style: flow,
-                indent,
-                width: 80,
-            },
-        )
-        .unwrap()
-    }
-
-    // Expected strings from ansible-core 2.19's to_yaml / to_nice_yaml (libyaml emitter).
-    #[test]
-    fn flow_style_for_leaf_collections() {
-        assert_eq!(
-            y(
-                r#"{"tags": ["a", "b"], "n": {"x": [1, {"y": "z"}], "e": []}}"#,
-                None,
-                2
-            ),
-            "n:\n  e: []\n  x:\n  - 1\n  - {y: z}\ntags: [a, b]\n"
-        );
-        assert_eq!(
-            y(r#"[1, "two", {"three": 3}]"#, None, 2),
-            "- 1\n- two\n- {three: 3}\n"
-        );
-    }
-
-    #[test]
-    fn nice_yaml_blocks_and_indents() {
-        assert_eq!(
-            y(r#"{"x": [1, {"y": "z"}], "tags": ["a"]}"#, Some(false), 4),
-            "tags:\n- a\nx:\n- 1\n-   y: z\n"
-        );
-        assert_eq!(
-            y(r#"[1, "two", {"three": 3}]"#, Some(false), 4),
-            "- 1\n- two\n-   three: 3\n"
-        );
-    }
-
-    #[test]
-    fn quoting_and_folding() {
-        assert_eq!(
-            y(
-                r#"{"a": "yes", "b": "123", "c": "it's: here", "d": "multi\nline", "e": "", "f": null}"#,
-                None,
-                2
-            ),
-            "{a: 'yes', b: '123', c: 'it''s: here', d: 'multi\n\n    line', e: '', f: null}\n"
-        );
-        let long = "this is a rather long string value that goes past the eighty column limit of the yaml emitter for sure";
-        assert_eq!(
-            y(&format!("{{\"k\": \"{long}\"}}"), Some(false), 4),
-            "k: this is a rather long string value that goes past the eighty column limit of the\n    yaml emitter for sure\n"
-        );
-        assert_eq!(
-            y(&format!("\"{long}\""), None, 2),
-            "this is a rather long string value that goes past the eighty column limit of the yaml\n  emitter for sure\n"
-        );
-        assert_eq!(y(r#""tab\there""#, None, 2), "\"tab\\there\"\n");
-        assert_eq!(y(r#"{"u": "héllo ✓"}"#, None, 2), "{u: héllo ✓}\n");
-    }
-}
+#[path = "pyyaml_tests.rs"]
+mod tests;

@@ -116,6 +116,12 @@ pub fn reveal(v: &Value) -> Option<Result<Value, Error>> {
     )
 }
 
+/// The ciphertext of a still-encrypted `!vault` value.
+pub fn ciphertext(v: &Value) -> Option<String> {
+    v.downcast_object_ref::<VaultedString>()
+        .map(|vs| vs.ciphertext().to_string())
+}
+
 /// JSON for a value that is still encrypted, as ansible-inventory prints it.
 pub fn to_json(v: &Value) -> Option<serde_json::Value> {
     let vs = v.downcast_object_ref::<VaultedString>()?;
