@@ -255,6 +255,59 @@ fn export_matches_ansible_inventory() {
     compare_inventory_cli(&["--list", "--export"], same_json);
 }
 
+#[test]
+fn yaml_list_matches_ansible_inventory() {
+    compare_inventory_cli(&["--list", "--yaml"], same_text);
+    compare_inventory_cli(&["--list", "--yaml", "--export"], same_text);
+}
+
+/// `--list --toml`: the same text, or, where TOML cannot hold a value (a null, a vaulted
+/// value), the same exit status and the same message about it.
+#[test]
+fn toml_list_matches_ansible_inventory() {
+    let ai = ansible_tool("ansible-inventory");
+    let failures: Vec<String> = par_map(&cases("ok"), |case| {
+        let a = with(args(case, "ARGS"), &["--list", "--toml"]);
+        let want = run(&ai, &a, case, &[]);
+        let got = baton(
+            &with(
+                vec!["inventory".into()],
+                &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            case,
+        );
+        let (ws, gs) = (text(&want.stderr), text(&got.stderr));
+        if want.status.code() != got.status.code() {
+            return Some(format!(
+                "{}: exit status {:?} under ansible-inventory, {:?} under baton\n{ws}\n{gs}",
+                name(case),
+                want.status.code(),
+                got.status.code()
+            ));
+        }
+        if !want.status.success() {
+            let why = ws
+                .lines()
+                .find(|l| l.contains("is not TOML serializable"))
+                .and_then(|l| l.split("bug: ").nth(1))
+                .unwrap_or("");
+            return (why.is_empty() || !gs.contains(why)).then(|| {
+                format!(
+                    "{}: not the same failure:\n{ws}\n--- baton ---\n{gs}",
+                    name(case)
+                )
+            });
+        }
+        same_text(&text(&want.stdout), &text(&got.stdout))
+            .err()
+            .map(|d| format!("{}:\n{d}", name(case)))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    finish("--list --toml", failures);
+}
+
 /// At -v both say which configuration file they use, on its own first line, then the JSON.
 fn config_line_then_same_json(want: &str, got: &str) -> Result<(), String> {
     let (w1, wrest) = want.split_once('\n').unwrap_or((want, ""));

@@ -177,6 +177,12 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     };
     let text = if let Some(host) = &args.host {
         let sel = inv.get_hosts(host, None)?;
+        for u in &sel.unmatched {
+            warn_stderr(
+                masker,
+                &format!("Could not match supplied host pattern, ignoring: {u}"),
+            );
+        }
         if sel.hosts.len() != 1 {
             return Err(Error::new(
                 ErrorKind::Usage,

@@ -62,6 +62,7 @@ pub(super) fn yaml(view: &View<'_>, hosts: &[String]) -> Result<String, Error> {
 pub(super) fn dump_yaml(v: &Value) -> Result<String, Error> {
     let opts = crate::template::pyyaml::DumpOptions {
         default_flow_style: Some(false),
+        aliases: true,
         ..Default::default()
     };
     crate::template::pyyaml::dump(v, opts).map_err(|m| Error::new(ErrorKind::Internal, m))

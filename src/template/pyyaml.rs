@@ -23,6 +23,10 @@ pub struct DumpOptions {
     pub default_flow_style: Option<bool>,
     pub indent: usize,
     pub width: usize,
+    /// Write a list or mapping met again (the same one, [`crate::value::identity`]) as an
+    /// alias of the first (`&id001` ... `*id001`), as PyYAML does for a Python object dumped
+    /// twice (ansible-inventory's YAML of group variables shared by hosts).
+    pub aliases: bool,
 }
 
 impl Default for DumpOptions {
@@ -31,6 +35,7 @@ impl Default for DumpOptions {
             default_flow_style: None,
             indent: 2,
             width: 80,
+            aliases: false,
         }
     }
 }
@@ -54,12 +59,43 @@ enum Node {
     /// A still-encrypted `!vault` value: Ansible's dumper writes its ciphertext as a literal
     /// block with the `!vault` tag.
     Vault(String),
+    /// A list or mapping that may be met again ([`DumpOptions::aliases`]): its slot, whose
+    /// anchor it gets if it is.
+    Anchored(usize, Box<Node>),
+    /// The list or mapping of a slot met again.
+    Alias(usize),
 }
 
-fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
+/// What the representer learns about lists and mappings met more than once.
+#[derive(Default)]
+struct Anchors {
+    /// Slot by identity.
+    slots: std::collections::HashMap<usize, usize>,
+    /// Anchor number by slot, in the order they were met the second time (PyYAML's order).
+    numbers: std::collections::HashMap<usize, usize>,
+}
+
+fn represent(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Node, String> {
     if let Some(ciphertext) = crate::value::vaulted::ciphertext(v) {
         return Ok(Node::Vault(ciphertext));
     }
+    if opts.aliases
+        && let Some(id) = crate::value::identity(v)
+    {
+        if let Some(&slot) = anchors.slots.get(&id) {
+            let next = anchors.numbers.len() + 1;
+            anchors.numbers.entry(slot).or_insert(next);
+            return Ok(Node::Alias(slot));
+        }
+        let slot = anchors.slots.len();
+        anchors.slots.insert(id, slot);
+        let inner = represent_value(v, opts, anchors)?;
+        return Ok(Node::Anchored(slot, Box::new(inner)));
+    }
+    represent_value(v, opts, anchors)
+}
+
+fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Node, String> {
     Ok(match v.kind() {
         ValueKind::None | ValueKind::Undefined => scalar("null", true),
         ValueKind::Bool => scalar(if v.is_true() { "true" } else { "false" }, true),
@@ -82,7 +118,7 @@ fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
             let items: Vec<Node> = v
                 .try_iter()
                 .map_err(|e| e.to_string())?
-                .map(|i| represent(&i, opts))
+                .map(|i| represent(&i, opts, anchors))
                 .collect::<Result<_, _>>()?;
             let flow = match opts.default_flow_style {
                 Some(f) => f,
@@ -100,7 +136,8 @@ fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
             let mut pairs = Vec::with_capacity(keys.len());
             for k in keys {
                 let val = v.get_item(&k).unwrap_or_default();
-                pairs.push((represent(&k, opts)?, represent(&val, opts)?));
+                let key = represent(&k, opts, anchors)?;
+                pairs.push((key, represent(&val, opts, anchors)?));
             }
             let flow = match opts.default_flow_style {
                 Some(f) => f,
@@ -334,6 +371,8 @@ struct Emitter {
     indention: bool,
     mapping_context: bool,
     simple_key_context: bool,
+    /// Anchor number by slot, for the lists and mappings met more than once.
+    anchors: std::collections::HashMap<usize, usize>,
 }
 
 impl Emitter {
@@ -393,6 +432,16 @@ impl Emitter {
                 self.increase_indent(true, false);
                 self.scalar(text, *implicit);
                 self.pop_indent();
+            }
+            Node::Anchored(slot, inner) => {
+                if let Some(n) = self.anchors.get(slot) {
+                    self.write_indicator(&format!("&id{n:03}"), true, false, false);
+                }
+                self.node(inner, root, mapping, simple_key);
+            }
+            Node::Alias(slot) => {
+                let n = self.anchors.get(slot).copied().unwrap_or(0);
+                self.write_indicator(&format!("*id{n:03}"), true, false, false);
             }
             Node::Vault(text) => {
                 self.increase_indent(true, false);
@@ -737,6 +786,8 @@ fn is_simple_key(n: &Node) -> bool {
         Node::Seq { items, .. } => items.is_empty(),
         Node::Map { pairs, .. } => pairs.is_empty(),
         Node::Vault(_) => false,
+        Node::Anchored(_, inner) => is_simple_key(inner),
+        Node::Alias(_) => true,
     }
 }
 
@@ -750,7 +801,8 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
     if opts.width <= opts.indent * 2 {
         opts.width = 80;
     }
-    let node = represent(v, &opts)?;
+    let mut anchors = Anchors::default();
+    let node = represent(v, &opts, &mut anchors)?;
     let mut e = Emitter {
         out: String::new(),
         opts,
@@ -762,6 +814,7 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
         indention: true,
         mapping_context: false,
         simple_key_context: false,
+        anchors: anchors.numbers,
     };
     // An empty plain root scalar needs an explicit document start; libyaml writes `''` for it
     // instead, which is what the representer's quoting gives here.

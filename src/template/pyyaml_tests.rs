@@ -10,6 +10,7 @@ fn y(json: &str, flow: Option<bool>, indent: usize) -> String {
             default_flow_style: flow,
             indent,
             width: 80,
+            aliases: false,
         },
     )
     .unwrap()

@@ -65,8 +65,10 @@ struct Seen {
     marked: std::collections::HashMap<usize, Value>,
 }
 
-/// The identity of a plain list or mapping (its shared allocation).
-fn identity(v: &Value) -> Option<usize> {
+/// The identity of a plain list or mapping (its shared allocation): the same list or mapping
+/// reached twice (a YAML alias, group variables every host of the group has) has one identity,
+/// as a Python object has one `id()`.
+pub fn identity(v: &Value) -> Option<usize> {
     v.downcast_object_ref::<Vec<Value>>()
         .map(|x| x as *const _ as usize)
         .or_else(|| {

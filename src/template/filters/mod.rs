@@ -148,6 +148,7 @@ pub fn register(env: &mut Environment<'static>) {
         "to_nice_yaml" => json_yaml::to_nice_yaml,
         "from_yaml" => json_yaml::from_yaml,
         "from_yaml_all" => json_yaml::from_yaml_all,
+        "from_toml" => json_yaml::from_toml,
         "regex_replace" => regex::regex_replace,
         "regex_search" => regex::regex_search,
         "regex_findall" => regex::regex_findall,
