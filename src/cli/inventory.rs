@@ -464,6 +464,7 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
         }
         let v = &v;
         let text = match v.kind() {
+            _ if crate::value::timestamp::of(v).is_some() => v.to_string(),
             ValueKind::String => v.as_str().unwrap_or("").to_string(),
             ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
             ValueKind::None | ValueKind::Undefined => "None".to_string(),
@@ -564,6 +565,10 @@ impl ToJson for Listed<'_> {
         let v = self.0;
         if let Some(j) = crate::value::vaulted::to_json(v) {
             w.value(&j);
+            return;
+        }
+        if let Some(t) = crate::value::timestamp::of(v) {
+            w.str(&t.isoformat());
             return;
         }
         match v.kind() {

@@ -240,6 +240,9 @@ fn data(v: &Value) -> Data {
     if crate::value::vaulted::is_vaulted(v) {
         return Data::Other("EncryptedString");
     }
+    if let Some(t) = crate::value::timestamp::of(v) {
+        return Data::Date(t.python_str());
+    }
     match v.kind() {
         ValueKind::None | ValueKind::Undefined => Data::Other("NoneType"),
         ValueKind::Bool => Data::Bool(v.is_true()),

@@ -79,6 +79,9 @@ fn represent(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Nod
     if let Some(ciphertext) = crate::value::vaulted::ciphertext(v) {
         return Ok(Node::Vault(ciphertext));
     }
+    if let Some(t) = crate::value::timestamp::of(v) {
+        return Ok(scalar(&t.python_str(), true));
+    }
     if opts.aliases
         && let Some(id) = crate::value::identity(v)
     {

@@ -22,6 +22,8 @@ pub enum Data {
     List(Vec<Data>),
     /// A mapping, in its order; a key that is not text is an error when written.
     Map(Vec<(Key, Data)>),
+    /// A date or date-time: written as Python's `str()` of it, unquoted.
+    Date(String),
     /// Something TOML cannot hold, by its Python type name (`NoneType`, `EncryptedString`).
     Other(&'static str),
 }
@@ -128,6 +130,7 @@ fn literal(v: &Data, nest: usize) -> Result<String, String> {
         Data::Int(i) => i.to_string(),
         Data::Float(f) => super::python_float(*f),
         Data::Str(s) => string(s),
+        Data::Date(d) => d.clone(),
         Data::List(items) if items.is_empty() => "[]".into(),
         Data::List(items) => {
             let lines: Vec<String> = items

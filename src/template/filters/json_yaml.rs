@@ -75,6 +75,7 @@ pub(super) fn json_of(v: &Value) -> serde_json::Value {
             ),
             _ => match v.downcast_object_ref::<DateTime>() {
                 Some(d) => serde_json::Value::String(d.iso()),
+                // (A YAML timestamp is written in ISO form there too.)
                 None => value::to_json(v),
             },
         }

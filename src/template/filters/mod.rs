@@ -353,6 +353,7 @@ pub fn py_type(v: &Value) -> &'static str {
         ValueKind::Map => "dict",
         ValueKind::Bytes => "bytes",
         _ if v.downcast_object_ref::<DateTime>().is_some() => "datetime",
+        _ if let Some(t) = crate::value::timestamp::of(v) => t.type_name(),
         _ => "object",
     }
 }
