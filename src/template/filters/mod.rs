@@ -354,6 +354,13 @@ pub fn py_type(v: &Value) -> &'static str {
         ValueKind::Bytes => "bytes",
         _ if v.downcast_object_ref::<DateTime>().is_some() => "datetime",
         _ if let Some(t) = crate::value::timestamp::of(v) => t.type_name(),
+        _ if crate::value::vaulted::is_vaulted(v) => {
+            if crate::value::vaulted::undecryptable(v).is_some() {
+                "VaultExceptionMarker"
+            } else {
+                "EncryptedString"
+            }
+        }
         _ => "object",
     }
 }
