@@ -42,7 +42,11 @@ pub fn load(source: &Arc<Source>) -> Result<::toml::Table, Error> {
 
 /// The line and column (1-based, in characters) of a byte offset.
 fn pos_at(text: &str, offset: usize) -> Pos {
-    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
     Pos { line, col }
