@@ -162,7 +162,11 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         Some(d) => Some(d.clone()),
         None => std::env::current_dir().ok(),
     };
-    let inv = Inventory::load_with_playbook_dir(&sources, playbook_dir.as_deref())?;
+    let inv = Inventory::load_with_policy(
+        &sources,
+        playbook_dir.as_deref(),
+        &crate::inventory::sources::UnparsedPolicy::from_config(&config),
+    )?;
     for w in &inv.warnings {
         warn_stderr(masker, w);
     }

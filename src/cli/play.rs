@@ -97,9 +97,11 @@ pub(super) fn play(
     }
     let sources = args.flags.inventory_sources(&config);
     // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
-    let inventory = Arc::new(Inventory::load_with_playbook_dir(
+    let policy = crate::inventory::sources::UnparsedPolicy::from_config(&config);
+    let inventory = Arc::new(Inventory::load_with_policy(
         &sources,
         books.first().map(|b| b.dir.as_path()),
+        &policy,
     )?);
     let mut warnings = inventory.warnings.clone();
     warnings.extend(inventory.empty_warning("all", &config));
@@ -169,7 +171,7 @@ pub(super) fn play(
         reload_inventory: Some(exec::InventoryReload({
             let sources = sources.clone();
             let dir = books.first().map(|b| b.dir.clone());
-            Arc::new(move || Inventory::load_with_playbook_dir(&sources, dir.as_deref()))
+            Arc::new(move || Inventory::load_with_policy(&sources, dir.as_deref(), &policy))
         })),
         error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
         debug: config.debug.unwrap_or(false),

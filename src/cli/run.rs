@@ -148,7 +148,11 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         ));
     }
     let sources = args.flags.inventory_sources(&config);
-    let inventory = Arc::new(Inventory::load(&sources)?);
+    let inventory = Arc::new(Inventory::load_with_policy(
+        &sources,
+        None,
+        &crate::inventory::sources::UnparsedPolicy::from_config(&config),
+    )?);
     for w in inventory
         .warnings
         .iter()

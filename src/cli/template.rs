@@ -56,7 +56,11 @@ pub fn run(args: TemplateArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     } else {
         vec!["/etc/ansible/hosts".to_string()]
     };
-    let inventory = Inventory::load_with_playbook_dir(&sources, args.playbook_dir.as_deref())?;
+    let inventory = Inventory::load_with_policy(
+        &sources,
+        args.playbook_dir.as_deref(),
+        &crate::inventory::sources::UnparsedPolicy::from_config(&config),
+    )?;
     if !inventory.hosts.contains_key(&args.host) {
         let mut known: Vec<&str> = inventory.hosts.keys().map(String::as_str).collect();
         known.truncate(10);
