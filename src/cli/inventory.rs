@@ -121,13 +121,13 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         .count();
     if actions == 0 {
         return Err(Error::new(
-            ErrorKind::Usage,
+            ErrorKind::Options,
             "No action selected, at least one of --host, --graph or --list needs to be specified.",
         ));
     }
     if actions > 1 {
         return Err(Error::new(
-            ErrorKind::Usage,
+            ErrorKind::Options,
             "Conflicting options used, only one of --host, --graph or --list can be used at the same time.",
         ));
     }
@@ -189,8 +189,8 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         }
         if sel.hosts.len() != 1 {
             return Err(Error::new(
-                ErrorKind::Usage,
-                format!("You must pass a single valid host to --host parameter: {host}"),
+                ErrorKind::Options,
+                "You must pass a single valid host to --host parameter",
             ));
         }
         let vars = view.host_vars(&sel.hosts[0]);
@@ -205,7 +205,7 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         let start = args.group.as_deref().unwrap_or("all");
         if !inv.groups.contains_key(start) {
             return Err(Error::new(
-                ErrorKind::Usage,
+                ErrorKind::Options,
                 "Pattern must be valid group name when using --graph",
             ));
         }
