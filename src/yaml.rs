@@ -135,7 +135,8 @@ impl Node {
             NodeKind::Int(i) => i.to_string(),
             NodeKind::Float(f) => crate::text::python_float(*f),
             NodeKind::Str(s) | NodeKind::Unsafe(s) | NodeKind::Vault(s) => s.clone(),
-            NodeKind::Timestamp(s) => crate::value::timestamp::value(s).to_string(),
+            NodeKind::Timestamp(s) => crate::text::timestamp::Timestamp::parse(s)
+                .map_or_else(|| s.clone(), |t| t.python_str()),
             NodeKind::Seq(_) | NodeKind::Map(_) => return None,
         })
     }

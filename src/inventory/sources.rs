@@ -255,7 +255,14 @@ fn parse_source(
     inv.set_current_source(Some(path.display().to_string()), Some(parent));
     match parse_file(inv, shown, path) {
         Ok(()) => Ok(true),
-        Err((failures, primary)) => {
+        Err((mut failures, primary)) => {
+            // baton's cap on hosts is a refusal, not a file to skip: what the source added up
+            // to the cap would be listed or run on, a million hosts of it.
+            if inv.hosts.len() >= super::MAX_HOSTS
+                && let Some(i) = primary.filter(|i| *i < failures.len())
+            {
+                return Err(failures.swap_remove(i).1);
+            }
             let shown = path.display().to_string();
             unparsed(inv, policy, &shown, failures, primary, first_failure)?;
             Ok(false)
