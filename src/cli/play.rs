@@ -97,11 +97,14 @@ pub(super) fn play(
     }
     let sources = args.flags.inventory_sources(&config);
     // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
-    let inventory = Arc::new(Inventory::load_with_playbook_dir(
+    let policy = crate::inventory::sources::UnparsedPolicy::from_config(&config);
+    let inventory = Arc::new(Inventory::load_with_policy(
         &sources,
         books.first().map(|b| b.dir.as_path()),
+        &policy,
     )?);
     let mut warnings = inventory.warnings.clone();
+    warnings.extend(inventory.empty_warning("all", &config));
     let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
     // On a terminal, a progress bar shows the batch, the task and the hosts done.
     if matches!(args.output, OutputFormat::Human)
@@ -164,7 +167,7 @@ pub(super) fn play(
         reload_inventory: Some(exec::InventoryReload({
             let sources = sources.clone();
             let dir = books.first().map(|b| b.dir.clone());
-            Arc::new(move || Inventory::load_with_playbook_dir(&sources, dir.as_deref()))
+            Arc::new(move || Inventory::load_with_policy(&sources, dir.as_deref(), &policy))
         })),
         error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
         debug: config.debug.unwrap_or(false),

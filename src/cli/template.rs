@@ -72,9 +72,10 @@ pub fn run(args: TemplateArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         s if s.is_empty() => vec!["/etc/ansible/hosts".to_string()],
         s => s,
     };
-    let inventory = Arc::new(Inventory::load_with_playbook_dir(
+    let inventory = Arc::new(Inventory::load_with_policy(
         &sources,
         args.playbook_dir.as_deref(),
+        &crate::inventory::sources::UnparsedPolicy::from_config(&config),
     )?);
     for w in &inventory.warnings {
         warn_stderr(masker, w);

@@ -26,7 +26,7 @@ pub mod lookups;
 mod prepare;
 mod pycompat;
 mod pyrandom;
-mod pyyaml;
+pub mod pyyaml;
 pub mod tests;
 mod warnings;
 pub use conditionals::eval_condition;
@@ -128,6 +128,12 @@ fn python_formatter(
         ValueKind::Undefined => {
             return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
         }
+        _ if let Some(e) = crate::value::vaulted::undecryptable(value) => {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                e.message,
+            ));
+        }
         _ if value.downcast_object_ref::<filters::DateTime>().is_some() => value
             .downcast_object_ref::<filters::DateTime>()
             .map(filters::DateTime::py_str)
@@ -186,6 +192,9 @@ fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error>
     .map_err(|e| convert_error_in(e, source, ctx))?;
     if value.is_undefined() {
         return Err(undefined_error(expr, source, ctx));
+    }
+    if let Some(e) = crate::value::vaulted::undecryptable(&value) {
+        return Err(e.context(format!("while templating '{source}'")));
     }
     if contains_undefined(&value) {
         return Err(

@@ -358,6 +358,11 @@ impl Object for Scope {
         if !template::needs_templating(&raw) {
             return Some(raw);
         }
+        // A `!vault` value nobody can decrypt is Ansible's VaultExceptionMarker: it fails where
+        // it is used, not where it is looked up (`x | type_debug` works).
+        if crate::value::vaulted::undecryptable(&raw).is_some() {
+            return Some(raw);
+        }
         let looping = RESOLVING.with(|r| r.borrow().iter().any(|k| k == key));
         if looping {
             return Some(Value::from(minijinja::Error::new(

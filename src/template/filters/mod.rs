@@ -148,6 +148,7 @@ pub fn register(env: &mut Environment<'static>) {
         "to_nice_yaml" => json_yaml::to_nice_yaml,
         "from_yaml" => json_yaml::from_yaml,
         "from_yaml_all" => json_yaml::from_yaml_all,
+        "from_toml" => json_yaml::from_toml,
         "regex_replace" => regex::regex_replace,
         "regex_search" => regex::regex_search,
         "regex_findall" => regex::regex_findall,
@@ -352,6 +353,14 @@ pub fn py_type(v: &Value) -> &'static str {
         ValueKind::Map => "dict",
         ValueKind::Bytes => "bytes",
         _ if v.downcast_object_ref::<DateTime>().is_some() => "datetime",
+        _ if let Some(t) = crate::value::timestamp::of(v) => t.type_name(),
+        _ if crate::value::vaulted::is_vaulted(v) => {
+            if crate::value::vaulted::undecryptable(v).is_some() {
+                "VaultExceptionMarker"
+            } else {
+                "EncryptedString"
+            }
+        }
         _ => "object",
     }
 }
