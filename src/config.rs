@@ -42,6 +42,10 @@ pub struct Config {
     pub error_on_missing_handler: Option<bool>,
     /// `[defaults] debug` (`ANSIBLE_DEBUG`): the executor's debug lines too.
     pub debug: Option<bool>,
+    /// `[defaults] allow_broken_conditionals` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`).
+    pub allow_broken_conditionals: Option<bool>,
+    /// `[defaults] ansible_managed`: the text of the template variable `ansible_managed`.
+    pub ansible_managed: Option<String>,
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
@@ -173,6 +177,10 @@ impl Config {
                 }
                 ("defaults", "force_handlers") => cfg.force_handlers = parse_bool(v),
                 ("defaults", "debug") => cfg.debug = parse_bool(v),
+                ("defaults", "allow_broken_conditionals") => {
+                    cfg.allow_broken_conditionals = parse_bool(v)
+                }
+                ("defaults", "ansible_managed") => cfg.ansible_managed = Some(v.to_string()),
                 ("defaults", "error_on_missing_handler") => {
                     cfg.error_on_missing_handler = parse_bool(v)
                 }
@@ -187,6 +195,14 @@ impl Config {
             }
         }
         Ok(cfg)
+    }
+
+    /// What templating takes from the configuration.
+    pub fn template_settings(&self) -> crate::template::Settings {
+        crate::template::Settings {
+            allow_broken_conditionals: self.allow_broken_conditionals.unwrap_or(false),
+            managed_str: self.ansible_managed.clone(),
+        }
     }
 
     /// `ANSIBLE_*` variables rank above the file.
@@ -249,6 +265,9 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_DEBUG") {
             self.debug = parse_bool(&v).or(self.debug);
+        }
+        if let Some(v) = env("ANSIBLE_ALLOW_BROKEN_CONDITIONALS") {
+            self.allow_broken_conditionals = parse_bool(&v).or(self.allow_broken_conditionals);
         }
         if let Some(v) = env("ANSIBLE_FORCE_HANDLERS") {
             self.force_handlers = parse_bool(&v).or(self.force_handlers);

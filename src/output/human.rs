@@ -338,7 +338,13 @@ impl<W: Write + Send> Reporter for Human<W> {
                 super::prompt::handle(event);
             }
             Event::Warning(w) => {
-                let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));
+                // A deprecation says so itself (templating's broken conditionals).
+                let text = if w.starts_with("[DEPRECATION WARNING]") {
+                    w.to_string()
+                } else {
+                    format!("[WARNING]: {w}")
+                };
+                let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
             }
             Event::Verbose { level, text } => {
                 if self.verbosity >= *level {

@@ -18,7 +18,9 @@
 //! Templating never prints: a warning it raises (a lookup with `errors='warn'`) goes to the
 //! [`Warnings`] collector its caller installed, and the caller shows it.
 
+mod conditions;
 mod crypt;
+pub mod file;
 pub mod filters;
 mod ipaddr;
 pub mod lookups;
@@ -26,10 +28,13 @@ mod prepare;
 mod pycompat;
 mod pyrandom;
 mod pyyaml;
+mod settings;
 pub mod tests;
 mod warnings;
 
+pub use conditions::{eval_condition, truthy};
 pub use lookups::Overlay;
+pub use settings::{Settings, configure, settings};
 pub use warnings::{Scoped, Warnings};
 
 use crate::diagnostics::{Error, ErrorKind};
@@ -249,18 +254,6 @@ fn render_template(s: &str, ctx: &Value, source: &str) -> Result<String, Error> 
         other => other,
     }
     .map_err(|e| convert_error_in(e, source, ctx))
-}
-
-/// Renders with other delimiters (the template lookup's `variable_start_string` and friends).
-pub(crate) fn render_with_syntax(
-    s: &str,
-    ctx: &Value,
-    syntax: minijinja::syntax::SyntaxConfig,
-) -> Result<String, Error> {
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
-    let env = build_env(UndefinedBehavior::Strict, syntax);
-    env.render_str(s, ctx.clone())
-        .map_err(|e| convert_error_in(e, s, ctx))
 }
 
 /// An attribute/item path: `a.b`, `a['b'].c`, `a[0]`.
@@ -484,59 +477,6 @@ fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>)
             .unwrap_or(false),
         _ => false,
     }
-}
-
-/// Evaluates a `when`/`changed_when`/`failed_when` condition: a bare expression (or a
-/// boolean). As in ansible-core 2.19, the result must be a boolean: a string, number, list or
-/// `None` result is an error, and so are an empty expression and a non-string condition.
-pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
-    match cond.kind() {
-        ValueKind::Bool => Ok(cond.is_true()),
-        ValueKind::None | ValueKind::Undefined => Ok(true),
-        ValueKind::String => {
-            let text = cond.as_str().unwrap_or("").trim();
-            if text.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::Template,
-                    "Empty conditional expressions are not allowed.",
-                ));
-            }
-            // Ansible accepts `when: "{{ x }}"` (with a warning): the expression is inside.
-            let expr = single_expression(text).unwrap_or(text);
-            let value = eval_in_source(&prepare::prepare_expression(expr, false), ctx, text)
-                .map_err(|mut e| {
-                    e.message = format!("Error while evaluating conditional: {}", e.message);
-                    e
-                })?;
-            match value.kind() {
-                ValueKind::Bool => Ok(value.is_true()),
-                _ => Err(Error::new(
-                    ErrorKind::Template,
-                    format!(
-                        "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
-                        if value.is_true() { "True" } else { "False" },
-                        filters::py_type(&value)
-                    ),
-                )
-                .context(format!("while evaluating the conditional '{text}'"))),
-            }
-        }
-        _ => Err(Error::new(
-            ErrorKind::Template,
-            "Conditional expressions must be strings.",
-        )),
-    }
-}
-
-/// Python truthiness, with strings that spell a boolean read as Ansible's conditionals read them.
-pub fn truthy(v: &Value) -> bool {
-    if let Some(s) = v.as_str() {
-        return !matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "false" | "no" | "off" | "0" | ""
-        );
-    }
-    v.is_true()
 }
 
 fn undefined_error(expr: &str, source: &str, ctx: &Value) -> Error {

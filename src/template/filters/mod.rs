@@ -28,7 +28,7 @@ mod regex;
 mod scalars;
 mod text;
 
-pub use dates::{DateTime, now};
+pub use dates::{DateTime, datetime_value, now, strftime_at};
 pub use encoding::{b64decode, b64encode};
 pub use format::{percent_format, py_repr};
 pub(crate) use lists::zip_longest_lists;
