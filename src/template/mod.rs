@@ -24,6 +24,7 @@ pub mod file;
 pub mod filters;
 mod ipaddr;
 pub mod lookups;
+mod names;
 mod prepare;
 mod pycompat;
 mod pyrandom;
@@ -34,6 +35,7 @@ mod warnings;
 
 pub use conditions::{eval_condition, truthy};
 pub use lookups::Overlay;
+pub use names::{Banner, render_name};
 pub use settings::{Settings, configure, settings};
 pub use warnings::{Scoped, Warnings};
 
