@@ -143,6 +143,9 @@ cases! {
     implicit_localhost,
     // The executor's inventory actions.
     add_host_group_by,
+    // Templates (issue 19).
+    template_header_overrides,
+    template_include_import,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

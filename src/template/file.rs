@@ -10,8 +10,9 @@
 //!   to the directories given (Jinja's `FileSystemLoader`), never to the including file, and may
 //!   not climb out with `..`; included templates use the same syntax but no header of their own;
 //! - trailing newlines: Jinja drops the last one unless `keep_trailing_newline`; ansible then
-//!   adds back as many as the top-level text ended with (in `newline_sequence`), so an included
-//!   file does not bring its newline into the middle of a line;
+//!   adds back as many as the top-level text ended with (in the caller's `newline_sequence`,
+//!   not the header's), so an included file does not bring its newline into the middle of a
+//!   line;
 //! - the variables a template sees on top of the task's: `template_host`, `template_path` (as
 //!   written in the task), `template_fullpath`, `template_destpath`, `template_uid` (the file's
 //!   owner), `template_mtime`, `template_run_date`, and `ansible_managed` unless the user set it
@@ -287,7 +288,8 @@ pub fn render(
     let wanted = trailing_newlines(text);
     let have = trailing_newlines(&out);
     if wanted > have {
-        out.push_str(&overrides.newline_sequence.repeat(wanted - have));
+        // In the caller's sequence: ansible pads with its own options, not the header's.
+        out.push_str(&base.newline_sequence.repeat(wanted - have));
     }
     Ok(out)
 }
@@ -472,7 +474,7 @@ mod tests {
             "a\n"
         );
         assert_eq!(render("a\n\n", &ctx, &base, &[]).unwrap(), "a\n\n");
-        let crlf = "#jinja2: newline_sequence:'\\r\\n'\na\nb\n";
-        assert_eq!(render(crlf, &ctx, &base, &[]).unwrap(), "a\r\nb\r\n");
+        let crlf = "#jinja2: newline_sequence:'\\r\\n'\na\nb\n\n";
+        assert_eq!(render(crlf, &ctx, &base, &[]).unwrap(), "a\r\nb\r\n\n");
     }
 }
