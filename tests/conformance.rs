@@ -146,6 +146,7 @@ cases! {
     // Templates (issue 19).
     template_header_overrides,
     template_include_import,
+    template_vars_managed,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

@@ -646,16 +646,8 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
 /// The task's variables plus the template module's own (`template_path`, `template_host`,
 /// `ansible_managed`, ...).
 fn template_scope(ctx: &ModuleCtx, path: &Path, src: &str, dest: &str) -> Value {
-    let user_managed = ctx
-        .vars
-        .get_attr("ansible_managed")
-        .is_ok_and(|v| !v.is_undefined());
+    let mut extra = crate::template::file::template_vars(src, path, Some(dest));
     let managed = crate::template::settings().ansible_managed();
-    let extra = crate::template::file::template_vars(
-        src,
-        path,
-        Some(dest),
-        (!user_managed).then_some(managed),
-    );
+    crate::template::file::add_managed(&mut extra, managed, path, &ctx.vars);
     crate::template::Overlay::value(extra, ctx.vars.clone())
 }

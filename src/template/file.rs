@@ -270,12 +270,21 @@ pub fn render(
 ) -> Result<String, Error> {
     let (body, overrides) = base.with_header(text)?;
     let syntax = overrides.syntax()?;
+    // Python's `%` formatting and unary `+`, where the delimiters are Jinja's own.
+    let body = if overrides.variable_start_string == "{{"
+        && overrides.block_start_string == "{%"
+        && overrides.comment_start_string == "{#"
+    {
+        super::prepare::prepare_file_template(body)
+    } else {
+        std::borrow::Cow::Borrowed(body)
+    };
     let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
     let run = |undefined: UndefinedBehavior| {
         let mut env = build_env(undefined, syntax.clone());
         let dirs = search.to_vec();
         env.set_loader(move |name| load(&dirs, name));
-        env.render_str(body, ctx.clone())
+        env.render_str(&body, ctx.clone())
     };
     let mut out = match run(UndefinedBehavior::Strict) {
         Err(e) if is_chain_error(&e) => run(UndefinedBehavior::Chainable),
@@ -350,13 +359,12 @@ pub fn search_path(vars: &Value, first: &[PathBuf], last: &[PathBuf]) -> Vec<Pat
     out
 }
 
-/// The variables ansible adds for a template file (`generate_ansible_template_vars`).
-/// `managed` is the `ansible_managed` setting when the user's variables do not define it.
+/// The variables ansible adds for a template file (`generate_ansible_template_vars`), but
+/// `ansible_managed` (see [`add_managed`]).
 pub fn template_vars(
     path: &str,
     fullpath: &Path,
     dest: Option<&str>,
-    managed: Option<&str>,
 ) -> indexmap::IndexMap<String, Value> {
     let meta = std::fs::metadata(fullpath).ok();
     let mtime = meta
@@ -388,23 +396,40 @@ pub fn template_vars(
         "template_fullpath".to_string(),
         Value::from(fullpath.display().to_string()),
     );
-    if let Some(managed) = managed {
-        // `{file}`, `{host}` and `{uid}` become expressions (a file name is never a template),
-        // then the time codes take the file's modification time.
-        let text = py_format(
-            managed,
-            &[
-                ("file", "{{ template_path }}"),
-                ("host", "{{ template_host }}"),
-                ("uid", "{{ template_uid }}"),
-            ],
-        );
-        let stamped = crate::template::filters::strftime_at(&text, mtime);
-        let scope = crate::template::Overlay::value(vars.clone(), Value::from(()));
-        let value = crate::template::render_str(&stamped, &scope).unwrap_or(Value::from(stamped));
-        vars.insert("ansible_managed".to_string(), value);
-    }
     vars
+}
+
+/// Adds `ansible_managed` to a template's variables unless `base` (the user's) defines it: the
+/// `managed` setting with `{file}`, `{host}` and `{uid}` as expressions (a file name is never a
+/// template), its time codes at the file's modification time, then templated with the
+/// template's variables over `base`, as ansible templates it when the template uses it.
+pub fn add_managed(
+    vars: &mut indexmap::IndexMap<String, Value>,
+    managed: &str,
+    fullpath: &Path,
+    base: &Value,
+) {
+    if base
+        .get_attr("ansible_managed")
+        .is_ok_and(|v| !v.is_undefined())
+    {
+        return;
+    }
+    let mtime = std::fs::metadata(fullpath)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| std::time::SystemTime::now());
+    let text = py_format(
+        managed,
+        &[
+            ("file", "{{ template_path }}"),
+            ("host", "{{ template_host }}"),
+            ("uid", "{{ template_uid }}"),
+        ],
+    );
+    let stamped = crate::template::filters::strftime_at(&text, mtime);
+    let scope = crate::template::Overlay::value(vars.clone(), base.clone());
+    let value = crate::template::render_str(&stamped, &scope).unwrap_or(Value::from(stamped));
+    vars.insert("ansible_managed".to_string(), value);
 }
 
 /// Python's `str.format` with named fields: `{{` and `}}` are braces, `{name}` a field; a

@@ -196,7 +196,16 @@ pub fn prepare_expression(expr: &str, escape_backslashes: bool) -> Cow<'_, str> 
 /// Applies [`prepare_expression`] to every `{{ }}` of a template; `{% %}` and `{# #}` are left
 /// alone, and so is everything between `{% raw %}` and `{% endraw %}`.
 pub fn prepare_template(s: &str) -> Cow<'_, str> {
-    if !s.contains('\\') && !s.contains('%') && !s.contains('+') {
+    prepare_template_with(s, true)
+}
+
+/// [`prepare_template`] for a template file: its string literals keep Jinja's escapes.
+pub fn prepare_file_template(s: &str) -> Cow<'_, str> {
+    prepare_template_with(s, false)
+}
+
+fn prepare_template_with(s: &str, escape_backslashes: bool) -> Cow<'_, str> {
+    if !(escape_backslashes && s.contains('\\')) && !s.contains('%') && !s.contains('+') {
         return Cow::Borrowed(s);
     }
     let chars: Vec<char> = s.chars().collect();
@@ -232,7 +241,7 @@ pub fn prepare_template(s: &str) -> Cow<'_, str> {
             };
             let inner: String = chars[i + 2..end].iter().collect();
             out.push_str("{{");
-            out.push_str(&prepare_expression(&inner, true));
+            out.push_str(&prepare_expression(&inner, escape_backslashes));
             out.push_str("}}");
             i = end + 2;
         } else if starts(i, "{#") {

@@ -88,9 +88,6 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<V
         }
     }
     let base = crate::template::current_context().unwrap_or_else(|| Value::from(()));
-    let user_managed = base
-        .get_attr("ansible_managed")
-        .is_ok_and(|v| !v.is_undefined());
     let managed = crate::template::settings().ansible_managed();
     let mut out = Vec::new();
     for term in str_terms(terms)? {
@@ -108,20 +105,18 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<V
         })?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         // The template's variables, then the lookup's `template_vars`, over the caller's.
-        let mut extra = crate::template::file::template_vars(
-            &term,
-            &path,
-            None,
-            (!user_managed).then_some(managed),
-        );
-        if let Some(vars) = template_vars
-            .as_ref()
-            .filter(|v| v.kind() == ValueKind::Map)
-        {
-            for k in vars.try_iter()? {
-                extra.insert(py_str(&k), vars.get_item(&k).unwrap_or_default());
-            }
-        }
+        let mut extra = crate::template::file::template_vars(&term, &path, None);
+        let given: Vec<(String, Value)> = match template_vars.as_ref() {
+            Some(vars) if vars.kind() == ValueKind::Map => vars
+                .try_iter()?
+                .map(|k| (py_str(&k), vars.get_item(&k).unwrap_or_default()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        extra.extend(given.iter().cloned());
+        crate::template::file::add_managed(&mut extra, managed, &path, &base);
+        // `template_vars` win over ansible_managed too.
+        extra.extend(given);
         let context = Overlay::value(extra, base.clone());
         // Includes: the template's own directory first, then the search path.
         let first: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
