@@ -147,6 +147,9 @@ cases! {
     template_header_overrides,
     template_include_import,
     template_vars_managed,
+    conditionals_strict,
+    conditionals_broken_allowed,
+    task_names_templated,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

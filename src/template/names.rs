@@ -234,14 +234,26 @@ pub fn render_name(name: &str, ctx: &Value) -> Banner {
                 }
             }
         }
-        None => match super::render_text(name, ctx) {
-            Ok(s) => out = s,
-            Err(e) => {
-                errors.push(e.message);
+        // Statements: rendered as a whole; what was output before an error is kept.
+        None => {
+            let prepared = prepare::prepare_template(name);
+            let render = |env: &'static minijinja::Environment<'static>, buf: &mut Vec<u8>| {
+                env.template_from_str(&prepared)
+                    .and_then(|t| t.render_captured_to(ctx.clone(), &mut *buf).map(|_| ()))
+            };
+            let mut buf = Vec::new();
+            let mut result = render(env(), &mut buf);
+            if matches!(&result, Err(e) if is_chain_error(e)) {
+                buf.clear();
+                result = render(chainable_env(), &mut buf);
+            }
+            out = String::from_utf8_lossy(&buf).into_owned();
+            if let Err(e) = result {
+                errors.push(convert_error_in(e, "", ctx).message);
                 out.push_str(&marker(errors.len(), errors.last()));
                 truncated(&mut errors, &mut out);
             }
-        },
+        }
     }
     let warning = (!errors.is_empty()).then(|| {
         let mut w = format!(
