@@ -299,6 +299,7 @@ impl HostJob {
                         let mut r = Vars::new();
                         r.insert("failed".into(), Value::from(true));
                         r.insert("msg".into(), Value::from(task_error_text(&e)));
+                        r.insert("exception".into(), Value::from(NO_TRACEBACK));
                         (Status::Failed, r, None, None)
                     }
                 },
@@ -710,17 +711,46 @@ impl HostJob {
     }
 
     /// The task's arguments templated for this host, `omit`ted ones left out.
+    /// A templated `args:` (argument splatting) gives the arguments the task does not.
     fn templated_args(&self, scope: &Value) -> Result<Vars, Error> {
         let args_value = template::render_value(&self.task.args, scope)?;
         let mut args = Vars::new();
+        let mut splat = None;
         if let Ok(keys) = args_value.try_iter() {
             for k in keys {
                 let v = args_value.get_item(&k).unwrap_or_default();
+                if k.as_str() == Some(crate::playbook::load::ARGS_SPLAT) {
+                    splat = Some(v);
+                    continue;
+                }
                 if v.as_str() == Some(OMIT) {
                     continue;
                 }
                 args.insert(k.to_string(), v);
             }
+        }
+        match splat {
+            Some(v) if v.as_str() == Some(OMIT) => {}
+            Some(v) if v.kind() == ValueKind::Map => {
+                for k in v.try_iter().into_iter().flatten() {
+                    let item = v.get_item(&k).unwrap_or_default();
+                    let key = k.to_string();
+                    if item.as_str() != Some(OMIT) && !args.contains_key(&key) {
+                        args.insert(key, item);
+                    }
+                }
+            }
+            Some(v) => {
+                return Err(Error::new(
+                    crate::diagnostics::ErrorKind::Template,
+                    format!(
+                        "Finalization of task args for '{}' failed: the task's args must be a mapping, not {}",
+                        self.task.action,
+                        template::filters::py_type(&v)
+                    ),
+                ));
+            }
+            None => {}
         }
         Ok(args)
     }

@@ -356,6 +356,14 @@ impl Args {
         self.values.get(name).filter(|v| given(v)).cloned()
     }
 
+    /// Whether a parameter's value is data rather than text the user wrote (`!unsafe`, a
+    /// module's output): such a string is never a template or an expression.
+    pub fn is_untrusted(&self, name: &str) -> bool {
+        self.values
+            .get(name)
+            .is_some_and(|v| v.kind() == minijinja::value::ValueKind::String && v.is_safe())
+    }
+
     /// A string parameter.
     pub fn str(&mut self, name: &'static str) -> Result<Option<String>, ModuleError> {
         self.declared(name, &[Kind::Str]);

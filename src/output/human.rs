@@ -162,6 +162,16 @@ impl<W: Write + Send> Human<W> {
         if !item && is_loop_summary(r) && matches!(r.status, Status::Ok | Status::Changed) {
             return;
         }
+        // The default callback shows a result's warnings as warnings, before the result, and
+        // leaves them out of what it prints of the result.
+        if let Some(ws) = r.result.get("warnings")
+            && let Ok(it) = ws.try_iter()
+        {
+            for w in it {
+                let text = format!("[WARNING]: {}", crate::template::filters::py_str(&w));
+                let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
+            }
+        }
         let shown = visible_result(r);
         let dump = |compact: bool| {
             if compact {
@@ -233,6 +243,7 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
     let mut j = value::to_json(&value::from_vars(&r.result));
     if let serde_json::Value::Object(o) = &mut j {
         o.retain(|k, _| !k.starts_with("_ansible"));
+        o.remove("warnings");
         // The status is the line's own word: ansible-core's TaskResult leaves `failed` and
         // `skipped` out of what callbacks show.
         o.remove("failed");

@@ -498,6 +498,11 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
         .and_then(|r| e.template_source().and_then(|s| s.get(r)))
         .map(str::to_string);
     let message = match (e.kind(), &what) {
+        (K::InvalidOperation, _) if e.detail().and_then(python_zero_division).is_some() => e
+            .detail()
+            .and_then(python_zero_division)
+            .unwrap_or_default()
+            .to_string(),
         (K::UndefinedError, _)
             if e.detail()
                 .is_some_and(|d| d.starts_with('`') && d.ends_with("` is undefined")) =>
@@ -533,6 +538,25 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
         err = err.context(format!("while templating '{source}'"));
     }
     err
+}
+
+/// Python's ZeroDivisionError text for minijinja's "unable to calculate A OP 0".
+fn python_zero_division(detail: &str) -> Option<&'static str> {
+    let calc = detail.strip_prefix("unable to calculate ")?;
+    let mut words = calc.rsplitn(3, ' ');
+    let (b, op, a) = (words.next()?, words.next()?, words.next()?);
+    if b.parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = a.contains('.') || b.contains('.');
+    Some(match (op, float) {
+        ("/", _) => "division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        ("%", true) => "float modulo",
+        _ => return None,
+    })
 }
 
 /// `{{ x }}` -> `x`, for messages about an emitted expression.
