@@ -716,11 +716,27 @@ impl HostJob {
         let args_value = template::render_value(&self.task.args, scope)?;
         let mut args = Vars::new();
         let mut splat = None;
+        let mut raw_splat = None;
+        // A module without free-form arguments given one template (`assert: "{{ item }}"`):
+        // the template is its arguments, above `args:` and under those the task sets.
+        let raw_is_splat = crate::modules::free_form(&self.task.action)
+            == crate::modules::FreeForm::No
+            && self
+                .task
+                .args
+                .get_attr("_raw_params")
+                .ok()
+                .and_then(|v| v.as_str().map(str::trim).map(str::to_string))
+                .is_some_and(|t| t.starts_with("{{") && t.ends_with("}}"));
         if let Ok(keys) = args_value.try_iter() {
             for k in keys {
                 let v = args_value.get_item(&k).unwrap_or_default();
                 if k.as_str() == Some(crate::playbook::load::ARGS_SPLAT) {
                     splat = Some(v);
+                    continue;
+                }
+                if raw_is_splat && k.as_str() == Some("_raw_params") {
+                    raw_splat = Some(v);
                     continue;
                 }
                 if v.as_str() == Some(OMIT) {
@@ -729,7 +745,16 @@ impl HostJob {
                 args.insert(k.to_string(), v);
             }
         }
-        match splat {
+        for layer in [raw_splat, splat].into_iter().flatten() {
+            self.splat_args(&mut args, layer)?;
+        }
+        Ok(args)
+    }
+
+    /// Adds the arguments of a templated layer (`args:`, a module's one template) that are not
+    /// set already.
+    fn splat_args(&self, args: &mut Vars, layer: Value) -> Result<(), Error> {
+        match Some(layer) {
             Some(v) if v.as_str() == Some(OMIT) => {}
             Some(v) if v.kind() == ValueKind::Map => {
                 for k in v.try_iter().into_iter().flatten() {
@@ -744,7 +769,7 @@ impl HostJob {
                 return Err(Error::new(
                     crate::diagnostics::ErrorKind::Template,
                     format!(
-                        "Finalization of task args for '{}' failed: the task's args must be a mapping, not {}",
+                        "Finalization of task args for '{}' failed: Task args must resolve to a 'dict' not '{}'.",
                         self.task.action,
                         template::filters::py_type(&v)
                     ),
@@ -752,7 +777,7 @@ impl HostJob {
             }
             None => {}
         }
-        Ok(args)
+        Ok(())
     }
 }
 
