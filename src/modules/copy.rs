@@ -591,14 +591,27 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
                 .map_err(ModuleError::Failed)?;
         }
     }
-    let _ = args.str("output_encoding")?;
+    let output_encoding = args.str("output_encoding")?.unwrap_or_default();
     let _ = args.str("mode_on_create")?;
-    let common = Common::read(&mut args)?;
-    if src.is_empty() || common.dest.is_empty() {
-        return Err(ModuleError::Failed("src and dest are required".into()));
+    let path = if src.is_empty() {
+        None
+    } else {
+        Some(fileutil::find_source(ctx, "templates", &src)?)
+    };
+    // `mode: preserve` is the template's own mode (ansible's action resolves it).
+    if let Some(p) = &path
+        && args.peek("mode").and_then(|m| m.as_str()) == Some("preserve")
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        args.replace("mode", Value::from(format!("0{mode:03o}")));
     }
-
-    let path = fileutil::find_source(ctx, "templates", &src)?;
+    let common = Common::read(&mut args)?;
+    let Some(path) = path.filter(|_| !common.dest.is_empty()) else {
+        return Err(ModuleError::Failed("src and dest are required".into()));
+    };
     // A vault-encrypted template is decrypted on the controller, as Ansible does.
     let source = crate::vault::read_maybe_encrypted(&path)
         .map_err(|e| ModuleError::Failed(format!("could not read the template: {}", e.message)))
@@ -633,7 +646,10 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let header = path.display().to_string();
     put_one(
         ctx,
-        Source::Bytes(rendered.into_bytes()),
+        Source::Bytes(
+            crate::text::encoding::encode(&rendered, &output_encoding)
+                .map_err(ModuleError::Failed)?,
+        ),
         &dest,
         Some(&name),
         &common,

@@ -303,6 +303,30 @@ pub fn render(
     Ok(out)
 }
 
+/// [`render`], keeping the type of a template that is one expression (its one trailing newline
+/// aside), as ansible's engine does for the template lookup: `{{ [1, 2] }}` gives a list.
+pub fn render_native(
+    text: &str,
+    ctx: &Value,
+    base: &Overrides,
+    search: &[PathBuf],
+) -> Result<Value, Error> {
+    let (body, overrides) = base.with_header(text)?;
+    let default_delimiters = overrides.variable_start_string == "{{"
+        && overrides.variable_end_string == "}}"
+        && overrides.block_start_string == "{%"
+        && overrides.comment_start_string == "{#";
+    let one = body.strip_suffix('\n').unwrap_or(body);
+    if default_delimiters && let Some(expr) = super::prepare::single_expression(one) {
+        let prepared = super::prepare::prepare_expression(expr, false);
+        let value = super::eval_in_source(&prepared, ctx, one)?;
+        if value.kind() != minijinja::value::ValueKind::String {
+            return Ok(value);
+        }
+    }
+    render(text, ctx, base, search).map(Value::from)
+}
+
 /// How many `\n` a text ends with.
 fn trailing_newlines(s: &str) -> usize {
     s.len() - s.trim_end_matches('\n').len()

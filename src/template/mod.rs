@@ -166,9 +166,16 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
     }
     // A folded `>` scalar `"{{ expr }}\n"` is still one expression and keeps its type, as in
     // ansible-core (a longer template keeps its trailing newline).
-    let one = single_expression(s).or_else(|| s.strip_suffix('\n').and_then(single_expression));
-    if let Some(expr) = one {
+    if let Some(expr) = single_expression(s) {
         return eval_in_source(&prepare::prepare_expression(expr, true), ctx, s);
+    }
+    // Jinja drops the one trailing newline, then ansible puts it back on a string result.
+    if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
+        let v = eval_in_source(&prepare::prepare_expression(expr, true), ctx, s)?;
+        return Ok(match v.as_str() {
+            Some(text) if v.kind() == ValueKind::String => Value::from(format!("{text}\n")),
+            _ => v,
+        });
     }
     render_template(&prepare::prepare_template(s), ctx, s).map(Value::from)
 }

@@ -3,10 +3,12 @@
 //! implementation here, so that inventory patterns, lookups, modules, the SSH layer, filters
 //! and the inventory listing cannot disagree about them.
 //!
-//! Python's `repr` of a float ([`python_float`]) lives here too, for YAML, JSON and output.
+//! Python's `repr` of a float ([`python_float`]) lives here too, for YAML, JSON and output,
+//! and `str.encode` for a few encodings ([`encoding`], the template module's output).
 //! This room uses nothing else of baton; nothing here knows about inventories, templates or
 //! hosts.
 
+pub mod encoding;
 pub mod fnmatch;
 pub mod json;
 mod number;

@@ -121,9 +121,10 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<V
         // Includes: the template's own directory first, then the search path.
         let first: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
         let search = crate::template::file::search_path(&base, &first, &[]);
-        let rendered = crate::template::file::render(&text, &context, &overrides, &search)
-            .map_err(|e| LookupError(format!("{} (in {})", e.message, path.display())))?;
-        out.push(Value::from(rendered));
+        let rendered =
+            crate::template::file::render_native(&text, &context, &overrides, &search)
+                .map_err(|e| LookupError(format!("{} (in {})", e.message, path.display())))?;
+        out.push(rendered);
     }
     Ok(out)
 }
