@@ -383,7 +383,7 @@ impl Runner<'_> {
                     }
                     failed_now.push(host)
                 }
-                Status::Unreachable => unreachable_now.push(host),
+                Status::Unreachable if !outcome.result.ignored => unreachable_now.push(host),
                 _ => survivors.push(host),
             }
             if run_once && targets.last() == Some(&outcome.result.host) {
@@ -522,6 +522,10 @@ impl Runner<'_> {
                 }
             }
             Status::Failed => {}
+            Status::Unreachable if outcome.result.ignored => {
+                stats.ok += 1;
+                stats.ignored += 1;
+            }
             Status::Unreachable => {
                 stats.unreachable += 1;
                 self.unreachable.insert(host.clone());
