@@ -111,6 +111,21 @@ impl<T: 'static> Drop for StackGuard<T> {
     }
 }
 
+thread_local! {
+    /// Why the last undefined value a filter made is undefined (`map(attribute=...)` on an
+    /// item without it), for the error it becomes when the value is used.
+    static UNDEFINED_HINT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records why a filter's result holds an undefined value (see [`UNDEFINED_HINT`]).
+pub(crate) fn note_undefined(reason: String) {
+    UNDEFINED_HINT.with(|h| *h.borrow_mut() = Some(reason));
+}
+
+fn take_undefined_hint() -> Option<String> {
+    UNDEFINED_HINT.with(|h| h.borrow_mut().take())
+}
+
 /// The scope of the innermost template being rendered on this thread.
 pub(crate) fn current_context() -> Option<Value> {
     CONTEXTS.with(|c| c.borrow().last().cloned())
@@ -187,6 +202,7 @@ pub(crate) fn eval_expression(expr: &str, ctx: &Value) -> Result<Value, Error> {
 
 fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
     let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    take_undefined_hint();
     let eval = |env: &'static Environment<'static>| {
         env.compile_expression(expr)
             .and_then(|compiled| compiled.eval(ctx.clone()))
@@ -200,9 +216,9 @@ fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error>
         return Err(undefined_error(expr, source, ctx));
     }
     if contains_undefined(&value) {
+        let reason = take_undefined_hint().unwrap_or_else(|| first_undefined_name(expr, ctx));
         return Err(
-            Error::new(ErrorKind::Template, first_undefined_name(expr, ctx))
-                .context(format!("while templating '{source}'")),
+            Error::new(ErrorKind::Template, reason).context(format!("while templating '{source}'"))
         );
     }
     Ok(value)

@@ -109,6 +109,36 @@ pub(super) fn unique(state: &minijinja::State, v: Value, kwargs: Kwargs) -> Resu
     minijinja::filters::unique(state, Value::from(items), kwargs)
 }
 
+/// Jinja's `map`; an item without the `attribute` asked for (and no `default`) maps to an
+/// undefined value whose reason is kept for the error it becomes when used.
+pub(super) fn map(
+    state: &mut minijinja::State,
+    value: Value,
+    args: Rest<ValueOrKwargs>,
+) -> Result<Vec<Value>, Error> {
+    let attribute = args
+        .iter()
+        .filter(|a| a.is_kwargs())
+        .find_map(|a| Kwargs::try_from((**a).clone()).ok())
+        .filter(|k| !k.has("default"))
+        .and_then(|k| k.peek::<Value>("attribute").ok());
+    let items: Vec<Value> = match &attribute {
+        Some(_) => value.try_iter().map(|it| it.collect()).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let out = minijinja::filters::map(state, value, args)?;
+    if let Some(attr) = attribute
+        && let Some(i) = out.iter().position(Value::is_undefined)
+    {
+        let owner = items.get(i).map_or("NoneType", super::py_type);
+        crate::template::note_undefined(format!(
+            "object of type '{owner}' has no attribute '{}'",
+            super::py_str(&attr)
+        ));
+    }
+    Ok(out)
+}
+
 pub(super) fn union(a: Value, b: Value) -> Result<Value, Error> {
     let mut items = items_of(&a)?;
     items.extend(items_of(&b)?);

@@ -237,7 +237,7 @@ pub fn register(env: &mut Environment<'static>) {
         "reject" => minijinja::filters::reject,
         "selectattr" => minijinja::filters::selectattr,
         "rejectattr" => minijinja::filters::rejectattr,
-        "map" => minijinja::filters::map,
+        "map" => lists::map,
         "groupby" => minijinja::filters::groupby,
         "unique" => lists::unique,
     }
