@@ -205,7 +205,8 @@ pub fn prepare_file_template(s: &str) -> Cow<'_, str> {
 }
 
 fn prepare_template_with(s: &str, escape_backslashes: bool) -> Cow<'_, str> {
-    if !(escape_backslashes && s.contains('\\')) && !s.contains('%') && !s.contains('+') {
+    let escapes = escape_backslashes && s.contains('\\');
+    if !(escapes || s.contains('%') || s.contains('+')) {
         return Cow::Borrowed(s);
     }
     let chars: Vec<char> = s.chars().collect();

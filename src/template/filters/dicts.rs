@@ -238,35 +238,6 @@ pub(super) fn subelements(obj: Value, subelements: Value, kwargs: Kwargs) -> Res
     Ok(Value::from(out))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::render;
-
-    #[test]
-    fn combine_and_items() {
-        assert_eq!(
-            render(
-                "{{ {'a': {'x': 1}, 'b': 2} | combine({'a': {'y': 3}}, recursive=true) | to_json }}"
-            ),
-            r#"{"a": {"x": 1, "y": 3}, "b": 2}"#
-        );
-        assert_eq!(
-            render(
-                "{{ {'c': [1, 2]} | combine({'c': [2, 3]}, list_merge='append_rp') | to_json }}"
-            ),
-            r#"{"c": [1, 2, 3]}"#
-        );
-        assert_eq!(
-            render("{{ {'k': 'v'} | dict2items | items2dict | to_json }}"),
-            r#"{"k": "v"}"#
-        );
-        assert_eq!(
-            render("{{ [1, [2, [3]], none, 'None'] | flatten }}"),
-            "[1, 2, 3]"
-        );
-    }
-}
-
 /// `rekey_on_member`: a mapping of the items (of a list, or the values of a mapping) by the
 /// value of their member `key`; a repeated value is an error unless `duplicates='overwrite'`.
 pub(super) fn rekey_on_member(
@@ -316,4 +287,33 @@ pub(super) fn rekey_on_member(
         }
     }
     Ok(value::map(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::render;
+
+    #[test]
+    fn combine_and_items() {
+        assert_eq!(
+            render(
+                "{{ {'a': {'x': 1}, 'b': 2} | combine({'a': {'y': 3}}, recursive=true) | to_json }}"
+            ),
+            r#"{"a": {"x": 1, "y": 3}, "b": 2}"#
+        );
+        assert_eq!(
+            render(
+                "{{ {'c': [1, 2]} | combine({'c': [2, 3]}, list_merge='append_rp') | to_json }}"
+            ),
+            r#"{"c": [1, 2, 3]}"#
+        );
+        assert_eq!(
+            render("{{ {'k': 'v'} | dict2items | items2dict | to_json }}"),
+            r#"{"k": "v"}"#
+        );
+        assert_eq!(
+            render("{{ [1, [2, [3]], none, 'None'] | flatten }}"),
+            "[1, 2, 3]"
+        );
+    }
 }

@@ -30,7 +30,7 @@ pub(super) fn log(x: Value, base: Option<Value>) -> Result<f64, Error> {
         return Err(err("math domain error"));
     }
     domain(match base {
-        Some(b) if b == 10.0 => x.log10(),
+        Some(10.0) => x.log10(),
         Some(b) => x.ln() / b.ln(),
         None => x.ln(),
     })
@@ -45,8 +45,7 @@ pub(super) fn root(x: Value, base: Option<Value>) -> Result<f64, Error> {
     let x = number(&x, "root")?;
     let base = base.map(|b| number(&b, "root")).transpose()?;
     let r = match base {
-        None => x.sqrt(),
-        Some(b) if b == 2.0 => x.sqrt(),
+        None | Some(2.0) => x.sqrt(),
         Some(b) => x.powf(1.0 / b),
     };
     if r.is_nan() {
