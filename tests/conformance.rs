@@ -150,6 +150,7 @@ cases! {
     conditionals_strict,
     conditionals_broken_allowed,
     task_names_templated,
+    omit_keywords_and_arg_splat,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

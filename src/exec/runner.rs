@@ -73,6 +73,22 @@ impl HostJob {
         self.chain.iter().rev().find_map(|k| get(k).as_ref())
     }
 
+    /// The innermost keyword set, templated in `scope`; one that templates to `omit` is as if
+    /// it were not set, and the next one out counts.
+    pub(super) fn kw_in(
+        &self,
+        get: impl Fn(&Keywords) -> &Option<Value>,
+        scope: &Value,
+    ) -> Result<Option<Value>, Error> {
+        for v in self.chain.iter().rev().filter_map(|k| get(k).as_ref()) {
+            let v = template::render_value(v, scope)?;
+            if v.as_str() != Some(OMIT) {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
     pub(super) fn scope(&self, extra: Option<Vars>) -> Value {
         match extra {
             Some(e) => {
@@ -560,12 +576,12 @@ impl HostJob {
         })?;
         let module_spec = found.module.spec();
         let args = self.templated_args(scope)?;
-        let check_mode = match self.kw(|k| &k.check_mode) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let check_mode = match self.kw_in(|k| &k.check_mode, scope)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.check,
         };
-        let diff = match self.kw(|k| &k.diff) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let diff = match self.kw_in(|k| &k.diff, scope)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.diff,
         };
         let become_ = self.become_(scope)?;
