@@ -78,7 +78,8 @@ impl Runner<'_> {
                 if let Some(w) = &banner.warning {
                     self.reporter.event(&Event::Warning(w));
                 }
-                banner.name
+                // A name that templates to `omit` is no name (the banner shows the action).
+                banner.name.filter(|n| n != crate::vars::OMIT)
             }
             (Some(n), None) => Some(
                 self.template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)

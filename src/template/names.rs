@@ -8,14 +8,14 @@
 //! the rest of the name goes on; an error raised while rendering (a division by zero, an
 //! undefined value used in an operation) stops the rendering, and what follows is lost, which
 //! a second marker says ("template potentially truncated"). A name that does not compile is
-//! one marker. A name that templates to `omit` is no name (the banner shows the action).
+//! one marker.
 
 use super::{CONTEXTS, StackGuard, chainable_env, convert_error_in, env, is_chain_error, prepare};
 use crate::value::Value;
 
 /// What a name became, and the warning about what could not be templated (if anything).
 pub struct Banner {
-    /// `None` when the name templated to `omit`.
+    /// (The caller knows `omit`'s placeholder: a name that is only that is no name.)
     pub name: Option<String>,
     pub warning: Option<String>,
 }
@@ -188,7 +188,6 @@ pub fn render_name(name: &str, ctx: &Value) -> Banner {
     }
     match segments(name) {
         Some(parts) => {
-            let single = matches!(parts.as_slice(), [Segment::Expr(_)]);
             let outcomes: Vec<(Segment, Option<Outcome>)> = parts
                 .into_iter()
                 .map(|p| match &p {
@@ -213,12 +212,6 @@ pub fn render_name(name: &str, ctx: &Value) -> Banner {
                     (Segment::Text(t), _) => out.push_str(&t),
                     (Segment::Expr(_), None) => {}
                     (Segment::Expr(_), Some(o)) => match o {
-                        Outcome::Value(v) if single && v.as_str() == Some(crate::vars::OMIT) => {
-                            return Banner {
-                                name: None,
-                                warning: None,
-                            };
-                        }
                         Outcome::Value(v) => out.push_str(&super::filters::py_str(&v)),
                         Outcome::Marker(m) => {
                             errors.push(m);
