@@ -62,6 +62,8 @@ macro_rules! cases {
 cases! {
     result_conditions,
     delegation_vars,
+    clear_host_errors_unreachable,
+    ignore_unreachable,
     filters_default,
     filters_bool_int_float_string,
     filters_json_yaml,

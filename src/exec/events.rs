@@ -23,7 +23,8 @@ pub struct TaskResult {
     pub status: Status,
     /// The module's result (`rc`, `stdout`, `msg`...), without the `no_log`-hidden parts.
     pub result: Vars,
-    /// A failure that `ignore_errors` let pass.
+    /// A failure that `ignore_errors` let pass, or an unreachable result that
+    /// `ignore_unreachable` let the host go on from.
     pub ignored: bool,
     /// `delegate_to` target, when the task ran elsewhere.
     pub delegated_to: Option<String>,
@@ -41,8 +42,8 @@ pub struct TaskResult {
 
 /// A task's identity for the output: the same task object (in every batch and on every host)
 /// has the same id, as a task's `_uuid` in Ansible.
-pub fn task_id(task: &std::sync::Arc<crate::playbook::Task>) -> u64 {
-    std::sync::Arc::as_ptr(task) as usize as u64
+pub fn task_id(task: &crate::playbook::Task) -> u64 {
+    std::ptr::from_ref(task) as usize as u64
 }
 
 /// Counts per host, as PLAY RECAP shows them.

@@ -130,8 +130,9 @@ impl Runner<'_> {
         // Per host: the included target and the loop item's variables, or a skip/failure.
         let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
         let mut failed_now: Vec<String> = Vec::new();
+        let magic = self.magic(state, ctx);
         for host in &hosts {
-            let job = self.job(state, task, ctx, host);
+            let job = self.job_with(task, ctx, host, magic.clone());
             let decisions = job.include_decisions();
             match decisions {
                 Err(e) => {

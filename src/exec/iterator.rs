@@ -82,6 +82,12 @@ impl Runner<'_> {
                             }
                             self.started = true;
                         }
+                        if let Some(marker) = self.resume_after {
+                            if super::events::task_id(task) == marker {
+                                self.resume_after = None;
+                            }
+                            continue;
+                        }
                         if self.opts.step && !self.step_off && !self.ask_step(task)? {
                             continue;
                         }

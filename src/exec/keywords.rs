@@ -160,8 +160,9 @@ impl Runner<'_> {
         let mut targets = Vec::new();
         let mut run_once = false;
         let mut throttle = None;
+        let magic = self.magic(state, ctx);
         for host in hosts {
-            let job = self.job(state, task, ctx, host);
+            let job = self.job_with(task, ctx, host, magic.clone());
             if throttle.is_none()
                 && let Some(w) = job
                     .keyword(|k| &k.throttle)

@@ -192,7 +192,13 @@ impl Runner<'_> {
                     // any block has finished this play and stays finished.
                     for h in state.all_hosts.clone() {
                         self.failed.remove(&h);
-                        self.unreachable.remove(&h);
+                        if self.unreachable.remove(&h)
+                            && state.batch.contains(&h)
+                            && !state.ended.contains(&h)
+                            && !state.revived.contains(&h)
+                        {
+                            state.revived.push(h.clone());
+                        }
                         state.batch_failed.remove(&h);
                         state.cleared.insert(h);
                     }

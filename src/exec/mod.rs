@@ -252,6 +252,8 @@ pub async fn run(
         loader: playbook.loader.clone(),
         role_ran: HashMap::new(),
         started: opts_start_missing,
+        unreachable_at: HashMap::new(),
+        resume_after: None,
         step_off: false,
         play_dir: None,
         warned: Arc::default(),
@@ -324,6 +326,12 @@ struct Runner<'r> {
     role_ran: HashMap<String, HashSet<String>>,
     /// `--start-at-task` found its task (or was not given).
     started: bool,
+    /// Per host, the task (its [`events::task_id`]) at which it went unreachable: where a host
+    /// that `meta: clear_host_errors` brings back takes up the play again.
+    unreachable_at: HashMap<String, u64>,
+    /// Taking up the play again for revived hosts: every task up to and including this one is
+    /// passed over.
+    resume_after: Option<u64>,
     /// `--step` answered "continue": stop asking.
     step_off: bool,
     /// The running play's own directory, its `playbook_dir`.
@@ -393,6 +401,10 @@ struct BatchState {
     /// Hosts whose failed state `meta: clear_host_errors` cleared: a block whose `always` they
     /// are running lets them go on.
     cleared: HashSet<String>,
+    /// Unreachable hosts of the batch that `meta: clear_host_errors` brought back: as in
+    /// ansible-core, each takes up the play after the task where it went unreachable, once
+    /// the other hosts have reached the end of the play's tasks (its lockstep cursor wraps).
+    revived: Vec<String>,
     max_fail_percentage: Option<f64>,
     /// The batch ended early: every host left has failed after a policy tripped.
     over: bool,
@@ -435,6 +447,7 @@ impl BatchState {
             batch_failed: HashSet::new(),
             policy_marked: HashSet::new(),
             cleared: HashSet::new(),
+            revived: Vec::new(),
             max_fail_percentage,
             over: false,
             break_play: false,

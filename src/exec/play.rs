@@ -353,6 +353,41 @@ impl Runner<'_> {
                 active.retain(|h| !need.contains(h) || done.contains(h));
             }
         }
+        active = self.run_sections(play, base, state, active).await?;
+        // Unreachable hosts that `meta: clear_host_errors` brought back take up the play where
+        // they left it, after the others reach its end, as ansible-core's lockstep does.
+        while !state.revived.is_empty() && !state.stopping() {
+            let revived = std::mem::take(&mut state.revived);
+            let mut by_marker: Vec<(Option<u64>, Vec<String>)> = Vec::new();
+            for h in revived {
+                let marker = self.unreachable_at.get(&h).copied();
+                match by_marker.iter_mut().find(|(m, _)| *m == marker) {
+                    Some((_, hosts)) => hosts.push(h),
+                    None => by_marker.push((marker, vec![h])),
+                }
+            }
+            for (marker, hosts) in by_marker {
+                self.resume_after = marker;
+                let back = self.run_sections(play, base, state, hosts).await;
+                self.resume_after = None;
+                active.extend(back?);
+            }
+        }
+        if state.break_play && state.force_handlers {
+            let _ = self.flush_handlers(state, active).await?;
+        }
+        Ok(())
+    }
+
+    /// The play's sections for `active`: pre_tasks, roles and tasks, post_tasks, each followed
+    /// by its implicit handler flush. Gives the hosts still going.
+    async fn run_sections(
+        &mut self,
+        play: &crate::playbook::Play,
+        base: &Ctx,
+        state: &mut BatchState,
+        mut active: Vec<String>,
+    ) -> Result<Vec<String>, Error> {
         let sections: [(&[Item], &[Item]); 3] = [
             (&play.pre_tasks, &[]),
             (&play.roles, &play.tasks),
@@ -374,10 +409,7 @@ impl Runner<'_> {
                 active = self.flush_handlers(state, active).await?;
             }
         }
-        if state.break_play && state.force_handlers {
-            let _ = self.flush_handlers(state, active).await?;
-        }
-        Ok(())
+        Ok(active)
     }
 
     /// `--start-at-task`: the task's name, or `role : name`, equals the wanted name or matches

@@ -233,7 +233,11 @@ impl HostJob {
                 return Ok(self.skipped(skip));
             }
             let (status, result, facts, broken) = self.run_once(scope).await?;
-            let ignored = ignore_errors && status == Status::Failed;
+            let ignored = match status {
+                Status::Failed => ignore_errors,
+                Status::Unreachable => self.unreachable_ignored(scope),
+                _ => false,
+            };
             let registered = value::from_vars(&result);
             return Ok(HostOutcome {
                 result: self.result(status, result, ignored, None),
@@ -254,6 +258,9 @@ impl HostJob {
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut broken = None;
         let mut unreachable = false;
+        // ansible-core: the first unreachable item's `ignore_unreachable` decides for the
+        // task, and any later unreachable item that does not ignore it undoes that.
+        let mut unreachable_ignored = None;
         let n = items.len();
         for (i, item) in items.into_iter().enumerate() {
             let mut layer = Vars::new();
@@ -353,19 +360,20 @@ impl HostJob {
                 result.insert("ansible_index_var".into(), Value::from(iv.as_str()));
             }
             results.push(value::from_vars(&result));
-            let mut item_result = self.result(
-                status,
-                result,
-                ignore_errors && status == Status::Failed,
-                Some(label_text),
-            );
+            let item_ignored = match status {
+                Status::Failed => ignore_errors,
+                Status::Unreachable => {
+                    let this = self.unreachable_ignored(&item_scope);
+                    unreachable_ignored = Some(unreachable_ignored.unwrap_or(this) && this);
+                    this
+                }
+                _ => false,
+            };
+            let mut item_result = self.result(status, result, item_ignored, Some(label_text));
             if item_delegate.is_some() {
                 item_result.delegated_to = item_delegate;
             }
             item_results.push(item_result);
-            if unreachable {
-                break;
-            }
             if let Some(p) = &lc.pause
                 && let Some(secs) = p.as_i64().or_else(|| p.to_string().parse().ok())
             {
@@ -384,6 +392,7 @@ impl HostJob {
         );
         agg.insert("results".into(), Value::from(results));
         let status = if unreachable {
+            agg.insert("unreachable".into(), Value::from(true));
             Status::Unreachable
         } else if any_failed {
             agg.insert("failed".into(), Value::from(true));
@@ -402,13 +411,22 @@ impl HostJob {
         };
         if status != Status::Failed {
             agg.shift_remove("msg");
-            if status == Status::Ok || status == Status::Changed {
+            if matches!(status, Status::Ok | Status::Changed | Status::Unreachable) {
                 agg.insert("msg".into(), Value::from("All items completed"));
             }
         }
         let registered = value::from_vars(&agg);
         Ok(HostOutcome {
-            result: self.result(status, agg, ignore_errors && status == Status::Failed, None),
+            result: self.result(
+                status,
+                agg,
+                match status {
+                    Status::Failed => ignore_errors,
+                    Status::Unreachable => unreachable_ignored.unwrap_or(false),
+                    _ => false,
+                },
+                None,
+            ),
             items: item_results,
             registered,
             facts: facts_all,

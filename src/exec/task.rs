@@ -111,12 +111,24 @@ impl Runner<'_> {
         ctx: &Ctx,
         host: &str,
     ) -> HostJob {
+        self.job_with(task, ctx, host, self.magic(state, ctx))
+    }
+
+    /// A host's job with the task's magic variables built once for all its hosts (they are
+    /// the same for every host of the task: building them per host is quadratic).
+    pub(super) fn job_with(
+        &self,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        host: &str,
+        magic: Vars,
+    ) -> HostJob {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
             chain: ctx.job_chain(),
             layers: Arc::new(ctx.layers.clone()),
-            magic: self.magic(state, ctx),
+            magic,
             store: self.store.clone(),
             pool: self.pool.clone(),
             opts: self.opts.clone(),
@@ -529,6 +541,8 @@ impl Runner<'_> {
             }
             Status::Unreachable => {
                 stats.unreachable += 1;
+                self.unreachable_at
+                    .insert(host.clone(), super::events::task_id(task));
                 self.unreachable.insert(host.clone());
                 self.removed.insert(host.clone());
             }

@@ -208,13 +208,16 @@ impl<W: Write + Send> Human<W> {
                 }
                 self.paint(&line, "36")
             }
-            Status::Failed => {
+            // ansible-core reports an unreachable loop item through its item-failed callback.
+            Status::Failed | Status::Unreachable if r.status == Status::Failed || item => {
                 if (item || !is_loop_summary(r))
                     && let Some(block) = self.failure_block(r)
                 {
                     let _ = writeln!(self.out, "{block}");
                 }
                 let line = if item {
+                    // ansible-core's item-failed line has no `=>` before the item.
+                    let item_part = item_part.replacen(" => ", " ", 1);
                     format!("failed: {host}{item_part} => {}", dump(self.verbosity < 3))
                 } else {
                     format!("fatal: {host}: FAILED! => {}", dump(self.verbosity < 3))
@@ -226,12 +229,17 @@ impl<W: Write + Send> Human<W> {
                 }
                 text
             }
-            Status::Unreachable => {
+            Status::Unreachable | Status::Failed => {
                 let line = format!(
                     "fatal: {host}: UNREACHABLE! => {}",
                     dump(self.verbosity < 3)
                 );
-                self.paint(&line, "31")
+                let mut text = self.paint(&line, "31");
+                if r.ignored {
+                    text.push('\n');
+                    text.push_str(&self.paint("...ignoring", "36"));
+                }
+                text
             }
         };
         let _ = writeln!(self.out, "{line}");

@@ -239,7 +239,7 @@ fn collection_role(name: &str, loader: &Loader) -> Option<PathBuf> {
 
 /// `main.yml`, `main.yaml`, `main` (or the `_from` name, with the same endings) in a role's
 /// sub-directory.
-fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
+pub fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
     let base = from.unwrap_or("main");
     let dir = role.join(sub);
     [

@@ -151,12 +151,12 @@ def md_cell(text):
     return (text or '').replace('|', '\\|').replace('\n', ' ')
 
 
-def write_docs(path, listed, results, version, jobs, timeout, note=''):
+def write_docs(path, listed, results, version, jobs, timeout, note='', cuts=None):
     """docs/COMPATIBILITY.md: the listed targets, then the others, from a run's results."""
     by_name = {r['target']: r for r in results}
 
     def rows(names):
-        out = ['| target | ansible-core | baton | own Python plugins (issue 15) | first divergence (baton\'s '
+        out = ['| target | ansible-core | baton | own Python plugins (issue 20) | first divergence (baton\'s '
                'first failure not in ansible-core\'s run) |', '|---|---|---|---|---|']
         for n in names:
             r = by_name.get(n)
@@ -199,7 +199,7 @@ def write_docs(path, listed, results, version, jobs, timeout, note=''):
         'ansible-core on this machine is not applicable; the reason is ansible-core\'s last error, or '
         'where its script stopped. '
         'Modules baton does not have natively fail under baton for now (issue 20 is the Python fallback); '
-        'so do Python plugins from a target\'s own folder (issue 15; the column names those folders). '
+        'so do Python plugins from a target\'s own folder (issue 20; the column names those folders). '
         'The commands baton does not provide (ansible-config, ansible-doc, ansible-galaxy, ansible-console, '
         'ansible-pull, ansible-test) are ansible-core\'s in both runs. '
         'Differences from ansible-test: no code coverage wrappers, and this virtualenv\'s cryptography '
@@ -209,17 +209,22 @@ def write_docs(path, listed, results, version, jobs, timeout, note=''):
         f'Run of {datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, '
         f'{jobs} at a time, {timeout} s per target and tool.' + (f' {note}' if note else ''),
         '',
-        '## The executor targets (issue 18)',
-        '',
-        'CI runs these (`cargo test --features oracle --test ansible_targets`) and fails when one that passes '
-        'under ansible-core fails under baton, unless it is in tests/ansible_targets/known_failures.txt.',
-        '',
-        summary(listed),
-        '',
-    ] + rows(listed)
+    ]
+    for title, names in load_sections():
+        lines += [f'## {title}', '',
+                  'CI runs these (`cargo test --features oracle --test ansible_targets`) and fails when one '
+                  'that passes under ansible-core fails under baton, unless it is in '
+                  'tests/ansible_targets/known_failures.txt.', '',
+                  summary(names), ''] + rows(names) + ['']
+    lines.pop()
+
     if known:
         lines += ['', 'Known failures (tests/ansible_targets/known_failures.txt):', '']
         lines += [f'- {n}: {reason}' for n, reason in sorted(known.items())]
+    if cuts:
+        lines += ['', 'Steps taken out of a target\'s runme.sh, under both tools (`SCRIPT_CUTS` in '
+                  'harness.py); the rest of the target runs:', '']
+        lines += [f'- {t}: `{p}`: {why}' for t, steps in sorted(cuts.items()) for p, why in steps.items()]
     if others:
         lines += ['', '## Other targets', '',
                   'The other posix targets that are cheap to run here: no root changes to this machine '
@@ -228,6 +233,22 @@ def write_docs(path, listed, results, version, jobs, timeout, note=''):
                   summary(others), ''] + rows(others)
     with open(path, 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def load_sections():
+    """listed.txt's sections: a `## Title` line starts one; the names under it are its targets."""
+    sections = []
+    with open(os.path.join(HERE, 'listed.txt'), encoding='utf-8') as f:
+        for line in f:
+            if line.startswith('## '):
+                sections.append((line[3:].strip(), []))
+                continue
+            name = line.split('#', 1)[0].strip()
+            if name:
+                if not sections:
+                    sections.append(('Listed targets', []))
+                sections[-1][1].append(name.split()[0])
+    return sections
 
 
 def load_known_failures():

@@ -4,6 +4,14 @@
 use super::*;
 
 impl HostJob {
+    /// `ignore_unreachable`, templated with `scope` (a loop item's, for that item): whether an
+    /// unreachable result lets the host go on (counted ok and ignored, not dark), as
+    /// ansible-core's strategy does. An error in the template counts as not ignored.
+    pub(super) fn unreachable_ignored(&self, scope: &Value) -> bool {
+        self.flag(self.kw(|k| &k.ignore_unreachable), scope)
+            .unwrap_or(false)
+    }
+
     pub(super) fn result(
         &self,
         status: Status,

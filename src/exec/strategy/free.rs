@@ -155,6 +155,8 @@ impl Runner<'_> {
                 loader: self.loader.clone(),
                 role_ran: self.role_ran.clone(),
                 started: self.started,
+                unreachable_at: self.unreachable_at.clone(),
+                resume_after: None,
                 step_off: self.step_off,
                 play_dir: self.play_dir.clone(),
                 warned: self.warned.clone(),
