@@ -116,13 +116,7 @@ impl Runner<'_> {
 
     /// A host's job with the task's magic variables built once for all its hosts (they are
     /// the same for every host of the task: building them per host is quadratic).
-    pub(super) fn job_with(
-        &self,
-        task: &Arc<Task>,
-        ctx: &Ctx,
-        host: &str,
-        magic: Vars,
-    ) -> HostJob {
+    pub(super) fn job_with(&self, task: &Arc<Task>, ctx: &Ctx, host: &str, magic: Vars) -> HostJob {
         HostJob {
             host: host.to_string(),
             task: task.clone(),

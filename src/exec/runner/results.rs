@@ -30,14 +30,6 @@ impl HostJob {
             ),
             false => (result, item),
         };
-        // `ignore_unreachable`: an unreachable host counts as ok and ignored, and stays in play.
-        let ignored = ignored
-            || (status == Status::Unreachable
-                && self
-                    .keyword(|k| &k.ignore_unreachable)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|v| template::truthy(&v)));
         TaskResult {
             host: self.host.clone(),
             status,
