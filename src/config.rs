@@ -54,6 +54,10 @@ pub struct Config {
     /// `[defaults] localhost_warning` (`ANSIBLE_LOCALHOST_WARNING`): warn that an empty
     /// inventory leaves only the implicit localhost (the default).
     pub localhost_warning: Option<bool>,
+    /// `[defaults] allow_broken_conditionals` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`).
+    pub allow_broken_conditionals: Option<bool>,
+    /// `[defaults] ansible_managed`: the text of the template variable `ansible_managed`.
+    pub ansible_managed: Option<String>,
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
@@ -63,27 +67,6 @@ fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "yes" | "true" | "on" | "y" | "t" => Some(true),
         "0" | "no" | "false" | "off" | "n" | "f" => Some(false),
-        _ => None,
-    }
-}
-
-/// `ALLOW_BROKEN_CONDITIONALS` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`, default no): a
-/// conditional whose result is no boolean is read for its truth, with a deprecation warning,
-/// instead of failing. Read once; templating asks for it where it evaluates conditionals.
-pub fn allow_broken_conditionals() -> bool {
-    static ALLOW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ALLOW.get_or_init(|| {
-        std::env::var("ANSIBLE_ALLOW_BROKEN_CONDITIONALS")
-            .ok()
-            .and_then(|v| parse_bool(&v))
-            .unwrap_or(false)
-    })
-}
-
-/// A setting by its ansible-core name, for the `config` lookup: the ones baton knows.
-pub fn setting(name: &str) -> Option<minijinja::Value> {
-    match name {
-        "ALLOW_BROKEN_CONDITIONALS" => Some(minijinja::Value::from(allow_broken_conditionals())),
         _ => None,
     }
 }
@@ -206,6 +189,10 @@ impl Config {
                 }
                 ("defaults", "force_handlers") => cfg.force_handlers = parse_bool(v),
                 ("defaults", "debug") => cfg.debug = parse_bool(v),
+                ("defaults", "allow_broken_conditionals") => {
+                    cfg.allow_broken_conditionals = parse_bool(v)
+                }
+                ("defaults", "ansible_managed") => cfg.ansible_managed = Some(v.to_string()),
                 ("defaults", "error_on_missing_handler") => {
                     cfg.error_on_missing_handler = parse_bool(v)
                 }
@@ -230,6 +217,14 @@ impl Config {
             }
         }
         Ok(cfg)
+    }
+
+    /// What templating takes from the configuration.
+    pub fn template_settings(&self) -> crate::template::Settings {
+        crate::template::Settings {
+            allow_broken_conditionals: self.allow_broken_conditionals.unwrap_or(false),
+            managed_str: self.ansible_managed.clone(),
+        }
     }
 
     /// `ANSIBLE_*` variables rank above the file.
@@ -311,6 +306,9 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_DEBUG") {
             self.debug = parse_bool(&v).or(self.debug);
+        }
+        if let Some(v) = env("ANSIBLE_ALLOW_BROKEN_CONDITIONALS") {
+            self.allow_broken_conditionals = parse_bool(&v).or(self.allow_broken_conditionals);
         }
         if let Some(v) = env("ANSIBLE_FORCE_HANDLERS") {
             self.force_handlers = parse_bool(&v).or(self.force_handlers);

@@ -151,6 +151,14 @@ cases! {
     implicit_localhost,
     // The executor's inventory actions.
     add_host_group_by,
+    // Templates (issue 19).
+    template_header_overrides,
+    template_include_import,
+    template_vars_managed,
+    conditionals_strict,
+    conditionals_broken_allowed,
+    task_names_templated,
+    omit_keywords_and_arg_splat,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

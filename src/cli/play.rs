@@ -72,6 +72,7 @@ pub(super) fn play(
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };
     let config = crate::config::Config::load()?;
+    crate::template::configure(config.template_settings());
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }

@@ -120,7 +120,7 @@ impl Runner<'_> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = self.banner_name(task, ctx, ctx.handler);
+        let name = self.banner_name(state, task, ctx, hosts.first().map(String::as_str));
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler: ctx.handler,

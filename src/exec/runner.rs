@@ -19,6 +19,7 @@ use minijinja::value::ValueKind;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod args;
 mod connect;
 mod delegate;
 mod inventory_edit;
@@ -423,12 +424,12 @@ impl HostJob {
         })?;
         let module_spec = found.module.spec();
         let args = self.templated_args(scope)?;
-        let check_mode = match self.kw(|k| &k.check_mode) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let check_mode = match self.kw_in(|k| &k.check_mode, scope)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.check,
         };
-        let diff = match self.kw(|k| &k.diff) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let diff = match self.kw_in(|k| &k.diff, scope)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.diff,
         };
         let become_ = self.become_(scope)?;
@@ -574,61 +575,6 @@ impl HostJob {
             Status::Ok
         };
         Ok((status, result, facts, None))
-    }
-
-    /// The task's arguments templated for this host, `omit`ted ones left out.
-    fn templated_args(&self, scope: &Value) -> Result<Vars, Error> {
-        let mut args_value = template::render_value(&self.task.args, scope)?;
-        // assert's `that` holds conditions, evaluated as such: only a whole template that
-        // renders a list is templated first (ansible-core's assert `finalize_task_arg`).
-        if modules::canonical(&self.task.action) == Some("assert")
-            && let Ok(that) = self.task.args.get_attr("that")
-            && that.kind() == ValueKind::String
-        {
-            let all_template = that
-                .as_str()
-                .is_some_and(|t| t.trim_start().starts_with("{{") && t.trim_end().ends_with("}}"));
-            let keep = match all_template {
-                true => !matches!(
-                    template::render_value(&that, scope).map(|v| v.kind()),
-                    Ok(ValueKind::Seq)
-                ),
-                false => true,
-            };
-            if keep {
-                let mut pairs: Vec<(Value, Value)> = Vec::new();
-                if let Ok(keys) = args_value.try_iter() {
-                    for k in keys {
-                        let v = match k.as_str() {
-                            Some("that") => that.clone(),
-                            _ => args_value.get_item(&k).unwrap_or_default(),
-                        };
-                        pairs.push((k, v));
-                    }
-                }
-                args_value = value::map(pairs);
-            }
-        }
-        // `assert: "{{ my_args }}"`: a module that takes no free-form text given one template
-        // takes the mapping it renders as its arguments (ansible-core's `_variable_params`).
-        if modules::free_form(&self.task.action) == modules::FreeForm::No
-            && args_value.len() == Some(1)
-            && let Ok(v) = args_value.get_attr("_raw_params")
-            && v.kind() == ValueKind::Map
-        {
-            args_value = v;
-        }
-        let mut args = Vars::new();
-        if let Ok(keys) = args_value.try_iter() {
-            for k in keys {
-                let v = args_value.get_item(&k).unwrap_or_default();
-                if v.as_str() == Some(OMIT) {
-                    continue;
-                }
-                args.insert(k.to_string(), v);
-            }
-        }
-        Ok(args)
     }
 }
 

@@ -57,15 +57,40 @@ pub(super) fn with_failed_false(v: &Value) -> Value {
 }
 
 impl Runner<'_> {
-    /// The name in a task's banner, as ansible-playbook shows it: the name templated with
-    /// play-level variables (or the action), `role : ` before it inside a role, and
+    /// The name in a task's banner, as ansible-playbook shows it: the name templated with the
+    /// variables of `first`, the first host the task runs on (ansible-core 2.19 post-validates
+    /// the name with that host's variables, failures shown as `<< error N - ... >>` with a
+    /// warning, see `template::render_name`), or with play-level variables when no host is
+    /// given (meta tasks); or the action; `role : ` before it inside a role, and
     /// `include_role : NAME` for an unnamed include_role.
-    pub(super) fn banner_name(&self, task: &Task, ctx: &Ctx, handler: bool) -> String {
-        let name = match (&task.name, task.action.as_str()) {
-            (Some(n), _) => self
-                .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| n.clone()),
+    pub(super) fn banner_name(
+        &mut self,
+        state: &BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        first: Option<&str>,
+    ) -> String {
+        let handler = ctx.handler;
+        let templated = match (&task.name, first) {
+            (Some(n), Some(host)) => {
+                let scope = self.job(state, task, ctx, host).scope(None);
+                let banner = template::render_name(n, &scope);
+                if let Some(w) = &banner.warning {
+                    self.reporter.event(&Event::Warning(w));
+                }
+                // A name that templates to `omit` is no name (the banner shows the action).
+                banner.name.filter(|n| n != crate::vars::OMIT)
+            }
+            (Some(n), None) => Some(
+                self.template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| n.clone()),
+            ),
+            (None, _) => None,
+        };
+        let named = templated.is_some();
+        let name = match (templated, task.action.as_str()) {
+            (Some(n), _) => n,
             (None, "include_role") => match role_task_args(&task.args) {
                 Ok((role, _, _)) => format!("include_role : {role}"),
                 Err(_) => "include_role".to_string(),
@@ -73,7 +98,7 @@ impl Runner<'_> {
             (None, action) => action.to_string(),
         };
         match &ctx.role {
-            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
+            Some(r) if !handler || named => format!("{} : {name}", r.name),
             _ => name,
         }
     }
@@ -199,7 +224,7 @@ impl Runner<'_> {
         if task.action == "meta" {
             return self.run_meta(state, task, ctx, hosts).await;
         }
-        let name = self.banner_name(task, ctx, handler);
+        let name = self.banner_name(state, task, ctx, hosts.first().map(String::as_str));
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler,

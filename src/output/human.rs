@@ -190,6 +190,16 @@ impl<W: Write + Send> Human<W> {
             }
             let _ = writeln!(self.out, "{}", self.paint(&line, "34"));
         }
+        // The default callback shows a result's warnings as warnings, before the result, and
+        // leaves them out of what it prints of the result.
+        if let Some(ws) = r.result.get("warnings")
+            && let Ok(it) = ws.try_iter()
+        {
+            for w in it {
+                let text = format!("[WARNING]: {}", crate::template::filters::py_str(&w));
+                let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
+            }
+        }
         let shown = visible_result(r);
         // ansible-core's `_dump_results` indents what a module asks to show always (debug)
         // and everything from -vvv on.
@@ -286,6 +296,7 @@ fn visible(result: &crate::value::Vars, r: &TaskResult) -> serde_json::Value {
     let mut j = value::to_json(&value::from_vars(result));
     if let serde_json::Value::Object(o) = &mut j {
         o.retain(|k, _| !k.starts_with("_ansible"));
+        o.remove("warnings");
         // The status is the line's own word: ansible-core's TaskResult leaves `failed` and
         // `skipped` out of what callbacks show.
         o.remove("failed");
@@ -391,7 +402,13 @@ impl<W: Write + Send> Reporter for Human<W> {
                 super::prompt::handle(event);
             }
             Event::Warning(w) => {
-                let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));
+                // A deprecation says so itself (templating's broken conditionals).
+                let text = if w.starts_with("[DEPRECATION WARNING]") {
+                    w.to_string()
+                } else {
+                    format!("[WARNING]: {w}")
+                };
+                let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
             }
             Event::Verbose { level, text } => {
                 if self.verbosity >= *level {

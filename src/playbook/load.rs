@@ -19,7 +19,7 @@ pub use args::{decode_escapes, join_args, parse_free_form, split_args};
 
 mod task;
 use task::*;
-pub use task::{keywords, vars_of};
+pub use task::{ARGS_SPLAT, keywords, vars_of};
 
 /// Where playbooks, task files and roles are looked for.
 #[derive(Debug, Clone)]

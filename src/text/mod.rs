@@ -4,10 +4,12 @@
 //! lookups, modules, the SSH layer, filters and the inventory listing cannot disagree about them.
 //!
 //! Python's `repr` of a float ([`python_float`]) and its `str()` of a YAML timestamp
-//! ([`timestamp`]) live here too, for YAML, JSON and output.
+//! ([`timestamp`]) live here too, for YAML, JSON and output, and `str.encode` for a few
+//! encodings ([`encoding`], the template module's output).
 //! This room uses nothing else of baton; nothing here knows about inventories, templates or
 //! hosts.
 
+pub mod encoding;
 pub mod fnmatch;
 pub mod json;
 mod number;

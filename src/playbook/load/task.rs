@@ -237,6 +237,10 @@ pub(super) fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
     finish_task(node, module, args_node, false, loop_, handler, task_name)
 }
 
+/// The argument under which a task keeps a templated `args:` (argument splatting) until it
+/// runs.
+pub const ARGS_SPLAT: &str = "__baton_args_splat";
+
 pub(super) fn finish_task(
     node: &Node,
     module: String,
@@ -271,8 +275,18 @@ pub(super) fn finish_task(
         Some(a) => module_args(&action, a)?,
     };
     if let Some(extra) = node.get("args") {
-        let Some(extra_map) = extra.as_map() else {
-            return Err(extra.error("'args' must be a mapping"));
+        let extra_map = match extra.as_map() {
+            Some(m) => m,
+            // `args: "{{ a_mapping }}"`: templated when the task runs, under the task's own
+            // arguments (crate::exec's `templated_args`).
+            None if extra
+                .scalar_text()
+                .is_some_and(|t| crate::template::is_template(&t)) =>
+            {
+                args.push((ARGS_SPLAT.to_string(), value::from_node(extra)));
+                &[][..]
+            }
+            None => return Err(extra.error("'args' must be a mapping")),
         };
         for (k, v) in extra_map {
             let key = k.scalar_text().unwrap_or_default();

@@ -55,8 +55,15 @@ pub(super) fn config(terms: &[Value]) -> LResult<Vec<Value>> {
     str_terms(terms)?
         .into_iter()
         .map(|t| {
-            crate::config::setting(&t)
-                .ok_or_else(|| LookupError(format!("Unable to find setting {t}")))
+            let settings = crate::template::settings();
+            match t.as_str() {
+                "ALLOW_BROKEN_CONDITIONALS" => {
+                    Some(Value::from(settings.allow_broken_conditionals))
+                }
+                "DEFAULT_MANAGED_STR" => Some(Value::from(settings.ansible_managed())),
+                _ => None,
+            }
+            .ok_or_else(|| LookupError(format!("Unable to find setting {t}")))
         })
         .collect()
 }
