@@ -81,6 +81,10 @@ pub(super) fn play(
         .vault
         .keyring_for_play(&mut |w| reporter.event(&exec::events::Event::Warning(&w)))?;
     crate::vault::install(keyring.with_masker(masker));
+    // Static imports are templated with the extra vars while the playbooks load.
+    let mut extra_warnings = Vec::new();
+    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut extra_warnings)?;
+    let extra_for_loading = Arc::new(extra.clone());
     let mut books = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -90,6 +94,7 @@ pub(super) fn play(
             ));
         }
         let mut loader = playbook::Loader::for_playbook(path);
+        loader.extra_vars = extra_for_loading.clone();
         if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
             loader.roles_path = config.roles_path.clone();
         }
@@ -102,7 +107,7 @@ pub(super) fn play(
         books.first().map(|b| b.dir.as_path()),
     )?);
     let mut warnings = inventory.warnings.clone();
-    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
+    warnings.extend(extra_warnings);
     // On a terminal, a progress bar shows the batch, the task and the hosts done.
     if matches!(args.output, OutputFormat::Human)
         && std::io::stderr().is_terminal()

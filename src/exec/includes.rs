@@ -208,7 +208,10 @@ impl Runner<'_> {
                         hosts: &group_hosts,
                         item: item_vars
                             .as_ref()
-                            .and_then(|v| v.get("item"))
+                            .and_then(|v| {
+                                let name = v.get("ansible_loop_var")?.as_str()?.to_string();
+                                v.get(&name)
+                            })
                             .map(runner::label_text),
                         task: events::task_id(task),
                     });
@@ -386,9 +389,25 @@ impl Runner<'_> {
             .unwrap_or(true);
         loaded.ctx = Arc::new(RoleCtx {
             allow_duplicates: allow || loaded.ctx.allow_duplicates,
+            // An included role is another role than the same one imported or listed
+            // (`from_include` in ansible-core's Role identity).
+            identity: format!("{}|include", loaded.ctx.identity),
             ..(*loaded.ctx).clone()
         });
         let role_name = loaded.ctx.name.clone();
+        // The included role joins the play's roles, as ansible-core's IncludeRole appends it
+        // to `play.roles` each time it is included.
+        {
+            let mut roles = self.play_roles.lock().unwrap_or_else(|e| e.into_inner());
+            roles.roles.push(role_name.clone());
+            let mut deps = Vec::new();
+            loaded.dependency_names(&mut deps);
+            for d in deps {
+                if !roles.dependencies.contains(&d) {
+                    roles.dependencies.push(d);
+                }
+            }
+        }
         let mut new_handlers = Vec::new();
         let items = loaded.into_items(&mut new_handlers);
         new_handlers.extend(self.imported_role_handlers());

@@ -162,6 +162,16 @@ impl Runner<'_> {
         Ok(out)
     }
 
+    /// The play's name as its banner shows it: templated (ansible-core post-validates the
+    /// play with the play's variables and the extra vars, no host's); as written if that fails.
+    fn play_name(&self, play: &Play, layers: &Layers) -> String {
+        if !crate::template::is_template(&play.name) {
+            return play.name.clone();
+        }
+        let scope = self.store.play_scope(layers);
+        crate::template::render_text(&play.name, &scope).unwrap_or_else(|_| play.name.clone())
+    }
+
     pub(super) async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
         unwind::fault("play", &play.name);
         self.role_ran.clear();
@@ -213,8 +223,15 @@ impl Runner<'_> {
         // Hosts that failed earlier keep their places in this play's batches but run nothing
         // (Ansible marks them failed in each batch's iterator).
         if hosts.is_empty() {
+            let name = self.play_name(
+                play,
+                &Layers {
+                    mid: vec![play_vars.clone()],
+                    ..Layers::default()
+                },
+            );
             self.reporter.event(&Event::PlayStart {
-                name: &play.name,
+                name: &name,
                 strategy: "linear",
             });
             self.reporter.event(&Event::NoHosts);
@@ -237,6 +254,12 @@ impl Runner<'_> {
             low: vec![play.role_defaults.clone()],
             mid,
             high: Vec::new(),
+        };
+        let play_name = self.play_name(play, &layers);
+        *self.play_roles.lock().unwrap_or_else(|e| e.into_inner()) = super::PlayRoles {
+            play_name: play_name.clone(),
+            roles: play.role_names.clone(),
+            dependencies: play.dependency_role_names.clone(),
         };
         let keywords::PlayKeywords {
             batch_sizes: sizes,
@@ -278,7 +301,7 @@ impl Runner<'_> {
             offset += size;
             // ansible-playbook shows the play's banner again for every batch.
             self.reporter.event(&Event::PlayStart {
-                name: &play.name,
+                name: &play_name,
                 strategy: strategy.name(),
             });
             self.reporter.event(&Event::BatchStart {

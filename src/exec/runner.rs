@@ -156,16 +156,12 @@ impl HostJob {
             .clone()
             .unwrap_or_else(|| "item".to_string());
         let mut out = Vec::new();
-        for (i, item) in self
-            .loop_items(&lp.kind, &lp.value, &scope)?
-            .into_iter()
-            .enumerate()
-        {
-            let mut layer = Vars::new();
-            layer.insert(loop_var.clone(), item);
-            if let Some(iv) = &self.task.loop_control.index_var {
-                layer.insert(iv.clone(), Value::from(i));
-            }
+        let items = self.loop_items(&lp.kind, &lp.value, &scope)?;
+        let n = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            // The included file sees the item as the looped task does, with the names of
+            // its loop and index variables (ansible-core's IncludedFile special vars).
+            let layer = self.item_layer(&loop_var, item, i, n);
             let item_scope = self.scope(Some(layer.clone()));
             if self.skip_reason(&item_scope)?.is_some() {
                 continue;
@@ -173,6 +169,34 @@ impl HostJob {
             out.push((target(&item_scope)?, Some(layer)));
         }
         Ok(if out.is_empty() { None } else { Some(out) })
+    }
+
+    /// The variables of loop item `i` of `n`: the loop variable, `ansible_loop_var`, the
+    /// index variable and `ansible_index_var` when asked for, `ansible_loop` when extended.
+    fn item_layer(&self, loop_var: &str, item: Value, i: usize, n: usize) -> Vars {
+        let lc = &self.task.loop_control;
+        let mut layer = Vars::new();
+        layer.insert(loop_var.to_string(), item);
+        layer.insert("ansible_loop_var".into(), Value::from(loop_var));
+        if let Some(iv) = &lc.index_var {
+            layer.insert(iv.clone(), Value::from(i));
+            layer.insert("ansible_index_var".into(), Value::from(iv.as_str()));
+        }
+        if lc.extended {
+            layer.insert(
+                "ansible_loop".into(),
+                value::map([
+                    ("index", Value::from(i + 1)),
+                    ("index0", Value::from(i)),
+                    ("revindex", Value::from(n - i)),
+                    ("revindex0", Value::from(n - i - 1)),
+                    ("first", Value::from(i == 0)),
+                    ("last", Value::from(i + 1 == n)),
+                    ("length", Value::from(n)),
+                ]),
+            );
+        }
+        layer
     }
 
     fn flag(&self, v: Option<&Value>, scope: &Value) -> Result<bool, Error> {
@@ -255,27 +279,7 @@ impl HostJob {
         let mut unreachable = false;
         let n = items.len();
         for (i, item) in items.into_iter().enumerate() {
-            let mut layer = Vars::new();
-            layer.insert(loop_var.clone(), item.clone());
-            layer.insert("ansible_loop_var".into(), Value::from(loop_var.as_str()));
-            if let Some(iv) = &lc.index_var {
-                layer.insert(iv.clone(), Value::from(i));
-                layer.insert("ansible_index_var".into(), Value::from(iv.as_str()));
-            }
-            if lc.extended {
-                layer.insert(
-                    "ansible_loop".into(),
-                    value::map([
-                        ("index", Value::from(i + 1)),
-                        ("index0", Value::from(i)),
-                        ("revindex", Value::from(n - i)),
-                        ("revindex0", Value::from(n - i - 1)),
-                        ("first", Value::from(i == 0)),
-                        ("last", Value::from(i + 1 == n)),
-                        ("length", Value::from(n)),
-                    ]),
-                );
-            }
+            let mut layer = self.item_layer(&loop_var, item.clone(), i, n);
             let mut item_scope = self.scope(Some(layer.clone()));
             let mut item_delegate = None;
             if self.kw(|k| &k.delegate_to).is_some()

@@ -157,6 +157,10 @@ impl Runner<'_> {
                 Value::from(dir.display().to_string()),
             );
         }
+        self.play_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .magic(&mut magic);
         if let Some(r) = &ctx.role {
             // Where lookups (file, template, first_found) look first: the role, then the play.
             let mut search = vec![Value::from(r.path.display().to_string())];

@@ -17,6 +17,8 @@ use keyword_sets::*;
 mod args;
 pub use args::{decode_escapes, join_args, parse_free_form, split_args};
 
+mod statics;
+
 mod task;
 use task::*;
 pub use task::{keywords, vars_of};
@@ -31,9 +33,16 @@ pub struct Loader {
     /// Defaults and vars of the roles `import_role` brought into the play being loaded: Ansible
     /// exposes them to the whole play at parse time, as for `roles:`.
     pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
+    /// The roles `import_role` brought into the play being loaded, each with its dependencies'
+    /// names: they join the play's roles (`ansible_play_role_names`), as in Ansible.
+    pub imported_role_names: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<String>)>>>,
     /// Handlers of the roles `import_role` brought into the play being loaded: they join the
     /// play's handlers, as in Ansible.
     pub imported_role_handlers: std::sync::Arc<std::sync::Mutex<Vec<Item>>>,
+    /// The extra vars (`-e`): static imports are templated with them.
+    pub extra_vars: Arc<Vars>,
+    /// The variables static templates see besides the extra vars ([`statics`]).
+    pub static_vars: Arc<std::sync::Mutex<Vars>>,
     /// Warnings from reading files (duplicate keys), until the run shows them: loading
     /// happens before the run starts and again while it runs (includes, vars files), and the
     /// run's reporter is the one place warnings are shown.
@@ -59,6 +68,9 @@ impl Loader {
             playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
             roles_path,
             imported_role_vars: Default::default(),
+            imported_role_names: Default::default(),
+            extra_vars: Default::default(),
+            static_vars: Default::default(),
             imported_role_handlers: Default::default(),
             warnings: Default::default(),
         }
@@ -161,22 +173,13 @@ fn parse_into(
         }
         let import = entry
             .get("import_playbook")
-            .or_else(|| entry.get("ansible.builtin.import_playbook"));
+            .or_else(|| entry.get("ansible.builtin.import_playbook"))
+            .or_else(|| entry.get("ansible.legacy.import_playbook"));
         if let Some(target) = import {
             if depth > 20 {
                 return Err(target.error("import_playbook nests more than 20 deep (a loop?)"));
             }
-            let Some(name) = target.as_str() else {
-                return Err(target.error("import_playbook takes the path of a playbook"));
-            };
-            let sub = dir.join(name);
-            load_into(&sub, loader, plays, depth + 1).map_err(|e| {
-                if e.span.is_none() {
-                    e.at(&target.span)
-                } else {
-                    e
-                }
-            })?;
+            import_playbook(entry, target, &dir, loader, plays, depth)?;
             continue;
         }
         plays.push(load_play(entry, loader, &dir)?);
@@ -184,7 +187,104 @@ fn parse_into(
     Ok(())
 }
 
+/// `import_playbook`: the playbook's plays in place. Its path and `tags` are templated
+/// with its own vars and the extra vars; its vars override each play's own, its tags join
+/// theirs, and its `when` applies to every task of them (fact gathering included), as
+/// ansible-core's PlaybookInclude does.
+fn import_playbook(
+    entry: &Node,
+    target: &Node,
+    dir: &Path,
+    loader: &Loader,
+    plays: &mut Vec<Play>,
+    depth: usize,
+) -> Result<(), Error> {
+    let Some(name) = target.as_str() else {
+        return Err(target.error("import_playbook takes the path of a playbook"));
+    };
+    let vars = match entry.get("vars") {
+        Some(v) => vars_of(v)?,
+        None => Vars::new(),
+    };
+    // Its vars stay templates, for later (ansible-core's post_validate leaves `vars` be).
+    let mut vars = vars;
+    let (name, tags) = loader.with_static_vars(&vars, || -> Result<_, Error> {
+        let name = loader.template_static_name(name, &target.span)?;
+        let mut tags = Vec::new();
+        for t in string_list(entry.get("tags"), true)? {
+            let span = entry
+                .get("tags")
+                .map(|n| n.span.clone())
+                .unwrap_or_else(|| entry.span.clone());
+            push_tags(&loader.template_static(&Value::from(t), &span)?, &mut tags);
+        }
+        Ok((name, tags))
+    })?;
+    let when = conditions(entry.get("when"));
+    let sub = dir.join(&name);
+    let mut loaded = Vec::new();
+    loader
+        .with_static_vars(&vars, || load_into(&sub, loader, &mut loaded, depth + 1))
+        .map_err(|e| {
+            if e.span.is_none() {
+                e.at(&target.span)
+            } else {
+                e
+            }
+        })?;
+    // A `tags` variable among the import's vars is more tags (comma-separated).
+    let var_tags = vars.shift_remove("tags");
+    for mut play in loaded {
+        if !vars.is_empty() {
+            let mut all = (*play.kw.vars).clone();
+            all.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+            play.kw.vars = Arc::new(all);
+        }
+        if let Some(t) = &var_tags {
+            play.kw.tags.extend(
+                t.to_string()
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+        }
+        for t in &tags {
+            if !play.kw.tags.contains(t) {
+                play.kw.tags.push(t.clone());
+            }
+        }
+        let mut all_when = when.clone();
+        all_when.append(&mut play.kw.when);
+        play.kw.when = all_when;
+        plays.push(play);
+    }
+    Ok(())
+}
+
+/// A templated tag's value as tags: a list gives each of its items, anything else itself.
+pub fn push_tags(v: &Value, out: &mut Vec<String>) {
+    match v.kind() {
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Iterable => {
+            if let Ok(items) = v.try_iter() {
+                for i in items {
+                    out.push(i.to_string());
+                }
+            }
+        }
+        _ => out.push(v.to_string()),
+    }
+}
+
+/// A play; its static imports are templated with its vars ([`statics`]).
 fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
+    let vars = match node.get("vars") {
+        Some(v) => vars_of(v)?,
+        None => Vars::new(),
+    };
+    loader.with_static_vars(&vars, || load_play_in(node, loader, dir))
+}
+
+fn load_play_in(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let map = node.as_map().unwrap_or(&[]);
     for (k, _) in map {
         let key = key_str(k)?;
@@ -250,6 +350,11 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     if let Ok(mut imported) = loader.imported_role_handlers.lock() {
         imported.clear();
     }
+    if let Ok(mut imported) = loader.imported_role_names.lock() {
+        imported.clear();
+    }
+    let mut role_names = Vec::new();
+    let mut dependency_role_names = Vec::new();
     let mut handlers = list("handlers", true)?;
     let mut roles = Vec::new();
     let mut role_defaults = Vars::new();
@@ -262,8 +367,10 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         };
         let mut role_handlers = Vec::new();
         for entry in entries {
-            let loaded = role::load_role_entry(entry, loader, 0, None)?;
+            let loaded = role::load_role_entry(entry, loader, 0, role::Origin::default())?;
             loaded.merge_vars_into(&mut role_defaults, &mut role_vars);
+            role_names.push(loaded.ctx.name.clone());
+            loaded.dependency_names(&mut dependency_role_names);
             roles.extend(loaded.into_items(&mut role_handlers));
         }
         // Role handlers come before the play's own, in the order the roles were listed.
@@ -275,6 +382,16 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let post_tasks = list("post_tasks", false)?;
     if let Ok(mut imported) = loader.imported_role_handlers.lock() {
         handlers.append(&mut imported);
+    }
+    if let Ok(mut imported) = loader.imported_role_names.lock() {
+        for (name, deps) in imported.drain(..) {
+            role_names.push(name);
+            for d in deps {
+                if !dependency_role_names.contains(&d) {
+                    dependency_role_names.push(d);
+                }
+            }
+        }
     }
     if let Ok(mut exposed) = loader.imported_role_vars.lock() {
         let (defaults, vars) = std::mem::take(&mut *exposed);
@@ -307,6 +424,8 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         roles,
         role_defaults: Arc::new(role_defaults),
         role_vars: Arc::new(role_vars),
+        role_names,
+        dependency_role_names,
         pre_tasks,
         tasks,
         post_tasks,
@@ -462,12 +581,10 @@ fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
             "import_tasks needs the name of a tasks file",
         ));
     };
-    if crate::template::is_template(&name) {
-        return Err(Error::syntax(
-            &task.span,
-            format!("import_tasks is static: '{name}' cannot use variables; use include_tasks"),
-        ));
-    }
+    // Static: templated now, with what is known while loading (play vars, extra vars).
+    let name = ctx.loader.with_static_vars(&task.kw.vars, || {
+        ctx.loader.template_static_name(&name, &task.span)
+    })?;
     if task.loop_.is_some() {
         return Err(Error::syntax(
             &task.span,
@@ -491,8 +608,11 @@ fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
 
 /// `import_role`: the role's tasks in place; its handlers join the play's (after its own).
 fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
+    let args = ctx.loader.with_static_vars(&task.kw.vars, || {
+        ctx.loader.template_static(&task.args, &task.span)
+    })?;
     let (name, files, _allow) =
-        role::role_task_args(&task.args).map_err(|m| Error::syntax(&task.span, m))?;
+        role::role_task_args(&args).map_err(|m| Error::syntax(&task.span, m))?;
     let loaded = role::load_role(
         &name,
         &task.span,
@@ -505,6 +625,11 @@ fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     if let Ok(mut exposed) = ctx.loader.imported_role_vars.lock() {
         let (defaults, vars) = &mut *exposed;
         loaded.merge_vars_into(defaults, vars);
+    }
+    if let Ok(mut names) = ctx.loader.imported_role_names.lock() {
+        let mut deps = Vec::new();
+        loaded.dependency_names(&mut deps);
+        names.push((loaded.ctx.name.clone(), deps));
     }
     let mut handlers = Vec::new();
     let items = loaded.into_items(&mut handlers);

@@ -77,6 +77,11 @@ pub struct Play {
     /// whole play (roles' vars are not private by default).
     pub role_defaults: Arc<Vars>,
     pub role_vars: Arc<Vars>,
+    /// The roles the play names (`roles:`, then `import_role`s), as ansible-core's
+    /// `play.roles`: `ansible_play_role_names` (and `role_names`).
+    pub role_names: Vec<String>,
+    /// The names of every dependency of those roles: `ansible_dependent_role_names`.
+    pub dependency_role_names: Vec<String>,
     pub pre_tasks: Vec<Item>,
     pub tasks: Vec<Item>,
     pub post_tasks: Vec<Item>,

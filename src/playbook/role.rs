@@ -110,6 +110,16 @@ impl LoadedRole {
         }))]
     }
 
+    /// The names of this role's dependencies, theirs included (deepest first), each once.
+    pub fn dependency_names(&self, out: &mut Vec<String>) {
+        for dep in &self.dependencies {
+            dep.dependency_names(out);
+            if !out.contains(&dep.ctx.name) {
+                out.push(dep.ctx.name.clone());
+            }
+        }
+    }
+
     /// This role's and its dependencies' defaults and vars, merged in run order into `defaults`
     /// and `vars`.
     pub fn merge_vars_into(&self, defaults: &mut Vars, vars: &mut Vars) {
@@ -126,13 +136,21 @@ impl LoadedRole {
     }
 }
 
+/// Where a role is asked for from: for a dependency, the declaring role's directory (searched
+/// too, as Ansible does) and its parameters, which the dependency's tasks see below its own
+/// (ansible-core's `get_role_params(dep_chain)`).
+#[derive(Default, Clone, Copy)]
+pub struct Origin<'a> {
+    pub basedir: Option<&'a Path>,
+    pub parent_params: Option<&'a Vars>,
+}
+
 /// Reads a `roles:` entry (a name, or a mapping with `role:` and keywords and parameters).
-/// `basedir` is where a dependency's declaring role lives, searched too (as Ansible does).
 pub fn load_role_entry(
     node: &Node,
     loader: &Loader,
     depth: usize,
-    basedir: Option<&Path>,
+    origin: Origin,
 ) -> Result<LoadedRole, Error> {
     let (name, kw, params) = match &node.kind {
         NodeKind::Str(s) => (s.clone(), Keywords::default(), Vars::new()),
@@ -166,7 +184,7 @@ pub fn load_role_entry(
         &RoleFiles::default(),
         loader,
         depth,
-        basedir,
+        origin,
     )
 }
 
@@ -263,10 +281,19 @@ pub fn load_role(
     loader: &Loader,
     depth: usize,
 ) -> Result<LoadedRole, Error> {
-    load_role_in(name, span, params, kw, files, loader, depth, None)
+    load_role_in(
+        name,
+        span,
+        params,
+        kw,
+        files,
+        loader,
+        depth,
+        Origin::default(),
+    )
 }
 
-/// [`load_role`], also searching `basedir` (the declaring role's directory, for dependencies).
+/// [`load_role`] for a role asked for from `origin`.
 #[allow(clippy::too_many_arguments)]
 fn load_role_in(
     name: &str,
@@ -276,8 +303,9 @@ fn load_role_in(
     files: &RoleFiles,
     loader: &Loader,
     depth: usize,
-    basedir: Option<&Path>,
+    origin: Origin,
 ) -> Result<LoadedRole, Error> {
+    let basedir = origin.basedir;
     if depth > 30 {
         return Err(Error::syntax(
             span,
@@ -328,12 +356,33 @@ fn load_role_in(
         .as_ref()
         .and_then(|m| m.get("allow_duplicates"))
         .is_some_and(|a| matches!(a.kind, NodeKind::Bool(true)));
-    // ansible-core caches roles by the name as written and their parameters.
+    // ansible-core tells roles apart by name, path, parameters, the entry's `when`, `tags` and
+    // `vars`, and the files read (`tasks_from`...): the same role asked for the same way runs
+    // once (Role._get_hash_dict).
+    let when: Vec<Value> = kw.when.clone();
     let identity = format!(
-        "{}|{}",
+        "{}|{}|{}|{}|{:?}|{}|{:?}",
         role_name,
-        value::to_json(&value::from_vars(&params))
+        path.display(),
+        value::to_json(&value::from_vars(&params)),
+        value::to_json(&Value::from(when)),
+        kw.tags,
+        value::to_json(&value::from_vars(&kw.vars)),
+        (
+            &files.tasks_from,
+            &files.vars_from,
+            &files.defaults_from,
+            &files.handlers_from
+        ),
     );
+    let params = match origin.parent_params {
+        Some(parent) if !parent.is_empty() => {
+            let mut all = parent.clone();
+            all.extend(params);
+            all
+        }
+        _ => params,
+    };
     let ctx = Arc::new(RoleCtx {
         name: role_name.clone(),
         path: path.clone(),
@@ -376,9 +425,12 @@ fn load_role_in(
     if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
         match &deps.kind {
             NodeKind::Seq(items) => {
-                let declaring = path.parent();
+                let origin = Origin {
+                    basedir: path.parent(),
+                    parent_params: Some(&ctx.params),
+                };
                 for d in items.iter() {
-                    dependencies.push(load_role_entry(d, loader, depth + 1, declaring)?);
+                    dependencies.push(load_role_entry(d, loader, depth + 1, origin)?);
                 }
             }
             NodeKind::Null => {}

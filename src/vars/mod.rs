@@ -232,6 +232,38 @@ impl VarStore {
         self.scope_of(host, extra_layers, magic, true)
     }
 
+    /// The variables of a play with no host (ansible-core's `get_vars(play=play)`): the
+    /// play's layers, the extra vars and the run's globals; no inventory, facts or host
+    /// variables. What play-level keywords (the play's name, tags) are templated with.
+    pub fn play_scope(self: &Arc<Self>, layers: &Layers) -> Value {
+        let mut all = Vec::with_capacity(layers.low.len() + layers.mid.len() + 3);
+        all.extend(layers.low.iter().cloned());
+        all.extend(layers.mid.iter().cloned());
+        all.extend(layers.high.iter().cloned());
+        all.push(self.extra.clone());
+        let mut magic = Vars::new();
+        for (k, v) in self
+            .globals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            magic.insert(k.clone(), v.clone());
+        }
+        magic.insert(
+            "groups".into(),
+            self.groups
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
+        all.push(Arc::new(magic));
+        Value::from_object(Scope {
+            layers: all,
+            cache: Mutex::default(),
+        })
+    }
+
     /// A scope; `for_task` false is what `hostvars[host]` holds, Ansible's `HostVarsVars`: the
     /// host's variables without `hostvars` itself (nor `omit`), so that a whole `hostvars`
     /// value is finite when it is written out, and `hostvars` is undefined in the templates of
