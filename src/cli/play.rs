@@ -142,6 +142,7 @@ pub(super) fn play(
             limit: args.flags.limit.as_deref(),
             tags: &args.tags,
             skip_tags: &args.skip_tags,
+            extra: &extra,
         };
         for b in &books {
             let text = if args.list_hosts {

@@ -14,7 +14,7 @@ use super::{BatchState, Ctx, Runner};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::playbook::load::{ItemCtx, load_tasks_file, resolve_tasks_file};
 use crate::playbook::role::{RoleFiles, load_role, role_task_args};
-use crate::playbook::{Item, Keywords, RoleCtx, Task};
+use crate::playbook::{Item, Keywords, Task};
 use crate::value::{self, Value, Vars};
 use std::sync::Arc;
 
@@ -295,6 +295,10 @@ impl Runner<'_> {
                 .filter(|t| !task.kw.tags.contains(t))
                 .cloned()
                 .collect();
+            // `apply`: its keywords are a block around what was included.
+            if let Some(apply) = &task.apply {
+                ictx = ictx.enter(apply, None);
+            }
             let after = self
                 .run_items(state, &items, ictx, group_hosts.clone())
                 .await?;
@@ -387,13 +391,10 @@ impl Runner<'_> {
         let allow = role_task_args(&task.args)
             .map(|(_, _, a)| a)
             .unwrap_or(true);
-        loaded.ctx = Arc::new(RoleCtx {
-            allow_duplicates: allow || loaded.ctx.allow_duplicates,
-            // An included role is another role than the same one imported or listed
-            // (`from_include` in ansible-core's Role identity).
-            identity: format!("{}|include", loaded.ctx.identity),
-            ..(*loaded.ctx).clone()
-        });
+        loaded.ctx = Arc::new(crate::playbook::role::from_include(
+            (*loaded.ctx).clone(),
+            allow,
+        ));
         let role_name = loaded.ctx.name.clone();
         // The included role joins the play's roles, as ansible-core's IncludeRole appends it
         // to `play.roles` each time it is included.

@@ -506,6 +506,28 @@ impl BatchState {
 
 /// Ansible's tag selection: `always` runs unless skipped by name, `never` only when asked for,
 /// `tagged`/`untagged`/`all` as the special selectors.
+/// Tags as a task has them: each one written as a template (`tags: "{{ the_tags }}"`) is
+/// templated with `scope` (made only if needed), a list giving each of its items, as
+/// ansible-core's `evaluate_tags`. A template that fails stays as written.
+pub fn expand_tags(tags: &[String], scope: impl FnOnce() -> Value) -> Vec<String> {
+    if !tags.iter().any(|t| template::is_template(t)) {
+        return tags.to_vec();
+    }
+    let scope = scope();
+    let mut out = Vec::new();
+    for t in tags {
+        if !template::is_template(t) {
+            out.push(t.clone());
+            continue;
+        }
+        match template::render_value(&Value::from(t.as_str()), &scope) {
+            Ok(v) => crate::playbook::load::push_tags(&v, &mut out),
+            Err(_) => out.push(t.clone()),
+        }
+    }
+    out
+}
+
 pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
     let has = |t: &str| tags.iter().any(|x| x == t);
     let only_all = only.is_empty() || only.iter().any(|t| t == "all");

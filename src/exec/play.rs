@@ -42,6 +42,7 @@ pub(super) fn setup_task(play: &Play) -> Task {
         until: Vec::new(),
         retries: None,
         delay: None,
+        apply: None,
     }
 }
 

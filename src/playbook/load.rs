@@ -611,9 +611,9 @@ fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     let args = ctx.loader.with_static_vars(&task.kw.vars, || {
         ctx.loader.template_static(&task.args, &task.span)
     })?;
-    let (name, files, _allow) =
+    let (name, files, allow) =
         role::role_task_args(&args).map_err(|m| Error::syntax(&task.span, m))?;
-    let loaded = role::load_role(
+    let mut loaded = role::load_role(
         &name,
         &task.span,
         Vars::new(),
@@ -622,6 +622,7 @@ fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
         ctx.loader,
         ctx.depth + 1,
     )?;
+    loaded.ctx = Arc::new(role::from_include((*loaded.ctx).clone(), allow));
     if let Ok(mut exposed) = ctx.loader.imported_role_vars.lock() {
         let (defaults, vars) = &mut *exposed;
         loaded.merge_vars_into(defaults, vars);

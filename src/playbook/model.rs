@@ -157,6 +157,8 @@ pub struct Task {
     pub until: Vec<Value>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `include_tasks`/`include_role`'s `apply`: keywords for what the include brings in.
+    pub apply: Option<Arc<Keywords>>,
 }
 
 impl Task {

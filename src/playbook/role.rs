@@ -79,10 +79,12 @@ impl LoadedRole {
             inner.extend(dep.into_items(handlers));
         }
         if !self.handlers.is_empty() {
+            // The entry's keywords (become, delegate_to...) reach the role's handlers too:
+            // ansible-core gives them the same parent.
             handlers.push(Item::Block(Arc::new(Block {
                 name: None,
                 span: self.span.clone(),
-                kw: Keywords::default(),
+                kw: self.kw.clone(),
                 role: Some(self.ctx.clone()),
                 block: self.handlers,
                 rescue: Vec::new(),
@@ -445,6 +447,17 @@ fn load_role_in(
         kw,
         span: span.clone(),
     })
+}
+
+/// A role brought in by `import_role` or `include_role`: its `allow_duplicates` argument
+/// (true unless given) decides over the role's meta, and it is another role than the same one
+/// listed under `roles:` (`from_include` in ansible-core's Role identity).
+pub fn from_include(ctx: RoleCtx, allow_duplicates: bool) -> RoleCtx {
+    RoleCtx {
+        allow_duplicates,
+        identity: format!("{}|include", ctx.identity),
+        ..ctx
+    }
 }
 
 /// An error for a role that could not be used.

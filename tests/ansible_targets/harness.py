@@ -409,6 +409,12 @@ def run_target(tree, target, tool, opts):
                 cmd = ['ansible-playbook', os.path.basename(playbook), '-i', 'inventory', '-v']
                 env['ANSIBLE_ROLES_PATH'] = copy_targets
             env['ANSIBLE_PLAYBOOK_DIR'] = cwd
+            if opts.keep:
+                # To run a step again by hand: `. NAME.env.sh && cd "$STEP_DIR"`.
+                with open(os.path.join(run_root, f'{name}.env.sh'), 'w', encoding='utf-8') as f:
+                    for k, v in sorted(env.items()):
+                        f.write(f'export {k}={shlex.quote(v)}\n')
+                    f.write(f'export STEP_DIR={shlex.quote(cwd)}\n')
             remaining = deadline - time.monotonic()
             rc = run_command(cmd, cwd, env, max(remaining, 1), log_file) if remaining > 0 else None
             if rc is None:
@@ -605,7 +611,10 @@ def main():
             # On an interruption: no new target starts; the running ones were killed.
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        shutil.rmtree(opts.work_dir, ignore_errors=True)
+        if opts.keep:
+            log(f'kept the copies in {opts.work_dir}')
+        else:
+            shutil.rmtree(opts.work_dir, ignore_errors=True)
     if opts.merge and os.path.exists(opts.results):
         # Runs of some targets again, into the results of a whole run.
         with open(opts.results, encoding='utf-8') as f:

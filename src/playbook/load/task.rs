@@ -265,6 +265,21 @@ pub(super) fn finish_task(
             }
         }
     }
+    let apply_node = args_node
+        .and_then(|a| a.get("apply"))
+        .or_else(|| node.get("args").and_then(|a| a.get("apply")));
+    let apply = match apply_node {
+        None => None,
+        Some(a) if matches!(action.as_str(), "include_tasks" | "include_role") => {
+            if a.as_map().is_none() {
+                return Err(a.error("Expected a dict for apply but got a different type"));
+            }
+            Some(Arc::new(keywords(a)?))
+        }
+        Some(a) => {
+            return Err(a.error(format!("Invalid options for {action}: apply")));
+        }
+    };
     let mut kw = keywords(node)?;
     if local {
         kw.delegate_to = Some(Value::from("localhost"));
@@ -325,6 +340,7 @@ pub(super) fn finish_task(
         until: conditions(node.get("until")),
         retries: opt(node, "retries"),
         delay: opt(node, "delay"),
+        apply,
     })
 }
 
