@@ -719,6 +719,10 @@ impl HostJob {
         let mut args = Vars::new();
         if let Ok(keys) = args_value.try_iter() {
             for k in keys {
+                // set_fact's names may be templates: what they give must be a variable name.
+                if self.task.action == "set_fact" && k.as_str() != Some("cacheable") {
+                    check_variable_name(&k)?;
+                }
                 let v = args_value.get_item(&k).unwrap_or_default();
                 if v.as_str() == Some(OMIT) {
                     continue;
@@ -739,6 +743,40 @@ fn unreachable(
     r.insert("msg".into(), Value::from(msg));
     r.insert("unreachable".into(), Value::from(true));
     (Status::Unreachable, r, None, spec)
+}
+
+/// A name set_fact sets must be a variable name (ansible-core's `validate_variable_name`).
+fn check_variable_name(k: &Value) -> Result<(), Error> {
+    let text = match k.as_str() {
+        Some(s) if crate::playbook::load::is_variable_name(s) => return Ok(()),
+        Some(s) => format!("name '{s}'"),
+        None => {
+            let ty = match k.kind() {
+                ValueKind::Number if k.as_i64().is_some() => "int",
+                ValueKind::Number => "float",
+                ValueKind::Bool => "bool",
+                ValueKind::None | ValueKind::Undefined => "NoneType",
+                ValueKind::Seq => "list",
+                ValueKind::Map => "dict",
+                _ => "str",
+            };
+            let shown = match k.kind() {
+                ValueKind::Bool => if k.is_true() { "True" } else { "False" }.to_string(),
+                ValueKind::None | ValueKind::Undefined => "None".to_string(),
+                ValueKind::Number => k.to_string(),
+                _ => String::new(),
+            };
+            if shown.is_empty() {
+                format!("name of type '{ty}'")
+            } else {
+                format!("name '{shown}' of type '{ty}'")
+            }
+        }
+    };
+    Err(Error::new(
+        crate::diagnostics::ErrorKind::Syntax,
+        format!("Invalid variable {text}."),
+    ))
 }
 
 /// The text of a loop item label, as Ansible shows it after `(item=`.

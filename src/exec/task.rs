@@ -56,6 +56,21 @@ pub(super) fn with_failed_false(v: &Value) -> Value {
     value::map(pairs)
 }
 
+/// A result without one of its keys (a map; anything else as it is).
+fn without_key(v: &Value, key: &str) -> Value {
+    if v.get_attr(key).is_ok_and(|x| x.is_undefined()) {
+        return v.clone();
+    }
+    match v.try_iter() {
+        Ok(keys) => value::map(
+            keys.filter(|k| k.as_str() != Some(key))
+                .map(|k| (k.clone(), v.get_item(&k).unwrap_or_default()))
+                .collect::<Vec<_>>(),
+        ),
+        Err(_) => v.clone(),
+    }
+}
+
 impl Runner<'_> {
     /// The name in a task's banner, as ansible-playbook shows it: the name templated with
     /// play-level variables (or the action), `role : ` before it inside a role, and
@@ -511,12 +526,17 @@ impl Runner<'_> {
         if let Some(spec) = &outcome.broken {
             self.pool.invalidate(spec);
         }
+        let cacheable = outcome
+            .registered
+            .get_attr(crate::modules::set_fact::CACHEABLE)
+            .is_ok_and(|v| v.is_true());
         if let Some(name) = &task.register {
             // Ansible's registered results say `failed: false` when the task did not fail.
             let registered = match outcome.result.status {
                 Status::Ok | Status::Changed => with_failed_false(&outcome.registered),
                 _ => outcome.registered.clone(),
             };
+            let registered = without_key(&registered, crate::modules::set_fact::CACHEABLE);
             self.store.set_host_var(host, name, registered);
         }
         if let Some(facts) = &outcome.facts {
@@ -554,6 +574,16 @@ impl Runner<'_> {
             } else {
                 for (k, v) in facts {
                     self.set_fact_var(task, owner, k, v);
+                }
+                // `set_fact: cacheable: true`: the variables are host facts too, kept in the
+                // fact cache when there is one (ansible-core's set_host_facts).
+                if cacheable {
+                    let merged = self.store.merge_facts(owner, facts.clone());
+                    if let Some(cache) = &self.opts.fact_cache
+                        && let Err(e) = cache.store(owner, &merged)
+                    {
+                        tracing::warn!("cannot write the fact cache for {owner}: {e}");
+                    }
                 }
             }
         }

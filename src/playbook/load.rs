@@ -21,7 +21,7 @@ mod statics;
 
 mod task;
 use task::*;
-pub use task::{keywords, vars_of};
+pub use task::{is_variable_name, keywords, vars_of};
 
 /// Where playbooks, task files and roles are looked for.
 #[derive(Debug, Clone)]

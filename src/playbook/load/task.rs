@@ -265,6 +265,21 @@ pub(super) fn finish_task(
             }
         }
     }
+    // `_ansible_` names are ansible-core's own; only the free-form command modules may have
+    // them in their text (mod_args.py).
+    if !matches!(
+        action.as_str(),
+        "command" | "shell" | "script" | "raw" | "win_command" | "win_shell"
+    ) && let Some((k, _)) = args.iter().find(|(k, _)| k.starts_with("_ansible_"))
+    {
+        return Err(Error::syntax(
+            &at,
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                 '{module}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+            ),
+        ));
+    }
     let apply_node = args_node
         .and_then(|a| a.get("apply"))
         .or_else(|| node.get("args").and_then(|a| a.get("apply")));
