@@ -281,6 +281,11 @@ impl Runner<'_> {
                 flatten_handlers(&role_handlers, ctx, list);
             }
             let mut ictx = ctx.clone();
+            // The include's vars are include params for what it brings in: above set_fact
+            // and registered results (ansible-core's `get_include_params`).
+            if !task.kw.vars.is_empty() {
+                ictx.layers.high.push(task.kw.vars.clone());
+            }
             if let Some(v) = item_vars {
                 ictx.layers.mid.push(Arc::new(v));
             }

@@ -112,7 +112,7 @@ impl Runner<'_> {
                 ));
             };
             let mut warnings = Vec::new();
-            let vars = crate::value::load_vars_file(&path, &mut warnings)?;
+            let vars = crate::value::load_play_vars_file(&path, &mut warnings)?;
             self.loader.warn(warnings);
             out.push(Arc::new(vars));
         }

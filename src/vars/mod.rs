@@ -48,6 +48,9 @@ pub struct VarStore {
     facts: RwLock<HashMap<String, Arc<Vars>>>,
     /// `register` and `set_fact` results, per host.
     host_vars: RwLock<HashMap<String, Arc<Vars>>>,
+    /// What `include_vars` read, per host: just below `set_fact` and registered results
+    /// (ansible-core's `_vars_cache`).
+    included_vars: RwLock<HashMap<String, Arc<Vars>>>,
     pub extra: Arc<Vars>,
     groups: RwLock<Value>,
     /// Variables every scope gets (playbook_dir, ansible_check_mode, ...).
@@ -84,6 +87,7 @@ impl VarStore {
             inventory_vars: RwLock::new(inventory_vars),
             facts: RwLock::default(),
             host_vars: RwLock::default(),
+            included_vars: RwLock::default(),
             extra: Arc::new(extra),
             groups: RwLock::new(groups),
             globals: RwLock::default(),
@@ -183,7 +187,10 @@ impl VarStore {
     /// may be templates, rendered when used (the one setter that does not mark its values as
     /// data).
     pub fn set_host_var_from_file(&self, host: &str, key: &str, value: Value) {
-        let mut all = self.host_vars.write().unwrap_or_else(|e| e.into_inner());
+        let mut all = self
+            .included_vars
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         let entry = all.entry(host.to_string()).or_default();
         Arc::make_mut(entry).insert(key.to_string(), value);
     }
@@ -299,6 +306,14 @@ impl VarStore {
             layers.push(Arc::new(with_prefix));
         }
         layers.extend(extra_layers.mid.iter().cloned());
+        if let Some(included) = self
+            .included_vars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+        {
+            layers.push(included.clone());
+        }
         layers.push(self.dynamic(host));
         layers.extend(extra_layers.high.iter().cloned());
         layers.push(self.extra.clone());
