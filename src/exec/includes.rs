@@ -302,7 +302,7 @@ impl Runner<'_> {
                 .collect();
             // `apply`: its keywords are a block around what was included.
             if let Some(apply) = &task.apply {
-                ictx = ictx.enter(apply, None);
+                ictx = ictx.enter(&apply.kw, None);
             }
             let after = self
                 .run_items(state, &items, ictx, group_hosts.clone())
@@ -372,7 +372,12 @@ impl Runner<'_> {
                     Error::syntax(&task.span, format!("could not find or access '{target}'"))
                 })?;
             self.imported_role_handlers();
-            let items = load_tasks_file(&path, &ictx)?;
+            let mut items = load_tasks_file(&path, &ictx)?;
+            // `notify` on the include goes to the tasks that notify nothing themselves.
+            crate::playbook::load::inherit_notify(&mut items, &task.notify);
+            if let Some(apply) = &task.apply {
+                crate::playbook::load::inherit_notify(&mut items, &apply.notify);
+            }
             return Ok(IncludedFile {
                 items,
                 role: None,
@@ -415,7 +420,11 @@ impl Runner<'_> {
             }
         }
         let mut new_handlers = Vec::new();
-        let items = loaded.into_items(&mut new_handlers);
+        let mut items = loaded.into_items(&mut new_handlers);
+        crate::playbook::load::inherit_notify(&mut items, &task.notify);
+        if let Some(apply) = &task.apply {
+            crate::playbook::load::inherit_notify(&mut items, &apply.notify);
+        }
         new_handlers.extend(self.imported_role_handlers());
         Ok(IncludedFile {
             items,

@@ -593,8 +593,10 @@ fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
     }
     let path = resolve_tasks_file(&name, &ctx.dir, ctx.role.as_deref(), ctx.loader)
         .ok_or_else(|| Error::syntax(&task.span, format!("could not find or access '{name}'")))?;
-    let items = load_tasks_file(&path, ctx)
+    let mut items = load_tasks_file(&path, ctx)
         .map_err(|e| e.context(format!("imported from {}", task.span.location())))?;
+    // `notify` on the import goes to the tasks that notify nothing themselves.
+    inherit_notify(&mut items, &task.notify);
     Ok(Item::Block(Arc::new(Block {
         name: task.name.clone(),
         span: task.span.clone(),
@@ -693,7 +695,10 @@ fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
 }
 
 /// Gives `notify` to the tasks (in nested blocks too) that have none of their own.
-fn inherit_notify(items: &mut [Item], notify: &[String]) {
+pub fn inherit_notify(items: &mut [Item], notify: &[String]) {
+    if notify.is_empty() {
+        return;
+    }
     for item in items {
         match item {
             Item::Task(t) if t.notify.is_empty() => {

@@ -158,7 +158,15 @@ pub struct Task {
     pub retries: Option<Value>,
     pub delay: Option<Value>,
     /// `include_tasks`/`include_role`'s `apply`: keywords for what the include brings in.
-    pub apply: Option<Arc<Keywords>>,
+    pub apply: Option<Arc<Apply>>,
+}
+
+/// `apply` on an include: a block's keywords around what it brings in.
+#[derive(Debug, Clone)]
+pub struct Apply {
+    pub kw: Keywords,
+    /// Given to the included tasks that notify nothing themselves, as a block's `notify`.
+    pub notify: Vec<String>,
 }
 
 impl Task {

@@ -289,7 +289,10 @@ pub(super) fn finish_task(
             if a.as_map().is_none() {
                 return Err(a.error("Expected a dict for apply but got a different type"));
             }
-            Some(Arc::new(keywords(a)?))
+            Some(Arc::new(Apply {
+                kw: keywords(a)?,
+                notify: string_list(a.get("notify"), false)?,
+            }))
         }
         Some(a) => {
             return Err(a.error(format!("Invalid options for {action}: apply")));
