@@ -98,7 +98,7 @@ impl Listing<'_> {
         let layers = crate::vars::Layers {
             low: vec![play.role_defaults.clone()],
             mid: vec![play.kw.vars.clone(), play.role_vars.clone()],
-            high: Vec::new(),
+            ..Default::default()
         };
         let scope = store.play_scope(&layers);
         all.into_iter()

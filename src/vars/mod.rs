@@ -24,6 +24,9 @@ pub struct Layers {
     pub low: Vec<Arc<Vars>>,
     pub mid: Vec<Arc<Vars>>,
     pub high: Vec<Arc<Vars>>,
+    /// Layers that differ from host to host (a play's `vars_files` templated with host
+    /// variables), in the middle band before the layer at the index.
+    pub per_host: Option<(usize, Arc<HashMap<String, Vec<Arc<Vars>>>>)>,
 }
 
 impl Layers {
@@ -305,7 +308,19 @@ impl VarStore {
             }
             layers.push(Arc::new(with_prefix));
         }
-        layers.extend(extra_layers.mid.iter().cloned());
+        for (i, layer) in extra_layers.mid.iter().enumerate() {
+            if let Some((at, files)) = &extra_layers.per_host
+                && *at == i
+            {
+                layers.extend(files.get(host).into_iter().flatten().cloned());
+            }
+            layers.push(layer.clone());
+        }
+        if let Some((at, files)) = &extra_layers.per_host
+            && *at >= extra_layers.mid.len()
+        {
+            layers.extend(files.get(host).into_iter().flatten().cloned());
+        }
         if let Some(included) = self
             .included_vars
             .read()
