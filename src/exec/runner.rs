@@ -716,7 +716,7 @@ impl HostJob {
     /// The task's arguments templated for this host, `omit`ted ones left out.
     fn templated_args(&self, scope: &Value) -> Result<Vars, Error> {
         let args_value = template::render_value(&self.task.args, scope)?;
-        let mut args = Vars::new();
+        let mut args = self.module_defaults(scope)?;
         if let Ok(keys) = args_value.try_iter() {
             for k in keys {
                 // set_fact's names may be templates: what they give must be a variable name.
@@ -725,6 +725,7 @@ impl HostJob {
                 }
                 let v = args_value.get_item(&k).unwrap_or_default();
                 if v.as_str() == Some(OMIT) {
+                    args.shift_remove(&k.to_string());
                     continue;
                 }
                 args.insert(k.to_string(), v);
@@ -743,6 +744,45 @@ fn unreachable(
     r.insert("msg".into(), Value::from(msg));
     r.insert("unreachable".into(), Value::from(true));
     (Status::Unreachable, r, None, spec)
+}
+
+impl HostJob {
+    /// The `module_defaults` that apply to this task's module, from the play down to the task
+    /// (an inner one wins), templated: the task's own arguments override them. `gather_facts`
+    /// takes those of the fact module it runs (`setup`), as ansible-core's action does.
+    fn module_defaults(&self, scope: &Value) -> Result<Vars, Error> {
+        let mut out = Vars::new();
+        if self.chain.iter().all(|k| k.module_defaults.is_empty()) {
+            return Ok(out);
+        }
+        let action = modules::canonical(&self.task.action).unwrap_or(&self.task.action);
+        let applies = |name: &str| {
+            let name = modules::canonical(name).unwrap_or(name);
+            name == action || (action == "gather_facts" && name == "setup")
+        };
+        for kw in self.chain.iter() {
+            for entry in &kw.module_defaults {
+                let entry = template::render_value(entry, scope)?;
+                let Ok(keys) = entry.try_iter() else {
+                    continue;
+                };
+                // The fact module's defaults first, so gather_facts' own win.
+                let mut keys: Vec<Value> =
+                    keys.filter(|k| k.as_str().is_some_and(applies)).collect();
+                keys.sort_by_key(|k| k.as_str().map(|n| modules::canonical(n) == Some(action)));
+                for k in keys {
+                    let defaults = entry.get_item(&k).unwrap_or_default();
+                    if let Ok(names) = defaults.try_iter() {
+                        for n in names {
+                            let v = defaults.get_item(&n).unwrap_or_default();
+                            out.insert(n.to_string(), v);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A name set_fact sets must be a variable name (ansible-core's `validate_variable_name`).

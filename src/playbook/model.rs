@@ -43,6 +43,9 @@ pub struct Keywords {
     pub throttle: Option<Value>,
     pub timeout: Option<Value>,
     pub tags: Vec<String>,
+    /// `module_defaults`: mappings of module name to default arguments, in the order written
+    /// (a list of them, or one).
+    pub module_defaults: Vec<Value>,
     /// Conditions that must all hold (a block's apply to every task inside it).
     pub when: Vec<Value>,
     pub vars: Arc<Vars>,

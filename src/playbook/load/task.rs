@@ -29,6 +29,14 @@ pub fn keywords(node: &Node) -> Result<Keywords, Error> {
         throttle: opt(node, "throttle"),
         timeout: opt(node, "timeout"),
         tags: string_list(node.get("tags"), true)?,
+        module_defaults: match node.get("module_defaults") {
+            None => Vec::new(),
+            Some(n) => match &n.kind {
+                NodeKind::Null => Vec::new(),
+                NodeKind::Seq(items) => items.iter().map(value::from_node).collect(),
+                _ => vec![value::from_node(n)],
+            },
+        },
         when: conditions(node.get("when")),
         vars: Arc::new(vars),
     })
