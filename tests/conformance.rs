@@ -143,6 +143,15 @@ cases! {
     implicit_localhost,
     // The executor's inventory actions.
     add_host_group_by,
+    // Includes, roles, variables and tags (issue 19).
+    include_role_kv_forms,
+    precedence_include_params,
+    keywords_templated,
+    role_names_magic,
+    tags_templated,
+    set_fact_cacheable,
+    set_fact_reserved_prefix,
+    module_defaults_gather,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

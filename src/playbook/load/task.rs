@@ -280,13 +280,15 @@ pub(super) fn finish_task(
         "command" | "shell" | "script" | "raw" | "win_command" | "win_shell"
     ) && let Some((k, _)) = args.iter().find(|(k, _)| k.starts_with("_ansible_"))
     {
-        return Err(Error::syntax(
-            &at,
+        // A plain AnsibleError in ansible-core, not a parser error: exit status 1.
+        return Err(Error::new(
+            ErrorKind::Unsupported,
             format!(
                 "Invalid parameter specified beginning with keyword '_ansible_' for action \
                  '{module}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
             ),
-        ));
+        )
+        .at(&at));
     }
     let apply_node = args_node
         .and_then(|a| a.get("apply"))
