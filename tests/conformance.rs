@@ -152,6 +152,7 @@ cases! {
     set_fact_cacheable,
     set_fact_reserved_prefix,
     module_defaults_gather,
+    roles_dedup_after_skip,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

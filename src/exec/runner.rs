@@ -251,12 +251,18 @@ impl HostJob {
 
     async fn run_inner(&self, scope: &Value) -> Result<HostOutcome, Error> {
         let ignore_errors = self.flag(self.kw(|k| &k.ignore_errors), scope)?;
+        // `ignore_unreachable`: an unreachable host counts as ok (and ignored) and goes on.
+        let ignore_unreachable = self.flag(self.kw(|k| &k.ignore_unreachable), scope)?;
+        let ignores = |status: Status| {
+            (ignore_errors && status == Status::Failed)
+                || (ignore_unreachable && status == Status::Unreachable)
+        };
         let Some(lp) = &self.task.loop_ else {
             if let Some(skip) = self.skip_reason(scope)? {
                 return Ok(self.skipped(skip));
             }
             let (status, result, facts, broken) = self.run_once(scope).await?;
-            let ignored = ignore_errors && status == Status::Failed;
+            let ignored = ignores(status);
             let registered = value::from_vars(&result);
             return Ok(HostOutcome {
                 result: self.result(status, result, ignored, None),
@@ -410,7 +416,7 @@ impl HostJob {
         }
         let registered = value::from_vars(&agg);
         Ok(HostOutcome {
-            result: self.result(status, agg, ignore_errors && status == Status::Failed, None),
+            result: self.result(status, agg, ignores(status), None),
             items: item_results,
             registered,
             facts: facts_all,

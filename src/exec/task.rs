@@ -272,14 +272,6 @@ impl Runner<'_> {
             fan.targets
         };
 
-        // Ansible marks a role complete with an implicit `meta: role_complete` task tagged
-        // `always`; `--skip-tags always` skips it, and the role may then run again.
-        if let Some(r) = ctx.role.as_ref().filter(|_| self.implicit_meta()) {
-            self.role_ran
-                .entry(r.identity.clone())
-                .or_default()
-                .extend(hosts.iter().cloned());
-        }
         let chain = ctx.job_chain();
         let layers = Arc::new(ctx.layers.clone());
         // `throttle` caps how many hosts run this task at once, below forks.
@@ -367,6 +359,18 @@ impl Runner<'_> {
             };
             self.apply_outcome(task, &outcome)?;
             let host = outcome.result.host.clone();
+            // A role has run on a host once one of its tasks ran there (skipped and
+            // unreachable do not count: ansible-core's `_had_task_run`); Ansible marks it
+            // complete with an implicit `meta: role_complete` task tagged `always`, so
+            // `--skip-tags always` lets the role run again.
+            if let Some(r) = ctx.role.as_ref().filter(|_| self.implicit_meta())
+                && !matches!(outcome.result.status, Status::Skipped | Status::Unreachable)
+            {
+                self.role_ran
+                    .entry(r.identity.clone())
+                    .or_default()
+                    .insert(host.clone());
+            }
             if outcome.result.status == Status::Changed && !task.notify.is_empty() {
                 let scope = self.store.scope(&host, &layers, magic.clone());
                 self.notify(state, task, &host, |t| template::render_str(t, &scope))?;
@@ -378,7 +382,7 @@ impl Runner<'_> {
                     }
                     failed_now.push(host)
                 }
-                Status::Unreachable => unreachable_now.push(host),
+                Status::Unreachable if !outcome.result.ignored => unreachable_now.push(host),
                 _ => survivors.push(host),
             }
             if run_once && targets.last() == Some(&outcome.result.host) {
@@ -517,6 +521,10 @@ impl Runner<'_> {
                 }
             }
             Status::Failed => {}
+            Status::Unreachable if outcome.result.ignored => {
+                stats.ok += 1;
+                stats.ignored += 1;
+            }
             Status::Unreachable => {
                 stats.unreachable += 1;
                 self.unreachable.insert(host.clone());

@@ -221,7 +221,12 @@ impl<W: Write + Send> Human<W> {
                     "fatal: {host}: UNREACHABLE! => {}",
                     dump(self.verbosity < 3)
                 );
-                self.paint(&line, "31")
+                let mut text = self.paint(&line, "31");
+                if r.ignored && !item {
+                    text.push('\n');
+                    text.push_str(&self.paint("...ignoring", "36"));
+                }
+                text
             }
         };
         let _ = writeln!(self.out, "{line}");

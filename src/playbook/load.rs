@@ -23,6 +23,9 @@ mod task;
 use task::*;
 pub use task::{is_variable_name, keywords, vars_of};
 
+/// A role's name and the names of its dependencies.
+pub type RoleNames = (String, Vec<String>);
+
 /// Where playbooks, task files and roles are looked for.
 #[derive(Debug, Clone)]
 pub struct Loader {
@@ -35,7 +38,7 @@ pub struct Loader {
     pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
     /// The roles `import_role` brought into the play being loaded, each with its dependencies'
     /// names: they join the play's roles (`ansible_play_role_names`), as in Ansible.
-    pub imported_role_names: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<String>)>>>,
+    pub imported_role_names: std::sync::Arc<std::sync::Mutex<Vec<RoleNames>>>,
     /// Handlers of the roles `import_role` brought into the play being loaded: they join the
     /// play's handlers, as in Ansible.
     pub imported_role_handlers: std::sync::Arc<std::sync::Mutex<Vec<Item>>>,

@@ -15,6 +15,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+/// Each host's own layers (by host name).
+pub type PerHostLayers = HashMap<String, Vec<Arc<Vars>>>;
+
 /// The variables of plays, roles, blocks and tasks, in three bands by precedence: below
 /// inventory (role defaults), between facts and registered results (play vars, vars_files, role
 /// vars, block and task vars), and above them (role and include parameters). Lowest first in
@@ -26,7 +29,7 @@ pub struct Layers {
     pub high: Vec<Arc<Vars>>,
     /// Layers that differ from host to host (a play's `vars_files` templated with host
     /// variables), in the middle band before the layer at the index.
-    pub per_host: Option<(usize, Arc<HashMap<String, Vec<Arc<Vars>>>>)>,
+    pub per_host: Option<(usize, Arc<PerHostLayers>)>,
 }
 
 impl Layers {
