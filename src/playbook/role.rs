@@ -202,6 +202,8 @@ pub fn find_role(name: &str, loader: &Loader, basedir: Option<&Path>) -> Option<
     for base in bases {
         let candidate = base.join(name);
         if candidate.is_dir() {
+            // `role_path` is absolute, links resolved (ansible-core's unfrackpath).
+            let candidate = std::fs::canonicalize(&candidate).unwrap_or(candidate);
             return Some((name.to_string(), candidate));
         }
     }
