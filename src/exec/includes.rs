@@ -220,6 +220,17 @@ impl Runner<'_> {
                     }
                     ready.push((items, role, role_handlers, item_vars, group_hosts, link));
                 }
+                // A file that does not parse ends the run, as ansible-core re-raises its
+                // AnsibleParserError (a missing file or role is the host's failure).
+                Err(e)
+                    if e.kind == ErrorKind::Syntax
+                        && e.span
+                            .as_ref()
+                            .is_some_and(|s| s.source.name != task.span.source.name)
+                        && ctx.includes.len() < MAX_INCLUDE_DEPTH =>
+                {
+                    return Err(e);
+                }
                 Err(e) => {
                     let too_deep = ctx.includes.len() >= MAX_INCLUDE_DEPTH;
                     for h in &group_hosts {
@@ -369,8 +380,14 @@ impl Runner<'_> {
             };
             let path = resolve_tasks_file(target, &dir, ctx.role.as_deref(), &self.loader)
                 .ok_or_else(|| {
-                    Error::syntax(&task.span, format!("could not find or access '{target}'"))
+                    Error::new(
+                        ErrorKind::NotFound,
+                        crate::playbook::load::missing_tasks_file(&self.loader, target),
+                    )
+                    .at(&task.span)
                 })?;
+            // Read by its absolute path, so errors inside it say where it is, as ansible-core.
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
             self.imported_role_handlers();
             let mut items = load_tasks_file(&path, &ictx)?;
             // `notify` on the include goes to the tasks that notify nothing themselves.

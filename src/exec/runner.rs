@@ -157,7 +157,13 @@ impl HostJob {
             .clone()
             .unwrap_or_else(|| "item".to_string());
         let mut out = Vec::new();
-        let items = self.loop_items(&lp.kind, &lp.value, &scope)?;
+        // A loop that cannot be computed fails only if the task's condition (without an
+        // item) does not skip it first: ansible-core defers the loop's error.
+        let items = match self.loop_items(&lp.kind, &lp.value, &scope) {
+            Ok(items) => items,
+            Err(_) if self.skip_reason(&scope).ok().flatten().is_some() => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let n = items.len();
         for (i, item) in items.into_iter().enumerate() {
             // The included file sees the item as the looped task does, with the names of
@@ -275,7 +281,13 @@ impl HostJob {
             });
         };
 
-        let items = self.loop_items(&lp.kind, &lp.value, scope)?;
+        let items = match self.loop_items(&lp.kind, &lp.value, scope) {
+            Ok(items) => items,
+            Err(e) => match self.skip_reason(scope).ok().flatten() {
+                Some(skip) => return Ok(self.skipped(skip)),
+                None => return Err(e),
+            },
+        };
         let lc = &self.task.loop_control;
         let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
         let mut results = Vec::new();

@@ -467,6 +467,19 @@ pub fn resolve_tasks_file(
     candidates.into_iter().find(|c| c.is_file())
 }
 
+/// ansible-core's message for an included tasks file it cannot find (the path it tried last:
+/// beside the playbook).
+pub fn missing_tasks_file(loader: &Loader, target: &str) -> String {
+    let p = loader.playbook_dir.join(target);
+    let p = p.display();
+    format!(
+        "Could not find or access '{p}' on the Ansible Controller: Unable to retrieve file \
+         contents.\nCould not find or access '{p}' on the Ansible Controller.\nIf you are using \
+         a module and expect the file to exist on the remote, see the remote_src option: \
+         [Errno 2] No such file or directory: '{p}'"
+    )
+}
+
 /// Reads a tasks file (for `import_tasks` and `include_tasks`).
 pub fn load_tasks_file(path: &Path, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
     if ctx.depth > 50 {

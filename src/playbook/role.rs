@@ -469,10 +469,12 @@ pub fn role_error(span: &Span, msg: impl Into<String>) -> Error {
 
 /// The parameters of `import_role`/`include_role`: the role's name and which files to read.
 pub fn role_task_args(args: &Value) -> Result<(String, RoleFiles, bool), String> {
+    // An argument set to `omit` is not given.
     let get = |k: &str| -> Option<String> {
         args.get_attr(k)
             .ok()
             .filter(|v| !v.is_undefined() && !v.is_none())
+            .filter(|v| v.as_str() != Some(crate::vars::OMIT))
             .map(|v| v.to_string())
     };
     let name = get("name")

@@ -110,8 +110,10 @@ pub(super) fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
             "import_tasks cannot be used with a loop; use include_tasks",
         ));
     }
-    let path = resolve_tasks_file(&name, &ctx.dir, ctx.role.as_deref(), ctx.loader)
-        .ok_or_else(|| Error::syntax(&task.span, format!("could not find or access '{name}'")))?;
+    let path =
+        resolve_tasks_file(&name, &ctx.dir, ctx.role.as_deref(), ctx.loader).ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, missing_tasks_file(ctx.loader, &name)).at(&task.span)
+        })?;
     let mut items = load_tasks_file(&path, ctx)
         .map_err(|e| e.context(format!("imported from {}", task.span.location())))?;
     // `notify` on the import goes to the tasks that notify nothing themselves.

@@ -290,6 +290,18 @@ pub(super) fn finish_task(
         )
         .at(&at));
     }
+    // An include or import of tasks must name its file (checked while loading, as
+    // ansible-core's TaskInclude does).
+    if matches!(action.as_str(), "include_tasks" | "import_tasks")
+        && !args
+            .iter()
+            .any(|(k, v)| (k == "_raw_params" || k == "file") && !v.is_none() && !v.is_undefined())
+    {
+        return Err(Error::syntax(
+            &node.span,
+            format!("No file specified for {module}"),
+        ));
+    }
     let apply_node = args_node
         .and_then(|a| a.get("apply"))
         .or_else(|| node.get("args").and_then(|a| a.get("apply")));
