@@ -92,12 +92,18 @@ pub(super) fn serde_role_files(target: &str) -> RoleFiles {
 /// Encodes `include_role`'s arguments for grouping hosts (see [`serde_role_files`]).
 pub(crate) fn role_target(args: &Value) -> Result<String, String> {
     let (name, files, _) = role_task_args(args)?;
+    // `public: true`: the role's defaults and vars are the play's from then on.
+    let public = args
+        .get_attr("public")
+        .ok()
+        .is_some_and(|v| !v.is_undefined() && crate::template::truthy(&v));
     Ok([
         name,
         files.tasks_from.unwrap_or_default(),
         files.vars_from.unwrap_or_default(),
         files.defaults_from.unwrap_or_default(),
         files.handlers_from.unwrap_or_default(),
+        if public { "public" } else { "" }.to_string(),
     ]
     .join("\u{1f}"))
 }
@@ -127,6 +133,19 @@ impl Runner<'_> {
             id: events::task_id(task),
             origin: &task.span,
         });
+        // `run_once`: the include is decided, and what it brings in runs, on the first host
+        // alone.
+        let fan = self.fan_out(state, task, ctx, &hosts)?;
+        let (hosts, passed_over): (Vec<String>, Vec<String>) = if fan.run_once && !state.free {
+            let others = hosts
+                .iter()
+                .filter(|h| !fan.targets.contains(h))
+                .cloned()
+                .collect();
+            (fan.targets, others)
+        } else {
+            (hosts, Vec::new())
+        };
         // Per host: the included target and the loop item's variables, or a skip/failure.
         let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
         let mut failed_now: Vec<String> = Vec::new();
@@ -292,6 +311,19 @@ impl Runner<'_> {
                 flatten_handlers(&role_handlers, ctx, list);
             }
             let mut ictx = ctx.clone();
+            // The include's own keywords (when, run_once, become...) are the include's alone:
+            // what it brings in inherits from the include's parents (ansible-core's tasks skip
+            // a parent that is not statically loaded), `apply` aside. `ctx` is the include's
+            // context: its keywords are the last link of the chain.
+            ictx.chain.pop();
+            if ictx
+                .layers
+                .mid
+                .last()
+                .is_some_and(|l| Arc::ptr_eq(l, &task.kw.vars))
+            {
+                ictx.layers.mid.pop();
+            }
             // The include's vars are include params for what it brings in: above set_fact
             // and registered results (ansible-core's `get_include_params`).
             if !task.kw.vars.is_empty() {
@@ -322,7 +354,7 @@ impl Runner<'_> {
         }
         Ok(active
             .into_iter()
-            .filter(|h| survivors.contains(h) || state.ended.contains(h))
+            .filter(|h| survivors.contains(h) || passed_over.contains(h) || state.ended.contains(h))
             .collect())
     }
 
@@ -423,6 +455,13 @@ impl Runner<'_> {
             allow,
         ));
         let role_name = loaded.ctx.name.clone();
+        if target.split('\u{1f}').nth(5) == Some("public") {
+            let mut roles = self.play_roles.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut defaults, mut vars) = (Vars::new(), Vars::new());
+            loaded.merge_vars_into(&mut defaults, &mut vars);
+            Arc::make_mut(&mut roles.exported_defaults).extend(defaults);
+            Arc::make_mut(&mut roles.exported_vars).extend(vars);
+        }
         // The included role joins the play's roles, as ansible-core's IncludeRole appends it
         // to `play.roles` each time it is included.
         {

@@ -348,6 +348,10 @@ struct PlayRoles {
     play_name: String,
     roles: Vec<String>,
     dependencies: Vec<String>,
+    /// Defaults and vars of the roles `include_role` brought in with `public: true`: every
+    /// later task of the play sees them.
+    exported_defaults: Arc<Vars>,
+    exported_vars: Arc<Vars>,
 }
 
 impl PlayRoles {

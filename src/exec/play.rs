@@ -327,6 +327,7 @@ impl Runner<'_> {
             play_name: play_name.clone(),
             roles: play.role_names.clone(),
             dependencies: play.dependency_role_names.clone(),
+            ..Default::default()
         };
         let keywords::PlayKeywords {
             batch_sizes: sizes,

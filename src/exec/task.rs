@@ -105,13 +105,32 @@ impl Runner<'_> {
             host: host.to_string(),
             task: task.clone(),
             chain: ctx.job_chain(),
-            layers: Arc::new(ctx.layers.clone()),
+            layers: Arc::new(self.with_exported_roles(&ctx.layers)),
             magic: self.magic(state, ctx),
             store: self.store.clone(),
             pool: self.pool.clone(),
             opts: self.opts.clone(),
             delegate: None,
         }
+    }
+
+    /// The layers with the defaults and vars of the roles included `public` so far.
+    fn with_exported_roles(&self, layers: &crate::vars::Layers) -> crate::vars::Layers {
+        let roles = self.play_roles.lock().unwrap_or_else(|e| e.into_inner());
+        if roles.exported_defaults.is_empty() && roles.exported_vars.is_empty() {
+            return layers.clone();
+        }
+        let mut out = layers.clone();
+        out.low.insert(0, roles.exported_defaults.clone());
+        // Just above the play's own vars: where ansible-core puts exported role vars.
+        let at = 1.min(out.mid.len());
+        out.mid.insert(at, roles.exported_vars.clone());
+        if let Some((i, _)) = &mut out.per_host
+            && *i >= at
+        {
+            *i += 1;
+        }
+        out
     }
 
     pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx) -> Vars {
@@ -273,7 +292,7 @@ impl Runner<'_> {
         };
 
         let chain = ctx.job_chain();
-        let layers = Arc::new(ctx.layers.clone());
+        let layers = Arc::new(self.with_exported_roles(&ctx.layers));
         // `throttle` caps how many hosts run this task at once, below forks.
         let throttle = fan.throttle;
         let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
@@ -392,8 +411,14 @@ impl Runner<'_> {
         // run_once: the one result is registered for every host of the batch; only the host
         // that ran it is counted (a failure stops the others through any_errors_fatal). A task
         // that bypasses the host loop (add_host) registers on its one host alone, as Ansible.
+        // Hosts of the batch that are not running this list (an include brought it in for
+        // the first host alone) get the result too, as ansible-core gives it to the batch.
         if let Some(outcome) = run_once_result {
-            for host in hosts.iter().filter(|h| !targets.contains(h)) {
+            let others = hosts_left
+                .iter()
+                .filter(|h| !bypass && !hosts.contains(h) && !targets.contains(h));
+            for host in hosts.iter().filter(|h| !targets.contains(h)).chain(others) {
+                let running = hosts.contains(host);
                 if bypass {
                     survivors.push(host.clone());
                     continue;
@@ -410,7 +435,9 @@ impl Runner<'_> {
                         self.set_fact_var(task, host, k, v);
                     }
                 }
-                survivors.push(host.clone());
+                if running {
+                    survivors.push(host.clone());
+                }
             }
         }
         if !ctx.rescuable {

@@ -462,6 +462,8 @@ pub fn resolve_tasks_file(
     let mut candidates = vec![dir.join(p)];
     if let Some(r) = role {
         candidates.push(r.path.join("tasks").join(p));
+        // Relative to the role itself too (`import_tasks: tasks/x.yml` in its handlers).
+        candidates.push(r.path.join(p));
     }
     candidates.push(loader.playbook_dir.join(p));
     candidates.into_iter().find(|c| c.is_file())

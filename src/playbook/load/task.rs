@@ -302,6 +302,26 @@ pub(super) fn finish_task(
             format!("No file specified for {module}"),
         ));
     }
+    // include_role/import_role: the files to read are named by strings (checked while
+    // loading, as ansible-core's IncludeRole.load does).
+    if matches!(action.as_str(), "include_role" | "import_role") {
+        for (k, v) in &args {
+            if k.ends_with("_from") && v.as_str().is_none() {
+                let ty = match v.kind() {
+                    minijinja::value::ValueKind::Seq => "list",
+                    minijinja::value::ValueKind::Map => "dict",
+                    minijinja::value::ValueKind::Bool => "bool",
+                    minijinja::value::ValueKind::Number if v.as_i64().is_some() => "int",
+                    minijinja::value::ValueKind::Number => "float",
+                    _ => "NoneType",
+                };
+                return Err(Error::syntax(
+                    &node.span,
+                    format!("Expected a string for {k} but got <class '{ty}'> instead"),
+                ));
+            }
+        }
+    }
     let apply_node = args_node
         .and_then(|a| a.get("apply"))
         .or_else(|| node.get("args").and_then(|a| a.get("apply")));
