@@ -153,6 +153,7 @@ cases! {
     set_fact_reserved_prefix,
     module_defaults_gather,
     roles_dedup_after_skip,
+    include_keywords_scope,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
