@@ -126,7 +126,7 @@ impl Runner<'_> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = self.banner_name(task, ctx, ctx.handler);
+        let name = self.banner_name(task, ctx);
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler: ctx.handler,

@@ -75,7 +75,7 @@ impl Runner<'_> {
     /// The name in a task's banner, as ansible-playbook shows it: the name templated with
     /// play-level variables (or the action), `role : ` before it inside a role, and
     /// `include_role : NAME` for an unnamed include_role.
-    pub(super) fn banner_name(&self, task: &Task, ctx: &Ctx, handler: bool) -> String {
+    pub(super) fn banner_name(&self, task: &Task, ctx: &Ctx) -> String {
         let name = match (&task.name, task.action.as_str()) {
             (Some(n), _) => self
                 .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
@@ -87,9 +87,11 @@ impl Runner<'_> {
             },
             (None, action) => action.to_string(),
         };
+        // ansible-core's Task.get_name: a task of a role (a handler too, named or not) is
+        // prefixed with the role's name.
         match &ctx.role {
-            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
-            _ => name,
+            Some(r) => format!("{} : {name}", r.name),
+            None => name,
         }
     }
 
@@ -231,7 +233,7 @@ impl Runner<'_> {
         if task.action == "meta" {
             return self.run_meta(state, task, ctx, hosts).await;
         }
-        let name = self.banner_name(task, ctx, handler);
+        let name = self.banner_name(task, ctx);
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler,
