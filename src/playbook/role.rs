@@ -275,6 +275,101 @@ fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// A role's vars or defaults files, as ansible-core's `find_vars_files` finds them: `main`
+/// (or the `_from` name) as is, `.yml`, `.yaml` or `.json`, the first that exists; a directory
+/// by that name gives every file in it (sub-directories too) with one of those endings or
+/// none, in sorted order, merged in that order.
+fn role_vars_files(role: &Path, sub: &str, from: Option<&str>) -> Vec<PathBuf> {
+    const ENDINGS: [&str; 4] = ["", ".yml", ".yaml", ".json"];
+    // `main` is looked for with an ending first; a `_from` name as written first.
+    let order: [&str; 4] = match from {
+        None => [".yml", ".yaml", ".json", ""],
+        Some(_) => ENDINGS,
+    };
+    fn dir_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.') || name.ends_with('~') {
+                continue;
+            }
+            if p.is_dir() {
+                dir_files(&p, out);
+            } else {
+                let ext = p
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default();
+                if ENDINGS.contains(&ext.as_str()) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let base = role.join(sub).join(from.unwrap_or("main"));
+    for ending in order {
+        let candidate = PathBuf::from(format!("{}{ending}", base.display()));
+        if candidate.is_dir() {
+            let mut out = Vec::new();
+            dir_files(&candidate, &mut out);
+            return out;
+        }
+        if candidate.is_file() {
+            return vec![candidate];
+        }
+    }
+    Vec::new()
+}
+
+/// Whether `path` is inside `dir`, by their names (`..` resolved), as ansible-core's
+/// `is_subpath`.
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    fn normal(p: &Path) -> PathBuf {
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    }
+    normal(path).starts_with(normal(dir))
+}
+
+/// A role's file found outside the role's directory for it (a `_from` with `..` or an
+/// absolute path) is refused, as ansible-core does.
+fn check_inside(
+    found: &Path,
+    role: &Path,
+    sub: &str,
+    name: &str,
+    span: &Span,
+) -> Result<(), Error> {
+    let dir = role.join(sub);
+    if is_inside(found, &dir) {
+        return Ok(());
+    }
+    Err(Error::syntax(
+        span,
+        format!(
+            "Failed loading '{}' for role ({name}) as it is not inside the expected role path: '{}'",
+            found.display(),
+            dir.display()
+        ),
+    ))
+}
+
 /// Reads a role and its dependencies.
 pub fn load_role(
     name: &str,
@@ -327,15 +422,23 @@ fn load_role_in(
         ));
     };
     let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
-        match role_file(&path, sub, from) {
-            Some(f) => {
-                let mut warnings = Vec::new();
-                let vars = load_vars_file(&f, &mut warnings)
-                    .map_err(|e| e.context(format!("in the role '{role_name}'")))?;
-                loader.warn(warnings);
-                Ok(vars)
+        let found = role_vars_files(&path, sub, from);
+        for f in &found {
+            check_inside(f, &path, sub, &role_name, span)?;
+        }
+        match found.is_empty() {
+            false => {
+                let mut all = Vars::new();
+                for f in found {
+                    let mut warnings = Vec::new();
+                    let vars = load_vars_file(&f, &mut warnings)
+                        .map_err(|e| e.context(format!("in the role '{role_name}'")))?;
+                    loader.warn(warnings);
+                    all.extend(vars);
+                }
+                Ok(all)
             }
-            None if from.is_some() => Err(Error::syntax(
+            true if from.is_some() => Err(Error::syntax(
                 span,
                 format!(
                     "could not find '{}' in {}/{sub}",
@@ -343,7 +446,7 @@ fn load_role_in(
                     path.display()
                 ),
             )),
-            None => Ok(Vars::new()),
+            true => Ok(Vars::new()),
         }
     };
     let defaults = read_vars("defaults", files.defaults_from.as_deref())?;
@@ -399,6 +502,7 @@ fn load_role_in(
     let read_items = |sub: &str, from: Option<&str>, handlers: bool| -> Result<Vec<Item>, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {
+                check_inside(&f, &path, sub, &role_name, span)?;
                 let source = crate::value::read_source(&f)?;
                 let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
                 loader.warn(loaded.warnings);
