@@ -91,10 +91,15 @@ impl LoadedRole {
                 always: Vec::new(),
             })));
         }
+        // The entry's `vars:` are the role's own, above its vars/ files (ansible-core's
+        // Role.get_vars adds them last).
         inner.push(Item::Block(Arc::new(Block {
             name: None,
             span: self.span.clone(),
-            kw: Keywords::default(),
+            kw: Keywords {
+                vars: self.kw.vars.clone(),
+                ..Keywords::default()
+            },
             role: Some(self.ctx),
             block: self.tasks,
             rescue: Vec::new(),
