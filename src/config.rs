@@ -219,14 +219,6 @@ impl Config {
         Ok(cfg)
     }
 
-    /// What templating takes from the configuration.
-    pub fn template_settings(&self) -> crate::template::Settings {
-        crate::template::Settings {
-            allow_broken_conditionals: self.allow_broken_conditionals.unwrap_or(false),
-            managed_str: self.ansible_managed.clone(),
-        }
-    }
-
     /// `ANSIBLE_*` variables rank above the file.
     fn apply_env(&mut self) {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());

@@ -159,6 +159,17 @@ cases! {
     conditionals_broken_allowed,
     task_names_templated,
     omit_keywords_and_arg_splat,
+    // Includes, roles, variables and tags (issue 19).
+    include_role_kv_forms,
+    precedence_include_params,
+    keywords_templated,
+    role_names_magic,
+    tags_templated,
+    set_fact_cacheable,
+    set_fact_reserved_prefix,
+    module_defaults_gather,
+    roles_dedup_after_skip,
+    include_keywords_scope,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

@@ -409,3 +409,12 @@ pub fn parse_extra_vars_warning(
     let _ = Value::from(());
     Ok(vars)
 }
+
+/// Fixes what templating takes from the configuration (`ALLOW_BROKEN_CONDITIONALS`,
+/// `ansible_managed`) for this process, before anything is templated.
+pub(crate) fn configure_templating(config: &crate::config::Config) {
+    crate::template::configure(crate::template::Settings {
+        allow_broken_conditionals: config.allow_broken_conditionals.unwrap_or(false),
+        managed_str: config.ansible_managed.clone(),
+    });
+}

@@ -72,7 +72,7 @@ pub(super) fn play(
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };
     let config = crate::config::Config::load()?;
-    crate::template::configure(config.template_settings());
+    super::configure_templating(&config);
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }
@@ -82,6 +82,10 @@ pub(super) fn play(
         .vault
         .keyring_for_play(&mut |w| reporter.event(&exec::events::Event::Warning(&w)))?;
     crate::vault::install(keyring.with_masker(masker));
+    // Static imports are templated with the extra vars while the playbooks load.
+    let mut extra_warnings = Vec::new();
+    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut extra_warnings)?;
+    let extra_for_loading = Arc::new(extra.clone());
     let mut books = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -91,6 +95,7 @@ pub(super) fn play(
             ));
         }
         let mut loader = playbook::Loader::for_playbook(path);
+        loader.extra_vars = extra_for_loading.clone();
         if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
             loader.roles_path = config.roles_path.clone();
         }
@@ -106,7 +111,7 @@ pub(super) fn play(
     )?);
     let mut warnings = inventory.warnings.clone();
     warnings.extend(inventory.empty_warning("all", &config));
-    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
+    warnings.extend(extra_warnings);
     // On a terminal, a progress bar shows the batch, the task and the hosts done.
     if matches!(args.output, OutputFormat::Human)
         && std::io::stderr().is_terminal()
@@ -141,6 +146,7 @@ pub(super) fn play(
             limit: args.flags.limit.as_deref(),
             tags: &args.tags,
             skip_tags: &args.skip_tags,
+            extra: &extra,
         };
         for b in &books {
             print!(

@@ -123,7 +123,7 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };
     let config = crate::config::Config::load()?;
-    crate::template::configure(config.template_settings());
+    super::configure_templating(&config);
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }

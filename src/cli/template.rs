@@ -60,6 +60,7 @@ pub struct TemplateArgs {
 /// Renders the template to stdout; the exit status.
 pub fn run(args: TemplateArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     let config = crate::config::Config::load()?;
+    super::configure_templating(&config);
     for w in &config.warnings {
         warn_stderr(masker, w);
     }

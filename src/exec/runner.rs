@@ -14,7 +14,7 @@ use crate::modules::{self, Become, Facts, InventoryChange, ModuleCtx, ModuleErro
 use crate::playbook::{Keywords, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
-use crate::vars::{Layers, OMIT, VarStore};
+use crate::vars::{Layers, VarStore};
 use minijinja::value::ValueKind;
 use std::sync::Arc;
 use std::time::Duration;

@@ -51,7 +51,7 @@ mod ping;
 mod pip;
 mod script;
 mod service;
-mod set_fact;
+pub mod set_fact;
 mod setup;
 mod setup_python;
 mod slurp;

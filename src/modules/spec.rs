@@ -433,6 +433,14 @@ impl Args {
             .cloned()
     }
 
+    /// The names of the parameters that have a value.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .iter()
+            .filter(|(_, v)| given(v))
+            .map(|(k, _)| k.as_str())
+    }
+
     /// All values (after aliases, conversions and defaults), for modules that take free keys
     /// (`set_fact`) or pass their arguments on (`package`).
     pub fn into_values(self) -> Vars {

@@ -12,6 +12,8 @@ pub struct Listing<'a> {
     pub limit: Option<&'a str>,
     pub tags: &'a [String],
     pub skip_tags: &'a [String],
+    /// The extra vars: templated tags are templated with them and the play's vars.
+    pub extra: &'a crate::value::Vars,
 }
 
 fn tag_list(tags: &[String]) -> String {
@@ -76,7 +78,16 @@ impl Listing<'_> {
         for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             walk(section, None, &play.kw.tags, &mut all);
         }
+        // ansible-playbook templates tags with the play's variables (no host's).
+        let store = crate::vars::VarStore::new(std::sync::Arc::default(), self.extra.clone());
+        let layers = crate::vars::Layers {
+            low: vec![play.role_defaults.clone()],
+            mid: vec![play.kw.vars.clone(), play.role_vars.clone()],
+            ..Default::default()
+        };
+        let scope = store.play_scope(&layers);
         all.into_iter()
+            .map(|(name, tags)| (name, crate::exec::expand_tags(&tags, || scope.clone())))
             .filter(|(_, tags)| tags_select(tags, self.tags, self.skip_tags))
             .collect()
     }

@@ -251,6 +251,31 @@ pub fn load_vars_file(path: &std::path::Path, warnings: &mut Vec<String>) -> Res
     })
 }
 
+/// A play's `vars_files` entry: a mapping, or (as ansible-core's `preprocess_vars` also takes)
+/// a list of mappings, merged in order.
+pub fn load_play_vars_file(
+    path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vars, Error> {
+    let source = read_source(path)?;
+    let loaded = crate::yaml::load(&source, crate::yaml::Aliases::Shared)?;
+    let Some(items) = loaded.node.as_seq() else {
+        return load_vars_file(path, warnings);
+    };
+    warnings.extend(loaded.warnings);
+    let mut all = Vars::new();
+    for item in items {
+        let vars = vars_from_node(item).ok_or_else(|| {
+            item.error(
+                "variable files must contain either a dictionary of variables, or a list of \
+                 dictionaries",
+            )
+        })?;
+        all.extend(vars);
+    }
+    Ok(all)
+}
+
 /// Registers the string and number values of a vaulted YAML node for masking (values, not
 /// keys: `password: x` must hide `x`, not every mention of the word `password`).
 fn register_node_secrets(node: &Node) {

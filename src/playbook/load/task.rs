@@ -29,6 +29,14 @@ pub fn keywords(node: &Node) -> Result<Keywords, Error> {
         throttle: opt(node, "throttle"),
         timeout: opt(node, "timeout"),
         tags: string_list(node.get("tags"), true)?,
+        module_defaults: match node.get("module_defaults") {
+            None => Vec::new(),
+            Some(n) => match &n.kind {
+                NodeKind::Null => Vec::new(),
+                NodeKind::Seq(items) => items.iter().map(value::from_node).collect(),
+                _ => vec![value::from_node(n)],
+            },
+        },
         when: conditions(node.get("when")),
         vars: Arc::new(vars),
     })
@@ -295,6 +303,73 @@ pub(super) fn finish_task(
             }
         }
     }
+    // `_ansible_` names are ansible-core's own; only the free-form command modules may have
+    // them in their text (mod_args.py).
+    if !matches!(
+        action.as_str(),
+        "command" | "shell" | "script" | "raw" | "win_command" | "win_shell"
+    ) && let Some((k, _)) = args.iter().find(|(k, _)| k.starts_with("_ansible_"))
+    {
+        // A plain AnsibleError in ansible-core, not a parser error: exit status 1.
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                 '{module}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+            ),
+        )
+        .at(&at));
+    }
+    // An include or import of tasks must name its file (checked while loading, as
+    // ansible-core's TaskInclude does).
+    if matches!(action.as_str(), "include_tasks" | "import_tasks")
+        && !args
+            .iter()
+            .any(|(k, v)| (k == "_raw_params" || k == "file") && !v.is_none() && !v.is_undefined())
+    {
+        return Err(Error::syntax(
+            &node.span,
+            format!("No file specified for {module}"),
+        ));
+    }
+    // include_role/import_role: the files to read are named by strings (checked while
+    // loading, as ansible-core's IncludeRole.load does).
+    if matches!(action.as_str(), "include_role" | "import_role") {
+        for (k, v) in &args {
+            if k.ends_with("_from") && v.as_str().is_none() {
+                let ty = match v.kind() {
+                    minijinja::value::ValueKind::Seq => "list",
+                    minijinja::value::ValueKind::Map => "dict",
+                    minijinja::value::ValueKind::Bool => "bool",
+                    minijinja::value::ValueKind::Number if v.as_i64().is_some() => "int",
+                    minijinja::value::ValueKind::Number => "float",
+                    _ => "NoneType",
+                };
+                return Err(Error::syntax(
+                    &node.span,
+                    format!("Expected a string for {k} but got <class '{ty}'> instead"),
+                ));
+            }
+        }
+    }
+    let apply_node = args_node
+        .and_then(|a| a.get("apply"))
+        .or_else(|| node.get("args").and_then(|a| a.get("apply")));
+    let apply = match apply_node {
+        None => None,
+        Some(a) if matches!(action.as_str(), "include_tasks" | "include_role") => {
+            if a.as_map().is_none() {
+                return Err(a.error("Expected a dict for apply but got a different type"));
+            }
+            Some(Arc::new(Apply {
+                kw: keywords(a)?,
+                notify: string_list(a.get("notify"), false)?,
+            }))
+        }
+        Some(a) => {
+            return Err(a.error(format!("Invalid options for {action}: apply")));
+        }
+    };
     let mut kw = keywords(node)?;
     if local {
         kw.delegate_to = Some(Value::from("localhost"));
@@ -358,6 +433,7 @@ pub(super) fn finish_task(
         until: conditions(node.get("until")),
         retries: opt(node, "retries"),
         delay: opt(node, "delay"),
+        apply,
     })
 }
 
