@@ -65,6 +65,7 @@ cases! {
     result_conditions,
     delegation_vars,
     clear_host_errors_unreachable,
+    parent_role_names,
     ignore_unreachable,
     filters_default,
     filters_bool_int_float_string,

@@ -415,10 +415,42 @@ impl Ctx {
         Arc::new(self.chain.iter().map(|k| (**k).clone()).collect())
     }
 
+    /// What an `include_role`/`import_role` inside role `parent` passes to the role it brings
+    /// in (ansible-core's IncludeRole.get_include_params): the parent's role params, and the
+    /// chain of roles that included it, innermost first, as `ansible_parent_role_names` and
+    /// `ansible_parent_role_paths`.
+    fn parent_role_params(&self, parent: &RoleCtx) -> Vars {
+        let inherited = |key: &str| -> Vec<Value> {
+            self.layers
+                .high
+                .iter()
+                .rev()
+                .find_map(|l| l.get(key))
+                .and_then(|v| v.try_iter().ok())
+                .map(|it| it.collect())
+                .unwrap_or_default()
+        };
+        let mut names = vec![Value::from(parent.name.as_str())];
+        names.extend(inherited("ansible_parent_role_names"));
+        let mut paths = vec![Value::from(parent.path.display().to_string())];
+        paths.extend(inherited("ansible_parent_role_paths"));
+        let mut layer = (*parent.params).clone();
+        layer.insert("ansible_parent_role_names".into(), Value::from(names));
+        layer.insert("ansible_parent_role_paths".into(), Value::from(paths));
+        layer
+    }
+
     /// The context inside a block (or a role's block).
     fn enter(&self, kw: &Keywords, role: Option<&Arc<RoleCtx>>) -> Ctx {
         let mut c = self.clone();
         if let Some(r) = role {
+            if r.included
+                && let Some(parent) = &self.role
+            {
+                c.layers
+                    .high
+                    .push(Arc::new(self.parent_role_params(parent)));
+            }
             c.layers.low.push(r.defaults.clone());
             c.layers.mid.push(r.vars.clone());
             if !r.params.is_empty() {

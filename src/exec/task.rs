@@ -104,10 +104,13 @@ impl Runner<'_> {
         };
         let name = match (templated, task.action.as_str()) {
             (Some(n), _) => n,
-            (None, "include_role") => match role_task_args(&task.args) {
-                Ok((role, _, _)) => format!("include_role : {role}"),
-                Err(_) => "include_role".to_string(),
-            },
+            // IncludeRole.get_name: `include_role : NAME`, with no role before it.
+            (None, "include_role") => {
+                return match role_task_args(&task.args) {
+                    Ok((role, _, _)) => format!("include_role : {role}"),
+                    Err(_) => "include_role".to_string(),
+                };
+            }
             (None, action) => action.to_string(),
         };
         // ansible-core's Task.get_name: a task of a role (a handler too, named or not) is

@@ -122,6 +122,9 @@ pub struct RoleCtx {
     pub allow_duplicates: bool,
     /// The role's path and parameters: the same role with the same parameters runs once.
     pub identity: String,
+    /// Brought in by `include_role` / `import_role` (not `roles:` or a dependency): inside
+    /// another role, it sees that role as a parent (`ansible_parent_role_names`).
+    pub included: bool,
 }
 
 /// `block` / `rescue` / `always`; also how a role's or an imported file's tasks are held, with

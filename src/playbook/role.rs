@@ -503,6 +503,7 @@ fn load_role_in(
         params: Arc::new(params),
         allow_duplicates,
         identity,
+        included: false,
     });
     let read_items = |sub: &str, from: Option<&str>, handlers: bool| -> Result<Vec<Item>, Error> {
         match role_file(&path, sub, from) {
@@ -567,6 +568,7 @@ pub fn from_include(ctx: RoleCtx, allow_duplicates: bool) -> RoleCtx {
     RoleCtx {
         allow_duplicates,
         identity: format!("{}|include", ctx.identity),
+        included: true,
         ..ctx
     }
 }
