@@ -362,6 +362,7 @@ impl Runner<'_> {
                 })?;
             self.imported_role_handlers();
             let items = load_tasks_file(&path, &ictx)?;
+            self.loader.resolve_modules()?;
             return Ok(IncludedFile {
                 items,
                 role: None,
@@ -380,6 +381,7 @@ impl Runner<'_> {
             &self.loader,
             1,
         )?;
+        self.loader.resolve_modules()?;
         // include_role runs its role even where it ran before (its allow_duplicates defaults to
         // true); the role's dependencies follow the usual rule.
         let allow = role_task_args(&task.args)

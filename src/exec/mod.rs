@@ -268,6 +268,8 @@ pub async fn run(
         .scope(unwind::CatchUnwind::new(runner.run_playbook(playbook)))
         .await;
     runner.show_template_warnings();
+    // The hosts' private directories of Python module payloads go before the connections.
+    playbook.loader.python.cleanup().await;
     runner.pool.close_all().await;
     let result = result.unwrap_or_else(|panic| {
         runner.reporter.event(&Event::PlayAborted {

@@ -51,6 +51,8 @@ pub struct HostJob {
     pub opts: Arc<Options>,
     /// `delegate_to`, once templated: the host the task runs on for this host.
     pub delegate: Option<String>,
+    /// The modules run as Ansible's Python modules.
+    pub python: Arc<modules::python::Python>,
 }
 
 /// What happened, for the executor to report and apply.
@@ -568,14 +570,26 @@ impl HostJob {
         } else {
             self.task.action.clone()
         };
-        let found = modules::resolve(&action).ok_or_else(|| {
+        let unknown = || {
             Error::new(
                 crate::diagnostics::ErrorKind::Syntax,
                 modules::unknown_action(&action),
             )
             .at(&self.task.span)
-        })?;
-        let module_spec = found.module.spec();
+        };
+        // A module baton does not implement runs as the Python module ansible-core found.
+        let (found, fallback) = match modules::resolve(&action) {
+            Some(r) => (Some(r), None),
+            None => match self.python.find(&action).await {
+                Ok(Some(f)) => (None, Some(f)),
+                Ok(None) => return Err(unknown()),
+                Err(m) => return Err(Error::syntax(&self.task.span, m)),
+            },
+        };
+        let module_spec = match found {
+            Some(r) => r.module.spec(),
+            None => &modules::python::SPEC,
+        };
         let args = self.templated_args(scope)?;
         let check_mode = match self.kw(|k| &k.check_mode) {
             Some(v) => template::truthy(&template::render_value(v, scope)?),
@@ -625,7 +639,18 @@ impl HostJob {
             environment,
             timeout,
         };
-        let mut outcome = match modules::invoke(found, args, &ctx).await {
+        let run = match (found, &fallback) {
+            (Some(r), _) => modules::invoke(r, args, &ctx).await,
+            (None, Some(f)) => {
+                let opts = modules::python::RunOpts {
+                    no_log: self.no_log(),
+                    verbosity: self.opts.verbosity,
+                };
+                self.python.run(f, args, &ctx, &opts).await
+            }
+            (None, None) => return Err(unknown()),
+        };
+        let mut outcome = match run {
             Ok(o) => o,
             Err(ModuleError::Unreachable(msg)) => return Ok(unreachable(&msg, spec)),
             Err(ModuleError::Failed(msg)) => Outcome::failed(msg),

@@ -91,13 +91,7 @@ impl Runner<'_> {
 
     /// A host's job with the task's magic variables built once for all its hosts (they are
     /// the same for every host of the task: building them per host is quadratic).
-    pub(super) fn job_with(
-        &self,
-        task: &Arc<Task>,
-        ctx: &Ctx,
-        host: &str,
-        magic: Vars,
-    ) -> HostJob {
+    pub(super) fn job_with(&self, task: &Arc<Task>, ctx: &Ctx, host: &str, magic: Vars) -> HostJob {
         HostJob {
             host: host.to_string(),
             task: task.clone(),
@@ -108,6 +102,7 @@ impl Runner<'_> {
             pool: self.pool.clone(),
             opts: self.opts.clone(),
             delegate: None,
+            python: self.loader.python.clone(),
         }
     }
 
@@ -308,6 +303,7 @@ impl Runner<'_> {
                 pool: self.pool.clone(),
                 opts: self.opts.clone(),
                 delegate: None,
+                python: self.loader.python.clone(),
             };
             if one_by_one {
                 in_order.push_back(job);
@@ -479,6 +475,18 @@ impl Runner<'_> {
     ) -> Result<(), Error> {
         self.show_template_warnings();
         let host = &outcome.result.host;
+        // A Python module's warnings are shown before its result, as ansible-playbook does.
+        if crate::modules::spec_of(&task.action)
+            .is_some_and(|s| std::ptr::eq(s, &crate::modules::python::SPEC))
+        {
+            let results = outcome.items.iter().chain(std::iter::once(&outcome.result));
+            for r in results {
+                let warnings = r.result.get("warnings").and_then(|w| w.try_iter().ok());
+                for w in warnings.into_iter().flatten() {
+                    self.reporter.event(&Event::Warning(&w.to_string()));
+                }
+            }
+        }
         for item in &outcome.items {
             self.reporter.event(&Event::HostResult {
                 result: item,

@@ -77,7 +77,7 @@ impl<W: Write + Send> Human<W> {
         let (line, col) = (origin.start.line, origin.start.col);
         let mut text = format!(
             "{}\nOrigin: {path}:{line}:{col}\n",
-            self.paint(&format!("[ERROR]: Task failed: {kind} failed: {msg}"), "31")
+            self.paint(&error_header(kind, &msg), "31")
         );
         let first = line.saturating_sub(2).max(1);
         let width = line.to_string().len();
@@ -162,7 +162,13 @@ impl<W: Write + Send> Human<W> {
         if !item && is_loop_summary(r) && matches!(r.status, Status::Ok | Status::Changed) {
             return;
         }
-        let shown = visible_result(r);
+        let mut shown = visible_result(r);
+        // The default callback drops a module's `invocation` below -vvv.
+        if self.verbosity < 3
+            && let serde_json::Value::Object(o) = &mut shown
+        {
+            o.remove("invocation");
+        }
         let dump = |compact: bool| {
             if compact {
                 value::python_json(&value::sort_keys(&shown))
@@ -233,6 +239,16 @@ impl<W: Write + Send> Human<W> {
             }
         };
         let _ = writeln!(self.out, "{line}");
+    }
+}
+
+/// The first line of a failed task's error: a message ansible-core already worded as the whole
+/// line (a Python module's uncaught exception: `Task failed: Module failed: ...`) is that line.
+fn error_header(kind: &str, msg: &str) -> String {
+    if msg.starts_with("Task failed: ") {
+        format!("[ERROR]: {msg}")
+    } else {
+        format!("[ERROR]: Task failed: {kind} failed: {msg}")
     }
 }
 

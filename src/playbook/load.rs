@@ -38,6 +38,9 @@ pub struct Loader {
     /// happens before the run starts and again while it runs (includes, vars files), and the
     /// run's reporter is the one place warnings are shown.
     pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The modules baton does not implement, run as Ansible's Python modules: the names met
+    /// while loading, resolved by the controller's ansible-core (see [`Loader::resolve_modules`]).
+    pub python: Arc<crate::modules::python::Python>,
 }
 
 impl Loader {
@@ -55,8 +58,10 @@ impl Loader {
                     .collect()
             })
             .unwrap_or_default();
+        let playbook_dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         Loader {
-            playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
+            python: Arc::new(crate::modules::python::Python::new(&playbook_dir)),
+            playbook_dir,
             roles_path,
             imported_role_vars: Default::default(),
             imported_role_handlers: Default::default(),
@@ -73,6 +78,13 @@ impl Loader {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(warnings);
+    }
+
+    /// Asks the controller's ansible-core, in one call, about every module name loading met
+    /// that baton does not implement (none: no call); a name it does not know either is the
+    /// load-time error ansible-playbook gives.
+    pub fn resolve_modules(&self) -> Result<(), Error> {
+        self.python.resolve_pending()
     }
 
     /// The warnings kept so far, in the order found; they are forgotten here.
@@ -101,6 +113,7 @@ pub fn load(path: &Path) -> Result<Playbook, Error> {
 pub fn load_with(path: &Path, loader: Loader) -> Result<Playbook, Error> {
     let mut plays = Vec::new();
     load_into(path, &loader, &mut plays, 0)?;
+    loader.resolve_modules()?;
     Ok(Playbook {
         path: path.to_path_buf(),
         dir: loader.playbook_dir.clone(),
@@ -386,6 +399,21 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
         return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
     let task = load_task(node, ctx.handler)?;
+    if crate::modules::canonical(&task.action).is_none()
+        && crate::modules::python::could_be_module(&task.action)
+    {
+        let at = node
+            .as_map()
+            .and_then(|m| {
+                m.iter()
+                    .find(|(k, _)| k.as_str() == Some(task.action.as_str()))
+            })
+            .map(|(k, _)| k.span.clone())
+            .unwrap_or_else(|| node.span.clone());
+        ctx.loader
+            .python
+            .note_unknown(&task.action, &at, task.name.as_deref());
+    }
     if ctx.handler && matches!(task.action.as_str(), "include_role" | "import_role") {
         return Err(Error::syntax(
             &task.span,

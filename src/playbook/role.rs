@@ -294,6 +294,9 @@ fn load_role_in(
             format!("the role '{name}' was not found in {}", searched.join(":")),
         ));
     };
+    // The role's `library/` and `module_utils/` join the Python modules' search path, as
+    // when ansible-core loads a role.
+    loader.python.add_role_dir(&path);
     let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {

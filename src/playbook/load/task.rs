@@ -239,10 +239,14 @@ pub(super) fn finish_task(
     // `ansible.posix.authorized_key`): the task goes by the module's short name from here on.
     // A templated module name (`action: {module: "{{ m }}"}`) is resolved per host when the
     // task runs, as ansible-core does.
+    // A name nothing native answers to is kept as written, for the controller's ansible-core
+    // to find after the whole file is loaded (`Loader::resolve_modules`).
     let templated = value::looks_like_template(&module);
     let Some(action) = crate::modules::canonical(&module)
         .map(str::to_string)
-        .or_else(|| templated.then(|| module.clone()))
+        .or_else(|| {
+            (templated || crate::modules::python::could_be_module(&module)).then(|| module.clone())
+        })
     else {
         let who = match &name {
             Some(n) => format!("in the task '{n}'"),
