@@ -60,6 +60,7 @@ macro_rules! cases {
 }
 
 cases! {
+    python_modules,
     result_conditions,
     delegation_vars,
     clear_host_errors_unreachable,

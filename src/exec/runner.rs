@@ -239,7 +239,15 @@ impl HostJob {
                 Status::Unreachable => self.unreachable_ignored(scope),
                 _ => false,
             };
-            let registered = value::from_vars(&result);
+            // `register` keeps the result less a module's `invocation`, as ansible-core's
+            // strategy stores it.
+            let registered = if result.contains_key("invocation") {
+                let mut r = result.clone();
+                r.shift_remove("invocation");
+                value::from_vars(&r)
+            } else {
+                value::from_vars(&result)
+            };
             return Ok(HostOutcome {
                 result: self.result(status, result, ignored, None),
                 items: Vec::new(),

@@ -177,10 +177,21 @@ impl HelperError {
     /// The message a user sees, with what to do next.
     pub fn message(&self, module: &str) -> String {
         match self {
-            HelperError::NoAnsible { python, detail } => format!(
-                "the module '{module}' is not built into baton, and baton runs such modules with the controller's ansible-core, which {python} cannot import ({detail}). Install it for that Python (`pip install ansible-core`, or `pip install ansible` for the collections too), or put the `ansible-playbook` of an installation first on PATH."
+            HelperError::NoAnsible { .. } => format!(
+                "the module '{module}' is not built into baton, which runs such modules with the controller's ansible-core: {}",
+                self.hint()
             ),
             HelperError::Failed(m) => format!("while preparing the module '{module}': {m}"),
+        }
+    }
+
+    /// What is missing and how to install it.
+    pub fn hint(&self) -> String {
+        match self {
+            HelperError::NoAnsible { python, detail } => format!(
+                "{python} cannot import it ({detail}). Install it with `pip install ansible-core` (or `pip install ansible` for the collections too), or put an installation's `ansible-playbook` first on PATH."
+            ),
+            HelperError::Failed(m) => m.clone(),
         }
     }
 }

@@ -240,9 +240,9 @@ impl Python {
     fn load_error(&self, p: &Pending, e: &HelperError) -> Error {
         let msg = match e {
             HelperError::NoAnsible { .. } => format!(
-                "{} baton runs modules it does not implement itself with the controller's ansible-core: {}",
+                "{} It is not built into baton, which looks for such modules with the controller's ansible-core: {}",
                 super::unknown_action(&p.name),
-                e.message(&p.name)
+                e.hint()
             ),
             HelperError::Failed(_) => e.message(&p.name),
         };
