@@ -88,6 +88,7 @@ def settings():
         "shell_executable": C.DEFAULT_EXECUTABLE,
         "tracebacks_for": _traceback.traceback_for(),
         "interpreter_fallback": list(cfg("INTERPRETER_PYTHON_FALLBACK")),
+        "interpreter_python": cfg("INTERPRETER_PYTHON"),
     }
 
 def build(name, path):

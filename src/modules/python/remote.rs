@@ -235,7 +235,11 @@ pub async fn run(
         .clone()
         .map_err(ModuleError::Failed)?;
     // The interpreter: the inventory's, else what this host's discovery found.
-    let (python, discovered) = match configured_interpreter(ctx, "ansible_python_interpreter") {
+    let configured = configured_interpreter(ctx, "ansible_python_interpreter").or_else(|| {
+        let p = settings.interpreter_python.trim();
+        (!p.is_empty() && !p.starts_with("auto") && !p.contains("{{")).then(|| p.to_string())
+    });
+    let (python, discovered) = match configured {
         Some(p) => (p, None),
         None => match known_discovery(ctx) {
             Some(p) => (p, None),

@@ -22,6 +22,9 @@ pub struct Settings {
     pub tracebacks_for: Vec<String>,
     /// INTERPRETER_PYTHON_FALLBACK: what interpreter discovery looks for, in order.
     pub interpreter_fallback: Vec<String>,
+    /// INTERPRETER_PYTHON (`interpreter_python` in ansible.cfg, ANSIBLE_PYTHON_INTERPRETER):
+    /// the interpreter when the inventory names none; `auto` asks for discovery.
+    pub interpreter_python: String,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             ]
             .map(String::from)
             .to_vec(),
+            interpreter_python: "auto".into(),
         }
     }
 }
@@ -81,6 +85,7 @@ impl Settings {
             shell_executable: text("shell_executable", d.shell_executable),
             tracebacks_for: list("tracebacks_for", d.tracebacks_for),
             interpreter_fallback: list("interpreter_fallback", d.interpreter_fallback),
+            interpreter_python: text("interpreter_python", d.interpreter_python),
         }
     }
 }
