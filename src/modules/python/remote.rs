@@ -42,8 +42,11 @@ struct Slot {
     conn: Arc<dyn Connection>,
     become_: Option<Become>,
     setup: OnceCell<Result<HostDir, String>>,
-    sent: Mutex<HashMap<String, Arc<OnceCell<Result<(), String>>>>>,
+    sent: Mutex<HashMap<String, Sent>>,
 }
+
+/// Whether a payload reached the host (once per slot, concurrent first uses waiting for it).
+type Sent = Arc<OnceCell<Result<(), String>>>;
 
 /// The private directory and what discovery found, on one host for one user.
 #[derive(Debug, Clone)]
