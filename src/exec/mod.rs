@@ -168,15 +168,12 @@ pub struct Outcome {
     pub retry_hosts: Vec<String>,
 }
 
-/// The controller's `python3` (the first on PATH), else `/usr/bin/python3`.
+/// The controller's Python: the one beside `ansible-playbook` on PATH, else the first `python3`
+/// on PATH (the one the Python fallback asks ansible-core with).
 fn controller_python() -> String {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("python3"))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "/usr/bin/python3".to_string())
+    crate::modules::python::controller_python()
+        .display()
+        .to_string()
 }
 
 /// Runs a playbook.

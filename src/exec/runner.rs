@@ -587,6 +587,7 @@ impl HostJob {
         };
         // A module baton does not implement runs as the Python module ansible-core found.
         let (found, fallback) = match modules::resolve(&action) {
+            Some(_) if let Some(f) = self.python.overriding(&action) => (None, Some(f)),
             Some(r) => (Some(r), None),
             None => match self.python.find(&action).await {
                 Ok(Some(f)) => (None, Some(f)),

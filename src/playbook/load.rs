@@ -398,22 +398,7 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
     if node.get("block").is_some() {
         return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
-    let task = load_task(node, ctx.handler)?;
-    if crate::modules::canonical(&task.action).is_none()
-        && crate::modules::python::could_be_module(&task.action)
-    {
-        let at = node
-            .as_map()
-            .and_then(|m| {
-                m.iter()
-                    .find(|(k, _)| k.as_str() == Some(task.action.as_str()))
-            })
-            .map(|(k, _)| k.span.clone())
-            .unwrap_or_else(|| node.span.clone());
-        ctx.loader
-            .python
-            .note_unknown(&task.action, &at, task.name.as_deref());
-    }
+    let task = load_task(node, ctx.handler, &ctx.loader.python)?;
     if ctx.handler && matches!(task.action.as_str(), "include_role" | "import_role") {
         return Err(Error::syntax(
             &task.span,

@@ -149,7 +149,7 @@ pub fn controller_python() -> PathBuf {
     path.iter()
         .map(|d| d.join("python3"))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("python3"))
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"))
 }
 
 /// The interpreter an `ansible-playbook` script's `#!` line names, when it is an absolute path

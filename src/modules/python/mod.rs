@@ -96,6 +96,8 @@ pub struct Python {
     playbook_dir: PathBuf,
     python: PathBuf,
     plugin_dirs: Mutex<Vec<PathBuf>>,
+    /// The configured library path (`library`, ANSIBLE_LIBRARY).
+    library: Mutex<Vec<PathBuf>>,
     pending: Mutex<Vec<Pending>>,
     found: Mutex<HashMap<String, Arc<Found>>>,
     settings: Mutex<Option<Arc<Settings>>>,
@@ -119,6 +121,7 @@ impl Python {
             playbook_dir: playbook_dir.to_path_buf(),
             python: controller_python(),
             plugin_dirs: Mutex::new(vec![playbook_dir.to_path_buf()]),
+            library: Mutex::default(),
             pending: Mutex::default(),
             found: Mutex::default(),
             settings: Mutex::default(),
@@ -134,6 +137,48 @@ impl Python {
         if !dirs.iter().any(|d| d == dir) {
             dirs.push(dir.to_path_buf());
         }
+    }
+
+    /// The configured library path (`library` in ansible.cfg, ANSIBLE_LIBRARY). The helper's
+    /// ansible-core reads the same configuration; baton needs it to know which native modules a
+    /// module of the user's own shadows ([`Python::shadows`]).
+    pub fn set_library(&self, dirs: &[PathBuf]) {
+        *lock(&self.library) = dirs.to_vec();
+    }
+
+    /// Whether a module of the user's own may shadow the native module of this name: a file
+    /// of that name in the configured library path or in the playbook's or a role's `library/`
+    /// (ansible looks there before its builtin modules for a short or `ansible.legacy.` name).
+    /// A cheap look at the file system, so that native-only playbooks never start Python;
+    /// ansible-core then says which module the name means.
+    pub fn shadows(&self, name: &str) -> bool {
+        let leaf = name.strip_prefix("ansible.legacy.").unwrap_or(name);
+        if leaf.contains('.') || leaf.is_empty() {
+            return false;
+        }
+        let mut dirs: Vec<PathBuf> = lock(&self.library).clone();
+        dirs.extend(lock(&self.plugin_dirs).iter().map(|d| d.join("library")));
+        dirs.iter().any(|d| {
+            d.join(leaf).is_file()
+                || std::fs::read_dir(d).is_ok_and(|entries| {
+                    entries.flatten().any(|e| {
+                        let file = e.file_name();
+                        let file = file.to_string_lossy();
+                        file.strip_prefix(leaf).is_some_and(|rest| {
+                            rest.starts_with('.') && !rest[1..].contains('.') && rest != ".ps1"
+                        })
+                    })
+                })
+        })
+    }
+
+    /// A module of the user's own that takes the place of the native one of this name (see
+    /// [`Python::shadows`]), once ansible-core said so.
+    pub fn overriding(&self, name: &str) -> Option<Arc<Found>> {
+        lock(&self.found)
+            .get(name)
+            .filter(|f| !f.fqcn.contains('.'))
+            .cloned()
     }
 
     /// Notes a name no native module answers to, for [`Python::resolve_pending`].
@@ -397,6 +442,23 @@ mod tests {
         for n in ["{{ m }}", "", "a b", "../x", "import_playbook", "x."] {
             assert!(!could_be_module(n), "{n}");
         }
+    }
+
+    #[test]
+    fn a_library_module_shadows_a_native_short_name_only() {
+        let dir = std::env::temp_dir().join(format!("baton-shadow-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("library")).unwrap();
+        std::fs::write(dir.join("library/ping.py"), "").unwrap();
+        std::fs::write(dir.join("library/stat"), "").unwrap();
+        std::fs::write(dir.join("library/copy.ps1"), "").unwrap();
+        let py = Python::new(&dir);
+        assert!(py.shadows("ping"));
+        assert!(py.shadows("ansible.legacy.ping"));
+        assert!(py.shadows("stat"));
+        assert!(!py.shadows("ansible.builtin.ping"));
+        assert!(!py.shadows("copy"));
+        assert!(!py.shadows("file"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
