@@ -63,7 +63,11 @@ def style_of(b):
 def resolve(name):
     ctx = module_loader.find_plugin_with_context(name)
     if not ctx.resolved or not ctx.plugin_resolved_path:
-        return {"name": name, "found": False, "reason": ctx.exit_reason or ""}
+        act = action_loader.find_plugin_with_context(name)
+        action = None
+        if act.resolved and act.plugin_resolved_path:
+            action = {"name": act.resolved_fqcn or act.plugin_resolved_name, "path": act.plugin_resolved_path}
+        return {"name": name, "found": False, "reason": ctx.exit_reason or "", "action_plugin": action}
     path = ctx.plugin_resolved_path
     with open(path, "rb") as f:
         b = f.read()

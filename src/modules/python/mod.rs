@@ -100,6 +100,8 @@ pub struct Python {
     library: Mutex<Vec<PathBuf>>,
     pending: Mutex<Vec<Pending>>,
     found: Mutex<HashMap<String, Arc<Found>>>,
+    /// Names ansible-core knows only as controller-side action plugins, with their files.
+    action_only: Mutex<HashMap<String, String>>,
     settings: Mutex<Option<Arc<Settings>>>,
     payloads: Mutex<HashMap<String, PayloadSlot>>,
     hosts: remote::Hosts,
@@ -124,6 +126,7 @@ impl Python {
             library: Mutex::default(),
             pending: Mutex::default(),
             found: Mutex::default(),
+            action_only: Mutex::default(),
             settings: Mutex::default(),
             payloads: Mutex::default(),
             hosts: remote::Hosts::default(),
@@ -216,6 +219,16 @@ impl Python {
         }
         let known = lock(&self.found);
         if let Some(p) = pending.iter().find(|p| !known.contains_key(&p.name)) {
+            if let Some(path) = lock(&self.action_only).get(&p.name) {
+                return Err(Error::syntax(
+                    &p.span,
+                    format!(
+                        "'{}' is an action plugin ({path}), which runs on the controller: baton does not run Ansible's controller-side Python plugins",
+                        p.name
+                    ),
+                )
+                .context(who(&p.task)));
+            }
             return Err(unknown(p));
         }
         for p in &pending {
@@ -256,6 +269,11 @@ impl Python {
         let mut found = lock(&self.found);
         for m in answer["modules"].as_array().into_iter().flatten() {
             if m["found"].as_bool() != Some(true) {
+                // An action plugin with no module: said at load time, with its file.
+                if let (Some(n), Some(a)) = (m["name"].as_str(), m["action_plugin"].as_object()) {
+                    let path = a.get("path").and_then(Json::as_str).unwrap_or("");
+                    lock(&self.action_only).insert(n.to_string(), path.to_string());
+                }
                 continue;
             }
             let text = |k: &str| m[k].as_str().unwrap_or("").to_string();
