@@ -163,11 +163,16 @@ impl<W: Write + Send> Human<W> {
             return;
         }
         let mut shown = visible_result(r);
-        // The default callback drops a module's `invocation` below -vvv.
-        if self.verbosity < 3
-            && let serde_json::Value::Object(o) = &mut shown
-        {
-            o.remove("invocation");
+        // The default callback's `_dump_results`: a module's `invocation` and `diff` are left
+        // out below -vvv (the diff has its own display), warnings and deprecations always
+        // (they were shown as such).
+        if let serde_json::Value::Object(o) = &mut shown {
+            if self.verbosity < 3 {
+                o.remove("invocation");
+                o.remove("diff");
+            }
+            o.remove("warnings");
+            o.remove("deprecations");
         }
         let dump = |compact: bool| {
             if compact {
