@@ -589,6 +589,8 @@ impl HostJob {
         let (found, fallback) = match modules::resolve(&action) {
             Some(_) if let Some(f) = self.python.overriding(&action) => (None, Some(f)),
             Some(r) => (Some(r), None),
+            // The executor's own actions are never modules (a templated name may lead there).
+            None if modules::canonical(&action).is_some() => return Err(unknown()),
             None => match self.python.find(&action).await {
                 Ok(Some(f)) => (None, Some(f)),
                 Ok(None) => return Err(unknown()),

@@ -41,12 +41,13 @@ _loader.run_module(json_params=params, profile=profile, module_fqn=fqn, modlib_p
 struct Slot {
     conn: Arc<dyn Connection>,
     become_: Option<Become>,
-    setup: OnceCell<Result<HostDir, String>>,
+    /// Made on first use; an attempt that failed (an unreachable host) is tried again.
+    setup: OnceCell<HostDir>,
     sent: Mutex<HashMap<String, Sent>>,
 }
 
 /// Whether a payload reached the host (once per slot, concurrent first uses waiting for it).
-type Sent = Arc<OnceCell<Result<(), String>>>;
+type Sent = Arc<OnceCell<()>>;
 
 /// The private directory and what discovery found, on one host for one user.
 #[derive(Debug, Clone)]
@@ -90,7 +91,7 @@ impl Hosts {
     pub async fn cleanup(&self) {
         let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
         for slot in slots {
-            let Some(Ok(d)) = slot.setup.get() else {
+            let Some(d) = slot.setup.get() else {
                 continue;
             };
             let ctx = ModuleCtx {
@@ -159,7 +160,7 @@ async fn send(
     let name = format!("{}.{}", payload.sha1, extension(&payload.style));
     let cell = lock(&slot.sent).entry(name.clone()).or_default().clone();
     let path = format!("{dir}/{name}");
-    cell.get_or_init(|| async {
+    cell.get_or_try_init(|| async {
         let script = format!(
             "D={d}; [ -d \"$D\" ] && [ ! -L \"$D\" ] && [ -O \"$D\" ] || {{ echo \"the directory $D is not the private directory baton made\" >&2; exit 1; }}\n\
              umask 077; cat > \"$D/{name}.part\" && chmod 700 \"$D/{name}.part\" && mv -f -- \"$D/{name}.part\" \"$D/{name}\"\n",
@@ -167,22 +168,17 @@ async fn send(
         );
         let out = ctx
             .exec_input(&script, Stdin::Bytes(&payload.data))
-            .await
-            .map_err(|e| match e {
-                ModuleError::Failed(m) | ModuleError::Unreachable(m) => m,
-            })?;
+            .await?;
         if out.rc == Some(0) {
             Ok(())
         } else {
-            Err(format!(
+            Err(ModuleError::Failed(format!(
                 "cannot send the module to the host: {}",
                 text(&out.stderr).trim()
-            ))
+            )))
         }
     })
-    .await
-    .clone()
-    .map_err(ModuleError::Failed)?;
+    .await?;
     Ok(path)
 }
 
@@ -229,14 +225,9 @@ pub async fn run(
     let slot = hosts.slot(ctx)?;
     let host_dir = slot
         .setup
-        .get_or_init(|| async {
-            setup(ctx, settings).await.map_err(|e| match e {
-                ModuleError::Failed(m) | ModuleError::Unreachable(m) => m,
-            })
-        })
-        .await
-        .clone()
-        .map_err(ModuleError::Failed)?;
+        .get_or_try_init(|| setup(ctx, settings))
+        .await?
+        .clone();
     // The interpreter: the inventory's, else what this host's discovery found.
     let configured = configured_interpreter(ctx, "ansible_python_interpreter").or_else(|| {
         let p = settings.interpreter_python.trim();
