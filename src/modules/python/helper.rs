@@ -14,8 +14,9 @@
 //! - `resolve`: for every name, found or not, its FQCN, path, style (`new`, `old`,
 //!   `want_json`, `binary`, `jsonargs`, `powershell`) and any action plugin of that name; and
 //!   the settings of the controller's ansible configuration a module's arguments carry;
-//! - `build`: the zip payload of one new-style module (base64), its name inside the zip and its
-//!   serialization profile, or for the other styles the module's own bytes and its shebang.
+//! - `build`: for each module, the zip payload of a new-style one (base64), its name inside the
+//!   zip and its serialization profile, or for the other styles the module's own bytes and its
+//!   shebang; or why it could not be built.
 
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
@@ -124,7 +125,13 @@ try:
     if req["op"] == "resolve":
         answer({"modules": [resolve(n) for n in req["names"]], "settings": settings()})
     elif req["op"] == "build":
-        answer({"payload": build(req["name"], req["path"])})
+        out = []
+        for m in req["modules"]:
+            try:
+                out.append({"name": m["name"], "payload": build(m["name"], m["path"])})
+            except Exception as e:
+                out.append({"name": m["name"], "error": "%s: %s" % (type(e).__name__, e)})
+        answer({"payloads": out})
     else:
         answer({"error": "bad-request", "detail": req["op"]})
 except Exception as e:
@@ -287,12 +294,19 @@ pub fn resolve_request(names: &[String], playbook_dir: &Path, plugin_dirs: &[Pat
     })
 }
 
-/// The `build` request for one module.
-pub fn build_request(name: &str, path: &str, playbook_dir: &Path, plugin_dirs: &[PathBuf]) -> Json {
+/// The `build` request for modules, as (name, path) pairs: one payload or error each.
+pub fn build_request(
+    modules: &[(String, String)],
+    playbook_dir: &Path,
+    plugin_dirs: &[PathBuf],
+) -> Json {
+    let modules: Vec<Json> = modules
+        .iter()
+        .map(|(name, path)| json!({"name": name, "path": path}))
+        .collect();
     json!({
         "op": "build",
-        "name": name,
-        "path": path,
+        "modules": modules,
         "playbook_dir": playbook_dir,
         "plugin_dirs": plugin_dirs,
     })

@@ -30,7 +30,6 @@ use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::OnceCell;
 
 /// What every fallback module declares.
 pub static SPEC: Spec = Spec {
@@ -89,8 +88,6 @@ struct Pending {
     task: Option<String>,
 }
 
-type PayloadSlot = Arc<OnceCell<Result<Arc<Payload>, String>>>;
-
 /// What a run knows about Python modules (see the module doc).
 pub struct Python {
     playbook_dir: PathBuf,
@@ -103,7 +100,9 @@ pub struct Python {
     /// Names ansible-core knows only as controller-side action plugins, with their files.
     action_only: Mutex<HashMap<String, String>>,
     settings: Mutex<Option<Arc<Settings>>>,
-    payloads: Mutex<HashMap<String, PayloadSlot>>,
+    payloads: Mutex<HashMap<String, Result<Arc<Payload>, String>>>,
+    /// Held while the helper builds payloads.
+    building: tokio::sync::Mutex<()>,
     hosts: remote::Hosts,
 }
 
@@ -129,6 +128,7 @@ impl Python {
             action_only: Mutex::default(),
             settings: Mutex::default(),
             payloads: Mutex::default(),
+            building: tokio::sync::Mutex::default(),
             hosts: remote::Hosts::default(),
         }
     }
@@ -312,34 +312,52 @@ impl Python {
         Error::syntax(&p.span, msg).context(who(&p.task))
     }
 
-    /// The payload of a module, built on first use (concurrent first uses wait for the one
-    /// build) and kept for the run.
+    /// The payload of a module, built once per run. The first module a run needs is built
+    /// with every other one known by then that is not built yet, in one helper call (one
+    /// Python start-up for all: builds are cheap, starting Python is not); a module that
+    /// could not be built fails the tasks that run it, and only those.
     async fn payload(&self, found: &Found) -> Result<Arc<Payload>, String> {
-        let slot = lock(&self.payloads)
-            .entry(found.name.clone())
-            .or_default()
-            .clone();
-        slot.get_or_init(|| async {
-            let request = helper::build_request(
-                &found.name,
-                &found.path,
-                &self.playbook_dir,
-                &lock(&self.plugin_dirs),
-            );
-            let answer = helper::ask(&self.python, &request)
-                .await
-                .map_err(|e| e.message(&found.name))?;
-            Payload::from_json(&answer["payload"])
-                .map(Arc::new)
-                .ok_or_else(|| {
-                    format!(
-                        "while preparing the module '{}': ansible-core gave no payload",
-                        found.name
-                    )
-                })
+        if let Some(p) = lock(&self.payloads).get(&found.name) {
+            return p.clone();
+        }
+        let _one_build_at_a_time = self.building.lock().await;
+        if let Some(p) = lock(&self.payloads).get(&found.name) {
+            return p.clone();
+        }
+        let mut wanted: Vec<(String, String)> = vec![(found.name.clone(), found.path.clone())];
+        {
+            let built = lock(&self.payloads);
+            for f in lock(&self.found).values() {
+                if f.name != found.name && !built.contains_key(&f.name) && f.style != "powershell" {
+                    wanted.push((f.name.clone(), f.path.clone()));
+                }
+            }
+        }
+        let request = helper::build_request(&wanted, &self.playbook_dir, &lock(&self.plugin_dirs));
+        let answer = helper::ask(&self.python, &request)
+            .await
+            .map_err(|e| e.message(&found.name))?;
+        let mut built = lock(&self.payloads);
+        for p in answer["payloads"].as_array().into_iter().flatten() {
+            let Some(name) = p["name"].as_str() else {
+                continue;
+            };
+            let result = match p.get("error").and_then(Json::as_str) {
+                Some(e) => Err(format!("while preparing the module '{name}': {e}")),
+                None => Payload::from_json(&p["payload"])
+                    .map(Arc::new)
+                    .ok_or_else(|| {
+                        format!("while preparing the module '{name}': ansible-core gave no payload")
+                    }),
+            };
+            built.insert(name.to_string(), result);
+        }
+        built.get(&found.name).cloned().unwrap_or_else(|| {
+            Err(format!(
+                "while preparing the module '{}': ansible-core gave no payload",
+                found.name
+            ))
         })
-        .await
-        .clone()
     }
 
     fn settings(&self) -> Arc<Settings> {
