@@ -620,12 +620,14 @@ impl HostJob {
             None => None,
         };
         let mut spec = None;
+        let mut delegated_to = None;
         let conn = if module_spec.connection {
             // Per item: a loop may delegate each item to another host.
             let delegate = match self.task.loop_ {
                 Some(_) => self.delegate_target(scope)?,
                 None => self.delegate.clone(),
             };
+            delegated_to = delegate.clone();
             let s = match &delegate {
                 Some(d) => self.delegate_spec(d)?,
                 None => self.connect_spec(scope)?,
@@ -656,6 +658,10 @@ impl HostJob {
                 let opts = modules::python::RunOpts {
                     no_log: self.no_log(),
                     verbosity: self.opts.verbosity,
+                    // A delegated task runs with the Python of the host it is delegated to.
+                    delegated_interpreter: delegated_to
+                        .as_deref()
+                        .map(|d| self.delegate_interpreter(d)),
                 };
                 self.python.run(f, args, &ctx, &opts).await
             }

@@ -391,6 +391,9 @@ impl Python {
 pub struct RunOpts {
     pub no_log: bool,
     pub verbosity: u8,
+    /// For a delegated task: the `ansible_python_interpreter` of the host it runs on (`None`
+    /// inside when that host names none: discovery).
+    pub delegated_interpreter: Option<Option<String>>,
 }
 
 impl Payload {

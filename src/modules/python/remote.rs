@@ -229,15 +229,21 @@ pub async fn run(
         .await?
         .clone();
     // The interpreter: the inventory's, else what this host's discovery found.
-    let configured = configured_interpreter(ctx, "ansible_python_interpreter").or_else(|| {
+    let named = match &opts.delegated_interpreter {
+        Some(theirs) => theirs.clone().filter(|p| !p.starts_with("auto")),
+        None => configured_interpreter(ctx, "ansible_python_interpreter"),
+    };
+    let configured = named.or_else(|| {
         let p = settings.interpreter_python.trim();
         (!p.is_empty() && !p.starts_with("auto") && !p.contains("{{")).then(|| p.to_string())
     });
     let (python, discovered) = match configured {
         Some(p) => (p, None),
-        None => match known_discovery(ctx) {
+        None => match known_discovery(ctx).filter(|_| opts.delegated_interpreter.is_none()) {
             Some(p) => (p, None),
             None => match host_dir.found.first() {
+                // The fact goes to the host the task runs for, not to one it is delegated to.
+                Some(p) if opts.delegated_interpreter.is_some() => (p.clone(), None),
                 Some(p) => (p.clone(), Some(p.clone())),
                 None => return Err(ModuleError::Failed(no_python(found, ctx, settings))),
             },
