@@ -45,6 +45,22 @@ pub struct Config {
     pub error_on_missing_handler: Option<bool>,
     /// `[defaults] debug` (`ANSIBLE_DEBUG`): the executor's debug lines too.
     pub debug: Option<bool>,
+    /// `[inventory] unparsed_is_failed` (`ANSIBLE_INVENTORY_UNPARSED_FAILED`): no source read at
+    /// all is an error, not a warning.
+    pub inventory_unparsed_is_failed: Option<bool>,
+    /// `[inventory] any_unparsed_is_failed` (`ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED`): any
+    /// source that no parser reads is an error.
+    pub inventory_any_unparsed_is_failed: Option<bool>,
+    /// `[inventory] inventory_unparsed_warning` (`ANSIBLE_INVENTORY_UNPARSED_WARNING`): warn when
+    /// no source was read (the default).
+    pub inventory_unparsed_warning: Option<bool>,
+    /// `[defaults] localhost_warning` (`ANSIBLE_LOCALHOST_WARNING`): warn that an empty
+    /// inventory leaves only the implicit localhost (the default).
+    pub localhost_warning: Option<bool>,
+    /// `[defaults] allow_broken_conditionals` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`).
+    pub allow_broken_conditionals: Option<bool>,
+    /// `[defaults] ansible_managed`: the text of the template variable `ansible_managed`.
+    pub ansible_managed: Option<String>,
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
@@ -179,11 +195,25 @@ impl Config {
                 }
                 ("defaults", "force_handlers") => cfg.force_handlers = parse_bool(v),
                 ("defaults", "debug") => cfg.debug = parse_bool(v),
+                ("defaults", "allow_broken_conditionals") => {
+                    cfg.allow_broken_conditionals = parse_bool(v)
+                }
+                ("defaults", "ansible_managed") => cfg.ansible_managed = Some(v.to_string()),
                 ("defaults", "error_on_missing_handler") => {
                     cfg.error_on_missing_handler = parse_bool(v)
                 }
                 ("defaults", "retry_files_enabled") => cfg.retry_files_enabled = parse_bool(v),
                 ("defaults", "retry_files_save_path") => cfg.retry_files_save_path = Some(path(v)),
+                ("defaults", "localhost_warning") => cfg.localhost_warning = parse_bool(v),
+                ("inventory", "unparsed_is_failed") => {
+                    cfg.inventory_unparsed_is_failed = parse_bool(v)
+                }
+                ("inventory", "any_unparsed_is_failed") => {
+                    cfg.inventory_any_unparsed_is_failed = parse_bool(v)
+                }
+                ("inventory", "inventory_unparsed_warning") => {
+                    cfg.inventory_unparsed_warning = parse_bool(v)
+                }
                 ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),
                 ("privilege_escalation", "become_user") => cfg.become_user = Some(v.to_string()),
                 ("privilege_escalation", "become_method") => {
@@ -203,6 +233,25 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_GATHERING") {
             self.gathering = Some(v);
+        }
+        for (name, setting) in [
+            (
+                "ANSIBLE_INVENTORY_UNPARSED_FAILED",
+                &mut self.inventory_unparsed_is_failed,
+            ),
+            (
+                "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED",
+                &mut self.inventory_any_unparsed_is_failed,
+            ),
+            (
+                "ANSIBLE_INVENTORY_UNPARSED_WARNING",
+                &mut self.inventory_unparsed_warning,
+            ),
+            ("ANSIBLE_LOCALHOST_WARNING", &mut self.localhost_warning),
+        ] {
+            if let Some(v) = env(name) {
+                *setting = parse_bool(&v).or(*setting);
+            }
         }
         if let Some(v) = env("ANSIBLE_STRATEGY") {
             self.strategy = Some(v);
@@ -262,6 +311,9 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_DEBUG") {
             self.debug = parse_bool(&v).or(self.debug);
+        }
+        if let Some(v) = env("ANSIBLE_ALLOW_BROKEN_CONDITIONALS") {
+            self.allow_broken_conditionals = parse_bool(&v).or(self.allow_broken_conditionals);
         }
         if let Some(v) = env("ANSIBLE_FORCE_HANDLERS") {
             self.force_handlers = parse_bool(&v).or(self.force_handlers);

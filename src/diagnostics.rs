@@ -145,6 +145,9 @@ pub enum ErrorKind {
     Template,
     /// Bad command-line usage.
     Usage,
+    /// Options that parse but do not make sense together or name nothing (Ansible's
+    /// `AnsibleOptionsError`, exit status 5), as ansible-inventory reports them.
+    Options,
     /// Reading or writing on the controller failed.
     Io,
     /// Something that should not happen; a bug in baton.
@@ -208,6 +211,7 @@ impl Error {
         match self.kind {
             ErrorKind::NotFound | ErrorKind::Vault | ErrorKind::Unsupported => 1,
             ErrorKind::Usage => 2,
+            ErrorKind::Options => 5,
             ErrorKind::Syntax | ErrorKind::Template => 4,
             ErrorKind::Io | ErrorKind::Internal => 250,
         }

@@ -61,6 +61,9 @@ pub enum NodeKind {
     Vault(String),
     /// `!unsafe` text, never templated.
     Unsafe(String),
+    /// A plain YAML 1.1 timestamp (`2024-01-01`, `2024-01-01 12:01:01`): PyYAML makes it a
+    /// `date` or `datetime`, not text. The text as written.
+    Timestamp(String),
 }
 
 /// How a document's aliases are read.
@@ -93,6 +96,7 @@ impl Node {
             NodeKind::Float(_) => "a float",
             NodeKind::Str(_) | NodeKind::Unsafe(_) => "a string",
             NodeKind::Vault(_) => "a vaulted string",
+            NodeKind::Timestamp(_) => "a timestamp",
             NodeKind::Seq(_) => "a list",
             NodeKind::Map(_) => "a mapping",
         }
@@ -131,6 +135,8 @@ impl Node {
             NodeKind::Int(i) => i.to_string(),
             NodeKind::Float(f) => crate::text::python_float(*f),
             NodeKind::Str(s) | NodeKind::Unsafe(s) | NodeKind::Vault(s) => s.clone(),
+            NodeKind::Timestamp(s) => crate::text::timestamp::Timestamp::parse(s)
+                .map_or_else(|| s.clone(), |t| t.python_str()),
             NodeKind::Seq(_) | NodeKind::Map(_) => return None,
         })
     }
@@ -570,7 +576,19 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<N
             return Ok(NodeKind::Float(f));
         }
     }
+    if timestamp_re().is_match(text) {
+        return Ok(NodeKind::Timestamp(text.to_string()));
+    }
     Ok(NodeKind::Str(text.to_string()))
+}
+
+/// PyYAML's implicit resolver for `tag:yaml.org,2002:timestamp`.
+fn timestamp_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$")
+            .expect("valid regex")
+    })
 }
 
 fn parse_bool(text: &str) -> Option<bool> {

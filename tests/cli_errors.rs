@@ -3,8 +3,19 @@
 
 mod common;
 
-use common::{describe, run_baton};
+use common::{baton_bin, describe, run_baton};
 use std::path::{Path, PathBuf};
+
+/// [`run_baton`] with settings in the environment.
+fn run_baton_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(baton_bin())
+        .args(args)
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run baton: {e}"))
+}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("baton-cli-{}-{name}", std::process::id()));
@@ -85,13 +96,39 @@ fn bad_inventory_line_points_at_it() {
     let dir = scratch("inv");
     std::fs::write(dir.join("bad.ini"), "[web]\nweb[1:x].example.com\n").unwrap();
     std::fs::write(dir.join("play.yml"), "- hosts: all\n  tasks: []\n").unwrap();
+    // As Ansible: a source no parser reads is a warning (with baton's location in it), and the
+    // run goes on with what was read.
     let out = run_baton(["play", "play.yml", "-i", "bad.ini"], &dir);
-    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
-    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    // (A run's warnings go through its reporter, on standard output.)
+    let err = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert!(
+        err.contains("[WARNING]: Failed to parse inventory with 'ini' plugin"),
+        "{err}"
+    );
     assert!(err.contains("bad.ini:2:1"), "{err}");
-    // Ansible's own wording for the part of the range that is not a number.
-    assert!(err.contains("'x'"), "{err}");
-    assert!(err.contains(" 2 | web[1:x].example.com"), "{err}");
+    assert!(err.contains("Unable to parse "), "{err}");
+    assert!(
+        err.contains("No inventory was parsed, only implicit localhost is available"),
+        "{err}"
+    );
+    // Told that an unparsed inventory is a failure, it is one: exit status 1, at the line.
+    for setting in [
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED",
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED",
+    ] {
+        let out = run_baton_env(
+            &["play", "play.yml", "-i", "bad.ini"],
+            &dir,
+            &[(setting, "true")],
+        );
+        assert_eq!(out.status.code(), Some(1), "{setting}: {}", describe(&out));
+        let err = stderr(&out);
+        assert!(err.contains("bad.ini:2:1"), "{err}");
+        // Ansible's own wording for the part of the range that is not a number.
+        assert!(err.contains("'x'"), "{err}");
+        assert!(err.contains(" 2 | web[1:x].example.com"), "{err}");
+    }
 }
 
 #[test]

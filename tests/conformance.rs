@@ -7,6 +7,8 @@
 //!   body each `ok`/`changed`/`skipping` result prints (debug's values), compared as JSON with the
 //!   key order and whitespace normalised. A failure's body is not compared (its message is the
 //!   tool's own prose), only that it failed, and where;
+//! - `FAILED - RETRYING: ...` lines (until/retries), and the lines of `--list-tasks` /
+//!   `--list-tags` listings (each with `TAGS: [..]`);
 //! - the PLAY RECAP counts per host;
 //! - the exit status.
 //!
@@ -135,7 +137,11 @@ cases! {
     handlers_include_and_import,
     meta_skip_reasons,
     until_retries,
+    until_retry_lines,
     loop_conditions_item,
+    loop_item_results,
+    loops_ordering_and_pause,
+    list_tasks_and_tags,
     facts_python,
     roles_collection_handlers,
     handlers_rescue_flush,
@@ -147,6 +153,25 @@ cases! {
     implicit_localhost,
     // The executor's inventory actions.
     add_host_group_by,
+    // Templates (issue 19).
+    template_header_overrides,
+    template_include_import,
+    template_vars_managed,
+    conditionals_strict,
+    conditionals_broken_allowed,
+    task_names_templated,
+    omit_keywords_and_arg_splat,
+    // Includes, roles, variables and tags (issue 19).
+    include_role_kv_forms,
+    precedence_include_params,
+    keywords_templated,
+    role_names_magic,
+    tags_templated,
+    set_fact_cacheable,
+    set_fact_reserved_prefix,
+    module_defaults_gather,
+    roles_dedup_after_skip,
+    include_keywords_scope,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
@@ -435,6 +460,14 @@ fn parse(out: &Output) -> Parsed {
             });
             continue;
         }
+        // Retry lines of until/retries, and the listings of --list-tasks / --list-tags.
+        if line.starts_with("FAILED - RETRYING: ") || line.contains("TAGS: [") {
+            transcript.push(Entry {
+                head: line.trim().to_string(),
+                body: None,
+            });
+            continue;
+        }
         if !is_result_line(line) {
             continue;
         }
@@ -676,9 +709,10 @@ fn run_case(name: &str) {
             show("baton", &baton_out)
         );
     }
-    // An oracle that printed nothing is a broken setup, not agreement.
+    // An oracle that printed nothing is a broken setup, not agreement (a listing has no
+    // recap, but lines of its own).
     assert!(
-        !ansible.recap.is_empty() || ansible.status != Some(0),
+        !ansible.recap.is_empty() || !ansible.transcript.is_empty() || ansible.status != Some(0),
         "ansible-playbook printed no PLAY RECAP for {name}; see its output above"
     );
     assert!(

@@ -255,6 +255,59 @@ fn export_matches_ansible_inventory() {
     compare_inventory_cli(&["--list", "--export"], same_json);
 }
 
+#[test]
+fn yaml_list_matches_ansible_inventory() {
+    compare_inventory_cli(&["--list", "--yaml"], same_text);
+    compare_inventory_cli(&["--list", "--yaml", "--export"], same_text);
+}
+
+/// `--list --toml`: the same text, or, where TOML cannot hold a value (a null, a vaulted
+/// value), the same exit status and the same message about it.
+#[test]
+fn toml_list_matches_ansible_inventory() {
+    let ai = ansible_tool("ansible-inventory");
+    let failures: Vec<String> = par_map(&cases("ok"), |case| {
+        let a = with(args(case, "ARGS"), &["--list", "--toml"]);
+        let want = run(&ai, &a, case, &[]);
+        let got = baton(
+            &with(
+                vec!["inventory".into()],
+                &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            case,
+        );
+        let (ws, gs) = (text(&want.stderr), text(&got.stderr));
+        if want.status.code() != got.status.code() {
+            return Some(format!(
+                "{}: exit status {:?} under ansible-inventory, {:?} under baton\n{ws}\n{gs}",
+                name(case),
+                want.status.code(),
+                got.status.code()
+            ));
+        }
+        if !want.status.success() {
+            let why = ws
+                .lines()
+                .find(|l| l.contains("is not TOML serializable"))
+                .and_then(|l| l.split("bug: ").nth(1))
+                .unwrap_or("");
+            return (why.is_empty() || !gs.contains(why)).then(|| {
+                format!(
+                    "{}: not the same failure:\n{ws}\n--- baton ---\n{gs}",
+                    name(case)
+                )
+            });
+        }
+        same_text(&text(&want.stdout), &text(&got.stdout))
+            .err()
+            .map(|d| format!("{}:\n{d}", name(case)))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    finish("--list --toml", failures);
+}
+
 /// At -v both say which configuration file they use, on its own first line, then the JSON.
 fn config_line_then_same_json(want: &str, got: &str) -> Result<(), String> {
     let (w1, wrest) = want.split_once('\n').unwrap_or((want, ""));
@@ -551,49 +604,56 @@ fn bad_inventories_fail_with_location() {
         bad.len() >= 10,
         "the bad corpus should hold at least 10 inventories"
     );
+    // Ansible only warns about a source no parser reads unless told to fail; told so, it must
+    // reject the same inventory, and so must baton, with the location of the mistake.
+    const STRICT: &[(&str, &str)] = &[
+        ("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true"),
+        ("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true"),
+    ];
     let failures: Vec<String> = par_map(&bad, |case| {
         let a = with(args(case, "ARGS"), &["--list"]);
-        let got = baton(
-            &with(
-                vec!["inventory".into()],
-                &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            ),
-            case,
+        let baton_args = with(
+            vec!["inventory".into()],
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
         );
-        let stderr = text(&got.stderr);
         let mut problems = Vec::new();
-        if got.status.success() {
-            problems.push("baton accepted it".to_string());
-        }
-        if got.status.code() == Some(101) || stderr.contains("panicked") {
-            problems.push("baton panicked".to_string());
-        }
-        for e in lines(case, "EXPECT") {
-            if !stderr.contains(&e) {
-                problems.push(format!("the error does not contain {e:?}"));
+        let mut stderrs = String::new();
+        for (env, what) in [(STRICT, "strict"), (&[][..], "default")] {
+            let got = run(
+                Path::new(env!("CARGO_BIN_EXE_baton")),
+                &baton_args,
+                case,
+                env,
+            );
+            let want = run(&ai, &a, case, env);
+            let stderr = text(&got.stderr);
+            if env == STRICT {
+                if want.status.success() {
+                    problems.push("ansible-inventory accepts it (fix the case)".to_string());
+                }
+                if got.status.success() {
+                    problems.push("baton accepted it, told to fail".to_string());
+                }
+            } else if got.status.success() != want.status.success() {
+                // By default a source that does not parse is only a warning, for both.
+                problems.push(format!(
+                    "{what}: baton's exit status {} but ansible-inventory's {}",
+                    got.status, want.status
+                ));
             }
+            if got.status.code() == Some(101) || stderr.contains("panicked") {
+                problems.push(format!("{what}: baton panicked"));
+            }
+            // The error, or the warning, says where the mistake is.
+            for e in lines(case, "EXPECT") {
+                if !stderr.contains(&e) {
+                    problems.push(format!("{what}: the message does not contain {e:?}"));
+                }
+            }
+            stderrs.push_str(&format!("--- baton's stderr ({what}) ---\n{stderr}\n"));
         }
-        // Ansible only warns about an unreadable source unless told to fail; told so, it must
-        // reject the same inventory.
-        let want = run(
-            &ai,
-            &a,
-            case,
-            &[
-                ("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true"),
-                ("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true"),
-            ],
-        );
-        if want.status.success() {
-            problems.push("ansible-inventory accepts it (fix the case)".to_string());
-        }
-        (!problems.is_empty()).then(|| {
-            format!(
-                "{}: {}\n--- baton's stderr ---\n{stderr}",
-                name(case),
-                problems.join("; ")
-            )
-        })
+        (!problems.is_empty())
+            .then(|| format!("{}: {}\n{stderrs}", name(case), problems.join("; ")))
     })
     .into_iter()
     .flatten()

@@ -1,5 +1,8 @@
 //! `baton inventory`: an inventory as baton reads it, in `ansible-inventory`'s formats.
 //!
+//! `--yaml` and `--toml` write `--list` (and `--host`) in those formats instead
+//! (`inventory_formats.rs`); `--output FILE` writes to a file instead of standard output.
+//!
 //! `--list` prints the same JSON as `ansible-inventory --list`, byte for byte
 //! (`json.dumps(indent=4, sort_keys=True)`): every group reachable from `all` that has hosts or
 //! children, and `_meta.hostvars` with each host's variables flattened in Ansible's precedence
@@ -8,6 +11,9 @@
 //! `--host NAME` prints one host's variables. Like `ansible-inventory`, the directory the
 //! playbook would be in (`--playbook-dir`, else the current directory) contributes its
 //! `group_vars/` and `host_vars/`.
+
+#[path = "inventory_formats.rs"]
+mod formats;
 
 use crate::diagnostics::{Error, ErrorKind};
 use crate::inventory::Inventory;
@@ -55,9 +61,12 @@ pub struct InventoryArgs {
     /// Write the output to this file instead of standard output.
     #[arg(long = "output")]
     pub output: Option<PathBuf>,
-    /// YAML output (not supported yet; the JSON of --list is the same data).
+    /// YAML instead of JSON for --list and --host (PyYAML's block style, as ansible-inventory).
     #[arg(short = 'y', long = "yaml")]
     pub yaml: bool,
+    /// TOML instead of JSON for --list and --host (as ansible-inventory writes it with tomli_w).
+    #[arg(long = "toml")]
+    pub toml: bool,
     /// More output (-v, -vv, ...), accepted as ansible-inventory accepts it: the output of
     /// --list, --host and --graph is the same at every verbosity.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
@@ -112,20 +121,14 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         .count();
     if actions == 0 {
         return Err(Error::new(
-            ErrorKind::Usage,
+            ErrorKind::Options,
             "No action selected, at least one of --host, --graph or --list needs to be specified.",
         ));
     }
     if actions > 1 {
         return Err(Error::new(
-            ErrorKind::Usage,
+            ErrorKind::Options,
             "Conflicting options used, only one of --host, --graph or --list can be used at the same time.",
-        ));
-    }
-    if args.yaml {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            "--yaml output is not supported yet; --list prints the same data as JSON",
         ));
     }
     let config = crate::config::Config::load()?;
@@ -159,7 +162,11 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         Some(d) => Some(d.clone()),
         None => std::env::current_dir().ok(),
     };
-    let inv = Inventory::load_with_playbook_dir(&sources, playbook_dir.as_deref())?;
+    let inv = Inventory::load_with_policy(
+        &sources,
+        playbook_dir.as_deref(),
+        &crate::inventory::sources::UnparsedPolicy::from_config(&config),
+    )?;
     for w in &inv.warnings {
         warn_stderr(masker, w);
     }
@@ -174,21 +181,31 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     };
     let text = if let Some(host) = &args.host {
         let sel = inv.get_hosts(host, None)?;
+        for u in &sel.unmatched {
+            warn_stderr(
+                masker,
+                &format!("Could not match supplied host pattern, ignoring: {u}"),
+            );
+        }
         if sel.hosts.len() != 1 {
             return Err(Error::new(
-                ErrorKind::Usage,
-                format!("You must pass a single valid host to --host parameter: {host}"),
+                ErrorKind::Options,
+                "You must pass a single valid host to --host parameter",
             ));
         }
-        json::dumps(
-            &ListedVars(&view.host_vars(&sel.hosts[0])),
-            &listing_style(),
-        )
+        let vars = view.host_vars(&sel.hosts[0]);
+        if args.yaml {
+            formats::dump_yaml(&crate::value::from_vars(&vars))?
+        } else if args.toml {
+            formats::dump_toml(&formats::vars_data(&vars))?
+        } else {
+            json::dumps(&ListedVars(&vars), &listing_style())
+        }
     } else if args.graph {
         let start = args.group.as_deref().unwrap_or("all");
         if !inv.groups.contains_key(start) {
             return Err(Error::new(
-                ErrorKind::Usage,
+                ErrorKind::Options,
                 "Pattern must be valid group name when using --graph",
             ));
         }
@@ -203,8 +220,20 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
                 &format!("Could not match supplied host pattern, ignoring: {u}"),
             );
         }
-        view.list(&sel.hosts)
+        if args.yaml {
+            formats::yaml(&view, &sel.hosts)?
+        } else if args.toml {
+            formats::toml(&view, &sel.hosts)?
+        } else {
+            view.list(&sel.hosts)
+        }
     };
+    // ansible-inventory writes nothing, and fails, when there is nothing to write (an empty
+    // TOML listing).
+    if text.is_empty() {
+        std::mem::forget(inv);
+        return Ok(1);
+    }
     match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes()).map_err(|e| {
             Error::new(
@@ -215,6 +244,8 @@ pub fn run(args: InventoryArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
                 ),
             )
         })?,
+        // On the screen, a line end unless the text has one (YAML and TOML do, JSON does not).
+        None if text.ends_with('\n') => print!("{text}"),
         None => println!("{text}"),
     }
     // The process ends now: freeing ten thousand hosts one by one would only cost time.
@@ -437,6 +468,7 @@ fn show(vars: &Vars, depth: usize, out: &mut Vec<String>) {
         }
         let v = &v;
         let text = match v.kind() {
+            _ if crate::value::timestamp::of(v).is_some() => v.to_string(),
             ValueKind::String => v.as_str().unwrap_or("").to_string(),
             ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
             ValueKind::None | ValueKind::Undefined => "None".to_string(),
@@ -537,6 +569,10 @@ impl ToJson for Listed<'_> {
         let v = self.0;
         if let Some(j) = crate::value::vaulted::to_json(v) {
             w.value(&j);
+            return;
+        }
+        if let Some(t) = crate::value::timestamp::of(v) {
+            w.str(&t.isoformat());
             return;
         }
         match v.kind() {

@@ -43,9 +43,9 @@ pub enum Command {
     Vault(crate::cli::vault::VaultArgs),
     /// Run one module on hosts, ad hoc (like ansible): baton run web -m shell -a uptime
     Run(Box<crate::cli::run::RunArgs>),
-    /// Render a template with one host's variables to stdout:
-    /// baton template nginx.conf.j2 -i inventories/production --host lb1
-    Template(crate::cli::template::TemplateArgs),
+    /// Render a template with one host's variables (and its role's defaults and vars) to
+    /// stdout: baton template --role nginx_lb nginx.conf.j2 -i inventories/example --host lb1
+    Template(Box<crate::cli::template::TemplateArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -334,7 +334,7 @@ fn run() -> i32 {
         Command::Inventory(args) => crate::cli::inventory::run(args, &masker),
         Command::Vault(args) => crate::cli::vault::run(args),
         Command::Run(args) => crate::cli::run::run(*args, &masker),
-        Command::Template(args) => crate::cli::template::run(args, &masker),
+        Command::Template(args) => crate::cli::template::run(*args, &masker),
     };
     match result {
         Ok(code) => code,
@@ -408,4 +408,13 @@ pub fn parse_extra_vars_warning(
     }
     let _ = Value::from(());
     Ok(vars)
+}
+
+/// Fixes what templating takes from the configuration (`ALLOW_BROKEN_CONDITIONALS`,
+/// `ansible_managed`) for this process, before anything is templated.
+pub(crate) fn configure_templating(config: &crate::config::Config) {
+    crate::template::configure(crate::template::Settings {
+        allow_broken_conditionals: config.allow_broken_conditionals.unwrap_or(false),
+        managed_str: config.ansible_managed.clone(),
+    });
 }

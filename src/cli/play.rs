@@ -72,6 +72,7 @@ pub(super) fn play(
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };
     let config = crate::config::Config::load()?;
+    super::configure_templating(&config);
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }
@@ -81,6 +82,10 @@ pub(super) fn play(
         .vault
         .keyring_for_play(&mut |w| reporter.event(&exec::events::Event::Warning(&w)))?;
     crate::vault::install(keyring.with_masker(masker));
+    // Static imports are templated with the extra vars while the playbooks load.
+    let mut extra_warnings = Vec::new();
+    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut extra_warnings)?;
+    let extra_for_loading = Arc::new(extra.clone());
     let mut books = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -90,6 +95,7 @@ pub(super) fn play(
             ));
         }
         let mut loader = playbook::Loader::for_playbook(path);
+        loader.extra_vars = extra_for_loading.clone();
         if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
             loader.roles_path = config.roles_path.clone();
         }
@@ -98,12 +104,15 @@ pub(super) fn play(
     }
     let sources = args.flags.inventory_sources(&config);
     // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
-    let inventory = Arc::new(Inventory::load_with_playbook_dir(
+    let policy = crate::inventory::sources::UnparsedPolicy::from_config(&config);
+    let inventory = Arc::new(Inventory::load_with_policy(
         &sources,
         books.first().map(|b| b.dir.as_path()),
+        &policy,
     )?);
     let mut warnings = inventory.warnings.clone();
-    let extra = parse_extra_vars_warning(&args.flags.extra_vars, &mut warnings)?;
+    warnings.extend(inventory.empty_warning("all", &config));
+    warnings.extend(extra_warnings);
     // On a terminal, a progress bar shows the batch, the task and the hosts done.
     if matches!(args.output, OutputFormat::Human)
         && std::io::stderr().is_terminal()
@@ -138,16 +147,13 @@ pub(super) fn play(
             limit: args.flags.limit.as_deref(),
             tags: &args.tags,
             skip_tags: &args.skip_tags,
+            extra: &extra,
         };
         for b in &books {
-            let text = if args.list_hosts {
-                listing.list_hosts(b)
-            } else if args.list_tasks {
-                listing.list_tasks(b)
-            } else {
-                listing.list_tags(b)
-            };
-            print!("{text}");
+            print!(
+                "{}",
+                listing.list(b, args.list_hosts, args.list_tasks, args.list_tags)
+            );
         }
         return Ok(0);
     }
@@ -169,7 +175,7 @@ pub(super) fn play(
         reload_inventory: Some(exec::InventoryReload({
             let sources = sources.clone();
             let dir = books.first().map(|b| b.dir.clone());
-            Arc::new(move || Inventory::load_with_playbook_dir(&sources, dir.as_deref()))
+            Arc::new(move || Inventory::load_with_policy(&sources, dir.as_deref(), &policy))
         })),
         error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
         debug: config.debug.unwrap_or(false),

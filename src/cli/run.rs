@@ -127,6 +127,7 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };
     let config = crate::config::Config::load()?;
+    super::configure_templating(&config);
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }
@@ -152,7 +153,19 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         ));
     }
     let sources = args.flags.inventory_sources(&config);
-    let inventory = Arc::new(Inventory::load(&sources)?);
+    let inventory = Arc::new(Inventory::load_with_policy(
+        &sources,
+        None,
+        &crate::inventory::sources::UnparsedPolicy::from_config(&config),
+    )?);
+    for w in inventory
+        .warnings
+        .iter()
+        .cloned()
+        .chain(inventory.empty_warning(&args.pattern, &config))
+    {
+        reporter.event(&exec::events::Event::Warning(&w));
+    }
     let extra = parse_extra_vars(&args.flags.extra_vars)?;
     let book = load_in_memory(&playbook_text(&args), &config)?;
     let opts = args.flags.options(&config)?;

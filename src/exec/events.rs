@@ -6,6 +6,11 @@
 use crate::value::Vars;
 use indexmap::IndexMap;
 
+/// A result key marking a failure the executor decided (failed_when, until), not the module:
+/// ansible-core words it "Action failed" whatever the module. Internal: neither shown nor
+/// registered (`_ansible_*` keys never are).
+pub const ACTION_FAILURE: &str = "_ansible_baton_action_failure";
+
 /// How one task ended on one host (or for one loop item).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -38,6 +43,19 @@ pub struct TaskResult {
     /// different tasks interleave, and the output shows a task's banner again when the task
     /// changes, as Ansible's default callback does.
     pub task_id: u64,
+    /// The runs `until`/`retries` repeated before this result, in order.
+    pub retries: Vec<Retry>,
+}
+
+/// A run that `until`/`retries` will repeat (ansible's `v2_runner_retry`).
+#[derive(Debug, Clone)]
+pub struct Retry {
+    /// The task's name as ansible-core's retry line shows it (templated, or the action).
+    pub task_name: String,
+    /// How many runs are left.
+    pub left: i64,
+    /// The run's result (shown from `-vv`).
+    pub result: Vars,
 }
 
 /// A task's identity for the output: the same task object (in every batch and on every host)

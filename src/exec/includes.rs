@@ -14,7 +14,7 @@ use super::{BatchState, Ctx, Runner};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::playbook::load::{ItemCtx, load_tasks_file, resolve_tasks_file};
 use crate::playbook::role::{RoleFiles, load_role, role_task_args};
-use crate::playbook::{Item, Keywords, RoleCtx, Task};
+use crate::playbook::{Item, Keywords, Task};
 use crate::value::{self, Value, Vars};
 use std::sync::Arc;
 
@@ -92,12 +92,18 @@ pub(super) fn serde_role_files(target: &str) -> RoleFiles {
 /// Encodes `include_role`'s arguments for grouping hosts (see [`serde_role_files`]).
 pub(crate) fn role_target(args: &Value) -> Result<String, String> {
     let (name, files, _) = role_task_args(args)?;
+    // `public: true`: the role's defaults and vars are the play's from then on.
+    let public = args
+        .get_attr("public")
+        .ok()
+        .is_some_and(|v| !v.is_undefined() && crate::template::truthy(&v));
     Ok([
         name,
         files.tasks_from.unwrap_or_default(),
         files.vars_from.unwrap_or_default(),
         files.defaults_from.unwrap_or_default(),
         files.handlers_from.unwrap_or_default(),
+        if public { "public" } else { "" }.to_string(),
     ]
     .join("\u{1f}"))
 }
@@ -120,13 +126,26 @@ impl Runner<'_> {
         if hosts.is_empty() {
             return Ok(active);
         }
-        let name = self.banner_name(task, ctx, ctx.handler);
+        let name = self.banner_name(state, task, ctx, hosts.first().map(String::as_str));
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler: ctx.handler,
             id: events::task_id(task),
             origin: &task.span,
         });
+        // `run_once`: the include is decided, and what it brings in runs, on the first host
+        // alone.
+        let fan = self.fan_out(state, task, ctx, &hosts)?;
+        let (hosts, passed_over): (Vec<String>, Vec<String>) = if fan.run_once && !state.free {
+            let others = hosts
+                .iter()
+                .filter(|h| !fan.targets.contains(h))
+                .cloned()
+                .collect();
+            (fan.targets, others)
+        } else {
+            (hosts, Vec::new())
+        };
         // Per host: the included target and the loop item's variables, or a skip/failure.
         let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
         let mut failed_now: Vec<String> = Vec::new();
@@ -209,7 +228,12 @@ impl Runner<'_> {
                         hosts: &group_hosts,
                         item: item_vars
                             .as_ref()
-                            .and_then(|v| v.get("item"))
+                            .and_then(|v| {
+                                v.get(runner::ITEM_LABEL).or_else(|| {
+                                    let name = v.get("ansible_loop_var")?.as_str()?.to_string();
+                                    v.get(&name)
+                                })
+                            })
                             .map(runner::label_text),
                         task: events::task_id(task),
                     });
@@ -217,6 +241,17 @@ impl Runner<'_> {
                         self.stats.entry(h.clone()).or_default().ok += 1;
                     }
                     ready.push((items, role, role_handlers, item_vars, group_hosts, link));
+                }
+                // A file that does not parse ends the run, as ansible-core re-raises its
+                // AnsibleParserError (a missing file or role is the host's failure).
+                Err(e)
+                    if e.kind == ErrorKind::Syntax
+                        && e.span
+                            .as_ref()
+                            .is_some_and(|s| s.source.name != task.span.source.name)
+                        && ctx.includes.len() < MAX_INCLUDE_DEPTH =>
+                {
+                    return Err(e);
                 }
                 Err(e) => {
                     let too_deep = ctx.includes.len() >= MAX_INCLUDE_DEPTH;
@@ -279,6 +314,24 @@ impl Runner<'_> {
                 flatten_handlers(&role_handlers, ctx, list);
             }
             let mut ictx = ctx.clone();
+            // The include's own keywords (when, run_once, become...) are the include's alone:
+            // what it brings in inherits from the include's parents (ansible-core's tasks skip
+            // a parent that is not statically loaded), `apply` aside. `ctx` is the include's
+            // context: its keywords are the last link of the chain.
+            ictx.chain.pop();
+            if ictx
+                .layers
+                .mid
+                .last()
+                .is_some_and(|l| Arc::ptr_eq(l, &task.kw.vars))
+            {
+                ictx.layers.mid.pop();
+            }
+            // The include's vars are include params for what it brings in: above set_fact
+            // and registered results (ansible-core's `get_include_params`).
+            if !task.kw.vars.is_empty() {
+                ictx.layers.high.push(task.kw.vars.clone());
+            }
             if let Some(v) = item_vars {
                 ictx.layers.mid.push(Arc::new(v));
             }
@@ -293,6 +346,10 @@ impl Runner<'_> {
                 .filter(|t| !task.kw.tags.contains(t))
                 .cloned()
                 .collect();
+            // `apply`: its keywords are a block around what was included.
+            if let Some(apply) = &task.apply {
+                ictx = ictx.enter(&apply.kw, None);
+            }
             let after = self
                 .run_items(state, &items, ictx, group_hosts.clone())
                 .await?;
@@ -300,7 +357,7 @@ impl Runner<'_> {
         }
         Ok(active
             .into_iter()
-            .filter(|h| survivors.contains(h) || state.ended.contains(h))
+            .filter(|h| survivors.contains(h) || passed_over.contains(h) || state.ended.contains(h))
             .collect())
     }
 
@@ -358,11 +415,22 @@ impl Runner<'_> {
             };
             let path = resolve_tasks_file(target, &dir, ctx.role.as_deref(), &self.loader)
                 .ok_or_else(|| {
-                    Error::syntax(&task.span, format!("could not find or access '{target}'"))
+                    Error::new(
+                        ErrorKind::NotFound,
+                        crate::playbook::load::missing_tasks_file(&self.loader, target),
+                    )
+                    .at(&task.span)
                 })?;
+            // Read by its absolute path, so errors inside it say where it is, as ansible-core.
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
             self.imported_role_handlers();
-            let items = load_tasks_file(&path, &ictx)?;
+            let mut items = load_tasks_file(&path, &ictx)?;
             self.loader.resolve_modules()?;
+            // `notify` on the include goes to the tasks that notify nothing themselves.
+            crate::playbook::load::inherit_notify(&mut items, &task.notify);
+            if let Some(apply) = &task.apply {
+                crate::playbook::load::inherit_notify(&mut items, &apply.notify);
+            }
             return Ok(IncludedFile {
                 items,
                 role: None,
@@ -387,13 +455,37 @@ impl Runner<'_> {
         let allow = role_task_args(&task.args)
             .map(|(_, _, a)| a)
             .unwrap_or(true);
-        loaded.ctx = Arc::new(RoleCtx {
-            allow_duplicates: allow || loaded.ctx.allow_duplicates,
-            ..(*loaded.ctx).clone()
-        });
+        loaded.ctx = Arc::new(crate::playbook::role::from_include(
+            (*loaded.ctx).clone(),
+            allow,
+        ));
         let role_name = loaded.ctx.name.clone();
+        if target.split('\u{1f}').nth(5) == Some("public") {
+            let mut roles = self.play_roles.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut defaults, mut vars) = (Vars::new(), Vars::new());
+            loaded.merge_vars_into(&mut defaults, &mut vars);
+            Arc::make_mut(&mut roles.exported_defaults).extend(defaults);
+            Arc::make_mut(&mut roles.exported_vars).extend(vars);
+        }
+        // The included role joins the play's roles, as ansible-core's IncludeRole appends it
+        // to `play.roles` each time it is included.
+        {
+            let mut roles = self.play_roles.lock().unwrap_or_else(|e| e.into_inner());
+            roles.roles.push(role_name.clone());
+            let mut deps = Vec::new();
+            loaded.dependency_names(&mut deps);
+            for d in deps {
+                if !roles.dependencies.contains(&d) {
+                    roles.dependencies.push(d);
+                }
+            }
+        }
         let mut new_handlers = Vec::new();
-        let items = loaded.into_items(&mut new_handlers);
+        let mut items = loaded.into_items(&mut new_handlers);
+        crate::playbook::load::inherit_notify(&mut items, &task.notify);
+        if let Some(apply) = &task.apply {
+            crate::playbook::load::inherit_notify(&mut items, &apply.notify);
+        }
         new_handlers.extend(self.imported_role_handlers());
         Ok(IncludedFile {
             items,

@@ -73,6 +73,9 @@ impl Runner<'_> {
                     Item::Task(task) => {
                         let mut tags = ctx.tags.clone();
                         tags.extend(task.kw.tags.iter().cloned());
+                        let tags = super::expand_tags(&tags, || {
+                            self.store.play_scope(&ctx.layers.with_mid(&task.kw.vars))
+                        });
                         if !tags_select(&tags, &self.opts.tags, &self.opts.skip_tags) {
                             continue;
                         }

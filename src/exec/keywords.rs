@@ -21,6 +21,7 @@ use crate::diagnostics::Error;
 use crate::playbook::{Keywords, Play, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
+use crate::vars::OMIT;
 use std::sync::Arc;
 
 /// A play's keywords, templated.
@@ -78,13 +79,19 @@ impl HostJob {
         &self,
         get: fn(&Keywords) -> &Option<Value>,
     ) -> Result<Option<Value>, Error> {
-        match self.chain.iter().rev().find_map(|k| get(k).as_ref()) {
-            Some(v) if v.as_str().is_some_and(value::looks_like_template) => {
-                Ok(Some(template::render_value(v, &self.scope(None))?))
+        // One that templates to `omit` is as if it were not set: the next one out counts
+        // (ansible sets the attribute back to what it inherits).
+        for v in self.chain.iter().rev().filter_map(|k| get(k).as_ref()) {
+            let v = if v.as_str().is_some_and(value::looks_like_template) {
+                template::render_value(v, &self.scope(None))?
+            } else {
+                v.clone()
+            };
+            if v.as_str() != Some(OMIT) {
+                return Ok(Some(v));
             }
-            Some(v) => Ok(Some(v.clone())),
-            None => Ok(None),
         }
+        Ok(None)
     }
 
     /// `delegate_facts` (inherited from blocks), templated for this host.
@@ -190,16 +197,20 @@ impl Runner<'_> {
         hosts: usize,
     ) -> Result<PlayKeywords, Error> {
         let play_level = |v: &Value| self.template_play_level(v, play_vars);
-        let span = |key: &str| play.spans.get(key).unwrap_or(&play.span);
-        let serial = match &play.serial {
-            Some(s) => Some(play_level(s)?),
-            None => None,
+        // A keyword that templates to `omit` is as if it were not set.
+        let given = |v: &Option<Value>| -> Result<Option<Value>, Error> {
+            match v {
+                Some(v) => Ok(Some(play_level(v)?).filter(|v| v.as_str() != Some(OMIT))),
+                None => Ok(None),
+            }
         };
+        let span = |key: &str| play.spans.get(key).unwrap_or(&play.span);
+        let serial = given(&play.serial)?;
         let batch_sizes = batches::batch_sizes(serial.as_ref(), hosts)
             .map_err(|m| Error::syntax(span("serial"), m))?;
-        let max_fail_percentage = match &play.max_fail_percentage {
+        let max_fail_percentage = match given(&play.max_fail_percentage)? {
             Some(v) => {
-                let text = play_level(v)?.to_string();
+                let text = v.to_string();
                 Some(parse_percentage(&text).ok_or_else(|| {
                     Error::syntax(
                         span("max_fail_percentage"),
@@ -209,16 +220,16 @@ impl Runner<'_> {
             }
             None => None,
         };
-        let force_handlers = match &play.force_handlers {
-            Some(v) => template::truthy(&play_level(v)?),
+        let force_handlers = match given(&play.force_handlers)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.force_handlers,
         };
-        let gather = match &play.gather_facts {
-            Some(v) => template::truthy(&play_level(v)?),
+        let gather = match given(&play.gather_facts)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.gathering != "explicit",
         };
-        let strategy = match &play.strategy {
-            Some(v) => play_level(v)?.to_string(),
+        let strategy = match given(&play.strategy)? {
+            Some(v) => v.to_string(),
             None => self.opts.strategy.clone(),
         };
         let strategy = strategy::by_name(&strategy).map_err(|other| {
@@ -247,7 +258,8 @@ impl Runner<'_> {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let mut pairs: Vec<(String, Value)> = Vec::new();
+        // `omit` is there for `x | default(omit)`, under anything the user defines.
+        let mut pairs: Vec<(String, Value)> = vec![("omit".to_string(), Value::from(OMIT))];
         for layer in play_vars
             .iter()
             .map(|l| l.as_ref())

@@ -92,7 +92,7 @@ impl Runner<'_> {
                 format!("invalid meta action requested: {action}"),
             ));
         };
-        let name = self.banner_name(task, ctx, ctx.handler);
+        let name = self.banner_name(state, task, ctx, None);
         let mut flush_for = Vec::new();
         let mut refreshed = false;
         let mut active = hosts.clone();

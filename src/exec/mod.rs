@@ -248,6 +248,7 @@ pub async fn run(
         stopped: false,
         loader: playbook.loader.clone(),
         role_ran: HashMap::new(),
+        play_roles: Arc::default(),
         started: opts_start_missing,
         unreachable_at: HashMap::new(),
         resume_after: None,
@@ -335,12 +336,56 @@ struct Runner<'r> {
     step_off: bool,
     /// The running play's own directory, its `playbook_dir`.
     play_dir: Option<PathBuf>,
+    /// The running play's name and roles, for the magic variables (shared with the lanes of
+    /// the `free` strategy: `include_role` adds to them).
+    play_roles: Arc<std::sync::Mutex<PlayRoles>>,
     /// Warnings already shown: Ansible shows each warning text once per run.
     warned: Arc<std::sync::Mutex<HashSet<String>>>,
     /// What templating warned about (on this task or the host jobs it spawned), not shown yet.
     template_warnings: template::Warnings,
     /// Under the `free` strategy, the forks shared by every host's lane.
     workers: Option<Arc<Semaphore>>,
+}
+
+/// The running play as its magic variables tell it: ansible-core's `play.roles` (the roles
+/// the play names, `import_role`s, then each `include_role` as it is included) and the names
+/// of their dependencies.
+#[derive(Debug, Default, Clone)]
+struct PlayRoles {
+    play_name: String,
+    roles: Vec<String>,
+    dependencies: Vec<String>,
+    /// Defaults and vars of the roles `include_role` brought in with `public: true`: every
+    /// later task of the play sees them.
+    exported_defaults: Arc<Vars>,
+    exported_vars: Arc<Vars>,
+}
+
+impl PlayRoles {
+    /// `role_names` and family, and `ansible_play_name`.
+    fn magic(&self, magic: &mut Vars) {
+        let list =
+            |names: &[String]| -> Value { names.iter().map(|n| Value::from(n.as_str())).collect() };
+        // ansible-core builds this one from a set: each name once (its order is Python's set
+        // order, which no one can rely on).
+        let mut all: Vec<String> = Vec::new();
+        for n in self.roles.iter().chain(&self.dependencies) {
+            if !all.contains(n) {
+                all.push(n.clone());
+            }
+        }
+        magic.insert("ansible_role_names".into(), list(&all));
+        magic.insert("ansible_play_role_names".into(), list(&self.roles));
+        magic.insert("role_names".into(), list(&self.roles));
+        magic.insert(
+            "ansible_dependent_role_names".into(),
+            list(&self.dependencies),
+        );
+        magic.insert(
+            "ansible_play_name".into(),
+            Value::from(self.play_name.as_str()),
+        );
+    }
 }
 
 /// Where an item runs: the keywords from the play down to it, the variable layers, the role.
@@ -477,6 +522,28 @@ impl BatchState {
 
 /// Ansible's tag selection: `always` runs unless skipped by name, `never` only when asked for,
 /// `tagged`/`untagged`/`all` as the special selectors.
+/// Tags as a task has them: each one written as a template (`tags: "{{ the_tags }}"`) is
+/// templated with `scope` (made only if needed), a list giving each of its items, as
+/// ansible-core's `evaluate_tags`. A template that fails stays as written.
+pub fn expand_tags(tags: &[String], scope: impl FnOnce() -> Value) -> Vec<String> {
+    if !tags.iter().any(|t| template::is_template(t)) {
+        return tags.to_vec();
+    }
+    let scope = scope();
+    let mut out = Vec::new();
+    for t in tags {
+        if !template::is_template(t) {
+            out.push(t.clone());
+            continue;
+        }
+        match template::render_value(&Value::from(t.as_str()), &scope) {
+            Ok(v) => crate::playbook::load::push_tags(&v, &mut out),
+            Err(_) => out.push(t.clone()),
+        }
+    }
+    out
+}
+
 pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
     let has = |t: &str| tags.iter().any(|x| x == t);
     let only_all = only.is_empty() || only.iter().any(|t| t == "all");

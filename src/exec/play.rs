@@ -17,6 +17,7 @@ use crate::playbook::{Item, Keywords, Play, Playbook, Task};
 use crate::value::{self, Value, Vars};
 use crate::vars::Layers;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,7 +43,14 @@ pub(super) fn setup_task(play: &Play) -> Task {
         until: Vec::new(),
         retries: None,
         delay: None,
+        apply: None,
     }
+}
+
+/// What `vars_files` gave: the same files for every host, or each host's own.
+enum VarsFiles {
+    Shared(Vec<Arc<Vars>>),
+    PerHost(HashMap<String, Vec<Arc<Vars>>>),
 }
 
 /// `order: shuffle`: a random order from the clock and the process, no crate needed.
@@ -77,14 +85,66 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// `vars_files`: each entry a file (or a list of candidates, the first that exists).
-    pub(super) fn load_vars_files(&self, play: &Play) -> Result<Vec<Arc<Vars>>, Error> {
+    /// `vars_files`, per host as ansible-core reads them: each entry a file (or a list of
+    /// candidates, the first that exists), templated with the host's variables; an entry
+    /// whose template names an undefined variable is passed over for that host. The same
+    /// files for every host (the usual case) are one shared layer.
+    fn load_vars_files(
+        &self,
+        play: &Play,
+        layers: &Layers,
+        hosts: &[String],
+    ) -> Result<VarsFiles, Error> {
+        if play.vars_files.is_empty() {
+            return Ok(VarsFiles::Shared(Vec::new()));
+        }
+        let mut cache: HashMap<PathBuf, Arc<Vars>> = HashMap::new();
+        let mut per_host: HashMap<String, Vec<Arc<Vars>>> = HashMap::new();
+        let mut paths_seen: Option<Vec<PathBuf>> = None;
+        let mut same = true;
+        for host in hosts {
+            let scope = self.store.scope(host, layers, Vars::new());
+            let paths = self.vars_file_paths(play, &scope)?;
+            let mut files = Vec::new();
+            for path in &paths {
+                if let Some(v) = cache.get(path) {
+                    files.push(v.clone());
+                    continue;
+                }
+                let mut warnings = Vec::new();
+                let vars = Arc::new(crate::value::load_play_vars_file(path, &mut warnings)?);
+                self.loader.warn(warnings);
+                cache.insert(path.clone(), vars.clone());
+                files.push(vars);
+            }
+            match &paths_seen {
+                None => paths_seen = Some(paths),
+                Some(p) => same &= *p == paths,
+            }
+            per_host.insert(host.clone(), files);
+        }
+        if same {
+            let files = hosts
+                .first()
+                .and_then(|h| per_host.remove(h))
+                .unwrap_or_default();
+            return Ok(VarsFiles::Shared(files));
+        }
+        Ok(VarsFiles::PerHost(per_host))
+    }
+
+    /// The files of `vars_files` for one host (its `scope`).
+    fn vars_file_paths(&self, play: &Play, scope: &Value) -> Result<Vec<PathBuf>, Error> {
         let mut out = Vec::new();
-        let base = [play.kw.vars.clone()];
         for entry in &play.vars_files {
-            let entry = self
-                .template_play_level(entry, &base)
-                .map_err(|e| e.at(play.spans.get("vars_files").unwrap_or(&play.span)))?;
+            let entry = match crate::template::render_value(entry, scope) {
+                Ok(e) => e,
+                // ansible-core skips an entry it cannot template for want of a variable.
+                Err(e) if e.message.contains("is undefined") => continue,
+                Err(e) => {
+                    return Err(e.at(play.spans.get("vars_files").unwrap_or(&play.span)));
+                }
+            };
             let candidates: Vec<String> = if entry.kind() == minijinja::value::ValueKind::Seq {
                 entry
                     .try_iter()
@@ -110,10 +170,7 @@ impl Runner<'_> {
                     format!("vars file {} was not found", candidates.join(", ")),
                 ));
             };
-            let mut warnings = Vec::new();
-            let vars = crate::value::load_vars_file(&path, &mut warnings)?;
-            self.loader.warn(warnings);
-            out.push(Arc::new(vars));
+            out.push(path);
         }
         Ok(out)
     }
@@ -160,6 +217,16 @@ impl Runner<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The play's name as its banner shows it: templated (ansible-core post-validates the
+    /// play with the play's variables and the extra vars, no host's); as written if that fails.
+    fn play_name(&self, play: &Play, layers: &Layers) -> String {
+        if !crate::template::is_template(&play.name) {
+            return play.name.clone();
+        }
+        let scope = self.store.play_scope(layers);
+        crate::template::render_text(&play.name, &scope).unwrap_or_else(|_| play.name.clone())
     }
 
     pub(super) async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
@@ -213,8 +280,15 @@ impl Runner<'_> {
         // Hosts that failed earlier keep their places in this play's batches but run nothing
         // (Ansible marks them failed in each batch's iterator).
         if hosts.is_empty() {
+            let name = self.play_name(
+                play,
+                &Layers {
+                    mid: vec![play_vars.clone()],
+                    ..Layers::default()
+                },
+            );
             self.reporter.event(&Event::PlayStart {
-                name: &play.name,
+                name: &name,
                 strategy: "linear",
             });
             self.reporter.event(&Event::NoHosts);
@@ -227,9 +301,18 @@ impl Runner<'_> {
         if !prompted.is_empty() {
             mid.push(Arc::new(prompted));
         }
-        let vars_files = self.load_vars_files(play);
+        let so_far = Layers {
+            low: vec![play.role_defaults.clone()],
+            mid: mid.clone(),
+            ..Layers::default()
+        };
+        let vars_files = self.load_vars_files(play, &so_far, &hosts);
         self.show_load_warnings();
-        mid.extend(vars_files?);
+        let mut per_host = None;
+        match vars_files? {
+            VarsFiles::Shared(files) => mid.extend(files),
+            VarsFiles::PerHost(files) => per_host = Some((mid.len(), Arc::new(files))),
+        }
         if !play.role_vars.is_empty() {
             mid.push(play.role_vars.clone());
         }
@@ -237,6 +320,14 @@ impl Runner<'_> {
             low: vec![play.role_defaults.clone()],
             mid,
             high: Vec::new(),
+            per_host,
+        };
+        let play_name = self.play_name(play, &layers);
+        *self.play_roles.lock().unwrap_or_else(|e| e.into_inner()) = super::PlayRoles {
+            play_name: play_name.clone(),
+            roles: play.role_names.clone(),
+            dependencies: play.dependency_role_names.clone(),
+            ..Default::default()
         };
         let keywords::PlayKeywords {
             batch_sizes: sizes,
@@ -278,7 +369,7 @@ impl Runner<'_> {
             offset += size;
             // ansible-playbook shows the play's banner again for every batch.
             self.reporter.event(&Event::PlayStart {
-                name: &play.name,
+                name: &play_name,
                 strategy: strategy.name(),
             });
             self.reporter.event(&Event::BatchStart {

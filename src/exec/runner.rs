@@ -6,7 +6,7 @@
 //! set_fact, notify) in one place.
 
 use super::Options;
-use super::events::{Status, TaskResult};
+use super::events::{ACTION_FAILURE, Retry, Status, TaskResult};
 use super::pool::Pool;
 use crate::connection::{ConnectSpec, Transport};
 use crate::diagnostics::Error;
@@ -14,11 +14,12 @@ use crate::modules::{self, Become, Facts, InventoryChange, ModuleCtx, ModuleErro
 use crate::playbook::{Keywords, Task};
 use crate::template;
 use crate::value::{self, Value, Vars};
-use crate::vars::{Layers, OMIT, VarStore};
+use crate::vars::{Layers, VarStore};
 use minijinja::value::ValueKind;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod args;
 mod connect;
 mod delegate;
 mod inventory_edit;
@@ -29,6 +30,9 @@ use inventory_edit::apply_inventory;
 /// What one host includes: the target (a file, or a role with its `_from` files) and the loop
 /// item's variables.
 pub type Inclusion = (String, Option<Vars>);
+
+/// The variable an included file's loop item keeps its label under (ansible-core's name).
+pub const ITEM_LABEL: &str = "_ansible_item_label";
 
 /// The variable a loop item's scope keeps its templated `delegate_to` under.
 const ITEM_DELEGATE: &str = "_baton_item_delegate_to";
@@ -151,27 +155,23 @@ impl HostJob {
             }
             return Ok(Some(vec![(target(&scope)?, None)]));
         };
-        let loop_var = self
-            .task
-            .loop_control
-            .loop_var
-            .clone()
-            .unwrap_or_else(|| "item".to_string());
+        let items = match self.deferred_loop_items(&lp.kind, &lp.value, &scope)? {
+            Ok(items) => items,
+            Err(_skip) => return Ok(None),
+        };
         let mut out = Vec::new();
-        for (i, item) in self
-            .loop_items(&lp.kind, &lp.value, &scope)?
-            .into_iter()
-            .enumerate()
-        {
-            let mut layer = Vars::new();
-            layer.insert(loop_var.clone(), item);
-            if let Some(iv) = &self.task.loop_control.index_var {
-                layer.insert(iv.clone(), Value::from(i));
-            }
+        for i in 0..items.len() {
+            let mut layer = self.item_layer(&items, i);
             let item_scope = self.scope(Some(layer.clone()));
             if self.skip_reason(&item_scope)?.is_some() {
                 continue;
             }
+            // What the `included:` line shows after `item=`, as ansible-core passes it on.
+            let label = match &self.task.loop_control.label {
+                Some(l) => template::render_value(l, &item_scope)?,
+                None => items[i].clone(),
+            };
+            layer.insert(ITEM_LABEL.into(), label);
             out.push((target(&item_scope)?, Some(layer)));
         }
         Ok(if out.is_empty() { None } else { Some(out) })
@@ -228,12 +228,13 @@ impl HostJob {
     }
 
     async fn run_inner(&self, scope: &Value) -> Result<HostOutcome, Error> {
-        let ignore_errors = self.flag(self.kw(|k| &k.ignore_errors), scope)?;
         let Some(lp) = &self.task.loop_ else {
+            let ignore_errors = self.flag(self.kw(|k| &k.ignore_errors), scope)?;
             if let Some(skip) = self.skip_reason(scope)? {
                 return Ok(self.skipped(skip));
             }
-            let (status, result, facts, broken) = self.run_once(scope).await?;
+            let mut retried = Vec::new();
+            let (status, result, facts, broken) = self.run_once(scope, &mut retried).await?;
             let ignored = match status {
                 Status::Failed => ignore_errors,
                 Status::Unreachable => self.unreachable_ignored(scope),
@@ -244,12 +245,14 @@ impl HostJob {
             let registered = if result.contains_key("invocation") {
                 let mut r = result.clone();
                 r.shift_remove("invocation");
-                value::from_vars(&r)
+                loops::registered_value(&r)
             } else {
-                value::from_vars(&result)
+                loops::registered_value(&result)
             };
+            let mut result = self.result(status, result, ignored, None);
+            result.retries = retried;
             return Ok(HostOutcome {
-                result: self.result(status, result, ignored, None),
+                result,
                 items: Vec::new(),
                 registered,
                 facts,
@@ -258,189 +261,7 @@ impl HostJob {
             });
         };
 
-        let items = self.loop_items(&lp.kind, &lp.value, scope)?;
-        let lc = &self.task.loop_control;
-        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
-        let mut results = Vec::new();
-        let mut item_results = Vec::new();
-        let mut facts_all: Option<Vars> = None;
-        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-        let mut broken = None;
-        let mut unreachable = false;
-        // ansible-core: the first unreachable item's `ignore_unreachable` decides for the
-        // task, and any later unreachable item that does not ignore it undoes that.
-        let mut unreachable_ignored = None;
-        let n = items.len();
-        for (i, item) in items.into_iter().enumerate() {
-            let mut layer = Vars::new();
-            layer.insert(loop_var.clone(), item.clone());
-            layer.insert("ansible_loop_var".into(), Value::from(loop_var.as_str()));
-            if let Some(iv) = &lc.index_var {
-                layer.insert(iv.clone(), Value::from(i));
-                layer.insert("ansible_index_var".into(), Value::from(iv.as_str()));
-            }
-            if lc.extended {
-                layer.insert(
-                    "ansible_loop".into(),
-                    value::map([
-                        ("index", Value::from(i + 1)),
-                        ("index0", Value::from(i)),
-                        ("revindex", Value::from(n - i)),
-                        ("revindex0", Value::from(n - i - 1)),
-                        ("first", Value::from(i == 0)),
-                        ("last", Value::from(i + 1 == n)),
-                        ("length", Value::from(n)),
-                    ]),
-                );
-            }
-            let mut item_scope = self.scope(Some(layer.clone()));
-            let mut item_delegate = None;
-            if self.kw(|k| &k.delegate_to).is_some()
-                && let Ok(Some(d)) = self.delegate_target(&item_scope)
-            {
-                item_delegate = Some(self.delegate_label(&d));
-                layer.extend(self.delegated_layer(&d, &item_scope));
-                layer.insert(ITEM_DELEGATE.into(), Value::from(d.as_str()));
-                item_scope = self.scope(Some(layer.clone()));
-            }
-            let label = match &lc.label {
-                Some(l) => template::render_value(l, &item_scope)?,
-                None => item.clone(),
-            };
-            let label_text = label_text(&label);
-            let (status, mut result, facts, br) = match self.skip_reason(&item_scope)? {
-                Some(skip) => (Status::Skipped, skip, None, None),
-                None => match self.run_once(&item_scope).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let mut r = Vars::new();
-                        r.insert("failed".into(), Value::from(true));
-                        r.insert("msg".into(), Value::from(task_error_text(&e)));
-                        (Status::Failed, r, None, None)
-                    }
-                },
-            };
-            if br.is_some() {
-                broken = br;
-            }
-            match status {
-                Status::Changed => any_changed = true,
-                Status::Failed => any_failed = true,
-                Status::Unreachable => unreachable = true,
-                _ => {}
-            }
-            if status != Status::Skipped {
-                all_skipped = false;
-            }
-            // delegate_facts with `delegate_to: "{{ item }}"`: each item's facts belong to the
-            // host that item was delegated to.
-            let item_owner = match (&facts, self.task.loop_.is_some()) {
-                (Some(_), true) if self.delegate_facts().unwrap_or(false) => {
-                    self.delegate_target(&item_scope).ok().flatten()
-                }
-                _ => None,
-            };
-            if let (Some(f), Some(owner)) = (&facts, &item_owner) {
-                match modules::spec_of(&self.task.action).map(|s| s.facts) {
-                    Some(Facts::Variables) | Some(Facts::Files) => {
-                        for (k, v) in f {
-                            self.store.set_host_var(owner, k, v.clone());
-                        }
-                    }
-                    _ => {
-                        self.store.merge_facts(owner, f.clone());
-                    }
-                }
-            } else if let Some(f) = facts {
-                // Each item sees the facts the items before it set (a loop can accumulate).
-                if modules::spec_of(&self.task.action).is_some_and(|s| s.facts == Facts::Variables)
-                {
-                    for (k, v) in &f {
-                        self.store.set_host_var(&self.host, k, v.clone());
-                    }
-                }
-                facts_all.get_or_insert_with(Vars::new).extend(f);
-            }
-            result.insert(loop_var.clone(), item.clone());
-            result.insert("ansible_loop_var".into(), Value::from(loop_var.as_str()));
-            if let Some(iv) = &lc.index_var {
-                result.insert(iv.clone(), Value::from(i));
-                result.insert("ansible_index_var".into(), Value::from(iv.as_str()));
-            }
-            results.push(value::from_vars(&result));
-            let item_ignored = match status {
-                Status::Failed => ignore_errors,
-                Status::Unreachable => {
-                    let this = self.unreachable_ignored(&item_scope);
-                    unreachable_ignored = Some(unreachable_ignored.unwrap_or(this) && this);
-                    this
-                }
-                _ => false,
-            };
-            let mut item_result = self.result(status, result, item_ignored, Some(label_text));
-            if item_delegate.is_some() {
-                item_result.delegated_to = item_delegate;
-            }
-            item_results.push(item_result);
-            if let Some(p) = &lc.pause
-                && let Some(secs) = p.as_i64().or_else(|| p.to_string().parse().ok())
-            {
-                tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
-            }
-        }
-        let mut agg = Vars::new();
-        agg.insert("changed".into(), Value::from(any_changed));
-        agg.insert(
-            "msg".into(),
-            Value::from(if any_failed {
-                "One or more items failed"
-            } else {
-                "All items completed"
-            }),
-        );
-        agg.insert("results".into(), Value::from(results));
-        let status = if unreachable {
-            agg.insert("unreachable".into(), Value::from(true));
-            Status::Unreachable
-        } else if any_failed {
-            agg.insert("failed".into(), Value::from(true));
-            Status::Failed
-        } else if all_skipped && !item_results.is_empty() {
-            agg.insert("skipped".into(), Value::from(true));
-            Status::Skipped
-        } else if item_results.is_empty() {
-            agg.insert("skipped".into(), Value::from(true));
-            agg.insert("skipped_reason".into(), Value::from("No items in the list"));
-            Status::Skipped
-        } else if any_changed {
-            Status::Changed
-        } else {
-            Status::Ok
-        };
-        if status != Status::Failed {
-            agg.shift_remove("msg");
-            if matches!(status, Status::Ok | Status::Changed | Status::Unreachable) {
-                agg.insert("msg".into(), Value::from("All items completed"));
-            }
-        }
-        let registered = value::from_vars(&agg);
-        Ok(HostOutcome {
-            result: self.result(
-                status,
-                agg,
-                match status {
-                    Status::Failed => ignore_errors,
-                    Status::Unreachable => unreachable_ignored.unwrap_or(false),
-                    _ => false,
-                },
-                None,
-            ),
-            items: item_results,
-            registered,
-            facts: facts_all,
-            broken,
-            delegate_facts: false,
-        })
+        self.run_loop(&lp.kind, &lp.value, scope).await
     }
 
     fn skipped(&self, result: Vars) -> HostOutcome {
@@ -481,6 +302,7 @@ impl HostJob {
     async fn run_once(
         &self,
         scope: &Value,
+        retried: &mut Vec<Retry>,
     ) -> Result<(Status, Vars, Option<Vars>, Option<ConnectSpec>), Error> {
         // As ansible-core counts: the first run, then `retries` more (3 when only `until` is
         // given). `retries` without `until` retries until the task does not fail; with one
@@ -530,6 +352,15 @@ impl HostJob {
                 // The result stands as it is: a failed run that `until` accepts still failed.
                 return Ok((status, result, facts, broken));
             }
+            if attempt < attempts {
+                let mut shown = result.clone();
+                shown.insert("retries".into(), Value::from(attempts));
+                retried.push(Retry {
+                    task_name: self.retry_name(scope),
+                    left: attempts - attempt,
+                    result: shown,
+                });
+            }
             last = Some((status, result, facts, broken));
             if attempt < attempts {
                 tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
@@ -537,8 +368,12 @@ impl HostJob {
         }
         let (status, mut result, facts, broken) =
             last.unwrap_or((Status::Failed, Vars::new(), None, None));
-        // Retries exhausted: ansible-core records the retries, not the runs (3 of 4).
+        // Retries exhausted: ansible-core records the retries, not the runs (3 of 4), and
+        // the result failed (with the `exception` every failed result has).
         result.insert("attempts".into(), Value::from(attempts - 1));
+        result
+            .entry("exception".into())
+            .or_insert_with(|| Value::from(NO_TRACEBACK));
         if !self.task.failed_when.is_empty() {
             // The result says failed, but its failed_when_result decides how the task went,
             // as ansible-core's TaskResult.is_failed reads it.
@@ -546,10 +381,22 @@ impl HostJob {
             return Ok((status, result, facts, broken));
         }
         result.insert("failed".into(), Value::from(true));
-        result
-            .entry("msg".into())
-            .or_insert_with(|| Value::from("Retries exceeded"));
+        result.insert(ACTION_FAILURE.into(), Value::from(true));
         Ok((Status::Failed, result, facts, broken))
+    }
+
+    /// The task's name in a retry line: its name templated (with the item's variables), else
+    /// its action (after the role's name inside a role), as ansible-core's `task_name`.
+    fn retry_name(&self, scope: &Value) -> String {
+        match &self.task.name {
+            Some(n) => template::render_value(&Value::from(n.as_str()), scope)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| n.clone()),
+            None => match self.magic.get("role_name").and_then(|r| r.as_str()) {
+                Some(role) => format!("{role} : {}", self.task.action),
+                None => self.task.action.clone(),
+            },
+        }
     }
 
     /// `scope` (the item's, in a loop) with the task's own result visible under its
@@ -602,12 +449,12 @@ impl HostJob {
             None => &modules::python::SPEC,
         };
         let args = self.templated_args(scope)?;
-        let check_mode = match self.kw(|k| &k.check_mode) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let check_mode = match self.kw_in(|k| &k.check_mode, scope)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.check,
         };
-        let diff = match self.kw(|k| &k.diff) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let diff = match self.kw_in(|k| &k.diff, scope)? {
+            Some(v) => template::truthy(&v),
             None => self.opts.diff,
         };
         let become_ = self.become_(scope)?;
@@ -750,6 +597,9 @@ impl HostJob {
             result
                 .entry("exception".into())
                 .or_insert_with(|| Value::from(NO_TRACEBACK));
+            if !module_failed {
+                result.insert(ACTION_FAILURE.into(), Value::from(true));
+            }
         } else if module_failed {
             result.shift_remove("exception");
             result.insert(
@@ -767,22 +617,6 @@ impl HostJob {
             Status::Ok
         };
         Ok((status, result, facts, None))
-    }
-
-    /// The task's arguments templated for this host, `omit`ted ones left out.
-    fn templated_args(&self, scope: &Value) -> Result<Vars, Error> {
-        let args_value = template::render_value(&self.task.args, scope)?;
-        let mut args = Vars::new();
-        if let Ok(keys) = args_value.try_iter() {
-            for k in keys {
-                let v = args_value.get_item(&k).unwrap_or_default();
-                if v.as_str() == Some(OMIT) {
-                    continue;
-                }
-                args.insert(k.to_string(), v);
-            }
-        }
-        Ok(args)
     }
 }
 

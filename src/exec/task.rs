@@ -56,24 +56,64 @@ pub(super) fn with_failed_false(v: &Value) -> Value {
     value::map(pairs)
 }
 
+/// A result without one of its keys (a map; anything else as it is).
+fn without_key(v: &Value, key: &str) -> Value {
+    if v.get_attr(key).is_ok_and(|x| x.is_undefined()) {
+        return v.clone();
+    }
+    match v.try_iter() {
+        Ok(keys) => value::map(
+            keys.filter(|k| k.as_str() != Some(key))
+                .map(|k| (k.clone(), v.get_item(&k).unwrap_or_default()))
+                .collect::<Vec<_>>(),
+        ),
+        Err(_) => v.clone(),
+    }
+}
+
 impl Runner<'_> {
-    /// The name in a task's banner, as ansible-playbook shows it: the name templated with
-    /// play-level variables (or the action), `role : ` before it inside a role, and
+    /// The name in a task's banner, as ansible-playbook shows it: the name templated with the
+    /// variables of `first`, the first host the task runs on (ansible-core 2.19 post-validates
+    /// the name with that host's variables, failures shown as `<< error N - ... >>` with a
+    /// warning, see `template::render_name`), or with play-level variables when no host is
+    /// given (meta tasks); or the action; `role : ` before it inside a role, and
     /// `include_role : NAME` for an unnamed include_role.
-    pub(super) fn banner_name(&self, task: &Task, ctx: &Ctx, handler: bool) -> String {
-        let name = match (&task.name, task.action.as_str()) {
-            (Some(n), _) => self
-                .template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| n.clone()),
+    pub(super) fn banner_name(
+        &mut self,
+        state: &BatchState,
+        task: &Arc<Task>,
+        ctx: &Ctx,
+        first: Option<&str>,
+    ) -> String {
+        let templated = match (&task.name, first) {
+            (Some(n), Some(host)) => {
+                let scope = self.job(state, task, ctx, host).scope(None);
+                let banner = template::render_name(n, &scope);
+                if let Some(w) = &banner.warning {
+                    self.reporter.event(&Event::Warning(w));
+                }
+                // A name that templates to `omit` is no name (the banner shows the action).
+                banner.name.filter(|n| n != crate::vars::OMIT)
+            }
+            (Some(n), None) => Some(
+                self.template_play_level(&Value::from(n.as_str()), &ctx.layers.mid)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| n.clone()),
+            ),
+            (None, _) => None,
+        };
+        let name = match (templated, task.action.as_str()) {
+            (Some(n), _) => n,
             (None, "include_role") => match role_task_args(&task.args) {
                 Ok((role, _, _)) => format!("include_role : {role}"),
                 Err(_) => "include_role".to_string(),
             },
             (None, action) => action.to_string(),
         };
+        // ansible-core's Task.get_name: a task of a role (a handler too, named or not) is
+        // prefixed with the role's name.
         match &ctx.role {
-            Some(r) if !handler || task.name.is_some() => format!("{} : {name}", r.name),
+            Some(r) => format!("{} : {name}", r.name),
             _ => name,
         }
     }
@@ -96,7 +136,7 @@ impl Runner<'_> {
             host: host.to_string(),
             task: task.clone(),
             chain: ctx.job_chain(),
-            layers: Arc::new(ctx.layers.clone()),
+            layers: Arc::new(self.with_exported_roles(&ctx.layers)),
             magic,
             store: self.store.clone(),
             pool: self.pool.clone(),
@@ -104,6 +144,25 @@ impl Runner<'_> {
             delegate: None,
             python: self.loader.python.clone(),
         }
+    }
+
+    /// The layers with the defaults and vars of the roles included `public` so far.
+    fn with_exported_roles(&self, layers: &crate::vars::Layers) -> crate::vars::Layers {
+        let roles = self.play_roles.lock().unwrap_or_else(|e| e.into_inner());
+        if roles.exported_defaults.is_empty() && roles.exported_vars.is_empty() {
+            return layers.clone();
+        }
+        let mut out = layers.clone();
+        out.low.insert(0, roles.exported_defaults.clone());
+        // Just above the play's own vars: where ansible-core puts exported role vars.
+        let at = 1.min(out.mid.len());
+        out.mid.insert(at, roles.exported_vars.clone());
+        if let Some((i, _)) = &mut out.per_host
+            && *i >= at
+        {
+            *i += 1;
+        }
+        out
     }
 
     pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx) -> Vars {
@@ -164,6 +223,10 @@ impl Runner<'_> {
                 Value::from(dir.display().to_string()),
             );
         }
+        self.play_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .magic(&mut magic);
         if let Some(r) = &ctx.role {
             // Where lookups (file, template, first_found) look first: the role, then the play.
             let mut search = vec![Value::from(r.path.display().to_string())];
@@ -200,7 +263,7 @@ impl Runner<'_> {
         if task.action == "meta" {
             return self.run_meta(state, task, ctx, hosts).await;
         }
-        let name = self.banner_name(task, ctx, handler);
+        let name = self.banner_name(state, task, ctx, hosts.first().map(String::as_str));
         self.reporter.event(&Event::TaskStart {
             name: &name,
             handler,
@@ -260,16 +323,8 @@ impl Runner<'_> {
             fan.targets
         };
 
-        // Ansible marks a role complete with an implicit `meta: role_complete` task tagged
-        // `always`; `--skip-tags always` skips it, and the role may then run again.
-        if let Some(r) = ctx.role.as_ref().filter(|_| self.implicit_meta()) {
-            self.role_ran
-                .entry(r.identity.clone())
-                .or_default()
-                .extend(hosts.iter().cloned());
-        }
         let chain = ctx.job_chain();
-        let layers = Arc::new(ctx.layers.clone());
+        let layers = Arc::new(self.with_exported_roles(&ctx.layers));
         // `throttle` caps how many hosts run this task at once, below forks.
         let throttle = fan.throttle;
         let width = throttle.map_or(self.opts.forks, |t| t.min(self.opts.forks));
@@ -356,6 +411,18 @@ impl Runner<'_> {
             };
             self.apply_outcome(task, &outcome)?;
             let host = outcome.result.host.clone();
+            // A role has run on a host once one of its tasks ran there (skipped and
+            // unreachable do not count: ansible-core's `_had_task_run`); Ansible marks it
+            // complete with an implicit `meta: role_complete` task tagged `always`, so
+            // `--skip-tags always` lets the role run again.
+            if let Some(r) = ctx.role.as_ref().filter(|_| self.implicit_meta())
+                && !matches!(outcome.result.status, Status::Skipped | Status::Unreachable)
+            {
+                self.role_ran
+                    .entry(r.identity.clone())
+                    .or_default()
+                    .insert(host.clone());
+            }
             if outcome.result.status == Status::Changed && !task.notify.is_empty() {
                 let scope = self.store.scope(&host, &layers, magic.clone());
                 self.notify(state, task, &host, |t| template::render_str(t, &scope))?;
@@ -377,8 +444,14 @@ impl Runner<'_> {
         // run_once: the one result is registered for every host of the batch; only the host
         // that ran it is counted (a failure stops the others through any_errors_fatal). A task
         // that bypasses the host loop (add_host) registers on its one host alone, as Ansible.
+        // Hosts of the batch that are not running this list (an include brought it in for
+        // the first host alone) get the result too, as ansible-core gives it to the batch.
         if let Some(outcome) = run_once_result {
-            for host in hosts.iter().filter(|h| !targets.contains(h)) {
+            let others = hosts_left
+                .iter()
+                .filter(|h| !bypass && !hosts.contains(h) && !targets.contains(h));
+            for host in hosts.iter().filter(|h| !targets.contains(h)).chain(others) {
+                let running = hosts.contains(host);
                 if bypass {
                     survivors.push(host.clone());
                     continue;
@@ -395,7 +468,9 @@ impl Runner<'_> {
                         self.set_fact_var(task, host, k, v);
                     }
                 }
-                survivors.push(host.clone());
+                if running {
+                    survivors.push(host.clone());
+                }
             }
         }
         if !ctx.rescuable {
@@ -475,18 +550,6 @@ impl Runner<'_> {
     ) -> Result<(), Error> {
         self.show_template_warnings();
         let host = &outcome.result.host;
-        // A Python module's warnings are shown before its result, as ansible-playbook does.
-        if crate::modules::spec_of(&task.action)
-            .is_some_and(|s| std::ptr::eq(s, &crate::modules::python::SPEC))
-        {
-            let results = outcome.items.iter().chain(std::iter::once(&outcome.result));
-            for r in results {
-                let warnings = r.result.get("warnings").and_then(|w| w.try_iter().ok());
-                for w in warnings.into_iter().flatten() {
-                    self.reporter.event(&Event::Warning(&w.to_string()));
-                }
-            }
-        }
         for item in &outcome.items {
             self.reporter.event(&Event::HostResult {
                 result: item,
@@ -533,12 +596,21 @@ impl Runner<'_> {
         if let Some(spec) = &outcome.broken {
             self.pool.invalidate(spec);
         }
+        let cacheable = outcome
+            .result
+            .result
+            .get(crate::modules::set_fact::CACHEABLE)
+            .is_some_and(|v| v.is_true());
         if let Some(name) = &task.register {
-            // Ansible's registered results say `failed: false` when the task did not fail.
+            // Ansible's registered results say `failed: false` when the task did not fail
+            // (a loop's own result does not: its items' do).
             let registered = match outcome.result.status {
-                Status::Ok | Status::Changed => with_failed_false(&outcome.registered),
+                Status::Ok | Status::Changed if task.loop_.is_none() => {
+                    with_failed_false(&outcome.registered)
+                }
                 _ => outcome.registered.clone(),
             };
+            let registered = without_key(&registered, crate::modules::set_fact::CACHEABLE);
             self.store.set_host_var(host, name, registered);
         }
         if let Some(facts) = &outcome.facts {
@@ -576,6 +648,16 @@ impl Runner<'_> {
             } else {
                 for (k, v) in facts {
                     self.set_fact_var(task, owner, k, v);
+                }
+                // `set_fact: cacheable: true`: the variables are host facts too, kept in the
+                // fact cache when there is one (ansible-core's set_host_facts).
+                if cacheable {
+                    let merged = self.store.merge_facts(owner, facts.clone());
+                    if let Some(cache) = &self.opts.fact_cache
+                        && let Err(e) = cache.store(owner, &merged)
+                    {
+                        tracing::warn!("cannot write the fact cache for {owner}: {e}");
+                    }
                 }
             }
         }

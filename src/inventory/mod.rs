@@ -20,6 +20,7 @@ pub mod pattern;
 mod query;
 pub mod script;
 pub mod sources;
+pub mod toml;
 pub mod vars_dirs;
 pub mod yaml;
 
@@ -143,14 +144,44 @@ impl Inventory {
         sources: &[String],
         playbook_dir: Option<&Path>,
     ) -> Result<Inventory, Error> {
+        let policy = crate::config::Config::load()
+            .map(|c| sources::UnparsedPolicy::from_config(&c))
+            .unwrap_or_default();
+        Inventory::load_with_policy(sources, playbook_dir, &policy)
+    }
+
+    /// [`Inventory::load_with_playbook_dir`] with the policy for sources that no parser reads
+    /// given (it is otherwise read from the configuration).
+    pub fn load_with_policy(
+        sources: &[String],
+        playbook_dir: Option<&Path>,
+        policy: &sources::UnparsedPolicy,
+    ) -> Result<Inventory, Error> {
         let mut inv = Inventory::default();
-        sources::load_sources(&mut inv, sources)?;
-        inv.finish();
+        if sources::load_sources(&mut inv, sources, policy)? {
+            inv.finish();
+        } else {
+            // Ansible reconciles only an inventory it read: what a source that failed half-way
+            // added stays out of `all`.
+            inv.finish_with(false);
+        }
         inv.load_inventory_vars()?;
         if let Some(dir) = playbook_dir {
             inv.set_playbook_dir(Some(dir))?;
         }
         Ok(inv)
+    }
+
+    /// ansible's warning when the inventory has no host at all and the hosts asked for
+    /// (`pattern`) are not the implicit localhost, unless `localhost_warning` is off.
+    pub fn empty_warning(&self, pattern: &str, config: &crate::config::Config) -> Option<String> {
+        let empty = self.hosts.values().all(|h| h.implicit);
+        let local = matches!(pattern, "localhost" | "127.0.0.1" | "::1");
+        (empty && !local && config.localhost_warning.unwrap_or(true)).then(|| {
+            "provided hosts list is empty, only localhost is available. Note that the \
+             implicit localhost does not match 'all'"
+                .to_string()
+        })
     }
 
     /// Replaces the playbook-adjacent `group_vars/` and `host_vars/` (None: there are none).
@@ -375,9 +406,15 @@ impl Inventory {
     /// Ansible's `reconcile_inventory`: groups without a parent go under `all`; a host in no
     /// group but `all` goes in `ungrouped`, and a host in another group leaves `ungrouped`.
     pub fn finish(&mut self) {
+        self.finish_with(true);
+    }
+
+    /// [`Inventory::finish`], leaving groups without parents outside `all` unless
+    /// `adopt_orphans`.
+    fn finish_with(&mut self, adopt_orphans: bool) {
         let names: Vec<String> = self.groups.keys().cloned().collect();
         for name in &names {
-            if name != "all" && self.groups[name].parents.is_empty() {
+            if adopt_orphans && name != "all" && self.groups[name].parents.is_empty() {
                 let _ = self.add_child_group("all", name);
             }
         }

@@ -165,14 +165,14 @@ impl Inventory {
     }
 
     /// The implicit `localhost` Ansible makes up when a pattern names it and the inventory does
-    /// not: connection `local`, the controller's Python, the variables of `all`.
+    /// not: connection `local`, the controller's Python (`ansible_playbook_python`, as ansible
+    /// sets `sys.executable`), the variables of `all`.
     pub(super) fn implicit_host(&self, name: &str) -> Option<Host> {
         if self.hosts.contains_key(name) || !LOCALHOST.contains(&name) {
             return None;
         }
         let mut vars = Vars::new();
         vars.insert("ansible_connection".into(), Value::from("local"));
-        // ansible-core gives it the Python that runs ansible-playbook (its sys.executable).
         vars.insert(
             "ansible_python_interpreter".into(),
             Value::from("{{ ansible_playbook_python }}"),

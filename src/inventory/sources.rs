@@ -8,13 +8,14 @@
 //! (or JSON); anything but `.toml` is tried as INI. So an INI file named `hosts` (no extension)
 //! works, and so does an empty YAML file (the INI parser accepts it).
 //!
-//! Where Ansible only warns, baton is stricter about files the user named: a file that no
-//! parser reads is an error pointing at the mistake (the YAML error for a YAML-looking file,
-//! the INI error otherwise), and a script with a `#!` line that fails is an error rather than
-//! being re-read as INI. Files found inside a directory keep Ansible's leniency: one that no
-//! parser reads is skipped with a warning that carries the same error.
+//! A source that no parser reads is Ansible's business as usual: each parser's failure is a
+//! warning ("Failed to parse inventory with 'yaml' plugin: ..." carrying baton's file:line:col),
+//! then "Unable to parse SOURCE as an inventory source", and loading goes on; when no source at
+//! all was read, "No inventory was parsed, only implicit localhost is available". The
+//! `[inventory]` settings `any_unparsed_is_failed` and `unparsed_is_failed` turn these into
+//! errors ([`UnparsedPolicy`]).
 
-use super::{Inventory, ini, script, yaml};
+use super::{Inventory, ini, script, toml, yaml};
 use crate::diagnostics::{Error, ErrorKind};
 use std::path::{Component, Path, PathBuf};
 
@@ -39,33 +40,156 @@ pub fn extension(name: &str) -> &str {
     }
 }
 
-/// Parses every source into the inventory (without reconciling it: see [`Inventory::finish`]).
-pub fn load_sources(inv: &mut Inventory, sources: &[String]) -> Result<(), Error> {
+/// What to do with a source no parser reads: Ansible's `[inventory]` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct UnparsedPolicy {
+    /// `unparsed_is_failed`: no source read at all is an error.
+    pub unparsed_is_failed: bool,
+    /// `any_unparsed_is_failed`: any source not read is an error.
+    pub any_unparsed_is_failed: bool,
+    /// `inventory_unparsed_warning`: warn when no source was read.
+    pub unparsed_warning: bool,
+}
+
+impl Default for UnparsedPolicy {
+    fn default() -> Self {
+        UnparsedPolicy {
+            unparsed_is_failed: false,
+            any_unparsed_is_failed: false,
+            unparsed_warning: true,
+        }
+    }
+}
+
+impl UnparsedPolicy {
+    /// The policy the configuration (ansible.cfg and `ANSIBLE_*`) sets.
+    pub fn from_config(cfg: &crate::config::Config) -> UnparsedPolicy {
+        let d = UnparsedPolicy::default();
+        UnparsedPolicy {
+            unparsed_is_failed: cfg
+                .inventory_unparsed_is_failed
+                .unwrap_or(d.unparsed_is_failed),
+            any_unparsed_is_failed: cfg
+                .inventory_any_unparsed_is_failed
+                .unwrap_or(d.any_unparsed_is_failed),
+            unparsed_warning: cfg.inventory_unparsed_warning.unwrap_or(d.unparsed_warning),
+        }
+    }
+}
+
+/// One parser's failure on a source: Ansible's plugin name and baton's error.
+type Failure = (&'static str, Error);
+
+/// Parses every source into the inventory (without reconciling it: see [`Inventory::finish`]);
+/// whether any source was read.
+pub fn load_sources(
+    inv: &mut Inventory,
+    sources: &[String],
+    policy: &UnparsedPolicy,
+) -> Result<bool, Error> {
+    let mut parsed = false;
+    let mut first_failure: Option<Error> = None;
     for src in sources {
         if src.is_empty() {
             continue;
         }
         inv.sources.push(src.clone());
         if src.contains(',') && !Path::new(src).exists() {
-            host_list(inv, src)?;
+            match host_list(inv, src) {
+                Ok(()) => parsed = true,
+                Err(e) => {
+                    let failures = vec![("host_list", e)];
+                    unparsed(inv, policy, src, failures, Some(0), &mut first_failure)?
+                }
+            }
             continue;
         }
         // Read and shown as given (with `~` and `$VARS` expanded); recorded absolute.
         let shown = PathBuf::from(expand_vars(&expand_user(src)));
         let path = unfrack(src);
         if !path.exists() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("the inventory source {src} could not be found"),
-            )
-            .with_help("give -i a file, a directory, a script or a comma-separated host list"));
+            // No parser wants it. Ansible keeps quiet about its own default when it is missing.
+            if path != Path::new("/etc/ansible/hosts") {
+                let shown = path.display().to_string();
+                unparsed(inv, policy, &shown, Vec::new(), None, &mut first_failure)?;
+            }
+            continue;
         }
         inv.dirs.push(if path.is_dir() {
             path.clone()
         } else {
             path.parent().map(Path::to_path_buf).unwrap_or_default()
         });
-        parse_source(inv, &shown, &path, true)?;
+        if parse_source(inv, &shown, &path, policy, &mut first_failure)? {
+            parsed = true;
+        }
+    }
+    if !parsed {
+        if policy.unparsed_is_failed {
+            // Ansible's plain AnsibleError: exit status 1.
+            let mut e = Error::new(
+                ErrorKind::Unsupported,
+                "No inventory was parsed, please check your configuration and options.",
+            );
+            if let Some(first) = first_failure {
+                e.span = first.span;
+                e.context = first.context;
+                e.help = first.help;
+            }
+            return Err(e);
+        }
+        if policy.unparsed_warning {
+            inv.warnings
+                .push("No inventory was parsed, only implicit localhost is available".into());
+        }
+    }
+    Ok(parsed)
+}
+
+/// A source that no parser read: each parser's failure, then "Unable to parse" (Ansible's
+/// warnings), or the error `any_unparsed_is_failed` asks for. The first failure is kept for the
+/// error `unparsed_is_failed` gives when nothing was read.
+fn unparsed(
+    inv: &mut Inventory,
+    policy: &UnparsedPolicy,
+    shown: &str,
+    failures: Vec<Failure>,
+    primary: Option<usize>,
+    first_failure: &mut Option<Error>,
+) -> Result<(), Error> {
+    let mut summary = Error::new(
+        ErrorKind::Unsupported,
+        format!("Completely failed to parse inventory source {shown}"),
+    );
+    for (plugin, e) in &failures {
+        // On one line each, with what the parser's error adds (a script's standard error).
+        let more: String = e.context.iter().map(|c| format!("\n    {c}")).collect();
+        summary.context.push(format!(
+            "Failed to parse inventory with '{plugin}' plugin: {}{more}",
+            e.one_line()
+        ));
+    }
+    // The location and advice of the failure most likely the user's: the parser the file was
+    // meant for.
+    if let Some((_, main)) = primary.and_then(|i| failures.get(i)) {
+        summary.span = main.span.clone();
+        summary.help = main.help.clone();
+    }
+    if policy.any_unparsed_is_failed {
+        return Err(summary);
+    }
+    for (plugin, e) in failures {
+        inv.warnings.push(format!(
+            "Failed to parse inventory with '{plugin}' plugin: {e}"
+        ));
+    }
+    inv.warnings
+        .push(format!("Unable to parse {shown} as an inventory source"));
+    if first_failure.is_none() {
+        summary
+            .context
+            .insert(0, format!("Unable to parse {shown} as an inventory source"));
+        *first_failure = Some(summary);
     }
     Ok(())
 }
@@ -89,7 +213,14 @@ fn host_list(inv: &mut Inventory, src: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse_source(inv: &mut Inventory, shown: &Path, path: &Path, top: bool) -> Result<(), Error> {
+/// Parses a file, or every file of a directory; whether anything was read.
+fn parse_source(
+    inv: &mut Inventory,
+    shown: &Path,
+    path: &Path,
+    policy: &UnparsedPolicy,
+    first_failure: &mut Option<Error>,
+) -> Result<bool, Error> {
     if path.is_dir() {
         let mut names: Vec<String> = std::fs::read_dir(path)
             .map_err(|e| {
@@ -104,10 +235,18 @@ fn parse_source(inv: &mut Inventory, shown: &Path, path: &Path, top: bool) -> Re
             .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect();
         names.sort();
+        let mut parsed = false;
         for name in names.iter().filter(|n| !ignored(n)) {
-            parse_source(inv, &shown.join(name), &path.join(name), false)?;
+            let one = parse_source(
+                inv,
+                &shown.join(name),
+                &path.join(name),
+                policy,
+                first_failure,
+            )?;
+            parsed |= one;
         }
-        return Ok(());
+        return Ok(parsed);
     }
     let parent = path
         .parent()
@@ -115,79 +254,128 @@ fn parse_source(inv: &mut Inventory, shown: &Path, path: &Path, top: bool) -> Re
         .unwrap_or_default();
     inv.set_current_source(Some(path.display().to_string()), Some(parent));
     match parse_file(inv, shown, path) {
-        Ok(()) => Ok(()),
-        Err(e) if top => Err(e),
-        Err(e) => {
-            inv.warnings.push(format!(
-                "Unable to parse {} as an inventory source, skipping it: {}",
-                shown.display(),
-                e.one_line()
-            ));
-            Ok(())
+        Ok(()) => Ok(true),
+        Err((mut failures, primary)) => {
+            // baton's cap on hosts is a refusal, not a file to skip: what the source added up
+            // to the cap would be listed or run on, a million hosts of it.
+            if inv.hosts.len() >= super::MAX_HOSTS
+                && let Some(i) = primary.filter(|i| *i < failures.len())
+            {
+                return Err(failures.swap_remove(i).1);
+            }
+            let shown = path.display().to_string();
+            unparsed(inv, policy, &shown, failures, primary, first_failure)?;
+            Ok(false)
         }
     }
 }
 
-/// Ansible's plugin chain for one file; the error is the one most likely to be the user's.
-fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), Error> {
+/// Ansible's plugin chain for one file, in its order (script, auto, yaml, ini, toml), each
+/// parser trying the files it would. On failure, what each parser that tried said, and which
+/// of them is most likely the user's mistake (the parser the file was meant for).
+fn parse_file(
+    inv: &mut Inventory,
+    shown: &Path,
+    path: &Path,
+) -> Result<(), (Vec<Failure>, Option<usize>)> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let ext = extension(&name).to_string();
-    let mut script_error = None;
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut primary = None;
     if is_executable(path) {
         match script::parse(path, &shown.display().to_string(), inv) {
             Ok(()) => return Ok(()),
-            Err(script::ScriptFailure::NotRunnable(e)) => script_error = Some(e),
+            Err(script::ScriptFailure::NotRunnable(e)) => failures.push(("script", e)),
             Err(script::ScriptFailure::Failed(e)) => {
                 if starts_with_shebang(path) {
-                    return Err(e);
+                    primary = Some(failures.len());
                 }
-                script_error = Some(e);
+                failures.push(("script", e));
             }
         }
     }
-    let source = crate::value::read_source(shown)?;
-    let mut yaml_error = None;
+    let yamlish = matches!(ext.as_str(), ".yml" | ".yaml" | ".json");
+    let wants_yaml = ext.is_empty() || yamlish;
+    let wants_ini = ext != ".toml";
+    let source = match crate::value::read_source(shown) {
+        Ok(s) => s,
+        Err(e) => {
+            let plugin = match ext.as_str() {
+                ".toml" => "toml",
+                _ if wants_yaml => "yaml",
+                _ => "ini",
+            };
+            primary = primary.or(Some(failures.len()));
+            failures.push((plugin, e));
+            return Err((failures, primary));
+        }
+    };
+    if ext == ".toml" {
+        return match toml::parse(&source, inv) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let primary = primary.or(Some(failures.len()));
+                failures.push(("toml", e));
+                Err((failures, primary))
+            }
+        };
+    }
     // A document that starts with `[` is a list, never a YAML inventory: the YAML parser would
     // decline it, after reading all of it (an INI file without extension).
     let yaml_possible = !(ext.is_empty() && starts_with_bracket(&source.text));
-    if yaml_possible && (ext.is_empty() || matches!(ext.as_str(), ".yml" | ".yaml" | ".json")) {
+    if wants_yaml && yaml_possible {
         match yaml::load_data(&source, crate::yaml::Aliases::Budgeted, &mut inv.warnings) {
-            Ok(node) => match yaml::parse(&node, inv) {
-                Ok(()) => return Ok(()),
-                // A YAML inventory with a mistake in it. Ansible would go on to the INI parser,
-                // which fails on its `key:` lines; the YAML error is the useful one.
-                Err(yaml::YamlFailure::Invalid(e)) => return Err(e),
-                Err(yaml::YamlFailure::NotYamlInventory(e)) => yaml_error = Some(e),
-            },
-            Err(e) => yaml_error = Some(e),
+            Ok(node) => {
+                if matches!(ext.as_str(), ".yml" | ".yaml") && node.get("plugin").is_none() {
+                    // Ansible's `auto` plugin tries it first, as a plugin configuration.
+                    failures.push((
+                        "auto",
+                        Error::new(
+                            ErrorKind::Syntax,
+                            format!(
+                                "no root 'plugin' key found, '{}' is not a valid YAML \
+                                 inventory plugin config file",
+                                path.display()
+                            ),
+                        ),
+                    ));
+                }
+                match yaml::parse(&node, inv) {
+                    Ok(()) => return Ok(()),
+                    // A YAML inventory with a mistake in it: its error is the useful one.
+                    Err(yaml::YamlFailure::Invalid(e)) => {
+                        primary = primary.or(Some(failures.len()));
+                        failures.push(("yaml", e));
+                    }
+                    Err(yaml::YamlFailure::NotYamlInventory(e)) => {
+                        if yamlish || looks_like_yaml(&source.text) {
+                            primary = primary.or(Some(failures.len()));
+                        }
+                        failures.push(("yaml", e));
+                    }
+                }
+            }
+            Err(e) => {
+                if yamlish || looks_like_yaml(&source.text) {
+                    primary = primary.or(Some(failures.len()));
+                }
+                failures.push(("yaml", e));
+            }
         }
     }
-    if ext == ".toml" {
-        return Err(Error::new(
-            ErrorKind::Syntax,
-            format!(
-                "{}: TOML inventories are not supported by baton",
-                shown.display()
-            ),
-        )
-        .with_help("convert it to INI or YAML (ansible-inventory -i FILE --list -y)"));
-    }
-    match ini::parse(&source, inv) {
-        Ok(()) => Ok(()),
-        Err(ini_error) => {
-            if let Some(e) = script_error {
-                return Err(e);
-            }
-            let yamlish = matches!(ext.as_str(), ".yml" | ".yaml" | ".json");
-            match yaml_error {
-                Some(e) if yamlish || looks_like_yaml(&source.text) => Err(e),
-                _ => Err(ini_error),
+    if wants_ini {
+        match ini::parse(&source, inv) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                primary = primary.or(Some(failures.len()));
+                failures.push(("ini", e));
             }
         }
     }
+    Err((failures, primary))
 }
 
 /// Whether the first line that is not blank nor a YAML comment starts with `[`.

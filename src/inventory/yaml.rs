@@ -108,6 +108,7 @@ pub fn truthy(node: &Node) -> bool {
         NodeKind::Int(i) => *i != 0,
         NodeKind::Float(f) => *f != 0.0,
         NodeKind::Str(s) | NodeKind::Unsafe(s) | NodeKind::Vault(s) => !s.is_empty(),
+        NodeKind::Timestamp(_) => true,
         NodeKind::Seq(s) => !s.is_empty(),
         NodeKind::Map(m) => !m.is_empty(),
     }

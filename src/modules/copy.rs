@@ -568,29 +568,50 @@ fn walk(
 
 async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let src = args.str("src")?.unwrap_or_default();
-    let newline_sequence = args.str("newline_sequence")?;
-    let trim_blocks = args.bool("trim_blocks")?.unwrap_or(true);
-    let lstrip_blocks = args.bool("lstrip_blocks")?.unwrap_or(false);
-    let mut delimiters = Vec::new();
-    for (key, default) in [
-        ("variable_start_string", "{{"),
-        ("variable_end_string", "}}"),
-        ("block_start_string", "{%"),
-        ("block_end_string", "%}"),
-        ("comment_start_string", "{#"),
-        ("comment_end_string", "#}"),
+    let mut overrides = crate::template::file::Overrides::default();
+    for key in [
+        "newline_sequence",
+        "variable_start_string",
+        "variable_end_string",
+        "block_start_string",
+        "block_end_string",
+        "comment_start_string",
+        "comment_end_string",
     ] {
-        let v = args.str(key)?;
-        delimiters.push((v.is_some(), v.unwrap_or_else(|| default.to_string())));
+        if let Some(v) = args.str(key)? {
+            overrides
+                .set(key, crate::template::file::Setting::Text(v))
+                .map_err(ModuleError::Failed)?;
+        }
     }
-    let _ = args.str("output_encoding")?;
+    for key in ["trim_blocks", "lstrip_blocks"] {
+        if let Some(v) = args.bool(key)? {
+            overrides
+                .set(key, crate::template::file::Setting::Bool(v))
+                .map_err(ModuleError::Failed)?;
+        }
+    }
+    let output_encoding = args.str("output_encoding")?.unwrap_or_default();
     let _ = args.str("mode_on_create")?;
-    let common = Common::read(&mut args)?;
-    if src.is_empty() || common.dest.is_empty() {
-        return Err(ModuleError::Failed("src and dest are required".into()));
+    let path = if src.is_empty() {
+        None
+    } else {
+        Some(fileutil::find_source(ctx, "templates", &src)?)
+    };
+    // `mode: preserve` is the template's own mode (ansible's action resolves it).
+    if let Some(p) = &path
+        && args.peek("mode").and_then(|m| m.as_str()) == Some("preserve")
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        args.replace("mode", Value::from(format!("0{mode:03o}")));
     }
-
-    let path = fileutil::find_source(ctx, "templates", &src)?;
+    let common = Common::read(&mut args)?;
+    let Some(path) = path.filter(|_| !common.dest.is_empty()) else {
+        return Err(ModuleError::Failed("src and dest are required".into()));
+    };
     // A vault-encrypted template is decrypted on the controller, as Ansible does.
     let source = crate::vault::read_maybe_encrypted(&path)
         .map_err(|e| ModuleError::Failed(format!("could not read the template: {}", e.message)))
@@ -603,28 +624,20 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
             })
         })?;
     let scope = template_scope(ctx, &path, &src, &common.dest);
-    let custom = !trim_blocks || lstrip_blocks || delimiters.iter().any(|(set, _)| *set);
-    let rendered = if custom {
-        let d: Vec<String> = delimiters.into_iter().map(|(_, v)| v).collect();
-        let cfg = minijinja::syntax::SyntaxConfig::builder()
-            .variable_delimiters(d[0].clone(), d[1].clone())
-            .block_delimiters(d[2].clone(), d[3].clone())
-            .comment_delimiters(d[4].clone(), d[5].clone())
-            .trim_blocks(trim_blocks)
-            .lstrip_blocks(lstrip_blocks)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(|e| ModuleError::Failed(format!("invalid template delimiters: {e}")))?;
-        crate::template::render_with_syntax(&source, &scope, cfg)
-    } else {
-        crate::template::render_text(&source, &scope)
+    // Includes: the task's search path, the playbook's directory, then the template's own.
+    let mut last = Vec::new();
+    if let Some(pb) = ctx
+        .vars
+        .get_attr("playbook_dir")
+        .ok()
+        .and_then(|v| v.as_str().map(PathBuf::from))
+    {
+        last.push(pb);
     }
-    .map_err(|e| ModuleError::Failed(e.one_line()))?;
-    let rendered = match newline_sequence.as_deref() {
-        Some("\\r\\n") => rendered.replace("\r\n", "\n").replace('\n', "\r\n"),
-        Some("\\r") => rendered.replace("\r\n", "\n").replace('\n', "\r"),
-        _ => rendered,
-    };
+    last.extend(path.parent().map(Path::to_path_buf));
+    let search = crate::template::file::search_path(&ctx.vars, &[], &last);
+    let rendered = crate::template::file::render(&source, &scope, &overrides, &search)
+        .map_err(|e| ModuleError::Failed(e.one_line()))?;
     let name = fileutil::basename(&src).to_string();
     let mut dest = common.dest.clone();
     if dest.ends_with('/') {
@@ -633,7 +646,10 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
     let header = path.display().to_string();
     put_one(
         ctx,
-        Source::Bytes(rendered.into_bytes()),
+        Source::Bytes(
+            crate::text::encoding::encode(&rendered, &output_encoding)
+                .map_err(ModuleError::Failed)?,
+        ),
         &dest,
         Some(&name),
         &common,
@@ -646,34 +662,8 @@ async fn template(mut args: Args, ctx: &ModuleCtx) -> MapResult {
 /// The task's variables plus the template module's own (`template_path`, `template_host`,
 /// `ansible_managed`, ...).
 fn template_scope(ctx: &ModuleCtx, path: &Path, src: &str, dest: &str) -> Value {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    let uid = std::env::var("USER").unwrap_or_else(|_| "root".into());
-    let now = crate::modules::command::timestamp(std::time::SystemTime::now());
-    let mut extra = indexmap::IndexMap::new();
-    extra.insert("template_host".to_string(), Value::from(host));
-    extra.insert(
-        "template_path".to_string(),
-        Value::from(path.display().to_string()),
-    );
-    extra.insert(
-        "template_fullpath".to_string(),
-        Value::from(path.display().to_string()),
-    );
-    extra.insert("template_destpath".to_string(), Value::from(dest));
-    extra.insert("template_uid".to_string(), Value::from(uid));
-    extra.insert("template_run_date".to_string(), Value::from(now));
-    extra.insert("template_src".to_string(), Value::from(src));
-    if ctx
-        .vars
-        .get_attr("ansible_managed")
-        .map_or(true, |v| v.is_undefined())
-    {
-        extra.insert(
-            "ansible_managed".to_string(),
-            Value::from("Ansible managed"),
-        );
-    }
+    let mut extra = crate::template::file::template_vars(src, path, Some(dest));
+    let managed = crate::template::settings().ansible_managed();
+    crate::template::file::add_managed(&mut extra, managed, path, &ctx.vars);
     crate::template::Overlay::value(extra, ctx.vars.clone())
 }

@@ -52,7 +52,7 @@ mod pip;
 pub mod python;
 mod script;
 mod service;
-mod set_fact;
+pub mod set_fact;
 mod setup;
 mod setup_python;
 mod slurp;

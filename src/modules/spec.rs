@@ -356,6 +356,25 @@ impl Args {
         self.values.get(name).filter(|v| given(v)).cloned()
     }
 
+    /// Replaces a parameter's value before it is read (an action resolving a value the way
+    /// ansible's action plugin does before the module sees it: template's `mode=preserve`).
+    pub fn replace(&mut self, name: &str, value: Value) {
+        self.values.insert(name.to_string(), value);
+    }
+
+    /// The value given for a parameter, left in place.
+    pub fn peek(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    /// Whether a parameter's value is data rather than text the user wrote (`!unsafe`, a
+    /// module's output): such a string is never a template or an expression.
+    pub fn is_untrusted(&self, name: &str) -> bool {
+        self.values
+            .get(name)
+            .is_some_and(|v| v.kind() == minijinja::value::ValueKind::String && v.is_safe())
+    }
+
     /// A string parameter.
     pub fn str(&mut self, name: &'static str) -> Result<Option<String>, ModuleError> {
         self.declared(name, &[Kind::Str]);
@@ -412,6 +431,14 @@ impl Args {
             .get(name)
             .filter(|v| v.as_str() != Some(crate::vars::OMIT))
             .cloned()
+    }
+
+    /// The names of the parameters that have a value.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .iter()
+            .filter(|(_, v)| given(v))
+            .map(|(k, _)| k.as_str())
     }
 
     /// All values (after aliases, conversions and defaults), for modules that take free keys

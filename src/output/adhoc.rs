@@ -240,6 +240,7 @@ mod tests {
             verbose_always: false,
             action: String::new(),
             task_id: 0,
+            retries: Vec::new(),
         }
     }
 

@@ -68,8 +68,14 @@ impl<W: Write + Send> Human<W> {
         // Controller-side actions (fail, assert, set_fact...) fail as actions; the rest as
         // modules, as ansible-core words it.
         let kind = match crate::modules::spec_of(&r.action) {
+            _ if r.result.contains_key(crate::exec::events::ACTION_FAILURE) => "Action",
             Some(spec) if !spec.connection => "Action",
             _ => "Module",
+        };
+        // ansible-core's `concat_message`: no message leaves the sentence whole.
+        let what = match msg.as_str() {
+            "" => format!("{kind} failed."),
+            m => format!("{kind} failed: {m}"),
         };
         let path = std::path::absolute(&origin.source.name)
             .map(|p| p.display().to_string())
@@ -77,7 +83,7 @@ impl<W: Write + Send> Human<W> {
         let (line, col) = (origin.start.line, origin.start.col);
         let mut text = format!(
             "{}\nOrigin: {path}:{line}:{col}\n",
-            self.paint(&error_header(kind, &msg), "31")
+            self.paint(&error_header(&what, &msg), "31")
         );
         let first = line.saturating_sub(2).max(1);
         let width = line.to_string().len();
@@ -156,24 +162,58 @@ impl<W: Write + Send> Human<W> {
             (Some(l), true) => format!(" => (item={l})"),
             _ => String::new(),
         };
-        // A loop's overall result is shown per item, except when it failed.
-        // A loop's summary is shown only when it failed or everything was skipped (or there was
-        // nothing to loop over): ok and changed items speak for themselves.
-        if !item && is_loop_summary(r) && matches!(r.status, Status::Ok | Status::Changed) {
-            return;
+        // A loop's summary is shown only when everything was skipped (or there was nothing
+        // to loop over): its items speak for themselves, and a failed loop adds no more than
+        // `...ignoring` (the default callback's `_process_items` drops the results).
+        if !item && is_loop_summary(r) {
+            match r.status {
+                Status::Ok | Status::Changed => return,
+                Status::Failed => {
+                    if r.ignored {
+                        let _ = writeln!(self.out, "{}", self.paint("...ignoring", "36"));
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+        for retry in &r.retries {
+            let mut line = format!(
+                "FAILED - RETRYING: {host}: {} ({} retries left).",
+                retry.task_name, retry.left
+            );
+            // From -vvv (ansible's `_run_is_verbose(result, verbosity=2)`), indented as
+            // `_dump_results` does from there on.
+            if self.verbosity > 2 || r.verbose_always {
+                let shown = visible(&retry.result, r);
+                line.push_str(&format!("Result was: {}", value::ansible_json(&shown)));
+            }
+            let _ = writeln!(self.out, "{}", self.paint(&line, "34"));
+        }
+        // The default callback shows a result's warnings as warnings, before the result, and
+        // leaves them out of what it prints of the result.
+        if let Some(ws) = r.result.get("warnings")
+            && let Ok(it) = ws.try_iter()
+        {
+            for w in it {
+                let text = format!("[WARNING]: {}", crate::template::filters::py_str(&w));
+                let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
+            }
         }
         let mut shown = visible_result(r);
         // The default callback's `_dump_results`: a module's `invocation` and `diff` are left
-        // out below -vvv (the diff has its own display), warnings and deprecations always
-        // (they were shown as such).
+        // out below -vvv (the diff has its own display), deprecations always (they were shown
+        // as such).
         if let serde_json::Value::Object(o) = &mut shown {
             if self.verbosity < 3 {
                 o.remove("invocation");
                 o.remove("diff");
             }
-            o.remove("warnings");
             o.remove("deprecations");
         }
+        // ansible-core's `_dump_results` indents what a module asks to show always (debug)
+        // and everything from -vvv on.
+        let indent = r.verbose_always || self.verbosity > 2;
         let dump = |compact: bool| {
             if compact {
                 value::python_json(&value::sort_keys(&shown))
@@ -193,7 +233,7 @@ impl<W: Write + Send> Human<W> {
                     let body = if r.verbose_always {
                         dump(false)
                     } else {
-                        dump(self.verbosity < 3)
+                        dump(!indent)
                     };
                     line.push_str(&format!(" => {body}"));
                 }
@@ -201,27 +241,39 @@ impl<W: Write + Send> Human<W> {
             }
             Status::Skipped => {
                 let mut line = format!("skipping: {host}{item_part}");
-                if self.verbosity > 0 {
-                    line.push_str(&format!(" => {}", dump(true)));
-                } else if item {
+                if item {
                     // ansible-playbook leaves a space after a skipped item; scripts may match it.
                     line.push(' ');
+                }
+                if self.verbosity > 0 {
+                    // A loop's items were shown one by one: its own result leaves them out.
+                    let mut shown = shown.clone();
+                    if !item
+                        && let serde_json::Value::Object(o) = &mut shown
+                        && o.get("results").is_some_and(|v| {
+                            v.as_array()
+                                .is_some_and(|a| a.iter().all(|x| x.is_object()))
+                        })
+                    {
+                        o.remove("results");
+                    }
+                    line.push_str(&format!(
+                        " => {}",
+                        value::python_json(&value::sort_keys(&shown))
+                    ));
                 }
                 self.paint(&line, "36")
             }
             // ansible-core reports an unreachable loop item through its item-failed callback.
             Status::Failed | Status::Unreachable if r.status == Status::Failed || item => {
-                if (item || !is_loop_summary(r))
-                    && let Some(block) = self.failure_block(r)
-                {
+                if let Some(block) = self.failure_block(r) {
                     let _ = writeln!(self.out, "{block}");
                 }
                 let line = if item {
-                    // ansible-core's item-failed line has no `=>` before the item.
-                    let item_part = item_part.replacen(" => ", " ", 1);
-                    format!("failed: {host}{item_part} => {}", dump(self.verbosity < 3))
+                    let label = r.item_label.as_deref().unwrap_or("");
+                    format!("failed: {host} (item={label}) => {}", dump(!indent))
                 } else {
-                    format!("fatal: {host}: FAILED! => {}", dump(self.verbosity < 3))
+                    format!("fatal: {host}: FAILED! => {}", dump(!indent))
                 };
                 let mut text = self.paint(&line, "31");
                 if r.ignored && !item {
@@ -231,10 +283,7 @@ impl<W: Write + Send> Human<W> {
                 text
             }
             Status::Unreachable | Status::Failed => {
-                let line = format!(
-                    "fatal: {host}: UNREACHABLE! => {}",
-                    dump(self.verbosity < 3)
-                );
+                let line = format!("fatal: {host}: UNREACHABLE! => {}", dump(!indent));
                 let mut text = self.paint(&line, "31");
                 if r.ignored {
                     text.push('\n');
@@ -249,19 +298,25 @@ impl<W: Write + Send> Human<W> {
 
 /// The first line of a failed task's error: a message ansible-core already worded as the whole
 /// line (a Python module's uncaught exception: `Task failed: Module failed: ...`) is that line.
-fn error_header(kind: &str, msg: &str) -> String {
+fn error_header(what: &str, msg: &str) -> String {
     if msg.starts_with("Task failed: ") {
         format!("[ERROR]: {msg}")
     } else {
-        format!("[ERROR]: Task failed: {kind} failed: {msg}")
+        format!("[ERROR]: Task failed: {what}")
     }
 }
 
 /// The result as shown: internal keys dropped.
 fn visible_result(r: &TaskResult) -> serde_json::Value {
-    let mut j = value::to_json(&value::from_vars(&r.result));
+    visible(&r.result, r)
+}
+
+/// A result of the task `r` is the result of, as shown.
+fn visible(result: &crate::value::Vars, r: &TaskResult) -> serde_json::Value {
+    let mut j = value::to_json(&value::from_vars(result));
     if let serde_json::Value::Object(o) = &mut j {
         o.retain(|k, _| !k.starts_with("_ansible"));
+        o.remove("warnings");
         // The status is the line's own word: ansible-core's TaskResult leaves `failed` and
         // `skipped` out of what callbacks show.
         o.remove("failed");
@@ -367,7 +422,13 @@ impl<W: Write + Send> Reporter for Human<W> {
                 super::prompt::handle(event);
             }
             Event::Warning(w) => {
-                let _ = writeln!(self.out, "{}", self.paint(&format!("[WARNING]: {w}"), "35"));
+                // A deprecation says so itself (templating's broken conditionals).
+                let text = if w.starts_with("[DEPRECATION WARNING]") {
+                    w.to_string()
+                } else {
+                    format!("[WARNING]: {w}")
+                };
+                let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
             }
             Event::Verbose { level, text } => {
                 if self.verbosity >= *level {

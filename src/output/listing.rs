@@ -12,6 +12,8 @@ pub struct Listing<'a> {
     pub limit: Option<&'a str>,
     pub tags: &'a [String],
     pub skip_tags: &'a [String],
+    /// The extra vars: templated tags are templated with them and the play's vars.
+    pub extra: &'a crate::value::Vars,
 }
 
 fn tag_list(tags: &[String]) -> String {
@@ -71,55 +73,55 @@ impl Listing<'_> {
         );
     }
 
-    /// `--list-hosts`.
-    pub fn list_hosts(&self, book: &Playbook) -> String {
-        let mut out = format!("\nplaybook: {}\n", book.path.display());
-        for (i, play) in book.plays.iter().enumerate() {
-            Self::header(&mut out, i, play);
-            let hosts = self.hosts(&play.hosts.to_string());
-            let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
-            let _ = writeln!(out, "    hosts ({}):", hosts.len());
-            for h in hosts {
-                let _ = writeln!(out, "      {h}");
-            }
-        }
-        out
-    }
-
     fn tasks_of(&self, play: &crate::playbook::Play) -> Vec<(String, Vec<String>)> {
         let mut all = Vec::new();
         for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             walk(section, None, &play.kw.tags, &mut all);
         }
+        // ansible-playbook templates tags with the play's variables (no host's).
+        let store = crate::vars::VarStore::new(std::sync::Arc::default(), self.extra.clone());
+        let layers = crate::vars::Layers {
+            low: vec![play.role_defaults.clone()],
+            mid: vec![play.kw.vars.clone(), play.role_vars.clone()],
+            ..Default::default()
+        };
+        let scope = store.play_scope(&layers);
         all.into_iter()
+            .map(|(name, tags)| (name, crate::exec::expand_tags(&tags, || scope.clone())))
             .filter(|(_, tags)| tags_select(tags, self.tags, self.skip_tags))
             .collect()
     }
 
-    /// `--list-tasks`.
-    pub fn list_tasks(&self, book: &Playbook) -> String {
+    /// `--list-hosts`, `--list-tasks` and `--list-tags`, any of them together, as
+    /// ansible-playbook lists them: each play's header, its hosts, its tasks, then the tags of
+    /// its tasks.
+    pub fn list(&self, book: &Playbook, hosts: bool, tasks: bool, tags: bool) -> String {
         let mut out = format!("\nplaybook: {}\n", book.path.display());
         for (i, play) in book.plays.iter().enumerate() {
             Self::header(&mut out, i, play);
-            let _ = writeln!(out, "    tasks:");
-            for (name, tags) in self.tasks_of(play) {
-                let _ = writeln!(out, "      {name}\tTAGS: {}", tag_list(&tags));
+            if hosts {
+                let hosts = self.hosts(&play.hosts.to_string());
+                let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
+                let _ = writeln!(out, "    hosts ({}):", hosts.len());
+                for h in hosts {
+                    let _ = writeln!(out, "      {h}");
+                }
             }
-        }
-        out
-    }
-
-    /// `--list-tags`.
-    pub fn list_tags(&self, book: &Playbook) -> String {
-        let mut out = format!("\nplaybook: {}\n", book.path.display());
-        for (i, play) in book.plays.iter().enumerate() {
-            Self::header(&mut out, i, play);
-            let tags: Vec<String> = self
-                .tasks_of(play)
-                .into_iter()
-                .flat_map(|(_, t)| t)
-                .collect();
-            let _ = writeln!(out, "      TASK TAGS: {}", tag_list(&tags));
+            if !(tasks || tags) {
+                continue;
+            }
+            let listed = self.tasks_of(play);
+            if tasks {
+                let _ = writeln!(out, "    tasks:");
+                for (name, tags) in &listed {
+                    let _ = writeln!(out, "      {name}\tTAGS: {}", tag_list(tags));
+                }
+            }
+            if tags {
+                let mut all: Vec<String> = play.kw.tags.clone();
+                all.extend(listed.into_iter().flat_map(|(_, t)| t));
+                let _ = writeln!(out, "      TASK TAGS: {}", tag_list(&all));
+            }
         }
         out
     }

@@ -17,9 +17,18 @@ use keyword_sets::*;
 mod args;
 pub use args::{decode_escapes, join_args, parse_free_form, split_args};
 
+mod statics;
+
+mod imports;
+pub use imports::push_tags;
+use imports::{import_playbook, import_role, import_tasks};
+
 mod task;
 use task::*;
-pub use task::{keywords, vars_of};
+pub use task::{ARGS_SPLAT, is_variable_name, keywords, vars_of};
+
+/// A role's name and the names of its dependencies.
+pub type RoleNames = (String, Vec<String>);
 
 /// Where playbooks, task files and roles are looked for.
 #[derive(Debug, Clone)]
@@ -31,9 +40,16 @@ pub struct Loader {
     /// Defaults and vars of the roles `import_role` brought into the play being loaded: Ansible
     /// exposes them to the whole play at parse time, as for `roles:`.
     pub imported_role_vars: std::sync::Arc<std::sync::Mutex<(Vars, Vars)>>,
+    /// The roles `import_role` brought into the play being loaded, each with its dependencies'
+    /// names: they join the play's roles (`ansible_play_role_names`), as in Ansible.
+    pub imported_role_names: std::sync::Arc<std::sync::Mutex<Vec<RoleNames>>>,
     /// Handlers of the roles `import_role` brought into the play being loaded: they join the
     /// play's handlers, as in Ansible.
     pub imported_role_handlers: std::sync::Arc<std::sync::Mutex<Vec<Item>>>,
+    /// The extra vars (`-e`): static imports are templated with them.
+    pub extra_vars: Arc<Vars>,
+    /// The variables static templates see besides the extra vars ([`statics`]).
+    pub static_vars: Arc<std::sync::Mutex<Vars>>,
     /// Warnings from reading files (duplicate keys), until the run shows them: loading
     /// happens before the run starts and again while it runs (includes, vars files), and the
     /// run's reporter is the one place warnings are shown.
@@ -64,6 +80,9 @@ impl Loader {
             playbook_dir,
             roles_path,
             imported_role_vars: Default::default(),
+            imported_role_names: Default::default(),
+            extra_vars: Default::default(),
+            static_vars: Default::default(),
             imported_role_handlers: Default::default(),
             warnings: Default::default(),
         }
@@ -174,22 +193,13 @@ fn parse_into(
         }
         let import = entry
             .get("import_playbook")
-            .or_else(|| entry.get("ansible.builtin.import_playbook"));
+            .or_else(|| entry.get("ansible.builtin.import_playbook"))
+            .or_else(|| entry.get("ansible.legacy.import_playbook"));
         if let Some(target) = import {
             if depth > 20 {
                 return Err(target.error("import_playbook nests more than 20 deep (a loop?)"));
             }
-            let Some(name) = target.as_str() else {
-                return Err(target.error("import_playbook takes the path of a playbook"));
-            };
-            let sub = dir.join(name);
-            load_into(&sub, loader, plays, depth + 1).map_err(|e| {
-                if e.span.is_none() {
-                    e.at(&target.span)
-                } else {
-                    e
-                }
-            })?;
+            import_playbook(entry, target, &dir, loader, plays, depth)?;
             continue;
         }
         plays.push(load_play(entry, loader, &dir)?);
@@ -197,7 +207,16 @@ fn parse_into(
     Ok(())
 }
 
+/// A play; its static imports are templated with its vars ([`statics`]).
 fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
+    let vars = match node.get("vars") {
+        Some(v) => vars_of(v)?,
+        None => Vars::new(),
+    };
+    loader.with_static_vars(&vars, || load_play_in(node, loader, dir))
+}
+
+fn load_play_in(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let map = node.as_map().unwrap_or(&[]);
     for (k, _) in map {
         let key = key_str(k)?;
@@ -263,6 +282,11 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     if let Ok(mut imported) = loader.imported_role_handlers.lock() {
         imported.clear();
     }
+    if let Ok(mut imported) = loader.imported_role_names.lock() {
+        imported.clear();
+    }
+    let mut role_names = Vec::new();
+    let mut dependency_role_names = Vec::new();
     let mut handlers = list("handlers", true)?;
     let mut roles = Vec::new();
     let mut role_defaults = Vars::new();
@@ -275,8 +299,10 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         };
         let mut role_handlers = Vec::new();
         for entry in entries {
-            let loaded = role::load_role_entry(entry, loader, 0, None)?;
+            let loaded = role::load_role_entry(entry, loader, 0, role::Origin::default())?;
             loaded.merge_vars_into(&mut role_defaults, &mut role_vars);
+            role_names.push(loaded.ctx.name.clone());
+            loaded.dependency_names(&mut dependency_role_names);
             roles.extend(loaded.into_items(&mut role_handlers));
         }
         // Role handlers come before the play's own, in the order the roles were listed.
@@ -288,6 +314,16 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
     let post_tasks = list("post_tasks", false)?;
     if let Ok(mut imported) = loader.imported_role_handlers.lock() {
         handlers.append(&mut imported);
+    }
+    if let Ok(mut imported) = loader.imported_role_names.lock() {
+        for (name, deps) in imported.drain(..) {
+            role_names.push(name);
+            for d in deps {
+                if !dependency_role_names.contains(&d) {
+                    dependency_role_names.push(d);
+                }
+            }
+        }
     }
     if let Ok(mut exposed) = loader.imported_role_vars.lock() {
         let (defaults, vars) = std::mem::take(&mut *exposed);
@@ -320,6 +356,8 @@ fn load_play(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error> {
         roles,
         role_defaults: Arc::new(role_defaults),
         role_vars: Arc::new(role_vars),
+        role_names,
+        dependency_role_names,
         pre_tasks,
         tasks,
         post_tasks,
@@ -437,9 +475,24 @@ pub fn resolve_tasks_file(
     let mut candidates = vec![dir.join(p)];
     if let Some(r) = role {
         candidates.push(r.path.join("tasks").join(p));
+        // Relative to the role itself too (`import_tasks: tasks/x.yml` in its handlers).
+        candidates.push(r.path.join(p));
     }
     candidates.push(loader.playbook_dir.join(p));
     candidates.into_iter().find(|c| c.is_file())
+}
+
+/// ansible-core's message for an included tasks file it cannot find (the path it tried last:
+/// beside the playbook).
+pub fn missing_tasks_file(loader: &Loader, target: &str) -> String {
+    let p = loader.playbook_dir.join(target);
+    let p = p.display();
+    format!(
+        "Could not find or access '{p}' on the Ansible Controller: Unable to retrieve file \
+         contents.\nCould not find or access '{p}' on the Ansible Controller.\nIf you are using \
+         a module and expect the file to exist on the remote, see the remote_src option: \
+         [Errno 2] No such file or directory: '{p}'"
+    )
 }
 
 /// Reads a tasks file (for `import_tasks` and `include_tasks`).
@@ -465,76 +518,6 @@ pub fn load_tasks_file(path: &Path, ctx: &ItemCtx) -> Result<Vec<Item>, Error> {
         depth: ctx.depth + 1,
     };
     load_items(&node, &sub)
-}
-
-/// `import_tasks`: the file's tasks, in place, with the import's keywords applied to them all.
-fn import_tasks(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
-    let Some(name) = include_target(&task.args) else {
-        return Err(Error::syntax(
-            &task.span,
-            "import_tasks needs the name of a tasks file",
-        ));
-    };
-    if crate::template::is_template(&name) {
-        return Err(Error::syntax(
-            &task.span,
-            format!("import_tasks is static: '{name}' cannot use variables; use include_tasks"),
-        ));
-    }
-    if task.loop_.is_some() {
-        return Err(Error::syntax(
-            &task.span,
-            "import_tasks cannot be used with a loop; use include_tasks",
-        ));
-    }
-    let path = resolve_tasks_file(&name, &ctx.dir, ctx.role.as_deref(), ctx.loader)
-        .ok_or_else(|| Error::syntax(&task.span, format!("could not find or access '{name}'")))?;
-    let items = load_tasks_file(&path, ctx)
-        .map_err(|e| e.context(format!("imported from {}", task.span.location())))?;
-    Ok(Item::Block(Arc::new(Block {
-        name: task.name.clone(),
-        span: task.span.clone(),
-        kw: task.kw.clone(),
-        role: None,
-        block: items,
-        rescue: Vec::new(),
-        always: Vec::new(),
-    })))
-}
-
-/// `import_role`: the role's tasks in place; its handlers join the play's (after its own).
-fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
-    let (name, files, _allow) =
-        role::role_task_args(&task.args).map_err(|m| Error::syntax(&task.span, m))?;
-    let loaded = role::load_role(
-        &name,
-        &task.span,
-        Vars::new(),
-        task.kw.clone(),
-        &files,
-        ctx.loader,
-        ctx.depth + 1,
-    )?;
-    if let Ok(mut exposed) = ctx.loader.imported_role_vars.lock() {
-        let (defaults, vars) = &mut *exposed;
-        loaded.merge_vars_into(defaults, vars);
-    }
-    let mut handlers = Vec::new();
-    let items = loaded.into_items(&mut handlers);
-    if !ctx.handler
-        && let Ok(mut imported) = ctx.loader.imported_role_handlers.lock()
-    {
-        imported.extend(handlers);
-    }
-    Ok(Item::Block(Arc::new(Block {
-        name: task.name.clone(),
-        span: task.span.clone(),
-        kw: Keywords::default(),
-        role: None,
-        block: items,
-        rescue: Vec::new(),
-        always: Vec::new(),
-    })))
 }
 
 fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
@@ -580,7 +563,10 @@ fn load_block(node: &Node, ctx: &ItemCtx) -> Result<Block, Error> {
 }
 
 /// Gives `notify` to the tasks (in nested blocks too) that have none of their own.
-fn inherit_notify(items: &mut [Item], notify: &[String]) {
+pub fn inherit_notify(items: &mut [Item], notify: &[String]) {
+    if notify.is_empty() {
+        return;
+    }
     for item in items {
         match item {
             Item::Task(t) if t.notify.is_empty() => {
@@ -702,6 +688,11 @@ mod tests {
         assert_eq!(
             get("include_tasks", "{{ 'a.yml' if x == 1 else 'b.yml' }}"),
             kv(&[("_raw_params", "{{ 'a.yml' if x == 1 else 'b.yml' }}")])
+        );
+        // A whole template before the '=' is a key (templated when the task runs).
+        assert_eq!(
+            get("set_fact", "{{ item }}=set"),
+            kv(&[("{{ item }}", "set")])
         );
     }
 

@@ -43,6 +43,9 @@ pub struct Keywords {
     pub throttle: Option<Value>,
     pub timeout: Option<Value>,
     pub tags: Vec<String>,
+    /// `module_defaults`: mappings of module name to default arguments, in the order written
+    /// (a list of them, or one).
+    pub module_defaults: Vec<Value>,
     /// Conditions that must all hold (a block's apply to every task inside it).
     pub when: Vec<Value>,
     pub vars: Arc<Vars>,
@@ -77,6 +80,11 @@ pub struct Play {
     /// whole play (roles' vars are not private by default).
     pub role_defaults: Arc<Vars>,
     pub role_vars: Arc<Vars>,
+    /// The roles the play names (`roles:`, then `import_role`s), as ansible-core's
+    /// `play.roles`: `ansible_play_role_names` (and `role_names`).
+    pub role_names: Vec<String>,
+    /// The names of every dependency of those roles: `ansible_dependent_role_names`.
+    pub dependency_role_names: Vec<String>,
     pub pre_tasks: Vec<Item>,
     pub tasks: Vec<Item>,
     pub post_tasks: Vec<Item>,
@@ -152,6 +160,16 @@ pub struct Task {
     pub until: Vec<Value>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `include_tasks`/`include_role`'s `apply`: keywords for what the include brings in.
+    pub apply: Option<Arc<Apply>>,
+}
+
+/// `apply` on an include: a block's keywords around what it brings in.
+#[derive(Debug, Clone)]
+pub struct Apply {
+    pub kw: Keywords,
+    /// Given to the included tasks that notify nothing themselves, as a block's `notify`.
+    pub notify: Vec<String>,
 }
 
 impl Task {
@@ -172,11 +190,30 @@ pub struct Loop {
     pub value: Value,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoopControl {
     pub loop_var: Option<String>,
     pub index_var: Option<String>,
     pub label: Option<Value>,
     pub extended: bool,
+    /// With `extended`: whether `ansible_loop.allitems` is set (ansible-core's default: yes).
+    pub extended_allitems: bool,
+    /// Seconds between two items (a fraction allowed).
     pub pause: Option<Value>,
+    /// Conditions checked after each item: when all hold, the loop stops there.
+    pub break_when: Vec<Value>,
+}
+
+impl Default for LoopControl {
+    fn default() -> Self {
+        LoopControl {
+            loop_var: None,
+            index_var: None,
+            label: None,
+            extended: false,
+            extended_allitems: true,
+            pause: None,
+            break_when: Vec::new(),
+        }
+    }
 }

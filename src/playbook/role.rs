@@ -79,20 +79,27 @@ impl LoadedRole {
             inner.extend(dep.into_items(handlers));
         }
         if !self.handlers.is_empty() {
+            // The entry's keywords (become, delegate_to...) reach the role's handlers too:
+            // ansible-core gives them the same parent.
             handlers.push(Item::Block(Arc::new(Block {
                 name: None,
                 span: self.span.clone(),
-                kw: Keywords::default(),
+                kw: self.kw.clone(),
                 role: Some(self.ctx.clone()),
                 block: self.handlers,
                 rescue: Vec::new(),
                 always: Vec::new(),
             })));
         }
+        // The entry's `vars:` are the role's own, above its vars/ files (ansible-core's
+        // Role.get_vars adds them last).
         inner.push(Item::Block(Arc::new(Block {
             name: None,
             span: self.span.clone(),
-            kw: Keywords::default(),
+            kw: Keywords {
+                vars: self.kw.vars.clone(),
+                ..Keywords::default()
+            },
             role: Some(self.ctx),
             block: self.tasks,
             rescue: Vec::new(),
@@ -108,6 +115,16 @@ impl LoadedRole {
             rescue: Vec::new(),
             always: Vec::new(),
         }))]
+    }
+
+    /// The names of this role's dependencies, theirs included (deepest first), each once.
+    pub fn dependency_names(&self, out: &mut Vec<String>) {
+        for dep in &self.dependencies {
+            dep.dependency_names(out);
+            if !out.contains(&dep.ctx.name) {
+                out.push(dep.ctx.name.clone());
+            }
+        }
     }
 
     /// This role's and its dependencies' defaults and vars, merged in run order into `defaults`
@@ -126,13 +143,21 @@ impl LoadedRole {
     }
 }
 
+/// Where a role is asked for from: for a dependency, the declaring role's directory (searched
+/// too, as Ansible does) and its parameters, which the dependency's tasks see below its own
+/// (ansible-core's `get_role_params(dep_chain)`).
+#[derive(Default, Clone, Copy)]
+pub struct Origin<'a> {
+    pub basedir: Option<&'a Path>,
+    pub parent_params: Option<&'a Vars>,
+}
+
 /// Reads a `roles:` entry (a name, or a mapping with `role:` and keywords and parameters).
-/// `basedir` is where a dependency's declaring role lives, searched too (as Ansible does).
 pub fn load_role_entry(
     node: &Node,
     loader: &Loader,
     depth: usize,
-    basedir: Option<&Path>,
+    origin: Origin,
 ) -> Result<LoadedRole, Error> {
     let (name, kw, params) = match &node.kind {
         NodeKind::Str(s) => (s.clone(), Keywords::default(), Vars::new()),
@@ -166,7 +191,7 @@ pub fn load_role_entry(
         &RoleFiles::default(),
         loader,
         depth,
-        basedir,
+        origin,
     )
 }
 
@@ -182,6 +207,8 @@ pub fn find_role(name: &str, loader: &Loader, basedir: Option<&Path>) -> Option<
     for base in bases {
         let candidate = base.join(name);
         if candidate.is_dir() {
+            // `role_path` is absolute, links resolved (ansible-core's unfrackpath).
+            let candidate = std::fs::canonicalize(&candidate).unwrap_or(candidate);
             return Some((name.to_string(), candidate));
         }
     }
@@ -239,7 +266,7 @@ fn collection_role(name: &str, loader: &Loader) -> Option<PathBuf> {
 
 /// `main.yml`, `main.yaml`, `main` (or the `_from` name, with the same endings) in a role's
 /// sub-directory.
-fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
+pub fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
     let base = from.unwrap_or("main");
     let dir = role.join(sub);
     [
@@ -253,6 +280,101 @@ fn role_file(role: &Path, sub: &str, from: Option<&str>) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// A role's vars or defaults files, as ansible-core's `find_vars_files` finds them: `main`
+/// (or the `_from` name) as is, `.yml`, `.yaml` or `.json`, the first that exists; a directory
+/// by that name gives every file in it (sub-directories too) with one of those endings or
+/// none, in sorted order, merged in that order.
+fn role_vars_files(role: &Path, sub: &str, from: Option<&str>) -> Vec<PathBuf> {
+    const ENDINGS: [&str; 4] = ["", ".yml", ".yaml", ".json"];
+    // `main` is looked for with an ending first; a `_from` name as written first.
+    let order: [&str; 4] = match from {
+        None => [".yml", ".yaml", ".json", ""],
+        Some(_) => ENDINGS,
+    };
+    fn dir_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.') || name.ends_with('~') {
+                continue;
+            }
+            if p.is_dir() {
+                dir_files(&p, out);
+            } else {
+                let ext = p
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default();
+                if ENDINGS.contains(&ext.as_str()) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let base = role.join(sub).join(from.unwrap_or("main"));
+    for ending in order {
+        let candidate = PathBuf::from(format!("{}{ending}", base.display()));
+        if candidate.is_dir() {
+            let mut out = Vec::new();
+            dir_files(&candidate, &mut out);
+            return out;
+        }
+        if candidate.is_file() {
+            return vec![candidate];
+        }
+    }
+    Vec::new()
+}
+
+/// Whether `path` is inside `dir`, by their names (`..` resolved), as ansible-core's
+/// `is_subpath`.
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    fn normal(p: &Path) -> PathBuf {
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    }
+    normal(path).starts_with(normal(dir))
+}
+
+/// A role's file found outside the role's directory for it (a `_from` with `..` or an
+/// absolute path) is refused, as ansible-core does.
+fn check_inside(
+    found: &Path,
+    role: &Path,
+    sub: &str,
+    name: &str,
+    span: &Span,
+) -> Result<(), Error> {
+    let dir = role.join(sub);
+    if is_inside(found, &dir) {
+        return Ok(());
+    }
+    Err(Error::syntax(
+        span,
+        format!(
+            "Failed loading '{}' for role ({name}) as it is not inside the expected role path: '{}'",
+            found.display(),
+            dir.display()
+        ),
+    ))
+}
+
 /// Reads a role and its dependencies.
 pub fn load_role(
     name: &str,
@@ -263,10 +385,19 @@ pub fn load_role(
     loader: &Loader,
     depth: usize,
 ) -> Result<LoadedRole, Error> {
-    load_role_in(name, span, params, kw, files, loader, depth, None)
+    load_role_in(
+        name,
+        span,
+        params,
+        kw,
+        files,
+        loader,
+        depth,
+        Origin::default(),
+    )
 }
 
-/// [`load_role`], also searching `basedir` (the declaring role's directory, for dependencies).
+/// [`load_role`] for a role asked for from `origin`.
 #[allow(clippy::too_many_arguments)]
 fn load_role_in(
     name: &str,
@@ -276,8 +407,9 @@ fn load_role_in(
     files: &RoleFiles,
     loader: &Loader,
     depth: usize,
-    basedir: Option<&Path>,
+    origin: Origin,
 ) -> Result<LoadedRole, Error> {
+    let basedir = origin.basedir;
     if depth > 30 {
         return Err(Error::syntax(
             span,
@@ -298,15 +430,23 @@ fn load_role_in(
     // when ansible-core loads a role.
     loader.python.add_role_dir(&path);
     let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
-        match role_file(&path, sub, from) {
-            Some(f) => {
-                let mut warnings = Vec::new();
-                let vars = load_vars_file(&f, &mut warnings)
-                    .map_err(|e| e.context(format!("in the role '{role_name}'")))?;
-                loader.warn(warnings);
-                Ok(vars)
+        let found = role_vars_files(&path, sub, from);
+        for f in &found {
+            check_inside(f, &path, sub, &role_name, span)?;
+        }
+        match found.is_empty() {
+            false => {
+                let mut all = Vars::new();
+                for f in found {
+                    let mut warnings = Vec::new();
+                    let vars = load_vars_file(&f, &mut warnings)
+                        .map_err(|e| e.context(format!("in the role '{role_name}'")))?;
+                    loader.warn(warnings);
+                    all.extend(vars);
+                }
+                Ok(all)
             }
-            None if from.is_some() => Err(Error::syntax(
+            true if from.is_some() => Err(Error::syntax(
                 span,
                 format!(
                     "could not find '{}' in {}/{sub}",
@@ -314,7 +454,7 @@ fn load_role_in(
                     path.display()
                 ),
             )),
-            None => Ok(Vars::new()),
+            true => Ok(Vars::new()),
         }
     };
     let defaults = read_vars("defaults", files.defaults_from.as_deref())?;
@@ -331,12 +471,33 @@ fn load_role_in(
         .as_ref()
         .and_then(|m| m.get("allow_duplicates"))
         .is_some_and(|a| matches!(a.kind, NodeKind::Bool(true)));
-    // ansible-core caches roles by the name as written and their parameters.
+    // ansible-core tells roles apart by name, path, parameters, the entry's `when`, `tags` and
+    // `vars`, and the files read (`tasks_from`...): the same role asked for the same way runs
+    // once (Role._get_hash_dict).
+    let when: Vec<Value> = kw.when.clone();
     let identity = format!(
-        "{}|{}",
+        "{}|{}|{}|{}|{:?}|{}|{:?}",
         role_name,
-        value::to_json(&value::from_vars(&params))
+        path.display(),
+        value::to_json(&value::from_vars(&params)),
+        value::to_json(&Value::from(when)),
+        kw.tags,
+        value::to_json(&value::from_vars(&kw.vars)),
+        (
+            &files.tasks_from,
+            &files.vars_from,
+            &files.defaults_from,
+            &files.handlers_from
+        ),
     );
+    let params = match origin.parent_params {
+        Some(parent) if !parent.is_empty() => {
+            let mut all = parent.clone();
+            all.extend(params);
+            all
+        }
+        _ => params,
+    };
     let ctx = Arc::new(RoleCtx {
         name: role_name.clone(),
         path: path.clone(),
@@ -349,6 +510,7 @@ fn load_role_in(
     let read_items = |sub: &str, from: Option<&str>, handlers: bool| -> Result<Vec<Item>, Error> {
         match role_file(&path, sub, from) {
             Some(f) => {
+                check_inside(&f, &path, sub, &role_name, span)?;
                 let source = crate::value::read_source(&f)?;
                 let loaded = yaml::load(&source, yaml::Aliases::Budgeted)?;
                 loader.warn(loaded.warnings);
@@ -379,9 +541,12 @@ fn load_role_in(
     if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
         match &deps.kind {
             NodeKind::Seq(items) => {
-                let declaring = path.parent();
+                let origin = Origin {
+                    basedir: path.parent(),
+                    parent_params: Some(&ctx.params),
+                };
                 for d in items.iter() {
-                    dependencies.push(load_role_entry(d, loader, depth + 1, declaring)?);
+                    dependencies.push(load_role_entry(d, loader, depth + 1, origin)?);
                 }
             }
             NodeKind::Null => {}
@@ -398,6 +563,17 @@ fn load_role_in(
     })
 }
 
+/// A role brought in by `import_role` or `include_role`: its `allow_duplicates` argument
+/// (true unless given) decides over the role's meta, and it is another role than the same one
+/// listed under `roles:` (`from_include` in ansible-core's Role identity).
+pub fn from_include(ctx: RoleCtx, allow_duplicates: bool) -> RoleCtx {
+    RoleCtx {
+        allow_duplicates,
+        identity: format!("{}|include", ctx.identity),
+        ..ctx
+    }
+}
+
 /// An error for a role that could not be used.
 pub fn role_error(span: &Span, msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::Syntax, msg).at(span)
@@ -405,10 +581,12 @@ pub fn role_error(span: &Span, msg: impl Into<String>) -> Error {
 
 /// The parameters of `import_role`/`include_role`: the role's name and which files to read.
 pub fn role_task_args(args: &Value) -> Result<(String, RoleFiles, bool), String> {
+    // An argument set to `omit` is not given.
     let get = |k: &str| -> Option<String> {
         args.get_attr(k)
             .ok()
             .filter(|v| !v.is_undefined() && !v.is_none())
+            .filter(|v| v.as_str() != Some(crate::vars::OMIT))
             .map(|v| v.to_string())
     };
     let name = get("name")

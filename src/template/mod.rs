@@ -18,18 +18,25 @@
 //! Templating never prints: a warning it raises (a lookup with `errors='warn'`) goes to the
 //! [`Warnings`] collector its caller installed, and the caller shows it.
 
+mod conditions;
 mod crypt;
+pub mod file;
 pub mod filters;
 mod ipaddr;
 pub mod lookups;
+mod names;
 mod prepare;
 mod pycompat;
 mod pyrandom;
-mod pyyaml;
+pub mod pyyaml;
+mod settings;
 pub mod tests;
 mod warnings;
 
+pub use conditions::{eval_condition, truthy};
 pub use lookups::Overlay;
+pub use names::{Banner, render_name};
+pub use settings::{Settings, configure, settings};
 pub use warnings::{Scoped, Warnings};
 
 use crate::diagnostics::{Error, ErrorKind};
@@ -104,6 +111,21 @@ impl<T: 'static> Drop for StackGuard<T> {
     }
 }
 
+thread_local! {
+    /// Why the last undefined value a filter made is undefined (`map(attribute=...)` on an
+    /// item without it), for the error it becomes when the value is used.
+    static UNDEFINED_HINT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records why a filter's result holds an undefined value (see [`UNDEFINED_HINT`]).
+pub(crate) fn note_undefined(reason: String) {
+    UNDEFINED_HINT.with(|h| *h.borrow_mut() = Some(reason));
+}
+
+fn take_undefined_hint() -> Option<String> {
+    UNDEFINED_HINT.with(|h| h.borrow_mut().take())
+}
+
 /// The scope of the innermost template being rendered on this thread.
 pub(crate) fn current_context() -> Option<Value> {
     CONTEXTS.with(|c| c.borrow().last().cloned())
@@ -125,6 +147,12 @@ fn python_formatter(
         ValueKind::None => return Ok(()),
         ValueKind::Undefined => {
             return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
+        }
+        _ if let Some(e) = crate::value::vaulted::undecryptable(value) => {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                e.message,
+            ));
         }
         _ if value.downcast_object_ref::<filters::DateTime>().is_some() => value
             .downcast_object_ref::<filters::DateTime>()
@@ -159,9 +187,16 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
     }
     // A folded `>` scalar `"{{ expr }}\n"` is still one expression and keeps its type, as in
     // ansible-core (a longer template keeps its trailing newline).
-    let one = single_expression(s).or_else(|| s.strip_suffix('\n').and_then(single_expression));
-    if let Some(expr) = one {
+    if let Some(expr) = single_expression(s) {
         return eval_in_source(&prepare::prepare_expression(expr, true), ctx, s);
+    }
+    // Jinja drops the one trailing newline, then ansible puts it back on a string result.
+    if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
+        let v = eval_in_source(&prepare::prepare_expression(expr, true), ctx, s)?;
+        return Ok(match v.as_str() {
+            Some(text) if v.kind() == ValueKind::String => Value::from(format!("{text}\n")),
+            _ => v,
+        });
     }
     render_template(&prepare::prepare_template(s), ctx, s).map(Value::from)
 }
@@ -173,6 +208,7 @@ pub(crate) fn eval_expression(expr: &str, ctx: &Value) -> Result<Value, Error> {
 
 fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
     let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    take_undefined_hint();
     let eval = |env: &'static Environment<'static>| {
         env.compile_expression(expr)
             .and_then(|compiled| compiled.eval(ctx.clone()))
@@ -185,10 +221,13 @@ fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error>
     if value.is_undefined() {
         return Err(undefined_error(expr, source, ctx));
     }
+    if let Some(e) = crate::value::vaulted::undecryptable(&value) {
+        return Err(e.context(format!("while templating '{source}'")));
+    }
     if contains_undefined(&value) {
+        let reason = take_undefined_hint().unwrap_or_else(|| first_undefined_name(expr, ctx));
         return Err(
-            Error::new(ErrorKind::Template, first_undefined_name(expr, ctx))
-                .context(format!("while templating '{source}'")),
+            Error::new(ErrorKind::Template, reason).context(format!("while templating '{source}'"))
         );
     }
     Ok(value)
@@ -249,18 +288,6 @@ fn render_template(s: &str, ctx: &Value, source: &str) -> Result<String, Error> 
         other => other,
     }
     .map_err(|e| convert_error_in(e, source, ctx))
-}
-
-/// Renders with other delimiters (the template lookup's `variable_start_string` and friends).
-pub(crate) fn render_with_syntax(
-    s: &str,
-    ctx: &Value,
-    syntax: minijinja::syntax::SyntaxConfig,
-) -> Result<String, Error> {
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
-    let env = build_env(UndefinedBehavior::Strict, syntax);
-    env.render_str(s, ctx.clone())
-        .map_err(|e| convert_error_in(e, s, ctx))
 }
 
 /// An attribute/item path: `a.b`, `a['b'].c`, `a[0]`.
@@ -486,59 +513,6 @@ fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>)
     }
 }
 
-/// Evaluates a `when`/`changed_when`/`failed_when` condition: a bare expression (or a
-/// boolean). As in ansible-core 2.19, the result must be a boolean: a string, number, list or
-/// `None` result is an error, and so are an empty expression and a non-string condition.
-pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
-    match cond.kind() {
-        ValueKind::Bool => Ok(cond.is_true()),
-        ValueKind::None | ValueKind::Undefined => Ok(true),
-        ValueKind::String => {
-            let text = cond.as_str().unwrap_or("").trim();
-            if text.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::Template,
-                    "Empty conditional expressions are not allowed.",
-                ));
-            }
-            // Ansible accepts `when: "{{ x }}"` (with a warning): the expression is inside.
-            let expr = single_expression(text).unwrap_or(text);
-            let value = eval_in_source(&prepare::prepare_expression(expr, false), ctx, text)
-                .map_err(|mut e| {
-                    e.message = format!("Error while evaluating conditional: {}", e.message);
-                    e
-                })?;
-            match value.kind() {
-                ValueKind::Bool => Ok(value.is_true()),
-                _ => Err(Error::new(
-                    ErrorKind::Template,
-                    format!(
-                        "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
-                        if value.is_true() { "True" } else { "False" },
-                        filters::py_type(&value)
-                    ),
-                )
-                .context(format!("while evaluating the conditional '{text}'"))),
-            }
-        }
-        _ => Err(Error::new(
-            ErrorKind::Template,
-            "Conditional expressions must be strings.",
-        )),
-    }
-}
-
-/// Python truthiness, with strings that spell a boolean read as Ansible's conditionals read them.
-pub fn truthy(v: &Value) -> bool {
-    if let Some(s) = v.as_str() {
-        return !matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "false" | "no" | "off" | "0" | ""
-        );
-    }
-    v.is_true()
-}
-
 fn undefined_error(expr: &str, source: &str, ctx: &Value) -> Error {
     Error::new(ErrorKind::Template, describe_undefined(expr, ctx))
         .context(format!("while templating '{source}'"))
@@ -556,6 +530,11 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
         .and_then(|r| e.template_source().and_then(|s| s.get(r)))
         .map(str::to_string);
     let message = match (e.kind(), &what) {
+        (K::InvalidOperation, _) if e.detail().and_then(python_zero_division).is_some() => e
+            .detail()
+            .and_then(python_zero_division)
+            .unwrap_or_default()
+            .to_string(),
         (K::UndefinedError, _)
             if e.detail()
                 .is_some_and(|d| d.starts_with('`') && d.ends_with("` is undefined")) =>
@@ -591,6 +570,25 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
         err = err.context(format!("while templating '{source}'"));
     }
     err
+}
+
+/// Python's ZeroDivisionError text for minijinja's "unable to calculate A OP 0".
+fn python_zero_division(detail: &str) -> Option<&'static str> {
+    let calc = detail.strip_prefix("unable to calculate ")?;
+    let mut words = calc.rsplitn(3, ' ');
+    let (b, op, a) = (words.next()?, words.next()?, words.next()?);
+    if b.parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = a.contains('.') || b.contains('.');
+    Some(match (op, float) {
+        ("/", _) => "division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        ("%", true) => "float modulo",
+        _ => return None,
+    })
 }
 
 /// `{{ x }}` -> `x`, for messages about an emitted expression.

@@ -113,12 +113,32 @@ fn operand_end(chars: &[char], mut i: usize) -> Option<usize> {
     }
 }
 
+/// Whether a `+` after `before` (the expression so far) is unary: at the start, after an
+/// opening bracket, a separator, an operator or a keyword that takes an operand.
+fn unary_position(before: &str) -> bool {
+    let t = before.trim_end();
+    match t.chars().last() {
+        None => true,
+        Some(c) if "([{,:+-*/%<>=!~".contains(c) => true,
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            let word = t
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("");
+            matches!(word, "and" | "or" | "not" | "in" | "if" | "else")
+                && !t[..t.len() - word.len()].ends_with('.')
+        }
+        Some(_) => false,
+    }
+}
+
 /// Rewrites the inside of one `{{ }}` (or a bare expression): literal backslashes in strings,
-/// and `'fmt' % args` as `format`.
+/// `'fmt' % args` as `format`, and a unary `+` (Python's, which minijinja lacks) dropped: on a
+/// number it changes nothing.
 /// With `escape_backslashes` false (conditionals), string literals keep Jinja's escapes.
 pub fn prepare_expression(expr: &str, escape_backslashes: bool) -> Cow<'_, str> {
     let needs_escaping = escape_backslashes && expr.contains('\\');
-    if !needs_escaping && !expr.contains('%') {
+    if !needs_escaping && !expr.contains('%') && !expr.contains('+') {
         return Cow::Borrowed(expr);
     }
     let chars: Vec<char> = expr.chars().collect();
@@ -126,6 +146,10 @@ pub fn prepare_expression(expr: &str, escape_backslashes: bool) -> Cow<'_, str> 
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        if c == '+' && chars.get(i + 1) != Some(&'+') && unary_position(&out) {
+            i += 1;
+            continue;
+        }
         if c != '\'' && c != '"' {
             out.push(c);
             i += 1;
@@ -172,7 +196,17 @@ pub fn prepare_expression(expr: &str, escape_backslashes: bool) -> Cow<'_, str> 
 /// Applies [`prepare_expression`] to every `{{ }}` of a template; `{% %}` and `{# #}` are left
 /// alone, and so is everything between `{% raw %}` and `{% endraw %}`.
 pub fn prepare_template(s: &str) -> Cow<'_, str> {
-    if !s.contains('\\') && !s.contains('%') {
+    prepare_template_with(s, true)
+}
+
+/// [`prepare_template`] for a template file: its string literals keep Jinja's escapes.
+pub fn prepare_file_template(s: &str) -> Cow<'_, str> {
+    prepare_template_with(s, false)
+}
+
+fn prepare_template_with(s: &str, escape_backslashes: bool) -> Cow<'_, str> {
+    let escapes = escape_backslashes && s.contains('\\');
+    if !(escapes || s.contains('%') || s.contains('+')) {
         return Cow::Borrowed(s);
     }
     let chars: Vec<char> = s.chars().collect();
@@ -208,7 +242,7 @@ pub fn prepare_template(s: &str) -> Cow<'_, str> {
             };
             let inner: String = chars[i + 2..end].iter().collect();
             out.push_str("{{");
-            out.push_str(&prepare_expression(&inner, true));
+            out.push_str(&prepare_expression(&inner, escape_backslashes));
             out.push_str("}}");
             i = end + 2;
         } else if starts(i, "{#") {
@@ -316,6 +350,19 @@ pub fn single_expression(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unary_plus_is_dropped_and_a_binary_one_kept() {
+        assert_eq!(
+            prepare_expression("[-2.5, +2.5, 1 + 2.5]", true),
+            "[-2.5, 2.5, 1 + 2.5]"
+        );
+        assert_eq!(
+            prepare_expression("+x if +1 else a+ 'b+'", true),
+            "x if 1 else a+ 'b+'"
+        );
+        assert_eq!(prepare_expression("a.if + 1", true), "a.if + 1");
+    }
 
     #[test]
     fn backslashes_in_expression_strings_are_literal() {

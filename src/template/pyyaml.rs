@@ -23,6 +23,10 @@ pub struct DumpOptions {
     pub default_flow_style: Option<bool>,
     pub indent: usize,
     pub width: usize,
+    /// Write a list or mapping met again (the same one, [`crate::value::identity`]) as an
+    /// alias of the first (`&id001` ... `*id001`), as PyYAML does for a Python object dumped
+    /// twice (ansible-inventory's YAML of group variables shared by hosts).
+    pub aliases: bool,
 }
 
 impl Default for DumpOptions {
@@ -31,6 +35,7 @@ impl Default for DumpOptions {
             default_flow_style: None,
             indent: 2,
             width: 80,
+            aliases: false,
         }
     }
 }
@@ -51,9 +56,49 @@ enum Node {
         pairs: Vec<(Node, Node)>,
         flow: bool,
     },
+    /// A still-encrypted `!vault` value: Ansible's dumper writes its ciphertext as a literal
+    /// block with the `!vault` tag.
+    Vault(String),
+    /// A list or mapping that may be met again ([`DumpOptions::aliases`]): its slot, whose
+    /// anchor it gets if it is.
+    Anchored(usize, Box<Node>),
+    /// The list or mapping of a slot met again.
+    Alias(usize),
 }
 
-fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
+/// What the representer learns about lists and mappings met more than once.
+#[derive(Default)]
+struct Anchors {
+    /// Slot by identity.
+    slots: std::collections::HashMap<usize, usize>,
+    /// Anchor number by slot, in the order they were met the second time (PyYAML's order).
+    numbers: std::collections::HashMap<usize, usize>,
+}
+
+fn represent(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Node, String> {
+    if let Some(ciphertext) = crate::value::vaulted::ciphertext(v) {
+        return Ok(Node::Vault(ciphertext));
+    }
+    if let Some(t) = crate::value::timestamp::of(v) {
+        return Ok(scalar(&t.python_str(), true));
+    }
+    if opts.aliases
+        && let Some(id) = crate::value::identity(v)
+    {
+        if let Some(&slot) = anchors.slots.get(&id) {
+            let next = anchors.numbers.len() + 1;
+            anchors.numbers.entry(slot).or_insert(next);
+            return Ok(Node::Alias(slot));
+        }
+        let slot = anchors.slots.len();
+        anchors.slots.insert(id, slot);
+        let inner = represent_value(v, opts, anchors)?;
+        return Ok(Node::Anchored(slot, Box::new(inner)));
+    }
+    represent_value(v, opts, anchors)
+}
+
+fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Node, String> {
     Ok(match v.kind() {
         ValueKind::None | ValueKind::Undefined => scalar("null", true),
         ValueKind::Bool => scalar(if v.is_true() { "true" } else { "false" }, true),
@@ -76,7 +121,7 @@ fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
             let items: Vec<Node> = v
                 .try_iter()
                 .map_err(|e| e.to_string())?
-                .map(|i| represent(&i, opts))
+                .map(|i| represent(&i, opts, anchors))
                 .collect::<Result<_, _>>()?;
             let flow = match opts.default_flow_style {
                 Some(f) => f,
@@ -94,7 +139,8 @@ fn represent(v: &Value, opts: &DumpOptions) -> Result<Node, String> {
             let mut pairs = Vec::with_capacity(keys.len());
             for k in keys {
                 let val = v.get_item(&k).unwrap_or_default();
-                pairs.push((represent(&k, opts)?, represent(&val, opts)?));
+                let key = represent(&k, opts, anchors)?;
+                pairs.push((key, represent(&val, opts, anchors)?));
             }
             let flow = match opts.default_flow_style {
                 Some(f) => f,
@@ -328,6 +374,8 @@ struct Emitter {
     indention: bool,
     mapping_context: bool,
     simple_key_context: bool,
+    /// Anchor number by slot, for the lists and mappings met more than once.
+    anchors: std::collections::HashMap<usize, usize>,
 }
 
 impl Emitter {
@@ -386,6 +434,22 @@ impl Emitter {
             Node::Scalar { text, implicit } => {
                 self.increase_indent(true, false);
                 self.scalar(text, *implicit);
+                self.pop_indent();
+            }
+            Node::Anchored(slot, inner) => {
+                if let Some(n) = self.anchors.get(slot) {
+                    self.write_indicator(&format!("&id{n:03}"), true, false, false);
+                }
+                self.node(inner, root, mapping, simple_key);
+            }
+            Node::Alias(slot) => {
+                let n = self.anchors.get(slot).copied().unwrap_or(0);
+                self.write_indicator(&format!("*id{n:03}"), true, false, false);
+            }
+            Node::Vault(text) => {
+                self.increase_indent(true, false);
+                self.write_indicator("!vault", true, false, false);
+                self.write_literal(text);
                 self.pop_indent();
             }
             Node::Seq { items, flow } => {
@@ -498,176 +562,6 @@ impl Emitter {
             Style::Double => self.write_double_quoted(text, split),
         }
     }
-
-    fn write_plain(&mut self, text: &str, split: bool) {
-        if text.is_empty() {
-            return;
-        }
-        if !self.whitespace {
-            self.write(" ");
-        }
-        self.whitespace = false;
-        self.indention = false;
-        let chars: Vec<char> = text.chars().collect();
-        let (mut spaces, mut breaks) = (false, false);
-        let (mut start, mut end) = (0usize, 0usize);
-        while end <= chars.len() {
-            let ch = chars.get(end).copied();
-            if spaces {
-                if ch != Some(' ') {
-                    if start + 1 == end && self.column > self.opts.width && split {
-                        self.write_indent();
-                        self.whitespace = false;
-                        self.indention = false;
-                    } else {
-                        let s: String = chars[start..end].iter().collect();
-                        self.write(&s);
-                    }
-                    start = end;
-                }
-            } else if breaks {
-                if !ch.is_some_and(is_break) {
-                    if chars[start] == '\n' {
-                        self.write_line_break();
-                    }
-                    for _ in start..end {
-                        self.write_line_break();
-                    }
-                    self.write_indent();
-                    self.whitespace = false;
-                    self.indention = false;
-                    start = end;
-                }
-            } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
-                let s: String = chars[start..end].iter().collect();
-                self.write(&s);
-                start = end;
-            }
-            if let Some(c) = ch {
-                spaces = c == ' ';
-                breaks = is_break(c);
-            }
-            end += 1;
-        }
-    }
-
-    fn write_single_quoted(&mut self, text: &str, split: bool) {
-        self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
-        let (mut spaces, mut breaks) = (false, false);
-        let (mut start, mut end) = (0usize, 0usize);
-        while end <= chars.len() {
-            let ch = chars.get(end).copied();
-            if spaces {
-                if ch != Some(' ') {
-                    if start + 1 == end
-                        && self.column > self.opts.width
-                        && split
-                        && start != 0
-                        && end != chars.len()
-                    {
-                        self.write_indent();
-                    } else {
-                        let s: String = chars[start..end].iter().collect();
-                        self.write(&s);
-                    }
-                    start = end;
-                }
-            } else if breaks {
-                if !ch.is_some_and(is_break) {
-                    if chars[start] == '\n' {
-                        self.write_line_break();
-                    }
-                    for _ in start..end {
-                        self.write_line_break();
-                    }
-                    self.write_indent();
-                    start = end;
-                }
-            } else if ch.is_none_or(|c| c == ' ' || is_break(c) || c == '\'') && start < end {
-                let s: String = chars[start..end].iter().collect();
-                self.write(&s);
-                start = end;
-            }
-            if ch == Some('\'') {
-                self.write("''");
-                start = end + 1;
-            }
-            if let Some(c) = ch {
-                spaces = c == ' ';
-                breaks = is_break(c);
-            }
-            end += 1;
-        }
-        self.write_indicator("'", false, false, false);
-    }
-
-    fn write_double_quoted(&mut self, text: &str, split: bool) {
-        self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
-        let (mut start, mut end) = (0usize, 0usize);
-        while end <= chars.len() {
-            let ch = chars.get(end).copied();
-            let needs_escape = ch.is_none_or(|c| {
-                "\"\\\u{85}\u{2028}\u{2029}\u{FEFF}".contains(c)
-                    || !((' '..='~').contains(&c)
-                        || ('\u{A0}'..='\u{D7FF}').contains(&c)
-                        || ('\u{E000}'..='\u{FFFD}').contains(&c))
-            });
-            if needs_escape {
-                if start < end {
-                    let s: String = chars[start..end].iter().collect();
-                    self.write(&s);
-                    start = end;
-                }
-                if let Some(c) = ch {
-                    let esc = match c {
-                        '\0' => "\\0".to_string(),
-                        '\x07' => "\\a".to_string(),
-                        '\x08' => "\\b".to_string(),
-                        '\t' => "\\t".to_string(),
-                        '\n' => "\\n".to_string(),
-                        '\x0B' => "\\v".to_string(),
-                        '\x0C' => "\\f".to_string(),
-                        '\r' => "\\r".to_string(),
-                        '\x1B' => "\\e".to_string(),
-                        '"' => "\\\"".to_string(),
-                        '\\' => "\\\\".to_string(),
-                        '\u{85}' => "\\N".to_string(),
-                        '\u{A0}' => "\\_".to_string(),
-                        '\u{2028}' => "\\L".to_string(),
-                        '\u{2029}' => "\\P".to_string(),
-                        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
-                        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
-                        c => format!("\\U{:08X}", c as u32),
-                    };
-                    self.write(&esc);
-                    start = end + 1;
-                }
-            }
-            if 0 < end
-                && end + 1 < chars.len()
-                && (ch == Some(' ') || start >= end)
-                && self.column + (end.saturating_sub(start)) > self.opts.width
-                && split
-            {
-                let mut s: String = chars[start.min(end)..end].iter().collect();
-                s.push('\\');
-                if start < end {
-                    start = end;
-                }
-                self.write(&s);
-                self.write_indent();
-                self.whitespace = false;
-                self.indention = false;
-                if chars.get(start) == Some(&' ') {
-                    self.write("\\");
-                }
-            }
-            end += 1;
-        }
-        self.write_indicator("\"", false, false, false);
-    }
 }
 
 fn is_simple_key(n: &Node) -> bool {
@@ -678,6 +572,9 @@ fn is_simple_key(n: &Node) -> bool {
         }
         Node::Seq { items, .. } => items.is_empty(),
         Node::Map { pairs, .. } => pairs.is_empty(),
+        Node::Vault(_) => false,
+        Node::Anchored(_, inner) => is_simple_key(inner),
+        Node::Alias(_) => true,
     }
 }
 
@@ -691,7 +588,8 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
     if opts.width <= opts.indent * 2 {
         opts.width = 80;
     }
-    let node = represent(v, &opts)?;
+    let mut anchors = Anchors::default();
+    let node = represent(v, &opts, &mut anchors)?;
     let mut e = Emitter {
         out: String::new(),
         opts,
@@ -703,6 +601,7 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
         indention: true,
         mapping_context: false,
         simple_key_context: false,
+        anchors: anchors.numbers,
     };
     // An empty plain root scalar needs an explicit document start; libyaml writes `''` for it
     // instead, which is what the representer's quoting gives here.
@@ -714,72 +613,9 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
     Ok(e.out)
 }
 
+#[path = "pyyaml_scalars.rs"]
+mod scalars;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn y(json: &str, flow: Option<bool>, indent: usize) -> String {
-        let j: serde_json::Value = serde_json::from_str(json).unwrap();
-        dump(
-            &crate::value::from_json(&j),
-            DumpOptions {
-                default_flow_style: flow,
-                indent,
-                width: 80,
-            },
-        )
-        .unwrap()
-    }
-
-    // Expected strings from ansible-core 2.19's to_yaml / to_nice_yaml (libyaml emitter).
-    #[test]
-    fn flow_style_for_leaf_collections() {
-        assert_eq!(
-            y(
-                r#"{"tags": ["a", "b"], "n": {"x": [1, {"y": "z"}], "e": []}}"#,
-                None,
-                2
-            ),
-            "n:\n  e: []\n  x:\n  - 1\n  - {y: z}\ntags: [a, b]\n"
-        );
-        assert_eq!(
-            y(r#"[1, "two", {"three": 3}]"#, None, 2),
-            "- 1\n- two\n- {three: 3}\n"
-        );
-    }
-
-    #[test]
-    fn nice_yaml_blocks_and_indents() {
-        assert_eq!(
-            y(r#"{"x": [1, {"y": "z"}], "tags": ["a"]}"#, Some(false), 4),
-            "tags:\n- a\nx:\n- 1\n-   y: z\n"
-        );
-        assert_eq!(
-            y(r#"[1, "two", {"three": 3}]"#, Some(false), 4),
-            "- 1\n- two\n-   three: 3\n"
-        );
-    }
-
-    #[test]
-    fn quoting_and_folding() {
-        assert_eq!(
-            y(
-                r#"{"a": "yes", "b": "123", "c": "it's: here", "d": "multi\nline", "e": "", "f": null}"#,
-                None,
-                2
-            ),
-            "{a: 'yes', b: '123', c: 'it''s: here', d: 'multi\n\n    line', e: '', f: null}\n"
-        );
-        let long = "this is a rather long string value that goes past the eighty column limit of the yaml emitter for sure";
-        assert_eq!(
-            y(&format!("{{\"k\": \"{long}\"}}"), Some(false), 4),
-            "k: this is a rather long string value that goes past the eighty column limit of the\n    yaml emitter for sure\n"
-        );
-        assert_eq!(
-            y(&format!("\"{long}\""), None, 2),
-            "this is a rather long string value that goes past the eighty column limit of the yaml\n  emitter for sure\n"
-        );
-        assert_eq!(y(r#""tab\there""#, None, 2), "\"tab\\there\"\n");
-        assert_eq!(y(r#"{"u": "héllo ✓"}"#, None, 2), "{u: héllo ✓}\n");
-    }
-}
+#[path = "pyyaml_tests.rs"]
+mod tests;

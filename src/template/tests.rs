@@ -72,8 +72,8 @@ pub fn register(env: &mut Environment<'static>) {
         "skip" => |v: Value| result_flag(&v, "skip", "skipped"),
         "unreachable" => |v: Value| result_flag(&v, "unreachable", "unreachable"),
         "reachable" => |v: Value| result_flag(&v, "reachable", "unreachable").map(|f| !f),
-        "finished" => |v: Value| Ok::<bool, Error>(v.get_attr("finished").map(|f| f.is_undefined() || f.is_true()).unwrap_or(true)),
-        "started" => |v: Value| result_flag(&v, "started", "started"),
+        "finished" => |v: Value| async_flag(&v, "finished"),
+        "started" => |v: Value| async_flag(&v, "started"),
         "version" => version,
         "version_compare" => version,
         "subset" => |a: Value, b: Value| -> Result<bool, Error> { let b = items(&b)?; Ok(items(&a)?.iter().all(|x| b.contains(x))) },
@@ -280,6 +280,22 @@ fn result_flag(v: &Value, test: &str, key: &str) -> Result<bool, Error> {
         return Err(err(format!("The '{test}' test expects a dictionary")));
     }
     Ok(v.get_attr(key).map(|f| f.is_true()).unwrap_or(false))
+}
+
+/// `finished`/`started`: the async result's flag; a result without one (not async) counts as
+/// true, with ansible's warning.
+fn async_flag(v: &Value, key: &str) -> Result<bool, Error> {
+    if v.kind() != ValueKind::Map {
+        return Err(err(format!("The '{key}' test expects a dictionary")));
+    }
+    let flag = v.get_attr(key).unwrap_or_default();
+    if flag.is_undefined() {
+        super::warnings::warn(format!(
+            "The '{key}' test expects an async task, but a non-async task was tested"
+        ));
+        return Ok(true);
+    }
+    Ok(flag.is_true())
 }
 
 /// `changed`: the flag, or any changed item of a loop result without one.

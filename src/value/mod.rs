@@ -2,6 +2,7 @@
 //! templating needs no conversion. This module owns the conversions in and out (YAML nodes, JSON)
 //! and the small amount of Python-compatible formatting Ansible's output relies on.
 
+pub mod timestamp;
 pub mod vaulted;
 
 use crate::diagnostics::Error;
@@ -65,8 +66,10 @@ struct Seen {
     marked: std::collections::HashMap<usize, Value>,
 }
 
-/// The identity of a plain list or mapping (its shared allocation).
-fn identity(v: &Value) -> Option<usize> {
+/// The identity of a plain list or mapping (its shared allocation): the same list or mapping
+/// reached twice (a YAML alias, group variables every host of the group has) has one identity,
+/// as a Python object has one `id()`.
+pub fn identity(v: &Value) -> Option<usize> {
     v.downcast_object_ref::<Vec<Value>>()
         .map(|x| x as *const _ as usize)
         .or_else(|| {
@@ -180,6 +183,7 @@ fn from_node_shared(node: &Node, shared: &mut Shared) -> Value {
         NodeKind::Float(f) => Value::from(*f),
         NodeKind::Str(s) => Value::from(s.as_str()),
         NodeKind::Unsafe(s) => Value::from_safe_string(s.clone()),
+        NodeKind::Timestamp(s) => timestamp::value(s),
         // Decrypted when templating uses it (crate::vault::value), not when read.
         NodeKind::Vault(s) => crate::value::vaulted::vaulted(s, &node.span.location()),
         NodeKind::Seq(items) => items.iter().map(|n| from_node_shared(n, shared)).collect(),
@@ -247,6 +251,31 @@ pub fn load_vars_file(path: &std::path::Path, warnings: &mut Vec<String>) -> Res
     })
 }
 
+/// A play's `vars_files` entry: a mapping, or (as ansible-core's `preprocess_vars` also takes)
+/// a list of mappings, merged in order.
+pub fn load_play_vars_file(
+    path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vars, Error> {
+    let source = read_source(path)?;
+    let loaded = crate::yaml::load(&source, crate::yaml::Aliases::Shared)?;
+    let Some(items) = loaded.node.as_seq() else {
+        return load_vars_file(path, warnings);
+    };
+    warnings.extend(loaded.warnings);
+    let mut all = Vars::new();
+    for item in items {
+        let vars = vars_from_node(item).ok_or_else(|| {
+            item.error(
+                "variable files must contain either a dictionary of variables, or a list of \
+                 dictionaries",
+            )
+        })?;
+        all.extend(vars);
+    }
+    Ok(all)
+}
+
 /// Registers the string and number values of a vaulted YAML node for masking (values, not
 /// keys: `password: x` must hide `x`, not every mention of the word `password`).
 fn register_node_secrets(node: &Node) {
@@ -283,6 +312,7 @@ fn register_secrets_once(
                     .for_each(|(_, v)| register_secrets_once(masker, v, seen));
             }
         }
+        NodeKind::Timestamp(s) => masker.register(&timestamp::value(s).to_string()),
         NodeKind::Null | NodeKind::Bool(_) | NodeKind::Vault(_) => {}
     }
 }
@@ -354,8 +384,11 @@ pub fn to_json(value: &Value) -> serde_json::Value {
             }
             serde_json::Value::Object(obj)
         }
-        _ => crate::value::vaulted::to_json(value)
-            .unwrap_or_else(|| serde_json::Value::String(value.to_string())),
+        _ => match timestamp::of(value) {
+            Some(t) => serde_json::Value::String(t.isoformat()),
+            None => crate::value::vaulted::to_json(value)
+                .unwrap_or_else(|| serde_json::Value::String(value.to_string())),
+        },
     }
 }
 

@@ -116,6 +116,19 @@ pub fn reveal(v: &Value) -> Option<Result<Value, Error>> {
     )
 }
 
+/// The ciphertext of a still-encrypted `!vault` value.
+pub fn ciphertext(v: &Value) -> Option<String> {
+    v.downcast_object_ref::<VaultedString>()
+        .map(|vs| vs.ciphertext().to_string())
+}
+
+/// Why a `!vault` value cannot be decrypted (no or a wrong password), if it cannot: such a
+/// value reached from a template stays as it is, Ansible's `VaultExceptionMarker`, and fails
+/// only where it is used (printed, compared as text); `type_debug` names it.
+pub fn undecryptable(v: &Value) -> Option<Error> {
+    v.downcast_object_ref::<VaultedString>()?.plaintext().err()
+}
+
 /// JSON for a value that is still encrypted, as ansible-inventory prints it.
 pub fn to_json(v: &Value) -> Option<serde_json::Value> {
     let vs = v.downcast_object_ref::<VaultedString>()?;

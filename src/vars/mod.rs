@@ -15,6 +15,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+/// Each host's own layers (by host name).
+pub type PerHostLayers = HashMap<String, Vec<Arc<Vars>>>;
+
 /// The variables of plays, roles, blocks and tasks, in three bands by precedence: below
 /// inventory (role defaults), between facts and registered results (play vars, vars_files, role
 /// vars, block and task vars), and above them (role and include parameters). Lowest first in
@@ -24,6 +27,9 @@ pub struct Layers {
     pub low: Vec<Arc<Vars>>,
     pub mid: Vec<Arc<Vars>>,
     pub high: Vec<Arc<Vars>>,
+    /// Layers that differ from host to host (a play's `vars_files` templated with host
+    /// variables), in the middle band before the layer at the index.
+    pub per_host: Option<(usize, Arc<PerHostLayers>)>,
 }
 
 impl Layers {
@@ -48,6 +54,9 @@ pub struct VarStore {
     facts: RwLock<HashMap<String, Arc<Vars>>>,
     /// `register` and `set_fact` results, per host.
     host_vars: RwLock<HashMap<String, Arc<Vars>>>,
+    /// What `include_vars` read, per host: just below `set_fact` and registered results
+    /// (ansible-core's `_vars_cache`).
+    included_vars: RwLock<HashMap<String, Arc<Vars>>>,
     pub extra: Arc<Vars>,
     groups: RwLock<Value>,
     /// Variables every scope gets (playbook_dir, ansible_check_mode, ...).
@@ -84,6 +93,7 @@ impl VarStore {
             inventory_vars: RwLock::new(inventory_vars),
             facts: RwLock::default(),
             host_vars: RwLock::default(),
+            included_vars: RwLock::default(),
             extra: Arc::new(extra),
             groups: RwLock::new(groups),
             globals: RwLock::default(),
@@ -183,7 +193,10 @@ impl VarStore {
     /// may be templates, rendered when used (the one setter that does not mark its values as
     /// data).
     pub fn set_host_var_from_file(&self, host: &str, key: &str, value: Value) {
-        let mut all = self.host_vars.write().unwrap_or_else(|e| e.into_inner());
+        let mut all = self
+            .included_vars
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         let entry = all.entry(host.to_string()).or_default();
         Arc::make_mut(entry).insert(key.to_string(), value);
     }
@@ -232,6 +245,38 @@ impl VarStore {
         self.scope_of(host, extra_layers, magic, true)
     }
 
+    /// The variables of a play with no host (ansible-core's `get_vars(play=play)`): the
+    /// play's layers, the extra vars and the run's globals; no inventory, facts or host
+    /// variables. What play-level keywords (the play's name, tags) are templated with.
+    pub fn play_scope(self: &Arc<Self>, layers: &Layers) -> Value {
+        let mut all = Vec::with_capacity(layers.low.len() + layers.mid.len() + 3);
+        all.extend(layers.low.iter().cloned());
+        all.extend(layers.mid.iter().cloned());
+        all.extend(layers.high.iter().cloned());
+        all.push(self.extra.clone());
+        let mut magic = Vars::new();
+        for (k, v) in self
+            .globals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            magic.insert(k.clone(), v.clone());
+        }
+        magic.insert(
+            "groups".into(),
+            self.groups
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
+        all.push(Arc::new(magic));
+        Value::from_object(Scope {
+            layers: all,
+            cache: Mutex::default(),
+        })
+    }
+
     /// A scope; `for_task` false is what `hostvars[host]` holds, Ansible's `HostVarsVars`: the
     /// host's variables without `hostvars` itself (nor `omit`), so that a whole `hostvars`
     /// value is finite when it is written out, and `hostvars` is undefined in the templates of
@@ -266,7 +311,27 @@ impl VarStore {
             }
             layers.push(Arc::new(with_prefix));
         }
-        layers.extend(extra_layers.mid.iter().cloned());
+        for (i, layer) in extra_layers.mid.iter().enumerate() {
+            if let Some((at, files)) = &extra_layers.per_host
+                && *at == i
+            {
+                layers.extend(files.get(host).into_iter().flatten().cloned());
+            }
+            layers.push(layer.clone());
+        }
+        if let Some((at, files)) = &extra_layers.per_host
+            && *at >= extra_layers.mid.len()
+        {
+            layers.extend(files.get(host).into_iter().flatten().cloned());
+        }
+        if let Some(included) = self
+            .included_vars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+        {
+            layers.push(included.clone());
+        }
         layers.push(self.dynamic(host));
         layers.extend(extra_layers.high.iter().cloned());
         layers.push(self.extra.clone());
@@ -356,6 +421,11 @@ impl Object for Scope {
         }
         let raw = self.raw(key)?.clone();
         if !template::needs_templating(&raw) {
+            return Some(raw);
+        }
+        // A `!vault` value nobody can decrypt is Ansible's VaultExceptionMarker: it fails where
+        // it is used, not where it is looked up (`x | type_debug` works).
+        if crate::value::vaulted::undecryptable(&raw).is_some() {
             return Some(raw);
         }
         let looping = RESOLVING.with(|r| r.borrow().iter().any(|k| k == key));

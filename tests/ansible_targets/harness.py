@@ -265,8 +265,48 @@ def environment(tool_path, run_root, inventory, config, output_dir, target, opts
                      ('ANSIBLE_INVENTORY_PLUGINS', 'inventory'), ('ANSIBLE_VARS_PLUGINS', 'vars')):
         if os.path.isdir(os.path.join(plugins, sub)):
             env[var] = os.path.join(plugins, sub)
+    if opts.locales:
+        env['LOCPATH'] = opts.locales
     env.update(target.env_set())
     return env
+
+
+# Locales runme.sh scripts export that ansible-test's containers have and this machine may not
+# (tags/runme.sh sets LC_ALL=en_US.UTF-8; without it ansible-core stops with "could not
+# initialize the preferred locale").
+EXTRA_LOCALES = (('en_US', 'UTF-8'),)
+
+
+def prepare_locales(log):
+    """A private locale directory (LOCPATH) holding C.UTF-8 and the EXTRA_LOCALES, compiled
+    once with localedef into the cache (nothing is installed on the machine). A locale that
+    cannot be compiled is C.UTF-8 under its name, which is enough for Python to start.
+    Returns None when not even C.UTF-8 is found."""
+    c_utf8 = next((d for d in ('/usr/lib/locale/C.utf8', '/usr/lib/locale/C.UTF-8')
+                   if os.path.isdir(d)), None)
+    if c_utf8 is None:
+        return None
+    root = os.path.join(cache_dir(), 'locales')
+    os.makedirs(root, exist_ok=True)
+    for name in ('C.UTF-8', 'C.utf8'):
+        link = os.path.join(root, name)
+        if not os.path.lexists(link):
+            os.symlink(c_utf8, link)
+    for lang, charset in EXTRA_LOCALES:
+        names = (f'{lang}.{charset}', f'{lang}.{charset.lower().replace("-", "")}')
+        out = os.path.join(root, names[0])
+        if not os.path.exists(os.path.join(out, 'LC_CTYPE')):
+            built = subprocess.run(['localedef', '-i', lang, '-f', charset, out],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            if not os.path.exists(os.path.join(out, 'LC_CTYPE')):
+                log(f'localedef {lang}.{charset} failed ({built}): using C.UTF-8 under its name')
+                shutil.rmtree(out, ignore_errors=True)
+                os.symlink(c_utf8, out)
+        for alias in names[1:]:
+            link = os.path.join(root, alias)
+            if not os.path.lexists(link):
+                os.symlink(names[0], link)
+    return root
 
 
 def prepare_injector_and_python_path(tree, opts):
@@ -413,6 +453,12 @@ def run_target(tree, target, tool, opts):
                 cmd = ['ansible-playbook', os.path.basename(playbook), '-i', 'inventory', '-v']
                 env['ANSIBLE_ROLES_PATH'] = copy_targets
             env['ANSIBLE_PLAYBOOK_DIR'] = cwd
+            if opts.keep:
+                # To run a step again by hand: `. NAME.env.sh && cd "$STEP_DIR"`.
+                with open(os.path.join(run_root, f'{name}.env.sh'), 'w', encoding='utf-8') as f:
+                    for k, v in sorted(env.items()):
+                        f.write(f'export {k}={shlex.quote(v)}\n')
+                    f.write(f'export STEP_DIR={shlex.quote(cwd)}\n')
             remaining = deadline - time.monotonic()
             rc = run_command(cmd, cwd, env, max(remaining, 1), log_file) if remaining > 0 else None
             if rc is None:
@@ -589,6 +635,7 @@ def main():
     for name in CLI_NAMES:
         os.symlink(baton, os.path.join(opts.baton_links, name))
     prepare_injector_and_python_path(tree, opts)
+    opts.locales = prepare_locales(log)
 
     log(f'{len(names)} targets, {opts.jobs} at a time, {opts.timeout} s each per tool; logs in {opts.logs_dir}')
     results = []
@@ -609,7 +656,10 @@ def main():
             # On an interruption: no new target starts; the running ones were killed.
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        shutil.rmtree(opts.work_dir, ignore_errors=True)
+        if opts.keep:
+            log(f'kept the copies in {opts.work_dir}')
+        else:
+            shutil.rmtree(opts.work_dir, ignore_errors=True)
     if opts.merge and os.path.exists(opts.results):
         # Runs of some targets again, into the results of a whole run.
         with open(opts.results, encoding='utf-8') as f:

@@ -5,8 +5,8 @@ use super::*;
 
 impl HostJob {
     pub(super) fn become_(&self, scope: &Value) -> Result<Option<Become>, Error> {
-        let enabled = match self.kw(|k| &k.become_) {
-            Some(v) => template::truthy(&template::render_value(v, scope)?),
+        let enabled = match self.kw_in(|k| &k.become_, scope)? {
+            Some(v) => template::truthy(&v),
             None => match scope.get_attr("ansible_become") {
                 Ok(v) if !v.is_undefined() => template::truthy(&v),
                 _ => self.opts.become_,

@@ -40,6 +40,7 @@ impl HostJob {
             verbose_always,
             action: self.task.action.clone(),
             task_id: crate::exec::events::task_id(&self.task),
+            retries: Vec::new(),
         }
     }
 

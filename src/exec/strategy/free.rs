@@ -159,6 +159,7 @@ impl Runner<'_> {
                 resume_after: None,
                 step_off: self.step_off,
                 play_dir: self.play_dir.clone(),
+                play_roles: self.play_roles.clone(),
                 warned: self.warned.clone(),
                 template_warnings: self.template_warnings.clone(),
                 workers: Some(workers.clone()),

@@ -6,6 +6,8 @@ use super::*;
 /// Converts a given value to a parameter's type, as Ansible's type checkers do.
 pub fn convert(kind: Kind, name: &str, v: &Value) -> Result<Value, ModuleError> {
     Ok(match kind {
+        // A string stays the value it was: data (`!unsafe`) stays data.
+        Kind::Str if v.kind() == ValueKind::String => v.clone(),
         Kind::Str => Value::from(to_str(name, v)?),
         Kind::Bool => Value::from(to_bool(name, v)?),
         Kind::Int => Value::from(to_int(name, v)?),

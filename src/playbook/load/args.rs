@@ -31,8 +31,9 @@ pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
         };
         let (k, v) = (&x[..pos], &x[pos + 1..]);
         // An '=' inside a template (`{{ a if x == 1 else b }}`) makes no key: the word stays
-        // the raw parameter (ansible-core would reject the odd key it made).
-        if (raw_module && !RAW_PARAM_OPTIONS.contains(&k)) || k.contains("{{") || k.contains("{%") {
+        // the raw parameter (ansible-core would reject the odd key it made). A whole template
+        // before the '=' is a key, templated when the task runs (`set_fact: "{{ item }}=x"`).
+        if (raw_module && !RAW_PARAM_OPTIONS.contains(&k)) || inside_template(k) {
             raw.push(token);
         } else {
             args.push((k.trim().to_string(), Value::from(unquote(v.trim()))));
@@ -42,6 +43,12 @@ pub fn parse_free_form(action: &str, text: &str) -> Vec<(String, Value)> {
         args.insert(0, ("_raw_params".to_string(), Value::from(join_args(&raw))));
     }
     args
+}
+
+/// Whether text ends inside a `{{ ... }}` or `{% ... %}` block it opened.
+fn inside_template(text: &str) -> bool {
+    text.matches("{{").count() > text.matches("}}").count()
+        || text.matches("{%").count() > text.matches("%}").count()
 }
 
 /// Ansible's `_decode_escapes`: Python's unicode-escape decoding of `\\`, `\'`, `\"`, `\a`,

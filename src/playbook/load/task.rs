@@ -30,6 +30,14 @@ pub fn keywords(node: &Node) -> Result<Keywords, Error> {
         throttle: opt(node, "throttle"),
         timeout: opt(node, "timeout"),
         tags: string_list(node.get("tags"), true)?,
+        module_defaults: match node.get("module_defaults") {
+            None => Vec::new(),
+            Some(n) => match &n.kind {
+                NodeKind::Null => Vec::new(),
+                NodeKind::Seq(items) => items.iter().map(value::from_node).collect(),
+                _ => vec![value::from_node(n)],
+            },
+        },
         when: conditions(node.get("when")),
         vars: Arc::new(vars),
     })
@@ -193,7 +201,23 @@ pub(super) fn load_task(node: &Node, handler: bool, python: &Python) -> Result<T
                         };
                         let mut rest = a.clone();
                         if let NodeKind::Map(entries) = &mut rest.kind {
-                            Arc::make_mut(entries).retain(|(k, _)| k.as_str() != Some("module"));
+                            let entries = Arc::make_mut(entries);
+                            entries.retain(|(k, _)| k.as_str() != Some("module"));
+                            // `args:` inside the mapping merges into it, as ansible-core's
+                            // mod_args does for the old-style form.
+                            let nested = entries
+                                .iter()
+                                .position(|(k, v)| {
+                                    k.as_str() == Some("args") && matches!(v.kind, NodeKind::Map(_))
+                                })
+                                .map(|i| entries.remove(i).1);
+                            if let Some(Node {
+                                kind: NodeKind::Map(inner),
+                                ..
+                            }) = nested
+                            {
+                                entries.extend(inner.iter().cloned());
+                            }
                         }
                         return finish_task(
                             node,
@@ -225,6 +249,10 @@ pub(super) fn load_task(node: &Node, handler: bool, python: &Python) -> Result<T
         node, module, args_node, false, loop_, handler, task_name, python,
     )
 }
+
+/// The argument under which a task keeps a templated `args:` (argument splatting) until it
+/// runs.
+pub const ARGS_SPLAT: &str = "__baton_args_splat";
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn finish_task(
@@ -288,8 +316,18 @@ pub(super) fn finish_task(
         Some(a) => module_args(&action, a)?,
     };
     if let Some(extra) = node.get("args") {
-        let Some(extra_map) = extra.as_map() else {
-            return Err(extra.error("'args' must be a mapping"));
+        let extra_map = match extra.as_map() {
+            Some(m) => m,
+            // `args: "{{ a_mapping }}"`: templated when the task runs, under the task's own
+            // arguments (crate::exec's `templated_args`).
+            None if extra
+                .scalar_text()
+                .is_some_and(|t| crate::template::is_template(&t)) =>
+            {
+                args.push((ARGS_SPLAT.to_string(), value::from_node(extra)));
+                &[][..]
+            }
+            None => return Err(extra.error("'args' must be a mapping")),
         };
         for (k, v) in extra_map {
             let key = k.scalar_text().unwrap_or_default();
@@ -298,6 +336,73 @@ pub(super) fn finish_task(
             }
         }
     }
+    // `_ansible_` names are ansible-core's own; only the free-form command modules may have
+    // them in their text (mod_args.py).
+    if !matches!(
+        action.as_str(),
+        "command" | "shell" | "script" | "raw" | "win_command" | "win_shell"
+    ) && let Some((k, _)) = args.iter().find(|(k, _)| k.starts_with("_ansible_"))
+    {
+        // A plain AnsibleError in ansible-core, not a parser error: exit status 1.
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                 '{module}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+            ),
+        )
+        .at(&at));
+    }
+    // An include or import of tasks must name its file (checked while loading, as
+    // ansible-core's TaskInclude does).
+    if matches!(action.as_str(), "include_tasks" | "import_tasks")
+        && !args
+            .iter()
+            .any(|(k, v)| (k == "_raw_params" || k == "file") && !v.is_none() && !v.is_undefined())
+    {
+        return Err(Error::syntax(
+            &node.span,
+            format!("No file specified for {module}"),
+        ));
+    }
+    // include_role/import_role: the files to read are named by strings (checked while
+    // loading, as ansible-core's IncludeRole.load does).
+    if matches!(action.as_str(), "include_role" | "import_role") {
+        for (k, v) in &args {
+            if k.ends_with("_from") && v.as_str().is_none() {
+                let ty = match v.kind() {
+                    minijinja::value::ValueKind::Seq => "list",
+                    minijinja::value::ValueKind::Map => "dict",
+                    minijinja::value::ValueKind::Bool => "bool",
+                    minijinja::value::ValueKind::Number if v.as_i64().is_some() => "int",
+                    minijinja::value::ValueKind::Number => "float",
+                    _ => "NoneType",
+                };
+                return Err(Error::syntax(
+                    &node.span,
+                    format!("Expected a string for {k} but got <class '{ty}'> instead"),
+                ));
+            }
+        }
+    }
+    let apply_node = args_node
+        .and_then(|a| a.get("apply"))
+        .or_else(|| node.get("args").and_then(|a| a.get("apply")));
+    let apply = match apply_node {
+        None => None,
+        Some(a) if matches!(action.as_str(), "include_tasks" | "include_role") => {
+            if a.as_map().is_none() {
+                return Err(a.error("Expected a dict for apply but got a different type"));
+            }
+            Some(Arc::new(Apply {
+                kw: keywords(a)?,
+                notify: string_list(a.get("notify"), false)?,
+            }))
+        }
+        Some(a) => {
+            return Err(a.error(format!("Invalid options for {action}: apply")));
+        }
+    };
     let mut kw = keywords(node)?;
     if local {
         kw.delegate_to = Some(Value::from("localhost"));
@@ -325,7 +430,10 @@ pub(super) fn finish_task(
                     "label" => out.label = Some(value::from_node(v)),
                     "extended" => out.extended = matches!(v.kind, NodeKind::Bool(true)),
                     "pause" => out.pause = Some(value::from_node(v)),
-                    "extended_allitems" | "break_when" => {}
+                    "extended_allitems" => {
+                        out.extended_allitems = !matches!(v.kind, NodeKind::Bool(false))
+                    }
+                    "break_when" => out.break_when = conditions(Some(v)),
                     other => {
                         return Err(k.error(format!(
                             "'{other}' is not a valid attribute for loop_control"
@@ -358,6 +466,7 @@ pub(super) fn finish_task(
         until: conditions(node.get("until")),
         retries: opt(node, "retries"),
         delay: opt(node, "delay"),
+        apply,
     })
 }
 

@@ -401,6 +401,22 @@ pub(super) fn strftime(fmt: Value, second: Option<Value>, kwargs: Kwargs) -> Res
     Ok(DateTime::from_timestamp(ts).strftime(&py_str(&fmt)))
 }
 
+/// A moment as a naive `datetime` value (`template_mtime`, `template_run_date`).
+pub fn datetime_value(t: std::time::SystemTime) -> Value {
+    Value::from_object(DateTime::from_timestamp(seconds(t)))
+}
+
+/// `time.strftime(fmt, moment)`.
+pub fn strftime_at(fmt: &str, t: std::time::SystemTime) -> String {
+    DateTime::from_timestamp(seconds(t)).strftime(fmt)
+}
+
+fn seconds(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// The current time, for the `now()` global.
 pub fn now(utc: bool, fmt: Option<String>) -> Value {
     let _ = utc;

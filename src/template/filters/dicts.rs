@@ -1,5 +1,6 @@
 //! Filters that build or take apart mappings: `combine` (Ansible's merge_hash, with its
-//! `recursive` and `list_merge` rules), `dict2items`/`items2dict`, `extract`, `subelements`.
+//! `recursive` and `list_merge` rules), `dict2items`/`items2dict`, `extract`, `subelements`,
+//! `rekey_on_member`.
 
 use super::format::py_repr;
 use super::json_yaml::json_of;
@@ -235,6 +236,57 @@ pub(super) fn subelements(obj: Value, subelements: Value, kwargs: Kwargs) -> Res
         }
     }
     Ok(Value::from(out))
+}
+
+/// `rekey_on_member`: a mapping of the items (of a list, or the values of a mapping) by the
+/// value of their member `key`; a repeated value is an error unless `duplicates='overwrite'`.
+pub(super) fn rekey_on_member(
+    data: Value,
+    key: Value,
+    duplicates: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let duplicates = match duplicates {
+        Some(d) => d,
+        None => kwargs
+            .get::<Option<String>>("duplicates")?
+            .unwrap_or_else(|| "error".to_string()),
+    };
+    kwargs.assert_all_used()?;
+    if duplicates != "error" && duplicates != "overwrite" {
+        return Err(err(format!(
+            "duplicates parameter to rekey_on_member has unknown value '{duplicates}'"
+        )));
+    }
+    let items: Vec<Value> = match data.kind() {
+        ValueKind::Map => data
+            .try_iter()?
+            .map(|k| data.get_item(&k).unwrap_or_default())
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => data.try_iter()?.collect(),
+        _ => return Err(err("Type is not a valid list, set, or dict")),
+    };
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    for item in items {
+        if item.kind() != ValueKind::Map {
+            return Err(err("List item is not a valid dict"));
+        }
+        let elem = item.get_item(&key).unwrap_or_default();
+        if elem.is_undefined() {
+            return Err(err(format!("Key {} was not found.", py_repr(&key))));
+        }
+        match out.iter_mut().find(|(k, _)| *k == elem) {
+            Some(_) if duplicates == "error" => {
+                return Err(err(format!(
+                    "Key {} is not unique, cannot convert to dict.",
+                    py_repr(&elem)
+                )));
+            }
+            Some(slot) => slot.1 = item,
+            None => out.push((elem, item)),
+        }
+    }
+    Ok(value::map(out))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `to_json`, `to_nice_json`, `from_json` and the YAML filters: the options of Python's
+//! `to_json`, `to_nice_json`, `from_json`, the YAML filters and `from_toml`: the options of Python's
 //! `json.dumps` and PyYAML's `dump` that Ansible passes through, and the conversion of template
 //! values to data (a date becomes its ISO text). The text is written by the shared writers:
 //! [`crate::text::json`] for JSON, [`super::super::pyyaml`] for YAML.
@@ -75,6 +75,7 @@ pub(super) fn json_of(v: &Value) -> serde_json::Value {
             ),
             _ => match v.downcast_object_ref::<DateTime>() {
                 Some(d) => serde_json::Value::String(d.iso()),
+                // (A YAML timestamp is written in ISO form there too.)
                 None => value::to_json(v),
             },
         }
@@ -173,6 +174,23 @@ pub(super) fn from_yaml_all(v: Value) -> Result<Value, Error> {
             Ok(nodes.iter().map(value::from_node).collect())
         }
         None => Ok(v),
+    }
+}
+
+/// `from_toml`: Python's `tomllib.loads` (the filter ansible-core's own tests define, and that
+/// TOML inventories round-trip through); tables keep their order, date-times are their text.
+pub(super) fn from_toml(v: Value) -> Result<Value, Error> {
+    match v.as_str() {
+        Some(s) => {
+            let table =
+                crate::inventory::toml::load(&crate::diagnostics::Source::new("<from_toml>", s))
+                    .map_err(|e| err(format!("from_toml: {}", e.one_line())))?;
+            Ok(crate::inventory::toml::table_value(&table))
+        }
+        None => Err(err(format!(
+            "from_toml expects a string, got {}",
+            py_type(&v)
+        ))),
     }
 }
 

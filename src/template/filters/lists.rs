@@ -57,7 +57,11 @@ pub(super) fn items_of(v: &Value) -> Result<Vec<Value>, Error> {
             .chars()
             .map(|c| Value::from(c.to_string()))
             .collect()),
-        _ => Ok(v.try_iter()?.collect()),
+        // Python's wording: `'bool' object is not iterable`.
+        _ => Ok(v
+            .try_iter()
+            .map_err(|_| err(format!("'{}' object is not iterable", super::py_type(v))))?
+            .collect()),
     }
 }
 
@@ -73,6 +77,68 @@ fn dedup(items: Vec<Value>) -> Vec<Value> {
 
 // Python computes these on sets, whose order for strings changes from run to run; baton keeps the
 // order of first appearance, which is one of the orders Python may give.
+/// Ansible's `unique`: Jinja's (case-insensitive unless `case_sensitive`, by `attribute`), which
+/// hashes what it compares; lists and mappings cannot be hashed, and Ansible's fallback (plain
+/// equality) cannot honour `case_sensitive=False` or `attribute`, so those fail.
+pub(super) fn unique(state: &minijinja::State, v: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let case_sensitive: Option<Value> = kwargs.get("case_sensitive")?;
+    let attribute: Option<Value> = kwargs.get("attribute")?;
+    let items = items_of(&v)?;
+    let unhashable = items.iter().any(|i| {
+        let key =
+            match &attribute {
+                Some(a) => super::py_str(a).split('.').fold(i.clone(), |v, part| {
+                    match part.parse::<i64>() {
+                        Ok(n) => v.get_item(&Value::from(n)).unwrap_or_default(),
+                        Err(_) => v.get_attr(part).unwrap_or_default(),
+                    }
+                }),
+                None => i.clone(),
+            };
+        matches!(key.kind(), ValueKind::Seq | ValueKind::Map)
+    });
+    if unhashable && (case_sensitive.as_ref().is_some_and(|c| !c.is_true()) || attribute.is_some())
+    {
+        return Err(err(
+            "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied.",
+        ));
+    }
+    if unhashable {
+        return Ok(Value::from(dedup(items)));
+    }
+    minijinja::filters::unique(state, Value::from(items), kwargs)
+}
+
+/// Jinja's `map`; an item without the `attribute` asked for (and no `default`) maps to an
+/// undefined value whose reason is kept for the error it becomes when used.
+pub(super) fn map(
+    state: &mut minijinja::State,
+    value: Value,
+    args: Rest<ValueOrKwargs>,
+) -> Result<Vec<Value>, Error> {
+    let attribute = args
+        .iter()
+        .filter(|a| a.is_kwargs())
+        .find_map(|a| Kwargs::try_from((**a).clone()).ok())
+        .filter(|k| !k.has("default"))
+        .and_then(|k| k.peek::<Value>("attribute").ok());
+    let items: Vec<Value> = match &attribute {
+        Some(_) => value.try_iter().map(|it| it.collect()).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let out = minijinja::filters::map(state, value, args)?;
+    if let Some(attr) = attribute
+        && let Some(i) = out.iter().position(Value::is_undefined)
+    {
+        let owner = items.get(i).map_or("NoneType", super::py_type);
+        crate::template::note_undefined(format!(
+            "object of type '{owner}' has no attribute '{}'",
+            super::py_str(&attr)
+        ));
+    }
+    Ok(out)
+}
+
 pub(super) fn union(a: Value, b: Value) -> Result<Value, Error> {
     let mut items = items_of(&a)?;
     items.extend(items_of(&b)?);

@@ -21,6 +21,7 @@ mod encoding;
 mod format;
 mod json_yaml;
 mod lists;
+mod math;
 mod paths;
 mod presentation;
 mod random;
@@ -28,7 +29,7 @@ mod regex;
 mod scalars;
 mod text;
 
-pub use dates::{DateTime, now};
+pub use dates::{DateTime, datetime_value, now, strftime_at};
 pub use encoding::{b64decode, b64encode};
 pub use format::{percent_format, py_repr};
 pub(crate) use lists::zip_longest_lists;
@@ -148,6 +149,7 @@ pub fn register(env: &mut Environment<'static>) {
         "to_nice_yaml" => json_yaml::to_nice_yaml,
         "from_yaml" => json_yaml::from_yaml,
         "from_yaml_all" => json_yaml::from_yaml_all,
+        "from_toml" => json_yaml::from_toml,
         "regex_replace" => regex::regex_replace,
         "regex_search" => regex::regex_search,
         "regex_findall" => regex::regex_findall,
@@ -161,6 +163,7 @@ pub fn register(env: &mut Environment<'static>) {
         "password_hash" => encoding::password_hash,
         "combine" => dicts::combine,
         "dict2items" => dicts::dict2items,
+        "rekey_on_member" => dicts::rekey_on_member,
         "items2dict" => dicts::items2dict,
         "flatten" => lists::flatten,
         "ternary" => scalars::ternary,
@@ -193,9 +196,9 @@ pub fn register(env: &mut Environment<'static>) {
         "strftime" => dates::strftime,
         "subelements" => dicts::subelements,
         "to_uuid" => encoding::to_uuid,
-        "log" => |x: f64, base: Option<f64>| match base { Some(b) if b != 10.0 => x.ln() / b.ln(), Some(_) => x.log10(), None => x.ln() },
-        "pow" => |x: f64, y: f64| x.powf(y),
-        "root" => |x: f64, base: Option<f64>| match base { None | Some(2.0) => x.sqrt(), Some(b) => x.powf(1.0 / b) },
+        "log" => math::log,
+        "pow" => math::pow,
+        "root" => math::root,
         "ipaddr" => super::ipaddr::ipaddr_filter,
         "ipv4" => super::ipaddr::ipv4_filter,
         "ipv6" => super::ipaddr::ipv6_filter,
@@ -235,9 +238,9 @@ pub fn register(env: &mut Environment<'static>) {
         "reject" => minijinja::filters::reject,
         "selectattr" => minijinja::filters::selectattr,
         "rejectattr" => minijinja::filters::rejectattr,
-        "map" => minijinja::filters::map,
+        "map" => lists::map,
         "groupby" => minijinja::filters::groupby,
-        "unique" => minijinja::filters::unique,
+        "unique" => lists::unique,
     }
     // Ansible's FQCN spellings of its own filters.
     for name in [
@@ -352,6 +355,14 @@ pub fn py_type(v: &Value) -> &'static str {
         ValueKind::Map => "dict",
         ValueKind::Bytes => "bytes",
         _ if v.downcast_object_ref::<DateTime>().is_some() => "datetime",
+        _ if let Some(t) = crate::value::timestamp::of(v) => t.type_name(),
+        _ if crate::value::vaulted::is_vaulted(v) => {
+            if crate::value::vaulted::undecryptable(v).is_some() {
+                "VaultExceptionMarker"
+            } else {
+                "EncryptedString"
+            }
+        }
         _ => "object",
     }
 }

@@ -1,7 +1,7 @@
 //! Filters that dress values for people: `comment` (decorated comment blocks in many styles)
 //! and `human_readable`/`human_to_bytes` (sizes with Ansible's units and rounding).
 
-use super::scalars::{parse_py_float, py_round};
+use super::scalars::py_round;
 use super::{arg, err, flag, py_str};
 use crate::value::Value;
 use minijinja::Error;
@@ -112,10 +112,10 @@ pub(super) fn human_readable(
     };
     let unit = arg(unit, &kwargs, "unit")?;
     kwargs.assert_all_used()?;
+    // Python compares and divides the size: a string (even "1024") is a TypeError.
     let size = match size.kind() {
         ValueKind::Number => f64::try_from(size.clone()).unwrap_or(0.0),
-        ValueKind::String => parse_py_float(size.as_str().unwrap_or(""))
-            .ok_or_else(|| err("human_readable() can't interpret the input"))?,
+        ValueKind::Bool => f64::from(u8::from(size.is_true())),
         _ => return Err(err("human_readable() failed on bad input")),
     };
     let base = if isbits { "bits" } else { "Bytes" };

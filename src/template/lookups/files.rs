@@ -64,43 +64,31 @@ fn searched(ctx: &Ctx, subdir: &str, needle: &str) -> String {
 }
 
 pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
+    use crate::template::file::{Overrides, Setting};
     let _convert: Option<Value> = kwargs.get("convert_data")?;
     let _native: Option<Value> = kwargs.get("jinja2_native")?;
     let template_vars: Option<Value> = kwargs.get("template_vars")?;
-    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
-    let mut custom = false;
-    let (mut vs, mut ve, mut bs, mut be, mut cs, mut ce) = (
-        "{{".to_string(),
-        "}}".to_string(),
-        "{%".to_string(),
-        "%}".to_string(),
-        "{#".to_string(),
-        "#}".to_string(),
-    );
-    for (key, slot) in [
-        ("variable_start_string", &mut vs),
-        ("variable_end_string", &mut ve),
-        ("block_start_string", &mut bs),
-        ("block_end_string", &mut be),
-        ("comment_start_string", &mut cs),
-        ("comment_end_string", &mut ce),
+    let mut overrides = Overrides::default();
+    for key in [
+        "variable_start_string",
+        "variable_end_string",
+        "block_start_string",
+        "block_end_string",
+        "comment_start_string",
+        "comment_end_string",
+        "trim_blocks",
     ] {
-        if let Some(v) = kwargs.get::<Option<String>>(key)? {
-            *slot = v;
-            custom = true;
+        if let Some(v) = kwargs.get::<Option<Value>>(key)? {
+            let setting = match v.kind() {
+                ValueKind::Bool => Setting::Bool(v.is_true()),
+                ValueKind::None => Setting::None,
+                _ => Setting::Text(py_str(&v)),
+            };
+            overrides.set(key, setting).map_err(LookupError)?;
         }
     }
     let base = crate::template::current_context().unwrap_or_else(|| Value::from(()));
-    let context = match template_vars.filter(|v| v.kind() == ValueKind::Map) {
-        Some(vars) => {
-            let extra = vars
-                .try_iter()?
-                .map(|k| (py_str(&k), vars.get_item(&k).unwrap_or_default()))
-                .collect();
-            Overlay::value(extra, base)
-        }
-        None => base,
-    };
+    let managed = crate::template::settings().ansible_managed();
     let mut out = Vec::new();
     for term in str_terms(terms)? {
         let path = ctx.find_file(Some("templates"), &term).ok_or_else(|| {
@@ -108,25 +96,35 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<V
                 "the template file {term} could not be found for the lookup"
             ))
         })?;
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            LookupError(format!("cannot read the template {}: {e}", path.display()))
+        let bytes = crate::vault::read_maybe_encrypted(&path).map_err(|e| {
+            LookupError(format!(
+                "cannot read the template {}: {}",
+                path.display(),
+                e.message
+            ))
         })?;
-        let rendered = if custom {
-            let cfg = syntax
-                .block_delimiters(bs.clone(), be.clone())
-                .variable_delimiters(vs.clone(), ve.clone())
-                .comment_delimiters(cs.clone(), ce.clone())
-                .trim_blocks(true)
-                .keep_trailing_newline(true)
-                .build()
-                .map_err(|e| LookupError(format!("invalid delimiters: {e}")))?;
-            syntax = minijinja::syntax::SyntaxConfig::builder();
-            crate::template::render_with_syntax(&text, &context, cfg)
-        } else {
-            crate::template::render_text(&text, &context)
-        }
-        .map_err(|e| LookupError(format!("{} (in {})", e.message, path.display())))?;
-        out.push(Value::from(rendered));
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        // The template's variables, then the lookup's `template_vars`, over the caller's.
+        let mut extra = crate::template::file::template_vars(&term, &path, None);
+        let given: Vec<(String, Value)> = match template_vars.as_ref() {
+            Some(vars) if vars.kind() == ValueKind::Map => vars
+                .try_iter()?
+                .map(|k| (py_str(&k), vars.get_item(&k).unwrap_or_default()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        extra.extend(given.iter().cloned());
+        crate::template::file::add_managed(&mut extra, managed, &path, &base);
+        // `template_vars` win over ansible_managed too.
+        extra.extend(given);
+        let context = Overlay::value(extra, base.clone());
+        // Includes: the template's own directory first, then the search path.
+        let first: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
+        let search = crate::template::file::search_path(&base, &first, &[]);
+        let rendered =
+            crate::template::file::render_native(&text, &context, &overrides, &search)
+                .map_err(|e| LookupError(format!("{} (in {})", e.message, path.display())))?;
+        out.push(rendered);
     }
     Ok(out)
 }

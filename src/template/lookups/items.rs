@@ -48,10 +48,12 @@ pub(super) fn sequence(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> 
         kw("stride")?,
         kw("format")?,
     );
-    let terms: Vec<String> = if terms.is_empty() {
-        vec![String::new()]
-    } else {
-        str_terms(terms)?
+    // Keyword arguments alone still make one sequence; no arguments at all make none.
+    let keywords = [&kstart, &kend, &kcount, &kstride, &kformat];
+    let terms: Vec<String> = match (terms.is_empty(), keywords.iter().any(|k| k.is_some())) {
+        (true, true) => vec![String::new()],
+        (true, false) => Vec::new(),
+        _ => str_terms(terms)?,
     };
     for term in terms {
         let (mut start, mut end, mut count, mut stride, mut format) = (
@@ -61,6 +63,18 @@ pub(super) fn sequence(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> 
             Some("1".to_string()),
             Some("%d".to_string()),
         );
+        // The keyword arguments first; what a term says wins over them.
+        for (slot, v) in [
+            (&mut start, &kstart),
+            (&mut end, &kend),
+            (&mut count, &kcount),
+            (&mut stride, &kstride),
+            (&mut format, &kformat),
+        ] {
+            if v.is_some() {
+                *slot = v.clone();
+            }
+        }
         let term = term.trim();
         if term.contains('=') || term.is_empty() {
             for part in term.split_whitespace() {
@@ -105,18 +119,8 @@ pub(super) fn sequence(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> 
                 format = fmt;
             }
         }
-        for (slot, v) in [
-            (&mut start, &kstart),
-            (&mut end, &kend),
-            (&mut count, &kcount),
-            (&mut stride, &kstride),
-            (&mut format, &kformat),
-        ] {
-            if v.is_some() {
-                *slot = v.clone();
-            }
-        }
-        let parse = |s: &str| -> LResult<i64> {
+        // Each option is an integer, as ansible-core's option config checks it.
+        let parse = |name: &str, s: &str| -> LResult<i64> {
             let t = s.trim();
             let v = if let Some(h) = t.strip_prefix("0x") {
                 i64::from_str_radix(h, 16).ok()
@@ -125,37 +129,49 @@ pub(super) fn sequence(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> 
             } else {
                 t.parse().ok()
             };
-            v.ok_or_else(|| LookupError(format!("can't parse integer '{s}'")))
+            v.ok_or_else(|| {
+                LookupError(format!(
+                    "Config '{name}' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '{s}'"
+                ))
+            })
         };
-        let start = parse(start.as_deref().unwrap_or("1"))?;
-        let stride = parse(stride.as_deref().unwrap_or("1"))?;
-        let end = match (&end, &count) {
-            (Some(_), Some(_)) => {
-                return Err(LookupError(
-                    "can't specify both count and end in with_sequence".into(),
-                ));
-            }
-            (Some(e), None) => parse(e)?,
-            (None, Some(c)) => {
-                let c = parse(c)?;
-                if c == 0 {
-                    continue;
-                }
-                start + (c - 1) * stride
-            }
+        let start = parse("start", start.as_deref().unwrap_or("1"))?;
+        let end = end.as_deref().map(|e| parse("end", e)).transpose()?;
+        let count = count.as_deref().map(|c| parse("count", c)).transpose()?;
+        let stride = parse("stride", stride.as_deref().unwrap_or("1"))?;
+        // ansible-core's sanity_check, in its order.
+        let end = match (end, count) {
             (None, None) => {
                 return Err(LookupError(
                     "must specify count or end in with_sequence".into(),
                 ));
             }
+            (Some(_), Some(_)) => {
+                return Err(LookupError(
+                    "can't specify both count and end in with_sequence".into(),
+                ));
+            }
+            (Some(e), None) => e,
+            (None, Some(0)) => continue,
+            (None, Some(c)) => start + c * stride - 1,
         };
-        if stride == 0 {
-            return Err(LookupError("stride must not be zero".into()));
-        }
-        if (stride > 0 && end < start) || (stride < 0 && end > start) {
+        if stride > 0 && end < start {
             return Err(LookupError(
                 "to count backwards make stride negative".into(),
             ));
+        }
+        if stride < 0 && end > start {
+            return Err(LookupError(
+                "to count forward don't make stride negative".into(),
+            ));
+        }
+        if stride == 0 {
+            continue;
+        }
+        if let Some(f) = &format
+            && f.matches('%').count() != 1
+        {
+            return Err(LookupError(format!("bad formatting string: {f}")));
         }
         let fmt = format.unwrap_or_else(|| "%d".into());
         let mut i = start;

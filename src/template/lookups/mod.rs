@@ -303,6 +303,7 @@ fn run_plugin(ctx: &Ctx, name: &str, terms: &[Value], kwargs: &Kwargs) -> LResul
         "file" => files::file(ctx, terms, kwargs),
         "unvault" => files::unvault(ctx, terms),
         "env" => vars::env_lookup(terms, kwargs),
+        "config" => vars::config(terms),
         "template" => files::template(ctx, terms, kwargs),
         "pipe" => files::pipe(ctx, terms, false),
         "lines" => files::pipe(ctx, terms, true),

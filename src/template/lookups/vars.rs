@@ -1,5 +1,5 @@
-//! `env` and `vars`: values by name, from the controller's environment and from the
-//! variables of the task.
+//! `env`, `vars` and `config`: values by name, from the controller's environment, the
+//! variables of the task, and the settings baton knows.
 
 use super::{Ctx, LResult, LookupError, str_terms};
 use crate::template::filters::py_str;
@@ -47,4 +47,23 @@ pub(super) fn vars(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<V
         }
     }
     Ok(out)
+}
+
+/// `config`: settings by their ansible-core names (only those baton knows; any other is an
+/// error rather than a made-up value).
+pub(super) fn config(terms: &[Value]) -> LResult<Vec<Value>> {
+    str_terms(terms)?
+        .into_iter()
+        .map(|t| {
+            let settings = crate::template::settings();
+            match t.as_str() {
+                "ALLOW_BROKEN_CONDITIONALS" => {
+                    Some(Value::from(settings.allow_broken_conditionals))
+                }
+                "DEFAULT_MANAGED_STR" => Some(Value::from(settings.ansible_managed())),
+                _ => None,
+            }
+            .ok_or_else(|| LookupError(format!("Unable to find setting {t}")))
+        })
+        .collect()
 }
