@@ -157,6 +157,12 @@ fn load_into(
     depth: usize,
 ) -> Result<(), Error> {
     let source = crate::value::read_source(path)?;
+    // An imported playbook's folder brings its library/ and module_utils/, as in ansible-core.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        loader
+            .python
+            .add_plugin_dir(&std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()));
+    }
     parse_into(&source, path, loader, plays, depth)
 }
 

@@ -133,9 +133,10 @@ impl Python {
         }
     }
 
-    /// A role's directory: its `library/` and `module_utils/` join ansible's plugin paths, as
-    /// when ansible-core loads a role.
-    pub fn add_role_dir(&self, dir: &Path) {
+    /// A role's directory, or an (imported) playbook's: its `library/` and `module_utils/`
+    /// join ansible's plugin paths, as when ansible-core loads a role or a playbook file
+    /// (`add_all_plugin_dirs`).
+    pub fn add_plugin_dir(&self, dir: &Path) {
         let mut dirs = lock(&self.plugin_dirs);
         if !dirs.iter().any(|d| d == dir) {
             dirs.push(dir.to_path_buf());
