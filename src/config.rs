@@ -19,6 +19,9 @@ pub struct Config {
     pub private_key_file: Option<PathBuf>,
     pub host_key_checking: Option<bool>,
     pub roles_path: Vec<PathBuf>,
+    /// `[defaults] library` (`ANSIBLE_LIBRARY`): where modules of the user's own are looked
+    /// for (the Python fallback's library path; its modules come before the builtin ones).
+    pub library: Vec<PathBuf>,
     pub timeout: Option<u64>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
@@ -176,6 +179,9 @@ impl Config {
                 ("defaults", "roles_path") => {
                     cfg.roles_path = v.split(':').filter(|s| !s.is_empty()).map(path).collect();
                 }
+                ("defaults", "library") => {
+                    cfg.library = v.split(':').filter(|s| !s.is_empty()).map(path).collect();
+                }
                 ("defaults", "timeout") => cfg.timeout = v.parse().ok(),
                 ("defaults", "gathering") => cfg.gathering = Some(v.to_string()),
                 ("defaults", "strategy") => cfg.strategy = Some(v.to_string()),
@@ -276,6 +282,13 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_ROLES_PATH") {
             self.roles_path = v
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(expand_home)
+                .collect();
+        }
+        if let Some(v) = env("ANSIBLE_LIBRARY") {
+            self.library = v
                 .split(':')
                 .filter(|s| !s.is_empty())
                 .map(expand_home)

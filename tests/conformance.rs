@@ -62,6 +62,8 @@ macro_rules! cases {
 }
 
 cases! {
+    python_modules,
+    python_modules_verbose,
     result_conditions,
     delegation_vars,
     clear_host_errors_unreachable,

@@ -99,6 +99,7 @@ pub(super) fn play(
         if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
             loader.roles_path = config.roles_path.clone();
         }
+        loader.python.set_library(&config.library);
         books.push(playbook::load_with(path, loader)?);
     }
     let sources = args.flags.inventory_sources(&config);

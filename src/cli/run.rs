@@ -103,7 +103,11 @@ fn origin(args: &RunArgs, short: &str) -> Origin {
 
 /// Runs `baton run`; returns the exit status (ansible's: 0, 2 failed, 4 unreachable).
 pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
-    let short = crate::modules::canonical(&args.module);
+    // A module baton does not implement is looked for by the controller's ansible-core when
+    // the generated play loads (see `load_in_memory`).
+    let short: Option<&str> = crate::modules::canonical(&args.module).or_else(|| {
+        crate::modules::python::could_be_module(&args.module).then_some(args.module.as_str())
+    });
     // The reporter comes first: every warning, from ansible.cfg's on, goes through it.
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -211,9 +215,21 @@ fn load_in_memory(text: &str, config: &crate::config::Config) -> Result<playbook
     if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
         loader.roles_path = config.roles_path.clone();
     }
+    loader.python.set_library(&config.library);
     let loaded = playbook::load_with(&path, loader);
     let _ = std::fs::remove_file(&path);
-    let mut book = loaded?;
+    // The generated file is gone: an error about it (a module ansible-core does not know
+    // either) is about the command line.
+    let mut book = loaded.map_err(|mut e| {
+        if e.span
+            .as_ref()
+            .is_some_and(|s| s.source.name == path.display().to_string())
+        {
+            e.span = None;
+            e.context.clear();
+        }
+        e
+    })?;
     book.path = cwd.join("<ad-hoc>");
     Ok(book)
 }

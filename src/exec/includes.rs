@@ -425,6 +425,7 @@ impl Runner<'_> {
             let path = std::fs::canonicalize(&path).unwrap_or(path);
             self.imported_role_handlers();
             let mut items = load_tasks_file(&path, &ictx)?;
+            self.loader.resolve_modules()?;
             // `notify` on the include goes to the tasks that notify nothing themselves.
             crate::playbook::load::inherit_notify(&mut items, &task.notify);
             if let Some(apply) = &task.apply {
@@ -448,6 +449,7 @@ impl Runner<'_> {
             &self.loader,
             1,
         )?;
+        self.loader.resolve_modules()?;
         // include_role runs its role even where it ran before (its allow_duplicates defaults to
         // true); the role's dependencies follow the usual rule.
         let allow = role_task_args(&task.args)

@@ -168,15 +168,12 @@ pub struct Outcome {
     pub retry_hosts: Vec<String>,
 }
 
-/// The controller's `python3` (the first on PATH), else `/usr/bin/python3`.
+/// The controller's Python: the one beside `ansible-playbook` on PATH, else the first `python3`
+/// on PATH (the one the Python fallback asks ansible-core with).
 fn controller_python() -> String {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("python3"))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "/usr/bin/python3".to_string())
+    crate::modules::python::controller_python()
+        .display()
+        .to_string()
 }
 
 /// Runs a playbook.
@@ -269,6 +266,8 @@ pub async fn run(
         .scope(unwind::CatchUnwind::new(runner.run_playbook(playbook)))
         .await;
     runner.show_template_warnings();
+    // The hosts' private directories of Python module payloads go before the connections.
+    playbook.loader.python.cleanup().await;
     runner.pool.close_all().await;
     let result = result.unwrap_or_else(|panic| {
         runner.reporter.event(&Event::PlayAborted {

@@ -55,6 +55,8 @@ pub struct HostJob {
     pub opts: Arc<Options>,
     /// `delegate_to`, once templated: the host the task runs on for this host.
     pub delegate: Option<String>,
+    /// The modules run as Ansible's Python modules.
+    pub python: Arc<modules::python::Python>,
 }
 
 /// What happened, for the executor to report and apply.
@@ -238,7 +240,15 @@ impl HostJob {
                 Status::Unreachable => self.unreachable_ignored(scope),
                 _ => false,
             };
-            let registered = loops::registered_value(&result);
+            // `register` keeps the result less a module's `invocation`, as ansible-core's
+            // strategy stores it.
+            let registered = if result.contains_key("invocation") {
+                let mut r = result.clone();
+                r.shift_remove("invocation");
+                loops::registered_value(&r)
+            } else {
+                loops::registered_value(&result)
+            };
             let mut result = self.result(status, result, ignored, None);
             result.retries = retried;
             return Ok(HostOutcome {
@@ -415,14 +425,29 @@ impl HostJob {
         } else {
             self.task.action.clone()
         };
-        let found = modules::resolve(&action).ok_or_else(|| {
+        let unknown = || {
             Error::new(
                 crate::diagnostics::ErrorKind::Syntax,
                 modules::unknown_action(&action),
             )
             .at(&self.task.span)
-        })?;
-        let module_spec = found.module.spec();
+        };
+        // A module baton does not implement runs as the Python module ansible-core found.
+        let (found, fallback) = match modules::resolve(&action) {
+            Some(_) if let Some(f) = self.python.overriding(&action) => (None, Some(f)),
+            Some(r) => (Some(r), None),
+            // The executor's own actions are never modules (a templated name may lead there).
+            None if modules::canonical(&action).is_some() => return Err(unknown()),
+            None => match self.python.find(&action).await {
+                Ok(Some(f)) => (None, Some(f)),
+                Ok(None) => return Err(unknown()),
+                Err(m) => return Err(Error::syntax(&self.task.span, m)),
+            },
+        };
+        let module_spec = match found {
+            Some(r) => r.module.spec(),
+            None => &modules::python::SPEC,
+        };
         let args = self.templated_args(scope)?;
         let check_mode = match self.kw_in(|k| &k.check_mode, scope)? {
             Some(v) => template::truthy(&v),
@@ -442,12 +467,14 @@ impl HostJob {
             None => None,
         };
         let mut spec = None;
+        let mut delegated_to = None;
         let conn = if module_spec.connection {
             // Per item: a loop may delegate each item to another host.
             let delegate = match self.task.loop_ {
                 Some(_) => self.delegate_target(scope)?,
                 None => self.delegate.clone(),
             };
+            delegated_to = delegate.clone();
             let s = match &delegate {
                 Some(d) => self.delegate_spec(d)?,
                 None => self.connect_spec(scope)?,
@@ -472,7 +499,22 @@ impl HostJob {
             environment,
             timeout,
         };
-        let mut outcome = match modules::invoke(found, args, &ctx).await {
+        let run = match (found, &fallback) {
+            (Some(r), _) => modules::invoke(r, args, &ctx).await,
+            (None, Some(f)) => {
+                let opts = modules::python::RunOpts {
+                    no_log: self.no_log(),
+                    verbosity: self.opts.verbosity,
+                    // A delegated task runs with the Python of the host it is delegated to.
+                    delegated_interpreter: delegated_to
+                        .as_deref()
+                        .map(|d| self.delegate_interpreter(d)),
+                };
+                self.python.run(f, args, &ctx, &opts).await
+            }
+            (None, None) => return Err(unknown()),
+        };
+        let mut outcome = match run {
             Ok(o) => o,
             Err(ModuleError::Unreachable(msg)) => return Ok(unreachable(&msg, spec)),
             Err(ModuleError::Failed(msg)) => Outcome::failed(msg),

@@ -145,6 +145,7 @@ impl Runner<'_> {
             pool: self.pool.clone(),
             opts: self.opts.clone(),
             delegate: None,
+            python: self.loader.python.clone(),
         }
     }
 
@@ -360,6 +361,7 @@ impl Runner<'_> {
                 pool: self.pool.clone(),
                 opts: self.opts.clone(),
                 delegate: None,
+                python: self.loader.python.clone(),
             };
             if one_by_one {
                 in_order.push_back(job);

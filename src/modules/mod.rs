@@ -49,6 +49,7 @@ mod package;
 mod pause;
 mod ping;
 mod pip;
+pub mod python;
 mod script;
 mod service;
 pub mod set_fact;
@@ -253,9 +254,15 @@ pub fn canonical(name: &str) -> Option<&'static str> {
     EXECUTOR_ACTIONS.iter().find(|a| **a == short).copied()
 }
 
-/// The spec of the module a task names (`None` for the executor's own actions).
+/// The spec of the module a task names (`None` for the executor's own actions). A name that
+/// is neither native nor the executor's is a Python module ([`python::SPEC`]): loading made
+/// sure ansible-core finds it.
 pub fn spec_of(name: &str) -> Option<&'static Spec> {
-    resolve(name).map(|r| r.module.spec())
+    match resolve(name) {
+        Some(r) => Some(r.module.spec()),
+        None if canonical(name).is_none() && python::could_be_module(name) => Some(&python::SPEC),
+        None => None,
+    }
 }
 
 /// How the free-form text of an action is read (`import_playbook` and the executor's actions

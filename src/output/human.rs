@@ -83,7 +83,7 @@ impl<W: Write + Send> Human<W> {
         let (line, col) = (origin.start.line, origin.start.col);
         let mut text = format!(
             "{}\nOrigin: {path}:{line}:{col}\n",
-            self.paint(&format!("[ERROR]: Task failed: {what}"), "31")
+            self.paint(&error_header(&what, &msg), "31")
         );
         let first = line.saturating_sub(2).max(1);
         let width = line.to_string().len();
@@ -200,7 +200,17 @@ impl<W: Write + Send> Human<W> {
                 let _ = writeln!(self.out, "{}", self.paint(&text, "35"));
             }
         }
-        let shown = visible_result(r);
+        let mut shown = visible_result(r);
+        // The default callback's `_dump_results`: a module's `invocation` and `diff` are left
+        // out below -vvv (the diff has its own display), deprecations always (they were shown
+        // as such).
+        if let serde_json::Value::Object(o) = &mut shown {
+            if self.verbosity < 3 {
+                o.remove("invocation");
+                o.remove("diff");
+            }
+            o.remove("deprecations");
+        }
         // ansible-core's `_dump_results` indents what a module asks to show always (debug)
         // and everything from -vvv on.
         let indent = r.verbose_always || self.verbosity > 2;
@@ -283,6 +293,16 @@ impl<W: Write + Send> Human<W> {
             }
         };
         let _ = writeln!(self.out, "{line}");
+    }
+}
+
+/// The first line of a failed task's error: a message ansible-core already worded as the whole
+/// line (a Python module's uncaught exception: `Task failed: Module failed: ...`) is that line.
+fn error_header(what: &str, msg: &str) -> String {
+    if msg.starts_with("Task failed: ") {
+        format!("[ERROR]: {msg}")
+    } else {
+        format!("[ERROR]: Task failed: {what}")
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Loader {
     /// happens before the run starts and again while it runs (includes, vars files), and the
     /// run's reporter is the one place warnings are shown.
     pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The modules baton does not implement, run as Ansible's Python modules: the names met
+    /// while loading, resolved by the controller's ansible-core (see [`Loader::resolve_modules`]).
+    pub python: Arc<crate::modules::python::Python>,
 }
 
 impl Loader {
@@ -71,8 +74,10 @@ impl Loader {
                     .collect()
             })
             .unwrap_or_default();
+        let playbook_dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         Loader {
-            playbook_dir: std::fs::canonicalize(&dir).unwrap_or(dir),
+            python: Arc::new(crate::modules::python::Python::new(&playbook_dir)),
+            playbook_dir,
             roles_path,
             imported_role_vars: Default::default(),
             imported_role_names: Default::default(),
@@ -92,6 +97,13 @@ impl Loader {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(warnings);
+    }
+
+    /// Asks the controller's ansible-core, in one call, about every module name loading met
+    /// that baton does not implement (none: no call); a name it does not know either is the
+    /// load-time error ansible-playbook gives.
+    pub fn resolve_modules(&self) -> Result<(), Error> {
+        self.python.resolve_pending()
     }
 
     /// The warnings kept so far, in the order found; they are forgotten here.
@@ -120,6 +132,7 @@ pub fn load(path: &Path) -> Result<Playbook, Error> {
 pub fn load_with(path: &Path, loader: Loader) -> Result<Playbook, Error> {
     let mut plays = Vec::new();
     load_into(path, &loader, &mut plays, 0)?;
+    loader.resolve_modules()?;
     Ok(Playbook {
         path: path.to_path_buf(),
         dir: loader.playbook_dir.clone(),
@@ -144,6 +157,12 @@ fn load_into(
     depth: usize,
 ) -> Result<(), Error> {
     let source = crate::value::read_source(path)?;
+    // An imported playbook's folder brings its library/ and module_utils/, as in ansible-core.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        loader
+            .python
+            .add_plugin_dir(&std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()));
+    }
     parse_into(&source, path, loader, plays, depth)
 }
 
@@ -423,7 +442,7 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
     if node.get("block").is_some() {
         return Ok(Item::Block(Arc::new(load_block(node, ctx)?)));
     }
-    let task = load_task(node, ctx.handler)?;
+    let task = load_task(node, ctx.handler, &ctx.loader.python)?;
     if ctx.handler && matches!(task.action.as_str(), "include_role" | "import_role") {
         return Err(Error::syntax(
             &task.span,

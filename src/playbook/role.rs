@@ -426,6 +426,9 @@ fn load_role_in(
             format!("the role '{name}' was not found in {}", searched.join(":")),
         ));
     };
+    // The role's `library/` and `module_utils/` join the Python modules' search path, as
+    // when ansible-core loads a role.
+    loader.python.add_plugin_dir(&path);
     let read_vars = |sub: &str, from: Option<&str>| -> Result<Vars, Error> {
         let found = role_vars_files(&path, sub, from);
         for f in &found {

@@ -64,6 +64,31 @@ impl HostJob {
         }
     }
 
+    /// The `ansible_python_interpreter` of the host a task is delegated to (the controller's
+    /// Python for the implicit localhost), templated with that host's variables.
+    pub(super) fn delegate_interpreter(&self, delegate: &str) -> Option<String> {
+        let mut magic = Vars::new();
+        magic.insert("inventory_hostname".into(), Value::from(delegate));
+        let known = self.store.inventory().hosts.contains_key(delegate)
+            || self.store.inventory().is_implicit(delegate);
+        let scope = if known {
+            self.store.scope(delegate, &self.layers, magic)
+        } else {
+            return None;
+        };
+        let v = scope.get_attr("ansible_python_interpreter").ok()?;
+        if v.is_undefined() || v.is_none() {
+            return None;
+        }
+        let text = v.to_string();
+        let text = if text.contains("{{") {
+            template::render_str(&text, &scope).ok()?.to_string()
+        } else {
+            text
+        };
+        (!text.trim().is_empty()).then(|| text.trim().to_string())
+    }
+
     /// How to reach the delegated host: its own inventory variables (or, for a localhost that
     /// the inventory does not name, Ansible's implicit localhost on the local connection).
     pub(super) fn delegate_spec(&self, delegate: &str) -> Result<ConnectSpec, Error> {

@@ -2,6 +2,7 @@
 //! and its arguments, checked against the task keywords and the module registry.
 
 use super::*;
+use crate::modules::python::Python;
 
 /// The keywords plays, blocks and tasks share.
 pub fn keywords(node: &Node) -> Result<Keywords, Error> {
@@ -112,7 +113,7 @@ pub(super) fn string_list(node: Option<&Node>, split_commas: bool) -> Result<Vec
     Ok(out)
 }
 
-pub(super) fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
+pub(super) fn load_task(node: &Node, handler: bool, python: &Python) -> Result<Task, Error> {
     let map = node.as_map().unwrap_or(&[]);
     let mut action: Option<(&Node, &Node)> = None;
     let mut loop_: Option<Loop> = None;
@@ -191,6 +192,7 @@ pub(super) fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
                             loop_,
                             handler,
                             task_name,
+                            python,
                         );
                     }
                     NodeKind::Map(_) => {
@@ -225,6 +227,7 @@ pub(super) fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
                             loop_,
                             handler,
                             task_name,
+                            python,
                         );
                     }
                     _ => return Err(a.error("'action' takes a module name and its arguments")),
@@ -242,13 +245,16 @@ pub(super) fn load_task(node: &Node, handler: bool) -> Result<Task, Error> {
             }
         };
     let _ = delegate_local;
-    finish_task(node, module, args_node, false, loop_, handler, task_name)
+    finish_task(
+        node, module, args_node, false, loop_, handler, task_name, python,
+    )
 }
 
 /// The argument under which a task keeps a templated `args:` (argument splatting) until it
 /// runs.
 pub const ARGS_SPLAT: &str = "__baton_args_splat";
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn finish_task(
     node: &Node,
     module: String,
@@ -257,6 +263,7 @@ pub(super) fn finish_task(
     loop_: Option<Loop>,
     handler: bool,
     name: Option<String>,
+    python: &Python,
 ) -> Result<Task, Error> {
     let at = node
         .as_map()
@@ -267,11 +274,37 @@ pub(super) fn finish_task(
     // `ansible.posix.authorized_key`): the task goes by the module's short name from here on.
     // A templated module name (`action: {module: "{{ m }}"}`) is resolved per host when the
     // task runs, as ansible-core does.
+    // A name nothing native answers to is kept as written, for the controller's ansible-core
+    // to find after the whole file is loaded (`Loader::resolve_modules`); so is a short name a
+    // module of the user's own may take from a native one, as `ansible.legacy.NAME` (which
+    // `ansible.builtin.NAME` never is).
     let templated = value::looks_like_template(&module);
-    let Some(action) = crate::modules::canonical(&module)
-        .map(str::to_string)
-        .or_else(|| templated.then(|| module.clone()))
-    else {
+    let shadowed = crate::modules::canonical(&module).is_some()
+        && crate::modules::spec_of(&module).is_some()
+        && python.shadows(&module);
+    let python_name = crate::modules::python::could_be_module(&module)
+        && (shadowed || crate::modules::canonical(&module).is_none());
+    let legacy = |m: &str| {
+        format!(
+            "ansible.legacy.{}",
+            m.strip_prefix("ansible.legacy.").unwrap_or(m)
+        )
+    };
+    if python_name {
+        let noted = if shadowed {
+            legacy(&module)
+        } else {
+            module.clone()
+        };
+        python.note_unknown(&noted, &at, name.as_deref());
+    }
+    let Some(action) = (if shadowed {
+        Some(legacy(&module))
+    } else {
+        crate::modules::canonical(&module)
+            .map(str::to_string)
+            .or_else(|| (templated || python_name).then(|| module.clone()))
+    }) else {
         let who = match &name {
             Some(n) => format!("in the task '{n}'"),
             None => "in a task with no name".to_string(),
