@@ -523,6 +523,21 @@ pub fn convert_error(e: minijinja::Error, source: &str) -> Error {
     convert_error_in(e, source, &Value::from(()))
 }
 
+/// Whether `span` (what minijinja's error points at) starts with a name `source` uses as a test
+/// (`is [not] NAME`) or a filter (`| NAME`), not as a variable.
+fn names_test_or_filter(span: &str, source: &str) -> bool {
+    let name: String = span
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    if name.is_empty() {
+        return false;
+    }
+    let pattern = format!(r"(\bis\s+(not\s+)?|\|\s*){}\b", regex::escape(&name));
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(source))
+}
+
 fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
     use minijinja::ErrorKind as K;
     let what = e
@@ -544,6 +559,11 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
         }
         (K::UndefinedError, _) if e.detail().is_some_and(|d| !d.contains("undefined value")) => {
             e.detail().unwrap_or("").to_string()
+        }
+        // The span minijinja blames may be a test or filter that got the undefined value
+        // (`x is match('a')`, `x | upper`): the undefined name is a variable of the template.
+        (K::UndefinedError, Some(expr)) if names_test_or_filter(strip_braces(expr), source) => {
+            first_undefined_name(strip_braces(source), ctx)
         }
         (K::UndefinedError, Some(expr)) => describe_undefined(strip_braces(expr), ctx),
         (K::UndefinedError, None) => first_undefined_name(strip_braces(source), ctx),
@@ -647,6 +667,14 @@ mod rendering_tests {
     fn undefined_names_are_named() {
         let err = render_str("{{ missing }}", &ctx()).unwrap_err();
         assert!(err.message.contains("'missing' is undefined"), "{err}");
+        // The variable, not the test or filter that got its undefined value.
+        for t in ["{{ missing is match('a') }}", "{{ missing | upper }}"] {
+            let err = render_str(t, &ctx()).unwrap_err();
+            assert!(
+                err.message.starts_with("'missing' is undefined"),
+                "{t}: {err}"
+            );
+        }
         let err = render_str("x {{ name.nope.deeper }} y", &ctx()).unwrap_err();
         assert!(err.message.contains("undefined"), "{err}");
     }
