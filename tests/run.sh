@@ -90,9 +90,13 @@ venv_version() {
   "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("ansible-core"))' 2>/dev/null
 }
 # passlib: ansible-core 2.19's password_hash filter needs it (the conformance suite uses it).
-if [ "$(venv_version || true)" != "$ANSIBLE_CORE_VERSION" ] || ! "$VENV/bin/python" -c 'import passlib' 2>/dev/null; then
+# tomli-w: ansible-inventory's --toml output needs it (the inventory differential test and the
+# ansible-inventory target compare baton's TOML with it).
+if [ "$(venv_version || true)" != "$ANSIBLE_CORE_VERSION" ] ||
+  ! "$VENV/bin/python" -c 'import passlib, tomli_w' 2>/dev/null; then
   "$VENV/bin/python" -c '' 2>/dev/null || { rm -rf "$VENV"; python3 -m venv "$VENV"; }
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" passlib
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" passlib \
+    tomli-w==1.2.0
 fi
 export PATH="$VENV/bin:$PATH"
 ansible-playbook --version | sed -n 1p >&2 # sed reads all: no broken pipe
