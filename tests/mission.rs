@@ -165,27 +165,8 @@ impl Load {
 /// The inventory: inventories/local's hosts.ini and group_vars, plus fleet.ini for this fleet.
 /// Returns its directory and the 127.0.0.1 port of the load balancer's port 80.
 fn inventory_for(fleet: &Fleet) -> (PathBuf, u16) {
-    let dir = fleet.dir().join("inventory-local");
-    let src = repo_root().join("inventories/local");
-    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
-    std::fs::copy(src.join("hosts.ini"), dir.join("hosts.ini")).unwrap();
-    for e in std::fs::read_dir(src.join("group_vars")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("group_vars").join(e.file_name())).unwrap();
-    }
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/fleet/local-inventory.sh"))
-        .arg(fleet.prefix())
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "local-inventory.sh: {}",
-        describe(&out)
-    );
-    let port = String::from_utf8_lossy(&out.stdout)
+    let (dir, printed) = common::local_inventory(fleet);
+    let port = printed
         .trim()
         .parse()
         .unwrap_or_else(|e| panic!("no published port 80 for the load balancer: {e}"));

@@ -8,34 +8,8 @@
 mod common;
 
 use common::{Fleet, describe, repo_root};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-/// inventories/local's hosts.ini and group_vars, plus fleet.ini for this fleet (app1..app3 and
-/// lb1 on the fleet's four hosts), in the fleet's state directory.
-fn inventory_for(fleet: &Fleet) -> PathBuf {
-    let dir = fleet.dir().join("inventory-local");
-    let src = repo_root().join("inventories/local");
-    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
-    std::fs::copy(src.join("hosts.ini"), dir.join("hosts.ini")).unwrap();
-    for e in std::fs::read_dir(src.join("group_vars")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("group_vars").join(e.file_name())).unwrap();
-    }
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/fleet/local-inventory.sh"))
-        .arg(fleet.prefix())
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "local-inventory.sh: {}",
-        describe(&out)
-    );
-    dir
-}
 
 /// baton with `args` in the repository, the fact cache `cache` (if any) configured through the
 /// environment, nothing else of the caller's Ansible settings.
@@ -59,7 +33,7 @@ fn baton(args: &[&str], cache: Option<&Path>) -> Output {
 #[test]
 fn template_renders_the_nginx_conf_the_role_writes_on_the_load_balancer() {
     let fleet = Fleet::dedicated("baton-tplf", 4);
-    let inv = inventory_for(&fleet);
+    let (inv, _) = common::local_inventory(&fleet);
     let inv = inv.to_str().unwrap();
     let cache = fleet.dir().join("facts");
     let lb = fleet.hosts()[3].name.clone();

@@ -415,3 +415,32 @@ pub fn play_on_host(
         run_baton(a, dir)
     }
 }
+
+/// inventories/local's hosts.ini and group_vars, plus fleet.ini for `fleet` (app1..app3 and lb1
+/// on the fleet's four hosts, written by tests/fleet/local-inventory.sh), in the fleet's state
+/// directory. Gives the directory and what the script printed (the load balancer's published
+/// port 80).
+#[allow(dead_code)]
+pub fn local_inventory(fleet: &Fleet) -> (PathBuf, String) {
+    let dir = fleet.dir().join("inventory-local");
+    let src = repo_root().join("inventories/local");
+    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+    std::fs::copy(src.join("hosts.ini"), dir.join("hosts.ini")).unwrap();
+    for e in std::fs::read_dir(src.join("group_vars")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("group_vars").join(e.file_name())).unwrap();
+    }
+    let out = Command::new("bash")
+        .arg(repo_root().join("tests/fleet/local-inventory.sh"))
+        .arg(fleet.prefix())
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "local-inventory.sh: {}",
+        describe(&out)
+    );
+    (dir, String::from_utf8_lossy(&out.stdout).into_owned())
+}
