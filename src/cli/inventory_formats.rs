@@ -46,6 +46,20 @@ impl<'a> Seen<'a> {
             groups: HashSet::new(),
         }
     }
+
+    /// A group's host as the listing writes it: `None` for a host the pattern left out; its
+    /// variables the first time the walk meets it, nothing after (ansible-inventory writes a
+    /// host's variables once).
+    fn host_entry(&mut self, view: &View<'_>, h: &str) -> Option<Vars> {
+        if !self.available.contains(h) {
+            return None;
+        }
+        Some(if self.hosts.insert(h.to_string()) {
+            view.host_vars(h)
+        } else {
+            Vars::new()
+        })
+    }
 }
 
 /// `ansible-inventory --list --yaml`, as text.
@@ -95,13 +109,8 @@ fn yaml_group(
     let mut hosts: Vec<(String, Value)> = Vec::new();
     if name != "all" {
         for h in &g.hosts {
-            if !seen.available.contains(h.as_str()) {
+            let Some(vars) = seen.host_entry(view, h) else {
                 continue;
-            }
-            let vars = if seen.hosts.insert(h.clone()) {
-                view.host_vars(h)
-            } else {
-                Vars::new()
             };
             hosts.push((h.clone(), from_vars(&vars)));
         }
@@ -205,13 +214,8 @@ fn toml_group(
     }
     if name != "all" {
         for h in &g.hosts {
-            if !seen.available.contains(h.as_str()) {
+            let Some(vars) = seen.host_entry(view, h) else {
                 continue;
-            }
-            let vars = if seen.hosts.insert(h.clone()) {
-                view.host_vars(h)
-            } else {
-                Vars::new()
             };
             results[name].hosts.insert(h.clone(), vars);
         }
