@@ -10,7 +10,8 @@ static SPEC: Spec = Spec {
     names: &["assert"],
     connection: false,
     params: &[&[
-        Param::any("that").required(),
+        // Required as ansible-core requires it: present, even if null (checked in `run`).
+        Param::any("that"),
         Param::any("fail_msg"),
         Param::any("msg"),
         Param::any("success_msg"),
@@ -31,6 +32,13 @@ impl Module for Assert {
             let that = match args.raw("that") {
                 Some(v) if v.kind() == minijinja::value::ValueKind::String => vec![v],
                 Some(v) => super::spec::to_list("that", &v)?,
+                // `that:` with nothing after it is one empty condition (ansible-core's
+                // `_check_type_list_strict(None)`), an error of its own.
+                None if args.peek("that").is_some_and(|v| v.is_none()) => {
+                    return Err(ModuleError::Failed(
+                        "Empty conditional expressions are not allowed.".into(),
+                    ));
+                }
                 None => {
                     return Err(ModuleError::Failed(
                         "missing required arguments: that".into(),
@@ -40,26 +48,45 @@ impl Module for Assert {
             let fail_msg = args.raw("fail_msg").or_else(|| args.raw("msg"));
             let success_msg = args.raw("success_msg");
             let quiet = args.bool("quiet")?.unwrap_or(false);
+            let mut deprecations = Vec::new();
             for cond in &that {
-                let ok = crate::template::eval_condition(cond, &ctx.vars)
-                    .map_err(|e| ModuleError::Failed(e.message))?;
+                let (ok, found) = crate::template::with_deprecations(|| {
+                    crate::template::eval_condition(cond, &ctx.vars)
+                });
+                deprecations.extend(found);
+                let ok = ok.map_err(|e| ModuleError::Failed(e.message))?;
                 if !ok {
-                    return Ok(Outcome {
-                        failed: true,
-                        msg: Some(fail_msg.unwrap_or_else(|| Value::from("Assertion failed"))),
-                        verbose_always: !quiet,
-                        ..Outcome::ok()
-                    }
-                    .with("assertion", cond.clone())
-                    .with("evaluated_to", Value::from(false)));
+                    return Ok(with_deprecations(
+                        Outcome {
+                            failed: true,
+                            msg: Some(fail_msg.unwrap_or_else(|| Value::from("Assertion failed"))),
+                            verbose_always: !quiet,
+                            ..Outcome::ok()
+                        }
+                        .with("assertion", cond.clone())
+                        .with("evaluated_to", Value::from(false)),
+                        deprecations,
+                    ));
                 }
             }
-            Ok(Outcome {
-                msg: (!quiet)
-                    .then(|| success_msg.unwrap_or_else(|| Value::from("All assertions passed"))),
-                verbose_always: !quiet,
-                ..Outcome::ok()
-            })
+            Ok(with_deprecations(
+                Outcome {
+                    msg: (!quiet).then(|| {
+                        success_msg.unwrap_or_else(|| Value::from("All assertions passed"))
+                    }),
+                    verbose_always: !quiet,
+                    ..Outcome::ok()
+                },
+                deprecations,
+            ))
         })
     }
+}
+
+/// The result with the deprecations its conditions raised, as ansible-core registers them.
+fn with_deprecations(outcome: Outcome, deprecations: Vec<Value>) -> Outcome {
+    if deprecations.is_empty() {
+        return outcome;
+    }
+    outcome.with("deprecations", Value::from(deprecations))
 }

@@ -77,8 +77,8 @@ pub fn eval_condition(cond: &Value, ctx: &Value) -> Result<bool, Error> {
                         if inner.is_empty() {
                             return empty();
                         }
-                        let names_variable = prepare::single_expression(text)
-                            .is_some_and(|e| is_variable_path(e.trim()));
+                        let names_variable =
+                            prepare::single_expression(text).is_some_and(prepare::is_variable_path);
                         if templated.is_safe() || !names_variable {
                             return Err(untrusted_expression());
                         }
@@ -194,13 +194,4 @@ fn untrusted_expression() -> Error {
         ErrorKind::Template,
         "Encountered untrusted template or expression.",
     )
-}
-
-/// Whether an expression only names a variable (`a`, `a.b`, `a['b']`, `a[0]`).
-fn is_variable_path(expr: &str) -> bool {
-    let e = expr.trim();
-    let mut chars = e.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && e.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '\'' | '"'))
 }

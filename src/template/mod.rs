@@ -26,6 +26,7 @@ mod ipaddr;
 pub mod lookups;
 mod names;
 mod prepare;
+mod protomatter;
 mod pycompat;
 mod pyrandom;
 pub mod pyyaml;
@@ -37,7 +38,7 @@ pub use conditions::{eval_condition, truthy};
 pub use lookups::Overlay;
 pub use names::{Banner, render_name};
 pub use settings::{Settings, configure, settings};
-pub use warnings::{Scoped, Warnings};
+pub use warnings::{Scoped, Warnings, with_deprecations};
 
 use crate::diagnostics::{Error, ErrorKind};
 use crate::value::{Value, is_plain};
@@ -79,6 +80,7 @@ fn build_env(
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    protomatter::register(&mut env);
     env.set_unknown_method_callback(pycompat::call_method);
     env
 }
@@ -120,6 +122,12 @@ thread_local! {
 /// Records why a filter's result holds an undefined value (see [`UNDEFINED_HINT`]).
 pub(crate) fn note_undefined(reason: String) {
     UNDEFINED_HINT.with(|h| *h.borrow_mut() = Some(reason));
+}
+
+/// Why the last undefined value was made, left in place: a function that passes one on
+/// (`lookup('env', ..., default=undef())`) may say better.
+pub(crate) fn peek_undefined_hint() -> Option<String> {
+    UNDEFINED_HINT.with(|h| h.borrow().clone())
 }
 
 fn take_undefined_hint() -> Option<String> {
@@ -188,17 +196,36 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
     // A folded `>` scalar `"{{ expr }}\n"` is still one expression and keeps its type, as in
     // ansible-core (a longer template keeps its trailing newline).
     if let Some(expr) = single_expression(s) {
-        return eval_in_source(&prepare::prepare_expression(expr, true), ctx, s);
+        let v = eval_in_source(&prepare::prepare_expression(expr, true), ctx, s)?;
+        return Ok(made_by_template(expr, v));
     }
     // Jinja drops the one trailing newline, then ansible puts it back on a string result.
     if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
         let v = eval_in_source(&prepare::prepare_expression(expr, true), ctx, s)?;
         return Ok(match v.as_str() {
-            Some(text) if v.kind() == ValueKind::String => Value::from(format!("{text}\n")),
+            Some(text) if v.kind() == ValueKind::String => {
+                Value::from_safe_string(format!("{text}\n"))
+            }
             _ => v,
         });
     }
-    render_template(&prepare::prepare_template(s), ctx, s).map(Value::from)
+    render_template(&prepare::prepare_template(s), ctx, s).map(Value::from_safe_string)
+}
+
+/// What a one-expression template gave, as data: text a template made is never trusted as a
+/// template or an expression again (ansible 2.19 leaves `TrustedAsTemplate` off it), so a
+/// string result is marked untrusted ([`crate::value::untrusted`]'s mark), unless the
+/// expression only names a variable: then the value is the variable's own, and keeps whatever
+/// trust it had (`debug: var: "{{ item }}"` over the playbook's own names works,
+/// `var: "{{ 'name' }}"` does not). Lists and mappings are left as they are: their strings are
+/// the variables' own, or were marked when they were made.
+fn made_by_template(expr: &str, v: Value) -> Value {
+    match v.as_str() {
+        Some(text) if !v.is_safe() && !prepare::is_variable_path(expr) => {
+            Value::from_safe_string(text.to_string())
+        }
+        _ => v,
+    }
 }
 
 /// Evaluates a bare expression against a scope; undefined results are errors.
@@ -206,18 +233,23 @@ pub(crate) fn eval_expression(expr: &str, ctx: &Value) -> Result<Value, Error> {
     eval_in_source(expr, ctx, expr)
 }
 
-fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+/// minijinja's evaluation of an expression, chaining lookups on undefined values where the
+/// strict environment refused one (see the module docs). The caller has pushed the context.
+fn evaluate(expr: &str, ctx: &Value) -> Result<Value, minijinja::Error> {
     take_undefined_hint();
     let eval = |env: &'static Environment<'static>| {
         env.compile_expression(expr)
             .and_then(|compiled| compiled.eval(ctx.clone()))
     };
-    let value = match eval(env()) {
+    match eval(env()) {
         Err(e) if is_chain_error(&e) => eval(chainable_env()),
         other => other,
     }
-    .map_err(|e| convert_error_in(e, source, ctx))?;
+}
+
+fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
+    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let value = evaluate(expr, ctx).map_err(|e| convert_error_in(e, source, ctx))?;
     if value.is_undefined() {
         return Err(undefined_error(expr, source, ctx));
     }
@@ -231,6 +263,29 @@ fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error>
         );
     }
     Ok(value)
+}
+
+/// Evaluates a bare expression as ansible-core's `ReplacingMarkerBehavior` lets an action do
+/// (`ansible._protomatter.debug`): an undefined result is no error but `Ok(Err(why))`, which
+/// the caller shows in its place; other errors are errors.
+pub fn eval_expression_or_undefined(
+    expr: &str,
+    ctx: &Value,
+) -> Result<Result<Value, String>, Error> {
+    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    match evaluate(expr, ctx) {
+        Ok(v) if v.is_undefined() => Ok(Err(
+            take_undefined_hint().unwrap_or_else(|| describe_undefined(expr, ctx))
+        )),
+        Ok(v) if contains_undefined(&v) => Ok(Err(
+            take_undefined_hint().unwrap_or_else(|| first_undefined_name(expr, ctx))
+        )),
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => Ok(Err(take_undefined_hint(
+        )
+        .unwrap_or_else(|| convert_error_in(e, expr, ctx).message))),
+        Err(e) => Err(convert_error_in(e, expr, ctx)),
+    }
 }
 
 /// Templates a string to a string: file templates and places where only text makes sense.
@@ -514,8 +569,9 @@ fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>)
 }
 
 fn undefined_error(expr: &str, source: &str, ctx: &Value) -> Error {
-    Error::new(ErrorKind::Template, describe_undefined(expr, ctx))
-        .context(format!("while templating '{source}'"))
+    // A hint says why better than the expression can (`undef('why')`, the env lookup's).
+    let why = take_undefined_hint().unwrap_or_else(|| describe_undefined(expr, ctx));
+    Error::new(ErrorKind::Template, why).context(format!("while templating '{source}'"))
 }
 
 /// Turns a minijinja error into baton's, naming the undefined expression where there is one.

@@ -299,6 +299,16 @@ fn prepare_template_with(s: &str, escape_backslashes: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether an expression only names a variable (`a`, `a.b`, `a['b']`, `a[0]`): its value is
+/// the variable's own, not something the template made.
+pub fn is_variable_path(expr: &str) -> bool {
+    let e = expr.trim();
+    let mut chars = e.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && e.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '\'' | '"'))
+}
+
 /// If the whole text is one `{{ expression }}`, the expression (without whitespace control).
 pub fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;

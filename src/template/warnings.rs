@@ -78,12 +78,72 @@ pub(crate) fn warn(text: String) {
     }
 }
 
+/// Runs `f`, passing what templating warned about in it on to the enclosing collector (it is
+/// shown as usual), and gives the deprecations among those warnings as ansible-core 2.19 puts
+/// them in the result of the action that raised them (`deprecations`: msg, version, the
+/// deprecator): an action that evaluates templates itself (`assert`) reports them there too.
+pub fn with_deprecations<R>(f: impl FnOnce() -> R) -> (R, Vec<crate::value::Value>) {
+    let mine = Warnings::new();
+    let out = mine.collect(f);
+    let mut deprecations = Vec::new();
+    for text in mine.take() {
+        if let Some(d) = deprecation_entry(&text) {
+            deprecations.push(d);
+        }
+        warn(text);
+    }
+    (out, deprecations)
+}
+
+/// A `[DEPRECATION WARNING]: MSG This feature will be removed from ansible-core version V.
+/// [HELP]` text as a result's deprecation entry.
+fn deprecation_entry(text: &str) -> Option<crate::value::Value> {
+    use crate::value::{Value, map};
+    const REMOVAL: &str = " This feature will be removed from ansible-core version ";
+    let body = text.strip_prefix("[DEPRECATION WARNING]: ")?;
+    let (msg, rest) = body.split_once(REMOVAL)?;
+    let version = rest.split_once(". ").map_or(rest, |(v, _)| v);
+    let version = version.strip_suffix('.').unwrap_or(version);
+    Some(map([
+        ("collection_name", Value::from("ansible.builtin")),
+        (
+            "deprecator",
+            map([
+                ("resolved_name", Value::from("ansible.builtin")),
+                ("type", Value::from(())),
+            ]),
+        ),
+        ("msg", Value::from(msg)),
+        ("version", Value::from(version)),
+    ]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::value::Value;
 
     const WARN_LOOKUP: &str = "{{ lookup('file', '/nonexistent/baton-test', errors='warn') }}";
+
+    #[test]
+    fn deprecations_are_passed_on_and_given_as_result_entries() {
+        let outer = Warnings::new();
+        let (ok, deps) = outer.collect(|| {
+            with_deprecations(|| {
+                crate::template::eval_condition(&Value::from("{{ true }}"), &Value::from(()))
+            })
+        });
+        assert!(ok.unwrap());
+        assert_eq!(outer.take().len(), 1, "the warning is still shown");
+        assert_eq!(deps.len(), 1);
+        assert_eq!(
+            deps[0].get_attr("msg").unwrap().as_str(),
+            Some(
+                "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}."
+            )
+        );
+        assert_eq!(deps[0].get_attr("version").unwrap().as_str(), Some("2.23"));
+    }
 
     #[test]
     fn a_lookup_warning_reaches_the_installed_collector_only() {

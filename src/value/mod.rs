@@ -2,6 +2,7 @@
 //! templating needs no conversion. This module owns the conversions in and out (YAML nodes, JSON)
 //! and the small amount of Python-compatible formatting Ansible's output relies on.
 
+pub mod origin;
 pub mod timestamp;
 pub mod vaulted;
 

@@ -17,10 +17,15 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_function("dict", dict);
     env.add_function("range", py_range);
     env.add_function("undef", |hint: Option<String>| -> Result<Value, Error> {
-        let _ = hint;
+        // What the value says when it is used: ansible-core's `UndefinedMarker` hint.
+        let hint = hint.filter(|h| !h.is_empty());
+        crate::template::note_undefined(hint.unwrap_or_else(|| UNDEF_DEFAULT.to_string()));
         Ok(Value::UNDEFINED)
     });
 }
+
+/// What `undef()` without a hint says when it is used (ansible-core's `_DEFAULT_UNDEF`).
+pub(crate) const UNDEF_DEFAULT: &str = "Mandatory variable has not been overridden";
 
 /// The most items a `range()` may have: ten million (a quarter of a gigabyte once a loop or
 /// `| list` holds them all). Jinja has no cap, but past memory Python fails too; baton says so

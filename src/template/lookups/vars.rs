@@ -7,13 +7,30 @@ use crate::value::Value;
 use minijinja::value::Kwargs;
 
 pub(super) fn env_lookup(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
-    let default = kwargs
-        .get::<Option<Value>>("default")?
-        .unwrap_or_else(|| Value::from(""));
+    // An undefined default (`undef()`, a missing variable) is kept as it is, not taken as
+    // "no default".
+    let default = match kwargs.has("default") {
+        true => kwargs.get::<Value>("default")?,
+        false => Value::from(""),
+    };
     Ok(str_terms(terms)?
         .into_iter()
         .map(|t| match std::env::var(&t) {
-            Ok(v) => Value::from(v),
+            Ok(v) => crate::value::origin::tagged(
+                Value::from(v),
+                format!("<environment variable '{t}'>"),
+            ),
+            // `default=undef()` becomes "not set" (a hint of its own stays).
+            Err(_) if default.is_undefined() => {
+                if crate::template::peek_undefined_hint().as_deref()
+                    == Some(super::globals::UNDEF_DEFAULT)
+                {
+                    crate::template::note_undefined(format!(
+                        "The environment variable '{t}' is not set."
+                    ));
+                }
+                Value::UNDEFINED
+            }
             Err(_) => default.clone(),
         })
         .collect())
