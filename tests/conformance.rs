@@ -173,6 +173,9 @@ cases! {
     module_defaults_gather,
     roles_dedup_after_skip,
     include_keywords_scope,
+    // Data tagging: trust and origin (issue 19).
+    trust_templated_values,
+    protomatter_origin_debug,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

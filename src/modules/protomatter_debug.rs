@@ -37,7 +37,7 @@ impl Module for ProtomatterDebug {
             for e in &expressions {
                 let Some(expr) = e.as_str().filter(|_| e.kind() == ValueKind::String) else {
                     return Err(ModuleError::Failed(format!(
-                        "Elements value for option 'expression' is of type {} and we were unable to convert to str: '{}' is not a string and conversion is not allowed",
+                        "Elements value for option 'expression' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
                         python_type(e),
                         crate::template::filters::py_repr(e)
                     )));

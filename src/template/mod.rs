@@ -184,7 +184,7 @@ pub fn is_template(s: &str) -> bool {
 }
 
 /// If the whole string is a single `{{ expression }}`, the expression.
-fn single_expression(s: &str) -> Option<&str> {
+pub fn single_expression(s: &str) -> Option<&str> {
     prepare::single_expression(s)
 }
 

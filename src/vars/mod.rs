@@ -408,6 +408,13 @@ impl Scope {
     }
 }
 
+/// A variable's value as written, not templated (ansible-core's `resolve_to_container`: the
+/// list a variable holds, its items left for their user to evaluate); `None` when `scope` is
+/// not a variable scope or has no such variable.
+pub fn untemplated(scope: &Value, name: &str) -> Option<Value> {
+    scope.downcast_object_ref::<Scope>()?.raw(name).cloned()
+}
+
 impl Object for Scope {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;

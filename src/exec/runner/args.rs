@@ -75,8 +75,20 @@ impl HostJob {
             }
         }
         // assert's `that` holds conditions, evaluated as such: only a whole template that
-        // renders a list is templated first (ansible-core's assert `finalize_task_arg`).
-        if crate::modules::canonical(&self.task.action) == Some("assert")
+        // renders a list is templated first, a list is taken as it is (ansible-core's assert
+        // `finalize_task_arg`); so are `ansible._protomatter.debug`'s expressions.
+        let action = crate::modules::canonical(&self.task.action);
+        let untemplated = match action {
+            Some("assert") => Some("that"),
+            Some("ansible._protomatter.debug") => Some("expression"),
+            _ => None,
+        };
+        if let Some(name) = untemplated
+            && let Ok(raw) = self.task.args.get_attr(name)
+            && (raw.kind() == ValueKind::Seq || name == "expression")
+        {
+            args.insert(name.into(), raw);
+        } else if action == Some("assert")
             && let Ok(that) = self.task.args.get_attr("that")
             && that.kind() == ValueKind::String
         {
@@ -90,6 +102,14 @@ impl HostJob {
                 );
             if !renders_list {
                 args.insert("that".into(), that);
+            } else if let Some(list) = that
+                .as_str()
+                .and_then(|t| template::single_expression(t.trim()))
+                .and_then(|name| crate::vars::untemplated(scope, name))
+                .filter(|v| v.kind() == ValueKind::Seq)
+            {
+                // `that: "{{ conditions }}"`: the list itself, its conditions unevaluated.
+                args.insert("that".into(), list);
             }
         }
         Ok(args)

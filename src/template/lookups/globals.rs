@@ -1,5 +1,6 @@
 //! The global functions Ansible adds to Jinja that are not lookups: `now()`, Python's `dict()`
-//! and `range()` (lazy, with a cap that says so instead of exhausting memory), `undef()`.
+//! and `range()` (lazy, with a cap that says so instead of exhausting memory), `undef()`, Jinja's
+//! `joiner()`.
 
 use crate::template::filters::err;
 use crate::value::Value;
@@ -15,6 +16,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
         Ok(crate::template::filters::now(utc, fmt))
     });
     env.add_function("dict", dict);
+    env.add_function("joiner", |sep: Option<String>| {
+        Value::from_object(Joiner {
+            sep: sep.unwrap_or_else(|| ", ".into()),
+            used: std::sync::atomic::AtomicBool::new(false),
+        })
+    });
     env.add_function("range", py_range);
     env.add_function("undef", |hint: Option<String>| -> Result<Value, Error> {
         // What the value says when it is used: ansible-core's `UndefinedMarker` hint.
@@ -22,6 +29,27 @@ pub(super) fn register(env: &mut Environment<'static>) {
         crate::template::note_undefined(hint.unwrap_or_else(|| UNDEF_DEFAULT.to_string()));
         Ok(Value::UNDEFINED)
     });
+}
+
+/// Jinja's `joiner(sep)`: a function that gives "" when first called, then `sep`.
+#[derive(Debug)]
+struct Joiner {
+    sep: String,
+    used: std::sync::atomic::AtomicBool,
+}
+
+impl minijinja::value::Object for Joiner {
+    fn call(
+        self: &std::sync::Arc<Self>,
+        _state: &mut minijinja::State<'_, '_>,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        if !args.is_empty() {
+            return Err(err("joiner() takes no arguments".to_string()));
+        }
+        let used = self.used.swap(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(Value::from(if used { self.sep.as_str() } else { "" }))
+    }
 }
 
 /// What `undef()` without a hint says when it is used (ansible-core's `_DEFAULT_UNDEF`).

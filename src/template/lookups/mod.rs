@@ -209,6 +209,29 @@ impl From<String> for LookupError {
 
 type LResult<T> = Result<T, LookupError>;
 
+/// A lookup's terms with the templates in them rendered, as ansible-core 2.19 renders a
+/// template in a string it trusts (`lookup('pipe', 'echo {{ x }}')`, the literal being the
+/// playbook's own text); data (a string marked untrusted: a template's result, what a host
+/// said) is passed on as it is.
+fn render_trusted_terms(terms: Vec<Value>) -> Result<Vec<Value>, Error> {
+    if !terms.iter().any(is_trusted_template) {
+        return Ok(terms);
+    }
+    let scope = super::current_context().unwrap_or_default();
+    terms
+        .into_iter()
+        .map(|t| match t.as_str() {
+            Some(text) if is_trusted_template(&t) => super::render_str(text, &scope)
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.message)),
+            _ => Ok(t),
+        })
+        .collect()
+}
+
+fn is_trusted_template(v: &Value) -> bool {
+    v.kind() == ValueKind::String && !v.is_safe() && v.as_str().is_some_and(super::is_template)
+}
+
 /// `lookup()` / `query()`.
 fn call(state: &State, name: &str, args: &[Value], query: bool) -> Result<Value, Error> {
     let (mut terms, kwargs): (Vec<Value>, Option<Kwargs>) = match args.last() {
@@ -227,6 +250,7 @@ fn call(state: &State, name: &str, args: &[Value], query: bool) -> Result<Value,
         .get::<Option<String>>("errors")?
         .unwrap_or_else(|| "strict".into());
     let with_action: Option<String> = kwargs.get("__baton_with")?;
+    terms = render_trusted_terms(terms)?;
     if let Some(t) = kwargs.get::<Option<Value>>("__baton_terms")? {
         terms = match t.kind() {
             ValueKind::Seq => t.try_iter()?.collect(),

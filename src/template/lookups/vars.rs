@@ -16,10 +16,7 @@ pub(super) fn env_lookup(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>
     Ok(str_terms(terms)?
         .into_iter()
         .map(|t| match std::env::var(&t) {
-            Ok(v) => crate::value::origin::tagged(
-                Value::from(v),
-                format!("<environment variable '{t}'>"),
-            ),
+            Ok(v) => origin(Value::from(v), &t),
             // `default=undef()` becomes "not set" (a hint of its own stays).
             Err(_) if default.is_undefined() => {
                 if crate::template::peek_undefined_hint().as_deref()
@@ -31,9 +28,15 @@ pub(super) fn env_lookup(terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>
                 }
                 Value::UNDEFINED
             }
-            Err(_) => default.clone(),
+            // The default is tagged too: ansible-core tags whatever `os.environ.get` gave.
+            Err(_) => origin(default.clone(), &t),
         })
         .collect())
+}
+
+/// A value the env lookup gives for the variable `name`, with its origin recorded.
+fn origin(v: Value, name: &str) -> Value {
+    crate::value::origin::tagged(v, format!("<environment variable '{name}'>"))
 }
 
 pub(super) fn vars(ctx: &Ctx, terms: &[Value], kwargs: &Kwargs) -> LResult<Vec<Value>> {
