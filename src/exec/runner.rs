@@ -528,10 +528,17 @@ impl HostJob {
             }
         }
         // What a module returns is data from the host (or the controller's side of a module):
-        // never a template (`value::untrusted`), whatever reads it next. Variables read from
-        // the user's own files (include_vars) are the exception.
+        // never a template (`value::untrusted`), whatever reads it next; what a host said is
+        // not trusted at all (`value::host_data`). Variables read from the user's own files
+        // (include_vars) are the exception; a controller-side action's values keep the trust
+        // templating gave them (`set_fact: {a: b}` sets a trusted `b`).
         let trusted = module_spec.facts == Facts::Files;
-        let data = |v: Vars| if trusted { v } else { value::untrusted_vars(v) };
+        let from_host = module_spec.connection;
+        let data = |v: Vars| match (trusted, from_host) {
+            (true, _) => v,
+            (false, true) => value::host_data_vars(v),
+            (false, false) => value::untrusted_vars(v),
+        };
         // Marked once, before the result is built around them: the result's `ansible_facts`
         // then holds the marked values, and marking the result copies none of them again.
         outcome.facts = outcome.facts.take().map(data);

@@ -44,11 +44,7 @@ pub fn is_plain(v: &Value) -> bool {
 /// has it. Only strings that look like templates need the mark, so a value without any is
 /// returned as it is (no copy).
 pub fn untrusted(v: Value) -> Value {
-    let mut seen = Seen::default();
-    if !has_template_text(&v, &mut seen) {
-        return v;
-    }
-    mark(&v, &mut seen)
+    mark_where(v, looks_like_template)
 }
 
 /// [`untrusted`] for every value of a variable layer (a module's result, facts).
@@ -56,11 +52,40 @@ pub fn untrusted_vars(vars: Vars) -> Vars {
     vars.into_iter().map(|(k, v)| (k, untrusted(v))).collect()
 }
 
+/// Marks every string of what a host said (a module's result, its facts) as data, not only
+/// those that look like templates: ansible-core 2.19 trusts none of them as a template or an
+/// expression (`debug: var: "{{ result.stdout }}"` and `when: "{{ result.stdout }}"` refuse
+/// them, `tagged_with('TrustedAsTemplate')` is false), where text the playbook wrote and
+/// variables that pass it on keep their trust. A copy is made only of lists and mappings that
+/// hold a string not marked yet.
+pub fn host_data(v: Value) -> Value {
+    mark_where(v, |_| true)
+}
+
+/// [`host_data`] for every value of a variable layer.
+pub fn host_data_vars(vars: Vars) -> Vars {
+    vars.into_iter().map(|(k, v)| (k, host_data(v))).collect()
+}
+
+/// `v` with each string (and mapping key) that `needs` picks marked as data.
+fn mark_where(v: Value, needs: fn(&str) -> bool) -> Value {
+    let mut seen = Seen {
+        needs,
+        clean: Default::default(),
+        marked: Default::default(),
+    };
+    if !has_template_text(&v, &mut seen) {
+        return v;
+    }
+    mark(&v, &mut seen)
+}
+
 /// What [`untrusted`] learnt about the lists and mappings it walked, by identity: a YAML alias
 /// makes one value appear many times (an alias bomb, a billion times), and each is looked at
 /// once, and marked once, so shared values stay shared.
-#[derive(Default)]
 struct Seen {
+    /// Which unmarked strings need the mark.
+    needs: fn(&str) -> bool,
     /// Lists and mappings with no template text in them.
     clean: std::collections::HashSet<usize>,
     /// Lists and mappings already marked, by the identity of the original.
@@ -85,10 +110,11 @@ pub fn looks_like_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
-/// Whether a plain value holds a string (or mapping key) that templating would render.
+/// Whether a plain value holds a string (or mapping key) not marked yet that `seen.needs`
+/// picks (for [`untrusted`]: one that templating would render).
 fn has_template_text(v: &Value, seen: &mut Seen) -> bool {
     match v.kind() {
-        ValueKind::String => !v.is_safe() && v.as_str().is_some_and(looks_like_template),
+        ValueKind::String => !v.is_safe() && v.as_str().is_some_and(seen.needs),
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,
         ValueKind::Seq | ValueKind::Map => {
             let id = identity(v);
@@ -114,7 +140,7 @@ fn has_template_text(v: &Value, seen: &mut Seen) -> bool {
 
 fn mark(v: &Value, seen: &mut Seen) -> Value {
     match v.kind() {
-        ValueKind::String if !v.is_safe() => {
+        ValueKind::String if !v.is_safe() && v.as_str().is_some_and(seen.needs) => {
             Value::from_safe_string(v.as_str().unwrap_or("").to_string())
         }
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => v.clone(),
@@ -586,6 +612,27 @@ mod tests {
             u.get_item(&Value::from("{{ k }}")).unwrap().as_str(),
             Some("v")
         );
+    }
+
+    #[test]
+    fn host_data_marks_every_string_and_copies_what_is_marked_already_no_more() {
+        let v = map([
+            ("out", Value::from("plain")),
+            ("n", Value::from(1)),
+            ("lines", Value::from(vec![Value::from("a")])),
+        ]);
+        let d = host_data(v);
+        assert!(d.get_attr("out").unwrap().is_safe());
+        let line = d.get_attr("lines").unwrap().get_item_by_index(0).unwrap();
+        assert!(line.is_safe() && line.as_str() == Some("a"));
+        assert_eq!(d.get_attr("n").unwrap().as_i64(), Some(1));
+        let inner = |v: &Value| {
+            v.downcast_object_ref::<IndexMap<Value, Value>>()
+                .map(|m| m as *const _)
+        };
+        assert_eq!(inner(&host_data(d.clone())), inner(&d));
+        // `untrusted` still marks only what looks like a template.
+        assert!(!untrusted(Value::from("plain")).is_safe());
     }
 
     #[test]
