@@ -126,17 +126,23 @@ pub fn from_map<'a>(
 pub async fn invoke(found: Resolved, args: Vars, ctx: &ModuleCtx) -> ModuleResult {
     let spec = found.module.spec();
     let args = Args::parse(found.name, spec, args)?;
-    if ctx.check_mode && !spec.check_mode {
-        return Ok(Outcome {
+    let invocation = spec.runs_as_module().then(|| args.invocation());
+    let outcome = if ctx.check_mode && !spec.check_mode {
+        Outcome {
             skipped: true,
             msg: Some(Value::from(format!(
                 "remote module ({}) does not support check mode",
                 found.name
             ))),
             ..Outcome::ok()
-        });
-    }
-    found.module.run(args, ctx).await
+        }
+    } else {
+        found.module.run(args, ctx).await?
+    };
+    Ok(match invocation {
+        Some(invocation) => outcome.with_invocation(invocation),
+        None => outcome,
+    })
 }
 
 /// A module: its [`Spec`] and its `run`.

@@ -25,6 +25,7 @@ pub mod filters;
 mod ipaddr;
 pub mod lookups;
 mod names;
+mod native;
 mod prepare;
 mod pycompat;
 mod pyrandom;
@@ -139,12 +140,15 @@ fn python_formatter(
 ) -> Result<(), minijinja::Error> {
     let text = match value.kind() {
         ValueKind::String => {
-            return out
-                .write_str(value.as_str().unwrap_or(""))
-                .map_err(write_err);
+            let text = value.as_str().unwrap_or("");
+            native::printed(out, value, text);
+            return out.write_str(text).map_err(write_err);
         }
         // Ansible 2.19 prints a bare None as nothing (inside a list it is still `None`).
-        ValueKind::None => return Ok(()),
+        ValueKind::None => {
+            native::printed(out, value, "");
+            return Ok(());
+        }
         ValueKind::Undefined => {
             return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
         }
@@ -160,6 +164,7 @@ fn python_formatter(
             .unwrap_or_default(),
         _ => filters::py_str(value),
     };
+    native::printed(out, value, &text);
     out.write_str(&text).map_err(write_err)
 }
 
@@ -198,7 +203,11 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
             _ => v,
         });
     }
-    render_template(&prepare::prepare_template(s), ctx, s).map(Value::from)
+    // The output of one printed node keeps its type, as in ansible (`native`).
+    native::render(
+        || render_template(&prepare::prepare_template(s), ctx, s),
+        |t| t,
+    )
 }
 
 /// Evaluates a bare expression against a scope; undefined results are errors.
