@@ -173,6 +173,11 @@ cases! {
     module_defaults_gather,
     roles_dedup_after_skip,
     include_keywords_scope,
+    template_native_result,
+    roles_private_vars,
+    roles_public_vars,
+    roles_end_role,
+    invocation_verbose,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
