@@ -12,6 +12,7 @@
 //! transport, so a target needs nothing but a POSIX shell. Every temporary path a module's
 //! script uses on a host comes from [`hosttmp`].
 
+pub mod async_job;
 mod outcome;
 mod spec;
 
@@ -72,6 +73,7 @@ use std::time::Duration;
 pub use crate::connection::become_::Become;
 
 /// What a module gets to do its work.
+#[derive(Clone)]
 pub struct ModuleCtx {
     pub host: String,
     pub conn: Option<Arc<dyn Connection>>,
@@ -202,6 +204,7 @@ static MODULES: &[&dyn Module] = &[
     &waitfor::WaitForConnection,
     &slurp::Slurp,
     &getent::Getent,
+    &async_job::AsyncStatus,
 ];
 
 /// Actions the executor carries out itself rather than through a module; their free-form
