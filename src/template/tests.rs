@@ -74,6 +74,8 @@ pub fn register(env: &mut Environment<'static>) {
         "reachable" => |v: Value| result_flag(&v, "reachable", "unreachable").map(|f| !f),
         "finished" => |v: Value| async_flag(&v, "finished"),
         "started" => |v: Value| async_flag(&v, "started"),
+        "vault_encrypted" => |v: Value| crate::value::vaulted::is_vaulted(&v),
+        "vaulted_file" => vaulted_file,
         "version" => version,
         "version_compare" => version,
         "subset" => |a: Value, b: Value| -> Result<bool, Error> { let b = items(&b)?; Ok(items(&a)?.iter().all(|x| b.contains(x))) },
@@ -152,6 +154,8 @@ pub fn register(env: &mut Environment<'static>) {
         "started",
         "reachable",
         "unreachable",
+        "vault_encrypted",
+        "vaulted_file",
     ] {
         env.add_test(
             format!("ansible.builtin.{name}"),
@@ -541,6 +545,17 @@ fn cmp_pep440(a: &str, b: &str) -> Result<Ordering, String> {
         .then(ka.2.cmp(&kb.2))
         .then(ka.3.cmp(&kb.3))
         .then(ka.4.cmp(&kb.4)))
+}
+
+/// `vaulted_file`: whether the file at a path (from the working directory) is a vault.
+fn vaulted_file(path: Value) -> Result<bool, Error> {
+    use std::io::Read;
+    let path = py_str(&path);
+    let mut head = [0u8; 14];
+    let mut f = std::fs::File::open(&path)
+        .map_err(|_| err(format!("Cannot test if the file {path:?} is a vault.")))?;
+    let n = f.read(&mut head).unwrap_or(0);
+    Ok(&head[..n] == b"$ANSIBLE_VAULT")
 }
 
 /// `version(other, operator='eq', strict=None, version_type=None)`.
