@@ -388,11 +388,7 @@ impl HostJob {
     /// `async:` and `poll:` when the task runs as an async job (`async` above 0, on a module
     /// that runs on the host): the job's time limit and the seconds between polls (10 when
     /// not given, as ansible's default `poll`).
-    fn async_job(
-        &self,
-        scope: &Value,
-        spec: &modules::Spec,
-    ) -> Result<Option<(u64, u64)>, Error> {
+    fn async_job(&self, scope: &Value, spec: &modules::Spec) -> Result<Option<(u64, u64)>, Error> {
         let seconds = |v: &Option<Value>, name: &str| -> Result<Option<u64>, Error> {
             let Some(v) = v else { return Ok(None) };
             let v = template::render_value(v, scope)?;
@@ -413,7 +409,10 @@ impl HostJob {
         if !spec.connection {
             return Ok(None);
         }
-        Ok(Some((secs, seconds(&self.task.poll, "poll")?.unwrap_or(10))))
+        Ok(Some((
+            secs,
+            seconds(&self.task.poll, "poll")?.unwrap_or(10),
+        )))
     }
 
     /// The task's name in a retry line: its name templated (with the item's variables), else
@@ -532,7 +531,9 @@ impl HostJob {
         };
         let run = match (found, &fallback) {
             (Some(r), _) => match self.async_job(scope, module_spec)? {
-                Some((secs, poll)) => modules::async_job::run(r, args, ctx.clone(), secs, poll).await,
+                Some((secs, poll)) => {
+                    modules::async_job::run(r, args, ctx.clone(), secs, poll).await
+                }
                 None => modules::invoke(r, args, &ctx).await,
             },
             (None, Some(f)) => {

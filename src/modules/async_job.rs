@@ -46,7 +46,9 @@ pub async fn run(
         let result = match tokio::time::timeout(limit, super::invoke(found, args, &job_ctx)).await {
             Ok(Ok(outcome)) => outcome.into_result(),
             Ok(Err(ModuleError::Failed(msg) | ModuleError::Unreachable(msg))) => failure(&msg),
-            Err(_) => failure(&format!("Job reached maximum time limit of {async_secs} seconds.")),
+            Err(_) => failure(&format!(
+                "Job reached maximum time limit of {async_secs} seconds."
+            )),
         };
         let json = crate::value::to_json(&crate::value::from_vars(&result));
         let _ = write_job(&job_ctx, &job, &json).await;
@@ -232,7 +234,8 @@ impl Module for AsyncStatus {
             let mode = args.str("mode")?.unwrap_or_else(|| "status".into());
             let not_found = || {
                 let mut r = Outcome::failed("could not find job");
-                r.rest.insert("ansible_job_id".into(), Value::from(jid.as_str()));
+                r.rest
+                    .insert("ansible_job_id".into(), Value::from(jid.as_str()));
                 r.rest.insert("started".into(), Value::from(true));
                 r.rest.insert("finished".into(), Value::from(true));
                 Ok(r)
@@ -285,7 +288,10 @@ mod tests {
         let a = job_id().unwrap();
         let b = job_id().unwrap();
         assert_ne!(a, b);
-        assert!(a.starts_with('j') && a[1..13].chars().all(|c| c.is_ascii_digit()), "{a}");
+        assert!(
+            a.starts_with('j') && a[1..13].chars().all(|c| c.is_ascii_digit()),
+            "{a}"
+        );
         assert!(valid_jid(&a));
         for bad in ["", "../x", ".hidden", "a b", "x;rm", "a/b"] {
             assert!(!valid_jid(bad), "{bad}");

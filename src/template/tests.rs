@@ -535,7 +535,11 @@ fn cmp_pep440(a: &str, b: &str) -> Result<Ordering, String> {
     let (ka, kb) = (pep440_key(a)?, pep440_key(b)?);
     let release = {
         let n = ka.1.len().max(kb.1.len());
-        let pad = |r: &[u64]| (0..n).map(|i| r.get(i).copied().unwrap_or(0)).collect::<Vec<_>>();
+        let pad = |r: &[u64]| {
+            (0..n)
+                .map(|i| r.get(i).copied().unwrap_or(0))
+                .collect::<Vec<_>>()
+        };
         pad(&ka.1).cmp(&pad(&kb.1))
     };
     Ok(ka

@@ -56,9 +56,39 @@ pub(crate) fn add_strict_filter<F, Rv, Args>(
     Rv: minijinja::value::FunctionResult,
     Args: for<'a> minijinja::value::FunctionArgs<'a>,
 {
+    add_filter_with(env, name, f, false);
+}
+
+/// [`add_strict_filter`], except that an undefined input is the result as it is (the filters
+/// ansible-core wraps around Jinja's `map`, `select`...: `undefined | map('upper') is undefined`).
+fn add_filter_passing_undefined<F, Rv, Args>(
+    env: &mut Environment<'static>,
+    name: &'static str,
+    f: F,
+) where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: minijinja::value::FunctionResult,
+    Args: for<'a> minijinja::value::FunctionArgs<'a>,
+{
+    add_filter_with(env, name, f, true);
+}
+
+fn add_filter_with<F, Rv, Args>(
+    env: &mut Environment<'static>,
+    name: &'static str,
+    f: F,
+    pass_undefined: bool,
+) where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: minijinja::value::FunctionResult,
+    Args: for<'a> minijinja::value::FunctionArgs<'a>,
+{
     let inner = Value::from_function(f);
     env.add_filter(name, move |state: &mut State, args: Rest<ValueOrKwargs>| {
         let args = args.into_values();
+        if pass_undefined && let Some(input) = args.first().filter(|a| a.is_undefined()) {
+            return Ok(input.clone());
+        }
         reject_undefined(&args)?;
         inner
             .call(state, &args)
@@ -237,14 +267,16 @@ pub fn register(env: &mut Environment<'static>) {
         "list" => minijinja::filters::list,
         "batch" => minijinja::filters::batch,
         "slice" => minijinja::filters::slice,
-        "select" => minijinja::filters::select,
-        "reject" => minijinja::filters::reject,
-        "selectattr" => minijinja::filters::selectattr,
-        "rejectattr" => minijinja::filters::rejectattr,
-        "map" => lists::map,
+
         "groupby" => lists::groupby,
         "unique" => lists::unique,
     }
+    // ansible-core wraps these five so that an undefined input stays undefined.
+    add_filter_passing_undefined(env, "select", minijinja::filters::select);
+    add_filter_passing_undefined(env, "reject", minijinja::filters::reject);
+    add_filter_passing_undefined(env, "selectattr", minijinja::filters::selectattr);
+    add_filter_passing_undefined(env, "rejectattr", minijinja::filters::rejectattr);
+    add_filter_passing_undefined(env, "map", lists::map);
     // Ansible's FQCN spellings of its own filters.
     for name in [
         "bool",
