@@ -199,12 +199,15 @@ fn build(source: &Arc<Source>, aliases: Aliases) -> Result<(Vec<Node>, Vec<Strin
     loop {
         match build_shifted(source, aliases, &shifts) {
             Ok(built) => return Ok(built),
-            Err((_, Some((line, cols))))
-                if shifts.lines.len() < MAX_SHIFTED_LINES && !shifts.lines.contains_key(&line) =>
-            {
-                shifts.lines.insert(line, cols);
-            }
-            Err((error, _)) => return Err(error),
+            Err(refused) => match *refused {
+                (_, Some((line, cols)))
+                    if shifts.lines.len() < MAX_SHIFTED_LINES
+                        && !shifts.lines.contains_key(&line) =>
+                {
+                    shifts.lines.insert(line, cols);
+                }
+                (error, _) => return Err(error),
+            },
         }
     }
 }
@@ -241,14 +244,16 @@ impl Shifts {
     }
 }
 
-/// One read of a source; a refusal PyYAML would not make comes with the line to shift right and
-/// by how much.
-#[allow(clippy::type_complexity)]
+/// Why a read stopped: the error, and for a refusal PyYAML would not make, the line to shift
+/// right and by how much.
+type Refused = (Error, Option<(usize, usize)>);
+
+/// One read of a source (see [`Refused`]).
 fn build_shifted(
     source: &Arc<Source>,
     aliases: Aliases,
     shifts: &Shifts,
-) -> Result<(Vec<Node>, Vec<String>), (Error, Option<(usize, usize)>)> {
+) -> Result<(Vec<Node>, Vec<String>), Box<Refused>> {
     let mut builder = Builder {
         anchors: HashMap::new(),
         stack: Vec::new(),
@@ -265,14 +270,16 @@ fn build_shifted(
                 &Span::point(source.clone(), shifts.pos(m)),
                 format!("YAML syntax error: {}", e.info()),
             );
-            (error, builder.shift_for(e.info(), m.line(), source, shifts))
+            Box::new((error, builder.shift_for(e.info(), m.line(), source, shifts)))
         })?;
         let span = Span {
             source: source.clone(),
             start: shifts.pos(&span.start),
             end: shifts.pos(&span.end),
         };
-        builder.event(event, span).map_err(|e| (e, None))?;
+        builder
+            .event(event, span)
+            .map_err(|e| Box::new((e, None)))?;
     }
     Ok((builder.docs, builder.warnings))
 }

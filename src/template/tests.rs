@@ -495,7 +495,10 @@ fn cmp_semver(a: &str, b: &str) -> Result<Ordering, String> {
 
 /// A PEP 440 version as `packaging` orders it: epoch, release (trailing zeros aside), then a
 /// pre-release before the release and a post-release after it, a dev release before either.
-fn pep440_key(s: &str) -> Result<(u64, Vec<u64>, (i8, u64), (i8, u64), (i8, u64)), String> {
+/// Epoch, release, pre-release, post-release, dev release.
+type Pep440Key = (u64, Vec<u64>, (i8, u64), (i8, u64), (i8, u64));
+
+fn pep440_key(s: &str) -> Result<Pep440Key, String> {
     let re = regex::Regex::new(
         r"(?i)^\s*v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|alpha|b|beta|c|rc|pre|preview)[-_.]?(\d*))?(?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?\s*$",
     )

@@ -59,20 +59,9 @@ pub(crate) fn add_strict_filter<F, Rv, Args>(
     add_filter_with(env, name, f, false);
 }
 
-/// [`add_strict_filter`], except that an undefined input is the result as it is (the filters
-/// ansible-core wraps around Jinja's `map`, `select`...: `undefined | map('upper') is undefined`).
-fn add_filter_passing_undefined<F, Rv, Args>(
-    env: &mut Environment<'static>,
-    name: &'static str,
-    f: F,
-) where
-    F: minijinja::functions::Function<Rv, Args>,
-    Rv: minijinja::value::FunctionResult,
-    Args: for<'a> minijinja::value::FunctionArgs<'a>,
-{
-    add_filter_with(env, name, f, true);
-}
-
+/// [`add_strict_filter`]; with `pass_undefined`, an undefined input is the result as it is (the
+/// filters ansible-core wraps around Jinja's `map`, `select`...: `undefined | map('upper') is
+/// undefined`).
 fn add_filter_with<F, Rv, Args>(
     env: &mut Environment<'static>,
     name: &'static str,
@@ -272,11 +261,11 @@ pub fn register(env: &mut Environment<'static>) {
         "unique" => lists::unique,
     }
     // ansible-core wraps these five so that an undefined input stays undefined.
-    add_filter_passing_undefined(env, "select", minijinja::filters::select);
-    add_filter_passing_undefined(env, "reject", minijinja::filters::reject);
-    add_filter_passing_undefined(env, "selectattr", minijinja::filters::selectattr);
-    add_filter_passing_undefined(env, "rejectattr", minijinja::filters::rejectattr);
-    add_filter_passing_undefined(env, "map", lists::map);
+    add_filter_with(env, "select", minijinja::filters::select, true);
+    add_filter_with(env, "reject", minijinja::filters::reject, true);
+    add_filter_with(env, "selectattr", minijinja::filters::selectattr, true);
+    add_filter_with(env, "rejectattr", minijinja::filters::rejectattr, true);
+    add_filter_with(env, "map", lists::map, true);
     // Ansible's FQCN spellings of its own filters.
     for name in [
         "bool",
