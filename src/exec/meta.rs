@@ -279,11 +279,12 @@ mod tests {
             "end_host",
             "reset_connection",
             "role_complete",
+            "end_role",
         ] {
             assert!(MetaAction::parse(name).is_some(), "{name}");
         }
         assert_eq!(MetaAction::parse("end_play"), Some(MetaAction::EndPlay));
-        for name in ["", "end_role", "flush", "END_PLAY", "ansible.builtin.noop"] {
+        for name in ["", "end_roles", "flush", "END_PLAY", "ansible.builtin.noop"] {
             assert_eq!(MetaAction::parse(name), None, "{name}");
         }
     }
