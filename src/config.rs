@@ -61,6 +61,9 @@ pub struct Config {
     pub allow_broken_conditionals: Option<bool>,
     /// `[defaults] ansible_managed`: the text of the template variable `ansible_managed`.
     pub ansible_managed: Option<String>,
+    /// `[defaults] private_role_vars` (`ANSIBLE_PRIVATE_ROLE_VARS`): roles keep their defaults
+    /// and vars to themselves unless made public; None when not set.
+    pub private_role_vars: Option<bool>,
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
@@ -199,6 +202,7 @@ impl Config {
                     cfg.allow_broken_conditionals = parse_bool(v)
                 }
                 ("defaults", "ansible_managed") => cfg.ansible_managed = Some(v.to_string()),
+                ("defaults", "private_role_vars") => cfg.private_role_vars = parse_bool(v),
                 ("defaults", "error_on_missing_handler") => {
                     cfg.error_on_missing_handler = parse_bool(v)
                 }
@@ -248,6 +252,7 @@ impl Config {
                 &mut self.inventory_unparsed_warning,
             ),
             ("ANSIBLE_LOCALHOST_WARNING", &mut self.localhost_warning),
+            ("ANSIBLE_PRIVATE_ROLE_VARS", &mut self.private_role_vars),
         ] {
             if let Some(v) = env(name) {
                 *setting = parse_bool(&v).or(*setting);

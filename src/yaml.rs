@@ -181,7 +181,79 @@ pub fn parse_all(source: &Arc<Source>) -> Result<Vec<Node>, Error> {
     build(source, Aliases::Budgeted).map(|(docs, _)| docs)
 }
 
+/// How many lines of one document may be shifted right for saphyr (see [`build`]) before its
+/// refusal stands: far more than any hand-written file needs, few enough that the re-reads stay
+/// cheap.
+const MAX_SHIFTED_LINES: usize = 256;
+
+/// Builds the documents of a source.
+///
+/// saphyr follows the YAML spec's indentation rule inside flow collections (their lines must be
+/// indented past the enclosing block), PyYAML has no such rule: a
+/// `key: {` whose entries or closing `}` sit in column 0 loads under Ansible. So where saphyr
+/// refuses such a line, the line is shifted right (leading spaces change no value there: flow
+/// line folding drops them) and the source read again; positions are mapped back to the text as
+/// written, so spans and later errors still point at the user's line and column.
 fn build(source: &Arc<Source>, aliases: Aliases) -> Result<(Vec<Node>, Vec<String>), Error> {
+    let mut shifts = Shifts::default();
+    loop {
+        match build_shifted(source, aliases, &shifts) {
+            Ok(built) => return Ok(built),
+            Err(refused) => match *refused {
+                (_, Some((line, cols)))
+                    if shifts.lines.len() < MAX_SHIFTED_LINES
+                        && !shifts.lines.contains_key(&line) =>
+                {
+                    shifts.lines.insert(line, cols);
+                }
+                (error, _) => return Err(error),
+            },
+        }
+    }
+}
+
+/// Lines (1-based) shifted right by a number of columns for saphyr.
+#[derive(Default)]
+struct Shifts {
+    lines: std::collections::BTreeMap<usize, usize>,
+}
+
+impl Shifts {
+    /// The source's text with the shifted lines' spaces in.
+    fn apply<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if self.lines.is_empty() {
+            return text.into();
+        }
+        let mut out = String::with_capacity(text.len() + self.lines.values().sum::<usize>());
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if let Some(&cols) = self.lines.get(&(i + 1)) {
+                out.extend(std::iter::repeat_n(' ', cols));
+            }
+            out.push_str(line);
+        }
+        out.into()
+    }
+
+    /// A saphyr position as a position in the text as written (columns from 1).
+    fn pos(&self, m: &saphyr_parser::Marker) -> Pos {
+        let shift = self.lines.get(&m.line()).copied().unwrap_or(0);
+        Pos {
+            line: m.line(),
+            col: m.col().saturating_sub(shift) + 1,
+        }
+    }
+}
+
+/// Why a read stopped: the error, and for a refusal PyYAML would not make, the line to shift
+/// right and by how much.
+type Refused = (Error, Option<(usize, usize)>);
+
+/// One read of a source (see [`Refused`]).
+fn build_shifted(
+    source: &Arc<Source>,
+    aliases: Aliases,
+    shifts: &Shifts,
+) -> Result<(Vec<Node>, Vec<String>), Box<Refused>> {
     let mut builder = Builder {
         anchors: HashMap::new(),
         stack: Vec::new(),
@@ -190,32 +262,24 @@ fn build(source: &Arc<Source>, aliases: Aliases) -> Result<(Vec<Node>, Vec<Strin
         expanded: 0,
         warnings: Vec::new(),
     };
-    for item in Parser::new_from_str(&source.text) {
+    let text = shifts.apply(&source.text);
+    for item in Parser::new_from_str(&text) {
         let (event, span) = item.map_err(|e| {
             let m = e.marker();
-            Error::syntax(
-                &Span::point(
-                    source.clone(),
-                    Pos {
-                        line: m.line(),
-                        col: m.col() + 1,
-                    },
-                ),
+            let error = Error::syntax(
+                &Span::point(source.clone(), shifts.pos(m)),
                 format!("YAML syntax error: {}", e.info()),
-            )
+            );
+            Box::new((error, builder.shift_for(e.info(), m.line(), source, shifts)))
         })?;
         let span = Span {
             source: source.clone(),
-            start: Pos {
-                line: span.start.line(),
-                col: span.start.col() + 1,
-            },
-            end: Pos {
-                line: span.end.line(),
-                col: span.end.col() + 1,
-            },
+            start: shifts.pos(&span.start),
+            end: shifts.pos(&span.end),
         };
-        builder.event(event, span)?;
+        builder
+            .event(event, span)
+            .map_err(|e| Box::new((e, None)))?;
     }
     Ok((builder.docs, builder.warnings))
 }
@@ -353,6 +417,34 @@ impl Builder {
             | Event::DocumentEnd
             | Event::Nothing => Ok(()),
         }
+    }
+
+    /// For saphyr's refusal of a line's indentation: the line and the columns to shift it by, when
+    /// PyYAML would have read it (inside a flow collection). The
+    /// shift puts the line past every open collection's start, so past the indentation saphyr
+    /// wants (the enclosing block's, plus one).
+    fn shift_for(
+        &self,
+        info: &str,
+        line: usize,
+        source: &Source,
+        shifts: &Shifts,
+    ) -> Option<(usize, usize)> {
+        if !info.starts_with("invalid indentation") || info == "invalid indentation for anchor" {
+            return None;
+        }
+        let starts = self.stack.iter().map(|f| match f {
+            Frame::Seq { span, .. } | Frame::Map { span, .. } => &span.start,
+        });
+        let mut in_flow = false;
+        let mut past = 0;
+        for start in starts {
+            let text = source.text.lines().nth(start.line - 1).unwrap_or("");
+            let col = start.col - 1;
+            in_flow |= matches!(text.chars().nth(col), Some('{' | '['));
+            past = past.max(col + shifts.lines.get(&start.line).copied().unwrap_or(0) + 1);
+        }
+        in_flow.then_some((line, past))
     }
 
     fn internal(&self, span: &Span) -> Error {
@@ -790,6 +882,29 @@ mod tests {
         let shown = err.to_string();
         assert!(shown.contains("bad.yml:"), "{shown}");
         assert!(shown.contains('^'), "{shown}");
+    }
+
+    #[test]
+    fn flow_content_left_of_its_block_loads_as_pyyaml_loads_it() {
+        // filter_core's vars/main.yml: a top-level `key: {` closed in column 0.
+        let n = load("a: {\n\"b\": 1,\n  c: [\n2, 3\n]\n}\nd: [\n1,\n2\n]");
+        let a = n.get("a").unwrap();
+        assert!(matches!(&a.get("b").unwrap().kind, NodeKind::Int(1)));
+        let c = a.get("c").unwrap().as_seq().unwrap();
+        assert_eq!(c.len(), 2);
+        // Positions are the text's as written, not the shifted copy saphyr read.
+        assert_eq!((c[0].span.start.line, c[0].span.start.col), (4, 1));
+        assert_eq!(n.get("d").unwrap().as_seq().unwrap().len(), 2);
+        let nested = load("a:\n  b: {\nc: 1}\n  d: 2\n");
+        let b = nested.get("a").unwrap().get("b").unwrap();
+        assert!(matches!(&b.get("c").unwrap().kind, NodeKind::Int(1)));
+        let key = b.as_map().unwrap()[0].0.span.start;
+        assert_eq!((key.line, key.col), (3, 1));
+        // Block indentation errors are still errors, at the line and column written.
+        let err = parse(&Source::new("bad.yml", "a: {b: 1}\nc:\n  d: 1\n e: 2\n")).unwrap_err();
+        assert!(err.to_string().contains("bad.yml:4:"), "{err}");
+        let err = parse(&Source::new("bad.yml", "a: {\nb: 1\nc: [}\n")).unwrap_err();
+        assert!(err.to_string().contains("bad.yml:3:"), "{err}");
     }
 
     #[test]

@@ -176,6 +176,11 @@ cases! {
     // Data tagging: trust and origin (issue 19).
     trust_templated_values,
     protomatter_origin_debug,
+    template_native_result,
+    roles_private_vars,
+    roles_public_vars,
+    roles_end_role,
+    invocation_verbose,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

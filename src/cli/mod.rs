@@ -340,7 +340,8 @@ fn run() -> i32 {
         Ok(code) => code,
         Err(e) => {
             // An error may quote a templated value: vault secrets are masked.
-            eprintln!("ERROR! {}", masker.mask(&e.to_string()));
+            // ansible-core 2.19's error prefix.
+            eprintln!("[ERROR]: {}", masker.mask(&e.to_string()));
             e.exit_code()
         }
     }
@@ -416,5 +417,6 @@ pub(crate) fn configure_templating(config: &crate::config::Config) {
     crate::template::configure(crate::template::Settings {
         allow_broken_conditionals: config.allow_broken_conditionals.unwrap_or(false),
         managed_str: config.ansible_managed.clone(),
+        private_role_vars: config.private_role_vars,
     });
 }

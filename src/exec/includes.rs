@@ -93,10 +93,7 @@ pub(super) fn serde_role_files(target: &str) -> RoleFiles {
 pub(crate) fn role_target(args: &Value) -> Result<String, String> {
     let (name, files, _) = role_task_args(args)?;
     // `public: true`: the role's defaults and vars are the play's from then on.
-    let public = args
-        .get_attr("public")
-        .ok()
-        .is_some_and(|v| !v.is_undefined() && crate::template::truthy(&v));
+    let public = crate::playbook::role::role_public(crate::playbook::role::public_arg(args), false);
     Ok([
         name,
         files.tasks_from.unwrap_or_default(),

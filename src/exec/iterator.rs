@@ -51,6 +51,21 @@ pub(super) fn always_hosts(
         .collect()
 }
 
+/// The active hosts that ended the role these items belong to (`meta: end_role`).
+fn roles_ended_here(state: &BatchState, ctx: &Ctx, active: &[String]) -> Vec<String> {
+    let Some(role) = &ctx.role else {
+        return Vec::new();
+    };
+    if state.roles_ended.is_empty() {
+        return Vec::new();
+    }
+    active
+        .iter()
+        .filter(|h| state.roles_ended.get(*h) == Some(&role.identity))
+        .cloned()
+        .collect()
+}
+
 impl Runner<'_> {
     /// Runs a list of tasks and blocks on the active hosts; returns the hosts still going.
     pub(super) fn run_items<'a>(
@@ -68,6 +83,24 @@ impl Runner<'_> {
                 }
                 if self.interrupted() {
                     break;
+                }
+                // Hosts that ended this role (`meta: end_role`) pass over its other items,
+                // still going.
+                let role_ended = roles_ended_here(state, &ctx, &active);
+                if !role_ended.is_empty() {
+                    let going: Vec<String> = active
+                        .iter()
+                        .filter(|h| !role_ended.contains(h))
+                        .cloned()
+                        .collect();
+                    let after = if going.is_empty() {
+                        Vec::new()
+                    } else {
+                        self.run_items(state, std::slice::from_ref(item), ctx.clone(), going)
+                            .await?
+                    };
+                    active.retain(|h| role_ended.contains(h) || after.contains(h));
+                    continue;
                 }
                 match item {
                     Item::Task(task) => {
@@ -125,7 +158,13 @@ impl Runner<'_> {
                             .filter(|h| !done.contains(h))
                             .cloned()
                             .collect();
-                        let after = self.run_block(state, block, bctx, run).await?;
+                        let after = self.run_block(state, block, bctx, run.clone()).await?;
+                        // The role is over for the hosts that ended it.
+                        if let Some(r) = &block.role {
+                            state
+                                .roles_ended
+                                .retain(|h, id| *id != r.identity || !run.contains(h));
+                        }
                         active.retain(|h| done.contains(h) || after.contains(h));
                     }
                 }

@@ -24,6 +24,8 @@ pub(super) enum MetaAction {
     EndPlay,
     EndBatch,
     EndHost,
+    /// Ends the innermost role for the host: the role's remaining tasks pass it over.
+    EndRole,
     ResetConnection,
     RoleComplete,
 }
@@ -40,6 +42,7 @@ impl MetaAction {
             "end_play" => MetaAction::EndPlay,
             "end_batch" => MetaAction::EndBatch,
             "end_host" => MetaAction::EndHost,
+            "end_role" => MetaAction::EndRole,
             "reset_connection" => MetaAction::ResetConnection,
             "role_complete" => MetaAction::RoleComplete,
             _ => return None,
@@ -49,7 +52,7 @@ impl MetaAction {
 
 /// What a meta task whose `when` is false says, as ansible-core words it: the result's `msg`
 /// and its `skip_reason`.
-fn meta_skip(meta: MetaAction, action: &str, host: &str) -> (String, String) {
+fn meta_skip(meta: MetaAction, action: &str, host: &str, role: &str) -> (String, String) {
     let reason = format!("{action} conditional evaluated to False");
     let suffix = match meta {
         MetaAction::FlushHandlers => format!(", not running handlers for {host}"),
@@ -58,6 +61,7 @@ fn meta_skip(meta: MetaAction, action: &str, host: &str) -> (String, String) {
         MetaAction::EndBatch => ", continuing current batch".to_string(),
         MetaAction::EndPlay => ", continuing play".to_string(),
         MetaAction::EndHost => format!(", continuing execution for {host}"),
+        MetaAction::EndRole => format!(", continuing role {role} for {host}"),
         _ => String::new(),
     };
     let msg = match meta {
@@ -93,6 +97,11 @@ impl Runner<'_> {
             ));
         };
         let name = self.banner_name(state, task, ctx, None);
+        let role_name = ctx
+            .role
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
         let mut flush_for = Vec::new();
         let mut refreshed = false;
         let mut active = hosts.clone();
@@ -105,6 +114,7 @@ impl Runner<'_> {
                 MetaAction::Noop
                     | MetaAction::ResetConnection
                     | MetaAction::EndHost
+                    | MetaAction::EndRole
                     | MetaAction::RoleComplete
                     | MetaAction::FlushHandlers
             );
@@ -132,7 +142,7 @@ impl Runner<'_> {
             let job = self.job(state, task, ctx, host);
             if !unconditional && !job.when_holds()? {
                 let mut outcome = job.skipped_outcome();
-                let (msg, reason) = meta_skip(meta, &action, host);
+                let (msg, reason) = meta_skip(meta, &action, host, &role_name);
                 let mut r = Vars::new();
                 r.insert("msg".into(), Value::from(msg));
                 r.insert("skip_reason".into(), Value::from(reason.as_str()));
@@ -156,6 +166,7 @@ impl Runner<'_> {
                 MetaAction::EndBatch => "ending batch".to_string(),
                 MetaAction::EndPlay => "ending play".to_string(),
                 MetaAction::EndHost => format!("ending play for {host}"),
+                MetaAction::EndRole => format!("ending role {role_name} for {host}"),
                 MetaAction::ResetConnection => "reset connection".to_string(),
                 MetaAction::RoleComplete => format!("role_complete for {host}"),
             };
@@ -165,6 +176,13 @@ impl Runner<'_> {
             });
             match meta {
                 MetaAction::FlushHandlers => flush_for.push(host.clone()),
+                MetaAction::EndRole => {
+                    if let Some(role) = &ctx.role {
+                        state
+                            .roles_ended
+                            .insert(host.clone(), role.identity.clone());
+                    }
+                }
                 MetaAction::EndHost => {
                     state.ended.insert(host.clone());
                     self.removed.insert(host.clone());
@@ -261,11 +279,12 @@ mod tests {
             "end_host",
             "reset_connection",
             "role_complete",
+            "end_role",
         ] {
             assert!(MetaAction::parse(name).is_some(), "{name}");
         }
         assert_eq!(MetaAction::parse("end_play"), Some(MetaAction::EndPlay));
-        for name in ["", "end_role", "flush", "END_PLAY", "ansible.builtin.noop"] {
+        for name in ["", "end_roles", "flush", "END_PLAY", "ansible.builtin.noop"] {
             assert_eq!(MetaAction::parse(name), None, "{name}");
         }
     }

@@ -493,6 +493,9 @@ struct BatchState {
     notifications: HashMap<String, Vec<String>>,
     /// Hosts that finished the play early (`meta: end_host`).
     ended: HashSet<String>,
+    /// Hosts that ended a role (`meta: end_role`), with the role's identity: the role's
+    /// remaining tasks pass them over, until the role's block is done.
+    roles_ended: HashMap<String, String>,
     end_batch: bool,
     /// `meta: end_play`: no later batch of the play runs.
     end_play: bool,
@@ -530,6 +533,7 @@ impl BatchState {
             notified: HashMap::new(),
             notifications: HashMap::new(),
             ended: HashSet::new(),
+            roles_ended: HashMap::new(),
             end_batch: false,
             end_play: false,
             force_handlers,

@@ -43,6 +43,8 @@ pub(super) fn setup_task(play: &Play) -> Task {
         until: Vec::new(),
         retries: None,
         delay: None,
+        async_: None,
+        poll: None,
         apply: None,
     }
 }

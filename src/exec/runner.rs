@@ -385,6 +385,36 @@ impl HostJob {
         Ok((Status::Failed, result, facts, broken))
     }
 
+    /// `async:` and `poll:` when the task runs as an async job (`async` above 0, on a module
+    /// that runs on the host): the job's time limit and the seconds between polls (10 when
+    /// not given, as ansible's default `poll`).
+    fn async_job(&self, scope: &Value, spec: &modules::Spec) -> Result<Option<(u64, u64)>, Error> {
+        let seconds = |v: &Option<Value>, name: &str| -> Result<Option<u64>, Error> {
+            let Some(v) = v else { return Ok(None) };
+            let v = template::render_value(v, scope)?;
+            let n = v
+                .as_i64()
+                .or_else(|| v.to_string().trim().parse().ok())
+                .ok_or_else(|| {
+                    Error::syntax(
+                        &self.task.span,
+                        format!("the field '{name}' has an invalid value ({v}), and could not be converted to int"),
+                    )
+                })?;
+            Ok(Some(n.max(0) as u64))
+        };
+        let Some(secs) = seconds(&self.task.async_, "async")?.filter(|s| *s > 0) else {
+            return Ok(None);
+        };
+        if !spec.connection {
+            return Ok(None);
+        }
+        Ok(Some((
+            secs,
+            seconds(&self.task.poll, "poll")?.unwrap_or(10),
+        )))
+    }
+
     /// The task's name in a retry line: its name templated (with the item's variables), else
     /// its action (after the role's name inside a role), as ansible-core's `task_name`.
     fn retry_name(&self, scope: &Value) -> String {
@@ -500,7 +530,12 @@ impl HostJob {
             timeout,
         };
         let run = match (found, &fallback) {
-            (Some(r), _) => modules::invoke(r, args, &ctx).await,
+            (Some(r), _) => match self.async_job(scope, module_spec)? {
+                Some((secs, poll)) => {
+                    modules::async_job::run(r, args, ctx.clone(), secs, poll).await
+                }
+                None => modules::invoke(r, args, &ctx).await,
+            },
             (None, Some(f)) => {
                 let opts = modules::python::RunOpts {
                     no_log: self.no_log(),

@@ -12,6 +12,7 @@
 //! transport, so a target needs nothing but a POSIX shell. Every temporary path a module's
 //! script uses on a host comes from [`hosttmp`].
 
+pub mod async_job;
 mod outcome;
 mod spec;
 
@@ -73,6 +74,7 @@ use std::time::Duration;
 pub use crate::connection::become_::Become;
 
 /// What a module gets to do its work.
+#[derive(Clone)]
 pub struct ModuleCtx {
     pub host: String,
     pub conn: Option<Arc<dyn Connection>>,
@@ -127,17 +129,23 @@ pub fn from_map<'a>(
 pub async fn invoke(found: Resolved, args: Vars, ctx: &ModuleCtx) -> ModuleResult {
     let spec = found.module.spec();
     let args = Args::parse(found.name, spec, args)?;
-    if ctx.check_mode && !spec.check_mode {
-        return Ok(Outcome {
+    let invocation = spec.runs_as_module().then(|| args.invocation());
+    let outcome = if ctx.check_mode && !spec.check_mode {
+        Outcome {
             skipped: true,
             msg: Some(Value::from(format!(
                 "remote module ({}) does not support check mode",
                 found.name
             ))),
             ..Outcome::ok()
-        });
-    }
-    found.module.run(args, ctx).await
+        }
+    } else {
+        found.module.run(args, ctx).await?
+    };
+    Ok(match invocation {
+        Some(invocation) => outcome.with_invocation(invocation),
+        None => outcome,
+    })
 }
 
 /// A module: its [`Spec`] and its `run`.
@@ -198,6 +206,7 @@ static MODULES: &[&dyn Module] = &[
     &slurp::Slurp,
     &getent::Getent,
     &protomatter_debug::ProtomatterDebug,
+    &async_job::AsyncStatus,
 ];
 
 /// Actions the executor carries out itself rather than through a module; their free-form

@@ -87,7 +87,7 @@ const REQUEST: &[Param] = &[
     Param::int("timeout"),
     Param::bool("validate_certs").default_bool(true),
     Param::str("url_username"),
-    Param::str("url_password"),
+    Param::str("url_password").no_log(),
     Param::bool("force_basic_auth"),
     Param::bool("use_proxy"),
     Param::str("http_agent"),

@@ -50,6 +50,15 @@ pub enum InventoryChange {
 }
 
 impl Outcome {
+    /// The outcome with the module's `invocation` (its arguments, see
+    /// [`super::spec::Args::invocation`]) among its return values, unless it reports its own.
+    pub fn with_invocation(mut self, invocation: Value) -> Outcome {
+        if !self.rest.contains_key("invocation") {
+            self.rest.insert("invocation".to_string(), invocation);
+        }
+        self
+    }
+
     /// A result that changed nothing.
     pub fn ok() -> Outcome {
         Outcome::default()

@@ -126,6 +126,15 @@ impl Spec {
         self.params.iter().flat_map(|g| g.iter())
     }
 
+    /// Whether ansible runs this as a module on the host, whose result then carries its
+    /// `invocation` (AnsibleModule's `exit_json`), rather than only as an action on the
+    /// controller: the modules without a connection (`debug`, `set_fact`...) and the actions that
+    /// run no module (`raw`, `script`, `fetch`, `wait_for_connection`).
+    pub fn runs_as_module(&self) -> bool {
+        const ACTIONS_ONLY: &[&str] = &["raw", "script", "fetch", "wait_for_connection"];
+        self.connection && !ACTIONS_ONLY.contains(&self.name())
+    }
+
     /// The parameter `name` (its own name, not an alias).
     pub fn param(&self, name: &str) -> Option<&'static Param> {
         self.all_params().find(|p| p.name == name)
@@ -167,6 +176,8 @@ pub struct Param {
     pub default: ParamDefault,
     pub choices: &'static [&'static str],
     pub aliases: &'static [&'static str],
+    /// A secret (Ansible's `no_log=True`): its value never shows in the result's `invocation`.
+    pub no_log: bool,
 }
 
 impl Param {
@@ -178,6 +189,7 @@ impl Param {
             default: ParamDefault::None,
             choices: &[],
             aliases: &[],
+            no_log: false,
         }
     }
     pub const fn str(name: &'static str) -> Param {
@@ -206,6 +218,12 @@ impl Param {
     }
     pub const fn aliases(self, aliases: &'static [&'static str]) -> Param {
         Param { aliases, ..self }
+    }
+    pub const fn no_log(self) -> Param {
+        Param {
+            no_log: true,
+            ..self
+        }
     }
     pub const fn default_str(self, s: &'static str) -> Param {
         Param {
@@ -439,6 +457,26 @@ impl Args {
             .iter()
             .filter(|(_, v)| given(v))
             .map(|(k, _)| k.as_str())
+    }
+
+    /// The result's `invocation` as AnsibleModule reports it: `module_args`, every parameter of
+    /// the spec (null when not given) then any other given one, a secret's value masked.
+    pub fn invocation(&self) -> Value {
+        let mut args = Vars::new();
+        for p in self.spec.all_params() {
+            let v = match self.values.get(p.name) {
+                Some(_) if p.no_log => Value::from("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"),
+                Some(v) => v.clone(),
+                None => Value::from(()),
+            };
+            args.insert(p.name.to_string(), v);
+        }
+        for (k, v) in &self.values {
+            if !args.contains_key(k) && !k.starts_with("_ansible") {
+                args.insert(k.clone(), v.clone());
+            }
+        }
+        crate::value::map([("module_args", crate::value::from_vars(&args))])
     }
 
     /// All values (after aliases, conversions and defaults), for modules that take free keys

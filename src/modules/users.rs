@@ -47,7 +47,7 @@ static USER: Spec = Spec {
         Param::str("comment"),
         Param::str("home"),
         Param::str("shell"),
-        Param::str("password"),
+        Param::str("password").no_log(),
         Param::int("password_expire_max"),
         Param::int("password_expire_min"),
         Param::int("password_expire_warn"),
@@ -66,7 +66,7 @@ static USER: Spec = Spec {
         Param::str("ssh_key_type").default_str("rsa"),
         Param::str("ssh_key_file"),
         Param::str("ssh_key_comment"),
-        Param::str("ssh_key_passphrase"),
+        Param::str("ssh_key_passphrase").no_log(),
         Param::str("update_password")
             .choices(&["always", "on_create"])
             .default_str("always"),

@@ -306,7 +306,9 @@ fn load_play_in(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error>
         let mut role_handlers = Vec::new();
         for entry in entries {
             let loaded = role::load_role_entry(entry, loader, 0, role::Origin::default())?;
-            loaded.merge_vars_into(&mut role_defaults, &mut role_vars);
+            if role::role_public(None, true) {
+                loaded.merge_vars_into(&mut role_defaults, &mut role_vars);
+            }
             role_names.push(loaded.ctx.name.clone());
             loaded.dependency_names(&mut dependency_role_names);
             roles.extend(loaded.into_items(&mut role_handlers));
@@ -448,6 +450,27 @@ fn load_item(node: &Node, ctx: &ItemCtx) -> Result<Item, Error> {
             &task.span,
             format!("Using '{}' as a handler is not supported.", task.action),
         ));
+    }
+    // `meta: end_role` ends a role: ansible-core refuses it where there is none to end.
+    if task.action == "meta"
+        && task
+            .args
+            .get_attr("_raw_params")
+            .ok()
+            .as_ref()
+            .and_then(|v| v.as_str())
+            == Some("end_role")
+    {
+        let refusal = if ctx.handler {
+            Some("Cannot execute 'end_role' from a handler")
+        } else if ctx.role.is_none() {
+            Some("Cannot execute 'end_role' from outside of a role")
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
+            return Err(Error::syntax(&task.span, message));
+        }
     }
     match task.action.as_str() {
         "import_tasks" => import_tasks(task, ctx),

@@ -163,6 +163,10 @@ pub struct Task {
     pub until: Vec<Value>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `async:` (seconds a job may run; above 0, the task runs as an async job) and `poll:`
+    /// (seconds between reads of its state; 0 returns at once), as written.
+    pub async_: Option<Value>,
+    pub poll: Option<Value>,
     /// `include_tasks`/`include_role`'s `apply`: keywords for what the include brings in.
     pub apply: Option<Arc<Apply>>,
 }

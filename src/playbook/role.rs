@@ -582,6 +582,24 @@ pub fn role_error(span: &Span, msg: impl Into<String>) -> Error {
 }
 
 /// The parameters of `import_role`/`include_role`: the role's name and which files to read.
+/// Whether a role's defaults and vars become the play's (ansible-core's `Role.public`): its
+/// `public` argument when given; else the opposite of `private_role_vars` when that is
+/// configured; else true for roles loaded with the playbook (`roles:`, `import_role`) and false
+/// for `include_role`.
+pub fn role_public(explicit: Option<bool>, static_: bool) -> bool {
+    explicit
+        .or_else(|| crate::template::settings().private_role_vars.map(|p| !p))
+        .unwrap_or(static_)
+}
+
+/// A role task's `public` argument, when given (and not omitted).
+pub fn public_arg(args: &Value) -> Option<bool> {
+    args.get_attr("public")
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_none() && v.as_str() != Some(crate::vars::OMIT))
+        .map(|v| crate::template::truthy(&v))
+}
+
 pub fn role_task_args(args: &Value) -> Result<(String, RoleFiles, bool), String> {
     // An argument set to `omit` is not given.
     let get = |k: &str| -> Option<String> {

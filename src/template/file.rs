@@ -303,8 +303,9 @@ pub fn render(
     Ok(out)
 }
 
-/// [`render`], keeping the type of a template that is one expression (its one trailing newline
-/// aside), as ansible's engine does for the template lookup: `{{ [1, 2] }}` gives a list.
+/// [`render`], keeping the type of a template whose output is one printed value (its one trailing
+/// newline aside), as ansible's engine does for the template lookup: `{{ [1, 2] }}` gives a list
+/// (see `super::native`).
 pub fn render_native(
     text: &str,
     ctx: &Value,
@@ -324,7 +325,14 @@ pub fn render_native(
             return Ok(value);
         }
     }
-    render(text, ctx, base, search).map(Value::from)
+    if !super::is_template(body) {
+        return render(text, ctx, base, search).map(Value::from);
+    }
+    // Jinja drops the one trailing newline the file rendering keeps.
+    super::native::render(
+        || render(text, ctx, base, search),
+        |t| t.strip_suffix('\n').unwrap_or(t),
+    )
 }
 
 /// How many `\n` a text ends with.

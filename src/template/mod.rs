@@ -25,6 +25,7 @@ pub mod filters;
 mod ipaddr;
 pub mod lookups;
 mod names;
+mod native;
 mod prepare;
 mod protomatter;
 mod pycompat;
@@ -147,12 +148,15 @@ fn python_formatter(
 ) -> Result<(), minijinja::Error> {
     let text = match value.kind() {
         ValueKind::String => {
-            return out
-                .write_str(value.as_str().unwrap_or(""))
-                .map_err(write_err);
+            let text = value.as_str().unwrap_or("");
+            native::printed(out, value, text);
+            return out.write_str(text).map_err(write_err);
         }
         // Ansible 2.19 prints a bare None as nothing (inside a list it is still `None`).
-        ValueKind::None => return Ok(()),
+        ValueKind::None => {
+            native::printed(out, value, "");
+            return Ok(());
+        }
         ValueKind::Undefined => {
             return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
         }
@@ -168,6 +172,7 @@ fn python_formatter(
             .unwrap_or_default(),
         _ => filters::py_str(value),
     };
+    native::printed(out, value, &text);
     out.write_str(&text).map_err(write_err)
 }
 
@@ -209,7 +214,18 @@ pub fn render_str(s: &str, ctx: &Value) -> Result<Value, Error> {
             _ => v,
         });
     }
-    render_template(&prepare::prepare_template(s), ctx, s).map(Value::from_safe_string)
+    // The output of one printed node keeps its type, as in ansible (`native`); text a template
+    // made is data, never trusted as a template again.
+    native::render(
+        || render_template(&prepare::prepare_template(s), ctx, s),
+        |t| t,
+    )
+    .map(|v| match v.as_str() {
+        Some(text) if v.kind() == ValueKind::String && !v.is_safe() => {
+            Value::from_safe_string(text.to_string())
+        }
+        _ => v,
+    })
 }
 
 /// What a one-expression template gave, as data: text a template made is never trusted as a
@@ -226,6 +242,7 @@ fn made_by_template(expr: &str, v: Value) -> Value {
         }
         _ => v,
     }
+}
 }
 
 /// Evaluates a bare expression against a scope; undefined results are errors.

@@ -12,6 +12,10 @@ pub struct Settings {
     pub allow_broken_conditionals: bool,
     /// `DEFAULT_MANAGED_STR` (`[defaults] ansible_managed`): the text of `ansible_managed`.
     pub managed_str: Option<String>,
+    /// `DEFAULT_PRIVATE_ROLE_VARS` (`[defaults] private_role_vars`, `ANSIBLE_PRIVATE_ROLE_VARS`),
+    /// None when not configured: whether a role's defaults and vars stay the role's own. Read by
+    /// the `config` lookup and by the loading of roles (`crate::playbook::role::role_public`).
+    pub private_role_vars: Option<bool>,
 }
 
 impl Settings {

@@ -74,6 +74,8 @@ pub fn register(env: &mut Environment<'static>) {
         "reachable" => |v: Value| result_flag(&v, "reachable", "unreachable").map(|f| !f),
         "finished" => |v: Value| async_flag(&v, "finished"),
         "started" => |v: Value| async_flag(&v, "started"),
+        "vault_encrypted" => |v: Value| crate::value::vaulted::is_vaulted(&v),
+        "vaulted_file" => vaulted_file,
         "version" => version,
         "version_compare" => version,
         "subset" => |a: Value, b: Value| -> Result<bool, Error> { let b = items(&b)?; Ok(items(&a)?.iter().all(|x| b.contains(x))) },
@@ -152,6 +154,8 @@ pub fn register(env: &mut Environment<'static>) {
         "started",
         "reachable",
         "unreachable",
+        "vault_encrypted",
+        "vaulted_file",
     ] {
         env.add_test(
             format!("ansible.builtin.{name}"),
@@ -489,11 +493,84 @@ fn cmp_semver(a: &str, b: &str) -> Result<Ordering, String> {
     })
 }
 
+/// A PEP 440 version as `packaging` orders it: epoch, release (trailing zeros aside), then a
+/// pre-release before the release and a post-release after it, a dev release before either.
+/// Epoch, release, pre-release, post-release, dev release.
+type Pep440Key = (u64, Vec<u64>, (i8, u64), (i8, u64), (i8, u64));
+
+fn pep440_key(s: &str) -> Result<Pep440Key, String> {
+    let re = regex::Regex::new(
+        r"(?i)^\s*v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|alpha|b|beta|c|rc|pre|preview)[-_.]?(\d*))?(?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?\s*$",
+    )
+    .expect("the PEP 440 pattern is valid");
+    let c = re
+        .captures(s)
+        .ok_or_else(|| format!("Invalid version: '{s}'"))?;
+    let num = |i: usize| -> u64 { c.get(i).and_then(|m| m.as_str().parse().ok()).unwrap_or(0) };
+    let mut release: Vec<u64> = c[2].split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    while release.len() > 1 && release.last() == Some(&0) {
+        release.pop();
+    }
+    let has = |i: usize| c.get(i).is_some();
+    let pre = match c.get(3).map(|m| m.as_str().to_ascii_lowercase()) {
+        Some(l) => {
+            let rank = match l.as_str() {
+                "a" | "alpha" => 0,
+                "b" | "beta" => 1,
+                _ => 2,
+            };
+            (rank, num(4))
+        }
+        // A dev release of a final version sorts before its pre-releases.
+        None if has(7) && !has(5) && !has(6) => (-1, 0),
+        None => (3, 0),
+    };
+    let post = if has(5) || has(6) {
+        (0, num(5).max(num(6)))
+    } else {
+        (-1, 0)
+    };
+    let dev = if has(7) { (0, num(7)) } else { (1, 0) };
+    Ok((num(1), release, pre, post, dev))
+}
+
+fn cmp_pep440(a: &str, b: &str) -> Result<Ordering, String> {
+    let (ka, kb) = (pep440_key(a)?, pep440_key(b)?);
+    let release = {
+        let n = ka.1.len().max(kb.1.len());
+        let pad = |r: &[u64]| {
+            (0..n)
+                .map(|i| r.get(i).copied().unwrap_or(0))
+                .collect::<Vec<_>>()
+        };
+        pad(&ka.1).cmp(&pad(&kb.1))
+    };
+    Ok(ka
+        .0
+        .cmp(&kb.0)
+        .then(release)
+        .then(ka.2.cmp(&kb.2))
+        .then(ka.3.cmp(&kb.3))
+        .then(ka.4.cmp(&kb.4)))
+}
+
+/// `vaulted_file`: whether the file at a path (from the working directory) is a vault.
+fn vaulted_file(path: Value) -> Result<bool, Error> {
+    use std::io::Read;
+    let path = py_str(&path);
+    let mut head = [0u8; 14];
+    let mut f = std::fs::File::open(&path)
+        .map_err(|_| err(format!("Cannot test if the file {path:?} is a vault.")))?;
+    let n = f.read(&mut head).unwrap_or(0);
+    Ok(&head[..n] == b"$ANSIBLE_VAULT")
+}
+
 /// `version(other, operator='eq', strict=None, version_type=None)`.
 fn version(
     v: Value,
     other: Value,
     operator: Option<String>,
+    strict: Option<Value>,
     kwargs: Kwargs,
 ) -> Result<bool, Error> {
     let operator = match operator {
@@ -502,7 +579,10 @@ fn version(
             .get::<Option<String>>("operator")?
             .unwrap_or_else(|| "eq".into()),
     };
-    let strict_flag: Option<Value> = kwargs.get("strict")?;
+    let strict_flag: Option<Value> = match strict {
+        Some(s) => Some(s),
+        None => kwargs.get("strict")?,
+    };
     let version_type: Option<String> = kwargs.get("version_type")?;
     kwargs.assert_all_used()?;
     if strict_flag.as_ref().is_some_and(|s| !s.is_none()) && version_type.is_some() {
@@ -537,7 +617,7 @@ fn version(
         "loose" => cmp_loose(&loose(&a), &loose(&b)),
         "strict" => cmp_strict(&a, &b),
         "semver" | "semantic" => cmp_semver(&a, &b),
-        "pep440" => cmp_loose(&loose(&a), &loose(&b)),
+        "pep440" => cmp_pep440(&a, &b),
         other => {
             return Err(err(format!(
                 "Invalid version type ({other}). Must be one of loose, strict, semver, semantic, pep440"
@@ -563,6 +643,17 @@ mod unit {
 
     #[test]
     fn versions_compare_like_ansible() {
+        // PEP 440 (packaging's order) and the old positional `strict`.
+        assert_eq!(
+            render(
+                "{{ '2.14.0rc1' is version('2.14.0', 'lt', version_type='pep440') }} \
+                 {{ '1.0.dev1' is version('1.0a1', 'lt', version_type='pep440') }} \
+                 {{ '1.0.post1' is version('1.0', 'gt', version_type='pep440') }} \
+                 {{ '1.0' is version('1.0.0', '==', version_type='pep440') }} \
+                 {{ '1.0' is version_compare('1.0', '==', true) }}"
+            ),
+            "True True True True True"
+        );
         assert_eq!(
             render(
                 "{{ '1.2.3' is version('1.2.10', '<') }} {{ '1.10' is version('1.9', '>') }} {{ '2.0' is version('2.0.0', '==') }}"

@@ -146,7 +146,9 @@ pub(super) fn import_role(task: Task, ctx: &ItemCtx) -> Result<Item, Error> {
         ctx.depth + 1,
     )?;
     loaded.ctx = Arc::new(role::from_include((*loaded.ctx).clone(), allow));
-    if let Ok(mut exposed) = ctx.loader.imported_role_vars.lock() {
+    if role::role_public(role::public_arg(&args), true)
+        && let Ok(mut exposed) = ctx.loader.imported_role_vars.lock()
+    {
         let (defaults, vars) = &mut *exposed;
         loaded.merge_vars_into(defaults, vars);
     }

@@ -466,6 +466,8 @@ pub(super) fn finish_task(
         until: conditions(node.get("until")),
         retries: opt(node, "retries"),
         delay: opt(node, "delay"),
+        async_: opt(node, "async"),
+        poll: opt(node, "poll"),
         apply,
     })
 }

@@ -8,6 +8,47 @@ use crate::value::Value;
 use minijinja::Error;
 use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
 
+/// Jinja's `groupby`: minijinja's groups, each as Python's `(grouper, list)` named tuple, which
+/// prints as a tuple and answers to `.grouper` and `.list`.
+pub(super) fn groupby(v: Value, attribute: Option<&str>, kwargs: Kwargs) -> Result<Value, Error> {
+    let groups = minijinja::filters::groupby(v, attribute, kwargs)?;
+    Ok(groups
+        .try_iter()?
+        .map(|g| {
+            let part = |i: usize| g.get_item(&Value::from(i)).unwrap_or_default();
+            Value::from_object(GroupTuple {
+                grouper: part(0),
+                list: part(1),
+            })
+        })
+        .collect())
+}
+
+/// One group of [`groupby`].
+#[derive(Debug)]
+pub struct GroupTuple {
+    pub grouper: Value,
+    pub list: Value,
+}
+
+impl minijinja::value::Object for GroupTuple {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        match (key.as_str(), key.as_usize()) {
+            (Some("grouper"), _) | (_, Some(0)) => Some(self.grouper.clone()),
+            (Some("list"), _) | (_, Some(1)) => Some(self.list.clone()),
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(2)
+    }
+}
+
 /// Ansible's `flatten(levels=None, skip_nulls=True)`; null-ish items are `None`, 'None', 'null'.
 pub(super) fn flatten(v: Value, levels: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let levels = arg(levels, &kwargs, "levels")?;

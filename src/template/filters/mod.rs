@@ -56,9 +56,28 @@ pub(crate) fn add_strict_filter<F, Rv, Args>(
     Rv: minijinja::value::FunctionResult,
     Args: for<'a> minijinja::value::FunctionArgs<'a>,
 {
+    add_filter_with(env, name, f, false);
+}
+
+/// [`add_strict_filter`]; with `pass_undefined`, an undefined input is the result as it is (the
+/// filters ansible-core wraps around Jinja's `map`, `select`...: `undefined | map('upper') is
+/// undefined`).
+fn add_filter_with<F, Rv, Args>(
+    env: &mut Environment<'static>,
+    name: &'static str,
+    f: F,
+    pass_undefined: bool,
+) where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: minijinja::value::FunctionResult,
+    Args: for<'a> minijinja::value::FunctionArgs<'a>,
+{
     let inner = Value::from_function(f);
     env.add_filter(name, move |state: &mut State, args: Rest<ValueOrKwargs>| {
         let args = args.into_values();
+        if pass_undefined && let Some(input) = args.first().filter(|a| a.is_undefined()) {
+            return Ok(input.clone());
+        }
         reject_undefined(&args)?;
         inner
             .call(state, &args)
@@ -109,6 +128,9 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("default", scalars::default_filter);
     env.add_filter("d", scalars::default_filter);
     env.add_filter("mandatory", scalars::mandatory);
+    // ansible-core's internal test collection: `finalize` makes a template result plain data
+    // (tuples become lists), which baton's values already are.
+    add_strict_filter(env, "ansible._protomatter.finalize", |v: Value| v);
 
     macro_rules! strict {
         ($($name:literal => $f:expr),* $(,)?) => {
@@ -234,14 +256,16 @@ pub fn register(env: &mut Environment<'static>) {
         "list" => minijinja::filters::list,
         "batch" => minijinja::filters::batch,
         "slice" => minijinja::filters::slice,
-        "select" => minijinja::filters::select,
-        "reject" => minijinja::filters::reject,
-        "selectattr" => minijinja::filters::selectattr,
-        "rejectattr" => minijinja::filters::rejectattr,
-        "map" => lists::map,
-        "groupby" => minijinja::filters::groupby,
+
+        "groupby" => lists::groupby,
         "unique" => lists::unique,
     }
+    // ansible-core wraps these five so that an undefined input stays undefined.
+    add_filter_with(env, "select", minijinja::filters::select, true);
+    add_filter_with(env, "reject", minijinja::filters::reject, true);
+    add_filter_with(env, "selectattr", minijinja::filters::selectattr, true);
+    add_filter_with(env, "rejectattr", minijinja::filters::rejectattr, true);
+    add_filter_with(env, "map", lists::map, true);
     // Ansible's FQCN spellings of its own filters.
     for name in [
         "bool",
@@ -314,6 +338,9 @@ pub fn py_str(v: &Value) -> String {
         ValueKind::Undefined => String::new(),
         ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
         ValueKind::Number => py_number(v),
+        _ if let Some(t) = v.downcast_object_ref::<lists::GroupTuple>() => {
+            format!("({}, {})", py_repr(&t.grouper), py_repr(&t.list))
+        }
         ValueKind::Seq | ValueKind::Map | ValueKind::Iterable if plain_data(v) => {
             value::python_repr(&value::to_json(v))
         }

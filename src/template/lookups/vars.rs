@@ -81,6 +81,9 @@ pub(super) fn config(terms: &[Value]) -> LResult<Vec<Value>> {
                     Some(Value::from(settings.allow_broken_conditionals))
                 }
                 "DEFAULT_MANAGED_STR" => Some(Value::from(settings.ansible_managed())),
+                "DEFAULT_PRIVATE_ROLE_VARS" => {
+                    Some(Value::from(settings.private_role_vars.unwrap_or(false)))
+                }
                 _ => None,
             }
             .ok_or_else(|| LookupError(format!("Unable to find setting {t}")))
