@@ -54,6 +54,7 @@ mod script;
 mod service;
 pub mod set_fact;
 mod setup;
+mod setup_local;
 mod setup_python;
 mod slurp;
 mod stat;

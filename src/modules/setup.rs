@@ -9,7 +9,8 @@
 //! `hardware`, `network`, `virtual`, single collectors, `!` to exclude) and `filter` keeps only
 //! the facts matching its patterns.
 //!
-//! `python` comes from the host's Python when it has one (`setup_python`). What is not
+//! `python` comes from the host's Python when it has one (`setup_python`), `local` from the
+//! `*.fact` files of `fact_path` (`setup_local`). What is not
 //! gathered: block devices, mounts
 //! and LVM (`devices`, `mounts`, `lvm`), and `ethtool` features.
 
@@ -64,7 +65,9 @@ impl Module for Setup {
                 .list("filter")?
                 .map(|l| sysutil::strings(&l))
                 .unwrap_or_default();
-            let _ = args.str("fact_path")?;
+            let fact_path = args
+                .str("fact_path")?
+                .unwrap_or_else(|| super::setup_local::DEFAULT_PATH.to_string());
             let collectors = collectors(&subset).map_err(ModuleError::Failed)?;
             // The python collector is in every subset (Ansible's `min`).
             let interpreter = ctx
@@ -73,7 +76,10 @@ impl Module for Setup {
                 .ok()
                 .filter(|v| !v.is_undefined() && !v.is_none())
                 .map(|v| v.to_string());
-            let probe = super::setup_python::probe(interpreter.as_deref());
+            let mut probe = super::setup_python::probe(interpreter.as_deref());
+            if collectors.contains("local") {
+                probe.push_str(&super::setup_local::probe(&fact_path));
+            }
             let out = ctx.exec(&script(&collectors, &probe), None).await?;
             if out.rc != Some(0) && out.stdout.is_empty() {
                 return Err(ModuleError::Failed(format!(
@@ -88,6 +94,15 @@ impl Module for Setup {
                 .and_then(|s| super::setup_python::fact(s))
             {
                 facts.insert("python".into(), python);
+            }
+            let mut warnings = Vec::new();
+            if let Some(section) = sections(&stdout).get("local") {
+                let (local, w) = super::setup_local::fact(section);
+                warnings = w;
+                match local {
+                    Some(local) => facts.insert("ansible_local".into(), local),
+                    None => facts.shift_remove("ansible_local"),
+                };
             }
             facts.insert(
                 "gather_subset".into(),
@@ -107,7 +122,8 @@ impl Module for Setup {
             Ok(Outcome {
                 facts: Some(super::fact_cache::prefix_facts(&facts)),
                 ..Outcome::ok()
-            })
+            }
+            .with_warnings(warnings))
         })
     }
 }
