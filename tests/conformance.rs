@@ -173,6 +173,9 @@ cases! {
     module_defaults_gather,
     roles_dedup_after_skip,
     include_keywords_scope,
+    // Facts and lookups' search path (issue 20).
+    facts_local,
+    first_found_search,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
