@@ -27,10 +27,7 @@ pub(super) fn setup_task(play: &Play) -> Task {
         name: Some("Gathering Facts".to_string()),
         // Ansible's gather_facts action (which marks the facts `_ansible_facts_gathered`).
         action: "gather_facts".to_string(),
-        args: match &play.gather_subset {
-            Some(s) => value::map([("gather_subset", s.clone())]),
-            None => value::map(Vec::<(&str, Value)>::new()),
-        },
+        args: value::map(play.gather_args.clone()),
         span: play.span.clone(),
         kw: Keywords::default(),
         register: None,

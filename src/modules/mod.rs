@@ -55,6 +55,7 @@ mod service;
 pub mod set_fact;
 mod setup;
 mod setup_local;
+mod setup_mounts;
 mod setup_python;
 mod slurp;
 mod stat;

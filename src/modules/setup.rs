@@ -10,9 +10,9 @@
 //! the facts matching its patterns.
 //!
 //! `python` comes from the host's Python when it has one (`setup_python`), `local` from the
-//! `*.fact` files of `fact_path` (`setup_local`). What is not
-//! gathered: block devices, mounts
-//! and LVM (`devices`, `mounts`, `lvm`), and `ethtool` features.
+//! `*.fact` files of `fact_path` (`setup_local`), `mounts` from the mount table
+//! (`setup_mounts`). What is not gathered: block devices and LVM (`devices`, `lvm`), and
+//! `ethtool` features.
 
 use super::sysutil::{self, kv, sections};
 use super::{
@@ -80,6 +80,9 @@ impl Module for Setup {
             if collectors.contains("local") {
                 probe.push_str(&super::setup_local::probe(&fact_path));
             }
+            if collectors.contains("hardware") {
+                probe.push_str(&super::setup_mounts::probe());
+            }
             let out = ctx.exec(&script(&collectors, &probe), None).await?;
             if out.rc != Some(0) && out.stdout.is_empty() {
                 return Err(ModuleError::Failed(format!(
@@ -95,8 +98,12 @@ impl Module for Setup {
             {
                 facts.insert("python".into(), python);
             }
+            let secs = sections(&stdout);
+            if collectors.contains("hardware") {
+                facts.insert("mounts".into(), super::setup_mounts::fact(&secs));
+            }
             let mut warnings = Vec::new();
-            if let Some(section) = sections(&stdout).get("local") {
+            if let Some(section) = secs.get("local") {
                 let (local, w) = super::setup_local::fact(section);
                 warnings = w;
                 match local {
@@ -116,7 +123,16 @@ impl Module for Setup {
                     } else {
                         format!("ansible_{k}")
                     };
-                    filter.iter().any(|f| super::apt::fnmatch(&name, f))
+                    // ansible_collector._filter: an empty pattern matches all, and one
+                    // without the prefix also matches with `ansible_` before it.
+                    filter.iter().any(|f| {
+                        f.is_empty()
+                            || super::apt::fnmatch(&name, f)
+                            || !f.starts_with("ansible_")
+                                && !f.starts_with("facter")
+                                && !f.starts_with("ohai")
+                                && super::apt::fnmatch(&name, &format!("ansible_{f}"))
+                    })
                 });
             }
             Ok(Outcome {
