@@ -435,8 +435,15 @@ impl Runner<'_> {
                 .cloned()
                 .collect();
             if !need.is_empty() {
+                // ansible-core's setup block has `run_once: false`: gathering with run_once
+                // would copy one host's facts to the others.
+                let mut gather_ctx = base.clone();
+                gather_ctx.chain.push(Arc::new(Keywords {
+                    run_once: Some(Value::from(false)),
+                    ..Keywords::default()
+                }));
                 let done = self
-                    .run_task(state, setup, base, need.clone(), false)
+                    .run_task(state, setup, &gather_ctx, need.clone(), false)
                     .await?;
                 active.retain(|h| !need.contains(h) || done.contains(h));
             }

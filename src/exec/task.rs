@@ -665,6 +665,13 @@ impl Runner<'_> {
                         self.store.set_host_var(owner, k, v.clone());
                     }
                 }
+                for k in facts
+                    .keys()
+                    .filter(|k| crate::modules::fact_cache::restricted_fact(k))
+                {
+                    let w = format!("Removed restricted key from module data: {k}");
+                    self.reporter.event(&Event::Warning(&w));
+                }
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).
                 let mut facts = crate::modules::fact_cache::namespace_facts(facts);
