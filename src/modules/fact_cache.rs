@@ -106,7 +106,10 @@ pub fn prefix_facts(facts: &Vars) -> Vars {
         .map(|(k, v)| {
             if k.starts_with("ansible_")
                 || k.starts_with('_')
-                || matches!(k.as_str(), "gather_subset" | "module_setup")
+                || matches!(
+                    k.as_str(),
+                    "gather_subset" | "module_setup" | "discovered_interpreter_python"
+                )
             {
                 (k.clone(), v.clone())
             } else {

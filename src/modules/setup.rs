@@ -70,12 +70,7 @@ impl Module for Setup {
                 .unwrap_or_else(|| super::setup_local::DEFAULT_PATH.to_string());
             let collectors = collectors(&subset).map_err(ModuleError::Failed)?;
             // The python collector is in every subset (Ansible's `min`).
-            let interpreter = ctx
-                .vars
-                .get_attr("ansible_python_interpreter")
-                .ok()
-                .filter(|v| !v.is_undefined() && !v.is_none())
-                .map(|v| v.to_string());
+            let interpreter = super::setup_python::configured(&ctx.vars);
             let mut probe = super::setup_python::probe(interpreter.as_deref());
             if collectors.contains("local") {
                 probe.push_str(&super::setup_local::probe(&fact_path));
@@ -92,11 +87,21 @@ impl Module for Setup {
             }
             let stdout = text(&out.stdout);
             let mut facts = parse_facts(&stdout, &collectors);
-            if let Some(python) = sections(&stdout)
+            let mut discovered = None;
+            for (k, v) in sections(&stdout)
                 .get("python")
-                .and_then(|s| super::setup_python::fact(s))
+                .map(|s| super::setup_python::facts(s))
+                .unwrap_or_default()
             {
-                facts.insert("python".into(), python);
+                match k.as_str() {
+                    // Added by ansible-core's action, after the module's filter.
+                    "discovered_interpreter_python" => discovered = Some(v),
+                    // The platform collector's.
+                    "python_version" if !collectors.contains("platform") => {}
+                    _ => {
+                        facts.insert(k, v);
+                    }
+                }
             }
             let secs = sections(&stdout);
             if collectors.contains("hardware") {
@@ -135,8 +140,12 @@ impl Module for Setup {
                     })
                 });
             }
+            let mut facts = super::fact_cache::prefix_facts(&facts);
+            if let Some(d) = discovered {
+                facts.insert("discovered_interpreter_python".into(), d);
+            }
             Ok(Outcome {
-                facts: Some(super::fact_cache::prefix_facts(&facts)),
+                facts: Some(facts),
                 ..Outcome::ok()
             }
             .with_warnings(warnings))
