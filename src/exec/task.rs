@@ -76,11 +76,11 @@ fn search_path(
         add(&r.path);
     }
     let file = std::path::Path::new(&task.span.source.name);
-    if let Some(dir) = file
-        .parent()
-        .filter(|_| file.is_absolute() || file.exists())
+    if (file.is_absolute() || file.exists())
+        && let Ok(file) = std::path::absolute(file)
+        && let Some(dir) = file.parent()
     {
-        add(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
+        add(dir);
     }
     if let Some(d) = play_dir {
         add(d);
