@@ -8,12 +8,21 @@ mod system_support;
 
 use common::{Fleet, describe};
 use serde_json::Value as Json;
-use system_support::{run_raw, scratch, sh};
+use system_support::{scratch, sh};
 
 /// The facts one tool gathered, as the play wrote them on the host.
 fn gathered(tool: &str, fleet: &Fleet, dir: &std::path::Path, host: &str) -> Json {
     let _ = sh(fleet, host, "rm -f /tmp/bfacts.json");
-    let r = run_raw(tool, fleet, dir, host);
+    // `auto` in the inventory's place: both tools discover the interpreter (the shared
+    // helper gives ansible-playbook ANSIBLE_PYTHON_INTERPRETER, baton nothing).
+    let r = common::play_on_host(
+        tool,
+        dir,
+        &fleet.inventory_path(),
+        host,
+        &["-e", "ansible_python_interpreter=auto"],
+        &[],
+    );
     assert!(r.status.success(), "{tool} failed: {}", describe(&r));
     let text = sh(fleet, host, "cat /tmp/bfacts.json");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{tool}: facts not JSON ({e}): {text}"))
@@ -80,16 +89,16 @@ printf '{"fact_dir": "custom"}' > /tmp/custom_facts.d/where.fact
     let a = gathered("ansible", &fleet, &dir, &host);
     let b = gathered("baton", &fleet, &dir, &host);
     let mut problems = Vec::new();
-    if a["local"] != b["local"] {
+    if a["ansible_local"] != b["ansible_local"] {
         problems.push(format!(
             "local: ansible {} / baton {}",
-            a["local"], b["local"]
+            a["ansible_local"], b["ansible_local"]
         ));
     }
-    if a["local"]["prefs"]["paths"]["home"] != Json::from("/srv/h") {
+    if a["ansible_local"]["prefs"]["paths"]["home"] != Json::from("/srv/h") {
         problems.push(format!(
             "ansible read prefs.fact as {}",
-            a["local"]["prefs"]
+            a["ansible_local"]["prefs"]
         ));
     }
     for k in [
@@ -128,10 +137,12 @@ printf '{"fact_dir": "custom"}' > /tmp/custom_facts.d/where.fact
     .unwrap();
     let a = gathered("ansible", &fleet, &dir, &host);
     let b = gathered("baton", &fleet, &dir, &host);
-    if a["local"] != b["local"] || a["local"]["where"]["fact_dir"] != Json::from("custom") {
+    if a["ansible_local"] != b["ansible_local"]
+        || a["ansible_local"]["where"]["fact_dir"] != Json::from("custom")
+    {
         problems.push(format!(
             "fact_path: ansible {} / baton {}",
-            a["local"], b["local"]
+            a["ansible_local"], b["ansible_local"]
         ));
     }
     if a.get("mounts").is_some() || b.get("mounts").is_some() {
