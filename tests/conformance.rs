@@ -181,6 +181,9 @@ cases! {
     roles_public_vars,
     roles_end_role,
     invocation_verbose,
+    // Facts and lookups' search path (issue 20).
+    facts_local,
+    first_found_search,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

@@ -146,7 +146,7 @@ impl Runner<'_> {
         // Per host: the included target and the loop item's variables, or a skip/failure.
         let mut groups: Vec<(String, Option<Vars>, Vec<String>)> = Vec::new();
         let mut failed_now: Vec<String> = Vec::new();
-        let magic = self.magic(state, ctx);
+        let magic = self.magic(state, ctx, task);
         for host in &hosts {
             let job = self.job_with(task, ctx, host, magic.clone());
             let decisions = job.include_decisions();

@@ -160,7 +160,7 @@ impl Runner<'_> {
         let mut targets = Vec::new();
         let mut run_once = false;
         let mut throttle = None;
-        let magic = self.magic(state, ctx);
+        let magic = self.magic(state, ctx, task);
         for host in hosts {
             let job = self.job_with(task, ctx, host, magic.clone());
             if throttle.is_none()

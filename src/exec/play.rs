@@ -27,10 +27,7 @@ pub(super) fn setup_task(play: &Play) -> Task {
         name: Some("Gathering Facts".to_string()),
         // Ansible's gather_facts action (which marks the facts `_ansible_facts_gathered`).
         action: "gather_facts".to_string(),
-        args: match &play.gather_subset {
-            Some(s) => value::map([("gather_subset", s.clone())]),
-            None => value::map(Vec::<(&str, Value)>::new()),
-        },
+        args: value::map(play.gather_args.clone()),
         span: play.span.clone(),
         kw: Keywords::default(),
         register: None,
@@ -440,8 +437,15 @@ impl Runner<'_> {
                 .cloned()
                 .collect();
             if !need.is_empty() {
+                // ansible-core's setup block has `run_once: false`: gathering with run_once
+                // would copy one host's facts to the others.
+                let mut gather_ctx = base.clone();
+                gather_ctx.chain.push(Arc::new(Keywords {
+                    run_once: Some(Value::from(false)),
+                    ..Keywords::default()
+                }));
                 let done = self
-                    .run_task(state, setup, base, need.clone(), false)
+                    .run_task(state, setup, &gather_ctx, need.clone(), false)
                     .await?;
                 active.retain(|h| !need.contains(h) || done.contains(h));
             }

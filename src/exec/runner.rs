@@ -519,6 +519,7 @@ impl HostJob {
         } else {
             None
         };
+        let become_ = Self::become_for(become_, spec.as_ref());
         let ctx = ModuleCtx {
             host: self.host.clone(),
             conn,

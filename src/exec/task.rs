@@ -57,6 +57,37 @@ pub(super) fn with_failed_false(v: &Value) -> Value {
 }
 
 /// A result without one of its keys (a map; anything else as it is).
+/// ansible-core's `ansible_search_path` for a task (Base.get_search_path, then the play's
+/// directory): its role's directory, the directory of the file the task is written in, and the
+/// playbook's directory, each once. Lookups, `template` and `include_tasks` search these.
+fn search_path(
+    role: Option<&crate::playbook::RoleCtx>,
+    task: &Task,
+    play_dir: Option<&std::path::Path>,
+) -> Value {
+    let mut dirs: Vec<String> = Vec::new();
+    let mut add = |d: &std::path::Path| {
+        let d = crate::template::filters::normpath(&d.display().to_string());
+        if !d.is_empty() && !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    };
+    if let Some(r) = role {
+        add(&r.path);
+    }
+    let file = std::path::Path::new(&task.span.source.name);
+    if (file.is_absolute() || file.exists())
+        && let Ok(file) = std::path::absolute(file)
+        && let Some(dir) = file.parent()
+    {
+        add(dir);
+    }
+    if let Some(d) = play_dir {
+        add(d);
+    }
+    dirs.into_iter().map(Value::from).collect()
+}
+
 fn without_key(v: &Value, key: &str) -> Value {
     if v.get_attr(key).is_ok_and(|x| x.is_undefined()) {
         return v.clone();
@@ -129,7 +160,7 @@ impl Runner<'_> {
         ctx: &Ctx,
         host: &str,
     ) -> HostJob {
-        self.job_with(task, ctx, host, self.magic(state, ctx))
+        self.job_with(task, ctx, host, self.magic(state, ctx, task))
     }
 
     /// A host's job with the task's magic variables built once for all its hosts (they are
@@ -168,7 +199,7 @@ impl Runner<'_> {
         out
     }
 
-    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx) -> Vars {
+    pub(super) fn magic(&self, state: &BatchState, ctx: &Ctx, task: &Task) -> Vars {
         // ansible-core: the play's hosts and the batch, less the play's removed hosts (failed,
         // unreachable, ended).
         let going = |list: &[String], also: &dyn Fn(&String) -> bool| -> Value {
@@ -230,13 +261,11 @@ impl Runner<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .magic(&mut magic);
+        magic.insert(
+            "ansible_search_path".into(),
+            search_path(ctx.role.as_deref(), task, self.play_dir.as_deref()),
+        );
         if let Some(r) = &ctx.role {
-            // Where lookups (file, template, first_found) look first: the role, then the play.
-            let mut search = vec![Value::from(r.path.display().to_string())];
-            if let Some(dir) = &self.play_dir {
-                search.push(Value::from(dir.display().to_string()));
-            }
-            magic.insert("ansible_search_path".into(), Value::from(search));
             magic.insert("role_name".into(), Value::from(r.name.as_str()));
             magic.insert(
                 "role_path".into(),
@@ -343,7 +372,7 @@ impl Runner<'_> {
             _ => Arc::new(Semaphore::new(width.max(1))),
         };
         let mut set = tokio::task::JoinSet::new();
-        let magic = self.magic(state, ctx);
+        let magic = self.magic(state, ctx, task);
         // group_by changes the inventory host by host: one at a time, in the batch's order, so
         // groups list their hosts as Ansible's (which takes the results in turn) do.
         let one_by_one = inventory == Some(crate::modules::Inventory::PerHost);
@@ -635,6 +664,13 @@ impl Runner<'_> {
                     if !k.starts_with('_') {
                         self.store.set_host_var(owner, k, v.clone());
                     }
+                }
+                for k in facts
+                    .keys()
+                    .filter(|k| crate::modules::fact_cache::restricted_fact(k))
+                {
+                    let w = format!("Removed restricted key from module data: {k}");
+                    self.reporter.event(&Event::Warning(&w));
                 }
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).

@@ -56,6 +56,8 @@ mod script;
 mod service;
 pub mod set_fact;
 mod setup;
+mod setup_local;
+mod setup_mounts;
 mod setup_python;
 mod slurp;
 mod stat;

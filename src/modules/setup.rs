@@ -9,9 +9,10 @@
 //! `hardware`, `network`, `virtual`, single collectors, `!` to exclude) and `filter` keeps only
 //! the facts matching its patterns.
 //!
-//! `python` comes from the host's Python when it has one (`setup_python`). What is not
-//! gathered: block devices, mounts
-//! and LVM (`devices`, `mounts`, `lvm`), and `ethtool` features.
+//! `python` comes from the host's Python when it has one (`setup_python`), `local` from the
+//! `*.fact` files of `fact_path` (`setup_local`), `mounts` from the mount table
+//! (`setup_mounts`). What is not gathered: block devices and LVM (`devices`, `lvm`), and
+//! `ethtool` features.
 
 use super::sysutil::{self, kv, sections};
 use super::{
@@ -64,16 +65,19 @@ impl Module for Setup {
                 .list("filter")?
                 .map(|l| sysutil::strings(&l))
                 .unwrap_or_default();
-            let _ = args.str("fact_path")?;
+            let fact_path = args
+                .str("fact_path")?
+                .unwrap_or_else(|| super::setup_local::DEFAULT_PATH.to_string());
             let collectors = collectors(&subset).map_err(ModuleError::Failed)?;
             // The python collector is in every subset (Ansible's `min`).
-            let interpreter = ctx
-                .vars
-                .get_attr("ansible_python_interpreter")
-                .ok()
-                .filter(|v| !v.is_undefined() && !v.is_none())
-                .map(|v| v.to_string());
-            let probe = super::setup_python::probe(interpreter.as_deref());
+            let interpreter = super::setup_python::configured(&ctx.vars);
+            let mut probe = super::setup_python::probe(interpreter.as_deref());
+            if collectors.contains("local") {
+                probe.push_str(&super::setup_local::probe(&fact_path));
+            }
+            if collectors.contains("hardware") {
+                probe.push_str(&super::setup_mounts::probe());
+            }
             let out = ctx.exec(&script(&collectors, &probe), None).await?;
             if out.rc != Some(0) && out.stdout.is_empty() {
                 return Err(ModuleError::Failed(format!(
@@ -83,11 +87,34 @@ impl Module for Setup {
             }
             let stdout = text(&out.stdout);
             let mut facts = parse_facts(&stdout, &collectors);
-            if let Some(python) = sections(&stdout)
+            let mut discovered = None;
+            for (k, v) in sections(&stdout)
                 .get("python")
-                .and_then(|s| super::setup_python::fact(s))
+                .map(|s| super::setup_python::facts(s))
+                .unwrap_or_default()
             {
-                facts.insert("python".into(), python);
+                match k.as_str() {
+                    // Added by ansible-core's action, after the module's filter.
+                    "discovered_interpreter_python" => discovered = Some(v),
+                    // The platform collector's.
+                    "python_version" if !collectors.contains("platform") => {}
+                    _ => {
+                        facts.insert(k, v);
+                    }
+                }
+            }
+            let secs = sections(&stdout);
+            if collectors.contains("hardware") {
+                facts.insert("mounts".into(), super::setup_mounts::fact(&secs));
+            }
+            let mut warnings = Vec::new();
+            if let Some(section) = secs.get("local") {
+                let (local, w) = super::setup_local::fact(section);
+                warnings = w;
+                match local {
+                    Some(local) => facts.insert("ansible_local".into(), local),
+                    None => facts.shift_remove("ansible_local"),
+                };
             }
             facts.insert(
                 "gather_subset".into(),
@@ -101,13 +128,27 @@ impl Module for Setup {
                     } else {
                         format!("ansible_{k}")
                     };
-                    filter.iter().any(|f| super::apt::fnmatch(&name, f))
+                    // ansible_collector._filter: an empty pattern matches all, and one
+                    // without the prefix also matches with `ansible_` before it.
+                    filter.iter().any(|f| {
+                        f.is_empty()
+                            || super::apt::fnmatch(&name, f)
+                            || !f.starts_with("ansible_")
+                                && !f.starts_with("facter")
+                                && !f.starts_with("ohai")
+                                && super::apt::fnmatch(&name, &format!("ansible_{f}"))
+                    })
                 });
             }
+            let mut facts = super::fact_cache::prefix_facts(&facts);
+            if let Some(d) = discovered {
+                facts.insert("discovered_interpreter_python".into(), d);
+            }
             Ok(Outcome {
-                facts: Some(super::fact_cache::prefix_facts(&facts)),
+                facts: Some(facts),
                 ..Outcome::ok()
-            })
+            }
+            .with_warnings(warnings))
         })
     }
 }

@@ -353,7 +353,10 @@ fn load_play_in(node: &Node, loader: &Loader, dir: &Path) -> Result<Play, Error>
             .collect(),
         kw: keywords(node)?,
         gather_facts: opt(node, "gather_facts"),
-        gather_subset: opt(node, "gather_subset"),
+        gather_args: ["gather_subset", "gather_timeout", "fact_path"]
+            .iter()
+            .filter_map(|k| Some((k.to_string(), opt(node, k)?)))
+            .collect(),
         serial: opt(node, "serial"),
         max_fail_percentage: opt(node, "max_fail_percentage"),
         force_handlers: opt(node, "force_handlers"),

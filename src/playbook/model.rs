@@ -65,8 +65,9 @@ pub struct Play {
     pub spans: indexmap::IndexMap<String, Span>,
     pub kw: Keywords,
     pub gather_facts: Option<Value>,
-    /// `gather_subset` for the implicit fact gathering.
-    pub gather_subset: Option<Value>,
+    /// `gather_subset`, `gather_timeout` and `fact_path`, the implicit fact gathering's
+    /// arguments (those the play sets, in that order).
+    pub gather_args: Vec<(String, Value)>,
     pub serial: Option<Value>,
     pub max_fail_percentage: Option<Value>,
     pub force_handlers: Option<Value>,

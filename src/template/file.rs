@@ -489,7 +489,7 @@ fn py_format(text: &str, fields: &[(&str, &str)]) -> String {
 }
 
 /// The name of the user with this uid, from /etc/passwd.
-fn user_name(uid: u32) -> Option<String> {
+pub(crate) fn user_name(uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
         let mut f = line.split(':');

@@ -307,7 +307,10 @@ impl VarStore {
                 } else {
                     format!("ansible_{k}")
                 };
-                with_prefix.insert(name, v.clone());
+                // clean_facts: a fact never sets a connection variable or `ansible_facts`.
+                if !crate::modules::fact_cache::restricted_fact(&name) {
+                    with_prefix.insert(name, v.clone());
+                }
             }
             layers.push(Arc::new(with_prefix));
         }

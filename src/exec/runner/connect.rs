@@ -47,6 +47,33 @@ impl HostJob {
         }))
     }
 
+    /// ansible-core skips become when the become user is the connection's user (unless
+    /// `ANSIBLE_BECOME_ALLOW_SAME_USER`): `root` sudo to `root`, or a local connection that
+    /// already runs as the become user (its user is the controller's, getpass.getuser()).
+    pub(super) fn become_for(
+        become_: Option<Become>,
+        spec: Option<&ConnectSpec>,
+    ) -> Option<Become> {
+        let b = become_?;
+        let allow = std::env::var("ANSIBLE_BECOME_ALLOW_SAME_USER")
+            .is_ok_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+        let remote = spec.and_then(|s| match s.transport {
+            Transport::Local => ["LOGNAME", "USER", "LNAME", "USERNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+                .or_else(|| {
+                    use std::os::unix::fs::MetadataExt;
+                    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+                    crate::template::file::user_name(uid)
+                }),
+            _ => s.explicit_user.then(|| s.user.clone()),
+        });
+        if !allow && remote.as_deref() == Some(b.user.as_str()) {
+            return None;
+        }
+        Some(b)
+    }
+
     /// `environment:` from play, blocks and task; the nearest wins per variable.
     pub(super) fn environment(&self, scope: &Value) -> Result<Vec<(String, String)>, Error> {
         let mut env: Vec<(String, String)> = Vec::new();

@@ -39,6 +39,11 @@ pub static SPEC: Spec = Spec {
     ..Spec::BASE
 };
 
+/// INTERPRETER_PYTHON_FALLBACK's default: what interpreter discovery looks for, in order.
+pub fn interpreter_fallback() -> Vec<String> {
+    result::Settings::default().interpreter_fallback
+}
+
 /// Whether a name a task uses could be a module for ansible-core to find: not native, not one
 /// of the executor's own actions, not a template, and spelled as a module name.
 pub fn could_be_module(name: &str) -> bool {

@@ -148,17 +148,27 @@ impl Ctx<'_, '_, '_> {
     }
 
     /// Ansible's `find_file_in_search_path`: `dir/subdir/needle`, then `dir/needle`, for each
-    /// directory of the search path and finally the playbook's directory.
+    /// directory of the search path (which holds the task's own directory) and finally the
+    /// playbook's directory.
     fn find_file(&self, subdir: Option<&str>, needle: &str) -> Option<PathBuf> {
         if needle.starts_with('/') || needle.starts_with('~') {
             let p = PathBuf::from(expand_home(needle));
             return p.exists().then(|| normalize(&p));
         }
         let first = needle.split('/').next().unwrap_or("");
+        let in_role = self.var("role_path").is_some();
         let mut candidates = Vec::new();
         let mut dirs = self.search_path();
         dirs.push(self.basedir());
         for dir in dirs {
+            // A directory under a role's tasks/ (an included file's): the role's subdir and
+            // tasks/ itself come first, as in ansible's path_dwim_relative_stack.
+            if in_role && let Some(tasks) = dir.parent().filter(|p| p.ends_with("tasks")) {
+                if let Some(role) = tasks.parent() {
+                    candidates.push(role.join(subdir.unwrap_or("")).join(needle));
+                }
+                candidates.push(tasks.join(needle));
+            }
             if let Some(sub) = subdir
                 && first != sub
             {
