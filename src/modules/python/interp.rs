@@ -13,8 +13,8 @@
 //! sets the task's environment and runs ansible's AnsiballZ loader on the payload, then exits.
 //! So `sys.exit`/`exit_json`, module-level state, a changed directory, environment or umask,
 //! threads, and a crash (an exception, `os._exit`, a signal) all stay the child's: the result
-//! is read exactly like a per-task run's (the child's exit status, 128+N for signal N, and its
-//! output), so a crash gives ansible's MODULE FAILURE, and the server goes on to the next
+//! is read exactly like a per-task run's (the child's exit status, 128+N for signal N with the
+//! shell's line for it, `Segmentation fault`, on stderr, and its output), so a crash gives ansible's MODULE FAILURE, and the server goes on to the next
 //! request. What the fork saves is start-up: the server imports `ansible.module_utils.basic`
 //! and the AnsiballZ loader once (from the first payload) and every child starts with them
 //! loaded. Payloads are built from the same ansible-core, but one may carry a module_utils of
@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The server's program (constant: it goes on the host's command line).
-const SERVER: &str = r#"import os, sys, json, select, atexit
+const SERVER: &str = r#"import os, sys, json, select, signal, atexit
 try:
     os.getcwd()
 except OSError:
@@ -203,11 +203,14 @@ def run(req):
                 live.remove(fd)
     os.close(out_r)
     os.close(err_r)
+    out, err = b''.join(got[out_r]), b''.join(got[err_r])
     if os.WIFSIGNALED(status):
-        rc = 128 + os.WTERMSIG(status)
+        sig = os.WTERMSIG(status)
+        rc = 128 + sig
+        if sig not in (signal.SIGINT, signal.SIGPIPE):
+            err += ('%s\n' % (signal.strsignal(sig) or 'Signal %d' % sig)).encode()
     else:
         rc = os.WEXITSTATUS(status)
-    out, err = b''.join(got[out_r]), b''.join(got[err_r])
     send(b'BATON-PY %d %d %d\n' % (rc, len(out), len(err)) + out + err)
 
 send(b'BATON-PY-READY\n')
