@@ -14,7 +14,7 @@ spellings cannot drift apart; ansible-playbook and baton read the very same file
   facts      50 hosts, fact gathering only
   template   20 hosts x one 2,000-line nginx-style template rendered and copied
   pymod      10 hosts x 40 tasks of Ansible's Python modules that baton does not implement
-             natively (10 each of find, tempfile, known_hosts, debconf: baton runs them as the
+             natively (10 each of find, tempfile, known_hosts, dpkg_selections: baton runs them as the
              real Python modules, issue 20), by baton, ansible-core (pipelining) and
              ansible-core with Mitogen (`mitogen` from PyPI, strategy `mitogen_linear`); the
              other tools have no equivalent
@@ -155,18 +155,19 @@ def ansible_playbook(name, steps, quiet_commands):
 
 def pymod_playbook():
     """10 x 4 Python modules that baton has no native version of (it runs Ansible's own):
-    find and debconf read, tempfile creates a file, known_hosts finds nothing to remove."""
+    find reads a directory, tempfile creates a file, known_hosts finds nothing to remove,
+    dpkg_selections finds sudo already selected for install."""
     lines = ["- name: pymod", "  hosts: all", "  gather_facts: false", "  tasks:"]
     for i in range(1, 11):
         lines += [
             f"    - name: find {i}",
-            "      find: {paths: /etc, patterns: '*.conf'}",
+            "      find: {paths: /etc/apt, patterns: '*.list'}",
             f"    - name: tempfile {i}",
             "      tempfile: {state: file, suffix: .benchpy}",
             f"    - name: known_hosts {i}",
             "      known_hosts: {path: /tmp/bench-pymod-kh, name: example.org, state: absent}",
-            f"    - name: debconf {i}",
-            "      debconf: {name: tzdata}",
+            f"    - name: dpkg_selections {i}",
+            "      dpkg_selections: {name: sudo, selection: install}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -281,6 +282,7 @@ host_key_checking = False
 retry_files_enabled = False
 interpreter_python = /usr/bin/python3
 deprecation_warnings = False
+timeout = 60
 
 [ssh_connection]
 pipelining = True
@@ -289,7 +291,7 @@ control_path_dir = {cp}
 """,
         )
         self.write("files/.keep", "")
-        for n in sorted(set(HOSTS.values())):
+        for n in sorted({HOSTS[w] for w in workloads if w in HOSTS}):
             self.write_inventories(n)
         steps = {"fanout": fanout_steps(), "deep": deep_steps()}
         for w in ("fanout", "deep"):
@@ -419,7 +421,7 @@ control_path_dir = {cp}
         d = os.path.join(self.work, "masters")
         os.makedirs(d, exist_ok=True)
         procs = []
-        for name, port in self.hosts[: max(HOSTS.values())]:
+        for name, port in self.hosts[: max(HOSTS.values())]:  # as many as the fleet has
             sock = os.path.join(d, name)
             self.masters.append((name, port, sock))
             if os.path.exists(sock):

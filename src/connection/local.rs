@@ -296,3 +296,45 @@ impl Connection for LocalConnection {
         Box::pin(async {})
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long-lived process gets its script framed, then the caller's input, and ends when
+    /// the caller closes its input; a request with an escalation is refused.
+    #[tokio::test]
+    async fn a_spawned_process_reads_what_is_sent_until_its_input_closes() {
+        let conn = LocalConnection::new();
+        let mut p = conn
+            .spawn(ExecRequest::new(
+                "echo ready; while IFS= read -r l; do echo \"got $l\"; done; echo bye",
+            ))
+            .await
+            .unwrap();
+        p.input.send(b"one\n".to_vec()).await.unwrap();
+        p.input.send(b"two\n".to_vec()).await.unwrap();
+        drop(p.input);
+        let mut all = Vec::new();
+        while let Some(chunk) = p.output.recv().await {
+            all.extend(chunk);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&all),
+            "ready\ngot one\ngot two\nbye\n"
+        );
+        let sudo = crate::connection::Become {
+            method: "sudo".into(),
+            user: "root".into(),
+            flags: None,
+        };
+        let refused = conn
+            .spawn(ExecRequest {
+                escalation: Some(crate::connection::become_::escalation(&sudo, "pw")),
+                become_: Some(sudo),
+                ..ExecRequest::new("true")
+            })
+            .await;
+        assert!(refused.is_err());
+    }
+}

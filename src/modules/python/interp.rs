@@ -28,7 +28,9 @@
 //! root process started by a password should not outlive its task): such tasks, tasks with a
 //! time limit (`timeout:`, which kills the task's process group) and a host whose interpreter
 //! cannot be started (no Python, a transport that keeps no process) run one interpreter per
-//! task, as before. `BATON_PY_PERSISTENT=0` turns it off (for comparisons).
+//! task, as before; so does a task whose `environment` sets Python's own variables (`PYTHONPATH`:
+//! they must be there when the interpreter starts). `BATON_PY_PERSISTENT=0` turns it off (for
+//! comparisons).
 
 use crate::connection::{ExecOutput, ExecRequest, Process};
 use crate::modules::{ModuleCtx, ModuleError, shell_quote};
@@ -227,6 +229,9 @@ while True:
     run(req)
 "#;
 
+/// How long the check that the connection still works may take after an interpreter ended.
+const LOST_CHECK: Duration = Duration::from_secs(10);
+
 /// How long a new interpreter may take to say it is ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -265,9 +270,12 @@ impl Interps {
         request: &Request<'_>,
     ) -> Option<Result<ExecOutput, ModuleError>> {
         let conn = ctx.conn.as_ref()?;
+        // An environment naming Python's own variables (PYTHONPATH, PYTHONIOENCODING...) must
+        // be there when the interpreter starts: such a task gets an interpreter of its own.
         if !enabled()
             || ctx.timeout.is_some()
             || (ctx.become_.is_some() && conn.become_password().is_some())
+            || ctx.environment.iter().any(|(k, _)| k.starts_with("PYTHON"))
         {
             return None;
         }
@@ -305,6 +313,10 @@ impl Interps {
             Ok(out) => Some(Ok(out)),
             Err(why) => {
                 *state = State::NotStarted;
+                // A lost connection is the host being unreachable, as for any other command.
+                if let Err(e) = conn.exec("true", None, Some(LOST_CHECK)).await {
+                    return Some(Err(e.into()));
+                }
                 Some(Err(ModuleError::Failed(format!(
                     "the Python interpreter running the module on the host ended: {why}"
                 ))))
