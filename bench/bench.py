@@ -13,6 +13,11 @@ spellings cannot drift apart; ansible-playbook and baton read the very same file
              first run on clean hosts, then the idempotent second run (nothing to change)
   facts      50 hosts, fact gathering only
   template   20 hosts x one 2,000-line nginx-style template rendered and copied
+  pymod      10 hosts x 40 tasks of Ansible's Python modules that baton does not implement
+             natively (10 each of find, tempfile, known_hosts, dpkg_selections: baton runs them as the
+             real Python modules, issue 20), by baton, ansible-core (pipelining) and
+             ansible-core with Mitogen (`mitogen` from PyPI, strategy `mitogen_linear`); the
+             other tools have no equivalent
   controller 10,000-host inventory x 500-task playbook: `--list-tasks`, and `--check` with
              `connection: local` limited to CHECK_HOSTS hosts (phase check) and, baton
              alone, to 100 hosts (check100); baton and ansible-playbook only (the others have
@@ -41,9 +46,13 @@ import subprocess
 import sys
 import time
 
-TOOLS = ["baton", "baton-old", "ansible", "pyinfra", "jetp", "openssh"]
-HOSTS = {"fanout": 100, "deep": 10, "facts": 50, "template": 20}
-WORKLOADS = ["fanout", "deep", "facts", "template", "controller"]
+TOOLS = ["baton", "baton-old", "ansible", "mitogen", "pyinfra", "jetp", "openssh"]
+HOSTS = {"fanout": 100, "deep": 10, "facts": 50, "template": 20, "pymod": 10}
+WORKLOADS = ["fanout", "deep", "facts", "template", "pymod", "controller"]
+# Who runs which workload: Mitogen is measured on the Python-module workload only, which the
+# tools without Ansible's modules cannot run.
+ONLY = {"mitogen": {"pymod"}}
+NOT = {"pyinfra": {"pymod"}, "jetp": {"pymod"}, "openssh": {"pymod"}}
 # The controller workload's --check run: this many hosts of the 10,000 (ansible-playbook
 # starts a Python process per module task and host, so all 10,000 would take it hours).
 CHECK_HOSTS = 5
@@ -141,6 +150,25 @@ def ansible_playbook(name, steps, quiet_commands):
         elif kind == "copy":
             lines += ["      copy:", f"        content: {yaml_str(step[1])}",
                       f"        dest: {step[2]}", '        mode: "0644"']  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def pymod_playbook():
+    """10 x 4 Python modules that baton has no native version of (it runs Ansible's own):
+    find reads a directory, tempfile creates a file, known_hosts finds nothing to remove,
+    dpkg_selections finds sudo already selected for install."""
+    lines = ["- name: pymod", "  hosts: all", "  gather_facts: false", "  tasks:"]
+    for i in range(1, 11):
+        lines += [
+            f"    - name: find {i}",
+            "      find: {paths: /etc/apt, patterns: '*.list'}",
+            f"    - name: tempfile {i}",
+            "      tempfile: {state: file, suffix: .benchpy}",
+            f"    - name: known_hosts {i}",
+            "      known_hosts: {path: /tmp/bench-pymod-kh, name: example.org, state: absent}",
+            f"    - name: dpkg_selections {i}",
+            "      dpkg_selections: {name: sudo, selection: install}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -254,6 +282,7 @@ host_key_checking = False
 retry_files_enabled = False
 interpreter_python = /usr/bin/python3
 deprecation_warnings = False
+timeout = 60
 
 [ssh_connection]
 pipelining = True
@@ -262,7 +291,7 @@ control_path_dir = {cp}
 """,
         )
         self.write("files/.keep", "")
-        for n in sorted(set(HOSTS.values())):
+        for n in sorted({HOSTS[w] for w in workloads if w in HOSTS}):
             self.write_inventories(n)
         steps = {"fanout": fanout_steps(), "deep": deep_steps()}
         for w in ("fanout", "deep"):
@@ -283,6 +312,7 @@ control_path_dir = {cp}
             "    - !facts\n      name: facts\n",
         )
         self.write("openssh/facts.sh", FACTS_OPENSSH)
+        self.write("ansible/pymod.yml", pymod_playbook())
         self.write("templates/nginx.conf.j2", nginx_template())
         tvars = "".join(f"    {k}: {yaml_str(v)}\n" for k, v in TEMPLATE_VARS.items())
         self.write(
@@ -391,7 +421,7 @@ control_path_dir = {cp}
         d = os.path.join(self.work, "masters")
         os.makedirs(d, exist_ok=True)
         procs = []
-        for name, port in self.hosts[: max(HOSTS.values())]:
+        for name, port in self.hosts[: max(HOSTS.values())]:  # as many as the fleet has
             sock = os.path.join(d, name)
             self.masters.append((name, port, sock))
             if os.path.exists(sock):
@@ -413,7 +443,10 @@ control_path_dir = {cp}
 
     def clean(self, n):
         """Removes what the workloads leave on the first `n` hosts (untimed)."""
-        cmd = f"rm -rf /tmp/bench-fanout /tmp/bench-deep {TEMPLATE_DEST} /tmp/.baton_tmp* 2>/dev/null; true"
+        cmd = (
+            f"rm -rf /tmp/bench-fanout /tmp/bench-deep {TEMPLATE_DEST} /tmp/.baton_tmp* "
+            "/tmp/ansible.*.benchpy 2>/dev/null; true"
+        )
         procs = [
             subprocess.Popen(["ssh", *SSH_OPTS, "-o", f"ControlPath={sock}", "-p", str(port),
                               "root@127.0.0.1", cmd])  # fmt: skip
@@ -438,7 +471,7 @@ control_path_dir = {cp}
         if tool in ("baton", "baton-old"):
             return [self.baton_bin(tool), "play", f"{w}/ansible/{workload}.yml", "-i", inv,
                     "-f", str(n)]  # fmt: skip
-        if tool == "ansible":
+        if tool in ("ansible", "mitogen"):
             return [f"{self.venv}/bin/ansible-playbook", f"{w}/ansible/{workload}.yml", "-i", inv,
                     "-f", str(n)]  # fmt: skip
         if tool == "pyinfra":
@@ -465,7 +498,18 @@ control_path_dir = {cp}
             return "TEMPLATE"
         return f"{self.work}/openssh/{workload}.sh"
 
-    def timed(self, argv, log, cwd=None):
+    def tool_env(self, tool):
+        """ansible-playbook with Mitogen: its strategy plugin from the venv's ansible_mitogen."""
+        if tool != "mitogen":
+            return self.env
+        import glob
+
+        found = glob.glob(f"{self.venv}/lib/python3*/site-packages/ansible_mitogen/plugins/strategy")
+        if not found:
+            sys.exit(f"Mitogen is not installed in {self.venv} (bench/run.sh installs it)")
+        return dict(self.env, ANSIBLE_STRATEGY_PLUGINS=found[0], ANSIBLE_STRATEGY="mitogen_linear")
+
+    def timed(self, argv, log, cwd=None, env=None):
         """Runs argv under /usr/bin/time: its figures are those of the tool alone (rusage
         taken from here would count this Python process's own size as the child's peak RSS,
         which the child inherits until its exec)."""
@@ -473,7 +517,7 @@ control_path_dir = {cp}
         argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile, *argv]
         with open(log, "wb") as out:
             p = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, env=self.env, cwd=cwd or self.work)  # fmt: skip
+                               stdin=subprocess.DEVNULL, env=env or self.env, cwd=cwd or self.work)  # fmt: skip
         wall, user, system, rss = open(tfile).read().split("\n")[-2].split()
         return {
             "wall": float(wall),
@@ -496,7 +540,7 @@ control_path_dir = {cp}
     def check_output(self, tool, workload, log):
         """A run that printed a failure is not a valid measurement."""
         text = open(log, errors="replace").read()
-        if tool in ("baton", "baton-old", "ansible"):
+        if tool in ("baton", "baton-old", "ansible", "mitogen"):
             for line in text.splitlines():
                 if ": ok=" in line and ("failed=0" not in line or "unreachable=0" not in line):
                     return False
@@ -511,6 +555,8 @@ control_path_dir = {cp}
                 for tool in tools:
                     if tool == "ansible" and rnd > self.args.ansible_rounds:
                         continue
+                    if workload not in ONLY.get(tool, {workload}) or workload in NOT.get(tool, ()):
+                        continue
                     phases = ["first", "second"] if workload == "deep" else ["run"]
                     if tool == "openssh" and workload == "deep":
                         phases = ["run"]
@@ -518,10 +564,10 @@ control_path_dir = {cp}
                     for phase in phases:
                         log = os.path.join(self.work, "logs", f"{workload}-{phase}-{tool}-{rnd}.log")
                         os.makedirs(os.path.dirname(log), exist_ok=True)
-                        m = self.timed(self.command(tool, workload, n), log)
+                        m = self.timed(self.command(tool, workload, n), log, env=self.tool_env(tool))
                         if m["rc"] == 0 and not self.check_output(tool, workload, log):
                             m["rc"] = -100
-                        if tool == "ansible":
+                        if tool in ("ansible", "mitogen"):
                             self.close_ansible_masters()
                         self.record(workload, phase, tool, rnd, m, log)
 
@@ -611,6 +657,8 @@ def versions(args):
         "baton": first_line([args.baton, "--version"]),
         "ansible-core": first_line([f"{args.venv}/bin/ansible-playbook", "--version"]),
         "pyinfra": first_line([f"{args.venv}/bin/pyinfra", "--version"]),
+        "mitogen": first_line([f"{args.venv}/bin/python", "-c",
+                               "import mitogen; print('mitogen', mitogen.__version__)"]),  # fmt: skip
         "openssh": first_line(["ssh", "-V"]),
     }
     if args.jetp:

@@ -4,7 +4,9 @@
 # says what each workload is and what is measured).
 #
 #   bash bench/run.sh                       # every workload, 3 rounds, every tool
-#   bash bench/run.sh fanout deep           # a subset of fanout deep facts template controller
+#   bash bench/run.sh fanout deep           # a subset of fanout deep facts template pymod controller
+#   BATON_FLEET_DIR=.fleet/P ROUNDS=1 TOOLS=baton,ansible,mitogen bash bench/run.sh pymod
+#                                           # Python modules: baton, ansible-core, + Mitogen
 #   ROUNDS=1 TOOLS=baton,openssh bash bench/run.sh fanout   # a quick iteration
 #   RECORD=1 bash bench/run.sh              # also append the summary to bench/RESULTS.md
 #   KEEP_FLEET=1 bash bench/run.sh ...      # leave the fleet up for the next run
@@ -13,7 +15,7 @@
 #                                           # two builds of baton side by side (before/after)
 #
 # Sets up what it needs: the fleet (tests/fleet, 100 hosts, prefix baton-bench, sshd as init),
-# a virtualenv bench/.venv with ansible-core 2.19.14 and pyinfra from PyPI, a release build of
+# a virtualenv bench/.venv with ansible-core 2.19.14, pyinfra and mitogen from PyPI, a release build of
 # baton in target/bench, jetporch (crate `jetp` on crates.io) built into target/jetp-install. jetporch
 # reaches hosts by their names and authenticates through ssh-agent only: while the run lasts
 # the fleet's names map to 127.0.0.1 in /etc/hosts (a marked block, removed at exit) and an
@@ -25,7 +27,7 @@ PREFIX=baton-bench
 HOSTS=100
 ROUNDS=${ROUNDS:-3}
 ANSIBLE_ROUNDS=${ANSIBLE_ROUNDS:-1}
-TOOLS=${TOOLS:-baton,ansible,pyinfra,jetp,openssh}
+TOOLS=${TOOLS:-baton,ansible,mitogen,pyinfra,jetp,openssh}
 WORK=${BENCH_WORK:-/tmp/baton-bench-work}
 VENV=$ROOT/bench/.venv
 MARK="# baton-bench (bench/run.sh)"
@@ -61,10 +63,11 @@ else
 fi
 
 # ansible-core and pyinfra.
-if [ ! -x "$VENV/bin/ansible-playbook" ] || [ ! -x "$VENV/bin/pyinfra" ]; then
-  log "installing ansible-core and pyinfra into $VENV"
+if [ ! -x "$VENV/bin/ansible-playbook" ] || [ ! -x "$VENV/bin/pyinfra" ] \
+  || [ ! -d "$(echo "$VENV"/lib/python3*/site-packages/ansible_mitogen)" ]; then
+  log "installing ansible-core, pyinfra and mitogen into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'ansible-core==2.19.14' 'pyinfra==3.10.0'
+  "$VENV/bin/pip" install -q 'ansible-core==2.19.14' 'pyinfra==3.10.0' 'mitogen==0.3.54'
 fi
 
 # baton, release build in its own target dir (debug builds elsewhere do not wait for it).

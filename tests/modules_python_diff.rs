@@ -1,5 +1,7 @@
 //! Modules baton does not implement natively, run as the real Ansible Python modules (issue 20),
-//! differentially: one playbook of ansible.builtin modules under ansible-playbook (the oracle)
+//! differentially: one playbook of 17 such modules (ansible.builtin ones, and ansible.posix and
+//! community.general ones from the `ansible` package, found through an ansible.cfg
+//! `collections_path` both tools read) under ansible-playbook (the oracle)
 //! on one fresh host and under baton on another. Compared: the recap of a check-mode run, of a
 //! real run and of a second real run (which must change nothing), the state the real run left
 //! on each host (read by docker exec), and what the modules returned (facts included).
@@ -11,6 +13,7 @@
 //! test fails, it never skips.
 
 mod common;
+mod system_support;
 
 use common::{Fleet, describe, play_on_host, recap};
 use serde_json::Value as Json;
@@ -84,6 +87,56 @@ fn playbook() -> String {
         enabled: false
       register: r_deb822
       ignore_errors: true
+    - name: sysctl (ansible.posix)
+      ansible.posix.sysctl:
+        name: vm.swappiness
+        value: "10"
+        sysctl_set: false
+        reload: false
+        sysctl_file: /tmp/bpy/sysctl.conf
+      register: r_sysctl
+    - name: ini_file (community.general)
+      community.general.ini_file:
+        path: /tmp/bpy/x.ini
+        section: s
+        option: o
+        value: v
+        mode: "0600"
+      register: r_ini
+    - name: timezone (community.general)
+      community.general.timezone:
+        name: Europe/Paris
+      register: r_tz
+    - name: pam_limits (community.general)
+      community.general.pam_limits:
+        domain: bpy
+        limit_type: soft
+        limit_item: nofile
+        value: "4096"
+        dest: /tmp/bpy/limits.conf
+      register: r_limits
+    - name: archive (community.general)
+      community.general.archive:
+        path: /tmp/bpy/frag/a.txt
+        dest: /tmp/bpy/a.tgz
+        format: gz
+      register: r_archive
+    - name: filesize (community.general)
+      community.general.filesize:
+        path: /tmp/bpy/blob
+        size: 10KB
+      register: r_filesize
+    - name: alternatives (community.general)
+      community.general.alternatives:
+        name: pager
+        path: /bin/more
+      register: r_alt
+    - name: read_csv (community.general)
+      community.general.read_csv:
+        path: /tmp/bpy/users.csv
+        key: name
+      register: r_csv
+      check_mode: false
     - name: find with an unknown option (the module's own check)
       find:
         paths: /tmp/bpy
@@ -99,7 +152,9 @@ fn playbook() -> String {
           'services_var': services is defined,
           'packages': (packages | default({{}})).sudo | default([]) | map(attribute='name') | list,
           'mounts': ansible_facts.mount_points is defined, 'deb822': r_deb822.failed | default(false),
-          'bad': r_bad.msg }} | to_json }}}}"
+          'bad': r_bad.msg, 'sysctl': r_sysctl.changed, 'ini': r_ini.changed, 'tz': r_tz.changed,
+          'limits': r_limits.changed, 'archive': r_archive.changed, 'filesize': r_filesize.changed,
+          'alt': r_alt.changed, 'csv': r_csv.dict | default({{}}) }} | to_json }}}}"
         dest: /tmp/bpy-results.json
       check_mode: false
       changed_when: false
@@ -113,7 +168,10 @@ fn state(fleet: &Fleet, host: &str) -> String {
         host,
         "cat /tmp/bpy/assembled; stat -c '%a' /tmp/bpy/assembled; cat /tmp/bpy/known_hosts; \
          echo get tzdata/Areas | debconf-communicate tzdata; dpkg --get-selections sudo; \
-         ls /etc/apt/sources.list.d/ | grep bpy || true",
+         ls /etc/apt/sources.list.d/ | grep bpy || true; cat /tmp/bpy/sysctl.conf /tmp/bpy/x.ini; \
+         stat -c '%a' /tmp/bpy/x.ini; cat /etc/timezone; readlink /etc/localtime; \
+         cat /tmp/bpy/limits.conf; gzip -dc /tmp/bpy/a.tgz; stat -c '%s' /tmp/bpy/blob; \
+         update-alternatives --query pager | grep -E '^(Status|Value):'",
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -128,7 +186,9 @@ fn prepare(fleet: &Fleet, host: &str) {
         host,
         "rm -rf /tmp/bpy /tmp/bpy-results.json /etc/apt/sources.list.d/bpy.sources; \
          mkdir -p /tmp/bpy/frag; dpkg --set-selections <<EOF\nsudo install\nEOF\n\
-         echo set tzdata/Areas Etc | debconf-communicate tzdata >/dev/null",
+         echo set tzdata/Areas Etc | debconf-communicate tzdata >/dev/null; \
+         echo Etc/UTC > /etc/timezone; ln -sf /usr/share/zoneinfo/Etc/UTC /etc/localtime; \
+         update-alternatives --auto pager; printf 'name,uid\nalice,1\nbob,2\n' > /tmp/bpy/users.csv",
     );
     assert!(out.status.success(), "prepare {host}: {}", describe(&out));
 }
@@ -142,6 +202,15 @@ fn builtin_python_modules_match_ansible_playbook() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("play.yml"), playbook()).unwrap();
+    // Both tools read the collections path from the playbook directory's ansible.cfg.
+    std::fs::write(
+        dir.join("ansible.cfg"),
+        format!(
+            "[defaults]\ncollections_path = {}\n",
+            system_support::oracle_collections().display()
+        ),
+    )
+    .unwrap();
     prepare(fleet, &ha);
     prepare(fleet, &hb);
     let inventory = fleet.inventory_path();
@@ -256,4 +325,144 @@ fn no_python(fleet: &Fleet, host: &str, dir: &Path, inventory: &Path, failures: 
     {
         failures.push(format!("a host without Python: {}", describe(&out)));
     }
+}
+
+/// A module of the playbook's own `library/` that reports its working directory, umask,
+/// environment and what earlier modules left in `ansible.module_utils.basic`, or pollutes all
+/// of them, or dies in various ways.
+const PROBE: &str = r#"#!/usr/bin/python
+import os
+import sys
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    m = AnsibleModule(argument_spec=dict(mode=dict(type='str', default='report')))
+    mode = m.params['mode']
+    import ansible.module_utils.basic as b
+    seen = getattr(b, '_probe_seen', 0)
+    b._probe_seen = seen + 1
+    if mode == 'pollute':
+        os.chdir('/')
+        os.umask(0)
+        os.environ['BPY_LEAK'] = '1'
+    if mode == 'segv':
+        import signal
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if mode == 'raise':
+        raise ValueError('boom')
+    if mode == 'exit3':
+        print('garbage')
+        sys.stdout.flush()
+        os._exit(3)
+    if mode == 'sysexit':
+        sys.exit('bad thing')
+    u = os.umask(0o22)
+    os.umask(u)
+    m.exit_json(changed=False, cwd=os.getcwd(), umask=oct(u), leak=os.environ.get('BPY_LEAK'),
+                env=os.environ.get('MYENV'), seen=seen, ppid=os.getppid())
+
+
+main()
+"#;
+
+const PROBE_PLAY: &str = r#"- hosts: fleet
+  gather_facts: false
+  tasks:
+    - probe: {}
+      register: a
+    - probe: {mode: pollute}
+      register: p
+    - probe: {}
+      register: b
+    - probe: {mode: segv}
+      register: c
+      ignore_errors: true
+    - probe: {mode: raise}
+      register: d
+      ignore_errors: true
+    - probe: {mode: exit3}
+      register: e
+      ignore_errors: true
+    - probe: {mode: sysexit}
+      register: f
+      ignore_errors: true
+    - probe: {}
+      environment: {MYENV: x}
+      register: g
+    - probe: {}
+      register: h
+    - copy:
+        content: "{{ {'one_interpreter': a.ppid == h.ppid, 'ok': [a, p, b, g, h] | map(attribute='cwd') | list + [a, p, b, g, h] | map(attribute='umask') | list
+          + [a, p, b, g, h] | map(attribute='leak') | list + [a, p, b, g, h] | map(attribute='env') | list
+          + [a, p, b, g, h] | map(attribute='seen') | list,
+          'failed': [c, d, e, f] | map(attribute='rc', default='none') | list + [c, d, e, f] | map(attribute='msg') | list
+          + [(c.module_stdout ~ c.module_stderr) is search('Segmentation fault'), e.module_stdout | trim]} | to_json }}"
+        dest: /tmp/bpy-probe.json
+"#;
+
+/// One module exiting, crashing or changing its process's state leaves the next ones as a
+/// fresh interpreter would (baton runs them all in one persistent interpreter per host): the
+/// same results and failures as ansible-playbook, which starts one Python per task (a module
+/// killed by a signal: rc 128+N and the shell's `Segmentation fault`, in module_stdout under
+/// ansible's pty, in module_stderr under baton, as baton's per-task runs have it).
+#[test]
+fn a_module_crashing_or_polluting_its_process_leaves_the_next_ones_alone() {
+    let fleet = Fleet::shared();
+    let host = fleet.hosts()[2].name.clone();
+    let dir = std::env::temp_dir().join(format!("baton-py-probe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("library")).unwrap();
+    std::fs::write(dir.join("library/probe.py"), PROBE).unwrap();
+    std::fs::write(dir.join("play.yml"), PROBE_PLAY).unwrap();
+    let inventory = fleet.inventory_path();
+    let mut seen = Vec::new();
+    for tool in ["ansible", "baton"] {
+        let _ = fleet.exec(&host, "rm -f /tmp/bpy-probe.json");
+        let out = play_on_host(tool, &dir, &inventory, &host, &[], &[]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        println!("== {tool}\n{}", describe(&out));
+        let dump = fleet.exec(&host, "cat /tmp/bpy-probe.json");
+        let dump: Json = serde_json::from_slice(&dump.stdout).unwrap_or(Json::Null);
+        seen.push((recap(&text, &host), dump));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // Under baton every module ran in one interpreter (the parent of each module's process),
+    // under ansible-playbook each in its own.
+    let mut one = Vec::new();
+    for (_, dump) in seen.iter_mut() {
+        one.push(
+            dump.as_object_mut()
+                .and_then(|d| d.remove("one_interpreter")),
+        );
+    }
+    assert_eq!(
+        one,
+        [Some(Json::from(false)), Some(Json::from(true))],
+        "one interpreter: ansible / baton"
+    );
+    let (a, b) = (&seen[0], &seen[1]);
+    assert_eq!(a.0, b.0, "recap: ansible / baton");
+    assert!(
+        b.0.contains("ok=10") && b.0.contains("ignored=4"),
+        "{}",
+        b.0
+    );
+    assert_eq!(a.1, b.1, "results: ansible / baton");
+    // What the oracle showed is what the probe meant to show: only the polluting module saw
+    // its own pollution, and no module saw an earlier one's state.
+    let ok = b.1["ok"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        ok.get(10..),
+        Some(
+            &serde_json::json!([
+                null, "1", null, null, null, null, null, null, "x", null, 0, 0, 0, 0, 0
+            ])
+            .as_array()
+            .unwrap()[..]
+        ),
+        "{ok:?}"
+    );
+    assert_eq!(b.1["failed"][0], Json::from(139));
+    assert_eq!(b.1["failed"][2], Json::from(3));
 }

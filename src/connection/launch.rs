@@ -200,6 +200,18 @@ pub fn launch(
     Launch { command, input }
 }
 
+/// What a long-lived process ([`super::Connection::spawn`]) becomes on a channel of its own
+/// (or the local transport): the command the session runs and the head of its standard input,
+/// the framed script; what comes after the head is the script's standard input.
+pub fn process(cmd: &str, become_: Option<&Become>) -> (String, Vec<u8>) {
+    let shell = framed_shell("");
+    let started = match become_ {
+        Some(b) => become_::launcher(b, None, &shell),
+        None => shell,
+    };
+    (format!("exec {started}"), framed_head(cmd))
+}
+
 /// The shell that reads its standard input as its program; with an escalation, it first says
 /// it runs as the target user.
 fn program_shell(success: &str) -> String {

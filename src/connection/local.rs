@@ -8,7 +8,7 @@
 
 use super::become_::{Action, Watcher};
 use super::launch::{self, Launch, Payload};
-use super::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest};
+use super::{BoxFuture, ConnError, Connection, ExecOutput, ExecRequest, Process, spawn_refused};
 use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, Command};
@@ -178,6 +178,62 @@ impl LocalConnection {
     }
 }
 
+/// Starts a long-lived process ([`Connection::spawn`]): `/bin/sh` reading the framed script,
+/// then the caller's input, and a task that carries both ways until either side is done.
+fn spawn(req: ExecRequest<'_>) -> Result<Process, ConnError> {
+    if let Some(refused) = spawn_refused(&req) {
+        return Err(refused);
+    }
+    let (command, head) = launch::process(req.cmd, req.become_.as_ref());
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ConnError::Failed(format!("cannot start /bin/sh: {e}")))?;
+    let (Some(mut pipe), Some(mut out)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(ConnError::Failed("/bin/sh has no pipes".into()));
+    };
+    let (input, mut inputs) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let (outputs, output) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        if pipe.write_all(&head).await.is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; CHUNK];
+        let mut pipe = Some(pipe);
+        loop {
+            tokio::select! {
+                n = out.read(&mut buf) => match n {
+                    Ok(n) if n > 0 => {
+                        if outputs.send(buf[..n].to_vec()).await.is_err() {
+                            break;
+                        }
+                    }
+                    _ => break,
+                },
+                chunk = inputs.recv(), if pipe.is_some() => match (chunk, pipe.as_mut()) {
+                    (Some(bytes), Some(p)) => {
+                        if p.write_all(&bytes).await.is_err() {
+                            break;
+                        }
+                    }
+                    _ => {
+                        // The caller is done: EOF, and the process ends on its own.
+                        pipe = None;
+                    }
+                },
+            }
+        }
+        drop(pipe);
+        let _ = child.wait().await;
+    });
+    Ok(Process { input, output })
+}
+
 /// Copies the input into the command's stdin, then closes it. A command that stops reading
 /// early closes the pipe: that is not an error.
 async fn feed(mut pipe: ChildStdin, input: Payload) {
@@ -227,11 +283,58 @@ impl Connection for LocalConnection {
         Box::pin(Self::run(req))
     }
 
+    fn spawn<'a>(&'a self, req: ExecRequest<'a>) -> BoxFuture<'a, Result<Process, ConnError>> {
+        let started = spawn(req);
+        Box::pin(async move { started })
+    }
+
     fn become_password(&self) -> Option<&str> {
         self.become_password.as_deref()
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long-lived process gets its script framed, then the caller's input, and ends when
+    /// the caller closes its input; a request with an escalation is refused.
+    #[tokio::test]
+    async fn a_spawned_process_reads_what_is_sent_until_its_input_closes() {
+        let conn = LocalConnection::new();
+        let mut p = conn
+            .spawn(ExecRequest::new(
+                "echo ready; while IFS= read -r l; do echo \"got $l\"; done; echo bye",
+            ))
+            .await
+            .unwrap();
+        p.input.send(b"one\n".to_vec()).await.unwrap();
+        p.input.send(b"two\n".to_vec()).await.unwrap();
+        drop(p.input);
+        let mut all = Vec::new();
+        while let Some(chunk) = p.output.recv().await {
+            all.extend(chunk);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&all),
+            "ready\ngot one\ngot two\nbye\n"
+        );
+        let sudo = crate::connection::Become {
+            method: "sudo".into(),
+            user: "root".into(),
+            flags: None,
+        };
+        let refused = conn
+            .spawn(ExecRequest {
+                escalation: Some(crate::connection::become_::escalation(&sudo, "pw")),
+                become_: Some(sudo),
+                ..ExecRequest::new("true")
+            })
+            .await;
+        assert!(refused.is_err());
     }
 }

@@ -160,8 +160,49 @@ pub trait Connection: Send + Sync {
         None
     }
 
+    /// Starts `req.cmd` as a long-lived process on the host (as `req.become_`, when set) and
+    /// hands back its standard input and output ([`Process`]). The script travels as for
+    /// [`Connection::run`] (framed on the standard input, see [`launch::process`]); after it,
+    /// whatever the caller sends is the script's standard input. `req.stdin`, `req.timeout` and
+    /// `req.login_shell` are not used; a request with an escalation (a become password) is
+    /// refused. Transports that cannot keep a process refuse every request: callers then run
+    /// their commands one by one.
+    fn spawn<'a>(&'a self, req: ExecRequest<'a>) -> BoxFuture<'a, Result<Process, ConnError>> {
+        let _ = req;
+        Box::pin(async {
+            Err(ConnError::Failed(
+                "this connection cannot keep a process running".into(),
+            ))
+        })
+    }
+
     /// Closes the connection politely. Further calls fail with `Unreachable`.
     fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// A long-lived process on a host, started by [`Connection::spawn`]: what is sent on `input`
+/// goes to its standard input (dropping `input` closes it), and its standard output comes back
+/// on `output` in chunks as it arrives (`None` once it has ended). Its standard error is not
+/// kept: a process that has something to say says it on its output.
+pub struct Process {
+    pub input: tokio::sync::mpsc::Sender<Vec<u8>>,
+    pub output: tokio::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Process")
+    }
+}
+
+/// A refusal of [`Connection::spawn`] for a request it cannot start as a long-lived process.
+pub(crate) fn spawn_refused(req: &ExecRequest<'_>) -> Option<ConnError> {
+    req.escalation.as_ref().map(|_| {
+        ConnError::Failed(
+            "a process that needs a become password is not kept running: its commands run one by one"
+                .into(),
+        )
+    })
 }
 
 /// Which transport a host uses (`ansible_connection`).

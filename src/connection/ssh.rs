@@ -66,6 +66,8 @@ use channel::*;
 mod runner;
 use runner::*;
 
+mod process;
+
 /// Channels open at once on one connection: OpenSSH's `MaxSessions` default.
 const MAX_SESSIONS: usize = 10;
 /// Probe a silent server this often, and give up after `KEEPALIVE_MAX` unanswered probes, so a
@@ -577,6 +579,13 @@ impl SshConnection {
 impl Connection for SshConnection {
     fn run<'a>(&'a self, req: ExecRequest<'a>) -> BoxFuture<'a, Result<ExecOutput, ConnError>> {
         Box::pin(SshConnection::run(self, req))
+    }
+
+    fn spawn<'a>(
+        &'a self,
+        req: ExecRequest<'a>,
+    ) -> BoxFuture<'a, Result<super::Process, ConnError>> {
+        Box::pin(self.spawn_process(req))
     }
 
     fn become_password(&self) -> Option<&str> {

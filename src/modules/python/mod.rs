@@ -16,6 +16,7 @@
 //! `setup`'s). Its arguments are checked by the module's own argument_spec on the host.
 
 mod helper;
+mod interp;
 mod remote;
 mod result;
 

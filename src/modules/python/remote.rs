@@ -10,6 +10,7 @@
 //! Old-style, WANT_JSON and binary modules get their arguments in a file in the private
 //! directory, as ansible-core gives them one.
 
+use super::interp::{Interps, Request};
 use super::result::{self, Mode, Settings};
 use super::{Found, Payload, RunOpts, lock};
 use crate::connection::{Connection, Stdin};
@@ -44,6 +45,8 @@ struct Slot {
     /// Made on first use; an attempt that failed (an unreachable host) is tried again.
     setup: OnceCell<HostDir>,
     sent: Mutex<HashMap<String, Sent>>,
+    /// The persistent interpreters that run new-style modules here.
+    interps: Interps,
 }
 
 /// Whether a payload reached the host (once per slot, concurrent first uses waiting for it).
@@ -82,6 +85,7 @@ impl Hosts {
                     become_: ctx.become_.clone(),
                     setup: OnceCell::new(),
                     sent: Mutex::default(),
+                    interps: Interps::default(),
                 })
             })
             .clone())
@@ -91,6 +95,7 @@ impl Hosts {
     pub async fn cleanup(&self) {
         let slots: Vec<Arc<Slot>> = lock(&self.slots).drain().map(|(_, s)| s).collect();
         for slot in slots {
+            slot.interps.close();
             let Some(d) = slot.setup.get() else {
                 continue;
             };
@@ -259,16 +264,26 @@ pub async fn run(
     let args_doc = result::module_args(&found.name, &args, mode, settings);
     let out = match payload.style.as_str() {
         "new" => {
-            let cmd = format!(
-                "{} -c {} {} {} {}",
-                command_words(&python),
-                shell_quote(BOOTSTRAP),
-                shell_quote(&path),
-                shell_quote(&payload.fqn),
-                shell_quote(&payload.profile)
-            );
             let input = serde_json::to_vec(&args_doc).unwrap_or_default();
-            ctx.exec_input(&cmd, Stdin::Bytes(&input)).await?
+            let request = Request {
+                zip: &path,
+                fqn: &payload.fqn,
+                profile: &payload.profile,
+                args: &input,
+            };
+            if let Some(out) = slot.interps.run(ctx, &python, &request).await {
+                out?
+            } else {
+                let cmd = format!(
+                    "{} -c {} {} {} {}",
+                    command_words(&python),
+                    shell_quote(BOOTSTRAP),
+                    shell_quote(&path),
+                    shell_quote(&payload.fqn),
+                    shell_quote(&payload.profile)
+                );
+                ctx.exec_input(&cmd, Stdin::Bytes(&input)).await?
+            }
         }
         "want_json" | "binary" | "old" => {
             let interpreter = match payload.style.as_str() {
@@ -317,7 +332,7 @@ pub async fn run(
 }
 
 /// An interpreter setting as the words of a command (`/usr/bin/env python3` is two).
-fn command_words(interpreter: &str) -> String {
+pub(super) fn command_words(interpreter: &str) -> String {
     interpreter
         .split_whitespace()
         .map(shell_quote)
