@@ -182,17 +182,18 @@ pub fn parse(
 }
 
 /// The warnings in what ansible-core printed (`[WARNING]: ...`, with the lines that continue
-/// one), without its prefix; deprecation notices and the advice about them are left out.
+/// one), without their prefix; a deprecation keeps its own (`[DEPRECATION WARNING]: ...`), as
+/// baton's warning path shows it.
 fn warnings(output: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current: Option<String> = None;
     for line in output.lines() {
         if let Some(rest) = line.strip_prefix("[WARNING]:") {
             out.extend(current.take());
-            let rest = rest.trim();
-            if !rest.starts_with("Deprecation warnings can be disabled") {
-                current = Some(rest.to_string());
-            }
+            current = Some(rest.trim().to_string());
+        } else if line.starts_with("[DEPRECATION WARNING]:") {
+            out.extend(current.take());
+            current = Some(line.trim_end().to_string());
         } else if line.starts_with('[') {
             out.extend(current.take());
         } else if let Some(c) = current.as_mut()
@@ -221,6 +222,8 @@ mod tests {
         assert_eq!(
             warnings(printed),
             vec![
+                "Deprecation warnings can be disabled by setting x.".to_string(),
+                "[DEPRECATION WARNING]: Passing `disable_lookups` is deprecated.".to_string(),
                 "Found variable using reserved name 'tags'.\nOrigin: <unknown>".to_string(),
                 "second".to_string()
             ]
