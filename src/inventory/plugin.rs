@@ -6,8 +6,9 @@
 //! plugin's own `verify_file`, which for most plugins wants a file name of their own: a
 //! `*.aws_ec2.yml`). baton runs no controller-side Python of its own, so it asks the
 //! controller's ansible-core (found as the Python fallback finds it:
-//! [`crate::modules::python::controller_python`]) to run exactly that: [`PROGRAM`] calls the
-//! `auto` plugin on the file into a fresh `InventoryData`, reconciles it, and prints what the
+//! [`crate::modules::python::controller_python`]) to run exactly that: [`PROGRAM`] fills an
+//! `InventoryData` with what the sources before this one made (`constructed` groups those
+//! hosts), calls the `auto` plugin on the file into it, reconciles it, and prints what the
 //! plugin made (groups with their hosts, children and variables; every host's variables,
 //! composed ones included) as `ansible-inventory --list` encodes it, untrusted strings marked
 //! unsafe. From there baton goes on natively: the groups and hosts are added in the plugin's
@@ -76,6 +77,24 @@ try:
     init_plugin_loader()
     loader = DataLoader()
     data = InventoryData()
+    # What the sources before this one made: plugins such as `constructed` work on it.
+    known = req.get("inventory", {"groups": [], "hosts": []})
+    for g in known["groups"]:
+        data.add_group(g["name"])
+        for k, v in g["vars"].items():
+            data.set_variable(g["name"], k, v)
+    for h in known["hosts"]:
+        data.add_host(h["name"])
+        for k, v in h["vars"].items():
+            data.set_variable(h["name"], k, v)
+    for g in known["groups"]:
+        for c in g["children"]:
+            data.add_child(g["name"], c)
+        for h in g["hosts"]:
+            data.add_child(g["name"], h)
+    before = {}
+    for name, e in list(data.groups.items()) + list(data.hosts.items()):
+        before[name] = dict(e.vars)
     data.current_source = path
     auto = inventory_loader.get("auto")
     origin = Origin(description="<inventory plugin 'auto' with source %r>" % path)
@@ -99,16 +118,21 @@ def dates(v):
         return [dates(x) for x in v]
     return v
 
+def new_vars(name, current):
+    # Only what the plugin set: what baton gave keeps its own types.
+    old = before.get(name, {})
+    return {k: v for k, v in current.items() if k not in old or old[k] is not v}
+
 data.reconcile_inventory()
 out = {}
 for name, g in data.groups.items():
-    gvars = dict(g.vars)
+    gvars = new_vars(name, g.vars)
     if g.priority != 1:
         gvars["ansible_group_priority"] = g.priority
     out[name] = {"hosts": [h.name for h in g.hosts], "children": [c.name for c in g.child_groups], "vars": dates(gvars)}
 hostvars = {}
 for name, h in data.hosts.items():
-    hostvars[name] = dates({k: v for k, v in h.vars.items() if k not in ("inventory_file", "inventory_dir")})
+    hostvars[name] = dates({k: v for k, v in new_vars(name, h.vars).items() if k not in ("inventory_file", "inventory_dir")})
 out["_meta"] = {"hostvars": hostvars}
 try:
     text = json.dumps(out, cls=_inventory_legacy.Encoder)
@@ -128,7 +152,7 @@ pub fn parse(
 ) -> Result<(), PluginFailure> {
     let name = plugin.scalar_text().unwrap_or_default();
     let python = controller_python();
-    let request = json!({ "path": path });
+    let request = json!({ "path": path, "inventory": known(inv) });
     let answer = run_blocking(&python, PROGRAM, &request).map_err(|e| match e {
         HelperError::NoAnsible { .. } => PluginFailure::NoAnsible(
             Error::new(
@@ -179,6 +203,29 @@ pub fn parse(
         super::script::add_host_vars(inv, host, vars).map_err(fail)?;
     }
     Ok(())
+}
+
+/// The inventory so far, for the plugin to start from: groups (their own variables, child
+/// groups and hosts) and hosts (their own variables).
+fn known(inv: &Inventory) -> Json {
+    let vars = |v: &crate::value::Vars| -> serde_json::Map<String, Json> {
+        v.iter()
+            .map(|(k, v)| (k.to_string(), crate::value::to_json(v)))
+            .collect()
+    };
+    let groups: Vec<Json> = inv
+        .groups
+        .values()
+        .map(|g| {
+            json!({"name": g.name, "vars": vars(&g.vars), "children": g.children, "hosts": g.hosts})
+        })
+        .collect();
+    let hosts: Vec<Json> = inv
+        .hosts
+        .values()
+        .map(|h| json!({"name": h.name, "vars": vars(&h.vars)}))
+        .collect();
+    json!({"groups": groups, "hosts": hosts})
 }
 
 /// The warnings in what ansible-core printed (`[WARNING]: ...`, with the lines that continue

@@ -74,12 +74,15 @@ pub fn parse(path: &Path, shown: &str, inv: &mut Inventory) -> Result<(), Script
     Ok(())
 }
 
+/// A JSON object.
+type Object = serde_json::Map<String, Json>;
+
 /// The groups of inventory JSON (what `--list` prints: every key but `_meta` a group), added
 /// in their order; the hosts they name, in the order met, and `_meta.hostvars` if given.
 pub(super) fn add_groups<'a>(
     inv: &mut Inventory,
-    groups: &'a serde_json::Map<String, Json>,
-) -> Result<(IndexSet<String>, Option<&'a serde_json::Map<String, Json>>), String> {
+    groups: &'a Object,
+) -> Result<(IndexSet<String>, Option<&'a Object>), String> {
     let mut hosts: IndexSet<String> = IndexSet::new();
     let mut meta_hostvars = None;
     for (group, gdata) in groups {
