@@ -26,7 +26,7 @@ use crate::diagnostics::{Error, ErrorKind};
 use crate::modules::python::{HelperError, controller_python, run_blocking};
 use crate::yaml::Node;
 use serde_json::{Value as Json, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Why a plugin configuration gave no inventory.
 pub enum PluginFailure {
@@ -95,6 +95,9 @@ try:
     before = {}
     for name, e in list(data.groups.items()) + list(data.hosts.items()):
         before[name] = dict(e.vars)
+    # The sources read so far (their directories), whose group_vars/ and host_vars/ a plugin
+    # asked to use vars plugins (constructed's use_vars_plugins) reads.
+    data.processed_sources = list(req.get("sources", []))
     data.current_source = path
     auto = inventory_loader.get("auto")
     origin = Origin(description="<inventory plugin 'auto' with source %r>" % path)
@@ -152,7 +155,13 @@ pub fn parse(
 ) -> Result<(), PluginFailure> {
     let name = plugin.scalar_text().unwrap_or_default();
     let python = controller_python();
-    let request = json!({ "path": path, "inventory": known(inv) });
+    // The directories of the sources read before this one (a directory source's own, when
+    // this file is in it).
+    let mut sources: Vec<&Path> = inv.dirs.iter().map(PathBuf::as_path).collect();
+    if sources.last().copied() == path.parent() {
+        sources.pop();
+    }
+    let request = json!({ "path": path, "inventory": known(inv), "sources": sources });
     let answer = run_blocking(&python, PROGRAM, &request).map_err(|e| match e {
         HelperError::NoAnsible { .. } => PluginFailure::NoAnsible(
             Error::new(
