@@ -101,14 +101,23 @@ fi
 export PATH="$VENV/bin:$PATH"
 ansible-playbook --version | sed -n 1p >&2 # sed reads all: no broken pipe
 
+# The local EC2 API of the inventory plugin test (tests/inventory_plugins.rs): moto's server,
+# and boto3/botocore, which amazon.aws's plugin and modules import.
+if ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null ||
+  [ "$("$VENV/bin/python" -c 'import moto, boto3; print(moto.__version__, boto3.__version__)')" != "5.2.5 1.44.5" ]; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5' boto3==1.44.5 \
+    botocore==1.44.5
+fi
+
 # The collections the system-module differential test needs besides ansible-core
-# (ansible.posix for authorized_key, community.general for npm), from the `ansible` package on
-# PyPI, extracted where tests/system_support/mod.rs looks for them (it fetches them the same
-# way when run alone).
-step "oracle collections: ansible.posix, community.general"
+# (ansible.posix for authorized_key, community.general for npm), and amazon.aws for the
+# inventory plugin test, from the `ansible` package on PyPI, extracted where
+# tests/system_support/mod.rs looks for them (it fetches them the same way when run alone).
+step "oracle collections: ansible.posix, community.general, amazon.aws"
 COLL=$ROOT/target/oracle-collections
 if [ ! -f "$COLL/ansible_collections/community/general/plugins/modules/npm.py" ] ||
-  [ ! -f "$COLL/ansible_collections/ansible/posix/plugins/modules/authorized_key.py" ]; then
+  [ ! -f "$COLL/ansible_collections/ansible/posix/plugins/modules/authorized_key.py" ] ||
+  [ ! -f "$COLL/ansible_collections/amazon/aws/plugins/inventory/aws_ec2.py" ]; then
   wheel_dir=$(mktemp -d)
   if "$VENV/bin/pip" download --no-deps --disable-pip-version-check -q 'ansible>=12,<13' -d "$wheel_dir" &&
     "$VENV/bin/python" - "$wheel_dir" "$COLL" <<'EOF'; then
@@ -116,7 +125,8 @@ import glob, sys, zipfile
 wheel = sorted(glob.glob(sys.argv[1] + '/ansible-*.whl'))[-1]
 z = zipfile.ZipFile(wheel)
 for n in z.namelist():
-    if n.startswith(('ansible_collections/community/general/', 'ansible_collections/ansible/posix/')):
+    if n.startswith(('ansible_collections/community/general/', 'ansible_collections/ansible/posix/',
+                     'ansible_collections/amazon/aws/')):
         z.extract(n, sys.argv[2])
 EOF
     :

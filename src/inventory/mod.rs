@@ -8,8 +8,9 @@
 //! `group_vars/<group>` likewise, the host's own vars, then `host_vars/<host>` likewise.
 //!
 //! Reading sources is in [`sources`] (which picks a parser per file as Ansible's plugin chain
-//! does: [`script`], [`yaml`], [`ini`], comma-separated host lists); `group_vars/` and
-//! `host_vars/` in [`vars_dirs`]; host patterns in [`pattern`]; `baton inventory` in [`command`].
+//! does: [`script`], [`plugin`] configurations (through ansible-core), [`yaml`], [`ini`],
+//! comma-separated host lists); `group_vars/` and `host_vars/` in [`vars_dirs`]; host patterns
+//! in [`pattern`]; `baton inventory` in [`command`].
 //! Parsers only change the model through the builder methods here, which are Ansible's
 //! `InventoryData` methods and fail the way those do.
 
@@ -17,6 +18,7 @@ pub mod address;
 pub mod ini;
 pub mod literal;
 pub mod pattern;
+pub mod plugin;
 mod query;
 pub mod script;
 pub mod sources;

@@ -38,39 +38,7 @@ pub fn parse(path: &Path, shown: &str, inv: &mut Inventory) -> Result<(), Script
             json_type(&json)
         )));
     };
-    let mut hosts: IndexSet<String> = IndexSet::new();
-    let mut meta_hostvars: Option<&serde_json::Map<String, Json>> = None;
-    for (group, gdata) in groups {
-        if group == "_meta" {
-            let Json::Object(meta) = gdata else {
-                return Err(fail(format!(
-                    "its output contains '_meta' which is {} instead of an object",
-                    json_type(gdata)
-                )));
-            };
-            if let Some(p) = meta.get("profile") {
-                match p.as_str() {
-                    Some(s) if s.starts_with("inventory_") => {}
-                    _ => {
-                        return Err(fail(format!(
-                            "its output has '_meta.profile' {p}, which is not an inventory profile"
-                        )));
-                    }
-                }
-            }
-            match meta.get("hostvars") {
-                Some(Json::Object(hv)) => meta_hostvars = Some(hv),
-                other => {
-                    return Err(fail(format!(
-                        "its output contains '_meta.hostvars' which is {} instead of an object",
-                        other.map_or("missing", json_type)
-                    )));
-                }
-            }
-        } else {
-            parse_group(inv, group, gdata, &mut hosts).map_err(fail)?;
-        }
-    }
+    let (hosts, meta_hostvars) = add_groups(inv, groups).map_err(fail)?;
     if meta_hostvars.is_none() {
         inv.warnings.push(format!(
             "Inventory scripts should always provide 'meta.hostvars'; running '{shown} --host' \
@@ -101,16 +69,67 @@ pub fn parse(path: &Path, shown: &str, inv: &mut Inventory) -> Result<(), Script
                 }
             }
         };
-        let Json::Object(vars) = &got else {
-            return Err(fail(format!(
-                "the variables of host '{host}' are {} instead of an object",
-                json_type(&got)
-            )));
-        };
-        inv.add_host_in(host, None, None).map_err(fail)?;
-        for (k, v) in vars {
-            inv.set_variable(host, k, from_json(v)).map_err(fail)?;
+        add_host_vars(inv, host, &got).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// A JSON object.
+type Object = serde_json::Map<String, Json>;
+
+/// The groups of inventory JSON (what `--list` prints: every key but `_meta` a group), added
+/// in their order; the hosts they name, in the order met, and `_meta.hostvars` if given.
+pub(super) fn add_groups<'a>(
+    inv: &mut Inventory,
+    groups: &'a Object,
+) -> Result<(IndexSet<String>, Option<&'a Object>), String> {
+    let mut hosts: IndexSet<String> = IndexSet::new();
+    let mut meta_hostvars = None;
+    for (group, gdata) in groups {
+        if group == "_meta" {
+            let Json::Object(meta) = gdata else {
+                return Err(format!(
+                    "its output contains '_meta' which is {} instead of an object",
+                    json_type(gdata)
+                ));
+            };
+            if let Some(p) = meta.get("profile") {
+                match p.as_str() {
+                    Some(s) if s.starts_with("inventory_") => {}
+                    _ => {
+                        return Err(format!(
+                            "its output has '_meta.profile' {p}, which is not an inventory profile"
+                        ));
+                    }
+                }
+            }
+            match meta.get("hostvars") {
+                Some(Json::Object(hv)) => meta_hostvars = Some(hv),
+                other => {
+                    return Err(format!(
+                        "its output contains '_meta.hostvars' which is {} instead of an object",
+                        other.map_or("missing", json_type)
+                    ));
+                }
+            }
+        } else {
+            parse_group(inv, group, gdata, &mut hosts)?;
         }
+    }
+    Ok((hosts, meta_hostvars))
+}
+
+/// One host's variables from inventory JSON (the host is added if new).
+pub(super) fn add_host_vars(inv: &mut Inventory, host: &str, got: &Json) -> Result<(), String> {
+    let Json::Object(vars) = got else {
+        return Err(format!(
+            "the variables of host '{host}' are {} instead of an object",
+            json_type(got)
+        ));
+    };
+    inv.add_host_in(host, None, None)?;
+    for (k, v) in vars {
+        inv.set_variable(host, k, from_json(v))?;
     }
     Ok(())
 }
@@ -196,13 +215,22 @@ fn parse_group(
     Ok(())
 }
 
-/// Script JSON as variables; `{"__ansible_unsafe": "..."}` is text never to be templated.
+/// Script JSON as variables; `{"__ansible_unsafe": "..."}` is text never to be templated, and
+/// `{"__baton_timestamp": "..."}` (what [`super::plugin`] makes of a `datetime`) a timestamp.
 fn from_json(j: &Json) -> Value {
     match j {
-        Json::Object(o) if o.len() == 1 => match o.get("__ansible_unsafe") {
-            Some(Json::String(s)) => Value::from_safe_string(s.clone()),
-            _ => value::map(o.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
-        },
+        Json::Object(o) if o.len() == 1 => {
+            // The timestamp's text comes marked unsafe, as any text a plugin made.
+            let stamp = o.get("__baton_timestamp").and_then(|t| {
+                t.as_str()
+                    .or_else(|| t.get("__ansible_unsafe").and_then(Json::as_str))
+            });
+            match (o.get("__ansible_unsafe"), stamp) {
+                (Some(Json::String(s)), _) => Value::from_safe_string(s.clone()),
+                (_, Some(s)) => value::timestamp::value(s),
+                _ => value::map(o.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
+            }
+        }
         Json::Object(o) => value::map(o.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
         Json::Array(a) => a.iter().map(from_json).collect(),
         other => value::from_json(other),

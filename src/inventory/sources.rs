@@ -4,7 +4,9 @@
 //! directory (every file in it, sorted, recursively, skipping hidden files, `group_vars`,
 //! `host_vars`, and backup or documentation extensions, as Ansible does), or a file. For a
 //! file, parsers are tried in Ansible's plugin order until one succeeds: an executable file is
-//! run as a script; a `.yml`/`.yaml`/`.json` file or one without extension is tried as YAML
+//! run as a script; a `.yml`/`.yaml` file with a top-level `plugin` is a plugin configuration
+//! that the controller's ansible-core reads ([`plugin`]); a `.yml`/`.yaml`/`.json` file or one
+//! without extension is tried as YAML
 //! (or JSON); anything but `.toml` is tried as INI. So an INI file named `hosts` (no extension)
 //! works, and so does an empty YAML file (the INI parser accepts it).
 //!
@@ -15,6 +17,7 @@
 //! `[inventory]` settings `any_unparsed_is_failed` and `unparsed_is_failed` turn these into
 //! errors ([`UnparsedPolicy`]).
 
+use super::plugin::{self, PluginFailure};
 use super::{Inventory, ini, script, toml, yaml};
 use crate::diagnostics::{Error, ErrorKind};
 use std::path::{Component, Path, PathBuf};
@@ -255,7 +258,8 @@ fn parse_source(
     inv.set_current_source(Some(path.display().to_string()), Some(parent));
     match parse_file(inv, shown, path) {
         Ok(()) => Ok(true),
-        Err((mut failures, primary)) => {
+        Err(FileFailure::Fatal(e)) => Err(e),
+        Err(FileFailure::Unparsed(mut failures, primary)) => {
             // baton's cap on hosts is a refusal, not a file to skip: what the source added up
             // to the cap would be listed or run on, a million hosts of it.
             if inv.hosts.len() >= super::MAX_HOSTS
@@ -270,14 +274,34 @@ fn parse_source(
     }
 }
 
+/// Why a file gave no inventory.
+enum FileFailure {
+    /// What each parser that tried said, and which of them is most likely the user's mistake
+    /// (the parser the file was meant for).
+    Unparsed(Vec<Failure>, Option<usize>),
+    /// Nothing can read it here (a plugin configuration without ansible-core): an error.
+    Fatal(Error),
+}
+
+/// Python's truth of a YAML value (`plugin: ''` names no plugin).
+fn truthy(node: &crate::yaml::Node) -> bool {
+    use crate::yaml::NodeKind;
+    match &node.kind {
+        NodeKind::Null => false,
+        NodeKind::Bool(b) => *b,
+        NodeKind::Int(i) => *i != 0,
+        NodeKind::Float(f) => *f != 0.0,
+        NodeKind::Str(s) | NodeKind::Unsafe(s) => !s.is_empty(),
+        NodeKind::Seq(s) => !s.is_empty(),
+        NodeKind::Map(m) => !m.is_empty(),
+        NodeKind::Vault(_) | NodeKind::Timestamp(_) => true,
+    }
+}
+
 /// Ansible's plugin chain for one file, in its order (script, auto, yaml, ini, toml), each
 /// parser trying the files it would. On failure, what each parser that tried said, and which
 /// of them is most likely the user's mistake (the parser the file was meant for).
-fn parse_file(
-    inv: &mut Inventory,
-    shown: &Path,
-    path: &Path,
-) -> Result<(), (Vec<Failure>, Option<usize>)> {
+fn parse_file(inv: &mut Inventory, shown: &Path, path: &Path) -> Result<(), FileFailure> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -310,7 +334,7 @@ fn parse_file(
             };
             primary = primary.or(Some(failures.len()));
             failures.push((plugin, e));
-            return Err((failures, primary));
+            return Err(FileFailure::Unparsed(failures, primary));
         }
     };
     if ext == ".toml" {
@@ -319,7 +343,7 @@ fn parse_file(
             Err(e) => {
                 let primary = primary.or(Some(failures.len()));
                 failures.push(("toml", e));
-                Err((failures, primary))
+                Err(FileFailure::Unparsed(failures, primary))
             }
         };
     }
@@ -329,32 +353,59 @@ fn parse_file(
     if wants_yaml && yaml_possible {
         match yaml::load_data(&source, crate::yaml::Aliases::Budgeted, &mut inv.warnings) {
             Ok(node) => {
-                if matches!(ext.as_str(), ".yml" | ".yaml") && node.get("plugin").is_none() {
+                let plugin = node.get("plugin").filter(|p| truthy(p));
+                if matches!(ext.as_str(), ".yml" | ".yaml") {
                     // Ansible's `auto` plugin tries it first, as a plugin configuration.
-                    failures.push((
-                        "auto",
-                        Error::new(
-                            ErrorKind::Syntax,
-                            format!(
-                                "no root 'plugin' key found, '{}' is not a valid YAML \
-                                 inventory plugin config file",
-                                path.display()
+                    match plugin {
+                        None => failures.push((
+                            "auto",
+                            Error::new(
+                                ErrorKind::Syntax,
+                                format!(
+                                    "no root 'plugin' key found, '{}' is not a valid YAML \
+                                     inventory plugin config file",
+                                    path.display()
+                                ),
                             ),
+                        )),
+                        Some(p) => {
+                            let shown = shown.display().to_string();
+                            match plugin::parse(path, &shown, p, inv) {
+                                Ok(()) => return Ok(()),
+                                Err(PluginFailure::NoAnsible(e)) => {
+                                    return Err(FileFailure::Fatal(e));
+                                }
+                                Err(PluginFailure::Failed(e)) => {
+                                    primary = primary.or(Some(failures.len()));
+                                    failures.push(("auto", e));
+                                }
+                            }
+                        }
+                    }
+                }
+                if let Some(p) = plugin {
+                    // Ansible's `yaml` plugin declines a plugin configuration.
+                    failures.push((
+                        "yaml",
+                        Error::syntax(
+                            &p.span,
+                            "Plugin configuration YAML file, not YAML inventory",
                         ),
                     ));
-                }
-                match yaml::parse(&node, inv) {
-                    Ok(()) => return Ok(()),
-                    // A YAML inventory with a mistake in it: its error is the useful one.
-                    Err(yaml::YamlFailure::Invalid(e)) => {
-                        primary = primary.or(Some(failures.len()));
-                        failures.push(("yaml", e));
-                    }
-                    Err(yaml::YamlFailure::NotYamlInventory(e)) => {
-                        if yamlish || looks_like_yaml(&source.text) {
+                } else {
+                    match yaml::parse(&node, inv) {
+                        Ok(()) => return Ok(()),
+                        // A YAML inventory with a mistake in it: its error is the useful one.
+                        Err(yaml::YamlFailure::Invalid(e)) => {
                             primary = primary.or(Some(failures.len()));
+                            failures.push(("yaml", e));
                         }
-                        failures.push(("yaml", e));
+                        Err(yaml::YamlFailure::NotYamlInventory(e)) => {
+                            if yamlish || looks_like_yaml(&source.text) {
+                                primary = primary.or(Some(failures.len()));
+                            }
+                            failures.push(("yaml", e));
+                        }
                     }
                 }
             }
@@ -375,7 +426,7 @@ fn parse_file(
             }
         }
     }
-    Err((failures, primary))
+    Err(FileFailure::Unparsed(failures, primary))
 }
 
 /// Whether the first line that is not blank nor a YAML comment starts with `[`.

@@ -20,5 +20,10 @@ pub mod prompt;
 /// stderr, as ansible's CLIs print it, with the run's secrets masked. A run's warnings are
 /// `Event::Warning`s, which each reporter renders; this is the same text for the rest.
 pub fn warn_stderr(masker: &crate::vault::Masker, text: &str) {
-    eprintln!("[WARNING]: {}", masker.mask(text));
+    // A deprecation says so itself, as on the executor's warning path.
+    if text.starts_with("[DEPRECATION WARNING]") {
+        eprintln!("{}", masker.mask(text));
+    } else {
+        eprintln!("[WARNING]: {}", masker.mask(text));
+    }
 }

@@ -46,16 +46,18 @@ fn oracle_python() -> PathBuf {
     script.parent().unwrap().join("python3")
 }
 
-/// A collections directory with `community.general` (npm) and `ansible.posix`
-/// (authorized_key), which ansible-core alone lacks: taken from the `ansible` package on PyPI
-/// (pip's ordinary download) and cached in target/, so the oracle can run those modules.
+/// A collections directory with `community.general` (npm), `ansible.posix` (authorized_key)
+/// and `amazon.aws` (the aws_ec2 inventory plugin), which ansible-core alone lacks: taken from
+/// the `ansible` package on PyPI (pip's ordinary download) and cached in target/, so the oracle
+/// can run those modules.
 pub fn oracle_collections() -> PathBuf {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let r = DIR.get_or_init(|| {
         let root = repo_root().join("target/oracle-collections");
         let marker = root.join("ansible_collections/community/general/plugins/modules/npm.py");
         let posix = root.join("ansible_collections/ansible/posix/plugins/modules/authorized_key.py");
-        if marker.is_file() && posix.is_file() {
+        let aws = root.join("ansible_collections/amazon/aws/plugins/inventory/aws_ec2.py");
+        if marker.is_file() && posix.is_file() && aws.is_file() {
             return Ok(root);
         }
         std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
@@ -75,7 +77,7 @@ pub fn oracle_collections() -> PathBuf {
             w = sorted(glob.glob(sys.argv[1] + '/ansible-*.whl'))[-1]\n\
             z = zipfile.ZipFile(w)\n\
             for n in z.namelist():\n\
-            \x20   if n.startswith(('ansible_collections/community/general/', 'ansible_collections/ansible/posix/')):\n\
+            \x20   if n.startswith(('ansible_collections/community/general/', 'ansible_collections/ansible/posix/', 'ansible_collections/amazon/aws/')):\n\
             \x20       z.extract(n, sys.argv[2])\n";
         let out = Command::new(&py)
             .args(["-c", script])
@@ -83,7 +85,7 @@ pub fn oracle_collections() -> PathBuf {
             .arg(&root)
             .output()
             .map_err(|e| e.to_string())?;
-        if !out.status.success() || !marker.is_file() {
+        if !out.status.success() || !marker.is_file() || !aws.is_file() {
             return Err(format!("extracting the collections failed: {}", describe(&out)));
         }
         let _ = std::fs::remove_dir_all(&dl);

@@ -236,10 +236,17 @@ pub async fn ask(python: &Path, request: &Json) -> Result<Json, HelperError> {
 
 /// [`ask`] from a thread that is not async (loading a playbook happens before the run).
 pub fn ask_blocking(python: &Path, request: &Json) -> Result<Json, HelperError> {
+    run_blocking(python, PROGRAM, request)
+}
+
+/// Runs another controller-side `program` the way [`ask_blocking`] runs the helper: the
+/// request on its standard input, one JSON answer on its standard output, and its
+/// `{"error": "no-ansible"}` or `{"error": ..., "detail": ...}` read as a [`HelperError`].
+pub fn run_blocking(python: &Path, program: &str, request: &Json) -> Result<Json, HelperError> {
     use std::io::Write;
     let mut child = std::process::Command::new(python)
         .arg("-c")
-        .arg(PROGRAM)
+        .arg(program)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

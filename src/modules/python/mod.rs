@@ -20,7 +20,7 @@ mod interp;
 mod remote;
 mod result;
 
-pub use helper::{HelperError, controller_python};
+pub use helper::{HelperError, controller_python, run_blocking};
 pub use result::{Settings, filter_non_json_lines, module_args};
 
 use super::spec::{Facts, Spec};
