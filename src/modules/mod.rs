@@ -53,6 +53,7 @@ pub mod python;
 mod script;
 mod service;
 pub mod set_fact;
+mod set_stats;
 mod setup;
 mod setup_python;
 mod slurp;
@@ -155,6 +156,7 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &debug::Debug,
     &set_fact::SetFact,
+    &set_stats::SetStats,
     &fail::Fail,
     &assert::Assert,
     &ping::Ping,
