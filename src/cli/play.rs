@@ -85,6 +85,20 @@ pub(super) fn play(
         ));
     }
     super::configure_templating(&config);
+    // ansible-playbook -v says which configuration it read first.
+    let config_line = match &config.file {
+        Some(f) => format!(
+            "Using {} as config file",
+            std::path::absolute(f)
+                .unwrap_or_else(|_| f.clone())
+                .display()
+        ),
+        None => "No config file found; using defaults".to_string(),
+    };
+    reporter.event(&exec::events::Event::Verbose {
+        level: 1,
+        text: &config_line,
+    });
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }

@@ -29,7 +29,9 @@ impl Module for SetStats {
         Box::pin(async move {
             let per_host = args.bool("per_host")?.unwrap_or(false);
             let aggregate = args.bool("aggregate")?.unwrap_or(true);
-            let data = args.raw("data").unwrap_or_else(|| value::map(Vec::<(String, Value)>::new()));
+            let data = args
+                .raw("data")
+                .unwrap_or_else(|| value::map(Vec::<(String, Value)>::new()));
             if data.kind() != minijinja::value::ValueKind::Map {
                 return Err(ModuleError::Failed(
                     "The 'data' option needs to be a dictionary/hash".into(),

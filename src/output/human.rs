@@ -153,7 +153,9 @@ impl<W: Write + Send> Human<W> {
             let Some(t) = origin.source.line_text(n) else {
                 return Some(text);
             };
-            lines.push_str(&format!("{n:>width$} {t}\n"));
+            // An empty line gets no space after its number.
+            let sep = if t.is_empty() { "" } else { " " };
+            lines.push_str(&format!("{n:>width$}{sep}{t}\n"));
         }
         text.push('\n');
         text.push_str(&lines);

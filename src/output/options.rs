@@ -124,32 +124,32 @@ impl DisplayOptions {
                 .and_then(|v| parse_bool(&v))
                 .unwrap_or(default)
         };
-        let enabled: Vec<String> = setting("ANSIBLE_CALLBACKS_ENABLED", "defaults", "callbacks_enabled")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
-            .unwrap_or_default();
+        let enabled: Vec<String> =
+            setting("ANSIBLE_CALLBACKS_ENABLED", "defaults", "callbacks_enabled")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default();
         let profile_tasks = || {
-                let profile = |var: &str, key: &str| {
-                    setting(var, "callback_profile_tasks", key).map(|v| v.trim().to_lowercase())
-                };
-                let defaults = ProfileOptions::default();
-                ProfileOptions {
-                    output_limit: match profile("PROFILE_TASKS_TASK_OUTPUT_LIMIT", "task_output_limit")
-                    {
-                        Some(v) if v == "all" => None,
-                        Some(v) => v.parse().ok().or(defaults.output_limit),
-                        None => defaults.output_limit,
-                    },
-                    sort_order: match profile("PROFILE_TASKS_SORT_ORDER", "sort_order").as_deref()
-                    {
-                        Some("ascending") => SortOrder::Ascending,
-                        Some("none") => SortOrder::None,
-                        _ => SortOrder::Descending,
-                    },
-                    summary_only: profile("PROFILE_TASKS_SUMMARY_ONLY", "summary_only")
-                        .and_then(|v| parse_bool(&v))
-                        .unwrap_or(false),
-                }
+            let profile = |var: &str, key: &str| {
+                setting(var, "callback_profile_tasks", key).map(|v| v.trim().to_lowercase())
             };
+            let defaults = ProfileOptions::default();
+            ProfileOptions {
+                output_limit: match profile("PROFILE_TASKS_TASK_OUTPUT_LIMIT", "task_output_limit")
+                {
+                    Some(v) if v == "all" => None,
+                    Some(v) => v.parse().ok().or(defaults.output_limit),
+                    None => defaults.output_limit,
+                },
+                sort_order: match profile("PROFILE_TASKS_SORT_ORDER", "sort_order").as_deref() {
+                    Some("ascending") => SortOrder::Ascending,
+                    Some("none") => SortOrder::None,
+                    _ => SortOrder::Descending,
+                },
+                summary_only: profile("PROFILE_TASKS_SUMMARY_ONLY", "summary_only")
+                    .and_then(|v| parse_bool(&v))
+                    .unwrap_or(false),
+            }
+        };
         let mut callbacks = Vec::new();
         for entry in &enabled {
             let callback = if names_plugin(entry, "profile_tasks") {
@@ -300,7 +300,11 @@ mod tests {
             ("defaults", "callback_result_format", "YAML"),
             ("defaults", "display_ok_hosts", "no"),
             ("defaults", "display_skipped_hosts", "false"),
-            ("defaults", "callbacks_enabled", "ansible.posix.profile_tasks, timer"),
+            (
+                "defaults",
+                "callbacks_enabled",
+                "ansible.posix.profile_tasks, timer",
+            ),
             ("callback_profile_tasks", "sort_order", "ascending"),
             ("callback_profile_tasks", "task_output_limit", "all"),
         ]);
@@ -371,9 +375,13 @@ mod dump_tests {
         let json = DisplayOptions::default();
         let v = serde_json::json!({"b": 1, "a": "é"});
         assert_eq!(json.dump(&v, None, false, 0), "{\"a\": \"é\", \"b\": 1}");
-        assert_eq!(json.dump(&v, None, true, 0), "{\n    \"a\": \"é\",\n    \"b\": 1\n}");
         assert_eq!(
-            json.dump(&serde_json::json!({"a": [2]}), Some(1), false, 0).replace('\n', ""),
+            json.dump(&v, None, true, 0),
+            "{\n    \"a\": \"é\",\n    \"b\": 1\n}"
+        );
+        assert_eq!(
+            json.dump(&serde_json::json!({"a": [2]}), Some(1), false, 0)
+                .replace('\n', ""),
             "{ \"a\": [  2 ]}"
         );
     }

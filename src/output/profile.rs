@@ -41,7 +41,9 @@ impl<W: Write + Send> Aggregate<W> {
             callbacks: callbacks
                 .iter()
                 .map(|c| match c {
-                    Callback::ProfileTasks(opts) => Active::Profile(Profile::new(opts.clone(), now)),
+                    Callback::ProfileTasks(opts) => {
+                        Active::Profile(Profile::new(opts.clone(), now))
+                    }
                     Callback::Timer => Active::Timer(now),
                 })
                 .collect(),
@@ -56,7 +58,12 @@ impl<W: Write + Send> Reporter for Aggregate<W> {
         let mut text = String::new();
         for callback in &mut self.callbacks {
             match (callback, event) {
-                (Active::Profile(p), Event::TaskStart { name, id, origin, .. }) => {
+                (
+                    Active::Profile(p),
+                    Event::TaskStart {
+                        name, id, origin, ..
+                    },
+                ) => {
                     let path = (self.verbosity >= 2).then(|| task_path(origin));
                     text.push_str(&p.task_start(*id, name, path, Instant::now()));
                 }
@@ -269,9 +276,15 @@ mod tests {
 
     #[test]
     fn profile_lines_as_ansible_posix_writes_them() {
-        assert_eq!(seconds_to_str(Duration::from_millis(3_723_456)), "1:02:03.456");
+        assert_eq!(
+            seconds_to_str(Duration::from_millis(3_723_456)),
+            "1:02:03.456"
+        );
         assert_eq!(seconds_to_str(Duration::from_micros(58_999)), "0:00:00.058");
-        let line = filled("Monday 07 December 2026  22:48:41 +0000 (0:00:00.058)       0:00:00.105", '*');
+        let line = filled(
+            "Monday 07 December 2026  22:48:41 +0000 (0:00:00.058)       0:00:00.105",
+            '*',
+        );
         assert_eq!(
             line,
             "Monday 07 December 2026  22:48:41 +0000 (0:00:00.058)       0:00:00.105 ******* "
@@ -291,12 +304,23 @@ mod tests {
             t0,
         );
         assert_eq!(p.task_start(1, "one", None, t0), "");
-        p.task_start(2, "two", Some("/p.yml:7".into()), t0 + Duration::from_millis(10));
+        p.task_start(
+            2,
+            "two",
+            Some("/p.yml:7".into()),
+            t0 + Duration::from_millis(10),
+        );
         p.task_start(3, "three", None, t0 + Duration::from_millis(1790));
         let recap = p.recap(t0 + Duration::from_millis(1800));
         let lines: Vec<&str> = recap.lines().collect();
-        assert_eq!(lines[1], "TASKS RECAP ********************************************************************");
-        assert!(lines[2].ends_with("(0:00:01.800)       0:00:01.800 ******* "), "{recap}");
+        assert_eq!(
+            lines[1],
+            "TASKS RECAP ********************************************************************"
+        );
+        assert!(
+            lines[2].ends_with("(0:00:01.800)       0:00:01.800 ******* "),
+            "{recap}"
+        );
         assert_eq!(
             &lines[4..],
             [
