@@ -338,7 +338,7 @@ impl<W: Write + Send> Human<W> {
                 };
                 let text = self.paint(&line, "31");
                 self.failure_line(&text);
-                if !(r.ignored && !item) {
+                if !r.ignored || item {
                     return;
                 }
                 self.paint("...ignoring", "36")

