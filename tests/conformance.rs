@@ -643,61 +643,46 @@ fn compare(ansible: &Parsed, baton: &Parsed) -> Vec<String> {
     }
     let (a, b) = (&ansible.transcript, &baton.transcript);
     if a != b {
-        let mut s = String::from("transcript differs (- ansible-playbook, + baton):\n");
-        let first = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
-        // A little context, then every line from the first difference on, paired.
-        for e in &a[first.saturating_sub(2)..first] {
-            let _ = writeln!(s, "    {e}");
-        }
-        let n = a.len().max(b.len());
-        for k in first..n {
-            match (a.get(k), b.get(k)) {
-                (Some(x), Some(y)) if x == y => {
-                    let _ = writeln!(s, "    {x}");
+        problems.push(paired_diff("transcript", a, b));
+    }
+    problems
+}
+
+/// Where two sequences differ: a little context, then every line from the first difference
+/// on, paired (`-` the oracle's, `+` baton's).
+fn paired_diff<T: PartialEq + std::fmt::Display>(what: &str, a: &[T], b: &[T]) -> String {
+    let mut s = format!("{what} differs (- ansible-playbook, + baton):\n");
+    let first = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+    for e in &a[first.saturating_sub(2)..first] {
+        let _ = writeln!(s, "    {e}");
+    }
+    for k in first..a.len().max(b.len()) {
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) if x == y => {
+                let _ = writeln!(s, "    {x}");
+            }
+            (x, y) => {
+                if let Some(x) = x {
+                    let _ = writeln!(s, "  - {x}");
                 }
-                (x, y) => {
-                    if let Some(x) = x {
-                        let _ = writeln!(s, "  - {x}");
-                    }
-                    if let Some(y) = y {
-                        let _ = writeln!(s, "  + {y}");
-                    }
+                if let Some(y) = y {
+                    let _ = writeln!(s, "  + {y}");
                 }
             }
         }
-        problems.push(s);
     }
-    problems
+    s
 }
 
 /// A profile_tasks or timer line with what changes from run to run made constant: digits
 /// become `N`, day and month names `Day` and `Month`, a line's closing stars `***`; other lines
 /// are left as they are. The structure (which line, which fields, their widths) stays.
 fn normalise_times(line: &str) -> String {
-    const DAYS: &[&str] = &[
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
-    const MONTHS: &[&str] = &[
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let timestamp = DAYS.iter().any(|d| line.starts_with(&format!("{d} ")));
+    // `%A %d %B %Y  %H:%M:%S %z (...)`: a weekday, a day, a month, a year.
+    let words: Vec<&str> = line.splitn(5, ' ').collect();
+    let digits = |w: &str, n: usize| w.len() == n && w.bytes().all(|b| b.is_ascii_digit());
+    let timestamp =
+        words.len() == 5 && words[0].ends_with("day") && digits(words[1], 2) && digits(words[3], 4);
     let summary = line.ends_with('s')
         && line.rsplit_once(' ').is_some_and(|(head, t)| {
             head.ends_with('-') && t[..t.len() - 1].parse::<f64>().is_ok()
@@ -710,15 +695,10 @@ fn normalise_times(line: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_digit() { 'N' } else { c })
         .collect();
-    for name in DAYS {
-        out = out.replace(name, "Day");
-    }
-    for name in MONTHS {
-        out = out.replace(name, "Month");
-    }
     if timestamp {
-        let trimmed = out.trim_end_matches([' ', '*']).to_string();
-        out = format!("{trimmed} *** ");
+        let rest = out.splitn(5, ' ').nth(4).unwrap_or("");
+        let trimmed = rest.trim_end_matches([' ', '*']);
+        out = format!("Day NN Month NNNN {trimmed} *** ");
     }
     out
 }
@@ -784,27 +764,9 @@ fn compare_text(ansible: &Output, baton: &Output) -> Vec<String> {
     if a == b {
         return Vec::new();
     }
-    let mut s = String::from("standard output differs (- ansible-playbook, + baton):\n");
-    let first = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
-    for l in &a[first.saturating_sub(3)..first] {
-        let _ = writeln!(s, "    {l:?}");
-    }
-    for k in first..a.len().max(b.len()) {
-        match (a.get(k), b.get(k)) {
-            (Some(x), Some(y)) if x == y => {
-                let _ = writeln!(s, "    {x:?}");
-            }
-            (x, y) => {
-                if let Some(x) = x {
-                    let _ = writeln!(s, "  - {x:?}");
-                }
-                if let Some(y) = y {
-                    let _ = writeln!(s, "  + {y:?}");
-                }
-            }
-        }
-    }
-    vec![s]
+    // Quoted, so that trailing spaces and tabs show.
+    let quote = |v: &[String]| v.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>();
+    vec![paired_diff("standard output", &quote(&a), &quote(&b))]
 }
 
 fn show(label: &str, out: &Output) -> String {

@@ -371,6 +371,11 @@ impl Runner<'_> {
             // at most `forks` hosts run at once, and they start in order (one after the other
             // with forks 1), as Ansible's workers take hosts in turn.
             let permit = semaphore.clone().acquire_owned().await.ok();
+            self.reporter.event(&Event::HostStart {
+                host,
+                name: &name,
+                task: events::task_id(task),
+            });
             let worker = self.workers.clone();
             set.spawn(
                 self.template_warnings

@@ -491,6 +491,12 @@ impl<W: Write + Send> Reporter for Human<W> {
                     self.last_banner = Some(*id);
                 }
             }
+            Event::HostStart { host, name, .. } => {
+                if self.opts.show_per_host_start {
+                    let text = self.paint(&format!(" [started TASK: {name} on {host}]"), "32");
+                    let _ = writeln!(self.out, "{text}");
+                }
+            }
             Event::HostResult { result, item } => self.host_result(result, *item),
             Event::Included {
                 path,
