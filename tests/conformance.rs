@@ -185,6 +185,7 @@ cases! {
     output_custom_stats,
     output_profile_tasks,
     output_profile_summary,
+    output_per_host_start,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

@@ -400,7 +400,14 @@ impl Runner<'_> {
         let mut run_once_result: Option<runner::HostOutcome> = None;
         loop {
             let outcome = match in_order.pop_front() {
-                Some(job) => run_job(job).await,
+                Some(job) => {
+                    self.reporter.event(&Event::HostStart {
+                        host: &job.host,
+                        name: &name,
+                        task: events::task_id(task),
+                    });
+                    run_job(job).await
+                }
                 None => match tokio::select! {
                     Some(q) = questions.recv() => {
                         self.answer(q, &mut answered);

@@ -37,6 +37,8 @@ pub struct Human<W: Write + Send> {
     custom: CustomStats,
     /// Failed results go to stderr (`display_failed_stderr`), masked as stdout is.
     masker: std::sync::Arc<crate::vault::Masker>,
+    /// The handlers among the tasks started (by task id): their hosts' start lines say so.
+    handlers: std::collections::HashSet<u64>,
 }
 
 impl<W: Write + Send> Human<W> {
@@ -59,6 +61,7 @@ impl<W: Write + Send> Human<W> {
             check: false,
             custom: CustomStats::default(),
             masker,
+            handlers: std::collections::HashSet::new(),
         }
     }
 
@@ -482,6 +485,9 @@ impl<W: Write + Send> Reporter for Human<W> {
                 origin,
             } => {
                 self.origins.insert(*id, (*origin).clone());
+                if *handler {
+                    self.handlers.insert(*id);
+                }
                 let word = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 let text = format!("{word} [{name}]{}", self.check_marker());
                 if self.deferred() {
@@ -491,9 +497,15 @@ impl<W: Write + Send> Reporter for Human<W> {
                     self.last_banner = Some(*id);
                 }
             }
-            Event::HostStart { host, name, .. } => {
+            Event::HostStart { host, name, task } => {
                 if self.opts.show_per_host_start {
-                    let text = self.paint(&format!(" [started TASK: {name} on {host}]"), "32");
+                    // A handler calls itself one (its `str()`), as its banner does.
+                    let kind = if self.handlers.contains(task) {
+                        "HANDLER"
+                    } else {
+                        "TASK"
+                    };
+                    let text = self.paint(&format!(" [started {kind}: {name} on {host}]"), "32");
                     let _ = writeln!(self.out, "{text}");
                 }
             }
