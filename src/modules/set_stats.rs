@@ -14,8 +14,8 @@ static SPEC: Spec = Spec {
     connection: false,
     params: &[&[
         Param::any("data"),
-        Param::bool("per_host").default_bool(false),
-        Param::bool("aggregate").default_bool(true),
+        Param::any("per_host"),
+        Param::any("aggregate"),
     ]],
     ..Spec::BASE
 };
@@ -27,8 +27,8 @@ impl Module for SetStats {
 
     fn run<'a>(&'a self, mut args: Args, _ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
-            let per_host = args.bool("per_host")?.unwrap_or(false);
-            let aggregate = args.bool("aggregate")?.unwrap_or(true);
+            let per_host = args.raw("per_host").map_or(false, |v| lenient_bool(&v));
+            let aggregate = args.raw("aggregate").map_or(true, |v| lenient_bool(&v));
             let data = args
                 .raw("data")
                 .unwrap_or_else(|| value::map(Vec::<(String, Value)>::new()));
@@ -62,5 +62,20 @@ impl Module for SetStats {
             outcome.rest.insert("ansible_stats".into(), stats);
             Ok(outcome)
         })
+    }
+}
+
+/// ansible-core's `boolean(value, strict=False)`: its true words and numbers are true,
+/// anything else false.
+fn lenient_bool(v: &Value) -> bool {
+    match v.kind() {
+        minijinja::value::ValueKind::Bool => v.is_true(),
+        minijinja::value::ValueKind::Number => v.as_i64() == Some(1) || v.to_string() == "1.0",
+        _ => v.as_str().is_some_and(|s| {
+            matches!(
+                s.trim().to_ascii_lowercase().as_str(),
+                "y" | "yes" | "on" | "1" | "true" | "t" | "1.0"
+            )
+        }),
     }
 }
