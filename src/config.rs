@@ -67,9 +67,12 @@ pub struct Config {
     /// What loading the configuration warned about (an ansible.cfg ignored), for the command
     /// to show before it starts.
     pub warnings: Vec<String>,
+    /// The file's other settings, `(section, key, value)` in order: those that parts of baton
+    /// read for themselves (the terminal output's options, `crate::output::options`).
+    pub other: Vec<(String, String, String)>,
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "yes" | "true" | "on" | "y" | "t" => Some(true),
         "0" | "no" | "false" | "off" | "n" | "f" => Some(false),
@@ -223,7 +226,10 @@ impl Config {
                 ("privilege_escalation", "become_method") => {
                     cfg.become_method = Some(v.to_string())
                 }
-                _ => {}
+                (section, key) => {
+                    cfg.other
+                        .push((section.to_string(), key.to_string(), v.to_string()))
+                }
             }
         }
         Ok(cfg)

@@ -35,6 +35,10 @@
 //!   its results interleave differently from run to run, so the transcript is compared host by
 //!   host (each result with the task banner above it), which is deterministic; the play banners
 //!   are compared in order, the recap and exit status as usual.
+//! - A case about the output's own form (ansible.cfg's display options, YAML results,
+//!   profile_tasks) says `# compare: text`: on top of the above, the whole standard output must
+//!   be the same line for line, with times and durations normalised ([`normalise_times`]: every
+//!   digit of a profile_tasks or timer line becomes `N`, day and month names are replaced).
 //! - Both tools run with the case directory as working directory, the environment variable
 //!   `CONFORMANCE_ENV=conformance-value`, and `conformance_tmp` (extra var and environment
 //!   variable) naming a scratch directory that is emptied before each of the two runs, so a case
@@ -184,6 +188,15 @@ cases! {
     // Facts and lookups' search path (issue 20).
     facts_local,
     first_found_search,
+    // The terminal output's options and aggregate callbacks (issue 21).
+    output_yaml_results,
+    output_yaml_not_pretty,
+    output_hide_ok_skipped,
+    output_check_markers,
+    output_custom_stats,
+    output_profile_tasks,
+    output_profile_summary,
+    output_per_host_start,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
@@ -642,31 +655,130 @@ fn compare(ansible: &Parsed, baton: &Parsed) -> Vec<String> {
     }
     let (a, b) = (&ansible.transcript, &baton.transcript);
     if a != b {
-        let mut s = String::from("transcript differs (- ansible-playbook, + baton):\n");
-        let first = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
-        // A little context, then every line from the first difference on, paired.
-        for e in &a[first.saturating_sub(2)..first] {
-            let _ = writeln!(s, "    {e}");
-        }
-        let n = a.len().max(b.len());
-        for k in first..n {
-            match (a.get(k), b.get(k)) {
-                (Some(x), Some(y)) if x == y => {
-                    let _ = writeln!(s, "    {x}");
+        problems.push(paired_diff("transcript", a, b));
+    }
+    problems
+}
+
+/// Where two sequences differ: a little context, then every line from the first difference
+/// on, paired (`-` the oracle's, `+` baton's).
+fn paired_diff<T: PartialEq + std::fmt::Display>(what: &str, a: &[T], b: &[T]) -> String {
+    let mut s = format!("{what} differs (- ansible-playbook, + baton):\n");
+    let first = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+    for e in &a[first.saturating_sub(2)..first] {
+        let _ = writeln!(s, "    {e}");
+    }
+    for k in first..a.len().max(b.len()) {
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) if x == y => {
+                let _ = writeln!(s, "    {x}");
+            }
+            (x, y) => {
+                if let Some(x) = x {
+                    let _ = writeln!(s, "  - {x}");
                 }
-                (x, y) => {
-                    if let Some(x) = x {
-                        let _ = writeln!(s, "  - {x}");
-                    }
-                    if let Some(y) = y {
-                        let _ = writeln!(s, "  + {y}");
-                    }
+                if let Some(y) = y {
+                    let _ = writeln!(s, "  + {y}");
                 }
             }
         }
-        problems.push(s);
     }
-    problems
+    s
+}
+
+/// A profile_tasks or timer line with what changes from run to run made constant: digits
+/// become `N`, day and month names `Day` and `Month`, a line's closing stars `***`; other lines
+/// are left as they are. The structure (which line, which fields, their widths) stays.
+fn normalise_times(line: &str) -> String {
+    // `%A %d %B %Y  %H:%M:%S %z (...)`: a weekday, a day, a month, a year.
+    let words: Vec<&str> = line.splitn(5, ' ').collect();
+    let digits = |w: &str, n: usize| w.len() == n && w.bytes().all(|b| b.is_ascii_digit());
+    let timestamp =
+        words.len() == 5 && words[0].ends_with("day") && digits(words[1], 2) && digits(words[3], 4);
+    let summary = line.ends_with('s')
+        && line.rsplit_once(' ').is_some_and(|(head, t)| {
+            head.ends_with('-') && t[..t.len() - 1].parse::<f64>().is_ok()
+        });
+    let took = line.starts_with("Playbook run took ");
+    if !(timestamp || summary || took) {
+        return line.to_string();
+    }
+    let mut out: String = line
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'N' } else { c })
+        .collect();
+    if timestamp {
+        let rest = out.splitn(5, ' ').nth(4).unwrap_or("");
+        let trimmed = rest.trim_end_matches([' ', '*']);
+        out = format!("Day NN Month NNNN {trimmed} *** ");
+    }
+    out
+}
+
+/// Hosts finish a task in no fixed order: each run of consecutive results (a result line with
+/// the body lines under it and its `...ignoring`) is put in host order, each result's lines
+/// kept together and in order.
+fn results_by_host(lines: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut run: Vec<Vec<String>> = Vec::new();
+    let flush = |run: &mut Vec<Vec<String>>, out: &mut Vec<String>| {
+        run.sort_by_key(|entry| {
+            let e = Entry {
+                head: entry[0].clone(),
+                body: None,
+            };
+            host_of(&e).unwrap_or_default()
+        });
+        out.extend(run.drain(..).flatten());
+    };
+    for line in lines {
+        let continues = line.starts_with(' ') || line.starts_with('}') || line == "...ignoring";
+        if is_result_line(&line) {
+            run.push(vec![line]);
+        } else if continues && let Some(last) = run.last_mut() {
+            last.push(line);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(line);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `included: FILE for h2, h1`: the hosts in name order (they are listed as they finished).
+fn sorted_included_hosts(line: &str) -> String {
+    match line
+        .strip_prefix("included: ")
+        .and_then(|rest| rest.rsplit_once(" for "))
+    {
+        Some((file, hosts)) => {
+            let mut hosts: Vec<&str> = hosts.split(", ").collect();
+            hosts.sort();
+            format!("included: {file} for {}", hosts.join(", "))
+        }
+        None => line.to_string(),
+    }
+}
+
+/// `# compare: text`: the two standard outputs, normalised, line for line (each task's results
+/// in host order).
+fn compare_text(ansible: &Output, baton: &Output) -> Vec<String> {
+    let lines = |o: &Output| -> Vec<String> {
+        results_by_host(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| sorted_included_hosts(&normalise_times(l)))
+                .collect(),
+        )
+    };
+    let (a, b) = (lines(ansible), lines(baton));
+    if a == b {
+        return Vec::new();
+    }
+    // Quoted, so that trailing spaces and tabs show.
+    let quote = |v: &[String]| v.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>();
+    vec![paired_diff("standard output", &quote(&a), &quote(&b))]
 }
 
 fn show(label: &str, out: &Output) -> String {
@@ -712,7 +824,10 @@ fn run_case(name: &str) {
     let (mut ansible, mut baton) = (parse(&ansible_out), parse(&baton_out));
     ansible.transcript = order(std::mem::take(&mut ansible.transcript));
     baton.transcript = order(std::mem::take(&mut baton.transcript));
-    let problems = compare(&ansible, &baton);
+    let mut problems = compare(&ansible, &baton);
+    if text.lines().any(|l| l.trim() == "# compare: text") {
+        problems.extend(compare_text(&ansible_out, &baton_out));
+    }
 
     if std::env::var_os("BATON_CONFORMANCE_VERBOSE").is_some() || !problems.is_empty() {
         eprintln!(
@@ -761,6 +876,46 @@ fn every_case_file_is_listed() {
 mod parser {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn times_are_normalised_not_removed() {
+        assert_eq!(
+            normalise_times(
+                "Monday 07 December 2026  22:48:41 +0000 (0:00:00.058)       0:00:00.105 ******* "
+            ),
+            "Day NN Month NNNN  NN:NN:NN +NNNN (N:NN:NN.NNN)       N:NN:NN.NNN *** "
+        );
+        assert_eq!(
+            normalise_times("two -------------------------------- 1.78s"),
+            "two -------------------------------- N.NNs"
+        );
+        assert_eq!(
+            normalise_times("Playbook run took 0 days, 0 hours, 0 minutes, 1 seconds"),
+            "Playbook run took N days, N hours, N minutes, N seconds"
+        );
+        // Other lines stay as they are, digits and all.
+        assert_eq!(
+            normalise_times("ok: [h1] => {\"n\": 12}"),
+            "ok: [h1] => {\"n\": 12}"
+        );
+        assert_ne!(
+            normalise_times("one ----- 0.06s"),
+            normalise_times("one ------ 0.06s")
+        );
+    }
+
+    #[test]
+    fn text_results_in_host_order() {
+        let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            results_by_host(lines(
+                "TASK [t] ***\nok: [h2] => {\n    \"x\": 2\n}\nfatal: [h1]: FAILED! => {}\n...ignoring\n\nTASK [u] ***\nok: [h3]\nok: [h1]\n"
+            )),
+            lines(
+                "TASK [t] ***\nfatal: [h1]: FAILED! => {}\n...ignoring\nok: [h2] => {\n    \"x\": 2\n}\n\nTASK [u] ***\nok: [h1]\nok: [h3]\n"
+            )
+        );
+    }
 
     fn out(text: &str, code: i32) -> Output {
         Output {

@@ -4,8 +4,9 @@
 //! options, hands them to the library, and prints what the library could not (errors).
 //!
 //! `play` (play.rs) and `run` (run.rs) drive the executor; `inventory`, `vault` and `template`
-//! are the inspection and file tools.
+//! are the inspection and file tools; `completions` and `man` describe the command line itself.
 
+pub mod completions;
 pub mod inventory;
 pub mod multicall;
 pub mod play;
@@ -46,6 +47,10 @@ pub enum Command {
     /// Render a template with one host's variables (and its role's defaults and vars) to
     /// stdout: baton template --role nginx_lb nginx.conf.j2 -i inventories/example --host lb1
     Template(Box<crate::cli::template::TemplateArgs>),
+    /// Print a shell completion script: source <(baton completions bash)
+    Completions(crate::cli::completions::CompletionsArgs),
+    /// Print the manual page (roff): baton man | man -l -
+    Man(crate::cli::completions::ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -324,7 +329,11 @@ fn run() -> i32 {
     init_tracing(
         match &cli.command {
             Command::Play(a) => a.flags.verbose,
-            Command::Inventory(_) | Command::Vault(_) | Command::Template(_) => 0,
+            Command::Inventory(_)
+            | Command::Vault(_)
+            | Command::Template(_)
+            | Command::Completions(_)
+            | Command::Man(_) => 0,
             Command::Run(a) => a.flags.verbose,
         },
         console.clone(),
@@ -335,6 +344,8 @@ fn run() -> i32 {
         Command::Vault(args) => crate::cli::vault::run(args),
         Command::Run(args) => crate::cli::run::run(*args, &masker),
         Command::Template(args) => crate::cli::template::run(*args, &masker),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     match result {
         Ok(code) => code,

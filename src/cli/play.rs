@@ -61,18 +61,44 @@ pub(super) fn play(
     console: Arc<crate::output::log::Console>,
 ) -> Result<i32, Error> {
     let masker = console.masker().clone();
+    let config = crate::config::Config::load()?;
     // The reporter comes first: every warning, from ansible.cfg's on, goes through it.
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let display = crate::output::options::DisplayOptions::from_config(&config);
     let mut reporter: Box<dyn exec::events::Reporter> = match args.output {
         OutputFormat::Human => Box::new(
             Human::new(stdout, masker.clone(), args.flags.verbose, color)
-                .with_diff(args.flags.diff),
+                .with_diff(args.flags.diff)
+                .with_options(display.clone(), args.flags.check),
         ),
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };
-    let config = crate::config::Config::load()?;
+    // profile_tasks and timer, when `callbacks_enabled` names them, after the stdout reporter.
+    if !display.callbacks.is_empty() {
+        reporter = Box::new(crate::output::profile::Aggregate::new(
+            reporter,
+            std::io::stdout(),
+            masker.clone(),
+            &display.callbacks,
+            args.flags.verbose,
+        ));
+    }
     super::configure_templating(&config);
+    // ansible-playbook -v says which configuration it read first.
+    let config_line = match &config.file {
+        Some(f) => format!(
+            "Using {} as config file",
+            std::path::absolute(f)
+                .unwrap_or_else(|_| f.clone())
+                .display()
+        ),
+        None => "No config file found; using defaults".to_string(),
+    };
+    reporter.event(&exec::events::Event::Verbose {
+        level: 1,
+        text: &config_line,
+    });
     for w in &config.warnings {
         reporter.event(&exec::events::Event::Warning(w));
     }

@@ -107,6 +107,15 @@ pub enum Event<'a> {
         /// Where the task is written: a failed result's `Origin:`.
         origin: &'a crate::diagnostics::Span,
     },
+    /// A host starts the current task (ansible's `v2_runner_on_start`): its slot among the
+    /// forks is taken.
+    HostStart {
+        host: &'a str,
+        /// The task's name, as its banner shows it.
+        name: &'a str,
+        /// The task's [`task_id`].
+        task: u64,
+    },
     /// One host's result for the current task; per item first, then the whole.
     HostResult {
         result: &'a TaskResult,

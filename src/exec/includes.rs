@@ -148,6 +148,11 @@ impl Runner<'_> {
         let mut failed_now: Vec<String> = Vec::new();
         let magic = self.magic(state, ctx, task);
         for host in &hosts {
+            self.reporter.event(&Event::HostStart {
+                host,
+                name: &name,
+                task: events::task_id(task),
+            });
             let job = self.job_with(task, ctx, host, magic.clone());
             let decisions = job.include_decisions();
             match decisions {

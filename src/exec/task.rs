@@ -400,6 +400,11 @@ impl Runner<'_> {
             // at most `forks` hosts run at once, and they start in order (one after the other
             // with forks 1), as Ansible's workers take hosts in turn.
             let permit = semaphore.clone().acquire_owned().await.ok();
+            self.reporter.event(&Event::HostStart {
+                host,
+                name: &name,
+                task: events::task_id(task),
+            });
             let worker = self.workers.clone();
             set.spawn(
                 self.template_warnings
@@ -424,7 +429,14 @@ impl Runner<'_> {
         let mut run_once_result: Option<runner::HostOutcome> = None;
         loop {
             let outcome = match in_order.pop_front() {
-                Some(job) => run_job(job).await,
+                Some(job) => {
+                    self.reporter.event(&Event::HostStart {
+                        host: &job.host,
+                        name: &name,
+                        task: events::task_id(task),
+                    });
+                    run_job(job).await
+                }
                 None => match tokio::select! {
                     Some(q) = questions.recv() => {
                         self.answer(q, &mut answered);

@@ -55,6 +55,7 @@ pub mod python;
 mod script;
 mod service;
 pub mod set_fact;
+mod set_stats;
 mod setup;
 mod setup_local;
 mod setup_mounts;
@@ -166,6 +167,7 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &debug::Debug,
     &set_fact::SetFact,
+    &set_stats::SetStats,
     &fail::Fail,
     &assert::Assert,
     &ping::Ping,

@@ -4,6 +4,8 @@
 //! read it the same way: `ok: [web1]`, `changed: [web1]`, `fatal: [web1]: FAILED! => {...}`,
 //! results shown with `-v` (or always, for `debug`), and the recap's column layout.
 
+use super::custom_stats::CustomStats;
+use super::options::DisplayOptions;
 use crate::exec::events::{Event, Reporter, Status, TaskResult};
 use crate::modules::Output;
 use crate::value;
@@ -27,6 +29,16 @@ pub struct Human<W: Write + Send> {
     pending: std::collections::HashMap<u64, String>,
     /// Where each task of the play is written, by task id: a failure's `Origin:`.
     origins: std::collections::HashMap<u64, crate::diagnostics::Span>,
+    /// The default callback's options (ansible.cfg and environment).
+    opts: DisplayOptions,
+    /// The run is a check run (`--check`): what `check_mode_markers` marks.
+    check: bool,
+    /// What `set_stats` gathered (`show_custom_stats`).
+    custom: CustomStats,
+    /// Failed results go to stderr (`display_failed_stderr`), masked as stdout is.
+    masker: std::sync::Arc<crate::vault::Masker>,
+    /// The handlers among the tasks started (by task id): their hosts' start lines say so.
+    handlers: std::collections::HashSet<u64>,
 }
 
 impl<W: Write + Send> Human<W> {
@@ -37,7 +49,7 @@ impl<W: Write + Send> Human<W> {
         color: bool,
     ) -> Self {
         Human {
-            out: crate::vault::mask::Masked::new(out, masker),
+            out: crate::vault::mask::Masked::new(out, masker.clone()),
             verbosity,
             color,
             diff: false,
@@ -45,6 +57,58 @@ impl<W: Write + Send> Human<W> {
             last_banner: None,
             pending: std::collections::HashMap::new(),
             origins: std::collections::HashMap::new(),
+            opts: DisplayOptions::default(),
+            check: false,
+            custom: CustomStats::default(),
+            masker,
+            handlers: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Follows the default callback's options; `check` says the run is a check run.
+    pub fn with_options(mut self, opts: DisplayOptions, check: bool) -> Self {
+        self.opts = opts;
+        self.check = check;
+        self
+    }
+
+    /// A task's banner waits for its first shown result: under the free strategy, and when
+    /// ok or skipped results are not shown (a task may show nothing at all).
+    fn deferred(&self) -> bool {
+        self.free || !self.opts.display_skipped_hosts || !self.opts.display_ok_hosts
+    }
+
+    /// ` [CHECK MODE]` after a banner in a check run, with `check_mode_markers`.
+    fn check_marker(&self) -> &'static str {
+        if self.check && self.opts.check_mode_markers {
+            " [CHECK MODE]"
+        } else {
+            ""
+        }
+    }
+
+    /// A failed or unreachable result's text: on stderr with `display_failed_stderr`.
+    fn failure_line(&mut self, text: &str) {
+        if self.opts.display_failed_stderr {
+            let _ = self.out.flush();
+            eprintln!("{}", self.masker.mask(text));
+        } else {
+            let _ = writeln!(self.out, "{text}");
+        }
+    }
+
+    /// `task path: FILE:LINE` above a failed result (`show_task_path_on_failure`, below
+    /// `-vv`).
+    fn task_path_on_failure(&mut self, task: u64) {
+        if !self.opts.show_task_path_on_failure || self.verbosity >= 2 {
+            return;
+        }
+        if let Some(origin) = self.origins.get(&task) {
+            let path = std::path::absolute(&origin.source.name)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| origin.source.name.clone());
+            let text = self.paint(&format!("task path: {path}:{}", origin.start.line), "34");
+            let _ = writeln!(self.out, "{text}");
         }
     }
 
@@ -92,7 +156,9 @@ impl<W: Write + Send> Human<W> {
             let Some(t) = origin.source.line_text(n) else {
                 return Some(text);
             };
-            lines.push_str(&format!("{n:>width$} {t}\n"));
+            // An empty line gets no space after its number.
+            let sep = if t.is_empty() { "" } else { " " };
+            lines.push_str(&format!("{n:>width$}{sep}{t}\n"));
         }
         text.push('\n');
         text.push_str(&lines);
@@ -105,7 +171,7 @@ impl<W: Write + Send> Human<W> {
 
     /// Under the free strategy: the banner of `task`, unless it was the last one shown.
     fn banner_for(&mut self, task: u64) {
-        if !self.free || self.last_banner == Some(task) {
+        if !self.deferred() || self.last_banner == Some(task) {
             return;
         }
         if let Some(text) = self.pending.get(&task).cloned() {
@@ -123,9 +189,7 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn banner(&mut self, msg: &str) {
-        // Ansible: 79 columns when not on a terminal; at least three stars.
-        let stars = 79usize.saturating_sub(msg.chars().count()).max(3);
-        let _ = writeln!(self.out, "\n{msg} {}", "*".repeat(stars));
+        let _ = write!(self.out, "{}", banner_line(msg));
     }
 
     /// Shows file differences (`--diff`), as ansible-playbook does, before the result line.
@@ -135,6 +199,17 @@ impl<W: Write + Send> Human<W> {
     }
 
     fn host_result(&mut self, r: &TaskResult, item: bool) {
+        if matches!(r.status, Status::Ok | Status::Changed) && !item {
+            self.custom.record(r);
+        }
+        let hidden = match r.status {
+            Status::Ok => !self.opts.display_ok_hosts,
+            Status::Skipped => !self.opts.display_skipped_hosts,
+            _ => false,
+        };
+        if hidden {
+            return;
+        }
         // Under free, every shown result first makes sure its task's banner is above it. (A
         // loop's ok/changed summary is not shown, so it does not print a banner.)
         if !(!item && is_loop_summary(r) && matches!(r.status, Status::Ok | Status::Changed)) {
@@ -186,7 +261,8 @@ impl<W: Write + Send> Human<W> {
             // `_dump_results` does from there on.
             if self.verbosity > 2 || r.verbose_always {
                 let shown = visible(&retry.result, r);
-                line.push_str(&format!("Result was: {}", value::ansible_json(&shown)));
+                let dump = self.opts.dump(&shown, Some(4), true, self.verbosity);
+                line.push_str(&format!("Result was: {dump}"));
             }
             let _ = writeln!(self.out, "{}", self.paint(&line, "34"));
         }
@@ -211,16 +287,10 @@ impl<W: Write + Send> Human<W> {
             }
             o.remove("deprecations");
         }
-        // ansible-core's `_dump_results` indents what a module asks to show always (debug)
-        // and everything from -vvv on.
-        let indent = r.verbose_always || self.verbosity > 2;
-        let dump = |compact: bool| {
-            if compact {
-                value::python_json(&value::sort_keys(&shown))
-            } else {
-                value::ansible_json(&shown)
-            }
-        };
+        // ansible-core's `_dump_results` indents what a module asks to show always (debug),
+        // everything from -vvv on, and what the result format asks to.
+        let (opts, verbosity) = (self.opts.clone(), self.verbosity);
+        let dump = |shown: &serde_json::Value| opts.dump(shown, None, r.verbose_always, verbosity);
         let line = match r.status {
             Status::Ok | Status::Changed => {
                 let (word, code) = if r.status == Status::Ok {
@@ -230,12 +300,7 @@ impl<W: Write + Send> Human<W> {
                 };
                 let mut line = format!("{word}: {host}{item_part}");
                 if r.verbose_always || self.verbosity > 0 {
-                    let body = if r.verbose_always {
-                        dump(false)
-                    } else {
-                        dump(!indent)
-                    };
-                    line.push_str(&format!(" => {body}"));
+                    line.push_str(&format!(" => {}", dump(&shown)));
                 }
                 self.paint(&line, code)
             }
@@ -257,43 +322,72 @@ impl<W: Write + Send> Human<W> {
                     {
                         o.remove("results");
                     }
-                    line.push_str(&format!(
-                        " => {}",
-                        value::python_json(&value::sort_keys(&shown))
-                    ));
+                    let body = self.opts.dump(&shown, None, false, self.verbosity);
+                    line.push_str(&format!(" => {body}"));
                 }
                 self.paint(&line, "36")
             }
             // ansible-core reports an unreachable loop item through its item-failed callback.
             Status::Failed | Status::Unreachable if r.status == Status::Failed || item => {
                 if let Some(block) = self.failure_block(r) {
-                    let _ = writeln!(self.out, "{block}");
+                    self.failure_line(&block);
                 }
                 let line = if item {
                     let label = r.item_label.as_deref().unwrap_or("");
-                    format!("failed: {host} (item={label}) => {}", dump(!indent))
+                    format!("failed: {host} (item={label}) => {}", dump(&shown))
                 } else {
-                    format!("fatal: {host}: FAILED! => {}", dump(!indent))
+                    self.task_path_on_failure(r.task_id);
+                    format!("fatal: {host}: FAILED! => {}", dump(&shown))
                 };
-                let mut text = self.paint(&line, "31");
-                if r.ignored && !item {
-                    text.push('\n');
-                    text.push_str(&self.paint("...ignoring", "36"));
+                let text = self.paint(&line, "31");
+                self.failure_line(&text);
+                if !r.ignored || item {
+                    return;
                 }
-                text
+                self.paint("...ignoring", "36")
             }
             Status::Unreachable | Status::Failed => {
-                let line = format!("fatal: {host}: UNREACHABLE! => {}", dump(!indent));
-                let mut text = self.paint(&line, "31");
-                if r.ignored {
-                    text.push('\n');
-                    text.push_str(&self.paint("...ignoring", "36"));
+                let line = format!("fatal: {host}: UNREACHABLE! => {}", dump(&shown));
+                let text = self.paint(&line, "31");
+                self.failure_line(&text);
+                if !r.ignored {
+                    return;
                 }
-                text
+                self.paint("...ignoring", "36")
             }
         };
         let _ = writeln!(self.out, "{line}");
     }
+}
+
+impl<W: Write + Send> Human<W> {
+    /// The default callback's CUSTOM STATS: each host's (sorted), then the run's as `RUN`,
+    /// each on one line (the dump's line breaks dropped).
+    fn custom_stats(&mut self) {
+        if self.custom.is_empty() {
+            return;
+        }
+        self.banner("CUSTOM STATS:");
+        let one_line = |opts: &DisplayOptions, v: &serde_json::Value, verbosity| {
+            opts.dump(v, Some(1), false, verbosity).replace('\n', "")
+        };
+        for (host, stats) in self.custom.hosts() {
+            let text = one_line(&self.opts, &stats, self.verbosity);
+            let _ = writeln!(self.out, "\t{host}: {text}");
+        }
+        if let Some(run) = self.custom.run() {
+            let text = one_line(&self.opts, &run, self.verbosity);
+            let _ = writeln!(self.out, "\n\tRUN: {text}");
+        }
+        let _ = writeln!(self.out);
+    }
+}
+
+/// A banner as ansible's display writes it, with the empty line above it: 79 columns when not
+/// on a terminal, at least three stars.
+pub(crate) fn banner_line(msg: &str) -> String {
+    let stars = 79usize.saturating_sub(msg.chars().count()).max(3);
+    format!("\n{msg} {}\n", "*".repeat(stars))
 }
 
 /// The first line of a failed task's error: a message ansible-core already worded as the whole
@@ -365,13 +459,16 @@ impl<W: Write + Send> Reporter for Human<W> {
                     self.banner(&format!("PLAYBOOK: {base}"));
                     let _ = writeln!(self.out, "{plays} plays in {}", path.display());
                 }
+                if !self.check_marker().is_empty() {
+                    self.banner("DRY RUN");
+                }
             }
             Event::PlayStart { name, strategy } => {
                 self.free = matches!(*strategy, "free" | "host_pinned");
                 self.last_banner = None;
                 self.pending.clear();
                 self.origins.clear();
-                self.banner(&format!("PLAY [{name}]"))
+                self.banner(&format!("PLAY [{name}]{}", self.check_marker()))
             }
             Event::NoHosts => {
                 let _ = writeln!(
@@ -388,13 +485,28 @@ impl<W: Write + Send> Reporter for Human<W> {
                 origin,
             } => {
                 self.origins.insert(*id, (*origin).clone());
+                if *handler {
+                    self.handlers.insert(*id);
+                }
                 let word = if *handler { "RUNNING HANDLER" } else { "TASK" };
-                let text = format!("{word} [{name}]");
-                if self.free {
+                let text = format!("{word} [{name}]{}", self.check_marker());
+                if self.deferred() {
                     self.pending.insert(*id, text);
                 } else {
                     self.banner(&text);
                     self.last_banner = Some(*id);
+                }
+            }
+            Event::HostStart { host, name, task } => {
+                if self.opts.show_per_host_start {
+                    // A handler calls itself one (its `str()`), as its banner does.
+                    let kind = if self.handlers.contains(task) {
+                        "HANDLER"
+                    } else {
+                        "TASK"
+                    };
+                    let text = self.paint(&format!(" [started {kind}: {name} on {host}]"), "32");
+                    let _ = writeln!(self.out, "{text}");
                 }
             }
             Event::HostResult { result, item } => self.host_result(result, *item),
@@ -470,6 +582,12 @@ impl<W: Write + Send> Reporter for Human<W> {
                     let _ = writeln!(self.out, "{line}");
                 }
                 let _ = writeln!(self.out);
+                if self.opts.show_custom_stats {
+                    self.custom_stats();
+                }
+                if !self.check_marker().is_empty() {
+                    self.banner("DRY RUN");
+                }
             }
         }
         let _ = self.out.flush();

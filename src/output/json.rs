@@ -48,6 +48,9 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
             Event::TaskStart { name, handler, .. } => {
                 json!({"event": "task_start", "name": name, "handler": handler})
             }
+            Event::HostStart { host, name, .. } => {
+                json!({"event": "host_start", "host": host, "task": name})
+            }
             Event::HostResult { result, item } => json!({
                 "event": if *item { "item_result" } else { "host_result" },
                 "host": result.host,

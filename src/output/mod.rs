@@ -7,11 +7,14 @@
 //! progress bar.
 
 pub mod adhoc;
+pub mod custom_stats;
 pub mod diff;
 pub mod human;
 pub mod json;
 pub mod listing;
 pub mod log;
+pub mod options;
+pub mod profile;
 pub mod progress;
 pub mod prompt;
 

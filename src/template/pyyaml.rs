@@ -27,6 +27,13 @@ pub struct DumpOptions {
     /// alias of the first (`&id001` ... `*id001`), as PyYAML does for a Python object dumped
     /// twice (ansible-inventory's YAML of group variables shared by hosts).
     pub aliases: bool,
+    /// A string holding a line break is written as a literal block (`|`), as the dumper of
+    /// ansible-core's callbacks does for results (`callback_result_format = yaml`).
+    pub literal_multiline: bool,
+    /// With [`DumpOptions::literal_multiline`]: such a string is first made fit for a block
+    /// (trailing whitespace, tabs, special characters and spaces before line breaks dropped),
+    /// the callbacks' readable but lossy `callback_format_pretty`.
+    pub lossy: bool,
 }
 
 impl Default for DumpOptions {
@@ -36,6 +43,8 @@ impl Default for DumpOptions {
             indent: 2,
             width: 80,
             aliases: false,
+            literal_multiline: false,
+            lossy: false,
         }
     }
 }
@@ -47,6 +56,9 @@ enum Node {
     Scalar {
         text: String,
         implicit: bool,
+        /// Written as a literal block where the emitter allows one, double-quoted where not
+        /// ([`DumpOptions::literal_multiline`]).
+        literal: bool,
     },
     Seq {
         items: Vec<Node>,
@@ -112,9 +124,22 @@ fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Resu
         }
         ValueKind::String => {
             let s = v.as_str().unwrap_or("");
+            if opts.literal_multiline && s.chars().any(is_break) {
+                let text = if opts.lossy {
+                    lossy_for_block(s)
+                } else {
+                    s.to_string()
+                };
+                return Ok(Node::Scalar {
+                    text,
+                    implicit: false,
+                    literal: true,
+                });
+            }
             Node::Scalar {
                 text: s.to_string(),
                 implicit: resolves_to_str(s),
+                literal: false,
             }
         }
         ValueKind::Seq | ValueKind::Iterable => {
@@ -162,7 +187,54 @@ fn scalar(text: &str, implicit: bool) -> Node {
     Node::Scalar {
         text: text.to_string(),
         implicit,
+        literal: false,
     }
+}
+
+/// ansible-core's `_munge_data_for_lossy_yaml`: what keeps a multi-line string from being a
+/// literal block is taken out of it (readability over accuracy).
+fn lossy_for_block(s: &str) -> String {
+    let trimmed = s.trim_end();
+    // Python's expandtabs(8): a tab pads to the next multiple of 8 columns of its line.
+    let mut out = String::with_capacity(trimmed.len());
+    let mut column = 0;
+    for c in trimmed.chars() {
+        match c {
+            '\t' => {
+                let pad = 8 - column % 8;
+                out.push_str(&" ".repeat(pad));
+                column += pad;
+            }
+            '\n' | '\r' => {
+                out.push(c);
+                column = 0;
+            }
+            _ => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    // Only what the emitter prints as it is stays (its "special characters" go).
+    let printable: String = out
+        .chars()
+        .filter(|&c| {
+            let ch = c as u32;
+            (ch == 10
+                || (32..=126).contains(&ch)
+                || ch == 133
+                || (160..=55295).contains(&ch)
+                || (57344..=65533).contains(&ch)
+                || (65536..1114111).contains(&ch))
+                && ch != 65279
+        })
+        .collect();
+    // Spaces before a line break.
+    static SPACE_BREAK: OnceLock<Regex> = OnceLock::new();
+    SPACE_BREAK
+        .get_or_init(|| Regex::new("[ ]+([\n\u{85}\u{2028}\u{2029}])").expect("a valid pattern"))
+        .replace_all(&printable, "$1")
+        .into_owned()
 }
 
 /// `repr(float).lower()`, with `.0` added before an exponent as PyYAML's representer does.
@@ -209,6 +281,7 @@ struct Analysis {
     allow_flow_plain: bool,
     allow_block_plain: bool,
     allow_single_quoted: bool,
+    allow_block: bool,
 }
 
 fn is_break(c: char) -> bool {
@@ -230,6 +303,7 @@ fn analyze(s: &str) -> Analysis {
             allow_flow_plain: false,
             allow_block_plain: true,
             allow_single_quoted: true,
+            allow_block: false,
         };
     }
     let chars: Vec<char> = s.chars().collect();
@@ -327,10 +401,14 @@ fn analyze(s: &str) -> Analysis {
         allow_flow_plain: true,
         allow_block_plain: true,
         allow_single_quoted: true,
+        allow_block: true,
     };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.allow_flow_plain = false;
         a.allow_block_plain = false;
+    }
+    if trailing_space {
+        a.allow_block = false;
     }
     if break_space {
         a.allow_flow_plain = false;
@@ -341,6 +419,7 @@ fn analyze(s: &str) -> Analysis {
         a.allow_flow_plain = false;
         a.allow_block_plain = false;
         a.allow_single_quoted = false;
+        a.allow_block = false;
     }
     if line_breaks {
         a.allow_flow_plain = false;
@@ -431,9 +510,17 @@ impl Emitter {
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
         match n {
-            Node::Scalar { text, implicit } => {
+            Node::Scalar {
+                text,
+                implicit,
+                literal,
+            } => {
                 self.increase_indent(true, false);
-                self.scalar(text, *implicit);
+                if *literal {
+                    self.literal_or_double(text);
+                } else {
+                    self.scalar(text, *implicit);
+                }
                 self.pop_indent();
             }
             Node::Anchored(slot, inner) => {
@@ -551,6 +638,18 @@ impl Emitter {
             return Style::Single;
         }
         Style::Double
+    }
+
+    /// A scalar asked for in literal style: a block where the emitter allows one (block
+    /// context, not a key, no trailing space or special character), else double quotes (the
+    /// emitter's answer to a style it cannot honour).
+    fn literal_or_double(&mut self, text: &str) {
+        let a = analyze(text);
+        if self.flow_level == 0 && !self.simple_key_context && a.allow_block {
+            self.write_literal(text);
+        } else {
+            self.write_double_quoted(text, !self.simple_key_context);
+        }
     }
 
     fn scalar(&mut self, text: &str, implicit: bool) {

@@ -11,6 +11,7 @@ fn y(json: &str, flow: Option<bool>, indent: usize) -> String {
             indent,
             width: 80,
             aliases: false,
+            ..DumpOptions::default()
         },
     )
     .unwrap()

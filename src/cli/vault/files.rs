@@ -80,7 +80,7 @@ pub(super) fn write_all(results: Vec<(PathBuf, Vec<u8>)>, mode: Option<u32>) -> 
     Ok(())
 }
 
-pub(super) fn write_stdout(data: &[u8]) -> Result<(), Error> {
+pub(in crate::cli) fn write_stdout(data: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(data)
         .and_then(|_| out.flush())
@@ -95,7 +95,7 @@ pub(super) fn file_mode(p: &Path) -> Option<u32> {
 }
 
 /// Writes a file atomically: a new 0600 file beside it, renamed over it; then `mode` if given.
-pub(super) fn write_file(dest: &Path, data: &[u8], mode: Option<u32>) -> Result<(), Error> {
+pub(in crate::cli) fn write_file(dest: &Path, data: &[u8], mode: Option<u32>) -> Result<(), Error> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
