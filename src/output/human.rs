@@ -386,6 +386,7 @@ impl<W: Write + Send> Reporter for Human<W> {
                 handler,
                 id,
                 origin,
+                ..
             } => {
                 self.origins.insert(*id, (*origin).clone());
                 let word = if *handler { "RUNNING HANDLER" } else { "TASK" };

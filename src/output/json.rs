@@ -45,8 +45,21 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
             } => {
                 json!({"event": "batch_start", "batch": number, "batches": total, "hosts": hosts})
             }
-            Event::TaskStart { name, handler, .. } => {
-                json!({"event": "task_start", "name": name, "handler": handler})
+            Event::TaskStart {
+                name,
+                handler,
+                id,
+                action,
+                origin,
+                ..
+            } => {
+                // `id` and `path` let a stream be rebuilt into a run (`report::RunRecord`).
+                let file = std::path::absolute(&origin.source.name)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| origin.source.name.clone());
+                let path = format!("{file}:{}", origin.start.line);
+                json!({"event": "task_start", "name": name, "handler": handler, "id": id,
+                       "action": action, "path": path})
             }
             Event::HostResult { result, item } => json!({
                 "event": if *item { "item_result" } else { "host_result" },
@@ -54,6 +67,7 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 "status": status_word(result.status),
                 "ignored": result.ignored,
                 "item": result.item_label,
+                "task_id": result.task_id,
                 "result": value::to_json(&value::from_vars(&result.result)),
             }),
             Event::Included {
@@ -89,6 +103,15 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 json!({"event": "recap", "hosts": hosts})
             }
         };
+        // When it happened (seconds since the epoch): a run's timeline, from its stream.
+        let mut line = line;
+        if let serde_json::Value::Object(o) = &mut line {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            o.insert("time".into(), json!(now));
+        }
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
     }
