@@ -106,11 +106,7 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
         // When it happened (seconds since the epoch): a run's timeline, from its stream.
         let mut line = line;
         if let serde_json::Value::Object(o) = &mut line {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0);
-            o.insert("time".into(), json!(now));
+            o.insert("time".into(), json!(super::report::unix_now()));
         }
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();

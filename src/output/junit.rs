@@ -272,18 +272,22 @@ fn relpath(path: &str, start: &str) -> String {
 }
 
 /// The result as the callback dumps it: `json.dumps(indent=0, sort_keys=True)` of the result
-/// less internal keys, `invocation`, `diff`, `exception`, `warnings` and `deprecations`
+/// less internal keys, `invocation`, `diff`, `exception`, `warnings`, `deprecations`,
+/// `failed` and `skipped`
 /// (indented by 4 when the module asks for its result to be shown always, as `debug` does).
 fn dump(h: &HostRecord) -> String {
     use serde::Serialize;
     let mut shown = strip_internal(&h.result);
     if let Json::Object(o) = &mut shown {
+        // `failed` and `skipped` too: ansible-core's callbacks get results without them.
         for k in [
             "invocation",
             "diff",
             "exception",
             "warnings",
             "deprecations",
+            "failed",
+            "skipped",
         ] {
             o.remove(k);
         }

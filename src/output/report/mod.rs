@@ -255,6 +255,14 @@ fn args_text(args: &crate::value::Value) -> String {
     .join(", ")
 }
 
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// Builds a [`RunRecord`] from events, timing each as it arrives.
 pub struct Recorder {
     run: RunRecord,
@@ -264,6 +272,8 @@ pub struct Recorder {
     pending: std::collections::HashMap<(u64, String), Vec<(StatusWord, String)>>,
     /// When each host's last result came.
     last_end: std::collections::HashMap<String, f64>,
+    /// An event came: the clock runs.
+    started: bool,
 }
 
 /// Where times come from: the wall clock for a live run, the events' own `time` for a stream.
@@ -274,13 +284,9 @@ enum Clock {
 
 impl Recorder {
     pub fn new(masker: Arc<Masker>, diff: bool) -> Recorder {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
         Recorder {
             run: RunRecord {
-                started_unix: now,
+                started_unix: unix_now(),
                 diff,
                 ..RunRecord::default()
             },
@@ -288,6 +294,7 @@ impl Recorder {
             clock: Clock::Live(std::time::Instant::now()),
             pending: Default::default(),
             last_end: Default::default(),
+            started: false,
         }
     }
 
@@ -446,6 +453,14 @@ impl Recorder {
 
 impl Reporter for Recorder {
     fn event(&mut self, event: &Event<'_>) {
+        // The run's clock starts at its first event (what came before is not the run's).
+        if let Clock::Live(t0) = &mut self.clock
+            && !self.started
+        {
+            self.started = true;
+            *t0 = std::time::Instant::now();
+            self.run.started_unix = unix_now();
+        }
         match event {
             Event::PlaybookStart { path, .. } => {
                 let p = self.mask(&path.display().to_string());
@@ -546,6 +561,7 @@ impl RunRecord {
             clock: Clock::Fixed(0.0),
             pending: Default::default(),
             last_end: Default::default(),
+            started: false,
         };
         let mut t0 = None;
         let mut next_id = 0u64;
