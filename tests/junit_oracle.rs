@@ -41,18 +41,16 @@ fn scratch() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("baton-junit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python3");
-    let python = std::fs::canonicalize(&python).unwrap_or(python);
-    let hosts: String = ["a", "b"]
-        .iter()
-        .map(|h| {
-            format!(
-                "{h} ansible_connection=local ansible_python_interpreter={}\n",
-                python.display()
-            )
-        })
-        .collect();
-    std::fs::write(dir.join("hosts"), hosts).unwrap();
+    // Both hosts on the local connection, ansible-core's modules run by the oracle's Python.
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python3");
+    let python = std::fs::canonicalize(&venv).unwrap_or(venv);
+    let line = |h: &str| {
+        format!(
+            "{h} ansible_connection=local ansible_python_interpreter={}\n",
+            python.display()
+        )
+    };
+    std::fs::write(dir.join("hosts"), line("a") + &line("b")).unwrap();
     std::fs::write(dir.join("play.yml"), PLAY).unwrap();
     dir
 }

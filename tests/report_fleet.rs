@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{Fleet, describe, run_baton};
+use common::{Fleet, describe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -441,22 +441,27 @@ fn is_error(c: &Case) -> bool {
     c.host.is_some_and(|h| h.result.get("exception").is_some())
 }
 
-/// minidom's escaping (`&`, `<`, `>`, `"`), with the characters XML 1.0 cannot hold dropped
-/// (minidom writes them as they are, which no parser reads).
+/// minidom's escaping (`&`, `<`, `>`, `"`), with the characters XML 1.0 cannot hold replaced
+/// by U+FFFD (minidom writes them as they are, which no parser reads).
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    s.chars()
+        .fold(String::with_capacity(s.len()), |mut out, c| {
+            let entity = match c {
+                '&' => Some("&amp;"),
+                '<' => Some("&lt;"),
+                '>' => Some("&gt;"),
+                '"' => Some("&quot;"),
+                _ => None,
+            };
+            let xml_char =
+                matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}');
+            match (entity, xml_char) {
+                (Some(e), _) => out.push_str(e),
+                (None, true) => out.push(c),
+                (None, false) => out.push('\u{fffd}'),
+            }
+            out
+        })
 }
 
 #[cfg(test)]

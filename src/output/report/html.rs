@@ -41,24 +41,13 @@ pub fn render(run: &RunRecord) -> String {
         }
         out.push_str("</ul></section>\n");
     }
-    let _ = write!(out, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities: text and attribute values alike.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// `&`, `<`, `>`, `"` and `'` as entities (markupsafe's escape): text and attribute values.
+fn esc(s: &str) -> String {
+    crate::template::filters::text::html_escape(s)
 }
 
 /// A duration as people read it: `0.42s`, `12.3s`, `4m05s`, `1h02m`.
@@ -173,12 +162,10 @@ fn recap(out: &mut String, run: &RunRecord) {
     let mut sorted: Vec<_> = run.recap.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     for (host, c) in sorted {
-        let class = if c.failed > 0 || c.unreachable > 0 {
-            "failed"
-        } else if c.changed > 0 {
-            "changed"
-        } else {
-            "ok"
+        let class = match (c.failed + c.unreachable, c.changed) {
+            (0, 0) => "ok",
+            (0, _) => "changed",
+            _ => "failed",
         };
         let cell = |n: u32, k: &str| {
             if n > 0 {
@@ -362,9 +349,9 @@ fn timeline(out: &mut String, run: &RunRecord) {
     let tasks = serde_json::Value::Array(table)
         .to_string()
         .replace("</", "<\\/");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</div><div id=\"tip\" role=\"tooltip\"></div><script>const TASKS={tasks};</script></section>\n"
+        "</div><div id=\"tip\" role=\"tooltip\"></div><script>const TASKS={tasks};</script></section>"
     );
 }
 

@@ -474,12 +474,12 @@ impl Reporter for Recorder {
                 hosts,
             } => self.batch_start(*number, *total, hosts),
             Event::TaskStart {
-                name,
-                handler,
-                id,
                 origin,
                 action,
                 args,
+                id,
+                name,
+                handler,
             } => {
                 let path = std::path::absolute(&origin.source.name)
                     .map(|p| p.display().to_string())

@@ -78,6 +78,22 @@ fn play_run(rep: &mut dyn Reporter, batches: usize, hosts: usize, tasks: usize) 
     rep.event(&Event::Recap { stats: &stats });
 }
 
+/// A play `p` and its task `name` (id 1) start.
+fn play_and_task(rep: &mut dyn Reporter, name: &str) {
+    rep.event(&Event::PlayStart {
+        name: "p",
+        strategy: "linear",
+    });
+    rep.event(&Event::TaskStart {
+        name,
+        handler: false,
+        id: 1,
+        origin: &span(3),
+        action: "command",
+        args: None,
+    });
+}
+
 fn recorded(batches: usize, hosts: usize, tasks: usize) -> RunRecord {
     let mut rec = Recorder::new(Masker::new(), false);
     play_run(&mut rec, batches, hosts, tasks);
@@ -144,19 +160,7 @@ fn a_vault_secret_never_reaches_the_page_and_text_is_escaped() {
 #[test]
 fn a_diff_is_shown_under_its_changed_task_in_diff_mode() {
     let mut rec = Recorder::new(Masker::new(), true);
-    rec.event(&Event::PlayStart {
-        name: "p",
-        strategy: "linear",
-    });
-    let sp = span(3);
-    rec.event(&Event::TaskStart {
-        name: "write config",
-        handler: false,
-        id: 1,
-        origin: &sp,
-        action: "copy",
-        args: None,
-    });
+    play_and_task(&mut rec, "write config");
     let mut r = result("web1", Status::Changed, 1, "");
     r.result.insert(
         "diff".into(),
@@ -188,7 +192,11 @@ fn five_hundred_hosts_by_fifty_tasks_stay_small() {
         25_000
     );
     let html = html::render(&run);
-    // Every result's bar is there, and the page stays under 3 MB (about 2.1 MB measured).
+    // docs/report.sh measures how long a browser takes with this page.
+    if let Some(path) = std::env::var_os("BATON_REPORT_SAMPLE") {
+        std::fs::write(path, &html).unwrap();
+    }
+    // Every result's bar is there, and the page stays under 3 MB.
     assert_eq!(html.matches("<i class=\"").count(), 25_000);
     assert!(html.len() < 3_000_000, "{} bytes", html.len());
     assert!(html.contains("data-host=\"h499\""));
@@ -230,19 +238,7 @@ fn a_run_rebuilt_from_its_json_stream_has_the_same_plays_tasks_and_recap() {
 #[test]
 fn loop_items_are_kept_with_their_task_result() {
     let mut rec = Recorder::new(Masker::new(), false);
-    rec.event(&Event::PlayStart {
-        name: "p",
-        strategy: "linear",
-    });
-    let sp = span(3);
-    rec.event(&Event::TaskStart {
-        name: "loop",
-        handler: false,
-        id: 1,
-        origin: &sp,
-        action: "command",
-        args: None,
-    });
+    play_and_task(&mut rec, "loop");
     for (label, status) in [("a", Status::Ok), ("b", Status::Failed)] {
         let mut r = result("web1", status, 1, "");
         r.item_label = Some(label.into());
@@ -267,4 +263,58 @@ fn loop_items_are_kept_with_their_task_result() {
     );
     let html = html::render(run);
     assert!(html.contains("items: b"), "{html}");
+}
+
+/// The test's writer: a plain write (the CLI's is atomic).
+fn write_plain(
+    path: &std::path::Path,
+    data: &[u8],
+    _mode: Option<u32>,
+) -> Result<(), crate::diagnostics::Error> {
+    std::fs::write(path, data).map_err(|e| {
+        crate::diagnostics::Error::new(crate::diagnostics::ErrorKind::Io, e.to_string())
+    })
+}
+
+#[test]
+fn the_sink_writes_junit_at_the_recap_and_the_report_at_the_end_or_when_dropped() {
+    let dir = std::env::temp_dir().join(format!("baton-sink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let outputs = Outputs {
+        html: Some(dir.join("run.html")),
+        junit: Some(crate::output::junit::Options::from_lookup(
+            Some(dir.join("junit.xml")),
+            |_| None,
+        )),
+    };
+    let sink = Sink::new(Recorder::new(Masker::new(), false), outputs, write_plain);
+    let mut tee = sink.tee(Box::new(crate::exec::events::NullReporter));
+    play_run(tee.as_mut(), 1, 2, 3);
+    // The recap wrote the JUnit file; the report waits for the end.
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("tests=\"6\""), "{xml}");
+    assert!(!dir.join("run.html").exists());
+    assert!(sink.finish().is_empty());
+    let html = std::fs::read_to_string(dir.join("run.html")).unwrap();
+    assert!(html.contains("data-host=\"h1\"") && !html.contains("stopped early"));
+
+    // A run that stops on an error: the report is written when the sink goes, saying so.
+    std::fs::remove_file(dir.join("run.html")).unwrap();
+    let outputs = Outputs {
+        html: Some(dir.join("run.html")),
+        junit: None,
+    };
+    let sink = Sink::new(Recorder::new(Masker::new(), false), outputs, write_plain);
+    let mut tee = sink.tee(Box::new(crate::exec::events::NullReporter));
+    tee.event(&Event::PlayStart {
+        name: "half",
+        strategy: "linear",
+    });
+    drop(tee);
+    drop(sink);
+    let html = std::fs::read_to_string(dir.join("run.html")).unwrap();
+    assert!(html.contains("The run stopped early: the run stopped on an error"));
+    assert!(html.contains("PLAY [half]"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
