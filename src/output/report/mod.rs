@@ -69,19 +69,22 @@ pub struct BatchRecord {
 /// One task of one batch, and what each host made of it.
 #[derive(Debug, Clone, Default)]
 pub struct TaskRecord {
+    /// The task's identity within the run (same task in every batch: same id).
+    pub id: u64,
+    /// The batch it ran in (index into [`PlayRecord::batches`]).
+    pub batch: usize,
+    /// Its name as the banner shows it (templated), and whether it is a handler.
     pub name: String,
     pub handler: bool,
+    /// Its module, as written less `ansible.builtin.`.
     pub action: String,
     /// Where it is written, `FILE:LINE` with FILE absolute (Ansible's `task.get_path()`).
     pub path: Option<String>,
     /// Its arguments as written, `k=v, k=v` (Ansible's junit test case names); `None` under
     /// `no_log`.
     pub args: Option<String>,
-    /// The batch it ran in (index into [`PlayRecord::batches`]).
-    pub batch: usize,
+    /// When it started.
     pub start: f64,
-    /// The task's identity within the run (same task in every batch: same id).
-    pub id: u64,
     pub results: Vec<HostRecord>,
     /// `include_tasks`/`include_role` brought in files: one line per inclusion.
     pub included: Vec<String>,
@@ -519,10 +522,10 @@ impl Reporter for Recorder {
                 self.host_result(Some(result.task_id), rec, *item);
             }
             Event::Included {
-                path,
-                hosts,
-                item,
                 task,
+                path,
+                item,
+                hosts,
             } => {
                 let line = self.mask(&match item {
                     Some(i) => format!("{path} for {} (item={i})", hosts.join(", ")),
