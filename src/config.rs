@@ -70,6 +70,12 @@ pub struct Config {
     /// The file's other settings, `(section, key, value)` in order: those that parts of baton
     /// read for themselves (the terminal output's options, `crate::output::options`).
     pub other: Vec<(String, String, String)>,
+    /// `[defaults] callbacks_enabled` (`callback_whitelist` before it;
+    /// `ANSIBLE_CALLBACKS_ENABLED`): the callback plugins asked for, as written.
+    pub callbacks_enabled: Vec<String>,
+    /// `[baton] report` (`BATON_REPORT`): write the HTML report of each run here, as
+    /// `baton play --report` does.
+    pub report: Option<PathBuf>,
 }
 
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {
@@ -221,6 +227,12 @@ impl Config {
                 ("inventory", "inventory_unparsed_warning") => {
                     cfg.inventory_unparsed_warning = parse_bool(v)
                 }
+                ("defaults", key @ ("callbacks_enabled" | "callback_whitelist")) => {
+                    cfg.callbacks_enabled = split_list(v);
+                    // The terminal output's aggregate callbacks read it too.
+                    cfg.other.push(("defaults".into(), key.to_string(), v.to_string()));
+                }
+                ("baton", "report") => cfg.report = Some(path(v)),
                 ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),
                 ("privilege_escalation", "become_user") => cfg.become_user = Some(v.to_string()),
                 ("privilege_escalation", "become_method") => {
@@ -335,7 +347,24 @@ impl Config {
         if let Some(v) = env("ANSIBLE_BECOME_METHOD") {
             self.become_method = Some(v);
         }
+        if let Some(v) =
+            env("ANSIBLE_CALLBACKS_ENABLED").or_else(|| env("ANSIBLE_CALLBACK_WHITELIST"))
+        {
+            self.callbacks_enabled = split_list(&v);
+        }
+        if let Some(v) = env("BATON_REPORT") {
+            self.report = Some(expand_home(&v));
+        }
     }
+}
+
+/// A list setting: comma-separated, blanks dropped.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn expand_home(p: &str) -> PathBuf {

@@ -54,6 +54,16 @@ pub struct PlayArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    /// Write a self-contained HTML report of the run (timeline, recap, failures, diffs) to
+    /// FILE, at the end of the run or when it stops early (also `[baton] report` in
+    /// ansible.cfg, or BATON_REPORT).
+    #[arg(long = "report", value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write JUnit XML as Ansible's junit callback does: into the directory PATH
+    /// (PLAYBOOK-TIME.xml), or to PATH itself when it ends in `.xml` (also
+    /// `callbacks_enabled = junit` with JUNIT_OUTPUT_DIR).
+    #[arg(long = "junit", value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 pub(super) fn play(
@@ -183,6 +193,11 @@ pub(super) fn play(
         }
         return Ok(0);
     }
+    // The report and the JUnit file record what the run's output shows, as it shows it.
+    let sink = report_sink(&args, &config, console.masker());
+    if let Some(s) = &sink {
+        reporter = s.tee(reporter);
+    }
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Passwords are asked for here, once, before anything connects.
     let opts = Options {
@@ -213,11 +228,19 @@ pub(super) fn play(
     {
         let flag = interrupted.clone();
         let console = console.clone();
+        let sink = sink.clone();
         runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
                 console.write("\n[ERROR]: User interrupted execution\n");
+                if let Some(s) = &sink {
+                    s.stopped("User interrupted execution");
+                }
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    // The report of what ran, before the process ends.
+                    if let Some(s) = &sink {
+                        s.finish();
+                    }
                     std::process::exit(99);
                 }
             }
@@ -225,13 +248,23 @@ pub(super) fn play(
     }
     let mut code = 0;
     for book in &books {
-        let outcome = runtime.block_on(exec::run(
+        let outcome = match runtime.block_on(exec::run(
             book,
             inventory.clone(),
             extra.clone(),
             opts.clone(),
             reporter.as_mut(),
-        ))?;
+        )) {
+            Ok(o) => o,
+            Err(e) => {
+                // A fatal error: the report says so, with what ran.
+                if let Some(s) = &sink {
+                    s.stopped(&e.to_string());
+                    finish_report(s, reporter.as_mut());
+                }
+                return Err(e);
+            }
+        };
         code = outcome.exit_code;
         if config.retry_files_enabled.unwrap_or(false) && !outcome.retry_hosts.is_empty() {
             write_retry_file(book, &config, &outcome.retry_hosts, reporter.as_mut());
@@ -240,7 +273,44 @@ pub(super) fn play(
             break;
         }
     }
+    if let Some(s) = &sink {
+        finish_report(s, reporter.as_mut());
+    }
     Ok(code)
+}
+
+/// The report and JUnit writer the flags and ansible.cfg ask for, if any.
+fn report_sink(
+    args: &PlayArgs,
+    config: &crate::config::Config,
+    masker: &Arc<crate::vault::Masker>,
+) -> Option<crate::output::report::Sink> {
+    use crate::output::{junit, report};
+    let junit_on = args.junit.is_some()
+        || config
+            .callbacks_enabled
+            .iter()
+            .any(|c| junit::is_junit_callback(c));
+    let outputs = report::Outputs {
+        html: args.report.clone().or_else(|| config.report.clone()),
+        junit: junit_on.then(|| junit::Options::from_env(args.junit.clone())),
+    };
+    if outputs.html.is_none() && outputs.junit.is_none() {
+        return None;
+    }
+    let recorder = report::Recorder::new(masker.clone(), args.flags.diff);
+    Some(report::Sink::new(
+        recorder,
+        outputs,
+        super::vault::files::write_file,
+    ))
+}
+
+/// Writes the HTML report; what writing the run's files went wrong with, as warnings.
+fn finish_report(sink: &crate::output::report::Sink, reporter: &mut dyn exec::events::Reporter) {
+    for w in sink.finish() {
+        reporter.event(&exec::events::Event::Warning(&w));
+    }
 }
 
 /// `--flush-cache`, as ansible-playbook does it before anything else: the cached facts of every

@@ -64,6 +64,24 @@ pub fn task_id(task: &crate::playbook::Task) -> u64 {
     std::ptr::from_ref(task) as usize as u64
 }
 
+/// A task's arguments for [`Event::TaskStart`]: `None` when a `no_log` on the task or around
+/// it is anything but a literal false (it may hide them; templated, it is not known yet).
+pub fn shown_args<'a, K: std::ops::Deref<Target = crate::playbook::Keywords>>(
+    task: &'a crate::playbook::Task,
+    chain: &[K],
+) -> Option<&'a crate::value::Value> {
+    let no_log = std::iter::once(&task.kw)
+        .chain(chain.iter().rev().map(|k| &**k))
+        .find_map(|k| k.no_log.as_ref());
+    match no_log {
+        None => Some(&task.args),
+        Some(v) if v.kind() == minijinja::value::ValueKind::Bool && !v.is_true() => {
+            Some(&task.args)
+        }
+        Some(_) => None,
+    }
+}
+
 /// Counts per host, as PLAY RECAP shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostStats {
@@ -106,6 +124,11 @@ pub enum Event<'a> {
         id: u64,
         /// Where the task is written: a failed result's `Origin:`.
         origin: &'a crate::diagnostics::Span,
+        /// The task's action (module), as written less its `ansible.builtin.` prefix.
+        action: &'a str,
+        /// The task's arguments as written (untemplated), or `None` when `no_log` may hide
+        /// them (the JUnit report names a test case with them, as Ansible's junit callback).
+        args: Option<&'a crate::value::Value>,
     },
     /// A host starts the current task (ansible's `v2_runner_on_start`): its slot among the
     /// forks is taken.

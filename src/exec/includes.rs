@@ -129,6 +129,8 @@ impl Runner<'_> {
             handler: ctx.handler,
             id: events::task_id(task),
             origin: &task.span,
+            action: &task.action,
+            args: events::shown_args(task, &ctx.chain),
         });
         // `run_once`: the include is decided, and what it brings in runs, on the first host
         // alone.

@@ -138,6 +138,8 @@ impl Runner<'_> {
                 handler: ctx.handler,
                 id: events::task_id(task),
                 origin: &task.span,
+                action: &task.action,
+                args: events::shown_args(task, &ctx.chain),
             });
             let job = self.job(state, task, ctx, host);
             if !unconditional && !job.when_holds()? {

@@ -301,6 +301,8 @@ impl Runner<'_> {
             handler,
             id: events::task_id(task),
             origin: &task.span,
+            action: &task.action,
+            args: events::shown_args(task, &ctx.chain),
         });
 
         let fan = self.fan_out(state, task, ctx, &hosts)?;

@@ -483,6 +483,7 @@ impl<W: Write + Send> Reporter for Human<W> {
                 handler,
                 id,
                 origin,
+                ..
             } => {
                 self.origins.insert(*id, (*origin).clone());
                 if *handler {

@@ -45,8 +45,21 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
             } => {
                 json!({"event": "batch_start", "batch": number, "batches": total, "hosts": hosts})
             }
-            Event::TaskStart { name, handler, .. } => {
-                json!({"event": "task_start", "name": name, "handler": handler})
+            Event::TaskStart {
+                name,
+                handler,
+                id,
+                action,
+                origin,
+                ..
+            } => {
+                // `id` and `path` let a stream be rebuilt into a run (`report::RunRecord`).
+                let file = std::path::absolute(&origin.source.name)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| origin.source.name.clone());
+                let path = format!("{file}:{}", origin.start.line);
+                json!({"event": "task_start", "name": name, "handler": handler, "id": id,
+                       "action": action, "path": path})
             }
             Event::HostStart { host, name, .. } => {
                 json!({"event": "host_start", "host": host, "task": name})
@@ -57,6 +70,7 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 "status": status_word(result.status),
                 "ignored": result.ignored,
                 "item": result.item_label,
+                "task_id": result.task_id,
                 "result": value::to_json(&value::from_vars(&result.result)),
             }),
             Event::Included {
@@ -92,6 +106,11 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
                 json!({"event": "recap", "hosts": hosts})
             }
         };
+        // When it happened (seconds since the epoch): a run's timeline, from its stream.
+        let mut line = line;
+        if let serde_json::Value::Object(o) = &mut line {
+            o.insert("time".into(), json!(super::report::unix_now()));
+        }
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
     }

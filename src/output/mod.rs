@@ -11,12 +11,14 @@ pub mod custom_stats;
 pub mod diff;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod listing;
 pub mod log;
 pub mod options;
 pub mod profile;
 pub mod progress;
 pub mod prompt;
+pub mod report;
 
 /// A warning of a command without an event stream (`baton inventory`, `baton template`, what
 /// reading the vault passwords found) and of `baton run`'s output: `[WARNING]: ...` on

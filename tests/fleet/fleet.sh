@@ -55,6 +55,8 @@ cmd_deps() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   { command -v ssh && command -v ssh-keygen && command -v ssh-keyscan; } >/dev/null 2>&1 ||
     missing+=(openssh-client)
+  # The HTML report's acceptance test renders it in headless Chromium (tests/report_fleet.rs).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     need_root "installing packages" "${missing[*]}"
     log "installing ${missing[*]} (apt-get)"

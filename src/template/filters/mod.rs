@@ -27,7 +27,7 @@ mod presentation;
 mod random;
 mod regex;
 mod scalars;
-mod text;
+pub(crate) mod text;
 
 pub use dates::{DateTime, datetime_value, now, strftime_at};
 pub use encoding::{b64decode, b64encode};

@@ -9,7 +9,7 @@ use minijinja::{Error, ErrorKind};
 
 /// Registers every filter on the environment.
 /// markupsafe's `escape`: `& < > ' "` as entities.
-pub(super) fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
