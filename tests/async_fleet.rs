@@ -81,6 +81,7 @@ fn async_jobs_leave_their_state_on_the_host_and_async_status_reads_it() {
     // The polled job's file was removed once read; the background one by `mode: cleanup`.
     let files: Vec<&str> = stdout
         .lines()
+        .filter(|l| l.contains(".ansible_async/"))
         .find_map(|l| l.trim().strip_prefix("\"msg\": \""))
         .expect("the debug task printed the results files")
         .trim_end_matches('"')
