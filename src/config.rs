@@ -230,7 +230,8 @@ impl Config {
                 ("defaults", key @ ("callbacks_enabled" | "callback_whitelist")) => {
                     cfg.callbacks_enabled = split_list(v);
                     // The terminal output's aggregate callbacks read it too.
-                    cfg.other.push(("defaults".into(), key.to_string(), v.to_string()));
+                    cfg.other
+                        .push(("defaults".into(), key.to_string(), v.to_string()));
                 }
                 ("baton", "report") => cfg.report = Some(path(v)),
                 ("privilege_escalation", "become") => cfg.become_ = parse_bool(v),

@@ -243,7 +243,6 @@ fn made_by_template(expr: &str, v: Value) -> Value {
         _ => v,
     }
 }
-}
 
 /// Evaluates a bare expression against a scope; undefined results are errors.
 pub(crate) fn eval_expression(expr: &str, ctx: &Value) -> Result<Value, Error> {

@@ -548,7 +548,10 @@ impl Reporter for Recorder {
                     self.run.recap.insert(h.clone(), s.into());
                 }
             }
-            Event::Verbose { .. } | Event::Prompt { .. } | Event::StepPrompt { .. } => {}
+            Event::Verbose { .. }
+            | Event::HostStart { .. }
+            | Event::Prompt { .. }
+            | Event::StepPrompt { .. } => {}
         }
         self.touch();
     }
