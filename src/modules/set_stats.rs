@@ -27,8 +27,8 @@ impl Module for SetStats {
 
     fn run<'a>(&'a self, mut args: Args, _ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
-            let per_host = args.raw("per_host").map_or(false, |v| lenient_bool(&v));
-            let aggregate = args.raw("aggregate").map_or(true, |v| lenient_bool(&v));
+            let per_host = args.raw("per_host").is_some_and(|v| lenient_bool(&v));
+            let aggregate = args.raw("aggregate").is_none_or(|v| lenient_bool(&v));
             let data = args
                 .raw("data")
                 .unwrap_or_else(|| value::map(Vec::<(String, Value)>::new()));
@@ -41,7 +41,7 @@ impl Module for SetStats {
             for key in data.try_iter().into_iter().flatten() {
                 let name = key.as_str().map(str::to_string);
                 match name {
-                    Some(n) if crate::playbook::load::is_variable_name(&n) => {
+                    Some(n) if variable_name(&n) => {
                         pairs.push((n, data.get_item(&key).unwrap_or_default()));
                     }
                     _ => {
@@ -78,4 +78,15 @@ fn lenient_bool(v: &Value) -> bool {
             )
         }),
     }
+}
+
+/// ansible-core's `validate_variable_name` (an ASCII identifier, not a Jinja constant), as the
+/// playbook loader checks `register`; kept here since modules do not reach into the loader.
+fn variable_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !matches!(
+            n,
+            "true" | "false" | "none" | "True" | "False" | "None" | "not"
+        )
 }
