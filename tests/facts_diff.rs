@@ -95,7 +95,7 @@ printf '{"fact_dir": "custom"}' > /tmp/custom_facts.d/where.fact
             a["ansible_local"], b["ansible_local"]
         ));
     }
-    if a["ansible_local"]["prefs"]["paths"]["home"] != Json::from("/srv/h") {
+    if a["ansible_local"]["prefs"]["paths"]["home"] != "/srv/h" {
         problems.push(format!(
             "ansible read prefs.fact as {}",
             a["ansible_local"]["prefs"]
@@ -138,7 +138,7 @@ printf '{"fact_dir": "custom"}' > /tmp/custom_facts.d/where.fact
     let a = gathered("ansible", &fleet, &dir, &host);
     let b = gathered("baton", &fleet, &dir, &host);
     if a["ansible_local"] != b["ansible_local"]
-        || a["ansible_local"]["where"]["fact_dir"] != Json::from("custom")
+        || a["ansible_local"]["where"]["fact_dir"] != "custom"
     {
         problems.push(format!(
             "fact_path: ansible {} / baton {}",
