@@ -7,8 +7,10 @@
 //! are the inspection and file tools.
 
 pub mod inventory;
+pub mod limits;
 pub mod multicall;
 pub mod play;
+pub mod report;
 pub mod run;
 pub mod template;
 pub mod vault;
@@ -46,6 +48,9 @@ pub enum Command {
     /// Render a template with one host's variables (and its role's defaults and vars) to
     /// stdout: baton template --role nginx_lb nginx.conf.j2 -i inventories/example --host lb1
     Template(Box<crate::cli::template::TemplateArgs>),
+    /// Work with recorded runs: `baton report merge shard-*.json --json run.json` joins the
+    /// `--output json` streams of `baton play --shard K/N` runs into one recap and exit status.
+    Report(crate::cli::report::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -324,7 +329,10 @@ fn run() -> i32 {
     init_tracing(
         match &cli.command {
             Command::Play(a) => a.flags.verbose,
-            Command::Inventory(_) | Command::Vault(_) | Command::Template(_) => 0,
+            Command::Inventory(_)
+            | Command::Vault(_)
+            | Command::Template(_)
+            | Command::Report(_) => 0,
             Command::Run(a) => a.flags.verbose,
         },
         console.clone(),
@@ -335,6 +343,7 @@ fn run() -> i32 {
         Command::Vault(args) => crate::cli::vault::run(args),
         Command::Run(args) => crate::cli::run::run(*args, &masker),
         Command::Template(args) => crate::cli::template::run(*args, &masker),
+        Command::Report(args) => crate::cli::report::run(args, &masker),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ pub mod listing;
 pub mod log;
 pub mod progress;
 pub mod prompt;
+pub mod recorded;
 
 /// A warning of a command without an event stream (`baton inventory`, `baton template`, what
 /// reading the vault passwords found) and of `baton run`'s output: `[WARNING]: ...` on
