@@ -4,7 +4,7 @@
 //! and exits with the run's one exit status. The model it builds,
 //! [`crate::output::recorded::RunRecord`], is what a renderer of recorded runs takes.
 
-use crate::diagnostics::Error;
+use crate::diagnostics::{Error, ErrorKind};
 use crate::exec::events::{Event, Reporter};
 use crate::output::human::Human;
 use crate::output::recorded::RunRecord;
@@ -34,6 +34,44 @@ pub struct MergeArgs {
     pub json: Option<PathBuf>,
 }
 
+/// The shards of `K/N` names that were not given: an error, since their hosts would be
+/// missing from the recap and the exit status.
+fn missing_shards(given: &[String]) -> Result<(), Error> {
+    let parsed: Vec<crate::exec::shard::Shard> = given
+        .iter()
+        .filter_map(|k| crate::exec::shard::Shard::parse(k).ok())
+        .collect();
+    let Some(n) = parsed.first().map(|s| s.count) else {
+        return Ok(());
+    };
+    if let Some(odd) = parsed.iter().find(|s| s.count != n) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "the streams are shards of different splits ({}/{} and */{n})",
+                odd.index, odd.count
+            ),
+        ));
+    }
+    let missing: Vec<String> = (1..=n)
+        .filter(|k| !parsed.iter().any(|s| s.index == *k))
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Usage,
+        format!(
+            "shard{} {} of the run {} not given: the recap would leave out {} hosts",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            if missing.len() > 1 { "are" } else { "is" },
+            if missing.len() > 1 { "their" } else { "its" },
+        ),
+    ))
+}
+
 pub fn run(args: ReportArgs, masker: &std::sync::Arc<crate::vault::Masker>) -> Result<i32, Error> {
     let ReportAction::Merge(args) = args.action;
     let mut shards = Vec::new();
@@ -44,23 +82,7 @@ pub fn run(args: ReportArgs, masker: &std::sync::Arc<crate::vault::Masker>) -> R
     if let Some(out) = &args.json {
         super::vault::files::write_file(out, merged.to_json_lines().as_bytes(), Some(0o644))?;
     }
-    let counts: Vec<u64> = merged
-        .shards
-        .iter()
-        .filter_map(|k| k.split_once('/').and_then(|(_, n)| n.parse().ok()))
-        .collect();
-    if let Some(&n) = counts.first() {
-        if merged.shards.len() as u64 != n || counts.iter().any(|&c| c != n) {
-            crate::output::warn_stderr(
-                masker,
-                &format!(
-                    "merged shards {} of a run in {n}: the recap leaves out the hosts of the \
-                     shards not given",
-                    merged.shards.join(", ")
-                ),
-            );
-        }
-    }
+    missing_shards(&merged.shards)?;
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut human = Human::new(stdout, masker.clone(), 0, color);

@@ -151,6 +151,14 @@ impl RunRecord {
                     if let Some(k) = ev.get("shard").and_then(Json::as_str) {
                         run.shards.push(k.to_string());
                     }
+                    // A merged stream names every shard it joined.
+                    let joined = ev.get("shards").and_then(Json::as_array);
+                    run.shards.extend(
+                        joined
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|k| k.as_str().map(String::from)),
+                    );
                 }
                 // What asked the operator, and -v output, are not part of the record.
                 _ => {}
@@ -379,4 +387,99 @@ pub fn combined_exit(codes: &[i32]) -> i32 {
         }
     }
     codes.iter().copied().max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(name: &str, lines: &[&str]) -> (String, RunRecord) {
+        let src = Source::new(name, lines.join("\n"));
+        (name.to_string(), RunRecord::parse(&src).unwrap())
+    }
+
+    fn recap(hosts: &[(&str, u32, u32)]) -> String {
+        let m: serde_json::Map<String, Json> = hosts
+            .iter()
+            .map(|(h, ok, failed)| {
+                (
+                    h.to_string(),
+                    json!({"ok": ok, "failed": failed, "unreachable": 0}),
+                )
+            })
+            .collect();
+        json!({"event": "recap", "hosts": m}).to_string()
+    }
+
+    #[test]
+    fn shards_merge_task_by_task_with_one_exit_status() {
+        let r1 = recap(&[("a", 2, 0)]);
+        let s1 = stream(
+            "s1",
+            &[
+                r#"{"event":"playbook_start","path":"p.yml","plays":1}"#,
+                r#"{"event":"play_start","name":"all","strategy":"linear"}"#,
+                r#"{"event":"task_start","name":"t1","handler":false}"#,
+                r#"{"event":"host_result","host":"a","status":"ok","result":{}}"#,
+                r#"{"event":"task_start","name":"only here","handler":false}"#,
+                r#"{"event":"host_result","host":"a","status":"changed","result":{}}"#,
+                &r1,
+                r#"{"event":"shard_end","shard":"1/2","exit_code":0}"#,
+            ],
+        );
+        let r2 = recap(&[("b", 0, 1)]);
+        let s2 = stream(
+            "s2",
+            &[
+                r#"{"event":"playbook_start","path":"p.yml","plays":1}"#,
+                r#"{"event":"play_start","name":"all","strategy":"linear"}"#,
+                r#"{"event":"task_start","name":"t1","handler":false}"#,
+                r#"{"event":"host_result","host":"b","status":"failed","result":{}}"#,
+                &r2,
+                r#"{"event":"shard_end","shard":"2/2","exit_code":2}"#,
+            ],
+        );
+        let m = RunRecord::merge(vec![s1, s2]).unwrap();
+        assert_eq!(m.exit_code, 2);
+        let tasks = &m.playbooks[0].plays[0].tasks;
+        assert_eq!(
+            tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["t1", "only here"]
+        );
+        assert_eq!(tasks[0].results.len(), 2);
+        assert_eq!(m.playbooks[0].recap.len(), 2);
+        // Written and read back: the same record.
+        let again = RunRecord::parse(&Source::new("m", m.to_json_lines())).unwrap();
+        assert_eq!(again.exit_code, 2);
+        assert_eq!(again.playbooks[0].plays[0].tasks[0].results.len(), 2);
+        assert_eq!(again.shards, ["1/2", "2/2"]);
+    }
+
+    #[test]
+    fn a_host_in_two_streams_is_refused() {
+        let r = recap(&[("a", 1, 0)]);
+        let e = RunRecord::merge(vec![stream("x", &[&r]), stream("y", &[&r])]).unwrap_err();
+        assert!(
+            e.message
+                .contains("host a is in the recaps of both x and y"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn without_an_exit_event_the_recap_decides() {
+        let (_, r) = stream("x", &[&recap(&[("a", 1, 1)])]);
+        assert_eq!(r.exit_code, 2);
+        assert_eq!(combined_exit(&[0, 2, 4]), 4);
+        assert_eq!(combined_exit(&[0, 99, 4]), 99);
+        assert_eq!(combined_exit(&[0, 0]), 0);
+        assert_eq!(combined_exit(&[0, 250]), 250);
+    }
+
+    #[test]
+    fn a_stream_without_a_recap_is_an_error() {
+        let src = Source::new("x.json", r#"{"event":"warning","message":"w"}"#);
+        let e = RunRecord::parse(&src).unwrap_err();
+        assert!(e.message.contains("x.json: no recap"), "{e}");
+    }
 }
