@@ -17,7 +17,7 @@ fn nofile() -> Option<(u64, u64)> {
     };
     // SAFETY: getrlimit writes the struct it is given and nothing else.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    (rc == 0).then_some((lim.rlim_cur as u64, lim.rlim_max as u64))
+    (rc == 0).then_some((lim.rlim_cur, lim.rlim_max))
 }
 
 /// Raises the soft open-files limit to the hard limit; returns the soft limit now in force
@@ -28,8 +28,8 @@ pub fn raise_open_files() -> Option<u64> {
         return Some(soft);
     }
     let lim = libc::rlimit {
-        rlim_cur: hard as libc::rlim_t,
-        rlim_max: hard as libc::rlim_t,
+        rlim_cur: hard,
+        rlim_max: hard,
     };
     // SAFETY: setrlimit reads the struct it is given; raising the soft limit up to the hard
     // one needs no privilege.
