@@ -94,7 +94,10 @@ fn hard_limit() -> u64 {
 #[test]
 fn the_open_files_soft_limit_is_raised_to_the_hard_limit() {
     let hard = hard_limit();
-    assert!(hard > 256, "this test needs a hard limit above 256, not {hard}");
+    assert!(
+        hard > 256,
+        "this test needs a hard limit above 256, not {hard}"
+    );
     let s = Scratch::new("nofile-raise");
     std::fs::write(
         s.path().join("play.yml"),
@@ -113,7 +116,11 @@ fn the_open_files_soft_limit_is_raised_to_the_hard_limit() {
         .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("\"msg\": \"soft={hard}\"")), "{}", describe(&out));
+    assert!(
+        stdout.contains(&format!("\"msg\": \"soft={hard}\"")),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]

@@ -93,7 +93,9 @@ fn per_host(stream: &str) -> BTreeMap<(usize, String, String), String> {
 }
 
 fn recap_section(stdout: &str) -> String {
-    let at = stdout.find("PLAY RECAP").unwrap_or_else(|| panic!("no recap: {stdout}"));
+    let at = stdout
+        .find("PLAY RECAP")
+        .unwrap_or_else(|| panic!("no recap: {stdout}"));
     stdout[at..].trim_end().to_string()
 }
 
@@ -172,14 +174,24 @@ fn four_shards_merged_equal_one_unsharded_run() {
     let whole_json = play(&scratch, &inv, &whole_dir, &["--output", "json"])
         .output()
         .unwrap();
-    assert_eq!(whole_json.status.code(), Some(2), "{}", describe(&whole_json));
+    assert_eq!(
+        whole_json.status.code(),
+        Some(2),
+        "{}",
+        describe(&whole_json)
+    );
     let clean = fleet.exec(&fleet.hosts()[0].name, &format!("rm -rf {whole_dir}"));
     assert!(clean.status.success());
     for h in &fleet.hosts()[1..] {
         fleet.exec(&h.name, &format!("rm -rf {whole_dir}"));
     }
     let whole_human = play(&scratch, &inv, &whole_dir, &[]).output().unwrap();
-    assert_eq!(whole_human.status.code(), Some(2), "{}", describe(&whole_human));
+    assert_eq!(
+        whole_human.status.code(),
+        Some(2),
+        "{}",
+        describe(&whole_human)
+    );
 
     let merged_stream = std::fs::read_to_string(scratch.join("merged.json")).unwrap();
     let whole_stream = String::from_utf8_lossy(&whole_json.stdout).into_owned();
@@ -232,7 +244,11 @@ fn a_serial_play_is_refused_in_shard_mode() {
     assert!(stderr.contains("play.yml:5:11"), "{stderr}");
     assert!(stderr.contains("   |           ^"), "{stderr}");
     // Refused before anything connected: no play ran, not even the first.
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("PLAY"), "{}", describe(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("PLAY"),
+        "{}",
+        describe(&out)
+    );
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
