@@ -332,6 +332,19 @@ control_path_dir = {cp}
         ini += ["", "[all:vars]", "ansible_user=root",
                 f"ansible_ssh_private_key_file={self.key}"]  # fmt: skip
         self.write(f"inv/{n}.ini", "\n".join(ini) + "\n")
+        py = self.pyinfra_inventory(hosts)
+        self.write(f"inv/{n}.py", py)
+        # jetporch: a directory with groups/ and host_vars/. It connects to the host's
+        # *name* (it ignores jet_ssh_hostname when connecting), so run.sh maps the fleet's
+        # names to 127.0.0.1 in /etc/hosts.
+        d = f"inv/jetp-{n}"
+        self.write(f"{d}/groups/bench", "hosts:\n" + "".join(f"  - {h}\n" for h, _ in hosts))
+        for i, (name, port) in enumerate(hosts, 1):
+            self.write(f"{d}/host_vars/{name}", f"jet_ssh_port: {port}\nsite_id: {i}\n")
+        self.write(f"inv/{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
+
+    def pyinfra_inventory(self, hosts):
+        """pyinfra's inventory (a Python file) of (name, port) hosts."""
         py = ["hosts = ["]
         for i, (name, port) in enumerate(hosts, 1):
             data = {
@@ -345,15 +358,7 @@ control_path_dir = {cp}
             }
             py.append(f"    ({name!r}, {data!r}),")
         py.append("]")
-        self.write(f"inv/{n}.py", "\n".join(py) + "\n")
-        # jetporch: a directory with groups/ and host_vars/. It connects to the host's
-        # *name* (it ignores jet_ssh_hostname when connecting), so run.sh maps the fleet's
-        # names to 127.0.0.1 in /etc/hosts.
-        d = f"inv/jetp-{n}"
-        self.write(f"{d}/groups/bench", "hosts:\n" + "".join(f"  - {h}\n" for h, _ in hosts))
-        for i, (name, port) in enumerate(hosts, 1):
-            self.write(f"{d}/host_vars/{name}", f"jet_ssh_port: {port}\nsite_id: {i}\n")
-        self.write(f"inv/{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
+        return "\n".join(py) + "\n"
 
     def scale_hosts(self, n):
         """`n` inventory hosts on the fleet's containers in turn: NAME-sK is the K-th name of
@@ -374,20 +379,8 @@ control_path_dir = {cp}
         ini += ["", "[all:vars]", "ansible_user=root",
                 f"ansible_ssh_private_key_file={self.key}"]  # fmt: skip
         self.write(f"inv/scale-{n}.ini", "\n".join(ini) + "\n")
-        py = ["hosts = ["]
-        for i, (name, port) in enumerate(hosts, 1):
-            data = {
-                "ssh_hostname": "127.0.0.1",
-                "ssh_port": port,
-                "ssh_user": "root",
-                "ssh_key": self.key,
-                "ssh_known_hosts_file": "/dev/null",
-                "ssh_strict_host_key_checking": "off",
-                "site_id": i,
-            }
-            py.append(f"    ({name!r}, {data!r}),")
-        py.append("]")
-        self.write(f"inv/scale-{n}.py", "\n".join(py) + "\n")
+        py = self.pyinfra_inventory(hosts)
+        self.write(f"inv/scale-{n}.py", py)
         self.write(f"inv/scale-{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
 
     def raise_max_startups(self):
