@@ -608,6 +608,12 @@ control_path_dir = {cp}
             try:
                 rc = p.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                # ansible's workers leave the process group: every process of the tree goes.
+                for pid in reversed(tree(p.pid)):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
                 rc = "timeout"
