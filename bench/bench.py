@@ -614,7 +614,10 @@ control_path_dir = {cp}
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
-                os.killpg(p.pid, signal.SIGKILL)
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
                 p.wait()
                 rc = "timeout"
             done.set()
