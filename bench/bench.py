@@ -18,6 +18,13 @@ spellings cannot drift apart; ansible-playbook and baton read the very same file
              real Python modules, issue 20), by baton, ansible-core (pipelining) and
              ansible-core with Mitogen (`mitogen` from PyPI, strategy `mitogen_linear`); the
              other tools have no equivalent
+  scale      the fanout workload (4 tasks) on 100, 300 and 1,000 inventory hosts (`--scale-sizes`)
+             placed on the fleet's containers in turn: several inventory names per container,
+             each name its own SSH connection (ansible: its own ControlMaster socket too).
+             Measured besides: the peak of open file descriptors and of the resident memory
+             summed over the tool's process tree (sampled every 0.2 s), and every figure per
+             host. One round; a tool that does not finish in `--scale-timeout` seconds is
+             stopped and recorded as such, and not run at the larger sizes
   controller 10,000-host inventory x 500-task playbook: `--list-tasks`, and `--check` with
              `connection: local` limited to CHECK_HOSTS hosts (phase check) and, baton
              alone, to 100 hosts (check100); baton and ansible-playbook only (the others have
@@ -43,12 +50,15 @@ import platform
 import shutil
 import statistics
 import subprocess
+import signal
 import sys
+import threading
 import time
 
 TOOLS = ["baton", "baton-old", "ansible", "mitogen", "pyinfra", "jetp", "openssh"]
 HOSTS = {"fanout": 100, "deep": 10, "facts": 50, "template": 20, "pymod": 10}
-WORKLOADS = ["fanout", "deep", "facts", "template", "pymod", "controller"]
+WORKLOADS = ["fanout", "deep", "facts", "template", "pymod", "scale", "controller"]
+SCALE_TOOLS = ["baton", "baton-old", "ansible", "pyinfra", "openssh"]
 # Who runs which workload: Mitogen is measured on the Python-module workload only, which the
 # tools without Ansible's modules cannot run.
 ONLY = {"mitogen": {"pymod"}}
@@ -352,6 +362,19 @@ control_path_dir = {cp}
         ini += ["", "[all:vars]", "ansible_user=root",
                 f"ansible_ssh_private_key_file={self.key}"]  # fmt: skip
         self.write(f"inv/{n}.ini", "\n".join(ini) + "\n")
+        py = self.pyinfra_inventory(hosts)
+        self.write(f"inv/{n}.py", py)
+        # jetporch: a directory with groups/ and host_vars/. It connects to the host's
+        # *name* (it ignores jet_ssh_hostname when connecting), so run.sh maps the fleet's
+        # names to 127.0.0.1 in /etc/hosts.
+        d = f"inv/jetp-{n}"
+        self.write(f"{d}/groups/bench", "hosts:\n" + "".join(f"  - {h}\n" for h, _ in hosts))
+        for i, (name, port) in enumerate(hosts, 1):
+            self.write(f"{d}/host_vars/{name}", f"jet_ssh_port: {port}\nsite_id: {i}\n")
+        self.write(f"inv/{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
+
+    def pyinfra_inventory(self, hosts):
+        """pyinfra's inventory (a Python file) of (name, port) hosts."""
         py = ["hosts = ["]
         for i, (name, port) in enumerate(hosts, 1):
             data = {
@@ -365,15 +388,46 @@ control_path_dir = {cp}
             }
             py.append(f"    ({name!r}, {data!r}),")
         py.append("]")
-        self.write(f"inv/{n}.py", "\n".join(py) + "\n")
-        # jetporch: a directory with groups/ and host_vars/. It connects to the host's
-        # *name* (it ignores jet_ssh_hostname when connecting), so run.sh maps the fleet's
-        # names to 127.0.0.1 in /etc/hosts.
-        d = f"inv/jetp-{n}"
-        self.write(f"{d}/groups/bench", "hosts:\n" + "".join(f"  - {h}\n" for h, _ in hosts))
-        for i, (name, port) in enumerate(hosts, 1):
-            self.write(f"{d}/host_vars/{name}", f"jet_ssh_port: {port}\nsite_id: {i}\n")
-        self.write(f"inv/{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
+        return "\n".join(py) + "\n"
+
+    def scale_hosts(self, n):
+        """`n` inventory hosts on the fleet's containers in turn: NAME-sK is the K-th name of
+        container NAME."""
+        c = len(self.hosts)
+        return [(f"{self.hosts[i % c][0]}-s{i // c}", self.hosts[i % c][1]) for i in range(n)]
+
+    def write_scale_inventories(self, n):
+        hosts = self.scale_hosts(n)
+        cp = os.path.join(self.work, "cp")
+        # ansible's ControlPath is a hash of address, port and user: the names of one container
+        # would share one master. Each name gets its own socket, so each has its own connection.
+        ini = [
+            f"{name} ansible_host=127.0.0.1 ansible_port={port} site_id={i} "
+            f"ansible_control_path={cp}/s{i}"
+            for i, (name, port) in enumerate(hosts, 1)
+        ]
+        ini += ["", "[all:vars]", "ansible_user=root",
+                f"ansible_ssh_private_key_file={self.key}"]  # fmt: skip
+        self.write(f"inv/scale-{n}.ini", "\n".join(ini) + "\n")
+        py = self.pyinfra_inventory(hosts)
+        self.write(f"inv/scale-{n}.py", py)
+        self.write(f"inv/scale-{n}.hosts", "".join(f"{h} {p}\n" for h, p in hosts))
+
+    def raise_max_startups(self):
+        """Ten connections arrive at once at each container at 1,000 hosts: sshd's default
+        MaxStartups (10:30:100) starts refusing at ten unauthenticated ones. Raised for the
+        bench fleet (sshd is the containers' init; SIGHUP makes it read its configuration
+        again)."""
+        procs = []
+        for name, _ in self.hosts:
+            procs.append(subprocess.Popen(
+                ["docker", "exec", name, "sh", "-c",
+                 "printf 'MaxStartups 200:30:400\\nMaxSessions 50\\n' "
+                 ">/etc/ssh/sshd_config.d/bench-scale.conf && kill -HUP 1"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        for p in procs:
+            p.wait()
+        time.sleep(2)
 
     def write_controller(self):
         lines = []
@@ -467,6 +521,8 @@ control_path_dir = {cp}
 
     def command(self, tool, workload, n):
         w = self.work
+        if workload == "scale":
+            return self.scale_command(tool, n)
         inv = f"{w}/inv/{n}.ini"
         if tool in ("baton", "baton-old"):
             return [self.baton_bin(tool), "play", f"{w}/ansible/{workload}.yml", "-i", inv,
@@ -485,6 +541,23 @@ control_path_dir = {cp}
         if tool == "openssh":
             return ["bash", f"{os.path.dirname(os.path.abspath(__file__))}/openssh_floor.sh",
                     f"{w}/inv/{n}.hosts", self.key, self.per_host_script(workload)]  # fmt: skip
+        raise ValueError(tool)
+
+    def scale_command(self, tool, n):
+        w = self.work
+        inv = f"{w}/inv/scale-{n}.ini"
+        if tool in ("baton", "baton-old"):
+            return [self.baton_bin(tool), "play", f"{w}/ansible/fanout.yml", "-i", inv,
+                    "-f", str(n)]  # fmt: skip
+        if tool == "ansible":
+            return [f"{self.venv}/bin/ansible-playbook", f"{w}/ansible/fanout.yml", "-i", inv,
+                    "-f", str(n)]  # fmt: skip
+        if tool == "pyinfra":
+            return [f"{self.venv}/bin/pyinfra", "-y", f"{w}/inv/scale-{n}.py",
+                    f"{w}/pyinfra/fanout.py"]  # fmt: skip
+        if tool == "openssh":
+            return ["bash", f"{os.path.dirname(os.path.abspath(__file__))}/openssh_floor.sh",
+                    f"{w}/inv/scale-{n}.hosts", self.key, f"{w}/openssh/fanout.sh"]  # fmt: skip
         raise ValueError(tool)
 
     def baton_bin(self, tool):
@@ -526,11 +599,123 @@ control_path_dir = {cp}
             "rc": p.returncode,
         }
 
+    def timed_sampled(self, argv, log, timeout):
+        """`timed`, and meanwhile every 0.2 s the tool's process tree: the peak of its open
+        file descriptors and of its resident memory, each summed over the tree. Stopped (the
+        whole process group) after `timeout` seconds: then `rc` is "timeout"."""
+        tfile = log + ".time"
+        argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile, *argv]
+        page = os.sysconf("SC_PAGE_SIZE")
+        peak = {"fds": 0, "rss": 0, "procs": 0}
+        done = threading.Event()
+
+        def tree(root):
+            children = {}
+            for d in os.listdir("/proc"):
+                if not d.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(ppid, []).append(int(d))
+            out, todo = [], [root]
+            while todo:
+                p = todo.pop()
+                out.append(p)
+                todo.extend(children.get(p, []))
+            return out
+
+        def sample(root):
+            while not done.wait(0.2):
+                fds = rss = 0
+                pids = tree(root)
+                for p in pids[1:]:  # not /usr/bin/time itself
+                    try:
+                        fds += len(os.listdir(f"/proc/{p}/fd"))
+                        with open(f"/proc/{p}/statm") as f:
+                            rss += int(f.read().split()[1]) * page
+                    except (OSError, ValueError, IndexError):
+                        continue
+                peak["fds"] = max(peak["fds"], fds)
+                peak["rss"] = max(peak["rss"], rss)
+                peak["procs"] = max(peak["procs"], len(pids) - 1)
+
+        with open(log, "wb") as out:
+            p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env=self.env, cwd=self.work,
+                                 start_new_session=True)  # fmt: skip
+            t = threading.Thread(target=sample, args=(p.pid,), daemon=True)
+            t.start()
+            started = time.monotonic()
+            try:
+                rc = p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                # ansible's workers leave the process group: every process of the tree goes.
+                for pid in reversed(tree(p.pid)):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                p.wait()
+                rc = "timeout"
+            done.set()
+            t.join()
+        m = {"tree_fds": peak["fds"], "tree_rss": peak["rss"] / 1048576.0,
+             "procs": peak["procs"], "rc": rc}  # fmt: skip
+        if rc == "timeout":
+            m.update(wall=time.monotonic() - started, cpu=float("nan"), rss=float("nan"))
+            return m
+        wall, user, system, rss = open(tfile).read().split("\n")[-2].split()
+        m.update(wall=float(wall), cpu=float(user) + float(system), rss=int(rss) / 1024.0)
+        return m
+
+    def run_scale(self, tools, sizes, timeout):
+        """The fanout workload at each size, each tool once; a tool that timed out is not
+        run at the larger sizes."""
+        self.raise_max_startups()
+        gave_up = {}
+        for n in sizes:
+            for tool in [t for t in tools if t in SCALE_TOOLS]:
+                log = os.path.join(self.work, "logs", f"scale-{n}-{tool}.log")
+                os.makedirs(os.path.dirname(log), exist_ok=True)
+                if tool in gave_up:
+                    m = {"rc": f"not run: did not finish {gave_up[tool]}", "wall": float("nan"),
+                         "cpu": float("nan"), "rss": float("nan"), "tree_fds": 0,
+                         "tree_rss": float("nan"), "procs": 0}  # fmt: skip
+                    self.record("scale", str(n), tool, 1, m, log)
+                    continue
+                self.clean(len(self.masters))
+                m = self.timed_sampled(self.command(tool, "scale", n), log, timeout)
+                if m["rc"] == "timeout":
+                    gave_up[tool] = f"{n} hosts in {timeout} s"
+                elif m["rc"] == 0 and not self.check_scale(tool, n, log):
+                    m["rc"] = -100
+                if tool == "ansible":
+                    self.close_ansible_masters()
+                self.record("scale", str(n), tool, 1, m, log)
+
+    def check_scale(self, tool, n, log):
+        """Every host ok: a recap line per host, none failed or unreachable."""
+        if not self.check_output(tool, "scale", log):
+            return False
+        if tool in ("baton", "baton-old", "ansible"):
+            text = open(log, errors="replace").read()
+            return sum(1 for line in text.splitlines() if ": ok=" in line) == n
+        return True
+
     def record(self, workload, phase, tool, rnd, m, log):
         m.update(workload=workload, phase=phase, tool=tool, round=rnd, log=log,
                  load=os.getloadavg()[0])  # fmt: skip
         self.results.append(m)
         ok = "ok" if m["rc"] == 0 else f"rc={m['rc']} (see {log})"
+        if "tree_fds" in m:
+            ok += f"  fds {m['tree_fds']}  tree rss {m['tree_rss']:.1f} MiB  procs {m['procs']}"
         print(f"  {workload:<10} {phase:<7} {tool:<8} round {rnd}: wall {m['wall']:7.2f} s  "
               f"cpu {m['cpu']:7.2f} s  rss {m['rss']:7.1f} MiB  load {m['load']:5.1f}  {ok}",
               flush=True)  # fmt: skip
@@ -604,6 +789,8 @@ control_path_dir = {cp}
     def summary(self):
         rows = {}
         for r in self.results:
+            if r["workload"] == "scale":
+                continue
             rows.setdefault((r["workload"], r["phase"]), {}).setdefault(r["tool"], []).append(r)
         order = {w: i for i, w in enumerate(WORKLOADS)}
         out = [
@@ -642,6 +829,35 @@ control_path_dir = {cp}
                     f"| {workload} | {phase} | {tool} | {runs} | {wall:.2f} | {cpu:.2f} | {rss:.0f} "
                     f"| {rw} | {rc} | {load:.1f} |"
                 )
+        return "\n".join(out)
+
+
+    def scale_summary(self):
+        rows = [r for r in self.results if r["workload"] == "scale"]
+        if not rows:
+            return ""
+        out = [
+            "| hosts | tool | wall (s) | CPU (s) | peak RSS, largest process (MiB) "
+            "| peak RSS, process tree (MiB) | peak open fds (tree) | wall / host (ms) "
+            "| CPU / host (ms) | RSS / host (KiB) | fds / host |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in sorted(rows, key=lambda r: (int(r["phase"]), TOOLS.index(r["tool"]))):
+            n = int(r["phase"])
+            if r["rc"] != 0:
+                why = r["rc"]
+                if why == "timeout":
+                    why = f"did not finish in {r['wall']:.0f} s (stopped)"
+                elif isinstance(why, int):
+                    why = f"failed (rc={why}, see {os.path.basename(r['log'])})"
+                out.append(f"| {n} | {r['tool']} | {why} | | | | | | | | |")
+                continue
+            out.append(
+                f"| {n} | {r['tool']} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss']:.0f} "
+                f"| {r['tree_rss']:.0f} | {r['tree_fds']} | {r['wall'] * 1000 / n:.1f} "
+                f"| {r['cpu'] * 1000 / n:.2f} | {r['tree_rss'] * 1024 / n:.0f} "
+                f"| {r['tree_fds'] / n:.2f} |"
+            )
         return "\n".join(out)
 
 
@@ -688,6 +904,10 @@ def main():
         "minutes per workload; its median is then over fewer runs)",
     )
     ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--scale-sizes", default="100,300,1000",
+                    help="inventory sizes of the scale workload")  # fmt: skip
+    ap.add_argument("--scale-timeout", type=int, default=300,
+                    help="seconds a tool may take at one size of the scale workload")  # fmt: skip
     ap.add_argument("--record", default="", help="append the summary to this markdown file")
     args = ap.parse_args()
     for w in args.workloads:
@@ -700,7 +920,11 @@ def main():
         tools.remove("baton-old")
     b = Bench(args)
     b.prepare(args.workloads)
-    remote = [w for w in args.workloads if w != "controller"]
+    sizes = [int(x) for x in args.scale_sizes.split(",") if x]
+    if "scale" in args.workloads:
+        for n in sizes:
+            b.write_scale_inventories(n)
+    remote = [w for w in args.workloads if w not in ("controller", "scale")]
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
         if remote:
@@ -708,6 +932,10 @@ def main():
                 b.start_agent()
             b.open_masters()
             b.run_remote(remote, tools, args.rounds)
+        if "scale" in args.workloads:
+            if not b.masters:
+                b.open_masters()
+            b.run_scale(tools, sizes, args.scale_timeout)
         if "controller" in args.workloads:
             b.run_controller(tools, args.rounds)
     finally:
@@ -730,6 +958,12 @@ def main():
         + "".join(f"- {k}: {val}\n" for k, val in v.items())
     )
     text = head + "\n" + table + "\n"
+    scale = b.scale_summary()
+    if scale:
+        text += (
+            f"\nScale (the fanout workload, 4 tasks, on {len(b.hosts)} containers; one run "
+            f"each, timeout {args.scale_timeout} s):\n\n" + scale + "\n"
+        )
     print("\n" + text)
     with open(os.path.join(b.work, "summary.md"), "w") as f:
         f.write(text)

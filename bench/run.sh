@@ -4,9 +4,11 @@
 # says what each workload is and what is measured).
 #
 #   bash bench/run.sh                       # every workload, 3 rounds, every tool
-#   bash bench/run.sh fanout deep           # a subset of fanout deep facts template pymod controller
+#   bash bench/run.sh fanout deep           # a subset of fanout deep facts template pymod scale controller
 #   BATON_FLEET_DIR=.fleet/P ROUNDS=1 TOOLS=baton,ansible,mitogen bash bench/run.sh pymod
 #                                           # Python modules: baton, ansible-core, + Mitogen
+#   TOOLS=baton,ansible,pyinfra,openssh bash bench/run.sh facts scale
+#                                           # issue 22: 100/300/1,000 hosts on the 100 containers
 #   ROUNDS=1 TOOLS=baton,openssh bash bench/run.sh fanout   # a quick iteration
 #   RECORD=1 bash bench/run.sh              # also append the summary to bench/RESULTS.md
 #   KEEP_FLEET=1 bash bench/run.sh ...      # leave the fleet up for the next run

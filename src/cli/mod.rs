@@ -8,8 +8,10 @@
 
 pub mod completions;
 pub mod inventory;
+pub mod limits;
 pub mod multicall;
 pub mod play;
+pub mod report;
 pub mod run;
 pub mod template;
 pub mod vault;
@@ -51,6 +53,9 @@ pub enum Command {
     Completions(crate::cli::completions::CompletionsArgs),
     /// Print the manual page (roff): baton man | man -l -
     Man(crate::cli::completions::ManArgs),
+    /// Work with recorded runs: `baton report merge shard-*.json --json run.json` joins the
+    /// `--output json` streams of `baton play --shard K/N` runs into one recap and exit status.
+    Report(crate::cli::report::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -333,7 +338,8 @@ fn run() -> i32 {
             | Command::Vault(_)
             | Command::Template(_)
             | Command::Completions(_)
-            | Command::Man(_) => 0,
+            | Command::Man(_)
+            | Command::Report(_) => 0,
             Command::Run(a) => a.flags.verbose,
         },
         console.clone(),
@@ -346,6 +352,7 @@ fn run() -> i32 {
         Command::Template(args) => crate::cli::template::run(*args, &masker),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+        Command::Report(args) => crate::cli::report::run(args, &masker),
     };
     match result {
         Ok(code) => code,

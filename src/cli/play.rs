@@ -64,6 +64,10 @@ pub struct PlayArgs {
     /// `callbacks_enabled = junit` with JUNIT_OUTPUT_DIR).
     #[arg(long = "junit", value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Run only shard K of N of the hosts (a stable hash of each host's inventory name);
+    /// `baton report merge` joins the N shards' `--output json` streams.
+    #[arg(long = "shard", value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 pub(super) fn play(
@@ -72,6 +76,11 @@ pub(super) fn play(
 ) -> Result<i32, Error> {
     let masker = console.masker().clone();
     let config = crate::config::Config::load()?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(exec::shard::Shard::parse)
+        .transpose()?;
     // The reporter comes first: every warning, from ansible.cfg's on, goes through it.
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -138,6 +147,9 @@ pub(super) fn play(
         loader.python.set_library(&config.library);
         books.push(playbook::load_with(path, loader)?);
     }
+    if shard.is_some() {
+        exec::shard::refuse_fleet_wide(&books)?;
+    }
     let sources = args.flags.inventory_sources(&config);
     // The group_vars/ and host_vars/ beside the (first) playbook rank above the inventory's own.
     let policy = crate::inventory::sources::UnparsedPolicy::from_config(&config);
@@ -198,6 +210,17 @@ pub(super) fn play(
     if let Some(s) = &sink {
         reporter = s.tee(reporter);
     }
+    // One connection per host stays open for the run: the open-files limit must hold them.
+    let hosts = inventory
+        .get_hosts("all", args.flags.limit.as_deref())
+        .map(|s| s.hosts)
+        .unwrap_or_default();
+    super::limits::ensure_open_files(
+        hosts
+            .iter()
+            .filter(|h| shard.is_none_or(|s| s.contains(h)))
+            .count(),
+    )?;
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Passwords are asked for here, once, before anything connects.
     let opts = Options {
@@ -220,6 +243,7 @@ pub(super) fn play(
         })),
         error_on_missing_handler: config.error_on_missing_handler.unwrap_or(true),
         debug: config.debug.unwrap_or(false),
+        shard,
         ..args.flags.options(&config)?
     };
     let runtime = super::runtime()?;
@@ -275,6 +299,14 @@ pub(super) fn play(
     }
     if let Some(s) = &sink {
         finish_report(s, reporter.as_mut());
+    }
+    // A shard's JSON stream ends with its exit status, for `baton report merge`.
+    if let (Some(shard), OutputFormat::Json) = (shard, args.output) {
+        drop(reporter);
+        println!(
+            "{}",
+            serde_json::json!({"event": "shard_end", "shard": format!("{}/{}", shard.index, shard.count), "exit_code": code})
+        );
     }
     Ok(code)
 }

@@ -169,6 +169,12 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
     let extra = parse_extra_vars(&args.flags.extra_vars)?;
     let book = load_in_memory(&playbook_text(&args), &config)?;
     let opts = args.flags.options(&config)?;
+    // One connection per host stays open for the run: the open-files limit must hold them.
+    super::limits::ensure_open_files(
+        inventory
+            .get_hosts(&args.pattern, args.flags.limit.as_deref())
+            .map_or(0, |s| s.hosts.len()),
+    )?;
     let runtime = super::runtime()?;
     let outcome = runtime.block_on(exec::run(&book, inventory, extra, opts, reporter.as_mut()))?;
     Ok(outcome.exit_code)

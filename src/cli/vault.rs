@@ -27,7 +27,7 @@ use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-pub(super) mod files;
+pub(crate) mod files;
 use files::*;
 
 /// Where vault passwords come from (ansible-playbook's and ansible-vault's flags).

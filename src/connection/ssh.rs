@@ -264,6 +264,14 @@ fn client_config(known: &KnownHosts, target: &Target) -> client::Config {
     }
 }
 
+/// SSH handshakes in progress at once, over the whole run. A thousand hosts connecting at the
+/// same moment all share the controller's and the hosts' CPUs, so that none finishes within
+/// its connect timeout; in turns of this many, each finishes in its own time. The connect
+/// timeout counts from a handshake's start, not from its wait for a turn.
+const CONCURRENT_HANDSHAKES: usize = 32;
+
+static HANDSHAKES: Semaphore = Semaphore::const_new(CONCURRENT_HANDSHAKES);
+
 impl SshConnection {
     /// Opens the connection (through its jump hosts or proxy command, if any) and
     /// authenticates, all within the connect timeout. ~/.ssh/config is read here (see
@@ -275,11 +283,13 @@ impl SshConnection {
         let started = Instant::now();
         let mut progress = Progress::new(&target);
         let limit = target.connect_timeout;
+        let turn = HANDSHAKES.acquire().await;
         let attempt = tokio::time::timeout(
             limit,
             establish(spec, &config, &target, &who, &mut progress),
         )
         .await;
+        drop(turn);
         let chain = match attempt {
             Ok(chain) => chain?,
             Err(_) => {

@@ -24,7 +24,8 @@
 //! - `failures`: serial batches' failure accounting (max_fail_percentage, any_errors_fatal,
 //!   the whole-batch stop) and the exit status, as pure functions;
 //! - `meta`: meta actions;
-//! - `batches` (batch sizes), `events`, `pool` (connections), `unwind` (panics caught).
+//! - `batches` (batch sizes), `events`, `pool` (connections), `unwind` (panics caught),
+//!   `shard` (`--shard K/N`: the hosts a sharded run keeps).
 //!
 //! `add_host` and `group_by` are the executor's: they change the run's inventory
 //! ([`crate::vars::VarStore::update_inventory`]) for every later task and play.
@@ -41,6 +42,7 @@ mod play;
 mod pool;
 mod questions;
 mod runner;
+pub mod shard;
 mod strategy;
 mod task;
 #[cfg(test)]
@@ -114,6 +116,8 @@ pub struct Options {
     /// `ANSIBLE_DEBUG`: show the executor's debug lines that scripts look for (the implicit
     /// handler flush's "META: triggered running handlers for HOST").
     pub debug: bool,
+    /// `--shard K/N`: only the hosts of this shard run ([`shard`]).
+    pub shard: Option<shard::Shard>,
 }
 
 /// Reads the run's inventory sources afresh (`meta: refresh_inventory`).
@@ -154,6 +158,7 @@ impl Default for Options {
             error_on_missing_handler: true,
             reload_inventory: None,
             debug: false,
+            shard: None,
         }
     }
 }

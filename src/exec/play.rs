@@ -251,6 +251,9 @@ impl Runner<'_> {
             )));
         }
         let mut hosts = selection.hosts;
+        if let Some(shard) = &self.opts.shard {
+            hosts.retain(|h| shard.contains(h));
+        }
         // `ansible_play_hosts_all` keeps inventory order whatever `order:` says.
         let inventory_order = hosts.clone();
         if let Some(order) = &play.order {

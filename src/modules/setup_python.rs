@@ -13,15 +13,33 @@ use super::shell_quote;
 use super::sysutil;
 use crate::value::{self, Value};
 
-/// The Python program that prints what ansible-core's collector reports, as JSON.
-const PROGRAM: &str = "import sys, json\n\
-try:\n    from ssl import create_default_context, SSLContext\n    ssl = True\n\
-except ImportError:\n    ssl = False\n\
-v = sys.version_info\n\
-print(json.dumps({'version': {'major': v[0], 'minor': v[1], 'micro': v[2], \
-'releaselevel': v[3], 'serial': v[4]}, 'version_info': list(v), \
-'executable': sys.executable, 'has_sslcontext': ssl, \
-'type': getattr(getattr(sys, 'implementation', None), 'name', None)}))\n";
+/// The Python program that prints what ansible-core's collector reports, as JSON. It costs the
+/// host as little as a Python start can: `-S` (no `site`), and neither `ssl` nor `json`
+/// imported (the two took most of the program's time): `has_sslcontext` is whether the
+/// `_ssl` extension that `ssl` needs is there (Pythons without `importlib.machinery`, 2.x,
+/// try the import), and the JSON is written by hand.
+const PROGRAM: &str = concat!(
+    "import sys\n",
+    "try:\n",
+    "    from importlib.machinery import PathFinder\n",
+    "    ssl = '_ssl' in sys.builtin_module_names or PathFinder.find_spec('_ssl') is not None\n",
+    "except ImportError:\n",
+    "    try:\n",
+    "        from ssl import create_default_context, SSLContext\n",
+    "        ssl = True\n",
+    "    except ImportError:\n",
+    "        ssl = False\n",
+    "def q(s):\n",
+    "    if s is None:\n",
+    "        return 'null'\n",
+    "    return '\"' + ''.join(c if c not in '\"\\\\' and ' ' <= c else '\\\\u%04x' % ord(c) for c in s) + '\"'\n",
+    "v = sys.version_info\n",
+    "t = getattr(getattr(sys, 'implementation', None), 'name', None)\n",
+    "print('{\"version\": {\"major\": %d, \"minor\": %d, \"micro\": %d, \"releaselevel\": %s, \"serial\": %d}, '\n",
+    "      '\"version_info\": [%d, %d, %d, %s, %d], \"executable\": %s, \"has_sslcontext\": %s, \"type\": %s}'\n",
+    "      % (v[0], v[1], v[2], q(v[3]), v[4], v[0], v[1], v[2], q(v[3]), v[4], q(sys.executable),\n",
+    "         ssl and 'true' or 'false', q(t)))\n",
+);
 
 /// The part of the fact script that prints the `python` section. `interpreter` is the one
 /// configured (the inventory's, else INTERPRETER_PYTHON unless `auto`); without one, the
@@ -44,7 +62,7 @@ pub fn probe(interpreter: Option<&str>) -> String {
         ),
     };
     format!(
-        "{}\n_py=\n{find}[ -n \"$_py\" ] && \"$_py\" -c {} 2>/dev/null\n",
+        "{}\n_py=\n{find}[ -n \"$_py\" ] && \"$_py\" -S -c {} 2>/dev/null\n",
         sysutil::section("python"),
         shell_quote(PROGRAM),
     )

@@ -18,6 +18,7 @@ pub mod options;
 pub mod profile;
 pub mod progress;
 pub mod prompt;
+pub mod recorded;
 pub mod report;
 
 /// A warning of a command without an event stream (`baton inventory`, `baton template`, what

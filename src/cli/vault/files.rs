@@ -95,7 +95,7 @@ pub(super) fn file_mode(p: &Path) -> Option<u32> {
 }
 
 /// Writes a file atomically: a new 0600 file beside it, renamed over it; then `mode` if given.
-pub(in crate::cli) fn write_file(dest: &Path, data: &[u8], mode: Option<u32>) -> Result<(), Error> {
+pub(crate) fn write_file(dest: &Path, data: &[u8], mode: Option<u32>) -> Result<(), Error> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -224,7 +224,7 @@ pub(super) fn script(c: &BTreeSet<String>, more: &str) -> String {
            pf nodename \"$(uname -n)\"; pf kernel \"$(uname -r)\"; pf kernel_version \"$(uname -v)\"; pf system \"$(uname -s)\"\n\
          fi\n\
          pf fqdn \"$(hostname -f 2>/dev/null || uname -n)\"\n\
-         pf machine \"$(uname -m)\"\n\
+         if [ -r /proc/sys/kernel/arch ]; then rd /proc/sys/kernel/arch; pf machine \"$_v\"; else pf machine \"$(uname -m)\"; fi\n\
          pf longbit \"$(getconf LONG_BIT 2>/dev/null)\"\n\
          rd /proc/1/comm; pf pid1 \"$_v\"\n",
     );
@@ -271,13 +271,14 @@ pub(super) fn script(c: &BTreeSet<String>, more: &str) -> String {
     }
     if has("caps") {
         s.push_str(
-            "if command -v capsh >/dev/null 2>&1; then pf caps \"$(capsh --print 2>/dev/null | sed -n 's/^Current: *//p' | head -n 1)\"; fi\n",
+            "if command -v capsh >/dev/null 2>&1; then _c=; _v=$(capsh --print 2>/dev/null)\n\
+             while IFS= read -r _l; do case $_l in Current:*) _l=${_l#Current:}; while :; do case $_l in ' '*) _l=${_l# } ;; *) break ;; esac; done; _c=$_l; break ;; esac; done <<EOF_CAPS\n$_v\nEOF_CAPS\n\
+             pf caps \"$_c\"; fi\n",
         );
     }
     if has("chroot") || has("virtual") {
         s.push_str(
-            "_v=$(stat -c %d:%i / /proc/1/root/. 2>/dev/null)\n\
-             case $_v in '') ;; *\"$nl\"*) [ \"${_v%%\"$nl\"*}\" = \"${_v#*\"$nl\"}\" ] || echo chroot=1 ;; *) echo chroot=1 ;; esac\n",
+            "if [ -e /proc/1/root/. ]; then [ / -ef /proc/1/root/. ] || echo chroot=1; elif [ -e / ]; then echo chroot=1; fi\n",
         );
     }
     if has("virtual") {
@@ -385,8 +386,9 @@ pub(super) fn script(c: &BTreeSet<String>, more: &str) -> String {
     }
     if has("date_time") {
         s.push_str(&format!(
-            "{}\nt=$(date +%s.%N)\ndate -d \"@$t\" +'%Y|%m|%A|%w|%W|%d|%H|%M|%S|%s|%Z|%z|%N'\ndate -u -d \"@$t\" +'%Y-%m-%dT%H:%M:%S'\n\
-             date -d @1704067200 +'%Z|%z'\ndate -d @1719792000 +'%Z|%z'\n",
+            "{}\n_f='+%Y|%m|%A|%w|%W|%d|%H|%M|%S|%s|%Z|%z|%N'\n\
+             printf 'now\\n@1704067200\\n@1719792000\\n' | date -f - \"$_f\" 2>/dev/null || \
+             {{ date \"$_f\"; date -d @1704067200 \"$_f\"; date -d @1719792000 \"$_f\"; }}\n",
             sec("date")
         ));
     }

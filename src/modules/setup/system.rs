@@ -161,7 +161,29 @@ pub(super) fn distribution(get: &dyn Fn(&str) -> String) -> Vars {
     f
 }
 
-/// The date_time collector from one instant read on the host.
+/// `YYYY-MM-DDTHH:MM:SS` in UTC of a Unix time (the proleptic Gregorian calendar).
+fn utc_iso(epoch: i64) -> String {
+    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The date_time collector from one instant read on the host: three lines in one format, the
+/// instant's, then 1 January and 1 July 2024's (for the zone's standard and summer names).
 pub(super) fn date_time_facts(text: &str, f: &mut Vars) {
     let lines: Vec<&str> = text.lines().collect();
     let p: Vec<&str> = lines
@@ -171,15 +193,19 @@ pub(super) fn date_time_facts(text: &str, f: &mut Vars) {
     if p.len() < 13 {
         return;
     }
-    let utc = lines.get(1).copied().unwrap_or("");
+    let utc = p[9].parse::<i64>().map(utc_iso).unwrap_or_default();
     let micro = &p[12][..p[12].len().min(6)];
+    // The zone's name and offset on 1 January and 1 July 2024 (the same format, fields 10, 11).
     let zone = |l: Option<&&str>| -> (String, i64) {
-        let (z, o) = l.and_then(|l| l.split_once('|')).unwrap_or(("", "+0000"));
-        (z.to_string(), o.parse().unwrap_or(0))
+        let f: Vec<&str> = l.map(|l| l.split('|').collect()).unwrap_or_default();
+        match (f.get(10), f.get(11)) {
+            (Some(z), Some(o)) => (z.to_string(), o.parse().unwrap_or(0)),
+            _ => (String::new(), 0),
+        }
     };
     // time.tzname[1]: the daylight-saving name, the standard one when the zone has none.
-    let (jan, feb_off) = zone(lines.get(2));
-    let (jul, jul_off) = zone(lines.get(3));
+    let (jan, feb_off) = zone(lines.get(1));
+    let (jul, jul_off) = zone(lines.get(2));
     let tz_dst = if jul_off > feb_off { jul } else { jan };
     let s = |v: &str| Value::from(v);
     f.insert(
@@ -219,4 +245,37 @@ pub(super) fn date_time_facts(text: &str, f: &mut Vars) {
             ("tz_offset", s(p[11])),
         ]),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_iso_matches_gnu_date() {
+        // date -u -d @N +%Y-%m-%dT%H:%M:%S
+        assert_eq!(utc_iso(0), "1970-01-01T00:00:00");
+        assert_eq!(utc_iso(951_782_400), "2000-02-29T00:00:00");
+        assert_eq!(utc_iso(1_704_067_199), "2023-12-31T23:59:59");
+        assert_eq!(utc_iso(1_796_684_204), "2026-12-07T22:56:44");
+        assert_eq!(utc_iso(-1), "1969-12-31T23:59:59");
+    }
+
+    #[test]
+    fn date_time_reads_three_lines_of_one_format() {
+        let mut f = Vars::new();
+        date_time_facts(
+            "2026|12|Monday|1|49|07|23|53|43|1796684023|CET|+0100|652057131\n\
+             2024|01|Monday|1|01|01|01|00|00|1704067200|CET|+0100|000000000\n\
+             2024|07|Monday|1|27|01|02|00|00|1719792000|CEST|+0200|000000000\n",
+            &mut f,
+        );
+        let d = f.get("date_time").unwrap();
+        let get = |k: &str| d.get_attr(k).unwrap().to_string();
+        assert_eq!(get("iso8601"), "2026-12-07T22:53:43Z");
+        assert_eq!(get("iso8601_micro"), "2026-12-07T22:53:43.652057Z");
+        assert_eq!(get("tz"), "CET");
+        assert_eq!(get("tz_dst"), "CEST");
+        assert_eq!(get("tz_offset"), "+0100");
+    }
 }
