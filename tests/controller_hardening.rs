@@ -4,31 +4,11 @@
 
 mod common;
 
-use common::{describe, run_baton};
+use common::{Scratch, describe, run_baton};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("baton-hard-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn text(out: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -39,7 +19,7 @@ fn text(out: &std::process::Output) -> String {
 
 #[test]
 fn an_ansible_cfg_in_a_world_writable_directory_is_ignored_with_ansibles_warning() {
-    let dir = Scratch::new("cfg");
+    let dir = Scratch::new("hard", "cfg");
     let d = dir.path();
     // The planted file would swap the inventory (it could as well turn off host key checking).
     std::fs::write(
@@ -117,7 +97,7 @@ fn an_ansible_cfg_in_a_world_writable_directory_is_ignored_with_ansibles_warning
 
 #[test]
 fn terminal_escapes_and_bad_bytes_in_input_are_shown_escaped() {
-    let dir = Scratch::new("esc");
+    let dir = Scratch::new("hard", "esc");
     let d = dir.path();
     // An inventory line with an ESC sequence (clear screen, set the window title) and a bad
     // host pattern, and a playbook with invalid UTF-8 after an ESC sequence.
@@ -157,7 +137,7 @@ fn terminal_escapes_and_bad_bytes_in_input_are_shown_escaped() {
 
 #[test]
 fn host_ranges_that_add_up_past_a_million_hosts_are_refused_with_their_place() {
-    let dir = Scratch::new("ranges");
+    let dir = Scratch::new("hard", "ranges");
     let d = dir.path();
     // Each range alone is within the per-range cap; together they are not.
     std::fs::write(
@@ -174,7 +154,7 @@ fn host_ranges_that_add_up_past_a_million_hosts_are_refused_with_their_place() {
 
 #[test]
 fn range_goes_past_minijinjas_hundred_thousand() {
-    let dir = Scratch::new("range");
+    let dir = Scratch::new("hard", "range");
     let d = dir.path();
     std::fs::write(
         d.join("play.yml"),

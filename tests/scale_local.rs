@@ -5,29 +5,9 @@
 
 mod common;
 
-use common::{baton_bin, describe};
+use common::{Scratch, baton_bin, describe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("baton-scale-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn local_hosts(dir: &Path, n: usize) -> PathBuf {
     let inv = dir.join("hosts.ini");
@@ -42,7 +22,7 @@ fn local_hosts(dir: &Path, n: usize) -> PathBuf {
 /// Each host, while its task runs, holds a file in `running/` and notes how many it sees.
 /// Returns the largest number seen.
 fn most_at_once(strategy: &str, forks: usize) -> usize {
-    let s = Scratch::new(&format!("forks-{strategy}-{forks}"));
+    let s = Scratch::new("scale", &format!("forks-{strategy}-{forks}"));
     let inv = local_hosts(s.path(), 12);
     let d = s.path().display();
     std::fs::create_dir_all(s.path().join("running")).unwrap();
@@ -98,7 +78,7 @@ fn the_open_files_soft_limit_is_raised_to_the_hard_limit() {
         hard > 256,
         "this test needs a hard limit above 256, not {hard}"
     );
-    let s = Scratch::new("nofile-raise");
+    let s = Scratch::new("scale", "nofile-raise");
     std::fs::write(
         s.path().join("play.yml"),
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
@@ -125,7 +105,7 @@ fn the_open_files_soft_limit_is_raised_to_the_hard_limit() {
 
 #[test]
 fn a_run_that_needs_more_files_than_the_hard_limit_stops_before_it_starts() {
-    let s = Scratch::new("nofile-short");
+    let s = Scratch::new("scale", "nofile-short");
     let inv = local_hosts(s.path(), 300);
     std::fs::write(
         s.path().join("play.yml"),

@@ -444,3 +444,25 @@ pub fn local_inventory(fleet: &Fleet) -> (PathBuf, String) {
     );
     (dir, String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// A private scratch directory under the system temp dir, `baton-<tag>-<pid>-<name>`, emptied
+/// when made and removed when dropped (also when the test panics).
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str, name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("baton-{tag}-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
