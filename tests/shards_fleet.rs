@@ -164,11 +164,28 @@ fn four_shards_merged_equal_one_unsharded_run() {
     let files: Vec<String> = (1..=4).map(|k| format!("shard{k}.json")).collect();
     let merged = Command::new(baton_bin())
         .current_dir(&scratch)
-        .args(["report", "merge", "--json", "merged.json"])
+        .args([
+            "report",
+            "merge",
+            "--json",
+            "merged.json",
+            "--report",
+            "merged.html",
+        ])
         .args(&files)
         .output()
         .unwrap();
     assert_eq!(merged.status.code(), Some(2), "{}", describe(&merged));
+    // The merged run's HTML report has every host, and the failed task with its message.
+    let html = std::fs::read_to_string(scratch.join("merged.html")).unwrap();
+    for n in &names {
+        assert!(
+            html.contains(n.as_str()),
+            "{n} missing from the merged report"
+        );
+    }
+    assert!(html.contains("one host fails"));
+    assert!(html.contains("non-zero return code"));
 
     // One unsharded run, as JSON and as the terminal shows it.
     let whole_json = play(&scratch, &inv, &whole_dir, &["--output", "json"])

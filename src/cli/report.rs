@@ -1,7 +1,8 @@
 //! `baton report`: what is done with recorded runs (`baton play --output json` streams).
 //! `baton report merge FILE...` joins the streams of a run's shards (`--shard K/N`) into one:
 //! it prints the PLAY RECAP as one unsharded run would, writes the merged stream (`--json`),
-//! and exits with the run's one exit status. The model it builds,
+//! and exits with the run's one exit status; `--report` writes the merged run's HTML report
+//! ([`crate::output::report`]). The model it builds,
 //! [`crate::output::recorded::RunRecord`], is what a renderer of recorded runs takes.
 
 use crate::diagnostics::{Error, ErrorKind};
@@ -32,6 +33,9 @@ pub struct MergeArgs {
     /// Write the merged stream (JSON lines, as `--output json` writes them) to this file.
     #[arg(long = "json", value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the merged run's HTML report (as `baton play --report` does) to this file.
+    #[arg(long = "report", value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The shards of `K/N` names that were not given: an error, since their hosts would be
@@ -81,6 +85,13 @@ pub fn run(args: ReportArgs, masker: &std::sync::Arc<crate::vault::Masker>) -> R
     let merged = RunRecord::merge(shards)?;
     if let Some(out) = &args.json {
         super::vault::files::write_file(out, merged.to_json_lines().as_bytes(), Some(0o644))?;
+    }
+    if let Some(out) = &args.report {
+        // The report is made from the merged stream, as from one run's.
+        let lines = merged.to_json_lines();
+        let record = crate::output::report::RunRecord::from_json_lines(&lines, masker.clone());
+        let html = crate::output::report::html::render(&record);
+        super::vault::files::write_file(out, html.as_bytes(), Some(0o644))?;
     }
     missing_shards(&merged.shards)?;
     let stdout = std::io::stdout();
