@@ -197,6 +197,8 @@ cases! {
     output_profile_tasks,
     output_profile_summary,
     output_per_host_start,
+    filters_fileglob,
+    vault_set_fact,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

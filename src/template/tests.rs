@@ -74,7 +74,7 @@ pub fn register(env: &mut Environment<'static>) {
         "reachable" => |v: Value| result_flag(&v, "reachable", "unreachable").map(|f| !f),
         "finished" => |v: Value| async_flag(&v, "finished"),
         "started" => |v: Value| async_flag(&v, "started"),
-        "vault_encrypted" => |v: Value| crate::value::vaulted::is_vaulted(&v),
+        "vault_encrypted" => |v: Value| crate::value::vaulted::is_vault_encrypted(&v),
         "vaulted_file" => vaulted_file,
         "version" => version,
         "version_compare" => version,
