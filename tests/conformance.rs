@@ -199,6 +199,7 @@ cases! {
     output_per_host_start,
     filters_fileglob,
     vault_set_fact,
+    task_timeout,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.
