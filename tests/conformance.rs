@@ -200,6 +200,7 @@ cases! {
     filters_fileglob,
     vault_set_fact,
     task_timeout,
+    filters_extract_b64,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

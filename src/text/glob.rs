@@ -21,7 +21,11 @@ pub fn glob(pattern: &str) -> Vec<String> {
     }
     if !has_magic(pattern) {
         let exists = std::fs::symlink_metadata(pattern).is_ok();
-        return if exists { vec![pattern.to_string()] } else { Vec::new() };
+        return if exists {
+            vec![pattern.to_string()]
+        } else {
+            Vec::new()
+        };
     }
     // The leading `/`s (kept as written) then the components.
     let rest = pattern.trim_start_matches('/');
@@ -60,7 +64,11 @@ pub fn glob(pattern: &str) -> Vec<String> {
 
 /// The directory a partial result names (`""` is the current directory).
 fn dir_of(base: &str) -> String {
-    if base.is_empty() { ".".into() } else { base.to_string() }
+    if base.is_empty() {
+        ".".into()
+    } else {
+        base.to_string()
+    }
 }
 
 fn join(base: &str, name: &str) -> String {
