@@ -27,8 +27,8 @@ impl Module for SetStats {
 
     fn run<'a>(&'a self, mut args: Args, _ctx: &'a ModuleCtx) -> BoxFuture<'a, ModuleResult> {
         Box::pin(async move {
-            let per_host = args.raw("per_host").map_or(false, |v| lenient_bool(&v));
-            let aggregate = args.raw("aggregate").map_or(true, |v| lenient_bool(&v));
+            let per_host = args.raw("per_host").is_some_and(|v| lenient_bool(&v));
+            let aggregate = args.raw("aggregate").is_none_or(|v| lenient_bool(&v));
             let data = args
                 .raw("data")
                 .unwrap_or_else(|| value::map(Vec::<(String, Value)>::new()));

@@ -90,22 +90,6 @@ pub fn encode(text: &str, encoding: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::encode;
-
-    #[test]
-    fn single_byte_encodings_map_as_python() {
-        assert_eq!(
-            encode("a€é", "windows-1252").unwrap(),
-            vec![b'a', 0x80, 0xE9]
-        );
-        assert_eq!(encode("é", "latin-1").unwrap(), vec![0xE9]);
-        assert!(encode("€", "latin-1").is_err());
-        assert_eq!(encode("é", "utf-8").unwrap(), "é".as_bytes());
-    }
-}
-
 /// A UTF-16 encoding's name: (whether it writes a byte order mark, whether it is big-endian).
 fn utf16(name: &str) -> Option<(bool, bool)> {
     match name {
@@ -130,7 +114,7 @@ pub fn decode(data: &[u8], encoding: &str) -> Result<String, String> {
                 big = true;
             }
         }
-        if data.len() % 2 != 0 {
+        if !data.len().is_multiple_of(2) {
             return Err(format!("'{encoding}' codec can't decode: truncated data"));
         }
         let units = data.chunks(2).map(|c| {
@@ -163,5 +147,21 @@ pub fn decode(data: &[u8], encoding: &str) -> Result<String, String> {
             None => Ok(data.iter().map(|b| *b as char).collect()),
         },
         _ => Err(format!("unknown encoding: {encoding}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn single_byte_encodings_map_as_python() {
+        assert_eq!(
+            encode("a€é", "windows-1252").unwrap(),
+            vec![b'a', 0x80, 0xE9]
+        );
+        assert_eq!(encode("é", "latin-1").unwrap(), vec![0xE9]);
+        assert!(encode("€", "latin-1").is_err());
+        assert_eq!(encode("é", "utf-8").unwrap(), "é".as_bytes());
     }
 }
