@@ -197,6 +197,10 @@ cases! {
     output_profile_tasks,
     output_profile_summary,
     output_per_host_start,
+    filters_fileglob,
+    vault_set_fact,
+    task_timeout,
+    filters_extract_b64,
 }
 
 /// How long one tool may take on one case before the harness calls it hung.

@@ -554,6 +554,19 @@ impl HostJob {
             Ok(o) => o,
             Err(ModuleError::Unreachable(msg)) => return Ok(unreachable(&msg, spec)),
             Err(ModuleError::Failed(msg)) => Outcome::failed(msg),
+            // ansible-core's TaskTimeoutError result (`timedout` test).
+            Err(ModuleError::TimedOut(d)) => Outcome::failed(ModuleError::timed_out_msg(d)).with(
+                "timedout",
+                value::map([
+                    (
+                        Value::from("frame"),
+                        Value::from(
+                            "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+                        ),
+                    ),
+                    (Value::from("period"), Value::from(d.as_secs())),
+                ]),
+            ),
         };
         // add_host, group_by: the executor applies the change the module asks for, and the
         // task changed when the inventory did.

@@ -45,7 +45,7 @@ pub async fn run(
     tokio::spawn(async move {
         let result = match tokio::time::timeout(limit, super::invoke(found, args, &job_ctx)).await {
             Ok(Ok(outcome)) => outcome.into_result(),
-            Ok(Err(ModuleError::Failed(msg) | ModuleError::Unreachable(msg))) => failure(&msg),
+            Ok(Err(e)) => failure(&e.message()),
             Err(_) => failure(&format!(
                 "Job reached maximum time limit of {async_secs} seconds."
             )),

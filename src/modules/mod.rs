@@ -97,16 +97,33 @@ pub enum ModuleError {
     Unreachable(String),
     /// The task failed with this message (bad arguments, a command that could not run...).
     Failed(String),
+    /// The task's `timeout` ran out: it fails with Ansible's message and a `timedout` result.
+    TimedOut(Duration),
+}
+
+impl ModuleError {
+    /// Ansible's message for a task that ran out of its `timeout`.
+    pub fn timed_out_msg(d: Duration) -> String {
+        format!(
+            "The command action failed to execute in the expected time frame ({}) and was terminated",
+            d.as_secs()
+        )
+    }
+
+    /// The failure's message.
+    pub fn message(&self) -> String {
+        match self {
+            ModuleError::Unreachable(m) | ModuleError::Failed(m) => m.clone(),
+            ModuleError::TimedOut(d) => ModuleError::timed_out_msg(*d),
+        }
+    }
 }
 
 impl From<ConnError> for ModuleError {
     fn from(e: ConnError) -> Self {
         match e {
             ConnError::Unreachable(m) => ModuleError::Unreachable(m),
-            ConnError::Timeout(d) => ModuleError::Failed(format!(
-                "The command action failed to execute in the expected time frame ({}) and was terminated",
-                d.as_secs()
-            )),
+            ConnError::Timeout(d) => ModuleError::TimedOut(d),
             ConnError::Failed(m) => ModuleError::Failed(m),
         }
     }

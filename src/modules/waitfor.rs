@@ -288,7 +288,7 @@ async fn wait_for_connection(mut args: Args, ctx: &ModuleCtx) -> MapResult {
                 ]));
             }
             Ok(Ok(out)) => super::text(&out.stderr).trim().to_string(),
-            Ok(Err(ModuleError::Failed(m) | ModuleError::Unreachable(m))) => m,
+            Ok(Err(e)) => e.message(),
             Err(_) => format!("no answer within {connect_timeout} s"),
         };
         if Instant::now() >= deadline {

@@ -384,6 +384,11 @@ fn is_chain_error(e: &minijinja::Error) -> bool {
         Some(t) => {
             let t = t.trim();
             // minijinja reports either the whole path or just its trailing `.x.y` part.
+            // A lookup on a parenthesised expression (`(x | extract(c)).y`): its path part.
+            let t = match t.rfind(')') {
+                Some(i) if t.starts_with('(') => &t[i + 1..],
+                _ => t,
+            };
             let t = if t.starts_with('.') || t.starts_with('[') {
                 format!("x{t}")
             } else {

@@ -28,7 +28,7 @@ fn tagged_with(v: Value, tag: String) -> Result<bool, Error> {
         // Only strings are ever trusted as templates.
         "TrustedAsTemplate" => v.kind() == ValueKind::String && !v.is_safe(),
         "Origin" => crate::value::origin::of(&v).is_some(),
-        "VaultedValue" => crate::value::vaulted::is_vaulted(&v),
+        "VaultedValue" => crate::value::vaulted::is_vault_encrypted(&v),
         // Tags baton's values never carry.
         "SourceWasEncrypted" | "Deprecated" | "_JinjaConstTemplate" => false,
         other => {

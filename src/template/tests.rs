@@ -72,9 +72,13 @@ pub fn register(env: &mut Environment<'static>) {
         "skip" => |v: Value| result_flag(&v, "skip", "skipped"),
         "unreachable" => |v: Value| result_flag(&v, "unreachable", "unreachable"),
         "reachable" => |v: Value| result_flag(&v, "reachable", "unreachable").map(|f| !f),
+        "timedout" => |v: Value| -> Result<bool, Error> {
+            let t = result_flag(&v, "timedout", "timedout")?;
+            Ok(t && v.get_attr("timedout").and_then(|t| t.get_attr("period")).is_ok_and(|p| p.is_true()))
+        },
         "finished" => |v: Value| async_flag(&v, "finished"),
         "started" => |v: Value| async_flag(&v, "started"),
-        "vault_encrypted" => |v: Value| crate::value::vaulted::is_vaulted(&v),
+        "vault_encrypted" => |v: Value| crate::value::vaulted::is_vault_encrypted(&v),
         "vaulted_file" => vaulted_file,
         "version" => version,
         "version_compare" => version,
@@ -152,6 +156,7 @@ pub fn register(env: &mut Environment<'static>) {
         "all",
         "finished",
         "started",
+        "timedout",
         "reachable",
         "unreachable",
         "vault_encrypted",

@@ -1,6 +1,7 @@
 //! Python's `str.encode` for the encodings a template's `output_encoding` names: UTF-8, the
 //! single-byte Latin-1 and Windows-1252, and ASCII. A character the encoding cannot hold is an
-//! error, as Python's strict handler makes it.
+//! error, as Python's strict handler makes it. UTF-16 (`utf-16-le`, `utf-16-be`, `utf-16` with
+//! its byte order mark) too, both ways, for the `b64encode`/`b64decode` filters' `encoding`.
 
 /// Windows-1252's bytes 0x80-0x9F (the rest of its upper half is Latin-1); `None` is unused.
 const CP1252_HIGH: [Option<char>; 32] = [
@@ -59,6 +60,17 @@ pub fn encode(text: &str, encoding: &str) -> Result<Vec<u8>, String> {
         }
         .then_some(c as u32 as u8)
     };
+    if let Some((bom, big)) = utf16(&name) {
+        let mut out: Vec<u8> = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        for unit in text.encode_utf16() {
+            out.extend(if big {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        return Ok(out);
+    }
     match name.as_str() {
         "" | "utf-8" | "utf8" => Ok(text.as_bytes().to_vec()),
         "ascii" | "us-ascii" | "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1"
@@ -74,6 +86,66 @@ pub fn encode(text: &str, encoding: &str) -> Result<Vec<u8>, String> {
                 })
             })
             .collect(),
+        _ => Err(format!("unknown encoding: {encoding}")),
+    }
+}
+
+/// A UTF-16 encoding's name: (whether it writes a byte order mark, whether it is big-endian).
+fn utf16(name: &str) -> Option<(bool, bool)> {
+    match name {
+        "utf-16" | "utf16" => Some((true, false)),
+        "utf-16-le" | "utf-16le" => Some((false, false)),
+        "utf-16-be" | "utf-16be" => Some((false, true)),
+        _ => None,
+    }
+}
+
+/// `data.decode(encoding)` with Python's strict handler, for UTF-8, UTF-16, Latin-1 and
+/// ASCII.
+pub fn decode(data: &[u8], encoding: &str) -> Result<String, String> {
+    let name = encoding.trim().to_ascii_lowercase().replace('_', "-");
+    if let Some((bom, mut big)) = utf16(&name) {
+        let mut data = data;
+        if bom {
+            if let Some(rest) = data.strip_prefix(&[0xFF, 0xFE]) {
+                data = rest;
+            } else if let Some(rest) = data.strip_prefix(&[0xFE, 0xFF]) {
+                data = rest;
+                big = true;
+            }
+        }
+        if !data.len().is_multiple_of(2) {
+            return Err(format!("'{encoding}' codec can't decode: truncated data"));
+        }
+        let units = data.chunks(2).map(|c| {
+            let pair = [c[0], c[1]];
+            if big {
+                u16::from_be_bytes(pair)
+            } else {
+                u16::from_le_bytes(pair)
+            }
+        });
+        return char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|_| format!("'{encoding}' codec can't decode: illegal UTF-16 surrogate"));
+    }
+    match name.as_str() {
+        "" | "utf-8" | "utf8" => String::from_utf8(data.to_vec()).map_err(|e| {
+            format!(
+                "'utf-8' codec can't decode byte at position {}",
+                e.utf8_error().valid_up_to()
+            )
+        }),
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" => {
+            Ok(data.iter().map(|b| *b as char).collect())
+        }
+        "ascii" | "us-ascii" => match data.iter().position(|b| *b >= 0x80) {
+            Some(i) => Err(format!(
+                "'ascii' codec can't decode byte 0x{:02x} in position {i}: ordinal not in range(128)",
+                data[i]
+            )),
+            None => Ok(data.iter().map(|b| *b as char).collect()),
+        },
         _ => Err(format!("unknown encoding: {encoding}")),
     }
 }

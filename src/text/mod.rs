@@ -1,5 +1,5 @@
 //! Text formats baton must reproduce exactly as Python writes or reads them, needed by more
-//! than one room: shell-style wildcards ([`fnmatch`]), `json.dumps` ([`json`]) and
+//! than one room: shell-style wildcards ([`fnmatch`], [`glob`]), `json.dumps` ([`json`]) and
 //! `tomli_w.dumps` ([`toml`]). Each has one implementation here, so that inventory patterns,
 //! lookups, modules, the SSH layer, filters and the inventory listing cannot disagree about them.
 //!
@@ -11,6 +11,7 @@
 
 pub mod encoding;
 pub mod fnmatch;
+pub mod glob;
 pub mod json;
 mod number;
 pub mod timestamp;

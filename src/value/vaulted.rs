@@ -19,14 +19,17 @@
 use crate::diagnostics::Error;
 use crate::value::Value;
 use minijinja::value::{Object, ObjectRepr};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A `!vault` scalar: the ciphertext, where it was written, and its plaintext once decrypted.
 pub struct VaultedString {
     ciphertext: String,
     /// `file:line:col` of the value, for errors.
     origin: String,
-    plaintext: OnceLock<String>,
+    /// The plaintext as one safe string value, made once: every use shares its text, which is
+    /// how a revealed value is still known to be vaulted (see [`is_vaulted`]).
+    plaintext: OnceLock<Value>,
 }
 
 impl std::fmt::Debug for VaultedString {
@@ -51,6 +54,12 @@ impl VaultedString {
 
     /// The plaintext, decrypting with the run's keyring the first time.
     pub fn plaintext(&self) -> Result<&str, Error> {
+        Ok(self.revealed()?.as_str().unwrap_or_default())
+    }
+
+    /// The plaintext as a safe string value, always the same one (its text registered in
+    /// [`REVEALED`] while this value lives).
+    fn revealed(&self) -> Result<&Value, Error> {
         if let Some(p) = self.plaintext.get() {
             return Ok(p);
         }
@@ -58,7 +67,42 @@ impl VaultedString {
             self.ciphertext.as_bytes(),
             &format!("the vaulted value at {}", self.origin),
         )?;
-        Ok(self.plaintext.get_or_init(|| text))
+        Ok(self.plaintext.get_or_init(|| {
+            let v = Value::from_safe_string(text);
+            revealed_set().insert(text_address(&v));
+            v
+        }))
+    }
+}
+
+impl Drop for VaultedString {
+    fn drop(&mut self) {
+        if let Some(v) = self.plaintext.get() {
+            revealed_set().remove(&text_address(v));
+        }
+    }
+}
+
+/// The addresses of the texts of revealed `!vault` values whose [`VaultedString`] lives.
+/// A string value's clones share its text, so a plaintext that is only passed on (a variable,
+/// `set_fact`, `register`) keeps its address and is still known to be vaulted, as ansible-core
+/// keeps its `VaultedValue` tag; anything made from it (`v | upper`, `v ~ ''`) is a new text
+/// and is plain. An entry leaves with its `VaultedString`, so a reused address is never
+/// mistaken for one.
+static REVEALED: OnceLock<Mutex<HashSet<usize>>> = OnceLock::new();
+
+fn revealed_set() -> std::sync::MutexGuard<'static, HashSet<usize>> {
+    REVEALED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where a string value's text lives (0 for anything else, or an empty text, never listed).
+fn text_address(v: &Value) -> usize {
+    match v.as_str() {
+        Some(s) if !s.is_empty() => s.as_ptr() as usize,
+        _ => 0,
     }
 }
 
@@ -106,14 +150,21 @@ pub fn is_vaulted(v: &Value) -> bool {
     v.downcast_object_ref::<VaultedString>().is_some()
 }
 
+/// Whether a value is a `!vault` scalar, not yet decrypted or its plaintext passed on as it
+/// is (ansible's `vault_encrypted` test, its `VaultedValue` tag).
+pub fn is_vault_encrypted(v: &Value) -> bool {
+    is_vaulted(v)
+        || (v.is_safe() && {
+            let at = text_address(v);
+            at != 0 && revealed_set().contains(&at)
+        })
+}
+
 /// The plaintext of a `!vault` value as a (safe, never-templated) string; `None` when `v` is
 /// something else.
 pub fn reveal(v: &Value) -> Option<Result<Value, Error>> {
     let vs = v.downcast_object_ref::<VaultedString>()?;
-    Some(
-        vs.plaintext()
-            .map(|p| Value::from_safe_string(p.to_string())),
-    )
+    Some(vs.revealed().cloned())
 }
 
 /// The ciphertext of a still-encrypted `!vault` value.

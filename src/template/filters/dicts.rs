@@ -15,7 +15,14 @@ pub(super) fn combine(base: Value, others: Rest<ValueOrKwargs>) -> Result<Value,
     let list_merge: String = kwargs
         .get::<Option<String>>("list_merge")?
         .unwrap_or("replace".into());
-    kwargs.assert_all_used()?;
+    if kwargs
+        .args()
+        .any(|k| !matches!(k, "recursive" | "list_merge"))
+    {
+        return Err(err(
+            "'recursive' and 'list_merge' are the only valid keyword arguments",
+        ));
+    }
     if !matches!(
         list_merge.as_str(),
         "replace" | "keep" | "append" | "prepend" | "append_rp" | "prepend_rp"
@@ -24,12 +31,14 @@ pub(super) fn combine(base: Value, others: Rest<ValueOrKwargs>) -> Result<Value,
             "merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp', not '{list_merge}'"
         )));
     }
-    // Ansible flattens the terms one level: `[d1, d2] | combine` works.
+    // Ansible flattens the terms one level, leaving out nulls (`None`, 'None', 'null'), as its
+    // `flatten` does: `[d1, d2] | combine` works, `None | combine` is `{}`.
+    let is_null = |v: &Value| v.is_none() || matches!(v.as_str(), Some("None" | "null"));
     let mut dicts = Vec::new();
     for term in std::iter::once(&base).chain(others.iter()) {
         if term.kind() == ValueKind::Seq {
-            dicts.extend(term.try_iter()?);
-        } else {
+            dicts.extend(term.try_iter()?.filter(|v| !is_null(v)));
+        } else if !is_null(term) {
             dicts.push(term.clone());
         }
     }

@@ -55,12 +55,13 @@ pub fn b64decode(s: &str) -> Option<Vec<u8>> {
 }
 
 pub(super) fn b64encode_filter(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let _: Option<String> = kwargs.get("encoding")?;
+    let encoding: Option<String> = kwargs.get("encoding")?;
     let urlsafe = flag(&kwargs, "urlsafe")?;
     kwargs.assert_all_used()?;
     let bytes = match v.as_bytes() {
         Some(b) if v.kind() == ValueKind::Bytes => b.to_vec(),
-        _ => py_str(&v).into_bytes(),
+        _ => crate::text::encoding::encode(&py_str(&v), encoding.as_deref().unwrap_or("utf-8"))
+            .map_err(err)?,
     };
     let out = b64encode(&bytes);
     Ok(if urlsafe {
@@ -71,12 +72,19 @@ pub(super) fn b64encode_filter(v: Value, kwargs: Kwargs) -> Result<String, Error
 }
 
 pub(super) fn b64decode_filter(v: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let _: Option<String> = kwargs.get("encoding")?;
-    let _: Option<bool> = kwargs.get("urlsafe")?;
+    let encoding: Option<String> = kwargs.get("encoding")?;
+    let urlsafe = flag(&kwargs, "urlsafe")?;
     kwargs.assert_all_used()?;
-    let bytes =
-        b64decode(&py_str(&v)).ok_or_else(|| err("Incorrect padding or invalid base64 data"))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    let mut text = py_str(&v);
+    if urlsafe {
+        text = text.replace('-', "+").replace('_', "/");
+    }
+    let bytes = b64decode(&text).ok_or_else(|| err("Incorrect padding or invalid base64 data"))?;
+    match encoding.as_deref() {
+        // Python decodes with errors='surrogate_or_strict'; invalid UTF-8 stays lossy here.
+        None => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Some(e) => crate::text::encoding::decode(&bytes, e).map_err(err),
+    }
 }
 
 pub(super) fn digest(algorithm: &str, v: &Value) -> Result<String, Error> {

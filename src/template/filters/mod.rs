@@ -128,6 +128,15 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("default", scalars::default_filter);
     env.add_filter("d", scalars::default_filter);
     env.add_filter("mandatory", scalars::mandatory);
+    // An undefined container (or a missing key on the way) gives undefined, as ansible-core's
+    // `extract` does (`'k' | extract(missing) | default('a')`); the item must be defined.
+    env.add_filter(
+        "extract",
+        |item: Value, container: Value, morekeys: Option<Value>| {
+            reject_undefined(std::slice::from_ref(&item))?;
+            dicts::extract(item, container, morekeys)
+        },
+    );
     // ansible-core's internal test collection: `finalize` makes a template result plain data
     // (tuples become lists), which baton's values already are.
     add_strict_filter(env, "ansible._protomatter.finalize", |v: Value| v);
@@ -194,11 +203,11 @@ pub fn register(env: &mut Environment<'static>) {
         "expanduser" => |v: Value| paths::expanduser(&py_str(&v)),
         "expandvars" => |v: Value| paths::expandvars(&py_str(&v)),
         "realpath" => |v: Value| paths::realpath(&py_str(&v)),
+        "fileglob" => paths::fileglob,
         "relpath" => |v: Value, start: Option<Value>| paths::relpath(&py_str(&v), start.as_ref().map(py_str)),
         "path_join" => paths::path_join,
         "splitext" => paths::splitext,
         "quote" => |v: Value| if v.is_none() { "''".to_string() } else { paths::shell_quote(&py_str(&v)) },
-        "extract" => dicts::extract,
         "union" => lists::union,
         "intersect" => lists::intersect,
         "difference" => lists::difference,
@@ -314,6 +323,7 @@ pub fn register(env: &mut Environment<'static>) {
         "split",
         "path_join",
         "realpath",
+        "fileglob",
         "relpath",
         "splitext",
         "expanduser",

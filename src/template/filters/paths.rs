@@ -1,5 +1,5 @@
 //! Path filters on the controller (`basename`, `dirname`, `realpath`, `relpath`, `splitext`,
-//! `path_join`, `expanduser`, `quote`), with Python's `posixpath` rules rather than Rust's
+//! `fileglob`, `path_join`, `expanduser`, `quote`), with Python's `posixpath` rules rather than Rust's
 //! `Path` ones (`dirname('/a/')` is `/a`). Other rooms use [`normpath`] and [`shell_quote`] for
 //! the same reason.
 
@@ -89,6 +89,17 @@ fn absolute(p: &str) -> String {
             .unwrap_or_else(|_| "/".into());
         normpath(&format!("{cwd}/{p}"))
     }
+}
+
+/// Ansible's `fileglob` filter: the regular files (symlinks followed) matching a glob on the
+/// controller.
+pub(super) fn fileglob(v: Value) -> Value {
+    let files: Vec<Value> = crate::text::glob::glob(&py_str(&v))
+        .into_iter()
+        .filter(|p| std::path::Path::new(p).is_file())
+        .map(Value::from)
+        .collect();
+    Value::from(files)
 }
 
 /// Python's `os.path.realpath`: symlinks resolved as far as the path exists.
