@@ -14,7 +14,9 @@
 //! job here is the module running on the controller's runtime in the background, over its
 //! connection, with its state in the same file on the host, in the same JSON, written
 //! atomically (a private directory beside it, then a rename). Nothing on the host needs
-//! Python. What differs from ansible: a job still running when baton exits stops with it.
+//! Python. `command` and `shell` jobs run detached on the host instead, as ansible's do (see
+//! [`super::async_host`]); for the other modules what differs from ansible is that a job still
+//! running when baton exits stops with it.
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::{
