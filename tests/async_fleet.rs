@@ -183,7 +183,8 @@ fn a_shell_job_outlives_baton() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A job killed at its time limit, and a detached job read by `async_status` while it runs and
+/// A job killed at its time limit, a job whose `chdir` fails, a `command` job fed on stdin, and
+/// a detached job read by `async_status` while it runs and
 /// once it is done: the registered results under baton and under ansible-playbook, the same
 /// but for job ids, paths, pids, times and retry counts.
 #[test]
@@ -206,6 +207,19 @@ fn timeouts_and_async_status_match_ansible() {
       poll: 1
       register: timed
       ignore_errors: true
+    - command: pwd
+      args:
+        chdir: /nonexistent-{pid}
+      async: 10
+      poll: 1
+      register: no_dir
+      ignore_errors: true
+    - command:
+        argv: [cat]
+        stdin: "x 'y' $(id)"
+      async: 10
+      poll: 1
+      register: piped
     - shell: sleep 3; echo hi; echo oops >&2; exit 3
       async: 20
       poll: 0
@@ -224,7 +238,7 @@ fn timeouts_and_async_status_match_ansible() {
         jid: "{{{{ bg.ansible_job_id }}}}"
         mode: cleanup
     - copy:
-        content: "{{{{ {{'timed': timed, 'bg': bg, 'running': running, 'done': done}} | to_json }}}}"
+        content: "{{{{ {{'timed': timed, 'no_dir': no_dir, 'piped': piped, 'bg': bg, 'running': running, 'done': done}} | to_json }}}}"
         dest: "{results}.{{{{ tool }}}}"
 "#
         ),
@@ -258,6 +272,7 @@ fn timeouts_and_async_status_match_ansible() {
     assert_eq!(got[0], got[1], "ansible (left) and baton (right) differ");
     assert_eq!(got[1]["timed"]["msg"], "Timeout exceeded", "{:?}", got[1]);
     assert_eq!(got[1]["done"]["rc"], 3, "{:?}", got[1]);
+    assert_eq!(got[1]["piped"]["stdout"], "x 'y' $(id)", "{:?}", got[1]);
     // The killed job left no process behind.
     let left = fleet.exec(host, "ps -eo args | grep -c '^sleep 10$' || true");
     assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0");

@@ -19,10 +19,12 @@ use super::hosttmp::{self, Cleanup, Place};
 use super::{Args, ModuleCtx, ModuleError, Outcome, Resolved};
 use crate::value::Vars;
 
-/// The runner, run as `sh run <private dir> <job dir> <jid> <limit> <strip>` in a new session.
+/// The runner, run as `sh run <private dir> <job dir> <jid> <limit> <strip> <chdir>` in a new
+/// session (`strip`: `strip_empty_ends`; `chdir`: 1 when the task changes directory, whose
+/// failure is ansible's command module's failure, without an rc).
 /// The command runs in a session (so a process group) of its own, killed whole at the limit by
 /// the watcher, a subshell counting the seconds.
-const RUNNER: &str = r#"P=$1 d=$2 jid=$3 limit=$4 strip=$5
+const RUNNER: &str = r#"P=$1 d=$2 jid=$3 limit=$4 strip=$5 chdir=$6
 cd -- "$P" || exit 1
 now() { date -u '+%Y-%m-%d %H:%M:%S %s %N'; }
 t0=$(now)
@@ -52,6 +54,12 @@ esc() { awk -v strip="$strip" 'BEGIN { ORS = ""
   { if (strip == "1" && ($0 == "" || $0 == "\r")) { pend[++np] = $0; next }
     for (i = 1; i <= np; i++) emit(pend[i]); np = 0; emit($0) }
   END { if (strip != "1" && k) print "\\n" }'; }
+if [ "$rc" = 250 ] && [ "$chdir" = 1 ] && grep -q '^Unable to change directory before execution' ./err
+then { printf '{"changed": false, "cmd": '; cat ./cmdv
+  printf ', "rc": null, "start": null, "end": null, "delta": null, "stdout": "", "stderr": "", '
+  printf '"failed": true, "msg": "Unable to change directory before execution."}'; } > ./res &&
+  mv -f -- ./res "$d/$jid"; cd / && rm -rf -- "$P"; exit 0
+fi
 if [ "$rc" -ne 0 ]; then tail=', "failed": true, "msg": "non-zero return code"'; else tail=', "msg": ""'; fi
 { cat ./pre
   printf ', "rc": %d, "start": "%s", "end": "%s", "delta": "%s"%s, "stdout": "' \
@@ -102,15 +110,22 @@ pub async fn start(
         changed: true,
         ..Outcome::ok()
     }
-    .with("cmd", cmd_value)
+    .with("cmd", cmd_value.clone())
     .with_invocation(invocation)
     .into_result();
     let known = crate::value::to_json(&crate::value::from_vars(&known)).to_string();
     let known = known.strip_suffix('}').unwrap_or(&known);
+    let cmdv = crate::value::to_json(&cmd_value).to_string();
     let input = input.unwrap_or_default();
     let started = started.to_string();
     let mut body = Vec::new();
-    for part in [cmd.as_bytes(), &input, known.as_bytes(), started.as_bytes()] {
+    for part in [
+        cmd.as_bytes(),
+        &input,
+        known.as_bytes(),
+        cmdv.as_bytes(),
+        started.as_bytes(),
+    ] {
         body.extend_from_slice(part);
     }
     let script = format!(
@@ -118,15 +133,17 @@ pub async fn start(
          d=\"$HOME/.ansible_async\"; mkdir -p -- \"$d\" || exit 1\n\
          {private}\
          cat > run <<'BATON_RUNNER_EOF' || {{ P_done; exit 1; }}\n{RUNNER}BATON_RUNNER_EOF\n\
-         head -c {n_cmd} > cmd && head -c {n_in} > in && head -c {n_known} > pre && cat > started \
+         head -c {n_cmd} > cmd && head -c {n_in} > in && head -c {n_known} > pre && head -c {n_cmdv} > cmdv && cat > started \
          && mv -f -- started \"$d/{jid}\" || {{ P_done; exit 1; }}\n\
-         setsid sh \"$P/run\" \"$P\" \"$d\" {jid} {async_secs} {strip} </dev/null >/dev/null 2>&1 &\n\
+         setsid sh \"$P/run\" \"$P\" \"$d\" {jid} {async_secs} {strip} {chdir} </dev/null >/dev/null 2>&1 &\n\
          printf '%s' \"$d/{jid}\"\n",
         private = hosttmp::private_dir("P", Place::Beside("\"$d\""), Cleanup::Caller)?,
         n_cmd = cmd.len(),
         n_in = input.len(),
         n_known = known.len(),
+        n_cmdv = cmdv.len(),
         strip = u8::from(strip_empty_ends),
+        chdir = u8::from(chdir.is_some()),
     );
     let out = ctx.exec(&script, Some(&body)).await?;
     if let Some(m) = hosttmp::refusal(&out.stdout) {
