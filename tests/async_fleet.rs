@@ -1,11 +1,13 @@
 //! Async tasks on real hosts over SSH: `async`/`poll` and `async_status` run by baton against
 //! the fleet, checked on each host through `docker exec`: the job's state file under
 //! `~/.ansible_async` (async_wrapper's JSON while it runs, the module's result when done), the
-//! command's effect, and the file gone after `poll: N` or `mode: cleanup`.
+//! command's effect, the file gone after `poll: N` or `mode: cleanup`; a `command`/`shell` job
+//! going on after baton exits; and the results of a timed-out job and of `async_status`
+//! compared with ansible-playbook's.
 
 mod common;
 
-use common::{Fleet, describe, run_baton};
+use common::{Fleet, describe, json_results, play_on_host, run_baton};
 
 #[test]
 fn async_jobs_leave_their_state_on_the_host_and_async_status_reads_it() {
@@ -110,5 +112,170 @@ fn async_jobs_leave_their_state_on_the_host_and_async_status_reads_it() {
         "a finished job's file is the module's result"
     );
     fleet.exec(host, &format!("rm -f {mark}.*"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `poll: 0` shell job goes on on the host after baton has exited, as ansible's
+/// async_wrapper does, and leaves the command's result in its job file.
+#[test]
+fn a_shell_job_outlives_baton() {
+    let fleet = Fleet::shared();
+    let host = &fleet.hosts()[0].name;
+    let pid = std::process::id();
+    let dir = std::env::temp_dir().join(format!("baton-async-detached-{pid}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mark = format!("/tmp/baton-async-detached-{pid}");
+    fleet.exec(host, &format!("rm -f {mark}"));
+    std::fs::write(
+        dir.join("play.yml"),
+        format!(
+            r#"- hosts: {host}
+  gather_facts: false
+  tasks:
+    - shell: sleep 3; touch {mark}; printf 'a"b\\c\t\n\n'
+      async: 60
+      poll: 0
+      register: bg
+    - debug:
+        msg: "JOB {{{{ bg.results_file }}}}"
+"#
+        ),
+    )
+    .unwrap();
+    let inventory = fleet.inventory_path();
+    let began = std::time::Instant::now();
+    let out = run_baton(
+        ["play", "-i", inventory.to_str().unwrap(), "play.yml"],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(3),
+        "baton waited for the job"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let file = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"msg\": \"JOB "))
+        .expect("the debug task printed the job file")
+        .trim_end_matches('"')
+        .to_string();
+    assert!(file.starts_with("/root/.ansible_async/j"), "{file}");
+    let running = fleet.exec(host, &format!("test -e {mark} || cat {file}"));
+    let running: serde_json::Value = serde_json::from_slice(&running.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", describe(&running)));
+    assert_eq!(running["finished"], false, "{running}");
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let done = fleet.exec(host, &format!("test -e {mark} && cat {file}"));
+    assert!(
+        done.status.success(),
+        "the job did not finish: {}",
+        describe(&done)
+    );
+    let result: serde_json::Value =
+        serde_json::from_slice(&done.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&done)));
+    assert_eq!(result["rc"], 0, "{result}");
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["stdout"], "a\"b\\c\t", "{result}");
+    assert!(result.get("started").is_none(), "{result}");
+    fleet.exec(host, &format!("rm -f {mark} {file}"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A job killed at its time limit, a job whose `chdir` fails, a `command` job fed on stdin, and
+/// a detached job read by `async_status` while it runs and
+/// once it is done: the registered results under baton and under ansible-playbook, the same
+/// but for job ids, paths, pids, times and retry counts.
+#[test]
+fn timeouts_and_async_status_match_ansible() {
+    let fleet = Fleet::shared();
+    let host = &fleet.hosts()[0].name;
+    let pid = std::process::id();
+    let dir = std::env::temp_dir().join(format!("baton-async-diff-{pid}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let results = format!("/tmp/baton-async-diff-{pid}");
+    std::fs::write(
+        dir.join("play.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: sleep 10
+      async: 2
+      poll: 1
+      register: timed
+      ignore_errors: true
+    - command: pwd
+      args:
+        chdir: /nonexistent-{pid}
+      async: 10
+      poll: 1
+      register: no_dir
+      ignore_errors: true
+    - command:
+        argv: [cat]
+        stdin: "x 'y' $(id)"
+      async: 10
+      poll: 1
+      register: piped
+    - shell: sleep 3; echo hi; echo oops >&2; exit 3
+      async: 20
+      poll: 0
+      register: bg
+    - async_status:
+        jid: "{{{{ bg.ansible_job_id }}}}"
+      register: running
+    - async_status:
+        jid: "{{{{ bg.ansible_job_id }}}}"
+      register: done
+      until: done is finished
+      retries: 20
+      delay: 1
+      ignore_errors: true
+    - async_status:
+        jid: "{{{{ bg.ansible_job_id }}}}"
+        mode: cleanup
+    - copy:
+        content: "{{{{ {{'timed': timed, 'no_dir': no_dir, 'piped': piped, 'bg': bg, 'running': running, 'done': done}} | to_json }}}}"
+        dest: "{results}.{{{{ tool }}}}"
+"#
+        ),
+    )
+    .unwrap();
+    let inventory = fleet.inventory_path();
+    let mut got = Vec::new();
+    for tool in ["ansible", "baton"] {
+        let var = format!("tool={tool}");
+        let out = play_on_host(tool, &dir, &inventory, host, &["-e", &var], &[]);
+        assert!(out.status.success(), "{tool}: {}", describe(&out));
+        let mut r = json_results(fleet, host, &format!("{results}.{tool}"));
+        for v in r.values_mut() {
+            let m = v.as_object_mut().unwrap();
+            for k in [
+                "ansible_job_id",
+                "results_file",
+                "child_pid",
+                "start",
+                "end",
+                "delta",
+                "attempts",
+            ] {
+                if let Some(x) = m.get_mut(k) {
+                    *x = serde_json::Value::from("<varies>");
+                }
+            }
+        }
+        got.push(r);
+    }
+    assert_eq!(got[0], got[1], "ansible (left) and baton (right) differ");
+    assert_eq!(got[1]["timed"]["msg"], "Timeout exceeded", "{:?}", got[1]);
+    assert_eq!(got[1]["done"]["rc"], 3, "{:?}", got[1]);
+    assert_eq!(got[1]["piped"]["stdout"], "x 'y' $(id)", "{:?}", got[1]);
+    // The killed job left no process behind.
+    let left = fleet.exec(host, "ps -eo args | grep -c '^sleep 10$' || true");
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0");
+    fleet.exec(host, &format!("rm -f {results}.*"));
     let _ = std::fs::remove_dir_all(&dir);
 }

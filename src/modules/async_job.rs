@@ -14,7 +14,9 @@
 //! job here is the module running on the controller's runtime in the background, over its
 //! connection, with its state in the same file on the host, in the same JSON, written
 //! atomically (a private directory beside it, then a rename). Nothing on the host needs
-//! Python. What differs from ansible: a job still running when baton exits stops with it.
+//! Python. `command` and `shell` jobs run detached on the host instead, as ansible's do (see
+//! [`super::async_host`]); for the other modules what differs from ansible is that a job still
+//! running when baton exits stops with it.
 
 use super::hosttmp::{self, Cleanup, Place};
 use super::{
@@ -38,21 +40,13 @@ pub async fn run(
 ) -> ModuleResult {
     let jid = job_id()?;
     let start = serde_json::json!({"started": true, "finished": false, "ansible_job_id": jid});
-    let results_file = write_job(&ctx, &jid, &start).await?;
-    let job_ctx = ctx.clone();
-    let job = jid.clone();
     let limit = Duration::from_secs(async_secs);
-    tokio::spawn(async move {
-        let result = match tokio::time::timeout(limit, super::invoke(found, args, &job_ctx)).await {
-            Ok(Ok(outcome)) => outcome.into_result(),
-            Ok(Err(e)) => failure(&e.message()),
-            Err(_) => failure(&format!(
-                "Job reached maximum time limit of {async_secs} seconds."
-            )),
-        };
-        let json = crate::value::to_json(&crate::value::from_vars(&result));
-        let _ = write_job(&job_ctx, &job, &json).await;
-    });
+    let on_host = super::async_host::start(&found, &args, &ctx, &jid, async_secs, &start).await?;
+    let detached = on_host.is_some();
+    let results_file = match on_host {
+        Some(file) => file,
+        None => spawn_job(found, args, ctx.clone(), &jid, async_secs, &start).await?,
+    };
     if poll == 0 {
         return Ok(Outcome {
             changed: true,
@@ -61,13 +55,24 @@ pub async fn run(
         });
     }
     let began = Instant::now();
+    let mut last_look = false;
     loop {
         tokio::time::sleep(Duration::from_secs(poll)).await;
         let state = read_job(&ctx, &jid).await?;
-        if let JobState::Done(mut result) = state {
+        if let JobState::Done(result) = state {
             remove_job(&ctx, &jid).await?;
-            result.extend(job_fields(&jid, true, &results_file));
-            return Ok(Outcome::from(result));
+            return Ok(Outcome::from(finished(result, &jid, &results_file)));
+        }
+        if began.elapsed() >= limit && detached && !last_look {
+            // The job on the host writes its own verdict a second after killing a job over its
+            // limit (as async_wrapper): wait for it once, as ansible's slower polls see it.
+            last_look = true;
+            let verdict = limit + Duration::from_millis(1500);
+            tokio::time::sleep(verdict.saturating_sub(began.elapsed())).await;
+            if let JobState::Done(result) = read_job(&ctx, &jid).await? {
+                remove_job(&ctx, &jid).await?;
+                return Ok(Outcome::from(finished(result, &jid, &results_file)));
+            }
         }
         if began.elapsed() >= limit {
             let mut async_result = job_fields(&jid, false, &results_file);
@@ -78,6 +83,33 @@ pub async fn run(
             .with("async_result", crate::value::from_vars(&async_result)));
         }
     }
+}
+
+/// Runs a module as a job on the controller's runtime, its state in the job file on the host;
+/// the file's path.
+async fn spawn_job(
+    found: Resolved,
+    args: Vars,
+    ctx: ModuleCtx,
+    jid: &str,
+    async_secs: u64,
+    start: &serde_json::Value,
+) -> Result<String, ModuleError> {
+    let results_file = write_job(&ctx, jid, start).await?;
+    let job = jid.to_string();
+    let limit = Duration::from_secs(async_secs);
+    tokio::spawn(async move {
+        let result = match tokio::time::timeout(limit, super::invoke(found, args, &ctx)).await {
+            Ok(Ok(outcome)) => outcome.into_result(),
+            Ok(Err(e)) => failure(&e.message()),
+            Err(_) => failure(&format!(
+                "Job reached maximum time limit of {async_secs} seconds."
+            )),
+        };
+        let json = crate::value::to_json(&crate::value::from_vars(&result));
+        let _ = write_job(&ctx, &job, &json).await;
+    });
+    Ok(results_file)
 }
 
 fn failure(msg: &str) -> Vars {
@@ -174,10 +206,21 @@ async fn read_job(ctx: &ModuleCtx, jid: &str) -> Result<JobState, ModuleError> {
     let serde_json::Value::Object(object) = json else {
         return Ok(JobState::Unreadable(text));
     };
-    let map: Vars = object
+    let mut map: Vars = object
         .iter()
         .map(|(k, v)| (k.clone(), crate::value::from_json(v)))
         .collect();
+    // A job run on the host leaves its output's lines to the reader, as ansible's controller
+    // adds them to a module's result.
+    for k in ["stdout", "stderr"] {
+        let lines_key = format!("{k}_lines");
+        if !map.contains_key(&lines_key)
+            && let Some(s) = map.get(k).and_then(Value::as_str)
+        {
+            let lines = super::command::lines(s);
+            map.insert(lines_key, lines);
+        }
+    }
     // As async_status reads it: a result without `started` is a finished job.
     if map.contains_key("started") && !map.get("finished").is_some_and(Value::is_true) {
         return Ok(JobState::Running);
@@ -213,6 +256,19 @@ static SPEC: Spec = Spec {
     ]],
     ..Spec::BASE
 };
+
+/// A finished job's result as async_status gives it: the job's fields, and empty `stdout` and
+/// `stderr` when the module gave none.
+fn finished(mut result: Vars, jid: &str, results_file: &str) -> Vars {
+    result.extend(job_fields(jid, true, results_file));
+    for k in ["stderr", "stdout"] {
+        if !result.contains_key(k) {
+            result.insert(k.into(), Value::from(""));
+            result.insert(format!("{k}_lines"), Value::from(Vec::<Value>::new()));
+        }
+    }
+    result
+}
 
 /// What async_status's action adds to every result: empty `stdout` and `stderr`.
 fn with_empty_output(mut r: Vars) -> Vars {
@@ -265,10 +321,7 @@ impl Module for AsyncStatus {
                     rest: with_empty_output(job_fields(&jid, false, &path)),
                     ..Outcome::ok()
                 },
-                JobState::Done(mut result) => {
-                    result.extend(job_fields(&jid, true, &path));
-                    Outcome::from(result)
-                }
+                JobState::Done(result) => Outcome::from(finished(result, &jid, &path)),
                 JobState::Unreadable(text) => {
                     let mut r = Outcome::failed(format!("Could not parse job output: {text}"));
                     r.rest = job_fields(&jid, true, &path);

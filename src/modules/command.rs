@@ -129,7 +129,22 @@ fn check_mode_skip() -> Outcome {
     }
 }
 
-async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResult {
+/// What a `command` or `shell` task runs, parsed from its arguments.
+pub struct Prepared {
+    /// The shell line that runs the command (after `creates`, `removes` and `chdir`).
+    pub line: String,
+    /// What the result's `cmd` reports: the words for command, the text for shell.
+    pub cmd_value: Value,
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    /// The command's standard input (`stdin`, with its newline when asked).
+    pub input: Option<Vec<u8>>,
+    pub strip_empty_ends: bool,
+}
+
+/// Parses a `command` (`shell: false`) or `shell` task's arguments.
+pub fn prepare(mut args: Args, shell: bool) -> Result<Prepared, ModuleError> {
     let raw = args.str("_raw_params")?;
     let cmd_arg = args.str("cmd")?;
     let argv = if shell { None } else { args.list("argv")? };
@@ -191,6 +206,42 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
         }
     };
 
+    let input = stdin.map(|mut s| {
+        if stdin_add_newline {
+            s.push('\n');
+        }
+        s.into_bytes()
+    });
+    Ok(Prepared {
+        line,
+        cmd_value,
+        chdir,
+        creates,
+        removes,
+        input,
+        strip_empty_ends,
+    })
+}
+
+/// The shell line that changes to `chdir` (failing with rc 250 and Python's message).
+pub fn chdir_line(dir: &str) -> String {
+    format!(
+        "cd {} 2>/dev/null || {{ echo \"Unable to change directory before execution: [Errno 2] No such file or directory: '{}'\" >&2; exit 250; }}; ",
+        shell_quote(dir),
+        dir.replace('\'', "")
+    )
+}
+
+async fn run_command(args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResult {
+    let Prepared {
+        line,
+        cmd_value,
+        chdir,
+        creates,
+        removes,
+        input,
+        strip_empty_ends,
+    } = prepare(args, shell)?;
     let mut script = String::new();
     if let Some(c) = &creates {
         script.push_str(&format!(
@@ -205,11 +256,7 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
         ));
     }
     if let Some(dir) = &chdir {
-        script.push_str(&format!(
-            "cd {} 2>/dev/null || {{ echo \"Unable to change directory before execution: [Errno 2] No such file or directory: '{}'\" >&2; exit 250; }}; ",
-            shell_quote(dir),
-            dir.replace('\'', "")
-        ));
+        script.push_str(&chdir_line(dir));
     }
     if ctx.check_mode {
         // Only the creates/removes checks run: they tell whether the command would run.
@@ -217,13 +264,6 @@ async fn run_command(mut args: Args, ctx: &ModuleCtx, shell: bool) -> ModuleResu
     } else {
         script.push_str(&line);
     }
-    let input = stdin.map(|mut s| {
-        if stdin_add_newline {
-            s.push('\n');
-        }
-        s.into_bytes()
-    });
-
     let start = SystemTime::now();
     let out = ctx.exec(&script, input.as_deref()).await?;
     let end = SystemTime::now();

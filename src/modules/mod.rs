@@ -12,6 +12,7 @@
 //! transport, so a target needs nothing but a POSIX shell. Every temporary path a module's
 //! script uses on a host comes from [`hosttmp`].
 
+pub mod async_host;
 pub mod async_job;
 mod outcome;
 mod spec;
