@@ -6,9 +6,7 @@ mod common;
 
 use common::{Scratch, describe, run_baton};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
-/// A scratch directory, removed when dropped.
 fn text(out: &std::process::Output) -> String {
     format!(
         "{}{}",
