@@ -401,7 +401,7 @@ fn is_chain_error(e: &minijinja::Error) -> bool {
 }
 
 /// Whether a plain list or mapping holds an undefined value somewhere.
-fn contains_undefined(v: &Value) -> bool {
+pub(crate) fn contains_undefined(v: &Value) -> bool {
     match v.kind() {
         ValueKind::Undefined => true,
         ValueKind::Seq | ValueKind::Map if !is_plain(v) => false,

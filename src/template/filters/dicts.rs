@@ -45,6 +45,14 @@ pub(super) fn combine(base: Value, others: Rest<ValueOrKwargs>) -> Result<Value,
     let Some(first) = dicts.first() else {
         return Ok(value::map(Vec::<(Value, Value)>::new()));
     };
+    // An undefined value inside a term stays undefined in ansible's result, which fails when
+    // the template's value is resolved: the merged JSON would turn it into null instead.
+    if dicts.iter().any(crate::template::contains_undefined) {
+        return Err(Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            "combine was given an undefined value",
+        ));
+    }
     for d in &dicts {
         if d.kind() != ValueKind::Map {
             return Err(err(format!(
@@ -301,6 +309,14 @@ pub(super) fn rekey_on_member(
 #[cfg(test)]
 mod tests {
     use super::super::render;
+
+    #[test]
+    fn combine_refuses_an_undefined_value_inside_a_term() {
+        let ctx = crate::value::Value::from(());
+        let e =
+            crate::template::render_str("{{ {'a': 1} | combine({'b': nope}) }}", &ctx).unwrap_err();
+        assert!(e.to_string().contains("'nope' is undefined"), "{e}");
+    }
 
     #[test]
     fn combine_and_items() {
