@@ -122,7 +122,8 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
                 args.one_line,
                 color,
             )
-            .with_origin(origin(&args, short.unwrap_or(&args.module))),
+            .with_origin(origin(&args, short.unwrap_or(&args.module)))
+            .with_verbosity(args.flags.verbose),
         ),
         OutputFormat::Json => Box::new(JsonLines::new(std::io::stdout(), masker.clone())),
     };

@@ -35,6 +35,8 @@ pub struct Adhoc<W: Write + Send> {
     /// The task as ansible-core 2.19 shows it after a failure (`Origin: <adhoc 'M' task>`
     /// and the task's repr); `None` to print no such block.
     origin: Option<Origin>,
+    /// `-v` count: a module's `invocation` is shown from -vvv on, as `_dump_results` does.
+    verbosity: u8,
 }
 
 /// What ansible-core 2.19's minimal callback prints about the task above a failure.
@@ -63,7 +65,14 @@ impl<W: Write + Send> Adhoc<W> {
             one_line,
             color,
             origin: None,
+            verbosity: 0,
         }
+    }
+
+    /// The run's `-v` count (the result's `invocation` is shown from 3 on).
+    pub fn with_verbosity(mut self, verbosity: u8) -> Self {
+        self.verbosity = verbosity;
+        self
     }
 
     /// Prints the `[ERROR]: Task failed` block above failures (not with `-o`, as Ansible).
@@ -117,6 +126,9 @@ impl<W: Write + Send> Adhoc<W> {
             let mut j = value::to_json(&value::from_vars(&r.result));
             if let serde_json::Value::Object(o) = &mut j {
                 o.retain(|k, _| !k.starts_with("_ansible"));
+                if self.verbosity < 3 {
+                    o.remove("invocation");
+                }
                 if r.status == Status::Failed {
                     o.remove("failed");
                     o.remove("exception");
