@@ -6,6 +6,7 @@
 //! [`modules`] that reach hosts only through [`connection`]; it emits events that [`output`]
 //! prints.
 
+pub mod ansible_py;
 pub mod cli;
 pub mod config;
 pub mod connection;

@@ -171,6 +171,7 @@ fn man_pages_render_with_the_subcommands_and_flags() {
             "baton-inventory.1",
             "baton-man.1",
             "baton-play.1",
+            "baton-report.1",
             "baton-run.1",
             "baton-template.1",
             "baton-vault.1",

@@ -6,7 +6,7 @@
 //! plugin's own `verify_file`, which for most plugins wants a file name of their own: a
 //! `*.aws_ec2.yml`). baton runs no controller-side Python of its own, so it asks the
 //! controller's ansible-core (found as the Python fallback finds it:
-//! [`crate::modules::python::controller_python`]) to run exactly that: [`PROGRAM`] fills an
+//! [`crate::ansible_py::controller_python`]) to run exactly that: [`PROGRAM`] fills an
 //! `InventoryData` with what the sources before this one made (`constructed` groups those
 //! hosts), calls the `auto` plugin on the file into it, reconciles it, and prints what the
 //! plugin made (groups with their hosts, children and variables; every host's variables,
@@ -22,8 +22,8 @@
 //! controller without ansible-core is an error saying how to install it.
 
 use super::Inventory;
+use crate::ansible_py::{HelperError, controller_python, run_blocking};
 use crate::diagnostics::{Error, ErrorKind};
-use crate::modules::python::{HelperError, controller_python, run_blocking};
 use crate::yaml::Node;
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};

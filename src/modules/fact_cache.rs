@@ -31,73 +31,7 @@ pub fn namespace_facts(facts: &Vars) -> Vars {
         .collect()
 }
 
-/// ansible-core's `clean_facts`: a fact that may not become a variable of its name (its
-/// `ansible_` name here), because it would set a connection or become setting, an interpreter,
-/// or a reserved result key (`ansible_facts` itself). SSH host keys are kept.
-pub fn restricted_fact(name: &str) -> bool {
-    const MAGIC: &[&str] = &[
-        "ansible_connection",
-        "ansible_module_compression",
-        "ansible_shell_type",
-        "ansible_shell_executable",
-        "ansible_ssh_host",
-        "ansible_host",
-        "ansible_ssh_user",
-        "ansible_user",
-        "ansible_ssh_pass",
-        "ansible_password",
-        "ansible_ssh_port",
-        "ansible_port",
-        "ansible_ssh_pipelining",
-        "ansible_pipelining",
-        "ansible_ssh_timeout",
-        "ansible_timeout",
-        "ansible_ssh_private_key_file",
-        "ansible_private_key_file",
-        "ansible_network_os",
-        "ansible_connection_user",
-        "ansible_ssh_executable",
-        "ansible_ssh_common_args",
-        "ansible_sftp_extra_args",
-        "ansible_scp_extra_args",
-        "ansible_ssh_extra_args",
-        "ansible_ssh_transfer_method",
-        "ansible_docker_extra_args",
-        "ansible_become",
-        "ansible_become_method",
-        "ansible_become_user",
-        "ansible_become_password",
-        "ansible_become_pass",
-        "ansible_become_exe",
-        "ansible_become_flags",
-        "ansible_rsync_path",
-        "ansible_playbook_python",
-        "ansible_facts",
-        "add_host",
-        "add_group",
-    ];
-    const CONNECTIONS: &[&str] = &[
-        "local",
-        "paramiko_ssh",
-        "_paramiko_ssh",
-        "psrp",
-        "ssh",
-        "winrm",
-    ];
-    if name.starts_with("ansible_ssh_host_key_") {
-        return false;
-    }
-    let connection_var = CONNECTIONS.iter().any(|c| {
-        name.strip_prefix("ansible_")
-            .and_then(|r| r.strip_prefix(c))
-            .is_some_and(|r| r.starts_with('_'))
-    }) && !name.ends_with("_bridge")
-        && !name.ends_with("_gwbridge");
-    MAGIC.contains(&name)
-        || connection_var
-        || name.starts_with("ansible_become_")
-        || name.starts_with("ansible_") && name.ends_with("_interpreter") && name.len() >= 20
-}
+pub use crate::vars::restricted_fact;
 
 /// The other way: facts as the setup module returns them and the cache stores them.
 pub fn prefix_facts(facts: &Vars) -> Vars {
