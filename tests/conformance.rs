@@ -193,6 +193,7 @@ cases! {
     output_yaml_not_pretty,
     output_hide_ok_skipped,
     output_check_markers,
+    output_check_keywords,
     output_custom_stats,
     output_profile_tasks,
     output_profile_summary,

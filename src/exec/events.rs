@@ -66,6 +66,20 @@ pub fn task_id(task: &crate::playbook::Task) -> u64 {
 
 /// A task's arguments for [`Event::TaskStart`]: `None` when a `no_log` on the task or around
 /// it is anything but a literal false (it may hide them; templated, it is not known yet).
+/// Whether a task runs in check mode as ansible's callbacks see it (`task.check_mode`): its own
+/// or the nearest enclosing `check_mode:` (a template counts as set, as a non-empty string is
+/// true in Python), else the run's `--check`.
+pub fn check_mode_of<K: std::ops::Deref<Target = crate::playbook::Keywords>>(
+    task: &crate::playbook::Task,
+    chain: &[K],
+    cli: bool,
+) -> bool {
+    std::iter::once(&task.kw)
+        .chain(chain.iter().rev().map(|k| &**k))
+        .find_map(|k| k.check_mode.as_ref())
+        .map_or(cli, |v| v.is_true())
+}
+
 pub fn shown_args<'a, K: std::ops::Deref<Target = crate::playbook::Keywords>>(
     task: &'a crate::playbook::Task,
     chain: &[K],
@@ -108,6 +122,8 @@ pub enum Event<'a> {
         /// The play's strategy (`linear` or `free`): under `free`, a task's banner is shown
         /// when a host's result for it is, not when it starts.
         strategy: &'a str,
+        /// The play's `check_mode:` keyword, else `--check` (the banner's ` [CHECK MODE]`).
+        check_mode: bool,
     },
     /// No host matched the play's pattern.
     NoHosts,
@@ -129,6 +145,9 @@ pub enum Event<'a> {
         /// The task's arguments as written (untemplated), or `None` when `no_log` may hide
         /// them (the JUnit report names a test case with them, as Ansible's junit callback).
         args: Option<&'a crate::value::Value>,
+        /// The task runs in check mode ([`check_mode_of`]): the default callback's
+        /// `check_mode_markers` mark its banner.
+        check_mode: bool,
     },
     /// A host starts the current task (ansible's `v2_runner_on_start`): its slot among the
     /// forks is taken.

@@ -131,6 +131,7 @@ impl Runner<'_> {
             origin: &task.span,
             action: &task.action,
             args: events::shown_args(task, &ctx.chain),
+            check_mode: events::check_mode_of(task, &ctx.chain, self.opts.check),
         });
         // `run_once`: the include is decided, and what it brings in runs, on the first host
         // alone.

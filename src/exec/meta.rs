@@ -140,6 +140,7 @@ impl Runner<'_> {
                 origin: &task.span,
                 action: &task.action,
                 args: events::shown_args(task, &ctx.chain),
+                check_mode: events::check_mode_of(task, &ctx.chain, self.opts.check),
             });
             let job = self.job(state, task, ctx, host);
             if !unconditional && !job.when_holds()? {

@@ -292,6 +292,11 @@ impl Runner<'_> {
             self.reporter.event(&Event::PlayStart {
                 name: &name,
                 strategy: "linear",
+                check_mode: play
+                    .kw
+                    .check_mode
+                    .as_ref()
+                    .map_or(self.opts.check, |v| v.is_true()),
             });
             self.reporter.event(&Event::NoHosts);
             return Ok(());
@@ -373,6 +378,11 @@ impl Runner<'_> {
             self.reporter.event(&Event::PlayStart {
                 name: &play_name,
                 strategy: strategy.name(),
+                check_mode: play
+                    .kw
+                    .check_mode
+                    .as_ref()
+                    .map_or(self.opts.check, |v| v.is_true()),
             });
             self.reporter.event(&Event::BatchStart {
                 number: i + 1,

@@ -303,6 +303,7 @@ impl Runner<'_> {
             origin: &task.span,
             action: &task.action,
             args: events::shown_args(task, &ctx.chain),
+            check_mode: events::check_mode_of(task, &ctx.chain, self.opts.check),
         });
 
         let fan = self.fan_out(state, task, ctx, &hosts)?;

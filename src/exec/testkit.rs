@@ -25,7 +25,7 @@ impl Reporter for Recorder {
             Event::PlaybookStart { path, plays } => {
                 format!("playbook {plays} plays in {}", path.display())
             }
-            Event::PlayStart { name, strategy } => format!("play {name} ({strategy})"),
+            Event::PlayStart { name, strategy, .. } => format!("play {name} ({strategy})"),
             Event::BatchStart { hosts, .. } => format!("batch {}", hosts.join(",")),
             Event::TaskStart { name, handler, .. } => {
                 format!("{} {name}", if *handler { "handler" } else { "task" })

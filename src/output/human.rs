@@ -80,7 +80,12 @@ impl<W: Write + Send> Human<W> {
 
     /// ` [CHECK MODE]` after a banner in a check run, with `check_mode_markers`.
     fn check_marker(&self) -> &'static str {
-        if self.check && self.opts.check_mode_markers {
+        self.marker_if(self.check)
+    }
+
+    /// ` [CHECK MODE]` after a play's or task's banner when it runs in check mode.
+    fn marker_if(&self, check_mode: bool) -> &'static str {
+        if check_mode && self.opts.check_mode_markers {
             " [CHECK MODE]"
         } else {
             ""
@@ -463,12 +468,16 @@ impl<W: Write + Send> Reporter for Human<W> {
                     self.banner("DRY RUN");
                 }
             }
-            Event::PlayStart { name, strategy } => {
+            Event::PlayStart {
+                name,
+                strategy,
+                check_mode,
+            } => {
                 self.free = matches!(*strategy, "free" | "host_pinned");
                 self.last_banner = None;
                 self.pending.clear();
                 self.origins.clear();
-                self.banner(&format!("PLAY [{name}]{}", self.check_marker()))
+                self.banner(&format!("PLAY [{name}]{}", self.marker_if(*check_mode)))
             }
             Event::NoHosts => {
                 let _ = writeln!(
@@ -483,6 +492,7 @@ impl<W: Write + Send> Reporter for Human<W> {
                 handler,
                 id,
                 origin,
+                check_mode,
                 ..
             } => {
                 self.origins.insert(*id, (*origin).clone());
@@ -490,7 +500,7 @@ impl<W: Write + Send> Reporter for Human<W> {
                     self.handlers.insert(*id);
                 }
                 let word = if *handler { "RUNNING HANDLER" } else { "TASK" };
-                let text = format!("{word} [{name}]{}", self.check_marker());
+                let text = format!("{word} [{name}]{}", self.marker_if(*check_mode));
                 if self.deferred() {
                     self.pending.insert(*id, text);
                 } else {

@@ -34,7 +34,7 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
             Event::PlaybookStart { path, plays } => {
                 json!({"event": "playbook_start", "path": path.display().to_string(), "plays": plays})
             }
-            Event::PlayStart { name, strategy } => {
+            Event::PlayStart { name, strategy, .. } => {
                 json!({"event": "play_start", "name": name, "strategy": strategy})
             }
             Event::NoHosts => json!({"event": "no_hosts"}),

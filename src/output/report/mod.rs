@@ -469,7 +469,7 @@ impl Reporter for Recorder {
                 let p = self.mask(&path.display().to_string());
                 self.run.playbooks.push(p);
             }
-            Event::PlayStart { name, strategy } => self.play_start(name, strategy),
+            Event::PlayStart { name, strategy, .. } => self.play_start(name, strategy),
             Event::NoHosts => self.play().no_hosts = true,
             Event::BatchStart {
                 number,
@@ -483,6 +483,7 @@ impl Reporter for Recorder {
                 id,
                 name,
                 handler,
+                ..
             } => {
                 let path = std::path::absolute(&origin.source.name)
                     .map(|p| p.display().to_string())

@@ -43,6 +43,7 @@ fn play_run(rep: &mut dyn Reporter, batches: usize, hosts: usize, tasks: usize) 
         rep.event(&Event::PlayStart {
             name: "deploy",
             strategy: "linear",
+            check_mode: false,
         });
         let names: Vec<String> = (0..hosts).map(|h| format!("h{}", b * hosts + h)).collect();
         rep.event(&Event::BatchStart {
@@ -59,6 +60,7 @@ fn play_run(rep: &mut dyn Reporter, batches: usize, hosts: usize, tasks: usize) 
                 origin: sp,
                 action: "command",
                 args: None,
+                check_mode: false,
             });
             for h in &names {
                 let status = match (h.as_str(), t) {
@@ -83,6 +85,7 @@ fn play_and_task(rep: &mut dyn Reporter, name: &str) {
     rep.event(&Event::PlayStart {
         name: "p",
         strategy: "linear",
+        check_mode: false,
     });
     rep.event(&Event::TaskStart {
         name,
@@ -91,6 +94,7 @@ fn play_and_task(rep: &mut dyn Reporter, name: &str) {
         origin: &span(3),
         action: "command",
         args: None,
+        check_mode: false,
     });
 }
 
@@ -135,6 +139,7 @@ fn a_vault_secret_never_reaches_the_page_and_text_is_escaped() {
     rec.event(&Event::PlayStart {
         name: "p <script>",
         strategy: "linear",
+        check_mode: false,
     });
     let sp = span(3);
     rec.event(&Event::TaskStart {
@@ -144,6 +149,7 @@ fn a_vault_secret_never_reaches_the_page_and_text_is_escaped() {
         origin: &sp,
         action: "command",
         args: None,
+        check_mode: false,
     });
     rec.event(&Event::HostResult {
         result: &result("web1", Status::Failed, 7, "bad: hunter2-secret </pre>"),
@@ -310,6 +316,7 @@ fn the_sink_writes_junit_at_the_recap_and_the_report_at_the_end_or_when_dropped(
     tee.event(&Event::PlayStart {
         name: "half",
         strategy: "linear",
+        check_mode: false,
     });
     drop(tee);
     drop(sink);
