@@ -137,6 +137,16 @@ pub fn register(env: &mut Environment<'static>) {
             dicts::extract(item, container, morekeys)
         },
     );
+    // `ternary` chooses before anything is used: a branch it does not choose is never looked
+    // at (`false | ternary(undefined, 'x')` is 'x', as in ansible), and an undefined branch it
+    // chooses stays undefined; its input must be defined.
+    env.add_filter(
+        "ternary",
+        |v: Value, t: Value, f: Value, none: Option<Value>| {
+            reject_undefined(std::slice::from_ref(&v))?;
+            Ok::<_, Error>(scalars::ternary(v, t, f, none))
+        },
+    );
     // ansible-core's internal test collection: `finalize` makes a template result plain data
     // (tuples become lists), which baton's values already are.
     add_strict_filter(env, "ansible._protomatter.finalize", |v: Value| v);
@@ -197,7 +207,6 @@ pub fn register(env: &mut Environment<'static>) {
         "rekey_on_member" => dicts::rekey_on_member,
         "items2dict" => dicts::items2dict,
         "flatten" => lists::flatten,
-        "ternary" => scalars::ternary,
         "basename" => |v: Value| paths::basename(&py_str(&v)).to_string(),
         "dirname" => |v: Value| paths::dirname(&py_str(&v)),
         "expanduser" => |v: Value| paths::expanduser(&py_str(&v)),
@@ -433,6 +442,25 @@ pub(super) fn render(s: &str) -> String {
 mod tests {
     use super::render;
     use crate::value::Value;
+
+    #[test]
+    fn ternary_leaves_the_branch_it_does_not_choose_alone() {
+        assert_eq!(render("{{ false | ternary(nope, 'seven') }}"), "seven");
+        assert_eq!(render("{{ true | ternary('six', nope.x) }}"), "six");
+        let ctx = Value::from(());
+        assert!(crate::template::render_str("{{ true | ternary(nope, 1) }}", &ctx).is_err());
+        assert!(crate::template::render_str("{{ nope | ternary(1, 2) }}", &ctx).is_err());
+    }
+
+    #[test]
+    fn regex_escape_takes_its_type_by_keyword_and_shuffle_keeps_a_scalar() {
+        assert_eq!(
+            render("{{ ']]^' | regex_escape(re_type='posix_basic') }}"),
+            "\\]\\]\\^"
+        );
+        assert_eq!(render("{{ 'a.b' | regex_escape('posix_basic') }}"), "a\\.b");
+        assert_eq!(render("{{ 22 | shuffle }}"), "22");
+    }
 
     #[test]
     fn undefined_input_is_an_error_except_for_default() {

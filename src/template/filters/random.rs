@@ -99,7 +99,10 @@ pub(super) fn random(
 pub(super) fn shuffle(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let seed: Option<Value> = kwargs.get("seed")?;
     kwargs.assert_all_used()?;
-    let mut items = items_of(&v)?;
+    // ansible's `randomize_list` gives back what it cannot make a list of (`22 | shuffle`).
+    let Ok(mut items) = items_of(&v) else {
+        return Ok(v);
+    };
     match seed.filter(|s| s.is_true()) {
         Some(s) => seed_of(&s)?.shuffle(&mut items),
         None => {

@@ -196,7 +196,17 @@ pub(super) fn regex_findall(v: Value, pat: String, kwargs: Kwargs) -> Result<Val
     Ok(Value::from(items))
 }
 
-pub(super) fn regex_escape(v: Value, re_type: Option<String>) -> Result<String, Error> {
+pub(super) fn regex_escape(
+    v: Value,
+    rest: minijinja::value::Rest<minijinja::value::ValueOrKwargs>,
+) -> Result<String, Error> {
+    // `re_type` is positional or a keyword, as in Python.
+    let (args, kwargs) = super::split_kwargs(rest)?;
+    let re_type = match args.first() {
+        Some(t) => Some(py_str(t)),
+        None => kwargs.get::<Option<String>>("re_type")?,
+    };
+    kwargs.assert_all_used()?;
     let s = py_str(&v);
     // A backslash before each character that is special in the regex type.
     let escape = |special: &str| -> String {
