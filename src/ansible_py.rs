@@ -82,25 +82,40 @@ impl HelperError {
 /// `{"error": "no-ansible"}` or `{"error": ..., "detail": ...}` read as a [`HelperError`].
 pub fn run_blocking(python: &Path, program: &str, request: &Json) -> Result<Json, HelperError> {
     use std::io::Write;
-    let mut child = std::process::Command::new(python)
-        .arg("-c")
-        .arg(program)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    let mut child = program_command(python, program)
         .spawn()
-        .map_err(|e| HelperError::NoAnsible {
-            python: python.display().to_string(),
-            detail: format!("it cannot be started: {e}"),
-        })?;
+        .map_err(|e| not_started(python, &e))?;
     let body = serde_json::to_vec(request).unwrap_or_default();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&body);
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| HelperError::Failed(format!("the controller's Python failed: {e}")))?;
+    let out = child.wait_with_output().map_err(|e| failed(&e))?;
     parse_answer(python, &out.stdout, &out.stderr)
+}
+
+/// The command that runs `program` with the controller's Python, its three streams piped (the
+/// async helper call builds its tokio command from it).
+pub(crate) fn program_command(python: &Path, program: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg("-c")
+        .arg(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// The controller's Python could not be started at all.
+pub(crate) fn not_started(python: &Path, e: &std::io::Error) -> HelperError {
+    HelperError::NoAnsible {
+        python: python.display().to_string(),
+        detail: format!("it cannot be started: {e}"),
+    }
+}
+
+/// Waiting for the controller's Python failed.
+pub(crate) fn failed(e: &std::io::Error) -> HelperError {
+    HelperError::Failed(format!("the controller's Python failed: {e}"))
 }
 
 pub(crate) fn parse_answer(

@@ -143,18 +143,11 @@ except Exception as e:
 /// What the controller's ansible-core said about a request: the answer's JSON document.
 pub async fn ask(python: &Path, request: &Json) -> Result<Json, HelperError> {
     use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new(python)
-        .arg("-c")
-        .arg(PROGRAM)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| HelperError::NoAnsible {
-            python: python.display().to_string(),
-            detail: format!("it cannot be started: {e}"),
-        })?;
+    let mut child =
+        tokio::process::Command::from(crate::ansible_py::program_command(python, PROGRAM))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| crate::ansible_py::not_started(python, &e))?;
     let body = serde_json::to_vec(request).unwrap_or_default();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&body).await;
@@ -162,7 +155,7 @@ pub async fn ask(python: &Path, request: &Json) -> Result<Json, HelperError> {
     let out = child
         .wait_with_output()
         .await
-        .map_err(|e| HelperError::Failed(format!("the controller's Python failed: {e}")))?;
+        .map_err(|e| crate::ansible_py::failed(&e))?;
     parse_answer(python, &out.stdout, &out.stderr)
 }
 
