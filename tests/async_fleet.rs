@@ -7,16 +7,15 @@
 
 mod common;
 
-use common::{Fleet, describe, json_results, play_on_host, run_baton};
+use common::{Fleet, Scratch, describe, json_results, play_on_host, run_baton};
 
 #[test]
 fn async_jobs_leave_their_state_on_the_host_and_async_status_reads_it() {
     let fleet = Fleet::shared();
     let host = &fleet.hosts()[0].name;
     let pid = std::process::id();
-    let dir = std::env::temp_dir().join(format!("baton-async-fleet-{pid}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new("async", "fleet");
+    let dir = scratch.path();
     let mark = format!("/tmp/baton-async-{pid}");
     fleet.exec(host, &format!("rm -f {mark}.*"));
     std::fs::write(
@@ -74,10 +73,7 @@ fn async_jobs_leave_their_state_on_the_host_and_async_status_reads_it() {
     )
     .unwrap();
     let inventory = fleet.inventory_path();
-    let out = run_baton(
-        ["play", "-i", inventory.to_str().unwrap(), "play.yml"],
-        &dir,
-    );
+    let out = run_baton(["play", "-i", inventory.to_str().unwrap(), "play.yml"], dir);
     assert!(out.status.success(), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     // The polled job's file was removed once read; the background one by `mode: cleanup`.
@@ -112,7 +108,6 @@ fn async_jobs_leave_their_state_on_the_host_and_async_status_reads_it() {
         "a finished job's file is the module's result"
     );
     fleet.exec(host, &format!("rm -f {mark}.*"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A `poll: 0` shell job goes on on the host after baton has exited, as ansible's
@@ -122,9 +117,8 @@ fn a_shell_job_outlives_baton() {
     let fleet = Fleet::shared();
     let host = &fleet.hosts()[0].name;
     let pid = std::process::id();
-    let dir = std::env::temp_dir().join(format!("baton-async-detached-{pid}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new("async", "detached");
+    let dir = scratch.path();
     let mark = format!("/tmp/baton-async-detached-{pid}");
     fleet.exec(host, &format!("rm -f {mark}"));
     std::fs::write(
@@ -145,10 +139,7 @@ fn a_shell_job_outlives_baton() {
     .unwrap();
     let inventory = fleet.inventory_path();
     let began = std::time::Instant::now();
-    let out = run_baton(
-        ["play", "-i", inventory.to_str().unwrap(), "play.yml"],
-        &dir,
-    );
+    let out = run_baton(["play", "-i", inventory.to_str().unwrap(), "play.yml"], dir);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(
         began.elapsed() < std::time::Duration::from_secs(3),
@@ -180,7 +171,6 @@ fn a_shell_job_outlives_baton() {
     assert_eq!(result["stdout"], "a\"b\\c\t", "{result}");
     assert!(result.get("started").is_none(), "{result}");
     fleet.exec(host, &format!("rm -f {mark} {file}"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A job killed at its time limit, a job whose `chdir` fails, a `command` job fed on stdin, and
@@ -192,9 +182,8 @@ fn timeouts_and_async_status_match_ansible() {
     let fleet = Fleet::shared();
     let host = &fleet.hosts()[0].name;
     let pid = std::process::id();
-    let dir = std::env::temp_dir().join(format!("baton-async-diff-{pid}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new("async", "diff");
+    let dir = scratch.path();
     let results = format!("/tmp/baton-async-diff-{pid}");
     std::fs::write(
         dir.join("play.yml"),
@@ -248,7 +237,7 @@ fn timeouts_and_async_status_match_ansible() {
     let mut got = Vec::new();
     for tool in ["ansible", "baton"] {
         let var = format!("tool={tool}");
-        let out = play_on_host(tool, &dir, &inventory, host, &["-e", &var], &[]);
+        let out = play_on_host(tool, dir, &inventory, host, &["-e", &var], &[]);
         assert!(out.status.success(), "{tool}: {}", describe(&out));
         let mut r = json_results(fleet, host, &format!("{results}.{tool}"));
         for v in r.values_mut() {
@@ -277,5 +266,4 @@ fn timeouts_and_async_status_match_ansible() {
     let left = fleet.exec(host, "ps -eo args | grep -c '^sleep 10$' || true");
     assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0");
     fleet.exec(host, &format!("rm -f {results}.*"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
