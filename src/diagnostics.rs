@@ -143,6 +143,10 @@ pub enum ErrorKind {
     NotFound,
     /// A Jinja expression or template that fails to render.
     Template,
+    /// A template that uses something undefined (ansible-core's UndefinedMarker): a variable,
+    /// an attribute, or `undef(hint)`. `is defined` is false and `default` applies to what is
+    /// built on it.
+    Undefined,
     /// Bad command-line usage.
     Usage,
     /// Options that parse but do not make sense together or name nothing (Ansible's
@@ -212,7 +216,7 @@ impl Error {
             ErrorKind::NotFound | ErrorKind::Vault | ErrorKind::Unsupported => 1,
             ErrorKind::Usage => 2,
             ErrorKind::Options => 5,
-            ErrorKind::Syntax | ErrorKind::Template => 4,
+            ErrorKind::Syntax | ErrorKind::Template | ErrorKind::Undefined => 4,
             ErrorKind::Io | ErrorKind::Internal => 250,
         }
     }

@@ -90,6 +90,7 @@ cases! {
     filters_map_select,
     filters_extract,
     filters_comment_type,
+    filters_tuples_yaml_styles,
     filters_human,
     filters_subelements,
     filters_strings,

@@ -139,7 +139,7 @@ impl Runner<'_> {
             let entry = match crate::template::render_value(entry, scope) {
                 Ok(e) => e,
                 // ansible-core skips an entry it cannot template for want of a variable.
-                Err(e) if e.message.contains("is undefined") => continue,
+                Err(e) if e.kind == crate::diagnostics::ErrorKind::Undefined => continue,
                 Err(e) => {
                     return Err(e.at(play.spans.get("vars_files").unwrap_or(&play.span)));
                 }

@@ -90,11 +90,7 @@ impl Module for Debug {
                         Ok(v) => v,
                         // ansible-core 2.19 shows the undefined marker's text in place, and
                         // warns about it in the result.
-                        Err(e)
-                            if e.message.contains("is undefined")
-                                || e.message.contains("has no attribute")
-                                || e.message.contains("has no element") =>
-                        {
+                        Err(e) if e.kind == crate::diagnostics::ErrorKind::Undefined => {
                             warning = Some(format!(
                                 "Encountered 1 template error.\nerror 1 - {}",
                                 e.message

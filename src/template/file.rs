@@ -19,7 +19,7 @@
 //!   (the `[defaults] ansible_managed` setting, `{file}`/`{host}`/`{uid}` and `strftime` codes
 //!   resolved with the file's modification time).
 
-use super::{CONTEXTS, StackGuard, build_env, convert_error_in, is_chain_error};
+use super::{build_env, convert_error_in, enter_context, is_chain_error};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::value::Value;
 use minijinja::UndefinedBehavior;
@@ -279,7 +279,7 @@ pub fn render(
     } else {
         std::borrow::Cow::Borrowed(body)
     };
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let _guard = enter_context(ctx);
     let run = |undefined: UndefinedBehavior| {
         let mut env = build_env(undefined, syntax.clone());
         let dirs = search.to_vec();

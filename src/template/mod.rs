@@ -120,6 +120,16 @@ thread_local! {
     static UNDEFINED_HINT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Pushes the scope of a template being rendered. An outermost render starts with no
+/// undefined hint: one left by an earlier render (`x is defined` on a variable built on
+/// `undef('why')`) must not name a later, unrelated undefined value.
+fn enter_context(ctx: &Value) -> StackGuard<Value> {
+    if CONTEXTS.with(|c| c.borrow().is_empty()) {
+        UNDEFINED_HINT.with(|h| h.borrow_mut().take());
+    }
+    StackGuard::push(&CONTEXTS, ctx.clone())
+}
+
 /// Records why a filter's result holds an undefined value (see [`UNDEFINED_HINT`]).
 pub(crate) fn note_undefined(reason: String) {
     UNDEFINED_HINT.with(|h| *h.borrow_mut() = Some(reason));
@@ -264,7 +274,7 @@ fn evaluate(expr: &str, ctx: &Value) -> Result<Value, minijinja::Error> {
 }
 
 fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error> {
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let _guard = enter_context(ctx);
     let value = evaluate(expr, ctx).map_err(|e| convert_error_in(e, source, ctx))?;
     if value.is_undefined() {
         return Err(undefined_error(expr, source, ctx));
@@ -274,9 +284,8 @@ fn eval_in_source(expr: &str, ctx: &Value, source: &str) -> Result<Value, Error>
     }
     if contains_undefined(&value) {
         let reason = take_undefined_hint().unwrap_or_else(|| first_undefined_name(expr, ctx));
-        return Err(
-            Error::new(ErrorKind::Template, reason).context(format!("while templating '{source}'"))
-        );
+        return Err(Error::new(ErrorKind::Undefined, reason)
+            .context(format!("while templating '{source}'")));
     }
     Ok(value)
 }
@@ -288,7 +297,7 @@ pub fn eval_expression_or_undefined(
     expr: &str,
     ctx: &Value,
 ) -> Result<Result<Value, String>, Error> {
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let _guard = enter_context(ctx);
     match evaluate(expr, ctx) {
         Ok(v) if v.is_undefined() => Ok(Err(
             take_undefined_hint().unwrap_or_else(|| describe_undefined(expr, ctx))
@@ -320,7 +329,7 @@ pub fn render_file(
     ctx: &Value,
 ) -> Result<String, Error> {
     let text = source.text.as_str();
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let _guard = enter_context(ctx);
     let result = match env().render_str(text, ctx.clone()) {
         Err(e) if is_chain_error(&e) => chainable_env().render_str(text, ctx.clone()),
         other => other,
@@ -353,7 +362,7 @@ fn error_pos(e: &minijinja::Error, text: &str) -> Option<crate::diagnostics::Pos
 }
 
 fn render_template(s: &str, ctx: &Value, source: &str) -> Result<String, Error> {
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let _guard = enter_context(ctx);
     match env().render_str(s, ctx.clone()) {
         Err(e) if is_chain_error(&e) => chainable_env().render_str(s, ctx.clone()),
         other => other,
@@ -476,6 +485,14 @@ fn describe_undefined(expr: &str, ctx: &Value) -> String {
 
 /// The first variable of an expression that the scope does not define, in Ansible's words.
 fn first_undefined_name(expr: &str, ctx: &Value) -> String {
+    match first_undefined(expr, ctx) {
+        Some(n) => format!("'{n}' is undefined"),
+        None => format!("'{}' is undefined", expr.trim()),
+    }
+}
+
+/// The first variable of an expression that the scope does not define.
+fn first_undefined(expr: &str, ctx: &Value) -> Option<String> {
     if let Ok(compiled) = env().compile_expression(expr) {
         let mut names: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
         names.sort_by_key(|n| expr.find(n.as_str()).unwrap_or(usize::MAX));
@@ -502,11 +519,11 @@ fn first_undefined_name(expr: &str, ctx: &Value) -> String {
                         | "None"
                 )
             {
-                return format!("'{n}' is undefined");
+                return Some(n);
             }
         }
     }
-    format!("'{}' is undefined", expr.trim())
+    None
 }
 
 /// Templates every string inside a value; `!unsafe` strings (marked safe) are left alone.
@@ -592,7 +609,7 @@ fn needs_templating_once(v: &Value, seen: &mut std::collections::HashSet<usize>)
 fn undefined_error(expr: &str, source: &str, ctx: &Value) -> Error {
     // A hint says why better than the expression can (`undef('why')`, the env lookup's).
     let why = take_undefined_hint().unwrap_or_else(|| describe_undefined(expr, ctx));
-    Error::new(ErrorKind::Template, why).context(format!("while templating '{source}'"))
+    Error::new(ErrorKind::Undefined, why).context(format!("while templating '{source}'"))
 }
 
 /// Turns a minijinja error into baton's, naming the undefined expression where there is one.
@@ -634,6 +651,12 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
             let d = e.detail().unwrap_or("");
             describe_undefined(&d[1..d.len() - "` is undefined".len()], ctx)
         }
+        (_, Some(_)) if e.detail() == Some(filters::MANDATORY_UNNAMED) => {
+            match first_undefined(strip_braces(source), ctx) {
+                Some(n) => format!("Mandatory variable '{n}' not defined."),
+                None => "Mandatory variable not defined.".to_string(),
+            }
+        }
         (K::UndefinedError, _) if e.detail().is_some_and(|d| !d.contains("undefined value")) => {
             e.detail().unwrap_or("").to_string()
         }
@@ -662,7 +685,11 @@ fn convert_error_in(e: minijinja::Error, source: &str, ctx: &Value) -> Error {
             (None, _) => e.kind().to_string(),
         },
     };
-    let mut err = Error::new(ErrorKind::Template, message);
+    let kind = match e.kind() {
+        K::UndefinedError => ErrorKind::Undefined,
+        _ => ErrorKind::Template,
+    };
+    let mut err = Error::new(kind, message);
     if !source.is_empty() {
         err = err.context(format!("while templating '{source}'"));
     }

@@ -10,7 +10,7 @@
 //! a second marker says ("template potentially truncated"). A name that does not compile is
 //! one marker.
 
-use super::{CONTEXTS, StackGuard, chainable_env, convert_error_in, env, is_chain_error, prepare};
+use super::{chainable_env, convert_error_in, enter_context, env, is_chain_error, prepare};
 use crate::value::Value;
 
 /// What a name became, and the warning about what could not be templated (if anything).
@@ -173,7 +173,7 @@ pub fn render_name(name: &str, ctx: &Value) -> Banner {
             warning: None,
         };
     }
-    let _guard = StackGuard::push(&CONTEXTS, ctx.clone());
+    let _guard = enter_context(ctx);
     let mut errors: Vec<String> = Vec::new();
     let mut out = String::new();
     // A name that does not compile is one marker.

@@ -34,6 +34,12 @@ pub struct DumpOptions {
     /// (trailing whitespace, tabs, special characters and spaces before line breaks dropped),
     /// the callbacks' readable but lossy `callback_format_pretty`.
     pub lossy: bool,
+    /// PyYAML's `default_style`: the style every scalar asks for (`"`, `'`, `|`, `>`), which
+    /// the emitter honours where it can.
+    pub default_style: Option<char>,
+    /// PyYAML's `canonical`: an explicit document, every node tagged, scalars double-quoted,
+    /// collections in flow style one entry a line.
+    pub canonical: bool,
 }
 
 impl Default for DumpOptions {
@@ -45,6 +51,8 @@ impl Default for DumpOptions {
             aliases: false,
             literal_multiline: false,
             lossy: false,
+            default_style: None,
+            canonical: false,
         }
     }
 }
@@ -56,9 +64,12 @@ enum Node {
     Scalar {
         text: String,
         implicit: bool,
-        /// Written as a literal block where the emitter allows one, double-quoted where not
-        /// ([`DumpOptions::literal_multiline`]).
-        literal: bool,
+        /// The style asked for (`|` for [`DumpOptions::literal_multiline`], or
+        /// [`DumpOptions::default_style`]): honoured where the emitter allows it.
+        style: Option<char>,
+        /// The YAML tag's suffix (`str`, `int`, ...): written in canonical form, and as `!` where
+        /// a quoted style would make a non-string read back as a string.
+        tag: &'static str,
     },
     Seq {
         items: Vec<Node>,
@@ -92,7 +103,7 @@ fn represent(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Nod
         return Ok(Node::Vault(ciphertext));
     }
     if let Some(t) = crate::value::timestamp::of(v) {
-        return Ok(scalar(&t.python_str(), true));
+        return Ok(scalar(&t.python_str(), "timestamp", opts));
     }
     if opts.aliases
         && let Some(id) = crate::value::identity(v)
@@ -112,14 +123,14 @@ fn represent(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Nod
 
 fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Result<Node, String> {
     Ok(match v.kind() {
-        ValueKind::None | ValueKind::Undefined => scalar("null", true),
-        ValueKind::Bool => scalar(if v.is_true() { "true" } else { "false" }, true),
+        ValueKind::None | ValueKind::Undefined => scalar("null", "null", opts),
+        ValueKind::Bool => scalar(if v.is_true() { "true" } else { "false" }, "bool", opts),
         ValueKind::Number => {
             if v.is_integer() {
-                scalar(&v.to_string(), true)
+                scalar(&v.to_string(), "int", opts)
             } else {
                 let f = f64::try_from(v.clone()).unwrap_or(f64::NAN);
-                scalar(&yaml_float(f), true)
+                scalar(&yaml_float(f), "float", opts)
             }
         }
         ValueKind::String => {
@@ -133,13 +144,15 @@ fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Resu
                 return Ok(Node::Scalar {
                     text,
                     implicit: false,
-                    literal: true,
+                    style: Some('|'),
+                    tag: "str",
                 });
             }
             Node::Scalar {
                 text: s.to_string(),
                 implicit: resolves_to_str(s),
-                literal: false,
+                style: opts.default_style,
+                tag: "str",
             }
         }
         ValueKind::Seq | ValueKind::Iterable => {
@@ -150,7 +163,8 @@ fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Resu
                 .collect::<Result<_, _>>()?;
             let flow = match opts.default_flow_style {
                 Some(f) => f,
-                None => items.iter().all(|i| matches!(i, Node::Scalar { .. })),
+                // PyYAML: flow only for scalars that ask for no style.
+                None => items.iter().all(plain_scalar),
             };
             Node::Seq { items, flow }
         }
@@ -169,9 +183,9 @@ fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Resu
             }
             let flow = match opts.default_flow_style {
                 Some(f) => f,
-                None => pairs.iter().all(|(k, v)| {
-                    matches!(k, Node::Scalar { .. }) && matches!(v, Node::Scalar { .. })
-                }),
+                None => pairs
+                    .iter()
+                    .all(|(k, v)| plain_scalar(k) && plain_scalar(v)),
             };
             Node::Map { pairs, flow }
         }
@@ -183,11 +197,17 @@ fn represent_value(v: &Value, opts: &DumpOptions, anchors: &mut Anchors) -> Resu
     })
 }
 
-fn scalar(text: &str, implicit: bool) -> Node {
+fn plain_scalar(n: &Node) -> bool {
+    matches!(n, Node::Scalar { style: None, .. })
+}
+
+/// A scalar that is not a string: its text reads back as its type when written plain.
+fn scalar(text: &str, tag: &'static str, opts: &DumpOptions) -> Node {
     Node::Scalar {
         text: text.to_string(),
-        implicit,
-        literal: false,
+        implicit: true,
+        style: opts.default_style,
+        tag,
     }
 }
 
@@ -439,6 +459,8 @@ enum Style {
     Plain,
     Single,
     Double,
+    Literal,
+    Folded,
 }
 
 /// The emitter's state: where the cursor is and what indentation applies.
@@ -513,14 +535,11 @@ impl Emitter {
             Node::Scalar {
                 text,
                 implicit,
-                literal,
+                style,
+                tag,
             } => {
                 self.increase_indent(true, false);
-                if *literal {
-                    self.literal_or_double(text);
-                } else {
-                    self.scalar(text, *implicit);
-                }
+                self.scalar(text, *implicit, *style, tag);
                 self.pop_indent();
             }
             Node::Anchored(slot, inner) => {
@@ -540,7 +559,10 @@ impl Emitter {
                 self.pop_indent();
             }
             Node::Seq { items, flow } => {
-                if self.flow_level > 0 || *flow || items.is_empty() {
+                if self.opts.canonical {
+                    self.write_indicator("!!seq", true, false, false);
+                }
+                if self.flow_level > 0 || *flow || items.is_empty() || self.opts.canonical {
                     self.flow_sequence(items);
                 } else {
                     let indentless = self.mapping_context && !self.indention;
@@ -554,7 +576,10 @@ impl Emitter {
                 }
             }
             Node::Map { pairs, flow } => {
-                if self.flow_level > 0 || *flow || pairs.is_empty() {
+                if self.opts.canonical {
+                    self.write_indicator("!!map", true, false, false);
+                }
+                if self.flow_level > 0 || *flow || pairs.is_empty() || self.opts.canonical {
                     self.flow_mapping(pairs);
                 } else {
                     self.increase_indent(false, false);
@@ -586,13 +611,17 @@ impl Emitter {
             if i > 0 {
                 self.write_indicator(",", false, false, false);
             }
-            if self.column > self.opts.width {
+            if self.opts.canonical || self.column > self.opts.width {
                 self.write_indent();
             }
             self.node(item, false, false, false);
         }
         self.pop_indent();
         self.flow_level -= 1;
+        if self.opts.canonical && !items.is_empty() {
+            self.write_indicator(",", false, false, false);
+            self.write_indent();
+        }
         self.write_indicator("]", false, false, false);
     }
 
@@ -604,17 +633,17 @@ impl Emitter {
             if i > 0 {
                 self.write_indicator(",", false, false, false);
             }
-            if self.column > self.opts.width {
+            if self.opts.canonical || self.column > self.opts.width {
                 self.write_indent();
             }
-            if is_simple_key(k) {
+            if !self.opts.canonical && is_simple_key(k) {
                 self.node(k, false, true, true);
                 self.write_indicator(":", false, false, false);
                 self.node(v, false, true, false);
             } else {
                 self.write_indicator("?", true, false, false);
                 self.node(k, false, true, false);
-                if self.column > self.opts.width {
+                if self.opts.canonical || self.column > self.opts.width {
                     self.write_indent();
                 }
                 self.write_indicator(":", true, false, false);
@@ -623,42 +652,62 @@ impl Emitter {
         }
         self.pop_indent();
         self.flow_level -= 1;
+        if self.opts.canonical && !pairs.is_empty() {
+            self.write_indicator(",", false, false, false);
+            self.write_indent();
+        }
         self.write_indicator("}", false, false, false);
     }
 
-    fn choose_style(&self, a: &Analysis, implicit: bool) -> Style {
-        if implicit
-            && !(self.simple_key_context && (a.empty || a.multiline))
-            && ((self.flow_level > 0 && a.allow_flow_plain)
-                || (self.flow_level == 0 && a.allow_block_plain))
+    /// libyaml's `yaml_emitter_select_scalar_style`: the style asked for (plain when none)
+    /// where the scalar and its place allow it, else the next that does.
+    fn choose_style(&self, a: &Analysis, implicit: bool, asked: Option<char>) -> Style {
+        let flow = self.flow_level > 0;
+        let mut style = match asked {
+            Some('"') => Style::Double,
+            Some('\'') => Style::Single,
+            Some('|') => Style::Literal,
+            Some('>') => Style::Folded,
+            _ => Style::Plain,
+        };
+        if self.opts.canonical || (self.simple_key_context && a.multiline) {
+            style = Style::Double;
+        }
+        if style == Style::Plain
+            && ((flow && !a.allow_flow_plain)
+                || (!flow && !a.allow_block_plain)
+                || (a.empty && (flow || self.simple_key_context))
+                || !implicit)
         {
-            return Style::Plain;
+            style = Style::Single;
         }
-        if a.allow_single_quoted && !(self.simple_key_context && a.multiline) {
-            return Style::Single;
+        if style == Style::Single && !a.allow_single_quoted {
+            style = Style::Double;
         }
-        Style::Double
+        if matches!(style, Style::Literal | Style::Folded)
+            && (!a.allow_block || flow || self.simple_key_context)
+        {
+            style = Style::Double;
+        }
+        style
     }
 
-    /// A scalar asked for in literal style: a block where the emitter allows one (block
-    /// context, not a key, no trailing space or special character), else double quotes (the
-    /// emitter's answer to a style it cannot honour).
-    fn literal_or_double(&mut self, text: &str) {
-        let a = analyze(text);
-        if self.flow_level == 0 && !self.simple_key_context && a.allow_block {
-            self.write_literal(text);
-        } else {
-            self.write_double_quoted(text, !self.simple_key_context);
-        }
-    }
-
-    fn scalar(&mut self, text: &str, implicit: bool) {
+    fn scalar(&mut self, text: &str, implicit: bool, asked: Option<char>, tag: &str) {
         let a = analyze(text);
         let split = !self.simple_key_context;
-        match self.choose_style(&a, implicit) {
+        let style = self.choose_style(&a, implicit, asked);
+        if self.opts.canonical {
+            self.write_indicator(&format!("!!{tag}"), true, false, false);
+        } else if tag != "str" && style != Style::Plain {
+            // A quoted non-string would read back as a string: libyaml's non-specific tag.
+            self.write_indicator("!", true, false, false);
+        }
+        match style {
             Style::Plain => self.write_plain(text, split),
             Style::Single => self.write_single_quoted(text, split),
             Style::Double => self.write_double_quoted(text, split),
+            Style::Literal => self.write_literal(text),
+            Style::Folded => self.write_folded(text),
         }
     }
 }
@@ -704,6 +753,10 @@ pub fn dump(v: &Value, opts: DumpOptions) -> Result<String, String> {
     };
     // An empty plain root scalar needs an explicit document start; libyaml writes `''` for it
     // instead, which is what the representer's quoting gives here.
+    if e.opts.canonical {
+        e.write_indicator("---", true, false, false);
+        e.write_indent();
+    }
     e.node(&node, true, false, false);
     e.write_indent();
     if !e.out.ends_with('\n') {

@@ -5,9 +5,8 @@
 use super::{Emitter, is_break};
 
 impl Emitter {
-    /// A literal block scalar (`|`), with libyaml's indentation and chomping hints.
-    pub(super) fn write_literal(&mut self, text: &str) {
-        let chars: Vec<char> = text.chars().collect();
+    /// libyaml's indentation and chomping hints of a block scalar.
+    fn block_hints(&self, chars: &[char]) -> String {
         let mut hints = String::new();
         if let Some(first) = chars.first() {
             if *first == ' ' || is_break(*first) {
@@ -20,6 +19,64 @@ impl Emitter {
                 hints.push('+');
             }
         }
+        hints
+    }
+
+    /// A folded block scalar (`>`): a line break between two non-blank lines is written as a
+    /// blank line, and long lines are folded at a space past the width.
+    pub(super) fn write_folded(&mut self, text: &str) {
+        let chars: Vec<char> = text.chars().collect();
+        let hints = self.block_hints(&chars);
+        self.write_indicator(&format!(">{hints}"), true, false, false);
+        self.write_line_break();
+        let (mut leading_space, mut spaces, mut breaks) = (true, false, true);
+        let (mut start, mut end) = (0usize, 0usize);
+        while end <= chars.len() {
+            let ch = chars.get(end).copied();
+            if breaks {
+                if ch.is_none_or(|c| !is_break(c)) {
+                    if !leading_space && ch.is_some_and(|c| c != ' ') && chars[start] == '\n' {
+                        self.write_line_break();
+                    }
+                    leading_space = ch == Some(' ');
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    if ch.is_some() {
+                        self.write_indent();
+                    }
+                    start = end;
+                }
+            } else if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end && self.column > self.opts.width {
+                        self.write_indent();
+                    } else {
+                        let s: String = chars[start..end].iter().collect();
+                        self.write(&s);
+                    }
+                    start = end;
+                }
+            } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
+                let s: String = chars[start..end].iter().collect();
+                self.write(&s);
+                if ch.is_none() {
+                    self.write_line_break();
+                }
+                start = end;
+            }
+            if let Some(c) = ch {
+                breaks = is_break(c);
+                spaces = c == ' ';
+            }
+            end += 1;
+        }
+    }
+
+    /// A literal block scalar (`|`), with libyaml's indentation and chomping hints.
+    pub(super) fn write_literal(&mut self, text: &str) {
+        let chars: Vec<char> = text.chars().collect();
+        let hints = self.block_hints(&chars);
         self.write_indicator(&format!("|{hints}"), true, false, false);
         self.write_line_break();
         let mut breaks = true;
@@ -155,68 +212,62 @@ impl Emitter {
     }
 
     pub(super) fn write_double_quoted(&mut self, text: &str, split: bool) {
+        // libyaml's writer (ansible's dumper is libyaml's): a space past the width becomes a
+        // line break (escaped when another space follows), never the first or last character.
         self.write_indicator("\"", true, false, false);
         let chars: Vec<char> = text.chars().collect();
-        let (mut start, mut end) = (0usize, 0usize);
-        while end <= chars.len() {
-            let ch = chars.get(end).copied();
-            let needs_escape = ch.is_none_or(|c| {
-                "\"\\\u{85}\u{2028}\u{2029}\u{FEFF}".contains(c)
-                    || !((' '..='~').contains(&c)
-                        || ('\u{A0}'..='\u{D7FF}').contains(&c)
-                        || ('\u{E000}'..='\u{FFFD}').contains(&c))
-            });
+        let mut spaces = false;
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let needs_escape = "\"\\\u{85}\u{2028}\u{2029}\u{FEFF}".contains(c)
+                || !((' '..='~').contains(&c)
+                    || ('\u{A0}'..='\u{D7FF}').contains(&c)
+                    || ('\u{E000}'..='\u{FFFD}').contains(&c));
             if needs_escape {
-                if start < end {
-                    let s: String = chars[start..end].iter().collect();
-                    self.write(&s);
-                    start = end;
+                let esc = match c {
+                    '\0' => "\\0".to_string(),
+                    '\x07' => "\\a".to_string(),
+                    '\x08' => "\\b".to_string(),
+                    '\t' => "\\t".to_string(),
+                    '\n' => "\\n".to_string(),
+                    '\x0B' => "\\v".to_string(),
+                    '\x0C' => "\\f".to_string(),
+                    '\r' => "\\r".to_string(),
+                    '\x1B' => "\\e".to_string(),
+                    '"' => "\\\"".to_string(),
+                    '\\' => "\\\\".to_string(),
+                    '\u{85}' => "\\N".to_string(),
+                    '\u{A0}' => "\\_".to_string(),
+                    '\u{2028}' => "\\L".to_string(),
+                    '\u{2029}' => "\\P".to_string(),
+                    c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+                    c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+                    c => format!("\\U{:08X}", c as u32),
+                };
+                self.write(&esc);
+                spaces = false;
+            } else if c == ' ' {
+                if split
+                    && !spaces
+                    && self.column > self.opts.width
+                    && i != 0
+                    && i + 1 != chars.len()
+                {
+                    self.write_indent();
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.write("\\");
+                    }
+                } else {
+                    self.write(" ");
                 }
-                if let Some(c) = ch {
-                    let esc = match c {
-                        '\0' => "\\0".to_string(),
-                        '\x07' => "\\a".to_string(),
-                        '\x08' => "\\b".to_string(),
-                        '\t' => "\\t".to_string(),
-                        '\n' => "\\n".to_string(),
-                        '\x0B' => "\\v".to_string(),
-                        '\x0C' => "\\f".to_string(),
-                        '\r' => "\\r".to_string(),
-                        '\x1B' => "\\e".to_string(),
-                        '"' => "\\\"".to_string(),
-                        '\\' => "\\\\".to_string(),
-                        '\u{85}' => "\\N".to_string(),
-                        '\u{A0}' => "\\_".to_string(),
-                        '\u{2028}' => "\\L".to_string(),
-                        '\u{2029}' => "\\P".to_string(),
-                        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
-                        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
-                        c => format!("\\U{:08X}", c as u32),
-                    };
-                    self.write(&esc);
-                    start = end + 1;
-                }
+                spaces = true;
+            } else {
+                let mut buf = [0u8; 4];
+                self.write(c.encode_utf8(&mut buf));
+                spaces = false;
             }
-            if 0 < end
-                && end + 1 < chars.len()
-                && (ch == Some(' ') || start >= end)
-                && self.column + (end.saturating_sub(start)) > self.opts.width
-                && split
-            {
-                let mut s: String = chars[start.min(end)..end].iter().collect();
-                s.push('\\');
-                if start < end {
-                    start = end;
-                }
-                self.write(&s);
-                self.write_indent();
-                self.whitespace = false;
-                self.indention = false;
-                if chars.get(start) == Some(&' ') {
-                    self.write("\\");
-                }
-            }
-            end += 1;
+            i += 1;
         }
         self.write_indicator("\"", false, false, false);
     }

@@ -459,8 +459,14 @@ impl Object for Scope {
                 Some(v)
             }
             // A variable built on something undefined is itself undefined, as in Ansible: so
-            // `x is defined` is false and `x | default(...)` applies.
-            Err(e) if e.message.contains("is undefined") => None,
+            // `x is defined` is false and `x | default(...)` applies. A hint (`undef('why')`)
+            // stays with it, to be told where the variable is used.
+            Err(e) if e.kind == crate::diagnostics::ErrorKind::Undefined => {
+                if !e.message.ends_with("is undefined") {
+                    template::note_undefined(e.message);
+                }
+                None
+            }
             Err(e) => Some(Value::from(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 format!("{} (in the variable '{key}')", e.message),

@@ -34,7 +34,7 @@ pub fn explain(err: Error, source: &Arc<Source>, known: &Known) -> Error {
     let Some(span) = err.span.clone() else {
         return err;
     };
-    if err.kind != ErrorKind::Template || !err.message.ends_with("is undefined") {
+    if err.kind != ErrorKind::Undefined || !err.message.ends_with("is undefined") {
         return err;
     }
     let text = source.text.as_str();

@@ -419,8 +419,7 @@ fn flatten(terms: Vec<Value>) -> Vec<Value> {
 /// Whether an error is a template's undefined variable: ansible-core defers such an error
 /// in a task's loop until its `when` has had a chance to skip the task.
 fn is_undefined_error(e: &Error) -> bool {
-    let m = &e.message;
-    m.contains("is undefined") || m.contains("has no attribute") || m.contains("has no element")
+    e.kind == crate::diagnostics::ErrorKind::Undefined
 }
 
 /// A result as `register` keeps it: without ansible's internal `_ansible_*` keys.

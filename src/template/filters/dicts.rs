@@ -249,7 +249,7 @@ pub(super) fn subelements(obj: Value, subelements: Value, kwargs: Kwargs) -> Res
             )));
         }
         for v in values.try_iter()? {
-            out.push(Value::from(vec![element.clone(), v]));
+            out.push(super::lists::tuple(vec![element.clone(), v]));
         }
     }
     Ok(Value::from(out))

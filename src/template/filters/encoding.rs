@@ -104,30 +104,102 @@ pub(super) fn password_hash(
 ) -> Result<String, Error> {
     let hashtype = arg(hashtype, &kwargs, "hashtype")?.unwrap_or("sha512".into());
     let salt = arg(salt, &kwargs, "salt")?;
-    let salt_size: Option<usize> = kwargs.get("salt_size")?;
-    let rounds: Option<u32> = kwargs.get("rounds")?;
-    let _ident: Option<String> = kwargs.get("ident")?;
+    let salt_size: Option<Value> = kwargs.get("salt_size")?;
+    let rounds: Option<Value> = kwargs.get("rounds")?;
+    let _ident: Option<Value> = kwargs.get("ident")?;
     kwargs.assert_all_used()?;
     let scheme = crypt::Scheme::from_name(&hashtype).ok_or_else(|| {
         err(format!(
             "{hashtype} is not in the list of supported passlib algorithms: md5, sha256, sha512 (baton does not implement blowfish/bcrypt)"
         ))
     })?;
-    let salt = match salt.filter(|s| !s.is_none() && s.is_true()) {
-        Some(s) => py_str(&s),
-        None => crypt::random_salt(salt_size.unwrap_or(scheme.salt_size())).map_err(err)?,
+    // passlib's rules, as ansible's utils/encrypt.py applies them: a salt_size that is not an
+    // integer is a TypeError; settings out of the scheme's range are a ValueError, which ansible
+    // reports as "Could not hash the secret."
+    let salt_size = match salt_size.filter(|s| !s.is_none() && !s.is_undefined()) {
+        None => None,
+        Some(s) => match integer(&s) {
+            Some(n) => Some(n),
+            None => return Err(err("salt_size must be an integer")),
+        },
     };
-    let rounds = rounds.filter(|r| *r > 0).or(scheme.ansible_rounds());
-    crypt::crypt(scheme, py_str(&v).as_bytes(), &salt, rounds).map_err(err)
+    let rounds = match rounds.filter(|r| r.is_true()) {
+        None => None,
+        Some(r) => Some(integer(&r).ok_or_else(|| err("rounds must be an integer"))?),
+    };
+    let cannot = |why: String| err(format!("Could not hash the secret.: {why}"));
+    let max_salt = scheme.salt_size() as i64;
+    let salt = match salt.filter(|s| !s.is_none() && s.is_true()) {
+        Some(s) => {
+            let s = py_str(&s);
+            if s.len() as i64 > max_salt {
+                return Err(cannot(format!(
+                    "salt too large (requires <= {max_salt} chars)"
+                )));
+            }
+            s
+        }
+        None => {
+            let size = match salt_size.filter(|n| *n != 0) {
+                None => max_salt,
+                Some(n) if (0..=max_salt).contains(&n) => n,
+                Some(n) => return Err(cannot(format!("salt_size ({n}) outside 0 to {max_salt}"))),
+            };
+            crypt::random_salt(size as usize).map_err(err)?
+        }
+    };
+    let rounds = match (rounds, scheme.ansible_rounds()) {
+        (None, default) => default,
+        (Some(_), None) => {
+            return Err(err(format!(
+                "{hashtype} takes no rounds (passlib: unexpected keyword argument 'rounds')"
+            )));
+        }
+        (Some(n), Some(_)) if (1000..=999_999_999).contains(&n) => Some(n as u32),
+        (Some(n), Some(_)) => {
+            return Err(cannot(format!("rounds ({n}) outside 1000 to 999999999")));
+        }
+    };
+    crypt::crypt(scheme, py_str(&v).as_bytes(), &salt, rounds).map_err(cannot)
 }
 
-pub(super) fn to_uuid(v: Value, namespace: Option<String>) -> Result<String, Error> {
-    // uuid5 with Ansible's namespace (361E6D51-FAEC-444A-9079-341386DA8E2E).
-    let ns = namespace.unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".into());
-    let hex: String = ns.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    if hex.len() != 32 {
-        return Err(err(format!("Invalid value '{ns}' for 'namespace'")));
+/// A Python int (bools are ints to Python), or None.
+fn integer(v: &Value) -> Option<i64> {
+    match v.kind() {
+        ValueKind::Bool => Some(i64::from(v.is_true())),
+        ValueKind::Number if v.is_integer() => v.as_i64(),
+        _ => None,
     }
+}
+
+pub(super) fn to_uuid(v: Value, namespace: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    let namespace = arg(namespace, &kwargs, "namespace")?;
+    kwargs.assert_all_used()?;
+    // uuid5 with Ansible's namespace (361E6D51-FAEC-444A-9079-341386DA8E2E) unless given one;
+    // a given one is parsed as Python's uuid.UUID(str) parses it.
+    let hex = match namespace.filter(|n| !n.is_none() && !n.is_undefined()) {
+        None => "361E6D51FAEC444A9079341386DA8E2E".to_string(),
+        Some(n) => {
+            let invalid = |why: &str| {
+                err(format!(
+                    "Invalid value '{}' for 'namespace': {why}",
+                    py_str(&n)
+                ))
+            };
+            let Some(text) = n.as_str() else {
+                return Err(invalid(&format!(
+                    "'{}' object has no attribute 'replace'",
+                    super::py_type(&n)
+                )));
+            };
+            let hex = text.replace("urn:", "").replace("uuid:", "");
+            let hex = hex.trim_matches(|c| c == '{' || c == '}').replace('-', "");
+            if hex.len() != 32 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid("badly formed hexadecimal UUID string"));
+            }
+            hex
+        }
+    };
     let mut bytes: Vec<u8> = (0..16)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0))
         .collect();

@@ -222,7 +222,7 @@ pub(super) fn zip(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value, Er
     }
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
     Ok((0..n)
-        .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+        .map(|i| tuple(lists.iter().map(|l| l[i].clone()).collect()))
         .collect())
 }
 
@@ -239,19 +239,25 @@ pub(super) fn zip_longest(first: Value, others: Rest<ValueOrKwargs>) -> Result<V
     Ok(Value::from(zip_longest_lists(&lists, &fill)))
 }
 
-/// Python's `itertools.zip_longest(*lists, fillvalue=fill)`, each tuple as a list.
+/// Python's `itertools.zip_longest(*lists, fillvalue=fill)`.
 pub(crate) fn zip_longest_lists(lists: &[Vec<Value>], fill: &Value) -> Vec<Value> {
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
     (0..n)
         .map(|i| {
-            Value::from(
+            tuple(
                 lists
                     .iter()
                     .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
-                    .collect::<Vec<_>>(),
+                    .collect(),
             )
         })
         .collect()
+}
+
+/// A Python tuple: a sequence that is not equal to a list of the same items, as the
+/// itertools filters' results are not.
+pub(crate) fn tuple(items: Vec<Value>) -> Value {
+    Value::from(minijinja::value::Tuple::new(items))
 }
 
 pub(super) fn product(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value, Error> {
@@ -278,7 +284,7 @@ pub(super) fn product(first: Value, others: Rest<ValueOrKwargs>) -> Result<Value
             return Err(err("product: the result is too large"));
         }
     }
-    Ok(result.into_iter().map(Value::from).collect())
+    Ok(result.into_iter().map(tuple).collect())
 }
 
 pub(super) fn permutations(v: Value, r: Option<usize>) -> Result<Value, Error> {
@@ -292,11 +298,8 @@ pub(super) fn permutations(v: Value, r: Option<usize>) -> Result<Value, Error> {
     let mut out = Vec::new();
     let mut indices: Vec<usize> = (0..n).collect();
     let mut cycles: Vec<usize> = (n - r + 1..=n).rev().collect();
-    out.push(Value::from(
-        indices[..r]
-            .iter()
-            .map(|&i| pool[i].clone())
-            .collect::<Vec<_>>(),
+    out.push(tuple(
+        indices[..r].iter().map(|&i| pool[i].clone()).collect(),
     ));
     'outer: loop {
         for i in (0..r).rev() {
@@ -308,11 +311,8 @@ pub(super) fn permutations(v: Value, r: Option<usize>) -> Result<Value, Error> {
             } else {
                 let j = cycles[i];
                 indices.swap(i, n - j);
-                out.push(Value::from(
-                    indices[..r]
-                        .iter()
-                        .map(|&i| pool[i].clone())
-                        .collect::<Vec<_>>(),
+                out.push(tuple(
+                    indices[..r].iter().map(|&i| pool[i].clone()).collect(),
                 ));
                 if out.len() > 1_000_000 {
                     return Err(err("permutations: the result is too large"));
@@ -334,9 +334,7 @@ pub(super) fn combinations(v: Value, r: usize) -> Result<Value, Error> {
     let mut out = Vec::new();
     let mut idx: Vec<usize> = (0..r).collect();
     loop {
-        out.push(Value::from(
-            idx.iter().map(|&i| pool[i].clone()).collect::<Vec<_>>(),
-        ));
+        out.push(tuple(idx.iter().map(|&i| pool[i].clone()).collect()));
         if out.len() > 1_000_000 {
             return Err(err("combinations: the result is too large"));
         }

@@ -215,6 +215,7 @@ pub fn register(env: &mut Environment<'static>) {
         "fileglob" => paths::fileglob,
         "relpath" => |v: Value, start: Option<Value>| paths::relpath(&py_str(&v), start.as_ref().map(py_str)),
         "path_join" => paths::path_join,
+        "commonpath" => paths::commonpath,
         "splitext" => paths::splitext,
         "quote" => |v: Value| if v.is_none() { "''".to_string() } else { paths::shell_quote(&py_str(&v)) },
         "union" => lists::union,
@@ -331,6 +332,7 @@ pub fn register(env: &mut Environment<'static>) {
         "subelements",
         "split",
         "path_join",
+        "commonpath",
         "realpath",
         "fileglob",
         "relpath",
@@ -384,6 +386,10 @@ pub fn py_number(v: &Value) -> String {
 }
 
 /// Python's type names, as Ansible shows them.
+/// What `mandatory` without a message fails with; the template's error path names the
+/// undefined variable (ansible: "Mandatory variable 'x' not defined.").
+pub(crate) const MANDATORY_UNNAMED: &str = "Mandatory variable not defined.";
+
 pub fn py_type(v: &Value) -> &'static str {
     match v.kind() {
         ValueKind::None | ValueKind::Undefined => "NoneType",

@@ -3,7 +3,7 @@
 //! `Path` ones (`dirname('/a/')` is `/a`). Other rooms use [`normpath`] and [`shell_quote`] for
 //! the same reason.
 
-use super::py_str;
+use super::{err, py_str};
 use crate::value::Value;
 use minijinja::Error;
 use minijinja::value::ValueKind;
@@ -142,9 +142,26 @@ pub(super) fn relpath(p: &str, start: Option<String>) -> String {
 }
 
 pub(super) fn path_join(v: Value) -> Result<String, Error> {
+    // A string is one path; a sequence (not a mapping) is joined, its items strings as
+    // os.path.join wants them.
     let parts: Vec<String> = match v.kind() {
         ValueKind::String => return Ok(v.as_str().unwrap_or("").to_string()),
-        _ => v.try_iter()?.map(|p| py_str(&p)).collect(),
+        ValueKind::Seq | ValueKind::Iterable => v
+            .try_iter()?
+            .map(|p| match p.as_str() {
+                Some(s) if p.kind() == ValueKind::String => Ok(s.to_string()),
+                _ => Err(err(format!(
+                    "expected str, bytes or os.PathLike object, not {}",
+                    super::py_type(&p)
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(err(format!(
+                "|path_join expects string or sequence, got <class '{}'> instead.",
+                super::py_type(&v)
+            )));
+        }
     };
     let mut out = String::new();
     for p in parts {
@@ -160,7 +177,54 @@ pub(super) fn path_join(v: Value) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Python's `os.path.splitext`, as a two-item list.
+/// Ansible's `commonpath`: Python's `os.path.commonpath` of a sequence of paths.
+pub(super) fn commonpath(v: Value) -> Result<String, Error> {
+    if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        return Err(err(format!(
+            "|commonpath expects sequence, got <class '{}'> instead.",
+            super::py_type(&v)
+        )));
+    }
+    let mut paths = Vec::new();
+    for p in v.try_iter()? {
+        match p.as_str() {
+            Some(s) if p.kind() == ValueKind::String => paths.push(s.to_string()),
+            _ => {
+                return Err(err(format!(
+                    "expected str, bytes or os.PathLike object, not {}",
+                    super::py_type(&p)
+                )));
+            }
+        }
+    }
+    let Some(first) = paths.first() else {
+        return Err(err("commonpath() arg is an empty sequence"));
+    };
+    let absolute = first.starts_with('/');
+    if paths.iter().any(|p| p.starts_with('/') != absolute) {
+        return Err(err("Can't mix absolute and relative paths"));
+    }
+    let parts = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::to_string)
+            .collect()
+    };
+    let mut common = parts(first);
+    for p in &paths[1..] {
+        let other = parts(p);
+        let same = common
+            .iter()
+            .zip(&other)
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.truncate(same);
+    }
+    let prefix = if absolute { "/" } else { "" };
+    Ok(format!("{prefix}{}", common.join("/")))
+}
+
+/// Python's `os.path.splitext`, a two-item tuple.
 pub(super) fn splitext(v: Value) -> Value {
     let p = py_str(&v);
     let base_start = p.rfind('/').map(|i| i + 1).unwrap_or(0);
@@ -169,9 +233,9 @@ pub(super) fn splitext(v: Value) -> Value {
     match base[lead..].rfind('.') {
         Some(i) => {
             let at = base_start + lead + i;
-            Value::from(vec![Value::from(&p[..at]), Value::from(&p[at..])])
+            super::lists::tuple(vec![Value::from(&p[..at]), Value::from(&p[at..])])
         }
-        None => Value::from(vec![Value::from(p.as_str()), Value::from("")]),
+        None => super::lists::tuple(vec![Value::from(p.as_str()), Value::from("")]),
     }
 }
 

@@ -8,9 +8,10 @@ use minijinja::Error;
 use minijinja::value::{Kwargs, ValueKind};
 use regex::Regex;
 
-/// Ansible's `comment(style='plain', **kw)`.
+/// Ansible's `comment(style='plain', **kw)`: the style's parameters, then the keywords, over
+/// the defaults (prefix and postfix: the decoration with its trailing blanks cut).
 pub(super) fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
-    let style = style.unwrap_or_else(|| "plain".into());
+    let style = arg(style, &kwargs, "style")?.unwrap_or_else(|| "plain".into());
     let (beginning, decoration, end) = match style.as_str() {
         "plain" => ("", "# ", ""),
         "erlang" => ("", "% ", ""),
@@ -23,38 +24,33 @@ pub(super) fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result
             )));
         }
     };
-    let kw = |name: &str| -> Result<Option<String>, Error> {
-        Ok(kwargs.get::<Option<Value>>(name)?.map(|v| py_str(&v)))
-    };
-    let prepostfix = kw("decoration")?.unwrap_or_else(|| decoration.to_string());
-    let newline = kw("newline")?.unwrap_or_else(|| "\n".into());
-    let beginning = kw("beginning")?.unwrap_or_else(|| beginning.to_string());
-    // A style's own decoration applies to the lines; the pre/postfix default to it trimmed.
-    let decoration = kw("decoration")?.unwrap_or_else(|| {
-        if style == "plain" || style == "erlang" || style == "c" {
-            String::new()
-        } else {
-            decoration.to_string()
+    let kw = |name: &str| -> Result<Option<Value>, Error> { kwargs.get::<Option<Value>>(name) };
+    let text_kw =
+        |name: &str| -> Result<Option<String>, Error> { Ok(kw(name)?.map(|v| py_str(&v))) };
+    let count_kw = |name: &str| -> Result<usize, Error> {
+        match kw(name)? {
+            None => Ok(1),
+            Some(c) => {
+                let text = py_str(&c);
+                let n: i64 = match c.as_i64() {
+                    Some(n) => n,
+                    None => text.trim().parse().map_err(|_| {
+                        err(format!("invalid literal for int() with base 10: '{text}'"))
+                    })?,
+                };
+                Ok(usize::try_from(n).unwrap_or(0))
+            }
         }
-    });
-    let prefix = kw("prefix")?.unwrap_or_else(|| prepostfix.trim_end().to_string());
-    let postfix = kw("postfix")?.unwrap_or_else(|| prepostfix.trim_end().to_string());
-    let prefix_count: usize = kw("prefix_count")?
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1);
-    let postfix_count: usize = kw("postfix_count")?
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1);
-    let end = kw("end")?.unwrap_or_else(|| end.to_string());
+    };
+    let decoration = text_kw("decoration")?.unwrap_or_else(|| decoration.to_string());
+    let newline = text_kw("newline")?.unwrap_or_else(|| "\n".into());
+    let beginning = text_kw("beginning")?.unwrap_or_else(|| beginning.to_string());
+    let prefix = text_kw("prefix")?.unwrap_or_else(|| decoration.trim_end().to_string());
+    let postfix = text_kw("postfix")?.unwrap_or_else(|| decoration.trim_end().to_string());
+    let prefix_count = count_kw("prefix_count")?;
+    let postfix_count = count_kw("postfix_count")?;
+    let end = text_kw("end")?.unwrap_or_else(|| end.to_string());
     kwargs.assert_all_used()?;
-    // Python's dict update: the style's decoration replaces the default '' for the text lines
-    // (plain/erlang/c put it in 'decoration' as well).
-    let line_decoration =
-        if ["plain", "erlang", "c"].contains(&style.as_str()) && decoration.is_empty() {
-            prepostfix.clone()
-        } else {
-            decoration.clone()
-        };
     let text = py_str(&v);
     let mut s = String::new();
     if !beginning.is_empty() {
@@ -69,14 +65,14 @@ pub(super) fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result
         }
     }
     let body = format!(
-        "{line_decoration}{}",
-        text.replace(&newline, &format!("{newline}{line_decoration}"))
-    )
-    .replace(
-        &format!("{line_decoration}{newline}"),
-        &format!("{}{newline}", line_decoration.trim_end()),
+        "{decoration}{}",
+        py_replace(&text, &newline, &format!("{newline}{decoration}"))
     );
-    s.push_str(&body);
+    s.push_str(&py_replace(
+        &body,
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
     for _ in 0..postfix_count {
         s.push_str(&newline);
         s.push_str(&postfix);
@@ -86,6 +82,19 @@ pub(super) fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result
         s.push_str(&end);
     }
     Ok(s)
+}
+
+/// Python's `str.replace`: an empty pattern goes between every character and at both ends.
+fn py_replace(text: &str, from: &str, to: &str) -> String {
+    if !from.is_empty() {
+        return text.replace(from, to);
+    }
+    let mut out = String::from(to);
+    for c in text.chars() {
+        out.push(c);
+        out.push_str(to);
+    }
+    out
 }
 
 const SIZE_RANGES: [(char, u128); 9] = [

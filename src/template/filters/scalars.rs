@@ -32,8 +32,8 @@ pub(super) fn default_filter(
 pub(super) fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
     if v.is_undefined() {
         return Err(Error::new(
-            ErrorKind::UndefinedError,
-            msg.unwrap_or_else(|| "Mandatory variable not defined.".to_string()),
+            ErrorKind::InvalidOperation,
+            msg.unwrap_or_else(|| super::MANDATORY_UNNAMED.to_string()),
         ));
     }
     Ok(v)

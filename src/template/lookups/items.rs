@@ -237,10 +237,19 @@ pub(super) fn together(terms: &[Value]) -> LResult<Vec<Value>> {
             "with_together requires at least one element in each list".into(),
         ));
     }
-    Ok(crate::template::filters::zip_longest_lists(
-        &lists,
-        &Value::from(()),
-    ))
+    // Each entry a list, as the lookup's `_flatten` makes it (itertools gives tuples).
+    Ok(
+        crate::template::filters::zip_longest_lists(&lists, &Value::from(()))
+            .into_iter()
+            .map(|t| {
+                Value::from(
+                    t.try_iter()
+                        .map(Iterator::collect::<Vec<_>>)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
