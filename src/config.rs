@@ -31,6 +31,9 @@ pub struct Config {
     pub retry_files_save_path: Option<PathBuf>,
     /// `[defaults] gathering`: implicit, explicit or smart.
     pub gathering: Option<String>,
+    /// `[defaults] facts_modules` (`ANSIBLE_FACTS_MODULES`): the modules the gather_facts
+    /// action runs (`smart` by default), as written.
+    pub facts_modules: Vec<String>,
     /// `[defaults] strategy` (`ANSIBLE_STRATEGY`): the strategy of plays that name none.
     pub strategy: Option<String>,
     /// `[defaults] fact_caching` (the cache plugin: jsonfile or memory).
@@ -76,6 +79,15 @@ pub struct Config {
     /// `[baton] report` (`BATON_REPORT`): write the HTML report of each run here, as
     /// `baton play --report` does.
     pub report: Option<PathBuf>,
+}
+
+/// A setting of ansible's `list` type written as text: comma-separated, each item trimmed.
+pub(crate) fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {
@@ -196,6 +208,7 @@ impl Config {
                 }
                 ("defaults", "timeout") => cfg.timeout = v.parse().ok(),
                 ("defaults", "gathering") => cfg.gathering = Some(v.to_string()),
+                ("defaults", "facts_modules") => cfg.facts_modules = split_list(v),
                 ("defaults", "strategy") => cfg.strategy = Some(v.to_string()),
                 ("defaults", "fact_caching") => cfg.fact_caching = Some(v.to_string()),
                 ("defaults", "fact_caching_connection") => {
@@ -256,6 +269,9 @@ impl Config {
         }
         if let Some(v) = env("ANSIBLE_GATHERING") {
             self.gathering = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_FACTS_MODULES") {
+            self.facts_modules = split_list(&v);
         }
         for (name, setting) in [
             (
@@ -357,15 +373,6 @@ impl Config {
             self.report = Some(expand_home(&v));
         }
     }
-}
-
-/// A list setting: comma-separated, blanks dropped.
-fn split_list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 fn expand_home(p: &str) -> PathBuf {

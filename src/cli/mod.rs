@@ -144,6 +144,7 @@ impl RunFlags {
             connect_timeout: Duration::from_secs(self.timeout.or(config.timeout).unwrap_or(10)),
             host_key_checking: config.host_key_checking.unwrap_or(true),
             verbosity: self.verbose,
+            facts_modules: config.facts_modules.clone(),
             conn: self
                 .secrets
                 .conn_defaults(self.timeout.or(config.timeout).is_some())?,

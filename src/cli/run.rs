@@ -44,6 +44,14 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    /// The directory that stands in for a playbook's (an ad-hoc command has none): its
+    /// library/, collections/ and roles/ are used (default: the current directory).
+    #[arg(
+        long = "playbook-dir",
+        env = "ANSIBLE_PLAYBOOK_DIR",
+        value_name = "DIR"
+    )]
+    pub playbook_dir: Option<PathBuf>,
 }
 
 /// The one-play playbook of an ad-hoc command, as YAML (JSON flow style, so every value is
@@ -168,7 +176,7 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
         reporter.event(&exec::events::Event::Warning(&w));
     }
     let extra = parse_extra_vars(&args.flags.extra_vars)?;
-    let book = load_in_memory(&playbook_text(&args), &config)?;
+    let book = load_in_memory(&playbook_text(&args), &config, args.playbook_dir.as_deref())?;
     let opts = args.flags.options(&config)?;
     // One connection per host stays open for the run: the open-files limit must hold them.
     super::limits::ensure_open_files(
@@ -183,7 +191,11 @@ pub fn run(args: RunArgs, masker: &Arc<Masker>) -> Result<i32, Error> {
 
 /// Loads the generated play through the normal playbook loader (so module arguments are read
 /// exactly as in a playbook), from a private temporary file removed at once.
-fn load_in_memory(text: &str, config: &crate::config::Config) -> Result<playbook::Playbook, Error> {
+fn load_in_memory(
+    text: &str,
+    config: &crate::config::Config,
+    playbook_dir: Option<&std::path::Path>,
+) -> Result<playbook::Playbook, Error> {
     // A name nobody can predict, created only if nothing is there (no link is followed), and
     // readable by this user alone: the play holds the module's arguments.
     let mut rand = [0u8; 16];
@@ -216,9 +228,10 @@ fn load_in_memory(text: &str, config: &crate::config::Config) -> Result<playbook
         return Err(fail(e));
     }
     drop(file);
-    // Ansible's ad-hoc playbook_dir is the current directory.
+    // Ansible's ad-hoc playbook_dir: --playbook-dir, else the current directory.
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let mut loader = playbook::Loader::for_playbook(&cwd.join("adhoc.yml"));
+    let dir = playbook_dir.map_or_else(|| cwd.clone(), |d| cwd.join(d));
+    let mut loader = playbook::Loader::for_playbook(&dir.join("adhoc.yml"));
     if !config.roles_path.is_empty() && std::env::var_os("ANSIBLE_ROLES_PATH").is_none() {
         loader.roles_path = config.roles_path.clone();
     }

@@ -74,6 +74,9 @@ pub struct Options {
     /// `gathering`: implicit (facts unless a play says no), explicit (only when a play asks)
     /// or smart (skip hosts whose facts are known).
     pub gathering: String,
+    /// FACTS_MODULES: the modules the gather_facts action runs when a host's
+    /// `ansible_facts_modules` does not say (`smart` when empty).
+    pub facts_modules: Vec<String>,
     /// The `jsonfile` fact cache, when configured.
     pub fact_cache: Option<Arc<crate::modules::fact_cache::FactCache>>,
     pub forks: usize,
@@ -134,6 +137,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             gathering: "implicit".into(),
+            facts_modules: Vec::new(),
             fact_cache: None,
             forks: 5,
             check: false,

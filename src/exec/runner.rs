@@ -22,6 +22,7 @@ use std::time::Duration;
 mod args;
 mod connect;
 mod delegate;
+mod gather;
 mod inventory_edit;
 mod loops;
 mod results;
@@ -530,7 +531,9 @@ impl HostJob {
             environment,
             timeout,
         };
+        let gathering = modules::canonical(&action) == Some("gather_facts") && fallback.is_none();
         let run = match (found, &fallback) {
+            (Some(_), _) if gathering => self.gather_facts(args, &ctx, scope).await,
             (Some(r), _) => match self.async_job(scope, module_spec)? {
                 Some((secs, poll)) => {
                     modules::async_job::run(r, args, ctx.clone(), secs, poll).await

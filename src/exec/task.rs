@@ -690,7 +690,7 @@ impl Runner<'_> {
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).
                 let mut facts = crate::modules::fact_cache::namespace_facts(facts);
-                if task.action == "gather_facts" {
+                if crate::modules::canonical(&task.action) == Some("gather_facts") {
                     facts.insert("_ansible_facts_gathered".into(), Value::from(true));
                 }
                 let merged = self.store.merge_facts(owner, facts);

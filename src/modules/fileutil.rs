@@ -239,7 +239,14 @@ ftype() {
   if [ -L "$1" ]; then FT=link
   elif [ -d "$1" ]; then FT=directory
   elif [ -e "$1" ]; then
-    if [ "$(stat -L -c %h -- "$1")" -gt 1 ]; then FT=hard; else FT=file; fi
+    # One stat for the type and the link count: a directory made by another process since
+    # the test above is a directory, not a file with two links.
+    case $(stat -L -c '%F %h' -- "$1" 2>/dev/null) in
+      directory*) FT=directory ;;
+      '') FT=absent ;;
+      *\ 1) FT=file ;;
+      *) FT=hard ;;
+    esac
   else FT=absent; fi
 }
 info() {

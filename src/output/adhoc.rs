@@ -126,6 +126,8 @@ impl<W: Write + Send> Adhoc<W> {
             let mut j = value::to_json(&value::from_vars(&r.result));
             if let serde_json::Value::Object(o) = &mut j {
                 o.retain(|k, _| !k.starts_with("_ansible"));
+                // Shown as warnings before the result (see `event`).
+                o.remove("warnings");
                 if self.verbosity < 3 {
                     o.remove("invocation");
                 }
@@ -208,6 +210,17 @@ impl<W: Write + Send> Reporter for Adhoc<W> {
                 result,
                 item: false,
             } => {
+                // A result's warnings are warnings, as the default callback shows them.
+                if let Some(ws) = result.result.get("warnings")
+                    && let Ok(it) = ws.try_iter()
+                {
+                    for w in it {
+                        super::warn_stderr(
+                            self.out.masker(),
+                            &crate::template::filters::py_str(&w),
+                        );
+                    }
+                }
                 if let Some(block) = self.error_block(result) {
                     let block = self.paint(&block, "31");
                     let _ = writeln!(self.out, "{block}");

@@ -116,28 +116,35 @@ impl HostJob {
     }
 
     /// The `module_defaults` that apply to this task's module, from the play down to the task
-    /// (an inner one wins), templated: the task's own arguments override them. `gather_facts`
-    /// takes those of the fact module it runs (`setup`), as ansible-core's action does.
+    /// (an inner one wins), templated: the task's own arguments override them. (`gather_facts`
+    /// gives each fact module it runs that module's own, [`HostJob::defaults_for_module`].)
     fn module_defaults(&self, scope: &Value) -> Result<Vars, Error> {
+        self.defaults_for_module(&self.task.action, scope)
+    }
+
+    /// The `module_defaults` of a module by name (its short name, `ansible.builtin.` or
+    /// `ansible.legacy.` name, or a collection's full name).
+    pub(super) fn defaults_for_module(&self, module: &str, scope: &Value) -> Result<Vars, Error> {
         let mut out = Vars::new();
         if self.chain.iter().all(|k| k.module_defaults.is_empty()) {
             return Ok(out);
         }
-        let action = modules::canonical(&self.task.action).unwrap_or(&self.task.action);
-        let applies = |name: &str| {
-            let name = modules::canonical(name).unwrap_or(name);
-            name == action || (action == "gather_facts" && name == "setup")
+        let short = |name: &str| -> String {
+            let bare = name
+                .strip_prefix("ansible.builtin.")
+                .or_else(|| name.strip_prefix("ansible.legacy."))
+                .unwrap_or(name);
+            modules::canonical(bare).unwrap_or(bare).to_string()
         };
+        let action = short(module);
+        let applies = |name: &str| short(name) == action;
         for kw in self.chain.iter() {
             for entry in &kw.module_defaults {
                 let entry = template::render_value(entry, scope)?;
                 let Ok(keys) = entry.try_iter() else {
                     continue;
                 };
-                // The fact module's defaults first, so gather_facts' own win.
-                let mut keys: Vec<Value> =
-                    keys.filter(|k| k.as_str().is_some_and(applies)).collect();
-                keys.sort_by_key(|k| k.as_str().map(|n| modules::canonical(n) == Some(action)));
+                let keys: Vec<Value> = keys.filter(|k| k.as_str().is_some_and(applies)).collect();
                 for k in keys {
                     let defaults = entry.get_item(&k).unwrap_or_default();
                     if let Ok(names) = defaults.try_iter() {
