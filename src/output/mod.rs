@@ -25,6 +25,19 @@ pub mod report;
 /// reading the vault passwords found) and of `baton run`'s output: `[WARNING]: ...` on
 /// stderr, as ansible's CLIs print it, with the run's secrets masked. A run's warnings are
 /// `Event::Warning`s, which each reporter renders; this is the same text for the rest.
+/// ansible-core's `strip_internal_keys`, as callbacks show a result: every key that starts
+/// with `_ansible_`, at any depth, is left out (`_ansible_facts_gathered` in `ansible_facts`).
+pub fn strip_internal_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.retain(|k, _| !k.starts_with("_ansible_"));
+            o.values_mut().for_each(strip_internal_keys);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_internal_keys),
+        _ => {}
+    }
+}
+
 pub fn warn_stderr(masker: &crate::vault::Masker, text: &str) {
     // A deprecation says so itself, as on the executor's warning path.
     if text.starts_with("[DEPRECATION WARNING]") {
