@@ -91,6 +91,7 @@ cases! {
     filters_extract,
     filters_comment_type,
     filters_tuples_yaml_styles,
+    gather_facts_modules,
     filters_human,
     filters_subelements,
     filters_strings,

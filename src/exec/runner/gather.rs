@@ -71,8 +71,8 @@ impl HostJob {
         handle_smart(&mut names, &args, scope, &mut warnings)?;
         // As the action: the argument is taken out whether or not the variable wins.
         let parallel_arg = args.shift_remove("parallel");
-        let network_os = args.shift_remove("network_os");
-        let _ = network_os;
+        // Read by `handle_smart` above; no fact module takes it.
+        args.shift_remove("network_os");
         let parallel = match scope
             .get_attr("ansible_facts_parallel")
             .ok()
