@@ -60,6 +60,12 @@ pub struct HostJob {
     pub python: Arc<modules::python::Python>,
 }
 
+/// What runs a module: baton's own, or the Python module ansible-core found.
+pub(super) enum Implementation {
+    Native(modules::Resolved),
+    Python(Arc<modules::python::Found>),
+}
+
 /// What happened, for the executor to report and apply.
 pub struct HostOutcome {
     pub result: TaskResult,
@@ -443,6 +449,24 @@ impl HostJob {
         }
     }
 
+    /// What runs the module a task names: baton's own, or (for a module baton does not
+    /// implement, or one a library/ module of the same name overrides) the Python module
+    /// ansible-core finds. `None`: nothing does; `Err`: ansible-core could not be asked.
+    pub(super) async fn implementation(
+        &self,
+        name: &str,
+    ) -> Result<Option<Implementation>, String> {
+        Ok(match modules::resolve(name) {
+            Some(_) if let Some(f) = self.python.overriding(name) => {
+                Some(Implementation::Python(f))
+            }
+            Some(r) => Some(Implementation::Native(r)),
+            // The executor's own actions are never modules (a templated name may lead there).
+            None if modules::canonical(name).is_some() => None,
+            None => self.python.find(name).await?.map(Implementation::Python),
+        })
+    }
+
     /// One run of the module; `attempt` is the run's number when `until`/`retries` repeat it
     /// (the result's `attempts`, which changed_when and failed_when see).
     async fn attempt(
@@ -463,17 +487,11 @@ impl HostJob {
             )
             .at(&self.task.span)
         };
-        // A module baton does not implement runs as the Python module ansible-core found.
-        let (found, fallback) = match modules::resolve(&action) {
-            Some(_) if let Some(f) = self.python.overriding(&action) => (None, Some(f)),
-            Some(r) => (Some(r), None),
-            // The executor's own actions are never modules (a templated name may lead there).
-            None if modules::canonical(&action).is_some() => return Err(unknown()),
-            None => match self.python.find(&action).await {
-                Ok(Some(f)) => (None, Some(f)),
-                Ok(None) => return Err(unknown()),
-                Err(m) => return Err(Error::syntax(&self.task.span, m)),
-            },
+        let (found, fallback) = match self.implementation(&action).await {
+            Ok(Some(Implementation::Native(r))) => (Some(r), None),
+            Ok(Some(Implementation::Python(f))) => (None, Some(f)),
+            Ok(None) => return Err(unknown()),
+            Err(m) => return Err(Error::syntax(&self.task.span, m)),
         };
         let module_spec = match found {
             Some(r) => r.module.spec(),

@@ -689,10 +689,8 @@ impl Runner<'_> {
                 }
                 // The module's `ansible_*` names become ansible_facts' names; later gathering
                 // adds to what is known (and goes to the fact cache).
-                let mut facts = crate::modules::fact_cache::namespace_facts(facts);
-                if crate::modules::canonical(&task.action) == Some("gather_facts") {
-                    facts.insert("_ansible_facts_gathered".into(), Value::from(true));
-                }
+                // (gather_facts' own facts carry `_ansible_facts_gathered`, as the action's do.)
+                let facts = crate::modules::fact_cache::namespace_facts(facts);
                 let merged = self.store.merge_facts(owner, facts);
                 if let Some(cache) = &self.opts.fact_cache
                     && let Err(e) = cache.store(owner, &merged)

@@ -125,8 +125,7 @@ impl<W: Write + Send> Adhoc<W> {
         let json = |indent: bool| {
             let mut j = value::to_json(&value::from_vars(&r.result));
             if let serde_json::Value::Object(o) = &mut j {
-                o.retain(|k, _| !k.starts_with("_ansible"));
-                o.values_mut().for_each(super::strip_internal_keys);
+                super::strip_result_internal_keys(o);
                 // Shown as warnings before the result (see `event`).
                 o.remove("warnings");
                 if self.verbosity < 3 {

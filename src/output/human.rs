@@ -414,8 +414,7 @@ fn visible_result(r: &TaskResult) -> serde_json::Value {
 fn visible(result: &crate::value::Vars, r: &TaskResult) -> serde_json::Value {
     let mut j = value::to_json(&value::from_vars(result));
     if let serde_json::Value::Object(o) = &mut j {
-        o.retain(|k, _| !k.starts_with("_ansible"));
-        o.values_mut().for_each(super::strip_internal_keys);
+        super::strip_result_internal_keys(o);
         o.remove("warnings");
         // The status is the line's own word: ansible-core's TaskResult leaves `failed` and
         // `skipped` out of what callbacks show.

@@ -38,6 +38,13 @@ pub fn strip_internal_keys(v: &mut serde_json::Value) {
     }
 }
 
+/// A result as callbacks show it: none of its own `_ansible*` keys (`_ansible_no_log`,
+/// `_ansible_verbose_always`, ...), and no `_ansible_` key inside its values.
+pub fn strip_result_internal_keys(o: &mut serde_json::Map<String, serde_json::Value>) {
+    o.retain(|k, _| !k.starts_with("_ansible"));
+    o.values_mut().for_each(strip_internal_keys);
+}
+
 pub fn warn_stderr(masker: &crate::vault::Masker, text: &str) {
     // A deprecation says so itself, as on the executor's warning path.
     if text.starts_with("[DEPRECATION WARNING]") {

@@ -8,9 +8,9 @@
 //! `setup` is baton's native module; any other fact module runs as the Python module
 //! ansible-core finds (a playbook's `library/`, collections).
 
-use super::HostJob;
+use super::{HostJob, Implementation};
 use crate::modules::{self, ModuleCtx, ModuleError, ModuleResult, Outcome};
-use crate::template;
+use crate::template::{self, filters};
 use crate::value::{self, Value, Vars};
 use std::time::Duration;
 
@@ -128,25 +128,24 @@ impl HostJob {
             out
         };
         let mut facts = serde_json::Value::Object(Default::default());
-        let mut module_warnings = serde_json::Value::Array(Vec::new());
-        let mut deprecations = serde_json::Value::Array(Vec::new());
+        let mut module_warnings: Vec<serde_json::Value> = Vec::new();
+        let mut deprecations: Vec<serde_json::Value> = Vec::new();
         let (mut skipped, mut failed) = (Vars::new(), Vars::new());
         for (name, r) in ran {
             match r {
                 Ran::Facts(mut o) => {
                     let got = o.facts.take().unwrap_or_default();
-                    merge_append_rp(&mut facts, value::to_json(&value::from_vars(&got)));
+                    // The action's `merge_hash(..., list_merge='append_rp')`.
+                    let got = value::to_json(&value::from_vars(&got));
+                    filters::merge_json(&mut facts, got, true, "append_rp");
                     for (key, acc) in [
                         ("warnings", &mut module_warnings),
                         ("deprecations", &mut deprecations),
                     ] {
-                        if let Some(list) = o.rest.get(key) {
-                            let mut wrap = serde_json::json!({ "l": acc.take() });
-                            merge_append_rp(
-                                &mut wrap,
-                                serde_json::json!({ "l": value::to_json(list) }),
-                            );
-                            *acc = wrap["l"].take();
+                        if let Some(serde_json::Value::Array(list)) =
+                            o.rest.get(key).map(value::to_json)
+                        {
+                            filters::append_rp(acc, list);
                         }
                     }
                 }
@@ -191,16 +190,16 @@ impl HostJob {
                 .insert("failed_modules".into(), value::from_vars(&failed));
         }
         let mut all_warnings: Vec<Value> = warnings.into_iter().map(Value::from).collect();
-        if let serde_json::Value::Array(w) = module_warnings {
-            all_warnings.extend(w.iter().map(value::from_json));
-        }
+        all_warnings.extend(module_warnings.iter().map(value::from_json));
         if !all_warnings.is_empty() {
             out.rest
                 .insert("warnings".into(), Value::from(all_warnings));
         }
-        if deprecations.as_array().is_some_and(|d| !d.is_empty()) {
-            out.rest
-                .insert("deprecations".into(), value::from_json(&deprecations));
+        if !deprecations.is_empty() {
+            out.rest.insert(
+                "deprecations".into(),
+                value::from_json(&serde_json::Value::Array(deprecations)),
+            );
         }
         Ok(out)
     }
@@ -244,14 +243,7 @@ impl HostJob {
             if let Some(subset) = mod_args.shift_remove("gather_subset") {
                 let all = subset.is_none()
                     || subset.as_str() == Some("all")
-                    || (subset.kind() == minijinja::value::ValueKind::Seq
-                        && subset.len() == Some(1)
-                        && subset
-                            .get_item(&Value::from(0))
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .as_deref()
-                            == Some("all"));
+                    || subset == Value::from(vec![Value::from("all")]);
                 if !all {
                     warnings.push(format!(
                         "Not passing subset({}) to {name}",
@@ -283,24 +275,20 @@ impl HostJob {
     /// Runs one fact module: baton's own when it has one (and no library/ module of the same
     /// name overrides it), else the Python module ansible-core finds.
     async fn run_fact_module(&self, name: &str, args: Vars, ctx: &ModuleCtx) -> Ran {
-        let run = match modules::resolve(name) {
-            Some(r) if self.python.overriding(name).is_none() => {
-                modules::invoke(r, args, ctx).await
+        let run = match self.implementation(name).await {
+            Ok(Some(Implementation::Native(r))) => modules::invoke(r, args, ctx).await,
+            Ok(Some(Implementation::Python(found))) => {
+                let opts = modules::python::RunOpts {
+                    no_log: self.no_log(),
+                    verbosity: self.opts.verbosity,
+                    delegated_interpreter: None,
+                };
+                self.python.run(&found, args, ctx, &opts).await
             }
-            _ => match self.python.find(name).await {
-                Ok(Some(found)) => {
-                    let opts = modules::python::RunOpts {
-                        no_log: self.no_log(),
-                        verbosity: self.opts.verbosity,
-                        delegated_interpreter: None,
-                    };
-                    self.python.run(&found, args, ctx, &opts).await
-                }
-                Ok(None) => Err(ModuleError::Failed(format!(
-                    "The module {name} was not found in configured module paths"
-                ))),
-                Err(m) => Err(ModuleError::Failed(m)),
-            },
+            Ok(None) => Err(ModuleError::Failed(format!(
+                "The module {name} was not found in configured module paths"
+            ))),
+            Err(m) => Err(ModuleError::Failed(m)),
         };
         match run {
             Ok(o) if o.failed => Ran::Failed(o.into_result()),
@@ -370,29 +358,6 @@ fn handle_smart(
     Ok(())
 }
 
-/// ansible's `merge_hash(x, y, list_merge='append_rp')`: y's keys win, dictionaries merge
-/// deeply, lists keep x's items that y does not have, then y's.
-fn merge_append_rp(x: &mut serde_json::Value, y: serde_json::Value) {
-    let (serde_json::Value::Object(a), serde_json::Value::Object(b)) = (&mut *x, y) else {
-        return;
-    };
-    for (k, v) in b {
-        match a.get_mut(&k) {
-            Some(old) if old.is_object() && v.is_object() => merge_append_rp(old, v),
-            Some(serde_json::Value::Array(old)) if v.is_array() => {
-                let serde_json::Value::Array(new) = v else {
-                    continue;
-                };
-                old.retain(|e| !new.contains(e));
-                old.extend(new);
-            }
-            _ => {
-                a.insert(k, v);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,9 +366,11 @@ mod tests {
     fn facts_merge_as_ansible_merges_them() {
         let mut x =
             serde_json::json!({"d": {"one": 1, "two": 1}, "l": ["one", "three", "five"], "s": "x"});
-        merge_append_rp(
+        filters::merge_json(
             &mut x,
             serde_json::json!({"d": {"two": 2, "four": 2}, "l": ["one", "two", "four"], "s": "y"}),
+            true,
+            "append_rp",
         );
         assert_eq!(
             x,

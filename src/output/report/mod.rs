@@ -503,8 +503,7 @@ impl Reporter for Recorder {
             Event::HostResult { result, item } => {
                 let mut shown = crate::value::to_json(&crate::value::from_vars(&result.result));
                 if let Json::Object(o) = &mut shown {
-                    o.retain(|k, _| !k.starts_with("_ansible"));
-                    o.values_mut().for_each(crate::output::strip_internal_keys);
+                    crate::output::strip_result_internal_keys(o);
                     if *item && let Some(l) = &result.item_label {
                         o.insert("_baton_item_label".into(), Json::String(l.clone()));
                     }

@@ -68,7 +68,14 @@ pub(super) fn combine(base: Value, others: Rest<ValueOrKwargs>) -> Result<Value,
     Ok(value::from_json(&acc))
 }
 
-fn merge_json(a: &mut serde_json::Value, b: serde_json::Value, recursive: bool, list_merge: &str) {
+/// ansible's `merge_hash(a, b, recursive, list_merge)` on JSON: `b`'s keys win, mappings merge
+/// deeply when `recursive`, lists as `list_merge` says.
+pub(crate) fn merge_json(
+    a: &mut serde_json::Value,
+    b: serde_json::Value,
+    recursive: bool,
+    list_merge: &str,
+) {
     let (serde_json::Value::Object(x), serde_json::Value::Object(y)) = (&mut *a, b) else {
         return;
     };
@@ -89,10 +96,7 @@ fn merge_json(a: &mut serde_json::Value, b: serde_json::Value, recursive: bool, 
                         *existing = new;
                         existing.extend(old);
                     }
-                    "append_rp" => {
-                        existing.retain(|e| !new.contains(e));
-                        existing.extend(new);
-                    }
+                    "append_rp" => append_rp(existing, new),
                     "prepend_rp" => {
                         let old: Vec<_> = std::mem::take(existing)
                             .into_iter()
@@ -109,6 +113,13 @@ fn merge_json(a: &mut serde_json::Value, b: serde_json::Value, recursive: bool, 
             }
         }
     }
+}
+
+/// merge_hash's `append_rp` for two lists: `existing`'s items that `new` does not have, then
+/// `new`'s.
+pub(crate) fn append_rp(existing: &mut Vec<serde_json::Value>, new: Vec<serde_json::Value>) {
+    existing.retain(|e| !new.contains(e));
+    existing.extend(new);
 }
 
 /// The `key_name` and `value_name` of dict2items and items2dict (every keyword used).

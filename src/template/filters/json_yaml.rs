@@ -141,23 +141,6 @@ fn yaml_opts(
     o.canonical = kwargs
         .get::<Option<Value>>("canonical")?
         .is_some_and(|v| v.is_true());
-    o.default_style = match kwargs.get::<Option<Value>>("default_style")? {
-        Some(v) if v.is_none() => None,
-        Some(v) => match v.as_str() {
-            Some("") => None,
-            Some(s @ ("\"" | "'" | "|" | ">")) => s.chars().next(),
-            _ => {
-                return Err(err(format!(
-                    "invalid default_style: {}",
-                    super::py_repr(&v)
-                )));
-            }
-        },
-        None => None,
-    };
-    o.canonical = kwargs
-        .get::<Option<Value>>("canonical")?
-        .is_some_and(|v| v.is_true());
     for ignored in [
         "allow_unicode",
         "sort_keys",

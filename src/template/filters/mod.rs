@@ -30,6 +30,7 @@ mod scalars;
 pub(crate) mod text;
 
 pub use dates::{DateTime, datetime_value, now, strftime_at};
+pub(crate) use dicts::{append_rp, merge_json};
 pub use encoding::{b64decode, b64encode};
 pub use format::{percent_format, py_repr};
 pub(crate) use lists::zip_longest_lists;

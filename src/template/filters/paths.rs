@@ -146,16 +146,7 @@ pub(super) fn path_join(v: Value) -> Result<String, Error> {
     // os.path.join wants them.
     let parts: Vec<String> = match v.kind() {
         ValueKind::String => return Ok(v.as_str().unwrap_or("").to_string()),
-        ValueKind::Seq | ValueKind::Iterable => v
-            .try_iter()?
-            .map(|p| match p.as_str() {
-                Some(s) if p.kind() == ValueKind::String => Ok(s.to_string()),
-                _ => Err(err(format!(
-                    "expected str, bytes or os.PathLike object, not {}",
-                    super::py_type(&p)
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
+        ValueKind::Seq | ValueKind::Iterable => path_strings(&v)?,
         _ => {
             return Err(err(format!(
                 "|path_join expects string or sequence, got <class '{}'> instead.",
@@ -177,6 +168,19 @@ pub(super) fn path_join(v: Value) -> Result<String, Error> {
     Ok(out)
 }
 
+/// The items of a sequence of paths, each a string as Python's os.path functions want it.
+fn path_strings(v: &Value) -> Result<Vec<String>, Error> {
+    v.try_iter()?
+        .map(|p| match p.as_str() {
+            Some(s) if p.kind() == ValueKind::String => Ok(s.to_string()),
+            _ => Err(err(format!(
+                "expected str, bytes or os.PathLike object, not {}",
+                super::py_type(&p)
+            ))),
+        })
+        .collect()
+}
+
 /// Ansible's `commonpath`: Python's `os.path.commonpath` of a sequence of paths.
 pub(super) fn commonpath(v: Value) -> Result<String, Error> {
     if !matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) {
@@ -185,18 +189,7 @@ pub(super) fn commonpath(v: Value) -> Result<String, Error> {
             super::py_type(&v)
         )));
     }
-    let mut paths = Vec::new();
-    for p in v.try_iter()? {
-        match p.as_str() {
-            Some(s) if p.kind() == ValueKind::String => paths.push(s.to_string()),
-            _ => {
-                return Err(err(format!(
-                    "expected str, bytes or os.PathLike object, not {}",
-                    super::py_type(&p)
-                )));
-            }
-        }
-    }
+    let paths = path_strings(&v)?;
     let Some(first) = paths.first() else {
         return Err(err("commonpath() arg is an empty sequence"));
     };
